@@ -1,0 +1,123 @@
+# Keel: build, run and test.
+#   make            build/keel.bin (arm64 Image) and build/keel.elf
+#   make run        boot Keel and the demo VMs in QEMU
+#   make test       host unit tests + QEMU system tests
+#   make bench      benchmarks
+#   make CC=clang   build with clang + lld
+
+PLATFORM ?= qemu-virt
+CROSS ?= aarch64-linux-gnu-
+BUILD := build
+include src/platform/$(PLATFORM)/platform.mk
+
+ifeq ($(origin CC),default)
+CC := $(CROSS)gcc
+endif
+ifneq ($(findstring clang,$(CC)),)
+TARGET_FLAGS := --target=aarch64-linux-gnu -fuse-ld=lld
+NM := llvm-nm
+OBJCOPY := llvm-objcopy
+NOLOOPDIST :=
+else
+TARGET_FLAGS := -mno-outline-atomics
+NM := $(CROSS)nm
+OBJCOPY := $(CROSS)objcopy
+NOLOOPDIST := -fno-tree-loop-distribute-patterns
+endif
+
+GIT_REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+LIBFDT := .cache/libfdt-arm64/usr/lib/aarch64-linux-gnu/libfdt.a
+
+# Freestanding: Keel's own libc headers, the compiler's (stdint, stdarg ...), and
+# /usr/include last for libfdt.h only.
+ifneq ($(findstring clang,$(CC)),)
+CC_INCLUDE := $(shell $(CC) -print-resource-dir)/include
+else
+CC_INCLUDE := $(shell $(CC) -print-file-name=include)
+endif
+INCLUDES := -nostdinc -Isrc/include/libc -isystem $(CC_INCLUDE) -Isrc/include \
+	-Isrc/arch/aarch64/include -idirafter /usr/include
+DEFINES := -DPLATFORM_EARLY_UART=$(PLATFORM_EARLY_UART) -DKEEL_GIT=\"$(GIT_REV)\"
+CFLAGS := $(TARGET_FLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-ffreestanding -fno-builtin -fno-common -fno-pic -fno-pie -fno-stack-protector \
+	-fno-omit-frame-pointer -mgeneral-regs-only -mstrict-align -march=armv8-a \
+	-fno-asynchronous-unwind-tables $(INCLUDES) $(DEFINES)
+ASFLAGS := $(TARGET_FLAGS) -g $(INCLUDES) $(DEFINES)
+LDFLAGS := $(TARGET_FLAGS) -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
+	-Wl,-T,src/arch/aarch64/keel.ld -Wl,--defsym=KEEL_LOAD_ADDR=$(KEEL_LOAD_ADDR)
+
+SRCS := $(wildcard src/arch/aarch64/*.c src/arch/aarch64/*.S src/core/*.c src/drivers/*.c \
+	src/vdev/*.c src/lib/*.c src/platform/$(PLATFORM)/*.c)
+OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS))
+DEPS := $(OBJS:.o=.d)
+
+.PHONY: all run test unit systest bench deps guests clean FORCE
+all: $(LIBFDT) $(BUILD)/keel.bin
+
+$(LIBFDT):
+	@bash scripts/deps.sh
+
+$(BUILD)/obj/lib/string.c.o: CFLAGS += $(NOLOOPDIST)
+
+$(BUILD)/obj/%.c.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"; $(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.S.o: src/%.S
+	@mkdir -p $(dir $@)
+	@echo "  AS  $<"; $(CC) $(ASFLAGS) -MMD -MP -c $< -o $@
+
+# Two-pass link: the first image has an empty symbol table; the second embeds
+# the symbols of the first. .ksyms follows .text, so no function moves.
+$(BUILD)/ksyms0.S:
+	@mkdir -p $(BUILD)
+	python3 scripts/gensyms.py > $@
+
+$(BUILD)/%.o: $(BUILD)/%.S
+	$(CC) $(ASFLAGS) -c $< -o $@
+
+$(BUILD)/keel.stage1.elf: $(OBJS) $(BUILD)/ksyms0.o src/arch/aarch64/keel.ld
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(BUILD)/ksyms0.o $(LIBFDT)
+
+$(BUILD)/ksyms.S: $(BUILD)/keel.stage1.elf scripts/gensyms.py
+	$(NM) -n $< > $(BUILD)/keel.stage1.nm
+	python3 scripts/gensyms.py $(BUILD)/keel.stage1.nm > $@
+
+$(BUILD)/keel.elf: $(OBJS) $(BUILD)/ksyms.o
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(BUILD)/ksyms.o $(LIBFDT)
+	@$(NM) -n $@ | grep -i ' t ' > $(BUILD)/keel.nm
+	@grep -i ' t ' $(BUILD)/keel.stage1.nm | cmp -s - $(BUILD)/keel.nm || \
+		{ echo "error: functions moved between the two links"; exit 1; }
+
+$(BUILD)/keel.bin: $(BUILD)/keel.elf
+	$(OBJCOPY) -O binary $< $@
+	@echo "built $@ ($$(stat -c %s $@) bytes)"
+
+deps:
+	@bash scripts/deps.sh
+
+guests:
+	@bash scripts/fetch-guests.sh
+
+run: deps all guests
+	tools/keel-run $(RUN_ARGS)
+
+# ---- tests ----
+include tests/unit/unit.mk
+
+systest: all
+	python3 -m pytest -v tests/system
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) guests
+	$(MAKE) systest
+
+bench: deps all guests
+	python3 bench/run.py
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(DEPS)

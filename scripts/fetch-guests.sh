@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Fetch the guest images Keel's system tests boot, from Debian's arm64 archive:
+#   .cache/guests/Image              Debian's arm64 Linux kernel (raw Image)
+#   .cache/guests/initramfs.cpio.gz  busybox initramfs; its /init prints
+#                                    "KEEL-GUEST-READY" and then gives a shell
+#                                    with the prompt "keel-guest# ".
+# Idempotent: anything already in the cache is reused.
+set -euo pipefail
+
+die() { echo "[guests] error: $*" >&2; exit 1; }
+say() { echo "[guests] $*"; }
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || dirname "$here")"
+cache="$root/.cache/guests"
+mkdir -p "$cache"
+git -C "$root" check-ignore -q .cache/guests 2>/dev/null || echo '/.cache/' >> "$root/.gitignore"
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+for tool in apt-get apt-cache dpkg-deb cpio gzip; do
+    command -v "$tool" >/dev/null || die "'$tool' not found (run scripts/deps.sh)"
+done
+
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    say "enabling the arm64 architecture"
+    $SUDO dpkg --add-architecture arm64
+    $SUDO apt-get update -qq || die "apt-get update failed"
+fi
+
+updated=0
+# apt_download PKG: download PKG's .deb into $cache (running apt-get update
+# once and retrying if the first attempt fails, e.g. stale package lists).
+apt_download() {
+    (cd "$cache" && apt-get download -qq "$1" 2>/dev/null) && return 0
+    [ "$updated" = 0 ] || return 1
+    say "download of $1 failed; running apt-get update and retrying"
+    $SUDO apt-get update -qq || return 1
+    updated=1
+    (cd "$cache" && apt-get download -qq "$1")
+}
+
+# deb_of NAME: the cached .deb for package NAME (arm64), if any.
+deb_of() { local f; for f in "$cache/$1"_*_arm64.deb; do [ -e "$f" ] && echo "$f"; break; done; }
+
+# ---- kernel ---------------------------------------------------------------
+if [ -s "$cache/Image" ]; then
+    say "kernel: cached ($cache/Image)"
+else
+    kpkg="$(apt-cache depends linux-image-arm64:arm64 2>/dev/null |
+            sed -n 's/^ *Depends: \(linux-image-[^:]*\).*/\1/p' | head -n1)"
+    if [ -z "$kpkg" ]; then
+        $SUDO apt-get update -qq || die "apt-get update failed"
+        updated=1
+        kpkg="$(apt-cache depends linux-image-arm64:arm64 2>/dev/null |
+                sed -n 's/^ *Depends: \(linux-image-[^:]*\).*/\1/p' | head -n1)"
+    fi
+    [ -n "$kpkg" ] || die "cannot resolve linux-image-arm64:arm64 to a kernel package"
+    deb="$(deb_of "$kpkg")"
+    if [ -z "$deb" ]; then
+        say "downloading $kpkg ..."
+        apt_download "$kpkg:arm64" || die "cannot download $kpkg:arm64"
+        deb="$(deb_of "$kpkg")"
+        [ -n "$deb" ] || die "downloaded $kpkg but cannot find its .deb in $cache"
+    fi
+    say "extracting $(basename "$deb")"
+    tmp="$(mktemp -d "$cache/kernel.XXXXXX")"
+    trap 'rm -rf "$tmp"' EXIT
+    dpkg-deb -x "$deb" "$tmp"
+    vmlinuz="$(echo "$tmp"/boot/vmlinuz-*)"
+    [ -f "$vmlinuz" ] || die "no /boot/vmlinuz-* in $(basename "$deb")"
+    if [ "$(head -c2 "$vmlinuz" | od -An -tx1 | tr -d ' ')" = 1f8b ]; then
+        say "$(basename "$vmlinuz") is gzip-compressed; decompressing"
+        gzip -dc "$vmlinuz" > "$tmp/Image"
+    else
+        cp "$vmlinuz" "$tmp/Image"
+    fi
+    magic="$(dd if="$tmp/Image" bs=1 skip=$((0x38)) count=4 2>/dev/null | od -An -tx1 | tr -d ' ')"
+    [ "$magic" = 41524d64 ] || die "$(basename "$vmlinuz") is not an arm64 Image (magic '$magic' at 0x38)"
+    mv "$tmp/Image" "$cache/Image"
+    echo "${kpkg#linux-image-}" > "$cache/Image.version"
+    rm -rf "$tmp"; trap - EXIT
+    say "kernel: $cache/Image ($(stat -c %s "$cache/Image") bytes, ${kpkg#linux-image-})"
+fi
+
+# ---- initramfs ------------------------------------------------------------
+if [ -s "$cache/initramfs.cpio.gz" ]; then
+    say "initramfs: cached ($cache/initramfs.cpio.gz)"
+else
+    deb="$(deb_of busybox-static)"
+    if [ -z "$deb" ]; then
+        say "downloading busybox-static ..."
+        apt_download busybox-static:arm64 || die "cannot download busybox-static:arm64"
+        deb="$(deb_of busybox-static)"
+        [ -n "$deb" ] || die "downloaded busybox-static but cannot find its .deb in $cache"
+    fi
+    say "building initramfs from $(basename "$deb")"
+    tmp="$(mktemp -d "$cache/initramfs.XXXXXX")"
+    trap 'rm -rf "$tmp"' EXIT
+    dpkg-deb -x "$deb" "$tmp/deb"
+    rootfs="$tmp/root"
+    mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc}
+    install -m 0755 "$tmp/deb/bin/busybox" "$rootfs/bin/busybox"
+    ln -s busybox "$rootfs/bin/sh"
+    # The kernel opens /dev/console for init before anything is mounted.
+    if ! mknod -m 600 "$rootfs/dev/console" c 5 1 2>/dev/null; then
+        say "warning: cannot mknod /dev/console (not root?); /init output may be lost"
+    fi
+    cat > "$rootfs/init" <<'EOF'
+#!/bin/sh
+# Keel test guest init: set up, announce readiness, hand the console a shell.
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TERM=vt100
+export PS1='keel-guest# '
+echo
+echo KEEL-GUEST-READY
+cd /root
+# cttyhack gives the shell the real console tty, so job control and ^C work.
+setsid cttyhack sh -i || sh -i
+poweroff -f
+EOF
+    chmod 0755 "$rootfs/init"
+    (cd "$rootfs" && find . -mindepth 1 | LC_ALL=C sort |
+        cpio -o -H newc -R 0:0 --quiet | gzip -9) > "$tmp/initramfs.cpio.gz"
+    mv "$tmp/initramfs.cpio.gz" "$cache/initramfs.cpio.gz"
+    rm -rf "$tmp"; trap - EXIT
+    say "initramfs: $cache/initramfs.cpio.gz ($(stat -c %s "$cache/initramfs.cpio.gz") bytes)"
+fi
+say "done"

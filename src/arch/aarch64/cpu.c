@@ -1,0 +1,48 @@
+#include <arch/sysreg.h>
+#include <arch/psci_fw.h>
+#include <keel/arch.h>
+#include <keel/cpu.h>
+
+struct cpu cpus[PLAT_MAX_CPUS];
+
+_Static_assert(__builtin_offsetof(struct cpu, vcpu) == CPU_VCPU, "asm.h CPU_VCPU");
+_Static_assert(__builtin_offsetof(struct cpu, stack_top) == CPU_STACK_TOP, "asm.h CPU_STACK_TOP");
+
+struct cpu *cpu_this(void)
+{
+    return (struct cpu *)read_sysreg(tpidr_el2);
+}
+
+unsigned int arch_cpu_id(void)
+{
+    struct cpu *c = cpu_this();
+    return c ? c->id : 0;
+}
+
+u64 arch_counter_read(void)
+{
+    isb();
+    return read_sysreg(cntpct_el0);
+}
+
+u64 arch_counter_freq(void)
+{
+    return read_sysreg(cntfrq_el0);
+}
+
+void arch_cpu_idle(void)
+{
+    dsb(sy);
+    wfi();
+}
+
+int arch_cpu_start(unsigned int cpu)
+{
+    extern char secondary_entry[];
+    return psci_fw_cpu_on(platform.cpu_mpidr[cpu], (u64)secondary_entry, cpu);
+}
+
+void arch_system_off(void)
+{
+    psci_fw_system_off();
+}

@@ -1,0 +1,23 @@
+/* Constants shared by assembly and C. */
+#ifndef ARCH_ASM_H
+#define ARCH_ASM_H
+
+#define KEEL_STACK_SIZE 0x4000
+#define KEEL_TEXT_OFFSET 0x80000
+
+#define SCTLR_EL2_M (1 << 0)
+#define SCTLR_EL2_C (1 << 2)
+#define SCTLR_EL2_SA (1 << 3)
+#define SCTLR_EL2_I (1 << 12)
+#define SCTLR_EL2_WXN (1 << 19)
+/* RES1 bits of SCTLR_EL2 with E2H == 0; everything else off */
+#define SCTLR_EL2_BOOT 0x30c50830
+
+/* struct cpu field offsets (checked by static asserts in core/cpu.c) */
+#define CPU_VCPU 0
+#define CPU_STACK_TOP 8
+
+/* struct vcpu_regs layout: x0..x30 then sp_el0 (checked in arch/vcpu.c) */
+#define VCPU_REGS_SIZE (32 * 8)
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * System register access and the field encodings Keel uses, named as the
+ * Arm ARM (DDI 0487) spells them.
+ */
+#ifndef ARCH_SYSREG_H
+#define ARCH_SYSREG_H
+
+#include <keel/types.h>
+#include <arch/asm.h>
+
+#define read_sysreg(r) ({ u64 __v; __asm__ volatile("mrs %0, " #r : "=r"(__v)); __v; })
+#define write_sysreg(r, v) __asm__ volatile("msr " #r ", %x0" : : "rZ"((u64)(v)))
+#define isb() __asm__ volatile("isb" ::: "memory")
+#define dsb(opt) __asm__ volatile("dsb " #opt ::: "memory")
+#define wfi() __asm__ volatile("wfi" ::: "memory")
+#define wfe() __asm__ volatile("wfe" ::: "memory")
+#define sev() __asm__ volatile("sev" ::: "memory")
+
+/* D13.2.36 CurrentEL */
+#define CURRENTEL_EL2 (2 << 2)
+
+/* D13.2.47 HCR_EL2 */
+#define HCR_EL2_VM BIT(0)
+#define HCR_EL2_SWIO BIT(1)
+#define HCR_EL2_PTW BIT(2)
+#define HCR_EL2_FMO BIT(3)
+#define HCR_EL2_IMO BIT(4)
+#define HCR_EL2_AMO BIT(5)
+#define HCR_EL2_VF BIT(6)
+#define HCR_EL2_VI BIT(7)
+#define HCR_EL2_VSE BIT(8)
+#define HCR_EL2_FB BIT(9)
+#define HCR_EL2_BSU_IS (1UL << 10)
+#define HCR_EL2_DC BIT(12)
+#define HCR_EL2_TWI BIT(13)
+#define HCR_EL2_TWE BIT(14)
+#define HCR_EL2_TID0 BIT(15)
+#define HCR_EL2_TID1 BIT(16)
+#define HCR_EL2_TID2 BIT(17)
+#define HCR_EL2_TID3 BIT(18)
+#define HCR_EL2_TSC BIT(19)
+#define HCR_EL2_TIDCP BIT(20)
+#define HCR_EL2_TACR BIT(21)
+#define HCR_EL2_TSW BIT(22)
+#define HCR_EL2_TPCP BIT(23)
+#define HCR_EL2_TPU BIT(24)
+#define HCR_EL2_TTLB BIT(25)
+#define HCR_EL2_TVM BIT(26)
+#define HCR_EL2_TGE BIT(27)
+#define HCR_EL2_TDZ BIT(28)
+#define HCR_EL2_HCD BIT(29)
+#define HCR_EL2_TRVM BIT(30)
+#define HCR_EL2_RW BIT(31)
+#define HCR_EL2_E2H BIT(34)
+#define HCR_EL2_APK BIT(40)
+#define HCR_EL2_API BIT(41)
+#define HCR_EL2_TID4 BIT(49)
+#define HCR_EL2_FWB BIT(46)
+
+/* D13.2.113 SCTLR_EL2 (E2H == 0): the bits boot.S needs live in arch/asm.h */
+
+/* D13.2.121 TCR_EL2 (E2H == 0) */
+#define TCR_EL2_RES1 (BIT(31) | BIT(23))
+#define TCR_EL2_T0SZ(n) ((u64)(n))
+#define TCR_EL2_IRGN0_WBWA (1UL << 8)
+#define TCR_EL2_ORGN0_WBWA (1UL << 10)
+#define TCR_EL2_SH0_INNER (3UL << 12)
+#define TCR_EL2_TG0_4K (0UL << 14)
+#define TCR_EL2_PS_SHIFT 16
+
+/* D13.2.151 VTCR_EL2 */
+#define VTCR_EL2_RES1 BIT(31)
+#define VTCR_EL2_T0SZ(n) ((u64)(n))
+#define VTCR_EL2_SL0_SHIFT 6
+#define VTCR_EL2_IRGN0_WBWA (1UL << 8)
+#define VTCR_EL2_ORGN0_WBWA (1UL << 10)
+#define VTCR_EL2_SH0_INNER (3UL << 12)
+#define VTCR_EL2_TG0_4K (0UL << 14)
+#define VTCR_EL2_PS_SHIFT 16
+#define VTCR_EL2_VS BIT(19)
+
+/* D13.2.64 ID_AA64MMFR0_EL1 */
+#define ID_AA64MMFR0_EL1_PARANGE_MASK 0xfUL
+#define ID_AA64MMFR1_EL1_VMIDBITS_SHIFT 4
+
+/* MAIR attribute indexes used by Keel's EL2 tables */
+#define MAIR_IDX_DEVICE 0 /* Device-nGnRE */
+#define MAIR_IDX_NORMAL 1 /* Normal, inner/outer write-back, read/write-allocate */
+#define MAIR_IDX_NORMAL_NC 2
+#define MAIR_EL2_VALUE ((0x04UL << (8 * MAIR_IDX_DEVICE)) | (0xffUL << (8 * MAIR_IDX_NORMAL)) | \
+                        (0x44UL << (8 * MAIR_IDX_NORMAL_NC)))
+
+/* D13.2.19 CNTHCTL_EL2 (E2H == 0) */
+#define CNTHCTL_EL2_EL1PCTEN BIT(0)
+#define CNTHCTL_EL2_EL1PCEN BIT(1)
+
+/* D13.2.125 SPSR_EL2 */
+#define PSR_MODE_EL1h 0x5UL
+#define PSR_MODE_EL2h 0x9UL
+#define PSR_F BIT(6)
+#define PSR_I BIT(7)
+#define PSR_A BIT(8)
+#define PSR_D BIT(9)
+
+/* MPIDR affinity fields (D13.2.86) */
+#define MPIDR_AFF_MASK 0xff00ffffffUL
+
+/* CPTR_EL2 (E2H == 0), D13.2.31 */
+#define CPTR_EL2_RES1 0x32ffUL /* bits 13:12, 9, 7:0 */
+#define CPTR_EL2_TFP BIT(10)
+#define CPTR_EL2_TZ BIT(8)
+#define CPTR_EL2_TTA BIT(20)
+#define CPTR_EL2_TAM BIT(30)
+#define CPTR_EL2_TCPAC BIT(31)
+
+/* MDCR_EL2, D13.3.7 */
+#define MDCR_EL2_TPMCR BIT(5)
+#define MDCR_EL2_TPM BIT(6)
+#define MDCR_EL2_TDE BIT(8)
+#define MDCR_EL2_TDA BIT(9)
+#define MDCR_EL2_TDOSA BIT(10)
+#define MDCR_EL2_TDRA BIT(11)
+#define MDCR_EL2_TPMS BIT(14)
+#define MDCR_EL2_TTRF BIT(19)
+
+#endif

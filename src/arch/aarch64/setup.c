@@ -1,0 +1,92 @@
+/*
+ * C side of boot for aarch64: called from boot.S with the MMU off (boot CPU)
+ * or on (secondaries). Brings up translation, the per-CPU pointer, the
+ * console and EL2 controls, then hands over to the generic keel_main().
+ */
+#include <libfdt.h>
+#include <arch/asm.h>
+#include <arch/mmu.h>
+#include <arch/psci_fw.h>
+#include <arch/sysreg.h>
+#include <drivers/pl011.h>
+#include <keel/arch.h>
+#include <keel/cpu.h>
+#include <keel/init.h>
+#include <keel/log.h>
+#include <keel/mem.h>
+#include <keel/panic.h>
+#include <keel/platform.h>
+
+u8 keel_stacks[PLAT_MAX_CPUS][KEEL_STACK_SIZE] __aligned(16);
+extern char _start[], _end[];
+
+struct platform platform;
+
+static void cpu_setup_el2(unsigned int id)
+{
+    struct cpu *c = &cpus[id];
+
+    c->id = id;
+    c->stack_top = (u64)keel_stacks[id] + KEEL_STACK_SIZE;
+    write_sysreg(tpidr_el2, c);
+    /* No guest yet: EL1 is AArch64, nothing trapped. VM entry sets the rest. */
+    write_sysreg(hcr_el2, HCR_EL2_RW);
+    /* FP/SIMD not trapped: libfdt uses SIMD registers at EL2. */
+    write_sysreg(cptr_el2, CPTR_EL2_RES1);
+    write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN | CNTHCTL_EL2_EL1PCEN);
+    write_sysreg(cntvoff_el2, 0);
+    isb();
+    c->mpidr = read_sysreg(mpidr_el1) & MPIDR_AFF_MASK;
+}
+
+static void map_platform_devices(void)
+{
+    const struct mem_range *dev[] = { &platform.gicd, &platform.gicr, &platform.gicc,
+                                      &platform.gich, &platform.gicv };
+
+    for (unsigned int i = 0; i < ARRAY_SIZE(dev); i++)
+        if (dev[i]->size)
+            mmu_map_device(pa_addr(dev[i]->base), dev[i]->size);
+    for (unsigned int i = 0; i < platform.mem_count; i++)
+        mmu_map_ram(pa_addr(platform.mem[i].base), platform.mem[i].size);
+    mmu_tlb_flush();
+}
+
+void __noreturn boot_primary(u64 dtb)
+{
+    struct mem_boot_info info;
+    int dt_err;
+
+    mmu_init(dtb);
+    cpu_setup_el2(0);
+    dt_err = dt_parse_platform((const void *)dtb, &platform);
+    if (!platform.uart.size) /* no usable stdout-path: fall back to the board's UART */
+        platform.uart = (struct mem_range){ pa_init(PLATFORM_EARLY_UART), PAGE_SIZE };
+    mmu_map_device(pa_addr(platform.uart.base), platform.uart.size);
+    mmu_tlb_flush();
+    pl011_init(pa_addr(platform.uart.base));
+    if (dt_err)
+        panic("cannot continue without a valid device tree (x0 = %#lx)", dtb);
+
+    map_platform_devices();
+    psci_fw_init(platform.psci);
+
+    info.image_start = (u64)_start;
+    info.image_end = (u64)_end;
+    info.dtb = dtb;
+    info.dtb_size = fdt_totalsize((const void *)dtb);
+    keel_main((const void *)dtb, &info);
+}
+
+void __noreturn boot_secondary(unsigned int id)
+{
+    cpu_setup_el2(id);
+    keel_secondary_main();
+}
+
+void arch_prepare_secondaries(void)
+{
+    for (unsigned int i = 1; i < platform.cpu_count; i++)
+        cpus[i].stack_top = (u64)keel_stacks[i] + KEEL_STACK_SIZE;
+    mmu_publish_for_secondaries();
+}

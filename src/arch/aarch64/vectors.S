@@ -1,0 +1,132 @@
+/*
+ * EL2 exception vectors (Arm ARM D1.10.2). Exceptions from Keel itself are
+ * always fatal and go to the fault dump. Exceptions from a guest save its
+ * general registers into the running vCPU's register block, which SP_EL2
+ * points just past while the guest runs, then switch to this CPU's stack.
+ */
+#include <arch/asm.h>
+
+#define FRAME_SIZE (36 * 8)     /* struct el2_frame */
+
+.macro fault_vector type
+    .balign 0x80
+    sub     sp, sp, #FRAME_SIZE
+    stp     x0, x1, [sp]
+    mov     x1, #\type
+    b       el2_fault_common
+.endm
+
+.macro save_guest_regs
+    sub     sp, sp, #VCPU_REGS_SIZE
+    stp     x0, x1, [sp, #16 * 0]
+    stp     x2, x3, [sp, #16 * 1]
+    stp     x4, x5, [sp, #16 * 2]
+    stp     x6, x7, [sp, #16 * 3]
+    stp     x8, x9, [sp, #16 * 4]
+    stp     x10, x11, [sp, #16 * 5]
+    stp     x12, x13, [sp, #16 * 6]
+    stp     x14, x15, [sp, #16 * 7]
+    stp     x16, x17, [sp, #16 * 8]
+    stp     x18, x19, [sp, #16 * 9]
+    stp     x20, x21, [sp, #16 * 10]
+    stp     x22, x23, [sp, #16 * 11]
+    stp     x24, x25, [sp, #16 * 12]
+    stp     x26, x27, [sp, #16 * 13]
+    stp     x28, x29, [sp, #16 * 14]
+    str     x30, [sp, #16 * 15]
+    mov     x0, sp
+    mrs     x1, tpidr_el2
+    ldr     x1, [x1, #CPU_STACK_TOP]
+    mov     sp, x1
+.endm
+
+.macro guest_vector handler
+    .balign 0x80
+    save_guest_regs
+    bl      \handler
+    b       arch_vcpu_resume
+.endm
+
+    .section .text.vectors, "ax"
+    .balign 0x800
+    .global el2_vectors
+el2_vectors:
+    /* Current EL with SP_EL0: Keel never runs on SP_EL0 */
+    fault_vector 0
+    fault_vector 1
+    fault_vector 2
+    fault_vector 3
+    /* Current EL with SP_ELx: a Keel bug or an unexpected interrupt */
+    fault_vector 4
+    fault_vector 5
+    fault_vector 6
+    fault_vector 7
+    /* Lower EL, AArch64: guest exits */
+    guest_vector vcpu_handle_sync
+    guest_vector vcpu_handle_irq
+    guest_vector vcpu_handle_fiq
+    guest_vector vcpu_handle_serror
+    /* Lower EL, AArch32: Keel runs only AArch64 EL1, so EL2 never sees these */
+    fault_vector 12
+    fault_vector 13
+    fault_vector 14
+    fault_vector 15
+
+el2_fault_common:
+    stp     x2, x3, [sp, #16 * 1]
+    stp     x4, x5, [sp, #16 * 2]
+    stp     x6, x7, [sp, #16 * 3]
+    stp     x8, x9, [sp, #16 * 4]
+    stp     x10, x11, [sp, #16 * 5]
+    stp     x12, x13, [sp, #16 * 6]
+    stp     x14, x15, [sp, #16 * 7]
+    stp     x16, x17, [sp, #16 * 8]
+    stp     x18, x19, [sp, #16 * 9]
+    stp     x20, x21, [sp, #16 * 10]
+    stp     x22, x23, [sp, #16 * 11]
+    stp     x24, x25, [sp, #16 * 12]
+    stp     x26, x27, [sp, #16 * 13]
+    stp     x28, x29, [sp, #16 * 14]
+    add     x2, sp, #FRAME_SIZE
+    stp     x30, x2, [sp, #16 * 15]     /* lr, sp before the exception */
+    mrs     x2, elr_el2
+    mrs     x3, spsr_el2
+    stp     x2, x3, [sp, #16 * 16]
+    mrs     x2, esr_el2
+    mrs     x3, far_el2
+    stp     x2, x3, [sp, #16 * 17]
+    mov     x0, sp
+    /* a frame record so the backtrace starts at the faulting function */
+    ldr     x29, [sp, #8 * 29]
+    bl      el2_handle_fault
+1:  wfi
+    b       1b
+
+/*
+ * void arch_vcpu_resume(struct vcpu_regs *regs): enter or re-enter the guest
+ * whose registers are at @regs. ELR_EL2, SPSR_EL2 and the EL1 state are
+ * already loaded.
+ */
+    .global arch_vcpu_resume
+arch_vcpu_resume:
+    mov     sp, x0
+    ldp     x2, x3, [sp, #16 * 1]
+    ldp     x4, x5, [sp, #16 * 2]
+    ldp     x6, x7, [sp, #16 * 3]
+    ldp     x8, x9, [sp, #16 * 4]
+    ldp     x10, x11, [sp, #16 * 5]
+    ldp     x12, x13, [sp, #16 * 6]
+    ldp     x14, x15, [sp, #16 * 7]
+    ldp     x16, x17, [sp, #16 * 8]
+    ldp     x18, x19, [sp, #16 * 9]
+    ldp     x20, x21, [sp, #16 * 10]
+    ldp     x22, x23, [sp, #16 * 11]
+    ldp     x24, x25, [sp, #16 * 12]
+    ldp     x26, x27, [sp, #16 * 13]
+    ldp     x28, x29, [sp, #16 * 14]
+    ldr     x30, [sp, #16 * 15]
+    ldp     x0, x1, [sp, #16 * 0]
+    add     sp, sp, #VCPU_REGS_SIZE
+    eret
+    dsb     nsh                         /* speculation barrier after eret */
+    isb

@@ -1,0 +1,247 @@
+/*
+ * Reads the host device tree (the one firmware or QEMU hands Keel in x0)
+ * into struct platform. Uses libfdt only: this file also builds on the host
+ * for unit tests against DTBs that QEMU dumps.
+ */
+#include <libfdt.h>
+#include <keel/log.h>
+#include <keel/platform.h>
+#include <keel/string.h>
+
+/* Reads entry @idx of a "reg" property using the parent's cell sizes. */
+static bool dt_read_reg(const void *fdt, int node, int idx, u64 *base, u64 *size)
+{
+    int parent = fdt_parent_offset(fdt, node);
+    int ac = fdt_address_cells(fdt, parent), sc = fdt_size_cells(fdt, parent);
+    int len;
+    const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+
+    if (!reg || ac < 1 || ac > 2 || sc < 0 || sc > 2 || len < (idx + 1) * (ac + sc) * 4)
+        return false;
+    reg += idx * (ac + sc);
+    *base = fdt32_to_cpu(reg[0]);
+    if (ac == 2)
+        *base = (*base << 32) | fdt32_to_cpu(reg[1]);
+    *size = 0;
+    for (int i = 0; i < sc; i++)
+        *size = (*size << 32) | fdt32_to_cpu(reg[ac + i]);
+    return true;
+}
+
+static bool dt_read_range(const void *fdt, int node, int idx, struct mem_range *r)
+{
+    u64 base, size;
+
+    if (!dt_read_reg(fdt, node, idx, &base, &size))
+        return false;
+    r->base = pa_init(base);
+    r->size = size;
+    return true;
+}
+
+/* GIC interrupt specifier <type num flags> to an INTID: PPIs start at 16, SPIs at 32. */
+static u32 dt_gic_intid(const fdt32_t *cells)
+{
+    u32 type = fdt32_to_cpu(cells[0]), num = fdt32_to_cpu(cells[1]);
+    return type == 1 ? num + 16 : num + 32;
+}
+
+static bool dt_read_irq(const void *fdt, int node, int idx, u32 *intid)
+{
+    int len;
+    const fdt32_t *irq = fdt_getprop(fdt, node, "interrupts", &len);
+
+    if (!irq || len < (idx + 1) * 12)
+        return false;
+    *intid = dt_gic_intid(irq + idx * 3);
+    return true;
+}
+
+static void dt_parse_memory(const void *fdt, struct platform *plat)
+{
+    int node;
+
+    fdt_for_each_subnode(node, fdt, 0) {
+        const char *type = fdt_getprop(fdt, node, "device_type", NULL);
+        if (!type || strcmp(type, "memory"))
+            continue;
+        for (int i = 0; plat->mem_count < PLAT_MAX_MEM; i++)
+            if (!dt_read_range(fdt, node, i, &plat->mem[plat->mem_count]))
+                break;
+            else if (plat->mem[plat->mem_count].size)
+                plat->mem_count++;
+    }
+}
+
+static void dt_add_reserved(struct platform *plat, u64 base, u64 size)
+{
+    if (plat->reserved_count < PLAT_MAX_RESERVED && size)
+        plat->reserved[plat->reserved_count++] = (struct mem_range){ pa_init(base), size };
+}
+
+static void dt_parse_reserved(const void *fdt, struct platform *plat)
+{
+    int n = fdt_num_mem_rsv(fdt), node, child;
+    u64 base, size;
+
+    for (int i = 0; i < n; i++)
+        if (!fdt_get_mem_rsv(fdt, i, &base, &size))
+            dt_add_reserved(plat, base, size);
+    node = fdt_path_offset(fdt, "/reserved-memory");
+    if (node < 0)
+        return;
+    fdt_for_each_subnode(child, fdt, node) {
+        if (dt_read_reg(fdt, child, 0, &base, &size))
+            dt_add_reserved(plat, base, size);
+    }
+}
+
+static void dt_parse_cpus(const void *fdt, struct platform *plat)
+{
+    int cpus = fdt_path_offset(fdt, "/cpus"), node;
+    u64 mpidr, unused;
+
+    if (cpus < 0)
+        return;
+    fdt_for_each_subnode(node, fdt, cpus) {
+        const char *type = fdt_getprop(fdt, node, "device_type", NULL);
+        if (!type || strcmp(type, "cpu") || !dt_read_reg(fdt, node, 0, &mpidr, &unused))
+            continue;
+        if (plat->cpu_count < PLAT_MAX_CPUS)
+            plat->cpu_mpidr[plat->cpu_count++] = mpidr;
+        else
+            plat->cpus_ignored++;
+    }
+}
+
+static void dt_parse_gic(const void *fdt, struct platform *plat)
+{
+    static const char *const v2_compat[] = { "arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic" };
+    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
+
+    if (node >= 0) {
+        plat->gic_version = 3;
+        dt_read_range(fdt, node, 0, &plat->gicd);
+        dt_read_range(fdt, node, 1, &plat->gicr);
+    } else {
+        for (unsigned int i = 0; i < ARRAY_SIZE(v2_compat) && node < 0; i++)
+            node = fdt_node_offset_by_compatible(fdt, -1, v2_compat[i]);
+        if (node < 0)
+            return;
+        plat->gic_version = 2;
+        dt_read_range(fdt, node, 0, &plat->gicd);
+        dt_read_range(fdt, node, 1, &plat->gicc);
+        dt_read_range(fdt, node, 2, &plat->gich);
+        dt_read_range(fdt, node, 3, &plat->gicv);
+    }
+    dt_read_irq(fdt, node, 0, &plat->gic_maint_irq);
+}
+
+static void dt_parse_timer(const void *fdt, struct platform *plat)
+{
+    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-timer");
+
+    if (node < 0)
+        return;
+    plat->timer_found = true;
+    for (int i = 0; i < 4; i++)
+        dt_read_irq(fdt, node, i, &plat->timer_irq[i]);
+}
+
+/* /chosen/stdout-path is a path or an alias, optionally followed by ":options". */
+static void dt_parse_uart(const void *fdt, struct platform *plat)
+{
+    int chosen = fdt_path_offset(fdt, "/chosen"), len, node;
+    const char *path = chosen >= 0 ? fdt_getprop(fdt, chosen, "stdout-path", &len) : NULL;
+
+    if (!path)
+        return;
+    const char *colon = strchr(path, ':');
+    int plen = colon ? (int)(colon - path) : (int)strlen(path);
+    node = fdt_path_offset_namelen(fdt, path, plen);
+    if (node < 0)
+        return;
+    fdt_get_path(fdt, node, plat->uart_path, sizeof(plat->uart_path));
+    dt_read_range(fdt, node, 0, &plat->uart);
+    dt_read_irq(fdt, node, 0, &plat->uart_irq);
+}
+
+static void dt_parse_psci(const void *fdt, struct platform *plat)
+{
+    static const char *const compat[] = { "arm,psci-1.0", "arm,psci-0.2", "arm,psci" };
+    int node = -1;
+
+    for (unsigned int i = 0; i < ARRAY_SIZE(compat) && node < 0; i++)
+        node = fdt_node_offset_by_compatible(fdt, -1, compat[i]);
+    const char *method = node >= 0 ? fdt_getprop(fdt, node, "method", NULL) : NULL;
+    if (!method)
+        plat->psci = PSCI_CONDUIT_NONE;
+    else if (!strcmp(method, "smc"))
+        plat->psci = PSCI_CONDUIT_SMC;
+    else if (!strcmp(method, "hvc"))
+        plat->psci = PSCI_CONDUIT_HVC;
+}
+
+static void dt_module_kind(const void *fdt, int node, char *kind, size_t size)
+{
+    static const char *const kinds[] = { "multiboot,kernel", "multiboot,ramdisk",
+                                         "multiboot,device-tree" };
+
+    for (unsigned int i = 0; i < ARRAY_SIZE(kinds); i++) {
+        if (fdt_node_check_compatible(fdt, node, kinds[i]) == 0) {
+            str_copy(kind, kinds[i] + strlen("multiboot,"), size);
+            return;
+        }
+    }
+    str_copy(kind, "module", size);
+}
+
+/* Every multiboot,module below @parent, at any depth (VM nodes hold theirs). */
+static void dt_parse_modules_under(const void *fdt, int parent, struct platform *plat)
+{
+    int node;
+
+    fdt_for_each_subnode(node, fdt, parent) {
+        if (fdt_node_check_compatible(fdt, node, "multiboot,module") == 0) {
+            if (plat->module_count >= PLAT_MAX_MODULES)
+                return;
+            struct boot_module *m = &plat->modules[plat->module_count];
+            if (!dt_read_range(fdt, node, 0, &m->range))
+                continue;
+            dt_module_kind(fdt, node, m->kind, sizeof(m->kind));
+            fdt_get_path(fdt, node, m->path, sizeof(m->path));
+            plat->module_count++;
+        } else {
+            dt_parse_modules_under(fdt, node, plat);
+        }
+    }
+}
+
+int dt_parse_platform(const void *fdt, struct platform *plat)
+{
+    int err = fdt_check_header(fdt), chosen;
+
+    memset(plat, 0, sizeof(*plat));
+    if (err) {
+        ERROR("device tree at %p is not valid: %s", fdt, fdt_strerror(err));
+        return -1;
+    }
+    dt_parse_memory(fdt, plat);
+    dt_parse_reserved(fdt, plat);
+    dt_parse_cpus(fdt, plat);
+    dt_parse_gic(fdt, plat);
+    dt_parse_timer(fdt, plat);
+    dt_parse_uart(fdt, plat);
+    dt_parse_psci(fdt, plat);
+    chosen = fdt_path_offset(fdt, "/chosen");
+    if (chosen >= 0) {
+        plat->bootargs = fdt_getprop(fdt, chosen, "bootargs", NULL);
+        dt_parse_modules_under(fdt, chosen, plat);
+    }
+    return 0;
+}
+
+const char *psci_conduit_name(enum psci_conduit c)
+{
+    return c == PSCI_CONDUIT_SMC ? "smc" : c == PSCI_CONDUIT_HVC ? "hvc" : "none";
+}

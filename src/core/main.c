@@ -1,0 +1,118 @@
+/*
+ * Generic boot: parse Keel's command line, bring up the allocator, print the
+ * banner, start the other CPUs, then build the VMs the device tree describes.
+ */
+#include <keel/arch.h>
+#include <keel/cmdline.h>
+#include <keel/cpu.h>
+#include <keel/init.h>
+#include <keel/log.h>
+#include <keel/panic.h>
+#include <keel/platform.h>
+#include <keel/buddy.h>
+#include <keel/string.h>
+#include <keel/version.h>
+
+struct keel_options keel_options;
+
+static void print_banner(void)
+{
+    const struct platform *p = &platform;
+    u64 total = 0;
+
+    for (unsigned int i = 0; i < p->mem_count; i++)
+        total += p->mem[i].size;
+    console_printf("\nKeel %s - type-1 hypervisor for ARMv8-A, running at EL2\n", KEEL_VERSION);
+    console_printf("  CPUs:    %u", p->cpu_count);
+    for (unsigned int i = 0; i < p->cpu_count; i++)
+        console_printf("%s%#lx", i ? " " : " (MPIDR ", p->cpu_mpidr[i]);
+    console_printf("%s\n", p->cpu_count ? ")" : "");
+    if (p->cpus_ignored)
+        console_printf("  warning: %u more CPUs in the DT are not used (limit %u)\n",
+                       p->cpus_ignored, PLAT_MAX_CPUS);
+    console_printf("  Memory:  %lu MiB in %u bank%s", total >> 20, p->mem_count,
+                   p->mem_count == 1 ? "" : "s");
+    for (unsigned int i = 0; i < p->mem_count; i++)
+        console_printf(" %#lx-%#lx", pa_addr(p->mem[i].base),
+                       pa_addr(p->mem[i].base) + p->mem[i].size - 1);
+    console_printf(", %lu MiB free for VMs\n", (page_free_count() * PAGE_SIZE) >> 20);
+    if (p->gic_version == 3)
+        console_printf("  GIC:     v3, GICD %#lx, GICR %#lx (%lu KiB)\n", pa_addr(p->gicd.base),
+                       pa_addr(p->gicr.base), p->gicr.size >> 10);
+    else if (p->gic_version == 2)
+        console_printf("  GIC:     v2, GICD %#lx, GICC %#lx, GICH %#lx, GICV %#lx\n",
+                       pa_addr(p->gicd.base), pa_addr(p->gicc.base), pa_addr(p->gich.base),
+                       pa_addr(p->gicv.base));
+    else
+        console_printf("  GIC:     none found\n");
+    if (p->timer_found)
+        console_printf("  Timer:   %lu Hz, PPIs: phys %u, virt %u, hyp %u\n", arch_counter_freq(),
+                       p->timer_irq[1], p->timer_irq[2], p->timer_irq[3]);
+    console_printf("  UART:    %s at %#lx\n", p->uart_path[0] ? p->uart_path : "(default)",
+                   pa_addr(p->uart.base));
+    console_printf("  PSCI:    %s\n", psci_conduit_name(p->psci));
+    console_printf("  Modules: %u\n", p->module_count);
+    for (unsigned int i = 0; i < p->module_count; i++)
+        console_printf("    %-8s %#lx-%#lx %s\n", p->modules[i].kind,
+                       pa_addr(p->modules[i].range.base),
+                       pa_addr(p->modules[i].range.base) + p->modules[i].range.size - 1,
+                       p->modules[i].path);
+    console_printf("  Command line: %s\n", p->bootargs ? p->bootargs : "");
+}
+
+static void start_secondaries(void)
+{
+    u64 timeout;
+
+    if (platform.psci != PSCI_CONDUIT_SMC) {
+        WARN("PSCI conduit is %s, not smc: running on the boot CPU only",
+             psci_conduit_name(platform.psci));
+        return;
+    }
+    arch_prepare_secondaries();
+    for (unsigned int i = 1; i < platform.cpu_count; i++) {
+        int err = arch_cpu_start(i);
+        if (err)
+            WARN("cpu%u (MPIDR %#lx): PSCI CPU_ON failed: %d", i, platform.cpu_mpidr[i], err);
+    }
+    timeout = arch_counter_read() + arch_counter_freq(); /* one second */
+    while (cpu_online_count() < platform.cpu_count && arch_counter_read() < timeout)
+        ;
+    if (cpu_online_count() < platform.cpu_count)
+        WARN("only %u of %u CPUs came online", cpu_online_count(), platform.cpu_count);
+}
+
+unsigned int cpu_online_count(void)
+{
+    unsigned int n = 0;
+
+    for (unsigned int i = 0; i < platform.cpu_count; i++)
+        n += cpus[i].online;
+    return n;
+}
+
+void __noreturn keel_main(const void *fdt, const struct mem_boot_info *info)
+{
+    struct cpu *self = cpu_this();
+
+    cmdline_parse(platform.bootargs, &keel_options);
+    mem_init(info);
+    print_banner();
+    self->online = true;
+    INFO("cpu0 online (MPIDR %#lx)", self->mpidr);
+    start_secondaries();
+    INFO("%u CPUs online", cpu_online_count());
+    if (keel_options.test[0])
+        selftest_run(keel_options.test);
+    vms_boot(fdt);
+    keel_idle();
+}
+
+void __noreturn keel_secondary_main(void)
+{
+    struct cpu *self = cpu_this();
+
+    __atomic_store_n(&self->online, true, __ATOMIC_RELEASE);
+    INFO("cpu%u online (MPIDR %#lx)", self->id, self->mpidr);
+    keel_idle();
+}

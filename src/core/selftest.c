@@ -1,0 +1,34 @@
+/*
+ * Deliberate failures, chosen with keel.test= on Keel's command line, so
+ * tests can check that Keel's own fault reporting works end to end.
+ */
+#include <keel/cmdline.h>
+#include <keel/log.h>
+#include <keel/panic.h>
+#include <keel/string.h>
+
+/* Nothing is mapped at EL2 in the first page of the address space. */
+static volatile u64 *volatile selftest_bad_ptr = (volatile u64 *)0x10;
+
+static void __attribute__((noinline)) selftest_fault(void)
+{
+    *selftest_bad_ptr = 0xdead;
+}
+
+static void __attribute__((noinline)) selftest_check(int v)
+{
+    CHECK(v == 0);
+}
+
+void selftest_run(const char *name)
+{
+    WARN("keel.test=%s: failing on purpose", name);
+    if (!strcmp(name, "fault"))
+        selftest_fault();
+    else if (!strcmp(name, "panic"))
+        panic("keel.test=panic requested");
+    else if (!strcmp(name, "check"))
+        selftest_check(1);
+    else
+        WARN("unknown keel.test=%s (fault, panic, check)", name);
+}

@@ -1,0 +1,23 @@
+/*
+ * The interface generic code (src/core, src/vdev) uses to reach the ISA.
+ * Everything here has an aarch64 implementation in src/arch/aarch64 and a
+ * fake one in tests/unit/fake_arch.c for host unit tests.
+ */
+#ifndef KEEL_ARCH_H
+#define KEEL_ARCH_H
+
+#include <keel/types.h>
+
+u64 arch_counter_read(void);
+u64 arch_counter_freq(void);
+unsigned int arch_cpu_id(void);
+void arch_cpu_idle(void);
+void __noreturn arch_cpu_halt(void);
+void arch_dump_backtrace(u64 fp);
+void arch_dump_here(void);
+/* Powers the whole machine off through firmware; returns only on failure. */
+void arch_system_off(void);
+/* Starts physical CPU @cpu (index into platform.cpu_mpidr). */
+int arch_cpu_start(unsigned int cpu);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * The physical console belongs to Keel. Everything written goes through
+ * console_write(), which serialises CPUs so lines do not interleave.
+ */
+#ifndef KEEL_CONSOLE_H
+#define KEEL_CONSOLE_H
+
+#include <keel/types.h>
+
+struct console_ops {
+    void (*putc)(char c);
+    int (*getc)(void); /* -1 when nothing is waiting */
+};
+
+void console_register(const struct console_ops *ops);
+void console_write(const char *s, size_t len);
+int console_getc(void);
+/* Fault paths call this: a CPU that died holding the lock must not silence the rest. */
+void console_force_unlock(void);
+
+#endif

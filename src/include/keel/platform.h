@@ -1,0 +1,67 @@
+/*
+ * What Keel learned about the machine from the host device tree.
+ * Filled once by dt_parse_platform() on the boot CPU, read-only afterwards.
+ */
+#ifndef KEEL_PLATFORM_H
+#define KEEL_PLATFORM_H
+
+#include <keel/types.h>
+
+#define PLAT_MAX_MEM 8
+#define PLAT_MAX_CPUS 8
+#define PLAT_MAX_RESERVED 16
+#define PLAT_MAX_MODULES 16
+
+struct mem_range {
+    paddr_t base;
+    u64 size;
+};
+
+enum psci_conduit { PSCI_CONDUIT_NONE, PSCI_CONDUIT_SMC, PSCI_CONDUIT_HVC };
+
+struct boot_module {
+    struct mem_range range;
+    char kind[24];   /* "kernel", "ramdisk", "device-tree" or "module" */
+    char path[64];   /* DT path of the module node, for messages */
+};
+
+struct platform {
+    struct mem_range mem[PLAT_MAX_MEM];
+    unsigned int mem_count;
+    struct mem_range reserved[PLAT_MAX_RESERVED]; /* memreserve + reserved-memory */
+    unsigned int reserved_count;
+
+    u64 cpu_mpidr[PLAT_MAX_CPUS];
+    unsigned int cpu_count;
+    unsigned int cpus_ignored; /* present in the DT beyond PLAT_MAX_CPUS */
+
+    unsigned int gic_version; /* 2 or 3, 0 if none found */
+    struct mem_range gicd;
+    struct mem_range gicr;      /* v3: redistributor region */
+    struct mem_range gicc;      /* v2: CPU interface */
+    struct mem_range gich;      /* v2: virtual interface control */
+    struct mem_range gicv;      /* v2: virtual CPU interface */
+    u32 gic_maint_irq;          /* PPI number (INTID) of the maintenance irq */
+
+    u32 timer_irq[4];           /* INTIDs: sec phys, ns phys, virt, hyp phys */
+    bool timer_found;
+
+    struct mem_range uart;
+    u32 uart_irq;               /* INTID */
+    char uart_path[64];
+
+    enum psci_conduit psci;
+
+    struct boot_module modules[PLAT_MAX_MODULES];
+    unsigned int module_count;
+
+    const char *bootargs;       /* points into the DTB */
+};
+
+/* Parses the flattened DT at @fdt. Returns 0 or a negative error, logging why. */
+int dt_parse_platform(const void *fdt, struct platform *plat);
+const char *psci_conduit_name(enum psci_conduit c);
+
+extern struct platform platform;
+
+#endif

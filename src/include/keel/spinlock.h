@@ -1,0 +1,31 @@
+/*
+ * Ticket spinlocks built on the compiler's atomics, so the same code runs on
+ * the host in unit tests. Only valid once the MMU and caches are on
+ * (exclusives need Normal cacheable memory).
+ */
+#ifndef KEEL_SPINLOCK_H
+#define KEEL_SPINLOCK_H
+
+#include <keel/types.h>
+
+typedef struct {
+    u16 next;
+    u16 owner;
+} spinlock_t;
+
+#define SPINLOCK_INIT { 0, 0 }
+
+static inline void spin_lock(spinlock_t *l)
+{
+    u16 me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+
+    while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me)
+        ;
+}
+
+static inline void spin_unlock(spinlock_t *l)
+{
+    __atomic_store_n(&l->owner, (u16)(l->owner + 1), __ATOMIC_RELEASE);
+}
+
+#endif

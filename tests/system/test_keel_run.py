@@ -1,0 +1,200 @@
+"""Host-only checks of tools/keel-run, through --dry-run (QEMU never boots)."""
+import os
+import re
+import shlex
+import shutil
+import struct
+import subprocess
+import sys
+
+import pytest
+
+KEEL_RUN = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "keel-run")
+MiB = 1 << 20
+
+for tool in ("qemu-system-aarch64", "dtc", "fdtget"):
+    if not shutil.which(tool):
+        pytest.skip(f"{tool} not installed (run scripts/deps.sh)", allow_module_level=True)
+
+
+def make_elf(segments, entry):
+    """Minimal ELF64 aarch64 executable; segments = [(vaddr, paddr, data, memsz)]."""
+    phoff, phnum = 64, len(segments)
+    off = phoff + 56 * phnum
+    hdr = struct.pack("<4sBBBBB7xHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0,
+                      2, 183, 1, entry, phoff, 0, 0, 64, 56, phnum, 0, 0, 0)
+    phdrs, body = b"", b""
+    for vaddr, paddr, data, memsz in segments:
+        phdrs += struct.pack("<IIQQQQQQ", 1, 5, off + len(body), vaddr, paddr,
+                             len(data), memsz, 0x1000)
+        body += data
+    return hdr + phdrs + body
+
+
+@pytest.fixture
+def files(tmp_path):
+    image = bytearray(3 * MiB + 123)
+    image[0x38:0x3c] = b"ARM\x64"
+    f = {
+        "keel": b"\x00\x00\x00\x14",
+        "image": bytes(image),
+        "initrd": b"initrd" * 1000,
+        "raw": b"\x00\x00\x00\x14" * 10,
+        # Two segments with a gap and a .bss tail; linked high, loaded low.
+        "elf": make_elf([(0xffff000040100000, 0x40100000, b"AAAA", 4),
+                         (0xffff000040102000, 0x40102000, b"BB", 0x10)],
+                        entry=0xffff000040100000),
+    }
+    paths = {}
+    for name, data in f.items():
+        paths[name] = tmp_path / name
+        paths[name].write_bytes(data)
+    return paths
+
+
+def keel_run(files, *args):
+    cmd = [sys.executable, KEEL_RUN, "--dry-run", "--keel", str(files["keel"]), *args]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def dry_run(files, *args):
+    res = keel_run(files, *args)
+    assert res.returncode == 0, res.stderr
+    dtb = re.search(r"^# dtb: (.*)$", res.stdout, re.M).group(1)
+    cmd = shlex.split(res.stdout.strip().splitlines()[-1])
+    return cmd, dtb
+
+
+def fdtget(dtb, node, prop, kind="x"):
+    out = subprocess.run(["fdtget", "-t", kind, dtb, node, prop],
+                         capture_output=True, text=True)
+    if out.returncode:
+        return None
+    return [int(v, 16) for v in out.stdout.split()] if kind == "x" else out.stdout.strip()
+
+
+def loaders(cmd):
+    """{file: addr} of the -device loader arguments."""
+    out = {}
+    for i, arg in enumerate(cmd):
+        if arg == "-device" and cmd[i + 1].startswith("loader,"):
+            kv = dict(p.split("=", 1) for p in cmd[i + 1].split(",")[1:])
+            assert kv["force-raw"] == "on"
+            out[kv["file"]] = int(kv["addr"], 16)
+    return out
+
+
+def test_machine_options(files):
+    cmd, _ = dry_run(files, "--smp", "2", "--mem", "1G", "--gic", "2", "--icount",
+                     "--append", "loglevel=debug keel.test=fault", "--qemu-arg=-s")
+    assert cmd[0] == "qemu-system-aarch64"
+    assert cmd[cmd.index("-M") + 1] == "virt,virtualization=on,gic-version=2"
+    assert cmd[cmd.index("-smp") + 1] == "2"
+    assert cmd[cmd.index("-m") + 1] == "1024M"
+    assert cmd[cmd.index("-cpu") + 1] == "max,pauth=off,sve=off"
+    assert cmd[cmd.index("-icount") + 1] == "shift=0"
+    assert cmd[cmd.index("-append") + 1] == "loglevel=debug keel.test=fault"
+    assert cmd[cmd.index("-kernel") + 1] == str(files["keel"])
+    assert "-nographic" in cmd and cmd[-1] == "-s"
+    assert not loaders(cmd)
+
+
+def test_linux_vm(files):
+    cmd, dtb = dry_run(files, "--mem", "2G", "--vm",
+                       f"name=linux,cpus=2,mem=512M,kernel={files['image']},"
+                       f"initrd={files['initrd']},bootargs=\"console=ttyAMA0,115200 earlycon\"")
+    mods = loaders(cmd)
+    kaddr, iaddr = mods[str(files["image"])], mods[str(files["initrd"])]
+    top = 0x40000000 + 2 * 1024 * MiB
+    for addr in (kaddr, iaddr):
+        assert addr % (2 * MiB) == 0
+    assert kaddr + files["image"].stat().st_size <= top and top - kaddr < 6 * MiB
+    assert iaddr + files["initrd"].stat().st_size <= kaddr
+
+    vm = "/chosen/vm@0"
+    assert fdtget(dtb, vm, "compatible", "s") == "keel,vm"
+    assert fdtget(dtb, vm, "keel,name", "s") == "linux"
+    assert fdtget(dtb, vm, "cpus") == [2]
+    assert fdtget(dtb, vm, "keel,cpu-affinity") == [0x3]
+    assert fdtget(dtb, vm, "memory") == [0, 512 * MiB]
+    assert fdtget(dtb, vm, "#address-cells") == [2]
+    assert fdtget(dtb, vm, "keel,console", "s") == ""
+    kmod, imod = f"{vm}/module@{kaddr:x}", f"{vm}/module@{iaddr:x}"
+    assert fdtget(dtb, kmod, "compatible", "s") == "multiboot,kernel multiboot,module"
+    assert fdtget(dtb, kmod, "reg") == [0, kaddr, 0, files["image"].stat().st_size]
+    assert fdtget(dtb, kmod, "bootargs", "s") == "console=ttyAMA0,115200 earlycon"
+    assert fdtget(dtb, kmod, "keel,load") is None
+    assert fdtget(dtb, imod, "compatible", "s") == "multiboot,ramdisk multiboot,module"
+    assert fdtget(dtb, imod, "reg") == [0, iaddr, 0, files["initrd"].stat().st_size]
+    # The board's own nodes survive the merge.
+    assert fdtget(dtb, "/chosen", "stdout-path", "s").startswith("/pl011@")
+
+
+def test_raw_and_elf_vms(files):
+    cmd, dtb = dry_run(files, "--smp", "4",
+                       "--vm", f"name=raw,kernel={files['raw']},console=off,affinity=0x4",
+                       "--vm", f"name=elf,kernel={files['elf']},mem=64M,"
+                       "bootargs=unquoted, rest of spec")
+    mods = loaders(cmd)
+    raddr = mods.pop(str(files["raw"]))
+    (eflat, eaddr), = mods.items()
+    assert raddr % (2 * MiB) == 0 and eaddr % (2 * MiB) == 0 and eaddr < raddr
+
+    raw = "/chosen/vm@0"
+    assert fdtget(dtb, raw, "keel,console", "s") is None
+    assert fdtget(dtb, raw, "keel,cpu-affinity") == [0x4]
+    assert fdtget(dtb, raw, "memory") == [0, 128 * MiB]
+    assert fdtget(dtb, f"{raw}/module@{raddr:x}", "keel,load") == [0, 0x40080000]
+    assert fdtget(dtb, f"{raw}/module@{raddr:x}", "keel,entry") == [0, 0x40080000]
+
+    elf = "/chosen/vm@1"
+    assert fdtget(dtb, elf, "keel,cpu-affinity") == [0x1]  # first core left free
+    emod = f"{elf}/module@{eaddr:x}"
+    assert fdtget(dtb, emod, "keel,load") == [0, 0x40100000]
+    assert fdtget(dtb, emod, "keel,entry") == [0, 0x40100000]
+    assert fdtget(dtb, emod, "bootargs", "s") == "unquoted, rest of spec"
+    with open(eflat, "rb") as f:
+        flat = f.read()
+    assert flat == b"AAAA" + bytes(0x2000 - 4) + b"BB" + bytes(0xe)
+    assert fdtget(dtb, emod, "reg") == [0, eaddr, 0, len(flat)]
+
+
+@pytest.mark.parametrize("spec, args, problem", [
+    ("name=a,kernel={image},colour=red", [], "unknown key 'colour'"),
+    ("name=a,kernel={missing}", [], "not found"),
+    ("name=a,kernel={image},initrd={missing}", [], "not found"),
+    ("name=a,kernel={image},cpus=5", ["--smp", "4"], "cpus=5"),
+    ("name=a,kernel={image},mem=2000M", ["--mem", "2G"], "memory"),
+    ("name=a,kernel={image},affinity=0x10", ["--smp", "4"], "cpu 4"),
+    ("name=a,kernel={image},load=0x40080000", [], "load="),
+    ("name=a,kernel={image},cpus=2,affinity=0x1", [], "affinity 0x1"),
+])
+def test_bad_vm(files, spec, args, problem):
+    spec = spec.format(image=files["image"], missing=files["image"].parent / "nope")
+    res = keel_run(files, *args, "--vm", spec)
+    assert res.returncode == 2
+    assert res.stderr.startswith("keel-run: error: vm 'a': ")
+    assert problem in res.stderr and res.stderr.count("\n") == 1
+    assert res.stdout == ""
+
+
+def test_overlapping_affinity(files):
+    res = keel_run(files, "--vm", f"name=a,kernel={files['raw']},cpus=2,affinity=0x3",
+                   "--vm", f"name=b,kernel={files['raw']},affinity=0x2")
+    assert res.returncode == 2
+    assert res.stderr == "keel-run: error: vm 'b': affinity 0x2 overlaps vm 'a' (0x3)\n"
+
+
+def test_too_much_memory_across_vms(files):
+    res = keel_run(files, "--mem", "512M",
+                   "--vm", f"name=a,kernel={files['raw']},mem=256M",
+                   "--vm", f"name=b,kernel={files['raw']},mem=256M")
+    assert res.returncode == 2
+    assert res.stderr.startswith("keel-run: error: vm 'b': out of memory")
+
+
+def test_missing_keel_image(files, tmp_path):
+    res = subprocess.run([sys.executable, KEEL_RUN, "--keel", str(tmp_path / "keel.bin")],
+                         capture_output=True, text=True)
+    assert res.returncode == 2
+    assert res.stderr.startswith("keel-run: error: ") and "not found (run make)" in res.stderr
