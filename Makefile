@@ -106,7 +106,7 @@ run: deps all guests
 include tests/unit/unit.mk
 
 systest: all
-	python3 -m pytest -v tests/system
+	/usr/bin/python3 -m pytest -v tests/system
 
 test: deps
 	$(MAKE) all
@@ -115,7 +115,7 @@ test: deps
 	$(MAKE) systest
 
 bench: deps all guests
-	python3 bench/run.py
+	/usr/bin/python3 bench/run.py
 
 clean:
 	rm -rf $(BUILD)
