@@ -55,6 +55,9 @@ void buddy_zone_init(struct buddy_zone *z, u64 base, u64 size, u8 *meta)
 
 static void free_block(struct buddy_zone *z, u64 pfn, unsigned int order)
 {
+    /* If @pfn merges into a lower buddy it becomes an interior page: clear its
+     * head marker now, or a later free of it would be taken as valid. */
+    *meta_of(z, pfn) = 0;
     while (order < BUDDY_MAX_ORDER) {
         u64 buddy = pfn ^ (1UL << order);
         if (!in_zone(z, buddy, order) || *meta_of(z, buddy) != (META_HEAD_FREE | order))

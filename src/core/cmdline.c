@@ -24,6 +24,7 @@ void cmdline_parse(const char *cmdline, struct keel_options *opts)
     char word[64];
     enum log_level level;
 
+    opts->console_tag = -1;
     if (!cmdline)
         return;
     while (next_word(&cmdline, word, sizeof(word))) {
@@ -36,6 +37,8 @@ void cmdline_parse(const char *cmdline, struct keel_options *opts)
             str_copy(opts->test, word + 10, sizeof(opts->test));
         } else if (!strcmp(word, "keel.stay-up")) {
             opts->stay_up = true;
+        } else if (!strncmp(word, "keel.console-tag=", 17)) {
+            opts->console_tag = !strcmp(word + 17, "on");
         }
         /* other words belong to someone else (e.g. QEMU adds its own) */
     }

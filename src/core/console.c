@@ -28,3 +28,9 @@ void console_force_unlock(void)
 {
     console_lock = (spinlock_t)SPINLOCK_INIT;
 }
+
+void console_enable_rx_irq(void)
+{
+    if (console_ops && console_ops->enable_rx_irq)
+        console_ops->enable_rx_irq();
+}

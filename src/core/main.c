@@ -2,7 +2,10 @@
  * Generic boot: parse Keel's command line, bring up the allocator, print the
  * banner, start the other CPUs, then build the VMs the device tree describes.
  */
+#include <drivers/gicv3.h>
 #include <keel/arch.h>
+#include <keel/console_mux.h>
+#include <keel/vcpu_arch.h>
 #include <keel/cmdline.h>
 #include <keel/cpu.h>
 #include <keel/init.h>
@@ -100,6 +103,9 @@ void __noreturn keel_main(const void *fdt, const struct mem_boot_info *info)
     print_banner();
     self->online = true;
     INFO("cpu0 online (MPIDR %#lx)", self->mpidr);
+    if (gic_init() == 0 && gic_cpu_init() == 0)
+        console_mux_init();
+    arch_vm_init_stage2_regs();
     start_secondaries();
     INFO("%u CPUs online", cpu_online_count());
     if (keel_options.test[0])
@@ -112,6 +118,8 @@ void __noreturn keel_secondary_main(void)
 {
     struct cpu *self = cpu_this();
 
+    if (platform.gic_version == 3)
+        gic_cpu_init();
     __atomic_store_n(&self->online, true, __ATOMIC_RELEASE);
     INFO("cpu%u online (MPIDR %#lx)", self->id, self->mpidr);
     keel_idle();

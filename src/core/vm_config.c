@@ -1,17 +1,169 @@
+/*
+ * VM descriptions from the host device tree: "keel,vm" nodes under /chosen
+ * (Xen dom0less style), their images as multiboot,module children. A node
+ * that cannot be honoured is reported by path and reason and skipped; the
+ * other VMs still start.
+ */
 #include <libfdt.h>
 #include <keel/cmdline.h>
+#include <keel/cpu.h>
 #include <keel/log.h>
+#include <keel/platform.h>
+#include <keel/string.h>
+#include <keel/vcpu_arch.h>
+#include <keel/vm.h>
+
+static u64 cpus_taken;
+
+/* No __builtin_popcount: without SIMD registers it needs libgcc. */
+static unsigned int bit_count(u64 v)
+{
+    unsigned int n = 0;
+
+    for (; v; v &= v - 1)
+        n++;
+    return n;
+}
+
+static bool prop_u64(const void *fdt, int node, const char *name, u64 *out)
+{
+    int len;
+    const fdt32_t *p = fdt_getprop(fdt, node, name, &len);
+
+    if (!p)
+        return false;
+    if (len == 4)
+        *out = fdt32_to_cpu(p[0]);
+    else if (len == 8)
+        *out = ((u64)fdt32_to_cpu(p[0]) << 32) | fdt32_to_cpu(p[1]);
+    else
+        return false;
+    return true;
+}
+
+static bool module_range(const void *fdt, int vm_node, int mod, struct mem_range *r)
+{
+    int ac = fdt_address_cells(fdt, vm_node), sc = fdt_size_cells(fdt, vm_node), len;
+    const fdt32_t *reg = fdt_getprop(fdt, mod, "reg", &len);
+    u64 base = 0, size = 0;
+
+    if (!reg || ac < 1 || ac > 2 || sc < 1 || sc > 2 || len < (ac + sc) * 4)
+        return false;
+    for (int i = 0; i < ac; i++)
+        base = (base << 32) | fdt32_to_cpu(reg[i]);
+    for (int i = 0; i < sc; i++)
+        size = (size << 32) | fdt32_to_cpu(reg[ac + i]);
+    *r = (struct mem_range){ pa_init(base), size };
+    return true;
+}
+
+static bool in_ram(u64 base, u64 size)
+{
+    for (unsigned int i = 0; i < platform.mem_count; i++) {
+        u64 b = pa_addr(platform.mem[i].base), e = b + platform.mem[i].size;
+        if (base >= b && base + size <= e && base + size > base)
+            return true;
+    }
+    return false;
+}
+
+static const char *vm_parse_modules(const void *fdt, int node, struct vm_config *c)
+{
+    int mod;
+    const char *args;
+
+    fdt_for_each_subnode(mod, fdt, node) {
+        struct mem_range r;
+        if (fdt_node_check_compatible(fdt, mod, "multiboot,module"))
+            continue;
+        if (!module_range(fdt, node, mod, &r))
+            return "a module node has no usable reg";
+        if (!r.size || !in_ram(pa_addr(r.base), r.size))
+            return "a module lies outside RAM or is empty";
+        if (!fdt_node_check_compatible(fdt, mod, "multiboot,kernel")) {
+            c->kernel = r;
+            if ((args = fdt_getprop(fdt, mod, "bootargs", NULL)))
+                str_copy(c->bootargs, args, sizeof(c->bootargs));
+            c->kernel_raw = prop_u64(fdt, mod, "keel,load", &c->kernel_load);
+            if (c->kernel_raw && !prop_u64(fdt, mod, "keel,entry", &c->kernel_entry))
+                c->kernel_entry = c->kernel_load;
+        } else if (!fdt_node_check_compatible(fdt, mod, "multiboot,ramdisk")) {
+            c->initrd = r;
+        }
+    }
+    if (!c->kernel.size)
+        return "no multiboot,kernel module";
+    return NULL;
+}
+
+/* Fills @c from @node; returns NULL or why the node is rejected. */
+static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
+{
+    const char *name = fdt_getprop(fdt, node, "keel,name", NULL);
+    u64 v;
+
+    memset(c, 0, sizeof(*c));
+    fdt_get_path(fdt, node, c->node, sizeof(c->node));
+    str_copy(c->name, name ? name : fdt_get_name(fdt, node, NULL), sizeof(c->name));
+    c->nr_vcpus = prop_u64(fdt, node, "cpus", &v) ? (unsigned int)v : 1;
+    if (c->nr_vcpus < 1 || c->nr_vcpus > VM_MAX_VCPUS)
+        return "cpus must be 1..8";
+    if (!prop_u64(fdt, node, "memory", &c->mem_size) || !c->mem_size)
+        return "no memory size (memory = <hi lo>)";
+    c->mem_size = ALIGN_UP(c->mem_size, SZ_2M);
+    if (!prop_u64(fdt, node, "keel,cpu-affinity", &c->affinity)) {
+        /* default: the lowest free physical CPUs */
+        for (unsigned int i = 0; i < platform.cpu_count && bit_count(c->affinity) < c->nr_vcpus; i++)
+            if (!(cpus_taken & BIT(i)))
+                c->affinity |= BIT(i);
+    }
+    if (c->affinity >> platform.cpu_count)
+        return "keel,cpu-affinity names CPUs this machine does not have";
+    if (bit_count(c->affinity) < c->nr_vcpus)
+        return "fewer CPUs in keel,cpu-affinity than vCPUs (Keel pins one vCPU per CPU)";
+    /* extra CPUs in the mask stay unused: keep the lowest nr_vcpus */
+    while (bit_count(c->affinity) > c->nr_vcpus)
+        c->affinity &= ~BIT(63 - __builtin_clzl(c->affinity));
+    if (c->affinity & cpus_taken)
+        return "its CPUs are already given to another VM";
+    c->console = fdt_getprop(fdt, node, "keel,console", NULL) != NULL;
+    return vm_parse_modules(fdt, node, c);
+}
 
 void vms_boot(const void *fdt)
 {
-    int chosen = fdt_path_offset(fdt, "/chosen"), node, count = 0;
+    int chosen = fdt_path_offset(fdt, "/chosen"), node, found = 0, started = 0;
+    struct vm_config cfg;
 
-    if (chosen >= 0)
-        fdt_for_each_subnode(node, fdt, chosen)
-            if (fdt_node_check_compatible(fdt, node, "keel,vm") == 0)
-                count++;
-    if (!count) {
+    if (chosen >= 0) {
+        fdt_for_each_subnode(node, fdt, chosen) {
+            const char *why;
+            struct vm *vm;
+            if (fdt_node_check_compatible(fdt, node, "keel,vm"))
+                continue;
+            found++;
+            if ((why = vm_parse(fdt, node, &cfg))) {
+                ERROR("%s (%s): %s; VM not started", cfg.node, cfg.name, why);
+                continue;
+            }
+            if (platform.gic_version != 3) {
+                ERROR("%s (%s): VMs need a GICv3 host for now (this one has GICv%u); not started",
+                      cfg.node, cfg.name, platform.gic_version);
+                continue;
+            }
+            if (vm_create(&cfg, &vm))
+                continue;
+            cpus_taken |= cfg.affinity;
+            started++;
+        }
+    }
+    if (!found) {
         INFO("no VM configured (add keel,vm nodes under /chosen; see tools/keel-run --help)");
         INFO("idle: CPUs wait in WFI. QEMU: Ctrl-a x to quit");
+        return;
     }
+    for (unsigned int i = 0; i < nr_vms; i++)
+        vm_start(vms[i]);
+    if (!started)
+        WARN("none of the %d configured VMs could be started", found);
 }

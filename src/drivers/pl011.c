@@ -46,9 +46,19 @@ int pl011_getc(void)
     return pl011_read(UARTDR) & 0xff;
 }
 
+#define UARTIMSC_RXIM BIT(4)
+#define UARTIMSC_RTIM BIT(6)
+
+/* Receive and receive-timeout interrupts: a single typed byte raises RTIM. */
+static void pl011_enable_rx_irq(void)
+{
+    pl011_write(UARTIMSC, UARTIMSC_RXIM | UARTIMSC_RTIM);
+}
+
 static const struct console_ops pl011_console_ops = {
     .putc = pl011_putc,
     .getc = pl011_getc,
+    .enable_rx_irq = pl011_enable_rx_irq,
 };
 
 void pl011_init(u64 base)

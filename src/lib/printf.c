@@ -3,6 +3,7 @@
  * the l, ll, z and h length modifiers, width, '0' and '-' flags and a
  * precision for strings. Pure logic: unit-tested on the host.
  */
+#include <limits.h>
 #include <keel/printf.h>
 #include <keel/string.h>
 
@@ -38,7 +39,7 @@ static void out_number(struct out *o, u64 v, bool neg, unsigned int base, bool u
     char tmp[24];
     int n = 0;
     char sign = neg ? '-' : sp->plus ? '+' : sp->space ? ' ' : 0;
-    const char *prefix = (sp->alt && base == 16 && v) ? (upper ? "0X" : "0x") : "";
+    const char *prefix = !sp->alt || !v ? "" : base == 16 ? (upper ? "0X" : "0x") : base == 8 ? "0" : "";
     int plen = (int)strlen(prefix) + (sign ? 1 : 0);
 
     do {
@@ -88,6 +89,10 @@ static const char *parse_spec(const char *f, struct spec *sp, va_list *ap)
     }
     if (*f == '*') {
         sp->width = va_arg(*ap, int);
+        if (sp->width < 0) { /* a negative width is a '-' flag */
+            sp->left = true;
+            sp->width = sp->width < -INT_MAX ? INT_MAX : -sp->width;
+        }
         f++;
     }
     while (*f >= '0' && *f <= '9')
@@ -148,6 +153,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
             continue;
         }
         f = parse_spec(f + 1, &sp, &ap);
+        if (*f != 'd' && *f != 'i')
+            sp.plus = sp.space = false; /* sign flags apply to signed conversions only */
         switch (*f) {
         case 'd':
         case 'i': {
@@ -164,7 +171,15 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
             out_number(&o, (uintptr_t)va_arg(ap, void *), false, 16, false, &sp);
             break;
         case 's': out_string(&o, va_arg(ap, const char *), &sp); break;
-        case 'c': out_char(&o, (char)va_arg(ap, int)); break;
+        case 'c': {
+            char c = (char)va_arg(ap, int);
+            if (!sp.left)
+                out_pad(&o, ' ', sp.width - 1);
+            out_char(&o, c);
+            if (sp.left)
+                out_pad(&o, ' ', sp.width - 1);
+            break;
+        }
         case '%': out_char(&o, '%'); break;
         case '\0': f--; break;
         default:

@@ -137,3 +137,32 @@ wrong_el_msg:
 wrong_addr_msg:
     .asciz  "keel: loaded at the wrong address; load keel.bin at its text_offset from a 2 MiB aligned RAM base. Stopping.\r\n"
     .ltorg
+
+/* void arch_idle_from_exit(void): back to this CPU's stack top, then idle. */
+    .global arch_idle_from_exit
+arch_idle_from_exit:
+    mrs     x0, tpidr_el2
+    ldr     x1, [x0, #CPU_STACK_TOP]
+    mov     sp, x1
+    mov     x29, #0
+    b       keel_idle
+
+/* void arch_zero_memory(void *p, u64 size): size a multiple of 64 KiB */
+    .global arch_zero_memory
+arch_zero_memory:
+    mrs     x2, dczid_el0
+    tbnz    x2, #4, 2f              /* DZP: DC ZVA prohibited */
+    and     x2, x2, #0xf
+    mov     x3, #4
+    lsl     x3, x3, x2              /* block size in bytes */
+    add     x1, x0, x1
+1:  dc      zva, x0
+    add     x0, x0, x3
+    cmp     x0, x1
+    b.lo    1b
+    ret
+2:  add     x1, x0, x1
+3:  stp     xzr, xzr, [x0], #16
+    cmp     x0, x1
+    b.lo    3b
+    ret

@@ -46,3 +46,22 @@ void arch_system_off(void)
 {
     psci_fw_system_off();
 }
+
+/* ID_AA64PFR0_EL1.CSV2 [59:56]: branch targets cannot be steered across contexts. */
+bool arch_cpu_spectre_v2_safe(void)
+{
+    return ((read_sysreg(id_aa64pfr0_el1) >> 56) & 0xf) >= 1;
+}
+
+/* CSV2 >= 3 or ID_AA64MMFR1_EL1.ECBHB [63:60]: branch history is not shared either. */
+bool arch_cpu_spectre_bhb_safe(void)
+{
+    return ((read_sysreg(id_aa64pfr0_el1) >> 56) & 0xf) >= 3 ||
+           ((read_sysreg(id_aa64mmfr1_el1) >> 60) & 0xf) >= 1;
+}
+
+/* ID_AA64PFR1_EL1.SSBS [7:4]: the guest controls speculative store bypass itself. */
+bool arch_cpu_ssb_safe(void)
+{
+    return ((read_sysreg(id_aa64pfr1_el1) >> 4) & 0xf) >= 1;
+}

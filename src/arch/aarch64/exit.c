@@ -1,7 +1,193 @@
-/* Guest exits: filled in with the vCPU code. */
-#include <keel/panic.h>
+/*
+ * Guest exits, entered from vectors.S with the guest's general registers
+ * saved in its struct vcpu. Each handler returns the registers to resume,
+ * or never returns when the vCPU stops. Nothing here logs on a path a
+ * well-behaved guest takes at run time.
+ */
+#include <arch/esr.h>
+#include <arch/sysreg.h>
+#include <drivers/gicv3.h>
+#include <keel/console.h>
+#include <keel/console_mux.h>
+#include <keel/cpu.h>
+#include <keel/log.h>
+#include <keel/platform.h>
+#include <keel/smccc.h>
+#include <keel/vcpu.h>
+#include <keel/vcpu_arch.h>
+#include <keel/vm.h>
 
-void *vcpu_handle_sync(void *regs) { panic("guest exit with no vCPU support (%p)", regs); }
-void *vcpu_handle_irq(void *regs) { panic("guest irq with no vCPU support (%p)", regs); }
-void *vcpu_handle_fiq(void *regs) { panic("guest fiq with no vCPU support (%p)", regs); }
-void *vcpu_handle_serror(void *regs) { panic("guest serror with no vCPU support (%p)", regs); }
+int sysreg_handle(struct vcpu *v, u64 esr);
+
+u64 arch_vcpu_pc(void)
+{
+    return read_sysreg(elr_el2);
+}
+
+void arch_vcpu_skip_instr(void)
+{
+    write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
+}
+
+/* D13.2.54 HPFAR_EL2: FIPA holds IPA[47:12] for stage-2 faults. */
+static u64 fault_ipa(void)
+{
+    return ((read_sysreg(hpfar_el2) & GENMASK(43, 4)) << 8) | (read_sysreg(far_el2) & 0xfff);
+}
+
+static u64 sign_extend(u64 v, unsigned int bits)
+{
+    u64 m = 1UL << (bits - 1);
+    return (v ^ m) - m;
+}
+
+static void handle_dabt(struct vcpu *v, u64 esr)
+{
+    u64 ipa = fault_ipa();
+    struct esr_dabt d = esr_decode_dabt(esr);
+    struct mmio_region *r = vm_find_mmio(v->vm, ipa);
+    u64 val;
+
+    if (!r || !d.valid || (esr & ESR_ELx_S1PTW)) {
+        WARN("vm %s vcpu %u: %s at IPA %#lx (VA %#lx, PC %#lx): %s; abort injected",
+             v->vm->cfg.name, v->id, d.write ? "write" : "read", ipa, read_sysreg(far_el2),
+             read_sysreg(elr_el2),
+             !r ? "nothing mapped there" : (esr & ESR_ELx_S1PTW) ? "page-table walk into a device"
+                                                                : "instruction not decodable (no ISV)");
+        arch_vcpu_inject_dabt(v, read_sysreg(far_el2), d.write);
+        return;
+    }
+    if (d.write) {
+        val = vcpu_get_reg(v, d.reg);
+        if (d.size < 8)
+            val &= (1UL << (8 * d.size)) - 1;
+        if (r->write(v, ipa - r->base, d.size, val))
+            goto bad_access;
+    } else {
+        if (r->read(v, ipa - r->base, d.size, &val))
+            goto bad_access;
+        if (d.sign_extend && d.size < 8)
+            val = sign_extend(val, 8 * d.size);
+        if (!d.sixty_four)
+            val &= 0xffffffffUL;
+        vcpu_set_reg(v, d.reg, val);
+    }
+    arch_vcpu_skip_instr();
+    return;
+bad_access:
+    WARN("vm %s vcpu %u: bad %u-byte %s of device register at IPA %#lx (PC %#lx); abort injected",
+         v->vm->cfg.name, v->id, d.size, d.write ? "write" : "read", ipa, read_sysreg(elr_el2));
+    arch_vcpu_inject_dabt(v, read_sysreg(far_el2), d.write);
+}
+
+static void handle_unknown(struct vcpu *v, u64 esr)
+{
+    unsigned int ec = ESR_ELx_EC(esr);
+
+    WARN("vm %s vcpu %u: unhandled exit EC %#x (%s), ESR %#lx at PC %#lx; UNDEFINED injected",
+         v->vm->cfg.name, v->id, ec, esr_ec_name(ec), esr, read_sysreg(elr_el2));
+    arch_vcpu_inject_undef(v);
+}
+
+/* After any exit: the vCPU may have been stopped from elsewhere, and IRQs may wait. */
+static struct vcpu_regs *exit_return(struct vcpu *v)
+{
+    if (unlikely(v->power != VCPU_ON || v->vm->state != VM_RUNNING))
+        vcpu_stop_self(v);
+    vgic_flush(v);
+    return &v->regs;
+}
+
+struct vcpu_regs *vcpu_handle_sync(struct vcpu_regs *regs)
+{
+    struct vcpu *v = vcpu_of_regs(regs);
+    u64 esr = read_sysreg(esr_el2);
+
+    switch (ESR_ELx_EC(esr)) {
+    case ESR_ELx_EC_HVC64:
+        v->exits[EXIT_HVC]++;
+        if (ESR_ELx_ISS(esr) & 0xffff)
+            v->regs.x[0] = (u64)SMCCC_RET_NOT_SUPPORTED; /* only HVC #0 is SMCCC */
+        else
+            smccc_handle(v);
+        break;
+    case ESR_ELx_EC_SMC64:
+        v->exits[EXIT_SMC]++;
+        arch_vcpu_skip_instr(); /* trapped SMC: ELR points at the SMC itself */
+        smccc_handle(v);
+        break;
+    case ESR_ELx_EC_DABT_LOW:
+        v->exits[EXIT_DABT]++;
+        handle_dabt(v, esr);
+        break;
+    case ESR_ELx_EC_SYS64:
+        v->exits[EXIT_SYSREG]++;
+        if (sysreg_handle(v, esr) == 0)
+            arch_vcpu_skip_instr();
+        break;
+    case ESR_ELx_EC_IABT_LOW:
+        v->exits[EXIT_OTHER]++;
+        WARN("vm %s vcpu %u: instruction fetch from IPA %#lx (PC %#lx) outside its memory; abort injected",
+             v->vm->cfg.name, v->id, fault_ipa(), read_sysreg(elr_el2));
+        arch_vcpu_inject_iabt(v, read_sysreg(far_el2));
+        break;
+    case ESR_ELx_EC_WFx:
+        v->exits[EXIT_WFX]++;
+        arch_vcpu_skip_instr();
+        break;
+    default:
+        v->exits[EXIT_OTHER]++;
+        handle_unknown(v, esr);
+        break;
+    }
+    return exit_return(v);
+}
+
+struct vcpu_regs *vcpu_handle_irq(struct vcpu_regs *regs)
+{
+    struct vcpu *v = vcpu_of_regs(regs);
+
+    v->exits[EXIT_IRQ]++;
+    arch_irq_handle_pending(v);
+    return exit_return(v);
+}
+
+struct vcpu_regs *vcpu_handle_fiq(struct vcpu_regs *regs)
+{
+    return vcpu_handle_irq(regs); /* Keel uses Group 1 only: treat alike */
+}
+
+struct vcpu_regs *vcpu_handle_serror(struct vcpu_regs *regs)
+{
+    struct vcpu *v = vcpu_of_regs(regs);
+
+    ERROR("vm %s vcpu %u: SError (ESR %#lx) at PC %#lx; stopping the VM", v->vm->cfg.name, v->id,
+          read_sysreg(esr_el2), read_sysreg(elr_el2));
+    vm_stop(v->vm, VM_CRASHED);
+    return exit_return(v);
+}
+
+/*
+ * Physical interrupts: the virtual timer is forwarded with the HW bit (the
+ * guest's deactivation deactivates it), everything Keel handles itself is
+ * dropped and deactivated here.
+ */
+void arch_irq_handle_pending(struct vcpu *v)
+{
+    for (;;) {
+        u32 intid = gic_ack();
+
+        if (intid >= GIC_INTID_SPURIOUS)
+            return;
+        gic_eoi(intid);
+        if (intid == platform.timer_irq[2] && v) {
+            vgic_inject_hw(v, intid, intid);
+            continue;
+        }
+        if (intid == platform.gic_maint_irq && v)
+            vgic_maintenance(v);
+        else if (intid == platform.uart_irq)
+            console_rx_irq();
+        gic_deactivate(intid);
+    }
+}

@@ -104,7 +104,9 @@ int pgtable_unmap(struct pgtable *pt, u64 va, u64 size)
 {
     if (!IS_ALIGNED(va | size, PAGE_SIZE))
         return -1;
-    return map_level(pt, pt->root, pt->start_level, va, 0, size, 0, true);
+    /* No output address, but can_block() checks its alignment: pass va so a
+     * whole block is removed outright instead of being split first. */
+    return map_level(pt, pt->root, pt->start_level, va, va, size, 0, true);
 }
 
 u64 pgtable_walk(const struct pgtable *pt, u64 va, unsigned int *level)

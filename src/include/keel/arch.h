@@ -20,4 +20,12 @@ void arch_system_off(void);
 /* Starts physical CPU @cpu (index into platform.cpu_mpidr). */
 int arch_cpu_start(unsigned int cpu);
 
+/* CPU properties behind the SMCCC_ARCH_FEATURES answers for Spectre mitigations. */
+bool arch_cpu_spectre_v2_safe(void);
+bool arch_cpu_spectre_bhb_safe(void);
+bool arch_cpu_ssb_safe(void);
+
+/* Cleans data cache lines of [start, start+size) to the point of coherency. */
+void arch_clean_dcache_range(u64 start, u64 size);
+
 #endif

@@ -3,6 +3,8 @@
  *   loglevel=error|warn|info|debug|trace
  *   keel.test=fault|panic|check   deliberately fail, to show the fault dump
  *   keel.stay-up                   keep running when every VM has powered off
+ *   keel.console-tag=on|off        tag VM output lines with "[name] " (default: on
+ *                                  when more than one VM has a console)
  */
 #ifndef KEEL_CMDLINE_H
 #define KEEL_CMDLINE_H
@@ -12,6 +14,7 @@
 struct keel_options {
     char test[16];
     bool stay_up;
+    int console_tag; /* -1 automatic, 0 off, 1 on */
 };
 
 extern struct keel_options keel_options;

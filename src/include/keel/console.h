@@ -10,11 +10,13 @@
 struct console_ops {
     void (*putc)(char c);
     int (*getc)(void); /* -1 when nothing is waiting */
+    void (*enable_rx_irq)(void);
 };
 
 void console_register(const struct console_ops *ops);
 void console_write(const char *s, size_t len);
 int console_getc(void);
+void console_enable_rx_irq(void);
 /* Fault paths call this: a CPU that died holding the lock must not silence the rest. */
 void console_force_unlock(void);
 

@@ -16,6 +16,7 @@ struct cpu {
     unsigned int id;
     u64 mpidr;
     volatile bool online;
+    struct vcpu *assigned; /* the vCPU pinned to this CPU, if any */
 };
 
 extern struct cpu cpus[PLAT_MAX_CPUS];

@@ -1,0 +1,211 @@
+/*
+ * Entering a guest: the EL2 controls that define what traps, the EL1 state
+ * the guest owns, and synthesised exceptions injected into EL1.
+ */
+#include <arch/esr.h>
+#include <arch/sysreg.h>
+#include <drivers/gicv3.h>
+#include <keel/cpu.h>
+#include <keel/log.h>
+#include <keel/string.h>
+#include <keel/vcpu.h>
+#include <keel/vm.h>
+
+/*
+ * Guests run natively except for: stage-2 (VM), physical interrupts to EL2
+ * (IMO/FMO/AMO), SMC (TSC: PSCI may use either conduit), ID registers so
+ * Keel can hide what it does not virtualise (TID3), implementation-defined
+ * registers (TIDCP) and ACTLR (TACR). Pointer authentication keys are the
+ * guest's own (APK/API: no trap). WFI/WFE run natively: each vCPU has its core.
+ */
+#define HCR_GUEST (HCR_EL2_VM | HCR_EL2_SWIO | HCR_EL2_PTW | HCR_EL2_FMO | HCR_EL2_IMO |    \
+                   HCR_EL2_AMO | HCR_EL2_FB | HCR_EL2_BSU_IS | HCR_EL2_TSC | HCR_EL2_TID3 | \
+                   HCR_EL2_TIDCP | HCR_EL2_TACR | HCR_EL2_RW | HCR_EL2_APK | HCR_EL2_API)
+
+/* SVE, AMU and trace are hidden from guests: trap them (CPTR_EL2, E2H = 0). */
+#define CPTR_GUEST (CPTR_EL2_RES1 | CPTR_EL2_TZ | CPTR_EL2_TAM | CPTR_EL2_TTA)
+
+/* PMU, debug, SPE and trace registers trap and read as zero (sysreg.c). */
+#define MDCR_GUEST (MDCR_EL2_TPM | MDCR_EL2_TPMCR | MDCR_EL2_TDA | MDCR_EL2_TDOSA | \
+                    MDCR_EL2_TDRA | MDCR_EL2_TTRF | MDCR_EL2_TPMS)
+
+#define SCTLR_EL1_RES1 0x30d00800UL
+#define SPSR_EL1H_MASKED (PSR_MODE_EL1h | PSR_D | PSR_A | PSR_I | PSR_F)
+
+static u64 vtcr_value;
+
+void arch_vm_init_stage2_regs(void)
+{
+    u64 parange = read_sysreg(id_aa64mmfr0_el1) & ID_AA64MMFR0_EL1_PARANGE_MASK;
+
+    if (parange > 5)
+        parange = 5;
+    /* 39-bit IPA space, walk starts at level 1 (SL0 = 1), 4 KiB granule */
+    vtcr_value = VTCR_EL2_RES1 | VTCR_EL2_T0SZ(64 - GUEST_IPA_BITS) |
+                 (1UL << VTCR_EL2_SL0_SHIFT) | VTCR_EL2_IRGN0_WBWA | VTCR_EL2_ORGN0_WBWA |
+                 VTCR_EL2_SH0_INNER | VTCR_EL2_TG0_4K | (parange << VTCR_EL2_PS_SHIFT);
+}
+
+void arch_vcpu_reset(struct vcpu *v, u64 entry, u64 x0)
+{
+    memset(&v->regs, 0, sizeof(v->regs));
+    memset(&v->el1, 0, sizeof(v->el1));
+    v->regs.x[0] = x0;
+    v->elr = entry;
+    v->spsr = SPSR_EL1H_MASKED;
+    v->el1.sctlr = SCTLR_EL1_RES1;
+}
+
+static void el1_load(const struct vcpu_el1 *e)
+{
+    write_sysreg(sctlr_el1, e->sctlr);
+    write_sysreg(cpacr_el1, e->cpacr);
+    write_sysreg(ttbr0_el1, e->ttbr0);
+    write_sysreg(ttbr1_el1, e->ttbr1);
+    write_sysreg(tcr_el1, e->tcr);
+    write_sysreg(mair_el1, e->mair);
+    write_sysreg(amair_el1, e->amair);
+    write_sysreg(vbar_el1, e->vbar);
+    write_sysreg(contextidr_el1, e->contextidr);
+    write_sysreg(tpidr_el0, e->tpidr_el0);
+    write_sysreg(tpidrro_el0, e->tpidrro_el0);
+    write_sysreg(tpidr_el1, e->tpidr_el1);
+    write_sysreg(sp_el0, e->sp_el0);
+    write_sysreg(sp_el1, e->sp_el1);
+    write_sysreg(elr_el1, e->elr_el1);
+    write_sysreg(spsr_el1, e->spsr_el1);
+    write_sysreg(esr_el1, e->esr);
+    write_sysreg(far_el1, e->far);
+    write_sysreg(afsr0_el1, e->afsr0);
+    write_sysreg(afsr1_el1, e->afsr1);
+    write_sysreg(par_el1, e->par);
+    write_sysreg(csselr_el1, e->csselr);
+    write_sysreg(cntkctl_el1, e->cntkctl);
+    write_sysreg(cntv_cval_el0, e->cntv_cval);
+    write_sysreg(cntv_ctl_el0, e->cntv_ctl);
+}
+
+void arch_vcpu_save(struct vcpu *v)
+{
+    struct vcpu_el1 *e = &v->el1;
+
+    e->sctlr = read_sysreg(sctlr_el1);
+    e->cpacr = read_sysreg(cpacr_el1);
+    e->ttbr0 = read_sysreg(ttbr0_el1);
+    e->ttbr1 = read_sysreg(ttbr1_el1);
+    e->tcr = read_sysreg(tcr_el1);
+    e->mair = read_sysreg(mair_el1);
+    e->amair = read_sysreg(amair_el1);
+    e->vbar = read_sysreg(vbar_el1);
+    e->contextidr = read_sysreg(contextidr_el1);
+    e->tpidr_el0 = read_sysreg(tpidr_el0);
+    e->tpidrro_el0 = read_sysreg(tpidrro_el0);
+    e->tpidr_el1 = read_sysreg(tpidr_el1);
+    e->sp_el0 = read_sysreg(sp_el0);
+    e->sp_el1 = read_sysreg(sp_el1);
+    e->elr_el1 = read_sysreg(elr_el1);
+    e->spsr_el1 = read_sysreg(spsr_el1);
+    e->esr = read_sysreg(esr_el1);
+    e->far = read_sysreg(far_el1);
+    e->afsr0 = read_sysreg(afsr0_el1);
+    e->afsr1 = read_sysreg(afsr1_el1);
+    e->par = read_sysreg(par_el1);
+    e->csselr = read_sysreg(csselr_el1);
+    e->cntkctl = read_sysreg(cntkctl_el1);
+    e->cntv_cval = read_sysreg(cntv_cval_el0);
+    e->cntv_ctl = read_sysreg(cntv_ctl_el0);
+    v->elr = read_sysreg(elr_el2);
+    v->spsr = read_sysreg(spsr_el2);
+}
+
+/* Stops the guest's timer and interrupt state on this CPU once its vCPU is gone. */
+void arch_vcpu_quiesce(void)
+{
+    write_sysreg(cntv_ctl_el0, 0);
+    write_sysreg(hcr_el2, HCR_EL2_RW);
+    isb();
+}
+
+void __noreturn arch_vcpu_enter(struct vcpu *v)
+{
+    extern void __noreturn arch_vcpu_resume(struct vcpu_regs *regs);
+    struct vm *vm = v->vm;
+
+    cpu_this()->vcpu = v;
+    write_sysreg(vtcr_el2, vtcr_value);
+    write_sysreg(vttbr_el2, vm->vttbr);
+    write_sysreg(vmpidr_el2, v->vmpidr);
+    write_sysreg(vpidr_el2, read_sysreg(midr_el1));
+    write_sysreg(cptr_el2, CPTR_GUEST);
+    write_sysreg(mdcr_el2, (read_sysreg(mdcr_el2) & 0x1f) | MDCR_GUEST);
+    write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN); /* EL1 physical timer traps */
+    write_sysreg(cntvoff_el2, 0);
+    write_sysreg(hcr_el2, HCR_GUEST);
+    isb();
+    /* A new VMID or a rebuilt VM: drop stale stage-1+2 translations of this VMID. */
+    __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
+    el1_load(&v->el1);
+    vgic_vcpu_reset_hw(v);
+    write_sysreg(elr_el2, v->elr);
+    write_sysreg(spsr_el2, v->spsr);
+    vgic_flush(v);
+    arch_vcpu_resume(&v->regs);
+}
+
+/*
+ * Delivers a synchronous exception to the guest's EL1 as the hardware would
+ * (Arm ARM D1.10: vector offset by source EL and stack, PSTATE masked).
+ */
+void arch_vcpu_inject_sync(struct vcpu *v, u64 esr, u64 far)
+{
+    u64 spsr = read_sysreg(spsr_el2);
+    u64 mode = spsr & 0x1f;
+    u64 offset;
+
+    if (mode == PSR_MODE_EL1h)
+        offset = 0x200;
+    else if (mode == 0x4) /* EL1t */
+        offset = 0x000;
+    else if (spsr & BIT(4)) /* AArch32 EL0 */
+        offset = 0x600;
+    else
+        offset = 0x400;
+    write_sysreg(esr_el1, esr);
+    write_sysreg(far_el1, far);
+    write_sysreg(elr_el1, read_sysreg(elr_el2));
+    write_sysreg(spsr_el1, spsr);
+    write_sysreg(elr_el2, read_sysreg(vbar_el1) + offset);
+    write_sysreg(spsr_el2, SPSR_EL1H_MASKED);
+}
+
+static bool from_el1(void)
+{
+    return (read_sysreg(spsr_el2) & 0xc) == 0x4;
+}
+
+void arch_vcpu_inject_dabt(struct vcpu *v, u64 far, bool write)
+{
+    u64 ec = from_el1() ? ESR_ELx_EC_DABT_CUR : ESR_ELx_EC_DABT_LOW;
+    /* synchronous external abort, not on a translation table walk */
+    u64 esr = (ec << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | (write ? ESR_ELx_WNR : 0) | 0x10;
+
+    arch_vcpu_inject_sync(v, esr, far);
+}
+
+void arch_vcpu_inject_iabt(struct vcpu *v, u64 far)
+{
+    u64 ec = from_el1() ? ESR_ELx_EC_IABT_CUR : ESR_ELx_EC_IABT_LOW;
+
+    arch_vcpu_inject_sync(v, (ec << ESR_ELx_EC_SHIFT) | ESR_ELx_IL | 0x10, far);
+}
+
+void arch_vcpu_inject_undef(struct vcpu *v)
+{
+    arch_vcpu_inject_sync(v, ((u64)ESR_ELx_EC_UNKNOWN << ESR_ELx_EC_SHIFT) | ESR_ELx_IL, 0);
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+    if (v->pcpu != cpu_this()->id)
+        gic_send_sgi(v->pcpu, GIC_SGI_KICK);
+}

@@ -1,0 +1,297 @@
+/*
+ * Generates the device tree a guest boots with, following the Linux DT
+ * bindings arm/psci.yaml, arm/cpus.yaml, interrupt-controller/arm,gic-v3.yaml,
+ * timer/arm,arch_timer.yaml, clock/fixed-clock.yaml and serial/pl011.yaml.
+ *
+ * libfdt's sequential-write API emits the blob in one pass into the
+ * caller's buffer, with no allocation. It cannot patch a reference in later,
+ * so phandles are fixed constants: the root's interrupt-parent is written
+ * before the GIC node exists.
+ *
+ * Every libfdt call returns 0 or a negative error; the emitters chain them
+ * with GNU `a ?: b`, which stops at the first error and returns it.
+ * Pure logic: unit-tested on the host (tests/unit/guest_dt/).
+ */
+#include <libfdt.h>
+#include <limits.h>
+#include <keel/guest_dt.h>
+#include <keel/printf.h>
+#include <keel/psci.h>
+#include <keel/string.h>
+
+#define GUEST_DT_PHANDLE_GIC 1
+#define GUEST_DT_PHANDLE_CLK 2
+
+/* arm,gic-v3 interrupt specifier <type number flags>, as in Linux's arm-gic.h. */
+#define GIC_SPI 0
+#define GIC_PPI 1
+#define IRQ_TYPE_LEVEL_HIGH 4
+#define GIC_PPI_INTID_BASE 16
+#define GIC_SPI_INTID_BASE 32
+#define GIC_SPI_INTID_MAX 1019
+
+#define GUEST_DT_UART_SIZE 0x1000
+#define GUEST_DT_APB_PCLK_HZ 24000000
+
+/*
+ * With /cpus #address-cells = <1> a cpu's reg is MPIDR bits [23:0]
+ * (Aff2..Aff0); an Aff3 would need two cells (arm/cpus.yaml).
+ */
+#define GUEST_DT_CPU_REG_MASK 0xffffffUL
+
+/* "<prefix>@<up to 16 hex digits>" */
+#define GUEST_DT_NAME_LEN 32
+
+/* Compatible lists: NUL-separated strings, the property length is sizeof. */
+#define guest_dt_prop_strings(fdt, name, list) fdt_property(fdt, name, list, sizeof(list))
+
+/* Node "<prefix>@<addr>": unit addresses are lower-case hex without leading zeros. */
+static int guest_dt_begin_node_at(void *fdt, const char *prefix, u64 addr)
+{
+    char name[GUEST_DT_NAME_LEN];
+
+    snprintf(name, sizeof(name), "%s@%llx", prefix, (unsigned long long)addr);
+    return fdt_begin_node(fdt, name);
+}
+
+/* One <address size> pair for a parent with #address-cells = #size-cells = <2>. */
+static int guest_dt_prop_reg(void *fdt, u64 base, u64 size)
+{
+    fdt64_t reg[2] = { cpu_to_fdt64(base), cpu_to_fdt64(size) };
+
+    return fdt_property(fdt, "reg", reg, sizeof(reg));
+}
+
+/* Level-high: the timers, and the PL011 as Keel emulates it, are level-triggered. */
+static void guest_dt_irq(fdt32_t *cells, u32 type, u32 number)
+{
+    cells[0] = cpu_to_fdt32(type);
+    cells[1] = cpu_to_fdt32(number);
+    cells[2] = cpu_to_fdt32(IRQ_TYPE_LEVEL_HIGH);
+}
+
+static bool guest_dt_mpidrs_valid(const u64 *mpidr, unsigned int n)
+{
+    for (unsigned int i = 0; i < n; i++) {
+        if (mpidr[i] & ~GUEST_DT_CPU_REG_MASK)
+            return false;
+        /* Equal MPIDRs would give two nodes the same name and PSCI target. */
+        for (unsigned int j = 0; j < i; j++)
+            if (mpidr[i] == mpidr[j])
+                return false;
+    }
+    return true;
+}
+
+/*
+ * Rejects what cannot be described, so a bad VM configuration fails here
+ * with an error rather than in the guest's early boot with no console.
+ */
+static bool guest_dt_params_valid(const struct guest_dt_params *p)
+{
+    if (!p->name || !p->ncpus || !p->mpidr || !p->timer_ppis || !p->mem_size ||
+        !p->gicd_size || !p->gicr_size || p->gicr_size > UINT64_MAX / p->ncpus)
+        return false;
+    for (int i = 0; i < 4; i++)
+        if (p->timer_ppis[i] < GIC_PPI_INTID_BASE || p->timer_ppis[i] >= GIC_SPI_INTID_BASE)
+            return false;
+    if (p->uart && p->uart_spi > GIC_SPI_INTID_MAX - GIC_SPI_INTID_BASE)
+        return false;
+    return guest_dt_mpidrs_valid(p->mpidr, p->ncpus);
+}
+
+/* model = "keel,<name>", written in place so the name's length is not limited. */
+static int guest_dt_prop_model(void *fdt, const char *name)
+{
+    static const char prefix[] = "keel,";
+    size_t len = strlen(name);
+    void *val;
+    int err;
+
+    if (len > INT_MAX - sizeof(prefix))
+        return -FDT_ERR_BADVALUE;
+    err = fdt_property_placeholder(fdt, "model", (int)(sizeof(prefix) + len), &val);
+    if (err)
+        return err;
+    memcpy(val, prefix, sizeof(prefix) - 1);
+    memcpy((char *)val + sizeof(prefix) - 1, name, len + 1);
+    return 0;
+}
+
+static int guest_dt_add_root_props(void *fdt, const struct guest_dt_params *p)
+{
+    return fdt_property_u32(fdt, "#address-cells", 2) ?:
+           fdt_property_u32(fdt, "#size-cells", 2) ?:
+           fdt_property_string(fdt, "compatible", "linux,dummy-virt") ?:
+           guest_dt_prop_model(fdt, p->name) ?:
+           fdt_property_u32(fdt, "interrupt-parent", GUEST_DT_PHANDLE_GIC);
+}
+
+/*
+ * PSCI 1.0 through Keel's HVC handler. "arm,psci" (PSCI 0.1) stays last for
+ * old guests; its binding requires the function IDs, so they are given as
+ * the standard PSCI 0.2 ones, which newer guests use anyway.
+ */
+static int guest_dt_add_psci(void *fdt)
+{
+    static const char compat[] = "arm,psci-1.0\0arm,psci-0.2\0arm,psci";
+
+    return fdt_begin_node(fdt, "psci") ?:
+           guest_dt_prop_strings(fdt, "compatible", compat) ?:
+           fdt_property_string(fdt, "method", "hvc") ?:
+           fdt_property_u32(fdt, "cpu_suspend", PSCI_FN64(PSCI_CPU_SUSPEND)) ?:
+           fdt_property_u32(fdt, "cpu_off", PSCI_CPU_OFF) ?:
+           fdt_property_u32(fdt, "cpu_on", PSCI_FN64(PSCI_CPU_ON)) ?:
+           fdt_property_u32(fdt, "migrate", PSCI_FN64(PSCI_MIGRATE)) ?:
+           fdt_end_node(fdt);
+}
+
+/* The unit address is the reg, i.e. the MPIDR: cpu@N only when Aff0 = N. */
+static int guest_dt_add_cpu(void *fdt, u64 mpidr)
+{
+    return guest_dt_begin_node_at(fdt, "cpu", mpidr) ?:
+           fdt_property_string(fdt, "device_type", "cpu") ?:
+           fdt_property_string(fdt, "compatible", "arm,armv8") ?:
+           fdt_property_u32(fdt, "reg", (u32)mpidr) ?:
+           fdt_property_string(fdt, "enable-method", "psci") ?:
+           fdt_end_node(fdt);
+}
+
+static int guest_dt_add_cpus(void *fdt, const struct guest_dt_params *p)
+{
+    int err = fdt_begin_node(fdt, "cpus") ?:
+              fdt_property_u32(fdt, "#address-cells", 1) ?:
+              fdt_property_u32(fdt, "#size-cells", 0);
+
+    for (unsigned int i = 0; i < p->ncpus && !err; i++)
+        err = guest_dt_add_cpu(fdt, p->mpidr[i]);
+    return err ?: fdt_end_node(fdt);
+}
+
+static int guest_dt_add_memory(void *fdt, const struct guest_dt_params *p)
+{
+    return guest_dt_begin_node_at(fdt, "memory", p->mem_base) ?:
+           fdt_property_string(fdt, "device_type", "memory") ?:
+           guest_dt_prop_reg(fdt, p->mem_base, p->mem_size) ?:
+           fdt_end_node(fdt);
+}
+
+/*
+ * One redistributor region sized for exactly ncpus frames: Linux walks the
+ * region until GICR_TYPER.Last, and must not touch frames nobody emulates.
+ * No maintenance interrupt: guests get no virtualization of their own.
+ * The empty ranges and cell sizes are where ITS children would go.
+ */
+static int guest_dt_add_gic(void *fdt, const struct guest_dt_params *p)
+{
+    fdt64_t reg[4] = { cpu_to_fdt64(p->gicd_base), cpu_to_fdt64(p->gicd_size),
+                       cpu_to_fdt64(p->gicr_base), cpu_to_fdt64(p->gicr_size * p->ncpus) };
+
+    return guest_dt_begin_node_at(fdt, "intc", p->gicd_base) ?:
+           fdt_property_string(fdt, "compatible", "arm,gic-v3") ?:
+           fdt_property_u32(fdt, "#interrupt-cells", 3) ?:
+           fdt_property_u32(fdt, "#address-cells", 2) ?:
+           fdt_property_u32(fdt, "#size-cells", 2) ?:
+           fdt_property(fdt, "ranges", NULL, 0) ?:
+           fdt_property(fdt, "interrupt-controller", NULL, 0) ?:
+           fdt_property_u32(fdt, "#redistributor-regions", 1) ?:
+           fdt_property(fdt, "reg", reg, sizeof(reg)) ?:
+           fdt_property_u32(fdt, "phandle", GUEST_DT_PHANDLE_GIC) ?:
+           fdt_end_node(fdt);
+}
+
+/* Binding order: secure phys, non-secure phys, virtual, hypervisor phys. */
+static int guest_dt_add_timer(void *fdt, const struct guest_dt_params *p)
+{
+    fdt32_t irqs[4 * 3];
+
+    for (int i = 0; i < 4; i++)
+        guest_dt_irq(&irqs[i * 3], GIC_PPI, p->timer_ppis[i] - GIC_PPI_INTID_BASE);
+    return fdt_begin_node(fdt, "timer") ?:
+           fdt_property_string(fdt, "compatible", "arm,armv8-timer") ?:
+           fdt_property(fdt, "interrupts", irqs, sizeof(irqs)) ?:
+           fdt_end_node(fdt);
+}
+
+/*
+ * The PL011's clocks. Linux's AMBA bus enables "apb_pclk" before it reads
+ * the PrimeCell ID registers, so the UART does not probe without it.
+ */
+static int guest_dt_add_clock(void *fdt)
+{
+    return fdt_begin_node(fdt, "apb-pclk") ?:
+           fdt_property_string(fdt, "compatible", "fixed-clock") ?:
+           fdt_property_u32(fdt, "#clock-cells", 0) ?:
+           fdt_property_u32(fdt, "clock-frequency", GUEST_DT_APB_PCLK_HZ) ?:
+           fdt_property_string(fdt, "clock-output-names", "clk24mhz") ?:
+           fdt_property_u32(fdt, "phandle", GUEST_DT_PHANDLE_CLK) ?:
+           fdt_end_node(fdt);
+}
+
+static int guest_dt_add_uart(void *fdt, const struct guest_dt_params *p)
+{
+    static const char compat[] = "arm,pl011\0arm,primecell";
+    static const char clock_names[] = "uartclk\0apb_pclk";
+    fdt32_t clocks[2] = { cpu_to_fdt32(GUEST_DT_PHANDLE_CLK), cpu_to_fdt32(GUEST_DT_PHANDLE_CLK) };
+    fdt32_t irq[3];
+
+    guest_dt_irq(irq, GIC_SPI, p->uart_spi);
+    return guest_dt_begin_node_at(fdt, "pl011", p->uart_base) ?:
+           guest_dt_prop_strings(fdt, "compatible", compat) ?:
+           guest_dt_prop_reg(fdt, p->uart_base, GUEST_DT_UART_SIZE) ?:
+           fdt_property(fdt, "interrupts", irq, sizeof(irq)) ?:
+           fdt_property(fdt, "clocks", clocks, sizeof(clocks)) ?:
+           guest_dt_prop_strings(fdt, "clock-names", clock_names) ?:
+           fdt_end_node(fdt);
+}
+
+/* /aliases and /chosen; the UART's path is both serial0 and stdout-path. */
+static int guest_dt_add_chosen(void *fdt, const struct guest_dt_params *p)
+{
+    char uart_path[GUEST_DT_NAME_LEN + 1];
+    int err = 0;
+
+    snprintf(uart_path, sizeof(uart_path), "/pl011@%llx", (unsigned long long)p->uart_base);
+    if (p->uart)
+        err = fdt_begin_node(fdt, "aliases") ?:
+              fdt_property_string(fdt, "serial0", uart_path) ?:
+              fdt_end_node(fdt);
+    err = err ?: fdt_begin_node(fdt, "chosen");
+    if (!err && p->uart)
+        err = fdt_property_string(fdt, "stdout-path", uart_path);
+    if (!err && p->bootargs)
+        err = fdt_property_string(fdt, "bootargs", p->bootargs);
+    if (!err && p->initrd_end > p->initrd_start)
+        err = fdt_property_u64(fdt, "linux,initrd-start", p->initrd_start) ?:
+              fdt_property_u64(fdt, "linux,initrd-end", p->initrd_end);
+    return err ?: fdt_end_node(fdt);
+}
+
+static int guest_dt_add_nodes(void *fdt, const struct guest_dt_params *p)
+{
+    return guest_dt_add_psci(fdt) ?:
+           guest_dt_add_cpus(fdt, p) ?:
+           guest_dt_add_memory(fdt, p) ?:
+           guest_dt_add_gic(fdt, p) ?:
+           guest_dt_add_timer(fdt, p) ?:
+           guest_dt_add_clock(fdt) ?:
+           (p->uart ? guest_dt_add_uart(fdt, p) : 0) ?:
+           guest_dt_add_chosen(fdt, p);
+}
+
+int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p)
+{
+    /* fdt_create takes an int; a DT never comes near INT_MAX bytes. */
+    int bufsize = size > INT_MAX ? INT_MAX : (int)size;
+
+    if (!guest_dt_params_valid(p))
+        return -FDT_ERR_BADVALUE;
+    /* Nothing to reserve: Linux reserves its DTB and initrd itself. */
+    return fdt_create(buf, bufsize) ?:
+           fdt_finish_reservemap(buf) ?:
+           fdt_begin_node(buf, "") ?:
+           guest_dt_add_root_props(buf, p) ?:
+           guest_dt_add_nodes(buf, p) ?:
+           fdt_end_node(buf) ?:
+           fdt_finish(buf);
+}

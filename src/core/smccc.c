@@ -1,0 +1,152 @@
+/*
+ * SMCCC dispatch for HVC #0 and trapped SMC: PSCI 1.1 (Arm DEN 0022),
+ * the SMCCC architecture calls (Arm DEN 0028) and Keel's own calls.
+ * Anything else answers NOT_SUPPORTED and never faults the guest.
+ */
+#include <keel/arch.h>
+#include <keel/log.h>
+#include <keel/psci.h>
+#include <keel/smccc.h>
+#include <keel/vcpu.h>
+#include <keel/vm.h>
+
+#define PSCI_VERSION_1_1 0x10001U
+
+static struct vcpu *vcpu_by_mpidr(struct vm *vm, u64 mpidr)
+{
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
+        if ((vm->vcpus[i]->vmpidr & MPIDR_AFF_BITS) == (mpidr & MPIDR_AFF_BITS))
+            return vm->vcpus[i];
+    return NULL;
+}
+
+static bool ipa_in_ram(struct vm *vm, u64 ipa)
+{
+    return ipa >= GUEST_RAM_BASE && ipa < GUEST_RAM_BASE + vm->cfg.mem_size;
+}
+
+static s64 psci_cpu_on(struct vcpu *v, u64 mpidr, u64 entry, u64 context)
+{
+    struct vm *vm = v->vm;
+    struct vcpu *t = vcpu_by_mpidr(vm, mpidr);
+    s64 ret = PSCI_RET_SUCCESS;
+
+    if (!t)
+        return PSCI_RET_INVALID_PARAMS;
+    if (!ipa_in_ram(vm, entry))
+        return PSCI_RET_INVALID_ADDRESS;
+    spin_lock(&vm->lock);
+    if (t->power == VCPU_ON)
+        ret = PSCI_RET_ALREADY_ON;
+    else if (t->power == VCPU_ON_PENDING)
+        ret = PSCI_RET_ON_PENDING;
+    else {
+        t->entry = entry;
+        t->context = context;
+        __atomic_store_n(&t->power, VCPU_ON_PENDING, __ATOMIC_RELEASE);
+    }
+    spin_unlock(&vm->lock);
+    if (ret == PSCI_RET_SUCCESS)
+        vcpu_kick(t);
+    return ret;
+}
+
+static s64 psci_affinity_info(struct vcpu *v, u64 mpidr, u64 level)
+{
+    struct vcpu *t = vcpu_by_mpidr(v->vm, mpidr);
+
+    if (!t || level != 0)
+        return PSCI_RET_INVALID_PARAMS;
+    switch (t->power) {
+    case VCPU_ON: return PSCI_AFFINITY_ON;
+    case VCPU_ON_PENDING: return PSCI_AFFINITY_ON_PENDING;
+    default: return PSCI_AFFINITY_OFF;
+    }
+}
+
+static bool psci_implemented(u32 fn)
+{
+    switch (fn) {
+    case PSCI_VERSION: case PSCI_CPU_OFF: case PSCI_SYSTEM_OFF: case PSCI_SYSTEM_RESET:
+    case PSCI_FEATURES: case PSCI_MIGRATE_INFO_TYPE:
+    case PSCI_CPU_SUSPEND: case PSCI_FN64(PSCI_CPU_SUSPEND):
+    case PSCI_CPU_ON: case PSCI_FN64(PSCI_CPU_ON):
+    case PSCI_AFFINITY_INFO: case PSCI_FN64(PSCI_AFFINITY_INFO):
+    case SMCCC_VERSION:
+        return true;
+    }
+    return false;
+}
+
+/* SMCCC_ARCH_FEATURES for the Spectre mitigations: what this CPU needs. */
+static s64 smccc_arch_features(u32 fn)
+{
+    switch (fn) {
+    case SMCCC_VERSION:
+    case SMCCC_ARCH_FEATURES:
+        return SMCCC_RET_SUCCESS;
+    case SMCCC_ARCH_WORKAROUND_1:
+        return arch_cpu_spectre_v2_safe() ? SMCCC_ARCH_WORKAROUND_RET_UNAFFECTED
+                                           : SMCCC_RET_NOT_SUPPORTED;
+    case SMCCC_ARCH_WORKAROUND_3:
+        return arch_cpu_spectre_bhb_safe() ? SMCCC_ARCH_WORKAROUND_RET_UNAFFECTED
+                                            : SMCCC_RET_NOT_SUPPORTED;
+    case SMCCC_ARCH_WORKAROUND_2:
+        return arch_cpu_ssb_safe() ? SMCCC_RET_NOT_REQUIRED : SMCCC_RET_NOT_SUPPORTED;
+    }
+    return SMCCC_RET_NOT_SUPPORTED;
+}
+
+static s64 smccc_dispatch(struct vcpu *v, u32 fn, u64 a1, u64 a2, u64 a3)
+{
+    switch (fn) {
+    case PSCI_VERSION:
+        return PSCI_VERSION_1_1;
+    case PSCI_FEATURES:
+        return psci_implemented((u32)a1) ? 0 : PSCI_RET_NOT_SUPPORTED;
+    case PSCI_CPU_SUSPEND:
+    case PSCI_FN64(PSCI_CPU_SUSPEND):
+        /* Every suspend is taken as standby: returning at once is allowed. */
+        return PSCI_RET_SUCCESS;
+    case PSCI_CPU_OFF:
+        vcpu_power_off_self(v);
+        return PSCI_RET_DENIED; /* not reached */
+    case PSCI_CPU_ON:
+    case PSCI_FN64(PSCI_CPU_ON):
+        return psci_cpu_on(v, fn == PSCI_CPU_ON ? (u32)a1 : a1, a2, a3);
+    case PSCI_AFFINITY_INFO:
+    case PSCI_FN64(PSCI_AFFINITY_INFO):
+        return psci_affinity_info(v, a1, a2);
+    case PSCI_MIGRATE_INFO_TYPE:
+        return 2; /* no trusted OS: migration not required */
+    case PSCI_SYSTEM_OFF:
+        INFO("vm %s: PSCI SYSTEM_OFF from vcpu %u", v->vm->cfg.name, v->id);
+        vm_stop(v->vm, VM_OFF);
+        return PSCI_RET_SUCCESS;
+    case PSCI_SYSTEM_RESET:
+        INFO("vm %s: PSCI SYSTEM_RESET from vcpu %u", v->vm->cfg.name, v->id);
+        vm_request_reset(v->vm);
+        return PSCI_RET_SUCCESS;
+    case SMCCC_VERSION:
+        return SMCCC_VERSION_1_1;
+    case SMCCC_ARCH_FEATURES:
+        return smccc_arch_features((u32)a1);
+    case SMCCC_ARCH_WORKAROUND_1:
+    case SMCCC_ARCH_WORKAROUND_2:
+    case SMCCC_ARCH_WORKAROUND_3:
+        return SMCCC_RET_SUCCESS; /* only called where we said it is not needed */
+    case KEEL_HC_VERSION:
+        return 1;
+    }
+    return SMCCC_RET_NOT_SUPPORTED;
+}
+
+void smccc_handle(struct vcpu *v)
+{
+    u64 *x = v->regs.x;
+    u32 fn = (u32)x[0];
+    s64 ret = smccc_dispatch(v, fn, x[1], x[2], x[3]);
+
+    /* SMC32 results live in w0; sign-extend so callers comparing x0 with -1 agree. */
+    x[0] = (fn & BIT(30)) ? (u64)ret : (u64)(s64)(s32)ret;
+}

@@ -1,0 +1,312 @@
+/*
+ * VM objects: guest RAM and its Stage-2 map, vCPUs pinned to physical CPUs,
+ * the emulated devices, and the lifecycle (start, power off, reset).
+ */
+#include <keel/arch.h>
+#include <keel/buddy.h>
+#include <keel/cmdline.h>
+#include <keel/console_mux.h>
+#include <keel/cpu.h>
+#include <keel/log.h>
+#include <keel/mem.h>
+#include <keel/panic.h>
+#include <keel/string.h>
+#include <keel/vcpu_arch.h>
+#include <keel/vm.h>
+#include <keel/vm_load.h>
+
+struct vm *vms[VM_MAX];
+unsigned int nr_vms;
+
+/* Stage-2 descriptor attributes for guest RAM: normal write-back, RW, executable. */
+#define S2_RAM (S2_MEMATTR_NORMAL_WB | S2AP_R | S2AP_W | PTE_AF | PTE_SH_INNER)
+
+static void *s2_alloc_page(void)
+{
+    return page_alloc_zeroed(0);
+}
+
+const char *vm_state_name(enum vm_state s)
+{
+    static const char *const names[] = { "stopped", "running", "off", "crashed" };
+    return s <= VM_CRASHED ? names[s] : "?";
+}
+
+static void vm_free_ram(struct vm *vm)
+{
+    for (unsigned int i = 0; i < vm->nr_chunks; i++)
+        page_free((void *)pa_addr(vm->chunks[i].base));
+    vm->nr_chunks = 0;
+}
+
+/*
+ * Guest RAM in as few naturally aligned buddy blocks as possible (each at
+ * least 2 MiB, so Stage-2 uses blocks), mapped back to back from
+ * GUEST_RAM_BASE. Pages are zeroed: they may have belonged to another VM.
+ */
+static int vm_alloc_ram(struct vm *vm)
+{
+    u64 left = vm->cfg.mem_size, ipa = GUEST_RAM_BASE;
+
+    while (left) {
+        unsigned int order = BUDDY_MAX_ORDER;
+        void *p = NULL;
+        while ((PAGE_SIZE << order) > left)
+            order--;
+        for (; order >= 9 && !(p = page_alloc(order)); order--)
+            ;
+        if (!p || vm->nr_chunks == VM_MAX_CHUNKS) {
+            if (p)
+                page_free(p);
+            vm_free_ram(vm);
+            return -1;
+        }
+        u64 size = PAGE_SIZE << order;
+        arch_zero_memory(p, size);
+        vm->chunks[vm->nr_chunks++] = (struct mem_range){ pa_init((u64)p), size };
+        if (pgtable_map(&vm->s2, ipa, (u64)p, size, S2_RAM))
+            return -1;
+        ipa += size;
+        left -= size;
+    }
+    return 0;
+}
+
+void *vm_ipa_to_hva(struct vm *vm, u64 ipa, u64 size)
+{
+    u64 off = ipa - GUEST_RAM_BASE;
+
+    if (ipa < GUEST_RAM_BASE)
+        return NULL;
+    for (unsigned int i = 0; i < vm->nr_chunks; i++) {
+        if (off < vm->chunks[i].size)
+            return off + size <= vm->chunks[i].size
+                       ? (void *)(pa_addr(vm->chunks[i].base) + off) : NULL;
+        off -= vm->chunks[i].size;
+    }
+    return NULL;
+}
+
+int vm_copy_to_guest(struct vm *vm, u64 ipa, const void *src, u64 len)
+{
+    while (len) {
+        u64 n = MIN(len, PAGE_SIZE - (ipa & (PAGE_SIZE - 1)));
+        void *dst = vm_ipa_to_hva(vm, ipa, n);
+        if (!dst)
+            return -1;
+        memcpy(dst, src, n);
+        /* the guest starts with its MMU and caches off: push the bytes to memory */
+        arch_clean_dcache_range((u64)dst, n);
+        ipa += n;
+        src = (const u8 *)src + n;
+        len -= n;
+    }
+    return 0;
+}
+
+struct mmio_region *vm_find_mmio(struct vm *vm, u64 ipa)
+{
+    for (unsigned int i = 0; i < vm->nr_mmio; i++)
+        if (ipa >= vm->mmio[i].base && ipa - vm->mmio[i].base < vm->mmio[i].size)
+            return &vm->mmio[i];
+    return NULL;
+}
+
+static void vm_add_mmio(struct vm *vm, u64 base, u64 size,
+                        int (*rd)(struct vcpu *, u64, unsigned int, u64 *),
+                        int (*wr)(struct vcpu *, u64, unsigned int, u64))
+{
+    CHECK(vm->nr_mmio < VM_MAX_MMIO);
+    vm->mmio[vm->nr_mmio++] = (struct mmio_region){ base, size, rd, wr };
+}
+
+static int vm_create_vcpus(struct vm *vm)
+{
+    u64 mask = vm->cfg.affinity;
+
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
+        struct vcpu *v = obj_alloc(sizeof(*v));
+        if (!v)
+            return -1;
+        v->vm = vm;
+        v->id = i;
+        v->pcpu = __builtin_ctzl(mask);
+        mask &= mask - 1;
+        v->vmpidr = BIT(31) | i; /* MPIDR_EL1 bit 31 is RES1; Aff0 = vCPU index */
+        vm->vcpus[i] = v;
+    }
+    return 0;
+}
+
+/* Puts the VM in its power-on state: images loaded, interrupt state reset. */
+static int vm_prepare_boot(struct vm *vm)
+{
+    vgic_init_vm(vm);
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
+        struct vcpu *v = vm->vcpus[i];
+        vgic_init_vcpu(v);
+        v->power = VCPU_OFF;
+    }
+    vm_console_reset(vm);
+    if (vm_load_images(vm))
+        return -1;
+    vm->vcpus[0]->entry = vm->entry;
+    vm->vcpus[0]->context = vm->dtb_ipa;
+    vm->boots++;
+    return 0;
+}
+
+int vm_create(const struct vm_config *cfg, struct vm **out)
+{
+    struct vm *vm;
+
+    if (nr_vms == VM_MAX)
+        return -1;
+    vm = obj_alloc(sizeof(*vm));
+    if (!vm)
+        return -1;
+    vm->id = nr_vms;
+    vm->cfg = *cfg;
+    vm->lock = (spinlock_t)SPINLOCK_INIT;
+    vm->s2 = (struct pgtable){ .start_level = 1, .max_block_level = 1,
+                               .alloc_page = s2_alloc_page, .free_page = page_free };
+    vm->s2.root = page_alloc_zeroed(0);
+    if (!vm->s2.root || vm_alloc_ram(vm)) {
+        ERROR("%s (%s): not enough free memory for %lu MiB of guest RAM", cfg->node, cfg->name,
+              cfg->mem_size >> 20);
+        return -1;
+    }
+    vm->vttbr = ((u64)(vm->id + 1) << 48) | (u64)vm->s2.root;
+    if (vm_create_vcpus(vm))
+        return -1;
+    vm_add_mmio(vm, GUEST_GICD_BASE, GUEST_GICD_SIZE, vgicd_read, vgicd_write);
+    vm_add_mmio(vm, GUEST_GICR_BASE, GUEST_GICR_STRIDE * cfg->nr_vcpus, vgicr_read, vgicr_write);
+    if (cfg->console)
+        vm_add_mmio(vm, GUEST_UART_BASE, GUEST_UART_SIZE, vm_uart_read, vm_uart_write);
+    vm_console_init(vm);
+    if (vm_prepare_boot(vm))
+        return -1;
+    for (unsigned int i = 0; i < cfg->nr_vcpus; i++)
+        cpus[vm->vcpus[i]->pcpu].assigned = vm->vcpus[i];
+    vms[nr_vms++] = vm;
+    *out = vm;
+    return 0;
+}
+
+int vm_start(struct vm *vm)
+{
+    struct vcpu *v0 = vm->vcpus[0];
+
+    INFO("vm %s: starting, %u vCPU%s on CPUs %#lx, %lu MiB, entry %#lx, DTB %#lx", vm->cfg.name,
+         vm->cfg.nr_vcpus, vm->cfg.nr_vcpus > 1 ? "s" : "", vm->cfg.affinity,
+         vm->cfg.mem_size >> 20, vm->entry, vm->dtb_ipa);
+    vm->state = VM_RUNNING;
+    __atomic_store_n(&v0->power, VCPU_ON_PENDING, __ATOMIC_RELEASE);
+    vcpu_kick(v0);
+    return 0;
+}
+
+static bool all_vms_off(void)
+{
+    for (unsigned int i = 0; i < nr_vms; i++)
+        if (vms[i]->state != VM_OFF)
+            return false;
+    return nr_vms > 0;
+}
+
+static void vm_halt_vcpus(struct vm *vm)
+{
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
+        vm->vcpus[i]->power = VCPU_OFF;
+        vcpu_kick(vm->vcpus[i]);
+    }
+}
+
+void vm_stop(struct vm *vm, enum vm_state why)
+{
+    spin_lock(&vm->lock);
+    if (vm->state != VM_RUNNING) {
+        spin_unlock(&vm->lock);
+        return;
+    }
+    vm->state = why;
+    vm_halt_vcpus(vm);
+    spin_unlock(&vm->lock);
+    if (why == VM_OFF)
+        INFO("vm %s: powered off", vm->cfg.name);
+    else
+        ERROR("vm %s: stopped after a fatal error; other VMs keep running", vm->cfg.name);
+    if (all_vms_off() && !keel_options.stay_up) {
+        INFO("all VMs are off: powering the machine off (keel.stay-up keeps Keel running)");
+        arch_system_off();
+        WARN("firmware did not power off; Keel stays up");
+    }
+}
+
+void vm_request_reset(struct vm *vm)
+{
+    spin_lock(&vm->lock);
+    vm->state = VM_STOPPED;
+    vm->reset_pending = true;
+    vm_halt_vcpus(vm);
+    spin_unlock(&vm->lock);
+}
+
+static bool vm_vcpus_idle(struct vm *vm)
+{
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
+        if (vm->vcpus[i]->running)
+            return false;
+    return true;
+}
+
+/*
+ * Runs on vCPU 0's physical CPU once every vCPU of the VM has left its core:
+ * nothing of the guest is live, so its memory can be rewritten.
+ */
+static void vm_do_reset(struct vm *vm)
+{
+    vm->reset_pending = false;
+    if (vm_prepare_boot(vm)) {
+        ERROR("vm %s: cannot reload its images; left stopped", vm->cfg.name);
+        vm->state = VM_CRASHED;
+        return;
+    }
+    INFO("vm %s: restarting (boot %u)", vm->cfg.name, vm->boots);
+    vm_start(vm);
+}
+
+void vm_idle_poll(void)
+{
+    struct cpu *c = cpu_this();
+    struct vcpu *v = c->assigned;
+
+    if (!v)
+        return;
+    if (v->vm->reset_pending && v->id == 0 && vm_vcpus_idle(v->vm))
+        vm_do_reset(v->vm);
+    if (v->vm->state == VM_RUNNING && v->power == VCPU_ON_PENDING)
+        vcpu_run(v);
+}
+
+void vcpu_run(struct vcpu *v)
+{
+    v->power = VCPU_ON;
+    v->running = true;
+    arch_vcpu_reset(v, v->entry, v->context);
+    arch_vcpu_enter(v);
+}
+
+void vcpu_stop_self(struct vcpu *v)
+{
+    arch_vcpu_quiesce();
+    cpu_this()->vcpu = NULL;
+    __atomic_store_n(&v->running, false, __ATOMIC_RELEASE);
+    arch_idle_from_exit();
+}
+
+void vcpu_power_off_self(struct vcpu *v)
+{
+    v->power = VCPU_OFF;
+    vcpu_stop_self(v);
+}

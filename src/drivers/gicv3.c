@@ -1,0 +1,190 @@
+/*
+ * Physical GICv3 (Arm IHI 0069): Keel owns the distributor and the CPU
+ * interface. Everything is Group 1 (non-secure). EOImode = 1 splits priority
+ * drop from deactivation, so an interrupt forwarded to a guest with the HW
+ * bit stays active until the guest deactivates it.
+ */
+#include <arch/gicv3_regs.h>
+#include <arch/sysreg.h>
+#include <drivers/gicv3.h>
+#include <keel/cpu.h>
+#include <keel/log.h>
+#include <keel/platform.h>
+
+#define GICD_CTLR 0x0000
+#define GICD_TYPER 0x0004
+#define GICD_IGROUPR 0x0080
+#define GICD_ISENABLER 0x0100
+#define GICD_ICENABLER 0x0180
+#define GICD_ICPENDR 0x0280
+#define GICD_ICACTIVER 0x0380
+#define GICD_IPRIORITYR 0x0400
+#define GICD_IROUTER 0x6000
+#define GICD_CTLR_RWP BIT(31)
+#define GICD_CTLR_ARE_NS BIT(4)
+#define GICD_CTLR_EnableGrp1A BIT(1)
+#define GICD_CTLR_EnableGrp1 BIT(0) /* with DS = 1 this is EnableGrp0; harmless */
+
+#define GICR_CTLR 0x0000
+#define GICR_TYPER 0x0008
+#define GICR_WAKER 0x0014
+#define GICR_WAKER_ProcessorSleep BIT(1)
+#define GICR_WAKER_ChildrenAsleep BIT(2)
+#define GICR_TYPER_Last BIT(4)
+#define GICR_FRAME 0x20000
+#define GICR_SGI 0x10000
+
+#define GIC_PRIO_DEFAULT 0xa0
+
+static u64 gicd;
+static u64 gicr_this[PLAT_MAX_CPUS];
+static unsigned int nr_lrs;
+
+static inline volatile u32 *reg32(u64 base, u64 off)
+{
+    return (volatile u32 *)(base + off);
+}
+
+static bool wait_clear(volatile u32 *r, u32 bits)
+{
+    for (int i = 0; i < 1000000; i++)
+        if (!(*r & bits))
+            return true;
+    return false;
+}
+
+int gic_init(void)
+{
+    u32 lines;
+
+    if (platform.gic_version != 3) {
+        ERROR("GICv%u: Keel drives GICv3 only for now; VMs cannot get interrupts",
+              platform.gic_version);
+        return -1;
+    }
+    gicd = pa_addr(platform.gicd.base);
+    *reg32(gicd, GICD_CTLR) = 0;
+    if (!wait_clear(reg32(gicd, GICD_CTLR), GICD_CTLR_RWP))
+        WARN("GICD_CTLR.RWP stuck");
+    lines = ((*reg32(gicd, GICD_TYPER) & 0x1f) + 1) * 32;
+    for (u32 i = 32; i < lines && i < 1020; i += 32) {
+        *reg32(gicd, GICD_ICENABLER + i / 8) = ~0U;
+        *reg32(gicd, GICD_ICPENDR + i / 8) = ~0U;
+        *reg32(gicd, GICD_ICACTIVER + i / 8) = ~0U;
+        *reg32(gicd, GICD_IGROUPR + i / 8) = ~0U;
+    }
+    for (u32 i = 32; i < lines && i < 1020; i += 4)
+        *reg32(gicd, GICD_IPRIORITYR + i) = GIC_PRIO_DEFAULT * 0x01010101U;
+    *reg32(gicd, GICD_CTLR) = GICD_CTLR_ARE_NS | GICD_CTLR_EnableGrp1A | GICD_CTLR_EnableGrp1;
+    wait_clear(reg32(gicd, GICD_CTLR), GICD_CTLR_RWP);
+    return 0;
+}
+
+/* Finds this CPU's redistributor by its affinity in GICR_TYPER. */
+static u64 gicr_find(u64 mpidr)
+{
+    u64 base = pa_addr(platform.gicr.base), end = base + platform.gicr.size;
+    u64 aff = (mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 24;
+
+    for (; base < end; base += GICR_FRAME) {
+        u64 typer = *(volatile u64 *)(base + GICR_TYPER);
+        if ((typer >> 32) == aff)
+            return base;
+        if (typer & GICR_TYPER_Last)
+            break;
+    }
+    return 0;
+}
+
+int gic_cpu_init(void)
+{
+    struct cpu *c = cpu_this();
+    u64 rd = gicr_find(c->mpidr), sgi;
+
+    if (!gicd || !rd) {
+        ERROR("no GICv3 redistributor for MPIDR %#lx", c->mpidr);
+        return -1;
+    }
+    gicr_this[c->id] = rd;
+    sgi = rd + GICR_SGI;
+    *reg32(rd, GICR_WAKER) &= ~GICR_WAKER_ProcessorSleep;
+    if (!wait_clear(reg32(rd, GICR_WAKER), GICR_WAKER_ChildrenAsleep))
+        WARN("GICR_WAKER.ChildrenAsleep stuck");
+    *reg32(sgi, GICD_ICENABLER) = ~0U;
+    *reg32(sgi, GICD_ICPENDR) = ~0U;
+    *reg32(sgi, GICD_ICACTIVER) = ~0U;
+    *reg32(sgi, GICD_IGROUPR) = ~0U;
+    for (u32 i = 0; i < 32; i += 4)
+        *reg32(sgi, GICD_IPRIORITYR + i) = GIC_PRIO_DEFAULT * 0x01010101U;
+
+    write_sysreg(ICC_SRE_EL2, ICC_SRE_EL2_SRE | ICC_SRE_EL2_Enable | ICC_SRE_EL2_DFB |
+                                  ICC_SRE_EL2_DIB);
+    isb();
+    write_sysreg(ICC_PMR_EL1, 0xff);
+    write_sysreg(ICC_BPR1_EL1, 0);
+    write_sysreg(ICC_CTLR_EL1, ICC_CTLR_EL1_EOImode);
+    write_sysreg(ICC_IGRPEN1_EL1, 1);
+    isb();
+    nr_lrs = ICH_VTR_EL2_ListRegs(read_sysreg(ICH_VTR_EL2));
+
+    gic_enable_irq(GIC_SGI_KICK, c->id);
+    if (platform.gic_maint_irq)
+        gic_enable_irq(platform.gic_maint_irq, c->id);
+    gic_enable_irq(platform.timer_irq[2], c->id); /* virtual timer */
+    return 0;
+}
+
+u32 gic_ack(void)
+{
+    u32 intid = (u32)read_sysreg(ICC_IAR1_EL1) & 0xffffff;
+
+    dsb(sy);
+    return intid;
+}
+
+void gic_eoi(u32 intid)
+{
+    write_sysreg(ICC_EOIR1_EL1, intid);
+    isb();
+}
+
+void gic_deactivate(u32 intid)
+{
+    write_sysreg(ICC_DIR_EL1, intid);
+    isb();
+}
+
+void gic_send_sgi(unsigned int cpu, u32 sgi)
+{
+    u64 mpidr = cpus[cpu].mpidr;
+    u64 v = ((mpidr >> 8) & 0xff) << 16 | ((mpidr >> 16) & 0xff) << 32 |
+            ((mpidr >> 32) & 0xffUL) << 48 | (u64)sgi << 24 |
+            ((mpidr & 0xff) / 16) << 44 | BIT(mpidr & 0xf);
+
+    dsb(ishst);
+    write_sysreg(ICC_SGI1R_EL1, v);
+    isb();
+}
+
+void gic_enable_irq(u32 intid, unsigned int cpu)
+{
+    if (intid < 32) {
+        u64 sgi = gicr_this[cpu] + GICR_SGI;
+        *reg32(sgi, GICD_ISENABLER) = BIT(intid);
+        return;
+    }
+    u64 mpidr = cpus[cpu].mpidr;
+    *(volatile u64 *)(gicd + GICD_IROUTER + 8UL * intid) = mpidr & 0xff00ffffffUL;
+    *reg32(gicd, GICD_ISENABLER + (intid / 32) * 4) = BIT(intid % 32);
+}
+
+void gic_disable_irq(u32 intid)
+{
+    if (intid >= 32)
+        *reg32(gicd, GICD_ICENABLER + (intid / 32) * 4) = BIT(intid % 32);
+}
+
+unsigned int gic_nr_lrs(void)
+{
+    return nr_lrs;
+}

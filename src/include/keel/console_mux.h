@@ -1,0 +1,22 @@
+/*
+ * The console multiplexer: every VM's virtual PL011 shares Keel's physical
+ * UART. Output lines are tagged with the VM's name; input goes to the VM
+ * that has focus.
+ */
+#ifndef KEEL_CONSOLE_MUX_H
+#define KEEL_CONSOLE_MUX_H
+
+#include <keel/types.h>
+
+struct vm;
+struct vcpu;
+
+void vm_console_init(struct vm *vm);
+void vm_console_reset(struct vm *vm);
+int vm_uart_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val);
+int vm_uart_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val);
+/* Physical UART receive interrupt: route the bytes to the focused VM. */
+void console_rx_irq(void);
+void console_mux_init(void);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * The flattened device tree a guest VM boots with (Linux arm64 or bare
+ * metal). Its guest-physical layout mirrors QEMU's virt board so stock
+ * kernels need no new support; the caller passes the actual addresses.
+ */
+#ifndef KEEL_GUEST_DT_H
+#define KEEL_GUEST_DT_H
+
+#include <keel/types.h>
+
+/*
+ * Everything the generated DT describes. Addresses are IPAs. The values in
+ * the comments are QEMU virt's.
+ */
+struct guest_dt_params {
+    const char *name;             /* VM name, for the model string "keel,<name>" */
+    u64 mem_base, mem_size;       /* guest RAM (IPA) */
+    unsigned int ncpus;           /* vCPUs; the cpu node of vCPU N has reg = mpidr[N] */
+    const u64 *mpidr;             /* virtual MPIDRs (Aff2..Aff0 only, distinct) */
+    u64 gicd_base, gicd_size;     /* GICv3 distributor IPA, 0x08000000/0x10000 */
+    u64 gicr_base, gicr_size;     /* redistributors: 0x080a0000; size PER vCPU, 0x20000 */
+    bool uart;                    /* emulated PL011 present */
+    u64 uart_base;                /* 0x09000000, size 0x1000 */
+    u32 uart_spi;                 /* SPI number (INTID - 32), 1 on virt */
+    const char *bootargs;         /* may be NULL */
+    u64 initrd_start, initrd_end; /* IPA, 0/0 if none */
+    const u32 *timer_ppis;        /* 4 INTIDs: sec phys, ns phys, virt, hyp: 29, 30, 27, 26 */
+};
+
+/*
+ * Writes the DT for @p into @buf (@size bytes, 8-byte aligned). On success
+ * fdt_totalsize(buf) is the blob's length: about 1.2 KiB for one vCPU, plus
+ * under 0.1 KiB per further vCPU, plus the bootargs. A 4 KiB page holds
+ * 8 vCPUs with 1 KiB of bootargs.
+ * Returns 0 or a negative libfdt error code: -FDT_ERR_NOSPACE if @buf is too
+ * small, -FDT_ERR_BADVALUE if @p cannot be described (see guest_dt.c).
+ */
+int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p);
+
+#endif

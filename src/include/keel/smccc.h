@@ -1,0 +1,26 @@
+/* SMC Calling Convention (Arm DEN 0028) as Keel's guests see it. */
+#ifndef KEEL_SMCCC_H
+#define KEEL_SMCCC_H
+
+#include <keel/vcpu.h>
+
+#define SMCCC_VERSION 0x80000000U
+#define SMCCC_ARCH_FEATURES 0x80000001U
+#define SMCCC_ARCH_SOC_ID 0x80000002U
+#define SMCCC_ARCH_WORKAROUND_1 0x80008000U
+#define SMCCC_ARCH_WORKAROUND_2 0x80007fffU
+#define SMCCC_ARCH_WORKAROUND_3 0x80003fffU
+#define SMCCC_VERSION_1_1 0x10001U
+
+#define SMCCC_RET_SUCCESS 0
+#define SMCCC_RET_NOT_SUPPORTED (-1)
+#define SMCCC_RET_NOT_REQUIRED (-2)
+#define SMCCC_ARCH_WORKAROUND_RET_UNAFFECTED 1
+
+/* Keel's own calls: SMCCC vendor-specific hypervisor service range (OEN 6). */
+#define KEEL_HC_BASE 0xc6000000U
+#define KEEL_HC_VERSION (KEEL_HC_BASE + 0x0)
+
+void smccc_handle(struct vcpu *v);
+
+#endif

@@ -1,0 +1,27 @@
+/* What core code asks of the architecture for vCPUs and VMs. */
+#ifndef KEEL_VCPU_ARCH_H
+#define KEEL_VCPU_ARCH_H
+
+#include <keel/vcpu.h>
+
+void arch_vm_init_stage2_regs(void);
+void arch_vcpu_reset(struct vcpu *v, u64 entry, u64 x0);
+void __noreturn arch_vcpu_enter(struct vcpu *v);
+void arch_vcpu_save(struct vcpu *v);
+void arch_vcpu_quiesce(void);
+void arch_vcpu_inject_dabt(struct vcpu *v, u64 far, bool write);
+void arch_vcpu_inject_iabt(struct vcpu *v, u64 far);
+void arch_vcpu_inject_undef(struct vcpu *v);
+u64 arch_vcpu_pc(void);
+void arch_vcpu_skip_instr(void);
+/* Handles the physical interrupts pending on this CPU; @vcpu may be NULL (idle). */
+void arch_irq_handle_pending(struct vcpu *vcpu);
+/* Stage-2 TLB maintenance for a VM whose map changed. */
+void arch_vm_tlb_flush(struct vm *vm);
+
+/* Zeroes guest memory fast (DC ZVA where allowed). */
+void arch_zero_memory(void *p, u64 size);
+/* From an exit handler: drop the exit's stack and go to the idle loop. */
+void __noreturn arch_idle_from_exit(void);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * Virtual GICv3 (Arm IHI 0069): the distributor and redistributors are
+ * emulated in src/vdev/vgic.c; the virtual CPU interface is the hardware's,
+ * fed through the ICH_LR<n>_EL2 list registers (src/arch/aarch64/vgic_lr.c).
+ *
+ * Locking: one lock per VM (struct vgic_dist.lock) covers every IRQ of that
+ * VM, private ones included. It is a leaf lock except that it may be held
+ * while sending a physical SGI.
+ */
+#ifndef KEEL_VGIC_H
+#define KEEL_VGIC_H
+
+#include <keel/spinlock.h>
+#include <keel/types.h>
+
+#define VGIC_NR_PRIVATE 32
+#define VGIC_NR_IRQS 256 /* INTIDs 0..255: SGIs, PPIs and 224 SPIs */
+#define VGIC_NR_SPIS (VGIC_NR_IRQS - VGIC_NR_PRIVATE)
+#define VGIC_MAX_LRS 16
+#define VGIC_PRIO_BITS 5 /* ICH_VTR_EL2.PRIbits + 1 on QEMU; priorities kept as 8-bit values */
+
+#define VGIC_INTID_SPURIOUS 1023
+
+struct vcpu;
+struct vm;
+
+struct vgic_irq {
+    u16 intid;
+    u8 priority;
+    bool edge;         /* ICFGR: edge-triggered */
+    bool enabled;
+    bool pending;      /* latched pending state (edge, or set by ISPENDR) */
+    bool level;        /* input line level, for level-sensitive interrupts */
+    bool active;
+    bool group1;
+    bool in_lr;        /* held in a list register of target vcpu: the LR is authoritative */
+    u8 lr;             /* which one, when in_lr */
+    u16 hw_intid;      /* physical INTID for HW-bit injection, 0 if virtual only */
+    u8 target;         /* vCPU index (SPIs: from IROUTER) */
+    u64 irouter;       /* SPIs: GICD_IROUTER<n> as written */
+};
+
+struct vgic_cpu {
+    struct vgic_irq private_irqs[VGIC_NR_PRIVATE];
+    u64 want[VGIC_NR_IRQS / 64]; /* pending+enabled IRQs waiting for an LR */
+    u16 lr_intid[VGIC_MAX_LRS];  /* INTID in each used LR */
+    u32 used_lrs;                /* bitmap of LRs Keel filled */
+    bool sleeping;               /* GICR_WAKER.ProcessorSleep */
+    u32 gicr_ctlr;
+    /* saved virtual CPU interface when the vCPU is not loaded */
+    u64 vmcr;
+    u64 lrs[VGIC_MAX_LRS];
+    u64 ap1r[4];
+};
+
+struct vgic_dist {
+    spinlock_t lock;
+    u32 ctlr;
+    unsigned int nr_vcpus;
+    struct vgic_irq spis[VGIC_NR_SPIS];
+};
+
+void vgic_init_vm(struct vm *vm);
+void vgic_init_vcpu(struct vcpu *vcpu);
+
+/* MMIO emulation; offsets relative to the frame base. 0 or -1 (bad access). */
+int vgicd_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val);
+int vgicd_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val);
+int vgicr_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val);
+int vgicr_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val);
+
+/* Makes an edge interrupt pending (SGIs, edge SPIs, the virtual timer). */
+void vgic_inject(struct vm *vm, struct vcpu *target, u32 intid);
+/* Sets the line level of a level-sensitive SPI (emulated devices). */
+void vgic_set_level(struct vm *vm, u32 intid, bool level);
+/* Injects a hardware interrupt (HW bit): guest deactivation reaches @pintid. */
+void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid);
+/* Guest write of ICC_SGI1R_EL1 / ICC_ASGI1R_EL1 / ICC_SGI0R_EL1. */
+void vgic_send_sgi(struct vcpu *vcpu, u64 sgir);
+
+/* Entry/exit hooks, run on the vCPU's own physical CPU. */
+void vgic_flush(struct vcpu *vcpu); /* move wanted IRQs into LRs */
+void vgic_sync(struct vcpu *vcpu);  /* fold back LRs the guest finished */
+void vgic_maintenance(struct vcpu *vcpu);
+void vgic_vcpu_reset_hw(struct vcpu *vcpu);
+
+struct vgic_irq *vgic_get_irq(struct vm *vm, struct vcpu *vcpu, u32 intid);
+
+#endif

@@ -1,0 +1,528 @@
+/*
+ * vGICv3 distributor and redistributor emulation (Arm IHI 0069, chapter 12,
+ * "Programmers' model"). The guest sees a GIC with one security state
+ * (GICD_CTLR.DS = 1), affinity routing always on, no LPIs and no ITS.
+ * Interrupt state changes go through vgic_update(), which queues the
+ * interrupt for a list register on its target vCPU.
+ */
+#include <keel/vgic.h>
+#include <keel/vm.h>
+#include <keel/vcpu.h>
+#include <keel/string.h>
+
+#define GICD_CTLR 0x0000
+#define GICD_TYPER 0x0004
+#define GICD_IIDR 0x0008
+#define GICD_TYPER2 0x000c
+#define GICD_STATUSR 0x0010
+#define GICD_IGROUPR 0x0080
+#define GICD_ISENABLER 0x0100
+#define GICD_ICENABLER 0x0180
+#define GICD_ISPENDR 0x0200
+#define GICD_ICPENDR 0x0280
+#define GICD_ISACTIVER 0x0300
+#define GICD_ICACTIVER 0x0380
+#define GICD_IPRIORITYR 0x0400
+#define GICD_ICFGR 0x0c00
+#define GICD_IROUTER 0x6000
+#define GICD_PIDR2 0xffe8
+
+#define GICD_CTLR_EnableGrp0 BIT(0)
+#define GICD_CTLR_EnableGrp1 BIT(1)
+#define GICD_CTLR_ARE BIT(4)
+#define GICD_CTLR_DS BIT(6)
+
+#define GICR_CTLR 0x0000
+#define GICR_IIDR 0x0004
+#define GICR_TYPER 0x0008
+#define GICR_STATUSR 0x0010
+#define GICR_WAKER 0x0014
+#define GICR_PIDR2 0xffe8
+#define GICR_SGI_BASE 0x10000
+#define GICR_WAKER_ProcessorSleep BIT(1)
+#define GICR_WAKER_ChildrenAsleep BIT(2)
+#define GICR_TYPER_Last BIT(4)
+
+#define GIC_PIDR2_ARCH_GICv3 0x3b
+/* ProductID 'k', Arm's JEP106 code as KVM does: guests key errata off IIDR */
+#define KEEL_GIC_IIDR ((0x6bU << 24) | 0x43b)
+
+static struct vm *vm_of(struct vcpu *v)
+{
+    return v->vm;
+}
+
+struct vgic_irq *vgic_get_irq(struct vm *vm, struct vcpu *vcpu, u32 intid)
+{
+    if (intid < VGIC_NR_PRIVATE)
+        return vcpu ? &vcpu->vgic.private_irqs[intid] : NULL;
+    if (intid < VGIC_NR_IRQS)
+        return &vm->vgic.spis[intid - VGIC_NR_PRIVATE];
+    return NULL;
+}
+
+static struct vcpu *irq_target(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
+{
+    if (irq->intid < VGIC_NR_PRIVATE)
+        return owner;
+    return irq->target < vm->cfg.nr_vcpus ? vm->vcpus[irq->target] : NULL;
+}
+
+static bool irq_is_pending(const struct vgic_irq *irq)
+{
+    return irq->pending || (!irq->edge && irq->level);
+}
+
+/*
+ * Called with the vgic lock held after any change to @irq. Queues it for an
+ * LR on its target when it can be signalled, and wakes that target.
+ */
+static void vgic_update(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
+{
+    struct vcpu *t = irq_target(vm, owner, irq);
+    bool grp_on = vm->vgic.ctlr & (irq->group1 ? GICD_CTLR_EnableGrp1 : GICD_CTLR_EnableGrp0);
+
+    if (!t)
+        return;
+    if (irq_is_pending(irq) && irq->enabled && grp_on) {
+        t->vgic.want[irq->intid / 64] |= BIT(irq->intid % 64);
+        vcpu_kick(t);
+    } else {
+        t->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
+    }
+}
+
+static void vgic_irq_defaults(struct vgic_irq *irq, u32 intid)
+{
+    memset(irq, 0, sizeof(*irq));
+    irq->intid = intid;
+    irq->edge = intid < 16; /* SGIs are always edge; PPIs and SPIs reset to level */
+    irq->group1 = false;
+}
+
+void vgic_init_vm(struct vm *vm)
+{
+    vm->vgic.lock = (spinlock_t)SPINLOCK_INIT;
+    vm->vgic.ctlr = GICD_CTLR_ARE | GICD_CTLR_DS;
+    vm->vgic.nr_vcpus = vm->cfg.nr_vcpus;
+    for (u32 i = 0; i < VGIC_NR_SPIS; i++)
+        vgic_irq_defaults(&vm->vgic.spis[i], i + VGIC_NR_PRIVATE);
+}
+
+void vgic_init_vcpu(struct vcpu *vcpu)
+{
+    struct vgic_cpu *c = &vcpu->vgic;
+
+    memset(c, 0, sizeof(*c));
+    for (u32 i = 0; i < VGIC_NR_PRIVATE; i++)
+        vgic_irq_defaults(&c->private_irqs[i], i);
+    c->sleeping = true;
+}
+
+/* ---- bitmap registers: one bit per interrupt ---- */
+
+enum bit_reg { R_GROUP, R_SENABLE, R_CENABLE, R_SPEND, R_CPEND, R_SACTIVE, R_CACTIVE };
+
+static bool irq_bit(const struct vgic_irq *irq, enum bit_reg r)
+{
+    switch (r) {
+    case R_GROUP: return irq->group1;
+    case R_SENABLE:
+    case R_CENABLE: return irq->enabled;
+    case R_SPEND:
+    case R_CPEND: return irq_is_pending(irq);
+    default: return irq->active;
+    }
+}
+
+static void irq_bit_write(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq, enum bit_reg r,
+                          bool bit)
+{
+    switch (r) {
+    case R_GROUP: irq->group1 = bit; break;
+    case R_SENABLE: if (bit) irq->enabled = true; break;
+    case R_CENABLE: if (bit) irq->enabled = false; break;
+    case R_SPEND: if (bit) irq->pending = true; break;
+    case R_CPEND: if (bit) irq->pending = false; break;
+    case R_SACTIVE: if (bit) irq->active = true; break;
+    case R_CACTIVE: if (bit) irq->active = false; break;
+    }
+    vgic_update(vm, owner, irq);
+}
+
+/* @first: INTID of bit 0 of the 32-bit register; private INTIDs use @owner. */
+static u64 bits_read(struct vm *vm, struct vcpu *owner, u32 first, enum bit_reg r)
+{
+    u64 v = 0;
+
+    for (u32 i = 0; i < 32; i++) {
+        struct vgic_irq *irq = vgic_get_irq(vm, owner, first + i);
+        if (irq && irq_bit(irq, r))
+            v |= BIT(i);
+    }
+    return v;
+}
+
+static void bits_write(struct vm *vm, struct vcpu *owner, u32 first, enum bit_reg r, u64 val)
+{
+    bool set_clear = r != R_GROUP;
+
+    for (u32 i = 0; i < 32; i++) {
+        struct vgic_irq *irq = vgic_get_irq(vm, owner, first + i);
+        if (!irq || (set_clear && !(val & BIT(i))))
+            continue;
+        /* SGIs are always enabled for group changes; nothing special here */
+        irq_bit_write(vm, owner, irq, r, val & BIT(i));
+    }
+}
+
+static const u32 bit_reg_base[] = { GICD_IGROUPR, GICD_ISENABLER, GICD_ICENABLER, GICD_ISPENDR,
+                                    GICD_ICPENDR, GICD_ISACTIVER, GICD_ICACTIVER };
+
+/* Decodes the bitmap register range shared by GICD and GICR_SGI_base. */
+static bool bit_reg_decode(u64 off, enum bit_reg *r, u32 *first)
+{
+    for (unsigned int i = 0; i < ARRAY_SIZE(bit_reg_base); i++) {
+        if (off >= bit_reg_base[i] && off < bit_reg_base[i] + 0x80) {
+            *r = (enum bit_reg)i;
+            *first = (u32)(off - bit_reg_base[i]) * 8;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- byte and 2-bit registers ---- */
+
+static u64 prio_read(struct vm *vm, struct vcpu *owner, u32 first, unsigned int size)
+{
+    u64 v = 0;
+
+    for (unsigned int i = 0; i < size; i++) {
+        struct vgic_irq *irq = vgic_get_irq(vm, owner, first + i);
+        if (irq)
+            v |= (u64)irq->priority << (8 * i);
+    }
+    return v;
+}
+
+static void prio_write(struct vm *vm, struct vcpu *owner, u32 first, unsigned int size, u64 val)
+{
+    for (unsigned int i = 0; i < size; i++) {
+        struct vgic_irq *irq = vgic_get_irq(vm, owner, first + i);
+        /* Only the implemented priority bits stick, as on hardware. */
+        if (irq)
+            irq->priority = (u8)(val >> (8 * i)) & (u8)(0xff << (8 - VGIC_PRIO_BITS));
+    }
+}
+
+static u64 cfg_read(struct vm *vm, struct vcpu *owner, u32 first)
+{
+    u64 v = 0;
+
+    for (u32 i = 0; i < 16; i++) {
+        struct vgic_irq *irq = vgic_get_irq(vm, owner, first + i);
+        if (irq && irq->edge)
+            v |= 2UL << (2 * i);
+    }
+    return v;
+}
+
+static void cfg_write(struct vm *vm, struct vcpu *owner, u32 first, u64 val)
+{
+    for (u32 i = 0; i < 16; i++) {
+        struct vgic_irq *irq = vgic_get_irq(vm, owner, first + i);
+        if (!irq || first + i < 16) /* SGI configuration is read-only */
+            continue;
+        irq->edge = val & (2UL << (2 * i));
+        vgic_update(vm, owner, irq);
+    }
+}
+
+/* Register block shared by GICD (SPIs) and GICR_SGI_base (private IRQs). */
+static bool irq_regs_read(struct vm *vm, struct vcpu *owner, u64 off, unsigned int size, u64 *val,
+                          u32 lo, u32 hi)
+{
+    enum bit_reg r;
+    u32 first;
+
+    if (bit_reg_decode(off, &r, &first)) {
+        *val = (first >= lo && first < hi && size == 4) ? bits_read(vm, owner, first, r) : 0;
+        return true;
+    }
+    if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400) {
+        first = (u32)(off - GICD_IPRIORITYR);
+        *val = (first >= lo && first < hi) ? prio_read(vm, owner, first, size) : 0;
+        return true;
+    }
+    if (off >= GICD_ICFGR && off < GICD_ICFGR + 0x100) {
+        first = (u32)(off - GICD_ICFGR) * 4;
+        *val = (first >= lo && first < hi && size == 4) ? cfg_read(vm, owner, first) : 0;
+        return true;
+    }
+    return false;
+}
+
+static bool irq_regs_write(struct vm *vm, struct vcpu *owner, u64 off, unsigned int size, u64 val,
+                           u32 lo, u32 hi)
+{
+    enum bit_reg r;
+    u32 first;
+
+    if (bit_reg_decode(off, &r, &first)) {
+        if (first >= lo && first < hi && size == 4)
+            bits_write(vm, owner, first, r, val);
+        return true;
+    }
+    if (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400) {
+        first = (u32)(off - GICD_IPRIORITYR);
+        if (first >= lo && first < hi)
+            prio_write(vm, owner, first, size, val);
+        return true;
+    }
+    if (off >= GICD_ICFGR && off < GICD_ICFGR + 0x100) {
+        first = (u32)(off - GICD_ICFGR) * 4;
+        if (first >= lo && first < hi && size == 4)
+            cfg_write(vm, owner, first, val);
+        return true;
+    }
+    return false;
+}
+
+/* Byte accesses are allowed to IPRIORITYR only; everything else is 32-bit (IROUTER 64). */
+static bool access_ok(u64 off, unsigned int size, bool prio_range)
+{
+    if (prio_range)
+        return size != 8 && IS_ALIGNED(off, size);
+    return (size == 4 || size == 8) && IS_ALIGNED(off, size);
+}
+
+/* ---- distributor ---- */
+
+static struct vcpu *route_to_vcpu(struct vm *vm, u64 irouter)
+{
+    u64 aff = irouter & 0xff00ffffffUL;
+
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
+        if (vm->vcpus[i] && (vm->vcpus[i]->vmpidr & 0xff00ffffffUL) == aff)
+            return vm->vcpus[i];
+    return NULL;
+}
+
+static u64 gicd_typer(struct vm *vm)
+{
+    return (VGIC_NR_IRQS / 32 - 1) | (9U << 19) /* IDbits: 10 */ | BIT(25) /* No1N */;
+}
+
+static u64 gicd_read_locked(struct vcpu *vcpu, u64 off, unsigned int size)
+{
+    struct vm *vm = vm_of(vcpu);
+    u64 val = 0;
+
+    if (irq_regs_read(vm, vcpu, off, size, &val, VGIC_NR_PRIVATE, VGIC_NR_IRQS))
+        return val;
+    if (off >= GICD_IROUTER + 8 * 32 && off < GICD_IROUTER + 8 * VGIC_NR_IRQS) {
+        struct vgic_irq *irq = vgic_get_irq(vm, NULL, (u32)(off - GICD_IROUTER) / 8);
+        val = irq->irouter;
+        return (off & 4) ? val >> 32 : val;
+    }
+    switch (off) {
+    case GICD_CTLR: return vm->vgic.ctlr;
+    case GICD_TYPER: return gicd_typer(vm);
+    case GICD_IIDR: return KEEL_GIC_IIDR;
+    case GICD_PIDR2: return GIC_PIDR2_ARCH_GICv3;
+    }
+    return 0; /* reserved and unimplemented registers: RAZ */
+}
+
+int vgicd_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val)
+{
+    struct vm *vm = vm_of(vcpu);
+
+    if (!access_ok(off, size, off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400))
+        return -1;
+    spin_lock(&vm->vgic.lock);
+    *val = gicd_read_locked(vcpu, off, size);
+    spin_unlock(&vm->vgic.lock);
+    return 0;
+}
+
+static void gicd_write_ctlr(struct vm *vm, u64 val)
+{
+    vm->vgic.ctlr = (val & (GICD_CTLR_EnableGrp0 | GICD_CTLR_EnableGrp1)) | GICD_CTLR_ARE |
+                    GICD_CTLR_DS;
+    for (u32 i = 0; i < VGIC_NR_SPIS; i++)
+        vgic_update(vm, NULL, &vm->vgic.spis[i]);
+    for (unsigned int c = 0; c < vm->cfg.nr_vcpus; c++)
+        for (u32 i = 0; i < VGIC_NR_PRIVATE; i++)
+            vgic_update(vm, vm->vcpus[c], &vm->vcpus[c]->vgic.private_irqs[i]);
+}
+
+static void gicd_write_irouter(struct vm *vm, u64 off, unsigned int size, u64 val)
+{
+    struct vgic_irq *irq = vgic_get_irq(vm, NULL, (u32)(off - GICD_IROUTER) / 8);
+    struct vcpu *t;
+
+    if (size == 8)
+        irq->irouter = val;
+    else if (off & 4)
+        irq->irouter = (irq->irouter & 0xffffffffUL) | (val << 32);
+    else
+        irq->irouter = (irq->irouter & ~0xffffffffUL) | (val & 0xffffffffUL);
+    irq->irouter &= 0xff00ffffffUL; /* IRM is RAZ/WI: GICD_TYPER.No1N = 1 */
+    t = route_to_vcpu(vm, irq->irouter);
+    /* An affinity that names no vCPU leaves the interrupt unrouted (never delivered). */
+    if (irq->in_lr && t && t->id != irq->target)
+        return; /* moves once the current delivery completes */
+    irq->target = t ? t->id : 0xff;
+    vgic_update(vm, NULL, irq);
+}
+
+int vgicd_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
+{
+    struct vm *vm = vm_of(vcpu);
+
+    if (!access_ok(off, size, off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400))
+        return -1;
+    spin_lock(&vm->vgic.lock);
+    if (irq_regs_write(vm, vcpu, off, size, val, VGIC_NR_PRIVATE, VGIC_NR_IRQS))
+        ;
+    else if (off >= GICD_IROUTER + 8 * 32 && off < GICD_IROUTER + 8 * VGIC_NR_IRQS)
+        gicd_write_irouter(vm, off, size, val);
+    else if (off == GICD_CTLR)
+        gicd_write_ctlr(vm, val);
+    /* everything else is read-only or reserved: writes ignored */
+    spin_unlock(&vm->vgic.lock);
+    return 0;
+}
+
+/* ---- redistributors: one 128 KiB pair of frames per vCPU ---- */
+
+static u64 gicr_typer(struct vcpu *t)
+{
+    u64 aff = t->vmpidr;
+    u64 aff_value = (aff & 0xffffff) | ((aff >> 32) & 0xff) << 24;
+    bool last = t->id == t->vm->cfg.nr_vcpus - 1;
+
+    return (aff_value << 32) | ((u64)t->id << 8) | (last ? GICR_TYPER_Last : 0);
+}
+
+static u64 gicr_rd_read(struct vcpu *t, u64 off, unsigned int size)
+{
+    switch (off) {
+    case GICR_CTLR: return t->vgic.gicr_ctlr;
+    case GICR_IIDR: return KEEL_GIC_IIDR;
+    case GICR_TYPER: return size == 8 ? gicr_typer(t) : gicr_typer(t) & 0xffffffff;
+    case GICR_TYPER + 4: return gicr_typer(t) >> 32;
+    case GICR_WAKER:
+        return t->vgic.sleeping ? (GICR_WAKER_ProcessorSleep | GICR_WAKER_ChildrenAsleep) : 0;
+    case GICR_PIDR2: return GIC_PIDR2_ARCH_GICv3;
+    }
+    return 0;
+}
+
+static struct vcpu *gicr_frame_vcpu(struct vcpu *vcpu, u64 *off)
+{
+    struct vm *vm = vm_of(vcpu);
+    u64 idx = *off / GUEST_GICR_STRIDE;
+
+    *off %= GUEST_GICR_STRIDE;
+    return idx < vm->cfg.nr_vcpus ? vm->vcpus[idx] : NULL;
+}
+
+int vgicr_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val)
+{
+    struct vm *vm = vm_of(vcpu);
+    struct vcpu *t = gicr_frame_vcpu(vcpu, &off);
+    u64 sgi_off = off - GICR_SGI_BASE;
+    bool prio = off >= GICR_SGI_BASE && sgi_off >= GICD_IPRIORITYR && sgi_off < GICD_IPRIORITYR + 0x20;
+
+    if (!access_ok(off, size, prio))
+        return -1;
+    *val = 0;
+    if (!t)
+        return 0;
+    spin_lock(&vm->vgic.lock);
+    if (off < GICR_SGI_BASE)
+        *val = gicr_rd_read(t, off, size);
+    else
+        irq_regs_read(vm, t, sgi_off, size, val, 0, VGIC_NR_PRIVATE);
+    spin_unlock(&vm->vgic.lock);
+    return 0;
+}
+
+int vgicr_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
+{
+    struct vm *vm = vm_of(vcpu);
+    struct vcpu *t = gicr_frame_vcpu(vcpu, &off);
+    u64 sgi_off = off - GICR_SGI_BASE;
+    bool prio = off >= GICR_SGI_BASE && sgi_off >= GICD_IPRIORITYR && sgi_off < GICD_IPRIORITYR + 0x20;
+
+    if (!access_ok(off, size, prio))
+        return -1;
+    if (!t)
+        return 0;
+    spin_lock(&vm->vgic.lock);
+    if (off == GICR_WAKER)
+        t->vgic.sleeping = val & GICR_WAKER_ProcessorSleep;
+    else if (off >= GICR_SGI_BASE)
+        irq_regs_write(vm, t, sgi_off, size, val, 0, VGIC_NR_PRIVATE);
+    spin_unlock(&vm->vgic.lock);
+    return 0;
+}
+
+/* ---- injection ---- */
+
+void vgic_inject(struct vm *vm, struct vcpu *target, u32 intid)
+{
+    struct vgic_irq *irq;
+
+    spin_lock(&vm->vgic.lock);
+    irq = vgic_get_irq(vm, target, intid);
+    if (irq) {
+        irq->pending = true;
+        vgic_update(vm, target, irq);
+    }
+    spin_unlock(&vm->vgic.lock);
+}
+
+void vgic_set_level(struct vm *vm, u32 intid, bool level)
+{
+    struct vgic_irq *irq;
+
+    spin_lock(&vm->vgic.lock);
+    irq = vgic_get_irq(vm, NULL, intid);
+    if (irq && irq->level != level) {
+        irq->level = level;
+        if (irq->edge && level)
+            irq->pending = true; /* a rising edge on an edge-configured line */
+        vgic_update(vm, NULL, irq);
+    }
+    spin_unlock(&vm->vgic.lock);
+}
+
+void vgic_send_sgi(struct vcpu *vcpu, u64 sgir)
+{
+    struct vm *vm = vm_of(vcpu);
+    u32 intid = (sgir >> 24) & 0xf;
+    bool irm = sgir & BIT(40);
+    u64 aff321 = ((sgir >> 16) & 0xff) << 8 | ((sgir >> 32) & 0xff) << 16 | ((sgir >> 48) & 0xffUL) << 32;
+    unsigned int rs = (sgir >> 44) & 0xf;
+    u16 targets = sgir & 0xffff;
+
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
+        struct vcpu *t = vm->vcpus[i];
+        u64 mpidr = t->vmpidr;
+        bool hit;
+
+        if (irm) {
+            hit = t != vcpu;
+        } else {
+            unsigned int aff0 = mpidr & 0xff;
+            hit = (mpidr & 0xff00ffff00UL) == aff321 && aff0 / 16 == rs &&
+                  (targets & BIT(aff0 % 16));
+        }
+        if (hit)
+            vgic_inject(vm, t, intid);
+    }
+}
