@@ -91,8 +91,18 @@ static void dt_parse_reserved(const void *fdt, struct platform *plat)
     if (node < 0)
         return;
     fdt_for_each_subnode(child, fdt, node) {
-        if (dt_read_reg(fdt, child, 0, &base, &size))
+        /* A node may reserve several regions. */
+        for (int i = 0; dt_read_reg(fdt, child, i, &base, &size); i++)
             dt_add_reserved(plat, base, size);
+    }
+}
+
+/* The full path of @node, or only its name if the path does not fit. */
+static void dt_node_path(const void *fdt, int node, char *buf, size_t size)
+{
+    if (fdt_get_path(fdt, node, buf, (int)size) < 0) {
+        const char *name = fdt_get_name(fdt, node, NULL);
+        str_copy(buf, name ? name : "?", size);
     }
 }
 
@@ -161,7 +171,7 @@ static void dt_parse_uart(const void *fdt, struct platform *plat)
     node = fdt_path_offset_namelen(fdt, path, plen);
     if (node < 0)
         return;
-    fdt_get_path(fdt, node, plat->uart_path, sizeof(plat->uart_path));
+    dt_node_path(fdt, node, plat->uart_path, sizeof(plat->uart_path));
     dt_read_range(fdt, node, 0, &plat->uart);
     dt_read_irq(fdt, node, 0, &plat->uart_irq);
 }
@@ -209,7 +219,7 @@ static void dt_parse_modules_under(const void *fdt, int parent, struct platform 
             if (!dt_read_range(fdt, node, 0, &m->range))
                 continue;
             dt_module_kind(fdt, node, m->kind, sizeof(m->kind));
-            fdt_get_path(fdt, node, m->path, sizeof(m->path));
+            dt_node_path(fdt, node, m->path, sizeof(m->path));
             plat->module_count++;
         } else {
             dt_parse_modules_under(fdt, node, plat);

@@ -95,3 +95,24 @@ int arch_cpu_start(unsigned int cpu)
     (void)cpu;
     return -1;
 }
+
+bool arch_cpu_spectre_v2_safe(void)
+{
+    return true;
+}
+
+bool arch_cpu_spectre_bhb_safe(void)
+{
+    return true;
+}
+
+bool arch_cpu_ssb_safe(void)
+{
+    return true;
+}
+
+void arch_clean_dcache_range(u64 start, u64 size)
+{
+    (void)start;
+    (void)size;
+}

@@ -292,6 +292,22 @@ static void test_remap_changes_attrs(void **state)
     assert_int_equal(live_tables(), 2);
 }
 
+static void test_map_page_into_block(void **state)
+{
+    (void)state;
+    /* remapping one page of a 1 GiB block splits it down to that page only */
+    assert_int_equal(pgtable_map(&pt, 0x40000000, 0x40000000, SZ_1G, S2_RAM), 0);
+    assert_int_equal(pgtable_map(&pt, 0x40203000, 0x9000000, PAGE_SIZE, S2_DEV), 0);
+    assert_int_equal(live_tables(), 3);
+    check_map(0x40203000, 0x9000000, 3, S2_DEV);
+    check_map(0x40202000, 0x40202000, 3, S2_RAM);
+    check_map(0x40204000, 0x40204000, 3, S2_RAM);
+    check_map(0x40000000, 0x40000000, 2, S2_RAM);
+    check_map(0x40400000, 0x40400000, 2, S2_RAM);
+    check_range(0x40200000, 0x40200000, 0x3000, S2_RAM);
+    check_range(0x40204000, 0x40204000, SZ_2M - 0x4000, S2_RAM);
+}
+
 static void test_unmap_page_in_2m_block(void **state)
 {
     (void)state;
@@ -525,6 +541,7 @@ int main(void)
         T(test_mixed_range_1g),
         T(test_attributes),
         T(test_remap_changes_attrs),
+        T(test_map_page_into_block),
         T(test_unmap_page_in_2m_block),
         T(test_unmap_2m_in_1g_block),
         T(test_unmap_page_in_1g_block),

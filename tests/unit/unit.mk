@@ -1,7 +1,8 @@
 # Host unit tests (cmocka), included by the top-level Makefile.
 #
-#   make unit              build and run every test binary; fails if any test fails
-#   make unit-build        build the test binaries and test DTBs without running them
+#   make unit              build and run every test binary (and every suite in a
+#                          subdirectory, see below); fails if any test fails
+#   make unit-build        build this directory's test binaries and DTBs, run nothing
 #   make unit-test_buddy   build and run one binary (likewise unit-test_dt, ...)
 #   make unit-clean        remove build/unit
 #
@@ -65,12 +66,12 @@ unit_cfg = $(word $(2),$(subst :, ,$(1)))
 unit_virt_dtb = $(UNIT_DTB_DIR)/virt-gicv$(call unit_cfg,$(1),1)-smp$(call unit_cfg,$(1),2).dtb
 
 define UNIT_VIRT_DTB_RULE
-$(call unit_virt_dtb,$(1)):
+$(call unit_virt_dtb,$(1)): $(UNIT_DIR)/unit.mk
 	@mkdir -p $$(dir $$@)
 	@echo "  QEMU    $$@"; $(QEMU_AARCH64) \
 		-M virt,virtualization=on,gic-version=$(call unit_cfg,$(1),1),dumpdtb=$$@ \
 		-cpu max -smp $(call unit_cfg,$(1),2) -m $(call unit_cfg,$(1),3) \
-		-nographic -nic none >/dev/null
+		-nographic -nic none >$$@.log 2>&1 || { cat $$@.log; rm -f $$@; exit 1; }
 endef
 $(foreach c,$(UNIT_VIRT_CONFIGS),$(eval $(call UNIT_VIRT_DTB_RULE,$(c))))
 
@@ -84,6 +85,15 @@ $(UNIT_DTB_DIR)/%.dtb: $(UNIT_DIR)/dts/%.dts
 
 UNIT_DEFS_test_dt := -DUNIT_DTB_DIR=\"$(abspath $(UNIT_DTB_DIR))\"
 
+# ---- suites in subdirectories ----
+# tests/unit/<dir>/<dir>.mk is a self-contained suite with a phony target
+# unit-<dir> (underscores become dashes) that builds and runs it. Each one
+# found is included here and run by "make unit".
+UNIT_SUBMKS := $(foreach f,$(wildcard $(UNIT_DIR)/*/*.mk),\
+	$(if $(filter $(notdir $(patsubst %/,%,$(dir $(f)))).mk,$(notdir $(f))),$(f)))
+UNIT_SUBTARGETS := $(foreach f,$(UNIT_SUBMKS),unit-$(subst _,-,$(basename $(notdir $(f)))))
+include $(UNIT_SUBMKS)
+
 # ---- running ----
 UNIT_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -92,13 +102,19 @@ UNIT_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1 
 
 unit-build: $(UNIT_BINS) $(UNIT_DTBS)
 
+# Runs everything, even after a failure, then fails if anything did.
 unit: unit-build
 	@fail=""; for t in $(UNIT_BINS); do \
 		echo "  RUN     $$t"; \
 		$(UNIT_ENV) $$t || fail="$$fail $$(basename $$t)"; \
 	done; \
+	for s in $(UNIT_SUBTARGETS); do \
+		echo "  RUN     $$s"; \
+		$(UNIT_ENV) $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) $$s || \
+			fail="$$fail $$s"; \
+	done; \
 	if [ -n "$$fail" ]; then echo "unit tests FAILED:$$fail"; exit 1; fi; \
-	echo "unit tests: all $(words $(UNIT_BINS)) binaries passed"
+	echo "unit tests: all $(words $(UNIT_BINS) $(UNIT_SUBTARGETS)) suites passed"
 
 $(addprefix unit-,$(UNIT_TESTS)): unit-%: $(UNIT_BUILD)/% $(UNIT_DTBS)
 	$(UNIT_ENV) $<
