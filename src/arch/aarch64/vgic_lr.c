@@ -71,6 +71,15 @@ static void vgic_reclaim(struct vcpu *vcpu, u32 done)
     }
 }
 
+/*
+ * LRs the guest has finished: ELRSR lists empty LRs, except those whose EOI
+ * bit still owes a maintenance interrupt; EISR lists exactly those.
+ */
+static u32 lrs_done(u32 used)
+{
+    return used & (u32)(read_sysreg(ICH_ELRSR_EL2) | read_sysreg(ICH_EISR_EL2));
+}
+
 void vgic_sync(struct vcpu *vcpu)
 {
     struct vgic_cpu *c = &vcpu->vgic;
@@ -78,7 +87,7 @@ void vgic_sync(struct vcpu *vcpu)
 
     if (!c->used_lrs)
         return;
-    done = c->used_lrs & (u32)read_sysreg(ICH_ELRSR_EL2);
+    done = lrs_done(c->used_lrs);
     if (!done)
         return;
     spin_lock(&vcpu->vm->vgic.lock);
@@ -126,7 +135,7 @@ static bool vgic_flush_one(struct vcpu *vcpu, u32 intid, u32 all_lrs)
         lr_write(irq->lr, lr_read(irq->lr) | ICH_LR_STATE_PENDING);
     } else {
         if (!free_lrs) {
-            vgic_reclaim(vcpu, c->used_lrs & (u32)read_sysreg(ICH_ELRSR_EL2));
+            vgic_reclaim(vcpu, lrs_done(c->used_lrs));
             free_lrs = all_lrs & ~c->used_lrs;
             if (!free_lrs)
                 return false;
