@@ -19,7 +19,6 @@
 #include <keel/psci.h>
 #include <keel/string.h>
 
-#define GUEST_DT_PHANDLE_GIC 1
 #define GUEST_DT_PHANDLE_CLK 2
 
 /* arm,gic-v3 interrupt specifier <type number flags>, as in Linux's arm-gic.h. */
@@ -276,6 +275,7 @@ static int guest_dt_add_nodes(void *fdt, const struct guest_dt_params *p)
            guest_dt_add_timer(fdt, p) ?:
            guest_dt_add_clock(fdt) ?:
            (p->uart ? guest_dt_add_uart(fdt, p) : 0) ?:
+           (p->extra ? p->extra(fdt, p->extra_ctx) : 0) ?:
            guest_dt_add_chosen(fdt, p);
 }
 
@@ -294,4 +294,34 @@ int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p)
            guest_dt_add_nodes(buf, p) ?:
            fdt_end_node(buf) ?:
            fdt_finish(buf);
+}
+
+/*
+ * Copies a host node (a passed-through device) into the guest DT being
+ * written: every property except phandles, with interrupts re-parented to
+ * the guest's GIC. Subnodes are copied too.
+ */
+int guest_dt_copy_node(void *fdt, const void *host, int node)
+{
+    int prop, sub, err;
+    bool has_irqs = fdt_getprop(host, node, "interrupts", NULL) != NULL;
+
+    err = fdt_begin_node(fdt, fdt_get_name(host, node, NULL));
+    fdt_for_each_property_offset(prop, host, node) {
+        const char *name;
+        int len;
+        const void *val = fdt_getprop_by_offset(host, prop, &name, &len);
+        if (err || !val)
+            break;
+        if (!strcmp(name, "phandle") || !strcmp(name, "linux,phandle") ||
+            !strcmp(name, "interrupt-parent"))
+            continue;
+        err = fdt_property(fdt, name, val, len);
+    }
+    if (!err && has_irqs)
+        err = fdt_property_u32(fdt, "interrupt-parent", GUEST_DT_PHANDLE_GIC);
+    fdt_for_each_subnode(sub, host, node)
+        if (!err)
+            err = guest_dt_copy_node(fdt, host, sub);
+    return err ?: fdt_end_node(fdt);
 }

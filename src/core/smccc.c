@@ -22,7 +22,7 @@ static struct vcpu *vcpu_by_mpidr(struct vm *vm, u64 mpidr)
 
 static bool ipa_in_ram(struct vm *vm, u64 ipa)
 {
-    return ipa >= GUEST_RAM_BASE && ipa < GUEST_RAM_BASE + vm->cfg.mem_size;
+    return ipa >= vm->cfg.ram_ipa && ipa < vm->cfg.ram_ipa + vm->cfg.mem_size;
 }
 
 static s64 psci_cpu_on(struct vcpu *v, u64 mpidr, u64 entry, u64 context)
@@ -137,6 +137,8 @@ static s64 smccc_dispatch(struct vcpu *v, u32 fn, u64 a1, u64 a2, u64 a3)
         return SMCCC_RET_SUCCESS; /* only called where we said it is not needed */
     case KEEL_HC_VERSION:
         return 1;
+    case KEEL_HC_DOORBELL:
+        return shmem_doorbell(v->vm, a1);
     }
     return SMCCC_RET_NOT_SUPPORTED;
 }

@@ -39,15 +39,43 @@ static void vm_free_ram(struct vm *vm)
     vm->nr_chunks = 0;
 }
 
+/* Everything the VM's memory map holds: RAM and Stage-2 tables (the root stays). */
+static void vm_free_memory(struct vm *vm)
+{
+    vm_free_ram(vm);
+    pgtable_free_tables(&vm->s2);
+    memset(vm->s2.root, 0, PAGE_SIZE);
+}
+
 /*
  * Guest RAM in as few naturally aligned buddy blocks as possible (each at
  * least 2 MiB, so Stage-2 uses blocks), mapped back to back from
  * GUEST_RAM_BASE. Pages are zeroed: they may have belonged to another VM.
  */
+/*
+ * Identity-mapped RAM must be physically contiguous: one buddy block, of
+ * which the VM gets the first mem_size bytes (the rest idles until the VM
+ * is destroyed).
+ */
+static int vm_alloc_ram_identity(struct vm *vm)
+{
+    unsigned int order = MAX(order_for_size(vm->cfg.mem_size), 9U);
+    void *p = order <= BUDDY_MAX_ORDER ? page_alloc(order) : NULL;
+
+    if (!p)
+        return -1;
+    arch_zero_memory(p, vm->cfg.mem_size);
+    vm->chunks[vm->nr_chunks++] = (struct mem_range){ pa_init((u64)p), vm->cfg.mem_size };
+    vm->cfg.ram_ipa = (u64)p;
+    return pgtable_map(&vm->s2, (u64)p, (u64)p, vm->cfg.mem_size, S2_RAM);
+}
+
 static int vm_alloc_ram(struct vm *vm)
 {
-    u64 left = vm->cfg.mem_size, ipa = GUEST_RAM_BASE;
+    u64 left = vm->cfg.mem_size, ipa = vm->cfg.ram_ipa;
 
+    if (vm->cfg.identity)
+        return vm_alloc_ram_identity(vm);
     while (left) {
         unsigned int order = BUDDY_MAX_ORDER;
         void *p = NULL;
@@ -74,9 +102,9 @@ static int vm_alloc_ram(struct vm *vm)
 
 void *vm_ipa_to_hva(struct vm *vm, u64 ipa, u64 size)
 {
-    u64 off = ipa - GUEST_RAM_BASE;
+    u64 off = ipa - vm->cfg.ram_ipa;
 
-    if (ipa < GUEST_RAM_BASE)
+    if (ipa < vm->cfg.ram_ipa)
         return NULL;
     for (unsigned int i = 0; i < vm->nr_chunks; i++) {
         if (off < vm->chunks[i].size)
@@ -117,7 +145,8 @@ static void vm_add_mmio(struct vm *vm, u64 base, u64 size,
                         int (*wr)(struct vcpu *, u64, unsigned int, u64))
 {
     CHECK(vm->nr_mmio < VM_MAX_MMIO);
-    vm->mmio[vm->nr_mmio++] = (struct mmio_region){ base, size, rd, wr };
+    vm->mmio[vm->nr_mmio++] = (struct mmio_region){ .base = base, .size = size, .read = rd,
+                                                    .write = wr };
 }
 
 static int vm_create_vcpus(struct vm *vm)
@@ -156,12 +185,37 @@ static int vm_prepare_boot(struct vm *vm)
     return 0;
 }
 
+/* Memory, Stage-2 map and images: everything a rebuild redoes. */
+static int vm_build(struct vm *vm)
+{
+    if (vm_alloc_ram(vm)) {
+        ERROR("%s (%s): not enough free memory for %lu MiB of guest RAM", vm->cfg.node,
+              vm->cfg.name, vm->cfg.mem_size >> 20);
+        return -1;
+    }
+    if (vm_map_passthrough(vm) || vm_map_shmem(vm))
+        return -1;
+    return vm_prepare_boot(vm);
+}
+
+static void vm_free(struct vm *vm)
+{
+    vm_free_memory(vm);
+    if (vm->s2.root)
+        page_free(vm->s2.root);
+    for (unsigned int i = 0; i < VM_MAX_VCPUS; i++)
+        obj_free(vm->vcpus[i]);
+    obj_free(vm);
+}
+
 int vm_create(const struct vm_config *cfg, struct vm **out)
 {
     struct vm *vm;
 
-    if (nr_vms == VM_MAX)
+    if (nr_vms == VM_MAX) {
+        ERROR("%s (%s): at most %u VMs", cfg->node, cfg->name, VM_MAX);
         return -1;
+    }
     vm = obj_alloc(sizeof(*vm));
     if (!vm)
         return -1;
@@ -171,26 +225,25 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
     vm->s2 = (struct pgtable){ .start_level = 1, .max_block_level = 1,
                                .alloc_page = s2_alloc_page, .free_page = page_free };
     vm->s2.root = page_alloc_zeroed(0);
-    if (!vm->s2.root || vm_alloc_ram(vm)) {
-        ERROR("%s (%s): not enough free memory for %lu MiB of guest RAM", cfg->node, cfg->name,
-              cfg->mem_size >> 20);
-        return -1;
-    }
+    if (!vm->s2.root || vm_create_vcpus(vm))
+        goto fail;
     vm->vttbr = ((u64)(vm->id + 1) << 48) | (u64)vm->s2.root;
-    if (vm_create_vcpus(vm))
-        return -1;
     vm_add_mmio(vm, GUEST_GICD_BASE, GUEST_GICD_SIZE, vgicd_read, vgicd_write);
     vm_add_mmio(vm, GUEST_GICR_BASE, GUEST_GICR_STRIDE * cfg->nr_vcpus, vgicr_read, vgicr_write);
     if (cfg->console)
         vm_add_mmio(vm, GUEST_UART_BASE, GUEST_UART_SIZE, vm_uart_read, vm_uart_write);
     vm_console_init(vm);
-    if (vm_prepare_boot(vm))
-        return -1;
+    if (vm_build(vm))
+        goto fail;
     for (unsigned int i = 0; i < cfg->nr_vcpus; i++)
         cpus[vm->vcpus[i]->pcpu].assigned = vm->vcpus[i];
     vms[nr_vms++] = vm;
     *out = vm;
     return 0;
+fail:
+    vm_console_detach(vm);
+    vm_free(vm);
+    return -1;
 }
 
 int vm_start(struct vm *vm)
@@ -252,6 +305,16 @@ void vm_request_reset(struct vm *vm)
     spin_unlock(&vm->lock);
 }
 
+void vm_request_stop(struct vm *vm)
+{
+    spin_lock(&vm->lock);
+    if (vm->state == VM_RUNNING)
+        vm->state = VM_STOPPED;
+    vm_halt_vcpus(vm);
+    spin_unlock(&vm->lock);
+    INFO("vm %s: stopped", vm->cfg.name);
+}
+
 static bool vm_vcpus_idle(struct vm *vm)
 {
     for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
@@ -267,7 +330,8 @@ static bool vm_vcpus_idle(struct vm *vm)
 static void vm_do_reset(struct vm *vm)
 {
     vm->reset_pending = false;
-    if (vm_prepare_boot(vm)) {
+    vm_free_memory(vm);
+    if (vm_build(vm)) {
         ERROR("vm %s: cannot reload its images; left stopped", vm->cfg.name);
         vm->state = VM_CRASHED;
         return;
@@ -302,6 +366,9 @@ void vcpu_stop_self(struct vcpu *v)
     arch_vcpu_quiesce();
     cpu_this()->vcpu = NULL;
     __atomic_store_n(&v->running, false, __ATOMIC_RELEASE);
+    /* vCPU 0's CPU rebuilds the VM once the last vCPU is out: tell it */
+    if (v->vm->reset_pending && v->id != 0)
+        vcpu_kick(v->vm->vcpus[0]);
     arch_idle_from_exit();
 }
 

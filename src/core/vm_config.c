@@ -6,6 +6,7 @@
  */
 #include <libfdt.h>
 #include <keel/cmdline.h>
+#include <keel/console_mux.h>
 #include <keel/cpu.h>
 #include <keel/log.h>
 #include <keel/platform.h>
@@ -14,6 +15,7 @@
 #include <keel/vm.h>
 
 static u64 cpus_taken;
+const void *host_fdt;
 
 /* No __builtin_popcount: without SIMD registers it needs libgcc. */
 static unsigned int bit_count(u64 v)
@@ -96,6 +98,23 @@ static const char *vm_parse_modules(const void *fdt, int node, struct vm_config 
     return NULL;
 }
 
+/* keel,ipa-base and keel,identity: where guest RAM sits in the VM's address space. */
+static const char *vm_parse_memory_map(const void *fdt, int node, struct vm_config *c)
+{
+    bool has_base = prop_u64(fdt, node, "keel,ipa-base", &c->ram_ipa);
+
+    c->identity = fdt_getprop(fdt, node, "keel,identity", NULL) != NULL;
+    if (c->identity && has_base)
+        return "keel,identity and keel,ipa-base exclude each other";
+    if (!has_base)
+        c->ram_ipa = GUEST_RAM_BASE; /* identity: replaced by the RAM's address */
+    if (!IS_ALIGNED(c->ram_ipa, SZ_2M))
+        return "keel,ipa-base must be 2 MiB aligned";
+    if (c->ram_ipa < GUEST_DEVICE_END || c->ram_ipa + c->mem_size > (1UL << GUEST_IPA_BITS))
+        return "keel,ipa-base puts RAM over the VM's devices or past its 39-bit address space";
+    return NULL;
+}
+
 /* Fills @c from @node; returns NULL or why the node is rejected. */
 static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
 {
@@ -127,7 +146,8 @@ static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
     if (c->affinity & cpus_taken)
         return "its CPUs are already given to another VM";
     c->console = fdt_getprop(fdt, node, "keel,console", NULL) != NULL;
-    return vm_parse_modules(fdt, node, c);
+    return vm_parse_memory_map(fdt, node, c) ?: vm_parse_modules(fdt, node, c) ?:
+           pt_parse(fdt, node, c) ?: shmem_parse_vm(fdt, node, c);
 }
 
 void vms_boot(const void *fdt)
@@ -135,6 +155,8 @@ void vms_boot(const void *fdt)
     int chosen = fdt_path_offset(fdt, "/chosen"), node, found = 0, started = 0;
     struct vm_config cfg;
 
+    host_fdt = fdt;
+    shmem_boot(fdt);
     if (chosen >= 0) {
         fdt_for_each_subnode(node, fdt, chosen) {
             const char *why;
@@ -164,6 +186,7 @@ void vms_boot(const void *fdt)
     }
     for (unsigned int i = 0; i < nr_vms; i++)
         vm_start(vms[i]);
+    console_mux_announce();
     if (!started)
         WARN("none of the %d configured VMs could be started", found);
 }

@@ -43,7 +43,7 @@ static int plan_linux(struct vm *vm, struct load_plan *lp)
         text_offset = 0x80000;
         image_size = vm->cfg.kernel.size;
     }
-    lp->kernel_ipa = GUEST_RAM_BASE + text_offset;
+    lp->kernel_ipa = vm->cfg.ram_ipa + text_offset;
     lp->kernel_span = MAX(image_size, vm->cfg.kernel.size);
     lp->entry = lp->kernel_ipa;
     lp->dtb_ipa = ALIGN_UP(lp->kernel_ipa + lp->kernel_span, SZ_2M);
@@ -53,7 +53,7 @@ static int plan_linux(struct vm *vm, struct load_plan *lp)
 
 static void plan_raw(struct vm *vm, struct load_plan *lp)
 {
-    u64 ram_end = GUEST_RAM_BASE + vm->cfg.mem_size;
+    u64 ram_end = vm->cfg.ram_ipa + vm->cfg.mem_size;
 
     lp->kernel_ipa = vm->cfg.kernel_load;
     lp->kernel_span = vm->cfg.kernel.size;
@@ -64,7 +64,7 @@ static void plan_raw(struct vm *vm, struct load_plan *lp)
 
 static bool fits(struct vm *vm, u64 ipa, u64 size)
 {
-    return ipa >= GUEST_RAM_BASE && ipa + size <= GUEST_RAM_BASE + vm->cfg.mem_size &&
+    return ipa >= vm->cfg.ram_ipa && ipa + size <= vm->cfg.ram_ipa + vm->cfg.mem_size &&
            ipa + size >= ipa;
 }
 
@@ -79,7 +79,7 @@ static int vm_write_dt(struct vm *vm, const struct load_plan *lp)
         mpidr[i] = vm->vcpus[i]->vmpidr & MPIDR_AFF_BITS;
     struct guest_dt_params p = {
         .name = vm->cfg.name,
-        .mem_base = GUEST_RAM_BASE, .mem_size = vm->cfg.mem_size,
+        .mem_base = vm->cfg.ram_ipa, .mem_size = vm->cfg.mem_size,
         .ncpus = vm->cfg.nr_vcpus, .mpidr = mpidr,
         .gicd_base = GUEST_GICD_BASE, .gicd_size = GUEST_GICD_SIZE,
         .gicr_base = GUEST_GICR_BASE, .gicr_size = GUEST_GICR_STRIDE,
@@ -88,6 +88,8 @@ static int vm_write_dt(struct vm *vm, const struct load_plan *lp)
         .initrd_start = vm->cfg.initrd.size ? lp->initrd_ipa : 0,
         .initrd_end = vm->cfg.initrd.size ? lp->initrd_ipa + vm->cfg.initrd.size : 0,
         .timer_ppis = platform.timer_irq,
+        .extra = vm_dt_extra_nodes,
+        .extra_ctx = vm,
     };
     spin_lock(&dt_lock);
     err = guest_dt_build(dt_buf, sizeof(dt_buf), &p);

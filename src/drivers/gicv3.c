@@ -178,6 +178,13 @@ void gic_enable_irq(u32 intid, unsigned int cpu)
     *reg32(gicd, GICD_ISENABLER + (intid / 32) * 4) = BIT(intid % 32);
 }
 
+/* Ends an SPI's active state from any CPU (a VM went away mid-interrupt). */
+void gic_clear_active(u32 intid)
+{
+    if (intid >= 32)
+        *reg32(gicd, GICD_ICACTIVER + (intid / 32) * 4) = BIT(intid % 32);
+}
+
 void gic_disable_irq(u32 intid)
 {
     if (intid >= 32)

@@ -501,6 +501,21 @@ void vgic_set_level(struct vm *vm, u32 intid, bool level)
     spin_unlock(&vm->vgic.lock);
 }
 
+/* A physical SPI forwarded with the HW bit: the guest's deactivation ends it. */
+void vgic_inject_hw_spi(struct vm *vm, u32 intid, u32 pintid)
+{
+    struct vgic_irq *irq;
+
+    spin_lock(&vm->vgic.lock);
+    irq = vgic_get_irq(vm, NULL, intid);
+    if (irq) {
+        irq->hw_intid = (u16)pintid;
+        irq->pending = true;
+        vgic_update(vm, NULL, irq);
+    }
+    spin_unlock(&vm->vgic.lock);
+}
+
 void vgic_send_sgi(struct vcpu *vcpu, u64 sgir)
 {
     struct vm *vm = vm_of(vcpu);

@@ -61,10 +61,12 @@ static void handle_dabt(struct vcpu *v, u64 esr)
         val = vcpu_get_reg(v, d.reg);
         if (d.size < 8)
             val &= (1UL << (8 * d.size)) - 1;
-        if (r->write(v, ipa - r->base, d.size, val))
+        if (r->forward ? pt_forward(v, r, ipa, d.size, &val, true)
+                       : r->write(v, ipa - r->base, d.size, val))
             goto bad_access;
     } else {
-        if (r->read(v, ipa - r->base, d.size, &val))
+        if (r->forward ? pt_forward(v, r, ipa, d.size, &val, false)
+                       : r->read(v, ipa - r->base, d.size, &val))
             goto bad_access;
         if (d.sign_extend && d.size < 8)
             val = sign_extend(val, 8 * d.size);
@@ -184,6 +186,8 @@ void arch_irq_handle_pending(struct vcpu *v)
             vgic_inject_hw(v, intid, intid);
             continue;
         }
+        if (pt_handle_irq(intid))
+            continue; /* deactivated by the guest, through the HW bit */
         if (intid == platform.gic_maint_irq && v)
             vgic_maintenance(v);
         else if (intid == platform.uart_irq)

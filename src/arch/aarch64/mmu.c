@@ -9,6 +9,7 @@
 #include <arch/mmu.h>
 #include <arch/pgtable.h>
 #include <arch/sysreg.h>
+#include <keel/arch.h>
 #include <keel/string.h>
 
 #define EL2_VA_BITS 39 /* 512 GiB: start the walk at level 1 */
@@ -110,6 +111,14 @@ void mmu_publish_for_secondaries(void)
     arch_clean_dcache_range((u64)&mmu_boot_regs, sizeof(mmu_boot_regs));
     arch_clean_dcache_range((u64)el2_tables, sizeof(u64) * PT_ENTRIES * el2_tables_used);
     dsb(sy);
+}
+
+int arch_map_device(u64 base, u64 size)
+{
+    int err = mmu_map_device(base, size);
+
+    mmu_tlb_flush();
+    return err;
 }
 
 void mmu_tlb_flush(void)

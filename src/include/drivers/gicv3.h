@@ -14,6 +14,7 @@ void gic_deactivate(u32 intid);
 void gic_send_sgi(unsigned int cpu, u32 sgi);
 void gic_enable_irq(u32 intid, unsigned int cpu);
 void gic_disable_irq(u32 intid);
+void gic_clear_active(u32 intid);
 unsigned int gic_nr_lrs(void);
 
 #endif

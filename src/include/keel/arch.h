@@ -25,6 +25,8 @@ bool arch_cpu_spectre_v2_safe(void);
 bool arch_cpu_spectre_bhb_safe(void);
 bool arch_cpu_ssb_safe(void);
 
+/* Maps device registers into Keel's own address space (for forwarded accesses). */
+int arch_map_device(u64 base, u64 size);
 /* Cleans data cache lines of [start, start+size) to the point of coherency. */
 void arch_clean_dcache_range(u64 start, u64 size);
 

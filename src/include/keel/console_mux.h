@@ -18,5 +18,11 @@ int vm_uart_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val);
 /* Physical UART receive interrupt: route the bytes to the focused VM. */
 void console_rx_irq(void);
 void console_mux_init(void);
+/* Tells the user where input goes and how to switch; called once VMs exist. */
+void console_mux_announce(void);
+/* A line from Keel (shell, notices) that must not land inside a VM's line. */
+void console_mux_message(const char *s);
+void vm_console_detach(struct vm *vm);
+u64 vm_console_dropped(struct vm *vm);
 
 #endif

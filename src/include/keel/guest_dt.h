@@ -25,7 +25,15 @@ struct guest_dt_params {
     const char *bootargs;         /* may be NULL */
     u64 initrd_start, initrd_end; /* IPA, 0/0 if none */
     const u32 *timer_ppis;        /* 4 INTIDs: sec phys, ns phys, virt, hyp: 29, 30, 27, 26 */
+    /* Optional: adds more top-level nodes (passthrough devices, shared memory). */
+    int (*extra)(void *fdt, void *ctx);
+    void *extra_ctx;
 };
+
+#define GUEST_DT_PHANDLE_GIC 1
+
+/* For @extra callbacks: copies host node @node of @host under the current node. */
+int guest_dt_copy_node(void *fdt, const void *host, int node);
 
 /*
  * Writes the DT for @p into @buf (@size bytes, 8-byte aligned). On success

@@ -15,11 +15,13 @@
 #define SMCCC_RET_SUCCESS 0
 #define SMCCC_RET_NOT_SUPPORTED (-1)
 #define SMCCC_RET_NOT_REQUIRED (-2)
+#define SMCCC_RET_INVALID_PARAMETER (-3)
 #define SMCCC_ARCH_WORKAROUND_RET_UNAFFECTED 1
 
 /* Keel's own calls: SMCCC vendor-specific hypervisor service range (OEN 6). */
 #define KEEL_HC_BASE 0xc6000000U
 #define KEEL_HC_VERSION (KEEL_HC_BASE + 0x0)
+#define KEEL_HC_DOORBELL (KEEL_HC_BASE + 0x1)
 
 void smccc_handle(struct vcpu *v);
 

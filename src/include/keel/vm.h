@@ -19,10 +19,15 @@
 #define VM_MAX_VCPUS PLAT_MAX_CPUS
 #define VM_NAME_MAX 32
 #define VM_BOOTARGS_MAX 512
-#define VM_MAX_MMIO 4
+#define VM_MAX_MMIO 16
+#define VM_MAX_PT 4
+#define PT_MAX_REGS 4
+#define PT_MAX_IRQS 4
+#define VM_MAX_SHMEM 4
 #define VM_MAX_CHUNKS 16
 
-/* Guest-physical layout: QEMU's virt board (hw/arm/virt.c memmap). */
+/* Guest-physical layout: QEMU's virt board (hw/arm/virt.c memmap). Devices sit below
+   GUEST_DEVICE_END; guest RAM must not. */
 #define GUEST_GICD_BASE 0x08000000UL
 #define GUEST_GICD_SIZE 0x10000UL
 #define GUEST_GICR_BASE 0x080a0000UL
@@ -31,25 +36,43 @@
 #define GUEST_UART_SIZE 0x1000UL
 #define GUEST_UART_SPI 1
 #define GUEST_RAM_BASE 0x40000000UL
+#define GUEST_DEVICE_END 0x0c000000UL
 #define GUEST_IPA_BITS 39
 
 enum vm_state { VM_STOPPED, VM_RUNNING, VM_OFF, VM_CRASHED };
+
+/* A host device handed to a VM (keel,passthrough): IPA == PA for its registers. */
+struct pt_dev {
+    char path[64];
+    int node;                         /* offset in the host DT */
+    struct mem_range regs[PT_MAX_REGS];
+    unsigned int nr_regs;
+    u32 irqs[PT_MAX_IRQS];            /* SPI INTIDs, the same for guest and host */
+    unsigned int nr_irqs;
+};
 
 struct vm_config {
     char name[VM_NAME_MAX];
     unsigned int nr_vcpus;
     u64 affinity;         /* physical CPUs, one per vCPU, in order */
     u64 mem_size;
+    u64 ram_ipa;          /* guest-physical base of RAM (keel,ipa-base; identity: = PA) */
+    bool identity;        /* keel,identity: IPA == PA, for DMA without an IOMMU */
     bool console;
     struct mem_range kernel, initrd; /* pristine images; initrd.size may be 0 */
     bool kernel_raw;      /* not a Linux Image: load/entry given */
     u64 kernel_load, kernel_entry;
     char bootargs[VM_BOOTARGS_MAX];
     char node[64];        /* DT path, for messages */
+    struct pt_dev pt[VM_MAX_PT];
+    unsigned int nr_pt;
+    u8 shmem[VM_MAX_SHMEM]; /* indexes into the shared-memory regions */
+    unsigned int nr_shmem;
 };
 
 struct mmio_region {
     u64 base, size;
+    bool forward;     /* passthrough smaller than a page: accesses replayed on the device */
     int (*read)(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val);
     int (*write)(struct vcpu *vcpu, u64 off, unsigned int size, u64 val);
 };
@@ -73,21 +96,42 @@ struct vm {
     unsigned int nr_mmio;
     spinlock_t lock;
     unsigned int boots;
+    u64 doorbells;         /* doorbells received */
 };
 
 extern struct vm *vms[VM_MAX];
+extern const void *host_fdt; /* the DT Keel booted with; stays mapped and unchanged */
 extern unsigned int nr_vms;
 
 int vm_create(const struct vm_config *cfg, struct vm **out);
 int vm_start(struct vm *vm);
 /* Stops every vCPU of @vm; safe from any CPU and from the VM's own vCPU. */
 void vm_stop(struct vm *vm, enum vm_state why);
-/* Restarts @vm from its pristine images (PSCI SYSTEM_RESET, the shell). */
+/*
+ * Rebuilds @vm from its pristine images and starts it again (PSCI
+ * SYSTEM_RESET, the shell's start and restart). The work happens on vCPU 0's
+ * physical CPU once every vCPU has left its core.
+ */
 void vm_request_reset(struct vm *vm);
+void vm_request_stop(struct vm *vm);
 struct mmio_region *vm_find_mmio(struct vm *vm, u64 ipa);
 /* Called on each physical CPU with nothing to run: starts vCPUs that became runnable. */
 void vm_idle_poll(void);
 const char *vm_state_name(enum vm_state s);
+
+/* Passthrough (core/passthrough.c) and shared memory (core/shmem.c). */
+const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c);
+int vm_map_passthrough(struct vm *vm);
+bool pt_handle_irq(u32 intid);
+int pt_forward(struct vcpu *v, struct mmio_region *r, u64 ipa, unsigned int size, u64 *val,
+               bool write);
+int vm_dt_extra_nodes(void *fdt, void *vm);
+const char *shmem_parse_vm(const void *fdt, int vm_node, struct vm_config *c);
+int shmem_boot(const void *fdt);
+int vm_map_shmem(struct vm *vm);
+int shmem_dt_nodes(void *fdt, struct vm *vm);
+s64 shmem_doorbell(struct vm *vm, u64 id);
+unsigned int shmem_count(void);
 
 /* Guest memory access by IPA, for Keel's own use (loading images). */
 void *vm_ipa_to_hva(struct vm *vm, u64 ipa, u64 size);

@@ -1,0 +1,190 @@
+/*
+ * Device passthrough (keel,passthrough = "/path", ...): the device's
+ * registers appear in the VM at their host addresses (IPA == PA), its SPIs
+ * are forwarded to the VM's vGIC with the HW bit so the guest's deactivation
+ * reaches the physical GIC, and its DT node is copied into the guest DT.
+ *
+ * Registers that fill whole pages are mapped into Stage-2. A register block
+ * smaller than a page (QEMU's virtio-mmio slots are 512 bytes, eight to a
+ * page) cannot be mapped without handing over its neighbours too, so Keel
+ * traps those accesses and replays each one on the device itself.
+ */
+#include <libfdt.h>
+#include <arch/pgtable.h>
+#include <drivers/gicv3.h>
+#include <keel/arch.h>
+#include <keel/guest_dt.h>
+#include <keel/log.h>
+#include <keel/platform.h>
+#include <keel/string.h>
+#include <keel/vm.h>
+
+#define S2_DEVICE (S2_MEMATTR_DEVICE_nGnRE | S2AP_R | S2AP_W | PTE_AF | S2_XN)
+#define GIC_MAX_INTID 1020
+
+static struct vm *irq_owner[GIC_MAX_INTID]; /* written at boot, read in exits */
+
+static const char *claimed_by(const char *path)
+{
+    for (unsigned int i = 0; i < nr_vms; i++)
+        for (unsigned int d = 0; d < vms[i]->cfg.nr_pt; d++)
+            if (!strcmp(vms[i]->cfg.pt[d].path, path))
+                return vms[i]->cfg.name;
+    return NULL;
+}
+
+static bool overlaps(u64 base, u64 size, const struct mem_range *r)
+{
+    return r->size && base < pa_addr(r->base) + r->size && pa_addr(r->base) < base + size;
+}
+
+/* Keel's own devices and RAM are never handed out. */
+static bool reserved_for_keel(u64 base, u64 size)
+{
+    const struct mem_range *keel[] = { &platform.uart, &platform.gicd, &platform.gicr,
+                                       &platform.gicc, &platform.gich, &platform.gicv };
+
+    for (unsigned int i = 0; i < ARRAY_SIZE(keel); i++)
+        if (overlaps(base, size, keel[i]))
+            return true;
+    for (unsigned int i = 0; i < platform.mem_count; i++)
+        if (overlaps(base, size, &platform.mem[i]))
+            return true;
+    return false;
+}
+
+static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev *d)
+{
+    int parent, ac, sc, len;
+    const fdt32_t *reg, *irq;
+
+    str_copy(d->path, path, sizeof(d->path));
+    d->node = fdt_path_offset(fdt, path);
+    if (d->node < 0)
+        return "keel,passthrough names a node that does not exist";
+    if (claimed_by(path))
+        return "keel,passthrough names a device another VM already owns";
+    parent = fdt_parent_offset(fdt, d->node);
+    ac = fdt_address_cells(fdt, parent);
+    sc = fdt_size_cells(fdt, parent);
+    reg = fdt_getprop(fdt, d->node, "reg", &len);
+    if (!reg || ac < 1 || ac > 2 || sc < 1 || sc > 2)
+        return "a passed-through device has no usable reg";
+    for (int off = 0; off + (ac + sc) * 4 <= len && d->nr_regs < PT_MAX_REGS; off += (ac + sc) * 4) {
+        const fdt32_t *c = reg + off / 4;
+        u64 base = ac == 2 ? ((u64)fdt32_to_cpu(c[0]) << 32 | fdt32_to_cpu(c[1])) : fdt32_to_cpu(c[0]);
+        u64 size = sc == 2 ? ((u64)fdt32_to_cpu(c[ac]) << 32 | fdt32_to_cpu(c[ac + 1]))
+                           : fdt32_to_cpu(c[ac]);
+        if (reserved_for_keel(base, size))
+            return "a passed-through device overlaps Keel's own UART, GIC or RAM";
+        if (base < GUEST_DEVICE_END && base >= GUEST_GICD_BASE && base < GUEST_UART_BASE + GUEST_UART_SIZE)
+            return "a passed-through device overlaps the VM's virtual GIC or UART";
+        d->regs[d->nr_regs++] = (struct mem_range){ pa_init(base), size };
+    }
+    irq = fdt_getprop(fdt, d->node, "interrupts", &len);
+    for (int i = 0; irq && (i + 1) * 12 <= len && d->nr_irqs < PT_MAX_IRQS; i++) {
+        if (fdt32_to_cpu(irq[3 * i]) != 0)
+            return "only SPIs can be passed through";
+        u32 intid = fdt32_to_cpu(irq[3 * i + 1]) + 32;
+        if (intid >= VGIC_NR_IRQS)
+            return "a passed-through SPI is beyond the vGIC's range";
+        d->irqs[d->nr_irqs++] = intid;
+    }
+    return NULL;
+}
+
+const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c)
+{
+    int len, off = 0;
+    const char *list = fdt_getprop(fdt, vm_node, "keel,passthrough", &len);
+
+    while (list && off < len && c->nr_pt < VM_MAX_PT) {
+        const char *why = pt_parse_dev(fdt, list + off, &c->pt[c->nr_pt]);
+        if (why)
+            return why;
+        for (unsigned int i = 0; i < c->nr_pt; i++)
+            if (!strcmp(c->pt[i].path, list + off))
+                return "keel,passthrough lists a device twice";
+        c->nr_pt++;
+        off += (int)strlen(list + off) + 1;
+    }
+    return NULL;
+}
+
+static int pt_map_regs(struct vm *vm, const struct pt_dev *d)
+{
+    for (unsigned int r = 0; r < d->nr_regs; r++) {
+        u64 base = pa_addr(d->regs[r].base), size = d->regs[r].size;
+        if (arch_map_device(base, size))
+            return -1;
+        if (IS_ALIGNED(base | size, PAGE_SIZE)) {
+            if (pgtable_map(&vm->s2, base, base, size, S2_DEVICE))
+                return -1;
+        } else if (!vm_find_mmio(vm, base)) {
+            if (vm->nr_mmio == VM_MAX_MMIO)
+                return -1;
+            vm->mmio[vm->nr_mmio++] = (struct mmio_region){ .base = base, .size = size,
+                                                            .forward = true };
+        }
+    }
+    return 0;
+}
+
+int vm_map_passthrough(struct vm *vm)
+{
+    for (unsigned int i = 0; i < vm->cfg.nr_pt; i++) {
+        const struct pt_dev *d = &vm->cfg.pt[i];
+        if (pt_map_regs(vm, d)) {
+            ERROR("vm %s: cannot map passed-through %s", vm->cfg.name, d->path);
+            return -1;
+        }
+        for (unsigned int q = 0; q < d->nr_irqs; q++) {
+            irq_owner[d->irqs[q]] = vm;
+            gic_clear_active(d->irqs[q]);
+            gic_enable_irq(d->irqs[q], vm->vcpus[0]->pcpu);
+        }
+    }
+    return 0;
+}
+
+/* A physical SPI of a passed-through device: hand it to its VM. */
+bool pt_handle_irq(u32 intid)
+{
+    struct vm *vm = intid < GIC_MAX_INTID ? irq_owner[intid] : NULL;
+
+    if (!vm)
+        return false;
+    if (vm->state == VM_RUNNING)
+        vgic_inject_hw_spi(vm, intid, intid);
+    else
+        gic_deactivate(intid); /* the VM is down: drop it, the device re-asserts later */
+    return true;
+}
+
+/* Replays a trapped access on the device (sub-page passthrough regions). */
+int pt_forward(struct vcpu *v, struct mmio_region *r, u64 ipa, unsigned int size, u64 *val,
+               bool write)
+{
+    volatile void *p = (volatile void *)ipa;
+
+    if (!IS_ALIGNED(ipa, size))
+        return -1;
+    switch (size) {
+    case 1: if (write) *(volatile u8 *)p = (u8)*val; else *val = *(volatile u8 *)p; break;
+    case 2: if (write) *(volatile u16 *)p = (u16)*val; else *val = *(volatile u16 *)p; break;
+    case 4: if (write) *(volatile u32 *)p = (u32)*val; else *val = *(volatile u32 *)p; break;
+    default: if (write) *(volatile u64 *)p = *val; else *val = *(volatile u64 *)p; break;
+    }
+    return 0;
+}
+
+/* Guest DT nodes beyond the standard set: passed-through devices and shared memory. */
+int vm_dt_extra_nodes(void *fdt, void *ctx)
+{
+    struct vm *vm = ctx;
+    int err = 0;
+
+    for (unsigned int i = 0; i < vm->cfg.nr_pt && !err; i++)
+        err = guest_dt_copy_node(fdt, host_fdt, vm->cfg.pt[i].node);
+    return err ?: shmem_dt_nodes(fdt, vm);
+}
