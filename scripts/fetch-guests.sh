@@ -84,6 +84,12 @@ else
 fi
 
 # ---- initramfs ------------------------------------------------------------
+# Bump when the initramfs contents change, so caches are rebuilt.
+INITRAMFS_VERSION=2
+GUEST_MODULES="drivers/virtio/virtio_mmio.ko drivers/block/virtio_blk.ko fs/minix/minix.ko"
+if [ "$(cat "$cache/initramfs.version" 2>/dev/null)" != "$INITRAMFS_VERSION" ]; then
+    rm -f "$cache/initramfs.cpio.gz"
+fi
 if [ -s "$cache/initramfs.cpio.gz" ]; then
     say "initramfs: cached ($cache/initramfs.cpio.gz)"
 else
@@ -101,6 +107,16 @@ else
     rootfs="$tmp/root"
     mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc}
     install -m 0755 "$tmp/deb/bin/busybox" "$rootfs/bin/busybox"
+    # A few modules of the same kernel, so a passed-through virtio disk works:
+    # virtio-mmio transport, virtio-blk, and the minix filesystem (no deps).
+    kdeb="$(deb_of "linux-image-$(cat "$cache/Image.version")")"
+    [ -n "$kdeb" ] || die "kernel package for $(cat "$cache/Image.version") not in $cache"
+    dpkg-deb -x "$kdeb" "$tmp/kernel"
+    mkdir -p "$rootfs/lib/modules"
+    for m in $GUEST_MODULES; do
+        install -m 0644 "$tmp/kernel"/lib/modules/*/kernel/"$m" "$rootfs/lib/modules/" ||
+            die "module $m missing from $(basename "$kdeb")"
+    done
     ln -s busybox "$rootfs/bin/sh"
     # The kernel opens /dev/console for init before anything is mounted.
     if ! mknod -m 600 "$rootfs/dev/console" c 5 1 2>/dev/null; then
@@ -115,6 +131,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TERM=vt100
 export PS1='keel-guest# '
+for m in /lib/modules/*.ko; do insmod "$m" 2>/dev/null; done
 echo
 echo KEEL-GUEST-READY
 cd /root
@@ -126,6 +143,7 @@ EOF
     (cd "$rootfs" && find . -mindepth 1 | LC_ALL=C sort |
         cpio -o -H newc -R 0:0 --quiet | gzip -9) > "$tmp/initramfs.cpio.gz"
     mv "$tmp/initramfs.cpio.gz" "$cache/initramfs.cpio.gz"
+    echo "$INITRAMFS_VERSION" > "$cache/initramfs.version"
     rm -rf "$tmp"; trap - EXIT
     say "initramfs: $cache/initramfs.cpio.gz ($(stat -c %s "$cache/initramfs.cpio.gz") bytes)"
 fi
