@@ -146,7 +146,7 @@ static s64 smccc_dispatch(struct vcpu *v, u32 fn, u64 a1, u64 a2, u64 a3)
 void smccc_handle(struct vcpu *v)
 {
     u64 *x = v->regs.x;
-    u32 fn = (u32)x[0];
+    u32 fn = (u32)x[0] & ~(u32)BIT(16); /* SMCCC 1.3: bit 16 is an SVE-state hint */
     s64 ret = smccc_dispatch(v, fn, x[1], x[2], x[3]);
 
     /* SMC32 results live in w0; sign-extend so callers comparing x0 with -1 agree. */

@@ -32,6 +32,10 @@
 #define SCTLR_EL1_RES1 0x30d00800UL
 #define SPSR_EL1H_MASKED (PSR_MODE_EL1h | PSR_D | PSR_A | PSR_I | PSR_F)
 
+_Static_assert(__builtin_offsetof(struct vcpu, exits) == VCPU_EXITS, "asm.h VCPU_EXITS");
+_Static_assert(EXIT_HVC == 0, "vectors.S counts HVC exits in exits[0]");
+_Static_assert(sizeof(struct vcpu_regs) == VCPU_REGS_SIZE, "asm.h VCPU_REGS_SIZE");
+
 static u64 vtcr_value;
 
 void arch_vm_init_stage2_regs(void)

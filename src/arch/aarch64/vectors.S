@@ -19,6 +19,11 @@
 .macro save_guest_regs
     sub     sp, sp, #VCPU_REGS_SIZE
     stp     x0, x1, [sp, #16 * 0]
+    save_guest_regs_from_x2
+.endm
+
+/* x0 and x1 are saved already; SP points at the vCPU's registers. */
+.macro save_guest_regs_from_x2
     stp     x2, x3, [sp, #16 * 1]
     stp     x4, x5, [sp, #16 * 2]
     stp     x6, x7, [sp, #16 * 3]
@@ -61,8 +66,15 @@ el2_vectors:
     fault_vector 5
     fault_vector 6
     fault_vector 7
-    /* Lower EL, AArch64: guest exits */
-    guest_vector vcpu_handle_sync
+    /* Lower EL, AArch64: guest exits. Synchronous ones look for the HVC fast path first. */
+    .balign 0x80
+    sub     sp, sp, #VCPU_REGS_SIZE
+    stp     x0, x1, [sp, #16 * 0]
+    mrs     x0, esr_el2
+    lsr     x1, x0, #26                 /* ESR_ELx.EC */
+    cmp     x1, #0x16                   /* ESR_ELx_EC_HVC64 */
+    b.eq    hvc_fast
+    b       guest_sync_slow
     guest_vector vcpu_handle_irq
     guest_vector vcpu_handle_fiq
     guest_vector vcpu_handle_serror
@@ -71,6 +83,40 @@ el2_vectors:
     fault_vector 13
     fault_vector 14
     fault_vector 15
+
+/*
+ * HVC fast path. SMCCC (Arm DEN 0028) function IDs carry their owning
+ * service in bits [29:24]; Keel implements only the Arm architecture (0),
+ * standard secure (4, PSCI) and vendor hypervisor (6) services. Any other
+ * call, or HVC with a non-zero immediate, is answered NOT_SUPPORTED here
+ * without saving the rest of the guest's registers. x0 holds ESR_EL2.
+ */
+hvc_fast:
+    tst     x0, #0xffff                 /* HVC #imm16: only #0 is SMCCC */
+    b.ne    hvc_not_supported
+    ldr     w0, [sp]                    /* guest w0: the function ID */
+    ubfx    w1, w0, #24, #6
+    cmp     w1, #0
+    b.eq    guest_sync_slow
+    cmp     w1, #4
+    b.eq    guest_sync_slow
+    cmp     w1, #6
+    b.eq    guest_sync_slow
+hvc_not_supported:
+    ldr     x1, [sp, #VCPU_EXITS]
+    add     x1, x1, #1
+    str     x1, [sp, #VCPU_EXITS]
+    mov     x0, #-1                     /* SMCCC_RET_NOT_SUPPORTED */
+    ldr     x1, [sp, #8]
+    add     sp, sp, #VCPU_REGS_SIZE
+    eret
+    dsb     nsh
+    isb
+
+guest_sync_slow:
+    save_guest_regs_from_x2
+    bl      vcpu_handle_sync
+    b       arch_vcpu_resume
 
 el2_fault_common:
     stp     x2, x3, [sp, #16 * 1]

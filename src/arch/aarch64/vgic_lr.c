@@ -6,6 +6,7 @@
 #include <arch/gicv3_regs.h>
 #include <arch/sysreg.h>
 #include <drivers/gicv3.h>
+#include <keel/cpu.h>
 #include <keel/vcpu.h>
 #include <keel/vgic.h>
 #include <keel/vm.h>
@@ -42,6 +43,13 @@ static u64 lr_build(const struct vgic_irq *irq)
 {
     u64 lr = irq->intid | ((u64)irq->priority << ICH_LR_PRIORITY_SHIFT) | ICH_LR_STATE_PENDING;
 
+    /*
+     * Set active by the guest (GICD/GICR_ISACTIVER): active and pending, so
+     * it is not taken until deactivated (found by tests/guests/gic.c).
+     */
+    if (irq->active)
+        lr |= ICH_LR_STATE_ACTIVE;
+
     if (irq->group1)
         lr |= ICH_LR_GROUP;
     if (irq->hw_intid)
@@ -49,6 +57,20 @@ static u64 lr_build(const struct vgic_irq *irq)
     else if (!irq->edge)
         lr |= ICH_LR_EOI; /* ask for a maintenance IRQ to re-sample the line */
     return lr;
+}
+
+/*
+ * The vCPU an SPI's GICD_IROUTER names, or NULL. gicd_write_irouter() does
+ * not move an SPI that sits in an LR; it follows its new route here, once
+ * that LR is folded back (found by tests/guests/gic.c: a route written after
+ * a delivery was otherwise ignored for good).
+ */
+static struct vcpu *spi_route(struct vm *vm, const struct vgic_irq *irq)
+{
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
+        if (vm->vcpus[i] && (vm->vcpus[i]->vmpidr & 0xff00ffffffUL) == (irq->irouter & 0xff00ffffffUL))
+            return vm->vcpus[i];
+    return NULL;
 }
 
 /* Folds back LRs the guest has finished with (state now invalid). Lock held. */
@@ -59,15 +81,23 @@ static void vgic_reclaim(struct vcpu *vcpu, u32 done)
     while (done) {
         unsigned int n = __builtin_ctz(done);
         struct vgic_irq *irq = vgic_get_irq(vcpu->vm, vcpu, c->lr_intid[n]);
+        struct vcpu *t = vcpu;
 
         done &= done - 1;
         lr_write(n, 0);
         c->used_lrs &= ~BIT(n);
         irq->in_lr = false;
         irq->active = false;
+        if (irq->intid >= VGIC_NR_PRIVATE) {
+            t = spi_route(vcpu->vm, irq);
+            irq->target = t ? (u8)t->id : 0xff;
+        }
         /* still pending (a new edge, or a level line still high)? queue it again */
-        if ((irq->pending || (!irq->edge && irq->level)) && irq->enabled)
-            c->want[irq->intid / 64] |= BIT(irq->intid % 64);
+        if (t && (irq->pending || (!irq->edge && irq->level)) && irq->enabled) {
+            t->vgic.want[irq->intid / 64] |= BIT(irq->intid % 64);
+            if (t != vcpu)
+                vcpu_kick(t);
+        }
     }
 }
 
@@ -163,6 +193,13 @@ void vgic_flush(struct vcpu *vcpu)
     if (!want_any(c))
         return;
     spin_lock(&vcpu->vm->vgic.lock);
+    /*
+     * Fold back finished LRs first: an LR left behind by an edge interrupt
+     * (no maintenance IRQ) would otherwise be re-pended as it was, with a
+     * stale priority and route.
+     */
+    if (c->used_lrs)
+        vgic_reclaim(vcpu, lrs_done(c->used_lrs));
     while ((intid = want_pick(vcpu)) >= 0) {
         if (!vgic_flush_one(vcpu, (u32)intid, all_lrs)) {
             /* more pending than LRs: get a maintenance IRQ when LRs drain */
@@ -206,4 +243,77 @@ void vgic_vcpu_reset_hw(struct vcpu *vcpu)
     /* a timer interrupt forwarded to the previous run may still be active */
     gic_deactivate(platform.timer_irq[2]);
     isb();
+}
+
+/*
+ * The state of an interrupt held in a list register, for the distributor
+ * and redistributor emulation (GICx_ISPENDR/ISACTIVER reads, ICPENDR/
+ * ICACTIVER/ISACTIVER writes): while an interrupt sits in an LR, the LR is
+ * authoritative. Only the LRs of the vCPU running on this CPU can be read
+ * (Keel's MMIO handlers run on the accessing vCPU's own CPU); another vCPU's
+ * LRs are out of reach, and its interrupts show their software state.
+ * Found by tests/guests/gic.c: ISACTIVER read 0 for an interrupt being
+ * handled, ISPENDR 0 for one pending in an LR, and ICACTIVER did not end an
+ * active state held in an LR. Called with the vgic lock held.
+ */
+#define LR_STATE (ICH_LR_STATE_PENDING | ICH_LR_STATE_ACTIVE)
+
+static int vgic_lr_here(struct vgic_irq *irq)
+{
+    struct vcpu *self = cpu_this()->vcpu;
+
+    if (!self || !irq->in_lr || !(self->vgic.used_lrs & BIT(irq->lr)) ||
+        vgic_get_irq(self->vm, self, self->vgic.lr_intid[irq->lr]) != irq)
+        return -1;
+    return irq->lr;
+}
+
+bool vgic_lr_state(struct vgic_irq *irq, bool *pending, bool *active)
+{
+    int n = vgic_lr_here(irq);
+    u64 lr;
+
+    if (n < 0)
+        return false;
+    lr = lr_read((unsigned int)n);
+    *pending = lr & ICH_LR_STATE_PENDING;
+    *active = lr & ICH_LR_STATE_ACTIVE;
+    return true;
+}
+
+/* @pending/@active: 1 set, 0 clear, -1 leave. False if @irq is in no LR here. */
+bool vgic_lr_set_state(struct vgic_irq *irq, int pending, int active)
+{
+    int n = vgic_lr_here(irq);
+    u64 lr, old;
+
+    if (n < 0)
+        return false;
+    old = lr = lr_read((unsigned int)n);
+    if (pending >= 0)
+        lr = pending ? lr | ICH_LR_STATE_PENDING : lr & ~ICH_LR_STATE_PENDING;
+    if (active >= 0)
+        lr = active ? lr | ICH_LR_STATE_ACTIVE : lr & ~ICH_LR_STATE_ACTIVE;
+    lr_write((unsigned int)n, lr);
+    /*
+     * A forwarded (HW) interrupt whose LR empties here: the guest will never
+     * deactivate it through the CPU interface, so do it for the physical one.
+     */
+    if ((old & ICH_LR_HW) && (old & LR_STATE) && !(lr & LR_STATE))
+        gic_deactivate((u32)((old >> ICH_LR_PINTID_SHIFT) & 0x1fff));
+    return true;
+}
+
+/*
+ * A forwarded (HW) interrupt whose pending state the guest cleared
+ * (ICPENDR) before it reached an LR: the physical interrupt, acknowledged by
+ * Keel and waiting for the guest's deactivation, would stay active for good
+ * (found by tests/guests/timer.c: the virtual timer never fired again).
+ * Deactivate it here; a PPI only from its own vCPU's CPU, as PPIs are per CPU.
+ */
+void vgic_hw_unpend(struct vcpu *owner, struct vgic_irq *irq)
+{
+    if (!irq->hw_intid || (irq->intid < VGIC_NR_PRIVATE && owner != cpu_this()->vcpu))
+        return;
+    gic_deactivate(irq->hw_intid);
 }

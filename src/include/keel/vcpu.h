@@ -34,6 +34,7 @@ enum exit_reason {
 
 struct vcpu {
     struct vcpu_regs regs;
+    u64 exits[EXIT_REASONS]; /* right after regs: vectors.S counts fast exits */
     struct vm *vm;
     unsigned int id;    /* index in the VM */
     unsigned int pcpu;  /* physical CPU it is pinned to */
@@ -44,7 +45,6 @@ struct vcpu {
     u64 elr, spsr;
     struct vcpu_el1 el1;
     struct vgic_cpu vgic;
-    u64 exits[EXIT_REASONS];
     u64 irqs_injected;
 };
 

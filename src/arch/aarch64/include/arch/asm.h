@@ -19,5 +19,6 @@
 
 /* struct vcpu_regs layout: x0..x30 then sp_el0 (checked in arch/vcpu.c) */
 #define VCPU_REGS_SIZE (32 * 8)
+#define VCPU_EXITS VCPU_REGS_SIZE /* struct vcpu.exits[], EXIT_HVC first */
 
 #endif
