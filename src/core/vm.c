@@ -74,6 +74,8 @@ static int vm_alloc_ram(struct vm *vm)
 {
     u64 left = vm->cfg.mem_size, ipa = vm->cfg.ram_ipa;
 
+    if (page_free_count() < (vm->cfg.mem_size >> PAGE_SHIFT))
+        return -1; /* fail before zeroing gigabytes we cannot use */
     if (vm->cfg.identity)
         return vm_alloc_ram_identity(vm);
     while (left) {

@@ -173,8 +173,10 @@ void vms_boot(const void *fdt)
                       cfg.node, cfg.name, platform.gic_version);
                 continue;
             }
-            if (vm_create(&cfg, &vm))
+            if (vm_create(&cfg, &vm)) {
+                ERROR("%s (%s): VM not started", cfg.node, cfg.name);
                 continue;
+            }
             cpus_taken |= cfg.affinity;
             started++;
         }
