@@ -14,7 +14,8 @@ ifeq ($(origin CC),default)
 CC := $(CROSS)gcc
 endif
 ifneq ($(findstring clang,$(CC)),)
-TARGET_FLAGS := --target=aarch64-linux-gnu -fuse-ld=lld
+TARGET_FLAGS := --target=aarch64-linux-gnu -mno-outline-atomics
+LD_FLAGS_CC := -fuse-ld=lld
 NM := llvm-nm
 OBJCOPY := llvm-objcopy
 NOLOOPDIST :=
@@ -23,6 +24,7 @@ TARGET_FLAGS := -mno-outline-atomics
 NM := $(CROSS)nm
 OBJCOPY := $(CROSS)objcopy
 NOLOOPDIST := -fno-tree-loop-distribute-patterns
+LD_FLAGS_CC := -no-pie -Wl,--no-warn-rwx-segments
 endif
 
 GIT_REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -43,7 +45,7 @@ CFLAGS := $(TARGET_FLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-pa
 	-fno-omit-frame-pointer -mgeneral-regs-only -mstrict-align -march=armv8-a \
 	-fno-asynchronous-unwind-tables $(INCLUDES) $(DEFINES)
 ASFLAGS := $(TARGET_FLAGS) -g $(INCLUDES) $(DEFINES)
-LDFLAGS := $(TARGET_FLAGS) -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
+LDFLAGS := $(TARGET_FLAGS) $(LD_FLAGS_CC) -nostdlib -static -Wl,--build-id=none \
 	-Wl,-T,src/arch/aarch64/keel.ld -Wl,--defsym=KEEL_LOAD_ADDR=$(KEEL_LOAD_ADDR)
 
 SRCS := $(wildcard src/arch/aarch64/*.c src/arch/aarch64/*.S src/core/*.c src/drivers/*.c \
