@@ -53,7 +53,7 @@ SRCS := $(wildcard src/arch/aarch64/*.c src/arch/aarch64/*.S src/core/*.c src/dr
 OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS))
 DEPS := $(OBJS:.o=.d)
 
-.PHONY: all run test unit systest bench deps guests clean FORCE
+.PHONY: all run test unit systest bench deps guests testguests clean FORCE
 all: $(LIBFDT) $(BUILD)/keel.bin
 
 $(LIBFDT):
@@ -101,7 +101,11 @@ deps:
 guests:
 	@bash scripts/fetch-guests.sh
 
-run: deps all guests
+# Bare-metal test and demo guests (tests/guests) -> build/guests/*.elf
+testguests: $(LIBFDT)
+	$(MAKE) -C tests/guests CC="$(CC)"
+
+run: deps all guests testguests
 	tools/keel-run $(RUN_ARGS)
 
 # ---- tests ----

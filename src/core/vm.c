@@ -26,6 +26,27 @@ static void *s2_alloc_page(void)
     return page_alloc_zeroed(0);
 }
 
+bool vm_log_ratelimit(struct vm *vm)
+{
+    u64 now = arch_counter_read(), second = arch_counter_freq();
+    bool ok;
+
+    spin_lock(&vm->lock);
+    if (now - vm->log_window >= second) {
+        if (vm->log_suppressed)
+            log_print(LOG_WARN, "vm %s: %u more guest-caused messages suppressed", vm->cfg.name,
+                      vm->log_suppressed);
+        vm->log_window = now;
+        vm->log_lines = 0;
+        vm->log_suppressed = 0;
+    }
+    ok = vm->log_lines++ < VM_LOG_BURST;
+    if (!ok)
+        vm->log_suppressed++;
+    spin_unlock(&vm->lock);
+    return ok;
+}
+
 const char *vm_state_name(enum vm_state s)
 {
     static const char *const names[] = { "stopped", "running", "off", "crashed" };

@@ -47,16 +47,6 @@
 /* ProductID 'k', Arm's JEP106 code as KVM does: guests key errata off IIDR */
 #define KEEL_GIC_IIDR ((0x6bU << 24) | 0x43b)
 
-/*
- * The list-register state of an interrupt on the vCPU running on this CPU
- * (src/arch/aarch64/vgic_lr.c); false when it is in none of its LRs.
- * Declared here rather than in keel/vgic.h only because the test-guest work
- * that added them (tests/guests/gic.c) may not touch that header.
- */
-bool vgic_lr_state(struct vgic_irq *irq, bool *pending, bool *active);
-bool vgic_lr_set_state(struct vgic_irq *irq, int pending, int active);
-void vgic_hw_unpend(struct vcpu *owner, struct vgic_irq *irq);
-
 static struct vm *vm_of(struct vcpu *v)
 {
     return v->vm;

@@ -49,7 +49,7 @@ static void handle_dabt(struct vcpu *v, u64 esr)
     u64 val;
 
     if (!r || !d.valid || (esr & ESR_ELx_S1PTW)) {
-        WARN("vm %s vcpu %u: %s at IPA %#lx (VA %#lx, PC %#lx): %s; abort injected",
+        VM_WARN(v->vm, "vm %s vcpu %u: %s at IPA %#lx (VA %#lx, PC %#lx): %s; abort injected",
              v->vm->cfg.name, v->id, d.write ? "write" : "read", ipa, read_sysreg(far_el2),
              read_sysreg(elr_el2),
              !r ? "nothing mapped there" : (esr & ESR_ELx_S1PTW) ? "page-table walk into a device"
@@ -77,7 +77,7 @@ static void handle_dabt(struct vcpu *v, u64 esr)
     arch_vcpu_skip_instr();
     return;
 bad_access:
-    WARN("vm %s vcpu %u: bad %u-byte %s of device register at IPA %#lx (PC %#lx); abort injected",
+    VM_WARN(v->vm, "vm %s vcpu %u: bad %u-byte %s of device register at IPA %#lx (PC %#lx); abort injected",
          v->vm->cfg.name, v->id, d.size, d.write ? "write" : "read", ipa, read_sysreg(elr_el2));
     arch_vcpu_inject_dabt(v, read_sysreg(far_el2), d.write);
 }
@@ -86,7 +86,7 @@ static void handle_unknown(struct vcpu *v, u64 esr)
 {
     unsigned int ec = ESR_ELx_EC(esr);
 
-    WARN("vm %s vcpu %u: unhandled exit EC %#x (%s), ESR %#lx at PC %#lx; UNDEFINED injected",
+    VM_WARN(v->vm, "vm %s vcpu %u: unhandled exit EC %#x (%s), ESR %#lx at PC %#lx; UNDEFINED injected",
          v->vm->cfg.name, v->id, ec, esr_ec_name(ec), esr, read_sysreg(elr_el2));
     arch_vcpu_inject_undef(v);
 }
@@ -129,7 +129,7 @@ struct vcpu_regs *vcpu_handle_sync(struct vcpu_regs *regs)
         break;
     case ESR_ELx_EC_IABT_LOW:
         v->exits[EXIT_OTHER]++;
-        WARN("vm %s vcpu %u: instruction fetch from IPA %#lx (PC %#lx) outside its memory; abort injected",
+        VM_WARN(v->vm, "vm %s vcpu %u: instruction fetch from IPA %#lx (PC %#lx) outside its memory; abort injected",
              v->vm->cfg.name, v->id, fault_ipa(), read_sysreg(elr_el2));
         arch_vcpu_inject_iabt(v, read_sysreg(far_el2));
         break;

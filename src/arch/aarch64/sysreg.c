@@ -130,7 +130,7 @@ int sysreg_handle(struct vcpu *v, u64 esr)
         return 0;
     }
 undef:
-    WARN("vm %s vcpu %u: %s S%u_%u_C%u_C%u_%u (x%u) at PC %#lx not emulated; UNDEFINED injected",
+    VM_WARN(v->vm, "vm %s vcpu %u: %s S%u_%u_C%u_C%u_%u (x%u) at PC %#lx not emulated; UNDEFINED injected",
          v->vm->cfg.name, v->id, read ? "MRS" : "MSR", op0, op1, crn, crm, op2, rt,
          arch_vcpu_pc());
     arch_vcpu_inject_undef(v);

@@ -87,4 +87,14 @@ void vgic_vcpu_reset_hw(struct vcpu *vcpu);
 
 struct vgic_irq *vgic_get_irq(struct vm *vm, struct vcpu *vcpu, u32 intid);
 
+/*
+ * The list-register state of an interrupt on the vCPU running on this CPU
+ * (src/arch/aarch64/vgic_lr.c); false when it is in none of its LRs.
+ * Lock held. set_state: -1 leaves a state bit as it is.
+ */
+bool vgic_lr_state(struct vgic_irq *irq, bool *pending, bool *active);
+bool vgic_lr_set_state(struct vgic_irq *irq, int pending, int active);
+/* ICPENDR on a forwarded (HW) interrupt: ends the physical one too. */
+void vgic_hw_unpend(struct vcpu *owner, struct vgic_irq *irq);
+
 #endif

@@ -97,6 +97,8 @@ struct vm {
     spinlock_t lock;
     unsigned int boots;
     u64 doorbells;         /* doorbells received */
+    u64 log_window;        /* guest-triggered log lines: rate limit state */
+    unsigned int log_lines, log_suppressed;
 };
 
 extern struct vm *vms[VM_MAX];
@@ -118,6 +120,13 @@ struct mmio_region *vm_find_mmio(struct vm *vm, u64 ipa);
 /* Called on each physical CPU with nothing to run: starts vCPUs that became runnable. */
 void vm_idle_poll(void);
 const char *vm_state_name(enum vm_state s);
+/*
+ * Whether a log line caused by the guest may go out: at most VM_LOG_BURST
+ * per second per VM, so a guest cannot flood Keel's console.
+ */
+bool vm_log_ratelimit(struct vm *vm);
+#define VM_LOG_BURST 10
+#define VM_WARN(vm, ...) do { if (log_enabled(LOG_WARN) && vm_log_ratelimit(vm)) log_print(LOG_WARN, __VA_ARGS__); } while (0)
 
 /* Passthrough (core/passthrough.c) and shared memory (core/shmem.c). */
 const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c);

@@ -1,0 +1,127 @@
+"""Bare-metal test guests (tests/guests/) under Keel.
+
+Builds the guests with `make -C tests/guests`, then boots each one under Keel
+in QEMU with 1, 2 and 4 vCPUs (a 4-CPU board, GICv3) and asserts that the
+guest printed `SUMMARY: N passed, 0 failed` with N > 0, no FAIL line, and
+that QEMU exited by itself (the guest's PSCI SYSTEM_OFF leaves no VM running,
+so Keel powers the board off). Every guest in tests/guests/*.c is run.
+
+Two pairs of guests also run side by side, two VMs of 2 vCPUs each on the
+same board, each with its own vGIC and console (lines tagged "[name] ").
+
+Each run's console goes to build/systest/guests/<guest>-<n>cpu.log.
+
+Environment:
+  KEEL_BIN                    Keel image (default build/keel.bin)
+  KEEL_SYSTEST_TIMEOUT_SCALE  multiply the timeouts (slow or busy machines)
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+GUEST_DIR = REPO / "tests" / "guests"
+GUEST_BUILD = REPO / "build" / "guests"
+LOG_DIR = REPO / "build" / "systest" / "guests"
+KEEL_RUN = REPO / "tools" / "keel-run"
+KEEL_BIN = Path(os.environ.get("KEEL_BIN", REPO / "build" / "keel.bin"))
+TIMEOUT = 90 * float(os.environ.get("KEEL_SYSTEST_TIMEOUT_SCALE", "1"))
+
+GUESTS = sorted(p.stem for p in GUEST_DIR.glob("*.c"))
+VCPUS = (1, 2, 4)
+SUMMARY = re.compile(r"SUMMARY: (\d+) passed, (\d+) failed")
+FAIL = re.compile(r"FAIL: ")
+KEEL_FATAL = re.compile(r"\*\*\* Keel (fault|panic)|cpu\d+: stopped\.")
+
+for tool in ("qemu-system-aarch64", "dtc", "make"):
+    if not shutil.which(tool):
+        pytest.skip(f"{tool} not installed (run scripts/deps.sh)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def built_guests():
+    if not KEEL_BIN.exists():
+        pytest.fail(f"{KEEL_BIN} missing: run make first")
+    res = subprocess.run(["make", "-C", str(GUEST_DIR)], capture_output=True, text=True)
+    assert res.returncode == 0, f"make -C tests/guests failed:\n{res.stdout}\n{res.stderr}"
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    return {g: GUEST_BUILD / f"{g}.elf" for g in GUESTS}
+
+
+def test_guests_build(built_guests):
+    assert GUESTS, "no guests in tests/guests"
+    for guest, elf in built_guests.items():
+        assert elf.exists(), f"{elf} not built"
+        with open(elf, "rb") as f:
+            hdr = f.read(20)
+        assert hdr[:4] == b"\x7fELF" and hdr[18:20] == (183).to_bytes(2, "little"), \
+            f"{elf} is not an aarch64 ELF"
+
+
+def run_guest(elf, guest, cpus, more=(), log_name=None):
+    """Boots one guest under Keel (and the VMs of @more, (elf, name, cpus)
+    each); returns (console text, exit code or None on timeout, log path)."""
+    cmd = [sys.executable, str(KEEL_RUN), "--keel", str(KEEL_BIN), "--smp", "4"]
+    for e, g, n in ((elf, guest, cpus), *more):
+        cmd += ["--vm", f"name={g},cpus={n},mem=64M,kernel={e}"]
+    log = LOG_DIR / (log_name or f"{guest}-{cpus}cpu.log")
+    try:
+        res = subprocess.run(cmd, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=TIMEOUT)
+        out, code = res.stdout, res.returncode
+    except subprocess.TimeoutExpired as e:
+        out, code = e.stdout or b"", None
+    text = out.decode("utf-8", "replace").replace("\r", "")
+    log.write_text("# " + " ".join(cmd) + "\n" + text)
+    return text, code, log
+
+
+def check_run(text, code, log, tag=""):
+    """One VM's output (the lines starting with @tag) shows a clean pass.
+
+    With several VMs, Keel's console multiplexer writes the VM with input
+    focus straight through, so another VM's line may cut one of its lines in
+    two (each piece tagged): the pieces are joined back into one stream, and
+    PASS/FAIL/SUMMARY are searched in it rather than line by line."""
+    if tag:
+        lines = [l[len(tag):] for l in text.splitlines() if l.startswith(tag)]
+        stream = "".join(lines)
+    else:
+        lines, stream = text.splitlines(), text
+    fails = [l for l in lines if "FAIL" in l] or ["(a FAIL line cut in pieces)"]
+    tail = "\n".join(text.splitlines()[-25:])
+    assert code is not None, f"QEMU still running after {TIMEOUT:.0f} s (see {log}):\n{tail}"
+    assert not KEEL_FATAL.search(text), f"Keel crashed (see {log}):\n{tail}"
+    m = SUMMARY.search(stream)
+    assert m, f"no {tag}SUMMARY line (see {log}):\n{tail}"
+    passed, failed = int(m.group(1)), int(m.group(2))
+    assert failed == 0 and not FAIL.search(stream), \
+        f"{failed} check(s) failed (see {log}):\n" + "\n".join(fails)
+    assert passed > 0, f"no check passed (see {log})"
+    assert code == 0, f"QEMU exit code {code} (see {log}):\n{tail}"
+
+
+@pytest.mark.parametrize("cpus", VCPUS, ids=[f"{n}cpu" for n in VCPUS])
+@pytest.mark.parametrize("guest", GUESTS)
+def test_guest(built_guests, guest, cpus):
+    text, code, log = run_guest(built_guests[guest], guest, cpus)
+    # a lone VM's console is not tagged today; accept it either way
+    tag = f"[{guest}] " if re.search(rf"^\[{guest}\] SUMMARY", text, re.M) else ""
+    check_run(text, code, log, tag)
+
+
+PAIRS = [p for p in (("gic", "smp"), ("timer", "psci")) if all(g in GUESTS for g in p)]
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=["+".join(p) for p in PAIRS])
+def test_guests_side_by_side(built_guests, pair):
+    a, b = pair
+    text, code, log = run_guest(built_guests[a], a, 2, more=[(built_guests[b], b, 2)],
+                                log_name=f"{a}+{b}.log")
+    for g in pair:
+        check_run(text, code, log, tag=f"[{g}] ")
