@@ -103,7 +103,7 @@ guests:
 
 # Bare-metal test and demo guests (tests/guests) -> build/guests/*.elf
 testguests: $(LIBFDT)
-	$(MAKE) -C tests/guests CC="$(CC)"
+	$(MAKE) -C tests/guests CC="$(CC)" GUEST_DIRS="tests/guests/demo bench/guest"
 
 run: deps all guests testguests
 	tools/keel-run $(RUN_ARGS)
