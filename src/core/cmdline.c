@@ -39,6 +39,8 @@ void cmdline_parse(const char *cmdline, struct keel_options *opts)
             opts->stay_up = true;
         } else if (!strncmp(word, "keel.console-tag=", 17)) {
             opts->console_tag = !strcmp(word + 17, "on");
+            if (!opts->console_tag && strcmp(word + 17, "off"))
+                WARN("keel.console-tag=%s: expected on or off; tags off", word + 17);
         }
         /* other words belong to someone else (e.g. QEMU adds its own) */
     }

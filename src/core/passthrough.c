@@ -77,7 +77,7 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
                            : fdt32_to_cpu(c[ac]);
         if (reserved_for_keel(base, size))
             return "a passed-through device overlaps Keel's own UART, GIC or RAM";
-        if (base < GUEST_DEVICE_END && base >= GUEST_GICD_BASE && base < GUEST_UART_BASE + GUEST_UART_SIZE)
+        if (base < GUEST_UART_BASE + GUEST_UART_SIZE && base + size > GUEST_GICD_BASE)
             return "a passed-through device overlaps the VM's virtual GIC or UART";
         d->regs[d->nr_regs++] = (struct mem_range){ pa_init(base), size };
     }

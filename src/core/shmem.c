@@ -51,7 +51,10 @@ static const char *shmem_parse(const void *fdt, int node, struct shmem *s, u64 *
     int len;
     const char *name = fdt_getprop(fdt, node, "keel,name", NULL);
     const fdt32_t *p = fdt_getprop(fdt, node, "size", &len);
-    const fdt32_t *ipa = fdt_getprop(fdt, node, "keel,ipa", NULL);
+    const fdt32_t *ipa = fdt_getprop(fdt, node, "keel,ipa", &len);
+
+    if (ipa && len != 8)
+        return "keel,ipa must be <hi lo>";
 
     str_copy(s->name, name ? name : fdt_get_name(fdt, node, NULL), sizeof(s->name));
     if (!p || len != 8)
@@ -60,6 +63,9 @@ static const char *shmem_parse(const void *fdt, int node, struct shmem *s, u64 *
     s->ipa = ipa ? ((u64)fdt32_to_cpu(ipa[0]) << 32) | fdt32_to_cpu(ipa[1]) : *next_ipa;
     if (!s->size || !IS_ALIGNED(s->ipa, PAGE_SIZE))
         return "size must be non-zero and keel,ipa page aligned";
+    if (s->ipa + s->size > (1UL << GUEST_IPA_BITS) ||
+        (s->ipa < GUEST_UART_BASE + GUEST_UART_SIZE && s->ipa + s->size > GUEST_GICD_BASE))
+        return "keel,ipa overlaps the VMs' virtual GIC or UART, or is past the 39-bit IPA space";
     if (!ipa && s->ipa + s->size > SHMEM_IPA_END)
         return "default addresses exhausted: give keel,ipa";
     if (shmem_find(s->name) >= 0)

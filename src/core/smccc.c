@@ -113,10 +113,12 @@ static s64 smccc_dispatch(struct vcpu *v, u32 fn, u64 a1, u64 a2, u64 a3)
         return PSCI_RET_DENIED; /* not reached */
     case PSCI_CPU_ON:
     case PSCI_FN64(PSCI_CPU_ON):
-        return psci_cpu_on(v, fn == PSCI_CPU_ON ? (u32)a1 : a1, a2, a3);
+        return fn == PSCI_CPU_ON ? psci_cpu_on(v, (u32)a1, (u32)a2, (u32)a3)
+                                 : psci_cpu_on(v, a1, a2, a3);
     case PSCI_AFFINITY_INFO:
     case PSCI_FN64(PSCI_AFFINITY_INFO):
-        return psci_affinity_info(v, a1, a2);
+        return fn == PSCI_AFFINITY_INFO ? psci_affinity_info(v, (u32)a1, (u32)a2)
+                                         : psci_affinity_info(v, a1, a2);
     case PSCI_MIGRATE_INFO_TYPE:
         return 2; /* no trusted OS: migration not required */
     case PSCI_SYSTEM_OFF:

@@ -69,6 +69,16 @@ static bool in_ram(u64 base, u64 size)
     return false;
 }
 
+/* Keel keeps only modules it reserved at boot (dt.c collects at most PLAT_MAX_MODULES). */
+static bool module_reserved(const struct mem_range *r)
+{
+    for (unsigned int i = 0; i < platform.module_count; i++)
+        if (pa_addr(platform.modules[i].range.base) == pa_addr(r->base) &&
+            platform.modules[i].range.size == r->size)
+            return true;
+    return false;
+}
+
 static const char *vm_parse_modules(const void *fdt, int node, struct vm_config *c)
 {
     int mod;
@@ -82,6 +92,8 @@ static const char *vm_parse_modules(const void *fdt, int node, struct vm_config 
             return "a module node has no usable reg";
         if (!r.size || !in_ram(pa_addr(r.base), r.size))
             return "a module lies outside RAM or is empty";
+        if (!module_reserved(&r))
+            return "more boot modules than Keel keeps (PLAT_MAX_MODULES)";
         if (!fdt_node_check_compatible(fdt, mod, "multiboot,kernel")) {
             c->kernel = r;
             if ((args = fdt_getprop(fdt, mod, "bootargs", NULL)))
@@ -124,6 +136,9 @@ static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
     memset(c, 0, sizeof(*c));
     fdt_get_path(fdt, node, c->node, sizeof(c->node));
     str_copy(c->name, name ? name : fdt_get_name(fdt, node, NULL), sizeof(c->name));
+    for (unsigned int i = 0; i < nr_vms; i++)
+        if (!strcmp(vms[i]->cfg.name, c->name))
+            return "another VM has this name";
     c->nr_vcpus = prop_u64(fdt, node, "cpus", &v) ? (unsigned int)v : 1;
     if (c->nr_vcpus < 1 || c->nr_vcpus > VM_MAX_VCPUS)
         return "cpus must be 1..8";
@@ -173,6 +188,9 @@ void vms_boot(const void *fdt)
                       cfg.node, cfg.name, platform.gic_version);
                 continue;
             }
+            if (cfg.nr_pt && !cfg.identity)
+                WARN("%s (%s): passthrough without keel,identity: a DMA-capable device "
+                     "would use guest addresses as physical ones", cfg.node, cfg.name);
             if (vm_create(&cfg, &vm)) {
                 ERROR("%s (%s): VM not started", cfg.node, cfg.name);
                 continue;

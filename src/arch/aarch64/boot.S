@@ -135,7 +135,7 @@ park:
 wrong_el_msg:
     .asciz  "keel: entered below or above EL2; Keel must be started at EL2 (QEMU: -M virt,virtualization=on). Stopping.\r\n"
 wrong_addr_msg:
-    .asciz  "keel: loaded at the wrong address; load keel.bin at its text_offset from a 2 MiB aligned RAM base. Stopping.\r\n"
+    .asciz  "keel: loaded at the wrong address; this build must run at its link address (KEEL_LOAD_ADDR in src/platform/<board>/platform.mk). Stopping.\r\n"
     .ltorg
 
 /* void arch_idle_from_exit(void): back to this CPU's stack top, then idle. */
@@ -165,4 +165,14 @@ arch_zero_memory:
 3:  stp     xzr, xzr, [x0], #16
     cmp     x0, x1
     b.lo    3b
+    ret
+
+/* void arch_fpsimd_zero(void): a vCPU starts with clean FP/SIMD state. */
+    .global arch_fpsimd_zero
+arch_fpsimd_zero:
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    movi    v\n\().16b, #0
+    .endr
+    msr     fpsr, xzr
+    msr     fpcr, xzr
     ret

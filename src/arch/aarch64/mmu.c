@@ -44,8 +44,10 @@ static struct pgtable el2_pt = {
     .free_page = el2_table_free,
 };
 
-#define EL2_NORMAL (PTE_ATTRINDX(MAIR_IDX_NORMAL) | PTE_SH_INNER | PTE_AF)
-#define EL2_DEVICE (PTE_ATTRINDX(MAIR_IDX_DEVICE) | PTE_AF | PTE_UXN | PTE_PXN)
+/* AP[1] is RES1 in a regime with one privilege level (EL2 with E2H == 0). */
+#define PTE_AP1_RES1 BIT(6)
+#define EL2_NORMAL (PTE_ATTRINDX(MAIR_IDX_NORMAL) | PTE_SH_INNER | PTE_AF | PTE_AP1_RES1)
+#define EL2_DEVICE (PTE_ATTRINDX(MAIR_IDX_DEVICE) | PTE_AF | PTE_UXN | PTE_PXN | PTE_AP1_RES1)
 
 static int map_range(u64 base, u64 size, u64 attrs)
 {

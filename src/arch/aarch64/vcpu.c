@@ -9,6 +9,7 @@
 #include <keel/log.h>
 #include <keel/string.h>
 #include <keel/vcpu.h>
+#include <keel/vcpu_arch.h>
 #include <keel/vm.h>
 
 /*
@@ -89,39 +90,6 @@ static void el1_load(const struct vcpu_el1 *e)
     write_sysreg(cntv_ctl_el0, e->cntv_ctl);
 }
 
-void arch_vcpu_save(struct vcpu *v)
-{
-    struct vcpu_el1 *e = &v->el1;
-
-    e->sctlr = read_sysreg(sctlr_el1);
-    e->cpacr = read_sysreg(cpacr_el1);
-    e->ttbr0 = read_sysreg(ttbr0_el1);
-    e->ttbr1 = read_sysreg(ttbr1_el1);
-    e->tcr = read_sysreg(tcr_el1);
-    e->mair = read_sysreg(mair_el1);
-    e->amair = read_sysreg(amair_el1);
-    e->vbar = read_sysreg(vbar_el1);
-    e->contextidr = read_sysreg(contextidr_el1);
-    e->tpidr_el0 = read_sysreg(tpidr_el0);
-    e->tpidrro_el0 = read_sysreg(tpidrro_el0);
-    e->tpidr_el1 = read_sysreg(tpidr_el1);
-    e->sp_el0 = read_sysreg(sp_el0);
-    e->sp_el1 = read_sysreg(sp_el1);
-    e->elr_el1 = read_sysreg(elr_el1);
-    e->spsr_el1 = read_sysreg(spsr_el1);
-    e->esr = read_sysreg(esr_el1);
-    e->far = read_sysreg(far_el1);
-    e->afsr0 = read_sysreg(afsr0_el1);
-    e->afsr1 = read_sysreg(afsr1_el1);
-    e->par = read_sysreg(par_el1);
-    e->csselr = read_sysreg(csselr_el1);
-    e->cntkctl = read_sysreg(cntkctl_el1);
-    e->cntv_cval = read_sysreg(cntv_cval_el0);
-    e->cntv_ctl = read_sysreg(cntv_ctl_el0);
-    v->elr = read_sysreg(elr_el2);
-    v->spsr = read_sysreg(spsr_el2);
-}
-
 /* Stops the guest's timer and interrupt state on this CPU once its vCPU is gone. */
 void arch_vcpu_quiesce(void)
 {
@@ -149,11 +117,25 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     /* A new VMID or a rebuilt VM: drop stale stage-1+2 translations of this VMID. */
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
     el1_load(&v->el1);
+    arch_fpsimd_zero(); /* nothing of Keel's boot-time libfdt use or a previous run leaks */
     vgic_vcpu_reset_hw(v);
     write_sysreg(elr_el2, v->elr);
     write_sysreg(spsr_el2, v->spsr);
     vgic_flush(v);
     arch_vcpu_resume(&v->regs);
+}
+
+/*
+ * PSTATE.PAN on exception entry to EL1 (Arm ARM D1.10.4): set when the CPU
+ * has FEAT_PAN and SCTLR_EL1.SPAN is 0, else unchanged.
+ */
+static u64 exception_pan(u64 spsr)
+{
+    bool has_pan = (read_sysreg(id_aa64mmfr1_el1) >> 20) & 0xf;
+
+    if (has_pan && !(read_sysreg(sctlr_el1) & BIT(23)))
+        return PSR_PAN;
+    return spsr & PSR_PAN;
 }
 
 /*
@@ -179,7 +161,7 @@ void arch_vcpu_inject_sync(struct vcpu *v, u64 esr, u64 far)
     write_sysreg(elr_el1, read_sysreg(elr_el2));
     write_sysreg(spsr_el1, spsr);
     write_sysreg(elr_el2, read_sysreg(vbar_el1) + offset);
-    write_sysreg(spsr_el2, SPSR_EL1H_MASKED);
+    write_sysreg(spsr_el2, SPSR_EL1H_MASKED | exception_pan(spsr));
 }
 
 static bool from_el1(void)

@@ -14,7 +14,6 @@ unsigned int arch_cpu_id(void);
 void arch_cpu_idle(void);
 void __noreturn arch_cpu_halt(void);
 void arch_dump_backtrace(u64 fp);
-void arch_dump_here(void);
 /* Powers the whole machine off through firmware; returns only on failure. */
 void arch_system_off(void);
 /* Starts physical CPU @cpu (index into platform.cpu_mpidr). */

@@ -7,7 +7,8 @@
 void arch_vm_init_stage2_regs(void);
 void arch_vcpu_reset(struct vcpu *v, u64 entry, u64 x0);
 void __noreturn arch_vcpu_enter(struct vcpu *v);
-void arch_vcpu_save(struct vcpu *v);
+/* Zeroes the FP/SIMD registers, FPSR and FPCR (boot.S). */
+void arch_fpsimd_zero(void);
 void arch_vcpu_quiesce(void);
 void arch_vcpu_inject_dabt(struct vcpu *v, u64 far, bool write);
 void arch_vcpu_inject_iabt(struct vcpu *v, u64 far);
@@ -16,8 +17,6 @@ u64 arch_vcpu_pc(void);
 void arch_vcpu_skip_instr(void);
 /* Handles the physical interrupts pending on this CPU; @vcpu may be NULL (idle). */
 void arch_irq_handle_pending(struct vcpu *vcpu);
-/* Stage-2 TLB maintenance for a VM whose map changed. */
-void arch_vm_tlb_flush(struct vm *vm);
 
 /* Zeroes guest memory fast (DC ZVA where allowed). */
 void arch_zero_memory(void *p, u64 size);

@@ -47,10 +47,6 @@ struct vgic_cpu {
     u32 used_lrs;                /* bitmap of LRs Keel filled */
     bool sleeping;               /* GICR_WAKER.ProcessorSleep */
     u32 gicr_ctlr;
-    /* saved virtual CPU interface when the vCPU is not loaded */
-    u64 vmcr;
-    u64 lrs[VGIC_MAX_LRS];
-    u64 ap1r[4];
 };
 
 struct vgic_dist {

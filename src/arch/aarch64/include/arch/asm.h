@@ -13,11 +13,11 @@
 /* RES1 bits of SCTLR_EL2 with E2H == 0; everything else off */
 #define SCTLR_EL2_BOOT 0x30c50830
 
-/* struct cpu field offsets (checked by static asserts in core/cpu.c) */
+/* struct cpu field offsets (checked by static asserts in arch/aarch64/cpu.c) */
 #define CPU_VCPU 0
 #define CPU_STACK_TOP 8
 
-/* struct vcpu_regs layout: x0..x30 then sp_el0 (checked in arch/vcpu.c) */
+/* struct vcpu_regs layout: x0..x30 and a pad word (checked in arch/aarch64/vcpu.c) */
 #define VCPU_REGS_SIZE (32 * 8)
 #define VCPU_EXITS VCPU_REGS_SIZE /* struct vcpu.exits[], EXIT_HVC first */
 

@@ -101,6 +101,7 @@
 #define PSR_I BIT(7)
 #define PSR_A BIT(8)
 #define PSR_D BIT(9)
+#define PSR_PAN BIT(22)
 
 /* MPIDR affinity fields (D13.2.86) */
 #define MPIDR_AFF_MASK 0xff00ffffffUL
