@@ -37,6 +37,7 @@
 #define GIC_PRIO_DEFAULT 0xa0
 
 static u64 gicd;
+static bool gic_ready; /* Keel drives the GIC (v3 only); else no interrupts are taken */
 static u64 gicr_this[PLAT_MAX_CPUS];
 static unsigned int nr_lrs;
 
@@ -77,6 +78,7 @@ int gic_init(void)
         *reg32(gicd, GICD_IPRIORITYR + i) = GIC_PRIO_DEFAULT * 0x01010101U;
     *reg32(gicd, GICD_CTLR) = GICD_CTLR_ARE_NS | GICD_CTLR_EnableGrp1A | GICD_CTLR_EnableGrp1;
     wait_clear(reg32(gicd, GICD_CTLR), GICD_CTLR_RWP);
+    gic_ready = true;
     return 0;
 }
 
@@ -101,7 +103,7 @@ int gic_cpu_init(void)
     struct cpu *c = cpu_this();
     u64 rd = gicr_find(c->mpidr), sgi;
 
-    if (!gicd || !rd) {
+    if (!gic_ready || !rd) {
         ERROR("no GICv3 redistributor for MPIDR %#lx", c->mpidr);
         return -1;
     }
@@ -136,6 +138,8 @@ int gic_cpu_init(void)
 
 u32 gic_ack(void)
 {
+    if (!gic_ready)
+        return GIC_INTID_SPURIOUS; /* a GICv2 has no ICC system registers */
     u32 intid = (u32)read_sysreg(ICC_IAR1_EL1) & 0xffffff;
 
     dsb(sy);

@@ -52,15 +52,6 @@ static struct vm *vm_of(struct vcpu *v)
     return v->vm;
 }
 
-struct vgic_irq *vgic_get_irq(struct vm *vm, struct vcpu *vcpu, u32 intid)
-{
-    if (intid < VGIC_NR_PRIVATE)
-        return vcpu ? &vcpu->vgic.private_irqs[intid] : NULL;
-    if (intid < VGIC_NR_IRQS)
-        return &vm->vgic.spis[intid - VGIC_NR_PRIVATE];
-    return NULL;
-}
-
 static struct vcpu *irq_target(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
 {
     if (irq->intid < VGIC_NR_PRIVATE)

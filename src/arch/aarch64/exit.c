@@ -41,45 +41,65 @@ static u64 sign_extend(u64 v, unsigned int bits)
     return (v ^ m) - m;
 }
 
-static void handle_dabt(struct vcpu *v, u64 esr)
+/* The failure paths stay out of line so the emulation path keeps few registers. */
+static void __attribute__((noinline, cold)) dabt_unhandled(struct vcpu *v, u64 esr, u64 ipa,
+                                                            const struct mmio_region *r)
 {
-    u64 ipa = fault_ipa();
+    bool write = esr & ESR_ELx_WNR;
+
+    VM_WARN(v->vm, "vm %s vcpu %u: %s at IPA %#lx (VA %#lx, PC %#lx): %s; abort injected",
+            v->vm->cfg.name, v->id, write ? "write" : "read", ipa, read_sysreg(far_el2),
+            read_sysreg(elr_el2),
+            !r ? "nothing mapped there" : (esr & ESR_ELx_S1PTW) ? "page-table walk into a device"
+                                                               : "instruction not decodable (no ISV)");
+    arch_vcpu_inject_dabt(v, read_sysreg(far_el2), write);
+}
+
+static void __attribute__((noinline, cold)) dabt_refused(struct vcpu *v, u64 esr, u64 ipa)
+{
     struct esr_dabt d = esr_decode_dabt(esr);
-    struct mmio_region *r = vm_find_mmio(v->vm, ipa);
+
+    VM_WARN(v->vm, "vm %s vcpu %u: bad %u-byte %s of device register at IPA %#lx (PC %#lx); "
+            "abort injected", v->vm->cfg.name, v->id, d.size, d.write ? "write" : "read", ipa,
+            read_sysreg(elr_el2));
+    arch_vcpu_inject_dabt(v, read_sysreg(far_el2), d.write);
+}
+
+/* An access to an emulated or forwarded device; 0, or -1 if the device refused it. */
+static inline int mmio_emulate(struct vcpu *v, struct mmio_region *r, u64 ipa, u64 esr)
+{
+    struct esr_dabt d = esr_decode_dabt(esr);
     u64 val;
 
-    if (!r || !d.valid || (esr & ESR_ELx_S1PTW)) {
-        VM_WARN(v->vm, "vm %s vcpu %u: %s at IPA %#lx (VA %#lx, PC %#lx): %s; abort injected",
-             v->vm->cfg.name, v->id, d.write ? "write" : "read", ipa, read_sysreg(far_el2),
-             read_sysreg(elr_el2),
-             !r ? "nothing mapped there" : (esr & ESR_ELx_S1PTW) ? "page-table walk into a device"
-                                                                : "instruction not decodable (no ISV)");
-        arch_vcpu_inject_dabt(v, read_sysreg(far_el2), d.write);
-        return;
-    }
     if (d.write) {
         val = vcpu_get_reg(v, d.reg);
         if (d.size < 8)
             val &= (1UL << (8 * d.size)) - 1;
-        if (r->forward ? pt_forward(v, r, ipa, d.size, &val, true)
-                       : r->write(v, ipa - r->base, d.size, val))
-            goto bad_access;
-    } else {
-        if (r->forward ? pt_forward(v, r, ipa, d.size, &val, false)
-                       : r->read(v, ipa - r->base, d.size, &val))
-            goto bad_access;
-        if (d.sign_extend && d.size < 8)
-            val = sign_extend(val, 8 * d.size);
-        if (!d.sixty_four)
-            val &= 0xffffffffUL;
-        vcpu_set_reg(v, d.reg, val);
+        return r->forward ? pt_forward(v, r, ipa, d.size, &val, true)
+                          : r->write(v, ipa - r->base, d.size, val);
     }
-    arch_vcpu_skip_instr();
-    return;
-bad_access:
-    VM_WARN(v->vm, "vm %s vcpu %u: bad %u-byte %s of device register at IPA %#lx (PC %#lx); abort injected",
-         v->vm->cfg.name, v->id, d.size, d.write ? "write" : "read", ipa, read_sysreg(elr_el2));
-    arch_vcpu_inject_dabt(v, read_sysreg(far_el2), d.write);
+    if (r->forward ? pt_forward(v, r, ipa, d.size, &val, false)
+                   : r->read(v, ipa - r->base, d.size, &val))
+        return -1;
+    if (d.sign_extend && d.size < 8)
+        val = sign_extend(val, 8 * d.size);
+    if (!d.sixty_four)
+        val &= 0xffffffffUL;
+    vcpu_set_reg(v, d.reg, val);
+    return 0;
+}
+
+static void handle_dabt(struct vcpu *v, u64 esr)
+{
+    u64 ipa = fault_ipa();
+    struct mmio_region *r = vm_find_mmio(v->vm, ipa);
+
+    if (unlikely(!r || !(esr & ESR_ELx_ISV) || (esr & ESR_ELx_S1PTW)))
+        dabt_unhandled(v, esr, ipa, r);
+    else if (unlikely(mmio_emulate(v, r, ipa, esr)))
+        dabt_refused(v, esr, ipa);
+    else
+        arch_vcpu_skip_instr();
 }
 
 static void handle_unknown(struct vcpu *v, u64 esr)
@@ -96,8 +116,19 @@ static struct vcpu_regs *exit_return(struct vcpu *v)
 {
     if (unlikely(v->power != VCPU_ON || v->vm->state != VM_RUNNING))
         vcpu_stop_self(v);
-    vgic_flush(v);
+    if (vgic_wants_flush(&v->vgic))
+        vgic_flush(v);
     return &v->regs;
+}
+
+/* Data aborts come straight from the vector (the MMIO path, kept short). */
+struct vcpu_regs *vcpu_handle_dabt(struct vcpu_regs *regs)
+{
+    struct vcpu *v = vcpu_of_regs(regs);
+
+    v->exits[EXIT_DABT]++;
+    handle_dabt(v, read_sysreg(esr_el2));
+    return exit_return(v);
 }
 
 struct vcpu_regs *vcpu_handle_sync(struct vcpu_regs *regs)
@@ -117,10 +148,6 @@ struct vcpu_regs *vcpu_handle_sync(struct vcpu_regs *regs)
         v->exits[EXIT_SMC]++;
         arch_vcpu_skip_instr(); /* trapped SMC: ELR points at the SMC itself */
         smccc_handle(v);
-        break;
-    case ESR_ELx_EC_DABT_LOW:
-        v->exits[EXIT_DABT]++;
-        handle_dabt(v, esr);
         break;
     case ESR_ELx_EC_SYS64:
         v->exits[EXIT_SYSREG]++;

@@ -75,7 +75,8 @@ void __noreturn el2_handle_fault(struct el2_frame *f, u64 vector)
 {
     unsigned int ec = ESR_ELx_EC(f->esr);
 
-    console_force_unlock();
+    if (!console_panic_claim())
+        arch_cpu_halt();
     console_printf("\n*** Keel fault on cpu%u: %s exception at EL2 ***\n", arch_cpu_id(),
                    vector_names[vector & 15]);
     console_printf("  EC  0x%02x %s\n", ec, esr_ec_name(ec));
@@ -99,7 +100,8 @@ void __noreturn panic(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    console_force_unlock();
+    if (!console_panic_claim())
+        arch_cpu_halt();
     console_printf("\n*** Keel panic on cpu%u: %s ***\n", arch_cpu_id(), msg);
     arch_dump_backtrace((u64)__builtin_frame_address(0));
     arch_cpu_halt();

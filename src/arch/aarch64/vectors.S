@@ -16,14 +16,17 @@
     b       el2_fault_common
 .endm
 
-.macro save_guest_regs
-    sub     sp, sp, #VCPU_REGS_SIZE
-    stp     x0, x1, [sp, #16 * 0]
-    save_guest_regs_from_x2
-.endm
+/*
+ * Saving a guest's registers. Exit handlers are C functions, which keep
+ * x19-x29 intact (AAPCS64 callee-saved), so most exits save and restore only
+ * x0-x18 and x30: the guest's x19-x29 simply stay in the registers across
+ * the handler. Only an exit whose handler must read or write one of x19-x29
+ * (an MMIO or system-register access naming it) saves all of them, and then
+ * the full restore runs.
+ */
 
 /* x0 and x1 are saved already; SP points at the vCPU's registers. */
-.macro save_guest_regs_from_x2
+.macro save_caller_saved_from_x2
     stp     x2, x3, [sp, #16 * 1]
     stp     x4, x5, [sp, #16 * 2]
     stp     x6, x7, [sp, #16 * 3]
@@ -32,24 +35,36 @@
     stp     x12, x13, [sp, #16 * 6]
     stp     x14, x15, [sp, #16 * 7]
     stp     x16, x17, [sp, #16 * 8]
-    stp     x18, x19, [sp, #16 * 9]
+    str     x18, [sp, #16 * 9]
+    str     x30, [sp, #16 * 15]
+.endm
+
+.macro save_callee_saved
+    str     x19, [sp, #16 * 9 + 8]
     stp     x20, x21, [sp, #16 * 10]
     stp     x22, x23, [sp, #16 * 11]
     stp     x24, x25, [sp, #16 * 12]
     stp     x26, x27, [sp, #16 * 13]
     stp     x28, x29, [sp, #16 * 14]
-    str     x30, [sp, #16 * 15]
+.endm
+
+/* x0 = the register block, then onto this CPU's own stack. */
+.macro switch_to_cpu_stack
     mov     x0, sp
     mrs     x1, tpidr_el2
     ldr     x1, [x1, #CPU_STACK_TOP]
     mov     sp, x1
 .endm
 
+/* IRQ, FIQ, SError: the handlers never touch the guest's registers. */
 .macro guest_vector handler
     .balign 0x80
-    save_guest_regs
+    sub     sp, sp, #VCPU_REGS_SIZE
+    stp     x0, x1, [sp, #16 * 0]
+    save_caller_saved_from_x2
+    switch_to_cpu_stack
     bl      \handler
-    b       arch_vcpu_resume
+    b       vcpu_resume_caller_saved
 .endm
 
     .section .text.vectors, "ax"
@@ -74,7 +89,7 @@ el2_vectors:
     lsr     x1, x0, #26                 /* ESR_ELx.EC */
     cmp     x1, #0x16                   /* ESR_ELx_EC_HVC64 */
     b.eq    hvc_fast
-    b       guest_sync_slow
+    b       guest_sync_classify
     guest_vector vcpu_handle_irq
     guest_vector vcpu_handle_fiq
     guest_vector vcpu_handle_serror
@@ -97,11 +112,11 @@ hvc_fast:
     ldr     w0, [sp]                    /* guest w0: the function ID */
     ubfx    w1, w0, #24, #6
     cmp     w1, #0
-    b.eq    guest_sync_slow
+    b.eq    guest_sync_partial
     cmp     w1, #4
-    b.eq    guest_sync_slow
+    b.eq    guest_sync_partial
     cmp     w1, #6
-    b.eq    guest_sync_slow
+    b.eq    guest_sync_partial
 hvc_not_supported:
     ldr     x1, [sp, #VCPU_EXITS]
     add     x1, x1, #1
@@ -113,10 +128,75 @@ hvc_not_supported:
     dsb     nsh
     isb
 
-guest_sync_slow:
-    save_guest_regs_from_x2
+/*
+ * Which registers a synchronous exit needs saved. x0 = ESR_EL2, x1 = EC.
+ * Data aborts (ISS.SRT, D13.2.39) and MSR/MRS traps (ISS.Rt) name one
+ * register; everything else (SMCCC: x0-x17, aborts without a syndrome,
+ * other traps) touches none above x18.
+ */
+guest_sync_classify:
+    cmp     x1, #0x24                   /* ESR_ELx_EC_DABT_LOW */
+    b.eq    guest_dabt
+    cmp     x1, #0x18                   /* ESR_ELx_EC_SYS64 */
+    b.ne    guest_sync_partial
+    ubfx    x1, x0, #5, #5              /* Rt */
+    b       2f
+2:  cmp     x1, #18
+    b.ls    guest_sync_partial
+    cmp     x1, #30
+    b.eq    guest_sync_partial
+    /* x19-x29 (or XZR, harmless): save everything */
+    save_caller_saved_from_x2
+    save_callee_saved
+    switch_to_cpu_stack
     bl      vcpu_handle_sync
     b       arch_vcpu_resume
+
+/* Data aborts: mostly emulated MMIO. Same register rule, own handler. */
+guest_dabt:
+    tbz     x0, #24, 3f                 /* ISV clear: no register named */
+    ubfx    x1, x0, #16, #5             /* SRT */
+    cmp     x1, #18
+    b.ls    3f
+    cmp     x1, #30
+    b.eq    3f
+    save_caller_saved_from_x2
+    save_callee_saved
+    switch_to_cpu_stack
+    bl      vcpu_handle_dabt
+    b       arch_vcpu_resume
+3:  save_caller_saved_from_x2
+    switch_to_cpu_stack
+    bl      vcpu_handle_dabt
+    b       vcpu_resume_caller_saved
+
+guest_sync_partial:
+    save_caller_saved_from_x2
+    switch_to_cpu_stack
+    bl      vcpu_handle_sync
+    b       vcpu_resume_caller_saved
+
+/*
+ * Back to the guest after a handler that saved only x0-x18 and x30: the C
+ * code has preserved x19-x29, which still hold the guest's values.
+ */
+vcpu_resume_caller_saved:
+    mov     sp, x0
+    ldp     x2, x3, [sp, #16 * 1]
+    ldp     x4, x5, [sp, #16 * 2]
+    ldp     x6, x7, [sp, #16 * 3]
+    ldp     x8, x9, [sp, #16 * 4]
+    ldp     x10, x11, [sp, #16 * 5]
+    ldp     x12, x13, [sp, #16 * 6]
+    ldp     x14, x15, [sp, #16 * 7]
+    ldp     x16, x17, [sp, #16 * 8]
+    ldr     x18, [sp, #16 * 9]
+    ldr     x30, [sp, #16 * 15]
+    ldp     x0, x1, [sp, #16 * 0]
+    add     sp, sp, #VCPU_REGS_SIZE
+    eret
+    dsb     nsh
+    isb
 
 el2_fault_common:
     stp     x2, x3, [sp, #16 * 1]

@@ -17,7 +17,11 @@ void console_register(const struct console_ops *ops);
 void console_write(const char *s, size_t len);
 int console_getc(void);
 void console_enable_rx_irq(void);
-/* Fault paths call this: a CPU that died holding the lock must not silence the rest. */
-void console_force_unlock(void);
+/*
+ * Fault paths call this first: the first CPU to fault or panic gets the
+ * console to itself (its dump is never interleaved, and a lock it died
+ * holding cannot block it); false for any other CPU, which should stop quietly.
+ */
+bool console_panic_claim(void);
 
 #endif

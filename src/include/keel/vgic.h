@@ -77,11 +77,17 @@ void vgic_send_sgi(struct vcpu *vcpu, u64 sgir);
 
 /* Entry/exit hooks, run on the vCPU's own physical CPU. */
 void vgic_flush(struct vcpu *vcpu); /* move wanted IRQs into LRs */
+
+/* Any interrupt waiting for a list register? Inline: asked on every exit. */
+static inline bool vgic_wants_flush(const struct vgic_cpu *c)
+{
+    return c->want[0] | c->want[1] | c->want[2] | c->want[3];
+}
 void vgic_sync(struct vcpu *vcpu);  /* fold back LRs the guest finished */
 void vgic_maintenance(struct vcpu *vcpu);
 void vgic_vcpu_reset_hw(struct vcpu *vcpu);
 
-struct vgic_irq *vgic_get_irq(struct vm *vm, struct vcpu *vcpu, u32 intid);
+/* vgic_get_irq() is in keel/vm.h, which has the full struct vm and struct vcpu. */
 
 /*
  * The list-register state of an interrupt on the vCPU running on this CPU

@@ -101,6 +101,16 @@ struct vm {
     unsigned int log_lines, log_suppressed;
 };
 
+/* An interrupt's state: private ones are per vCPU, SPIs per VM. */
+static inline struct vgic_irq *vgic_get_irq(struct vm *vm, struct vcpu *vcpu, u32 intid)
+{
+    if (intid < VGIC_NR_PRIVATE)
+        return vcpu ? &vcpu->vgic.private_irqs[intid] : NULL;
+    if (intid < VGIC_NR_IRQS)
+        return &vm->vgic.spis[intid - VGIC_NR_PRIVATE];
+    return NULL;
+}
+
 extern struct vm *vms[VM_MAX];
 extern const void *host_fdt; /* the DT Keel booted with; stays mapped and unchanged */
 extern unsigned int nr_vms;

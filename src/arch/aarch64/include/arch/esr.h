@@ -107,7 +107,23 @@ struct esr_dabt {
 };
 
 const char *esr_ec_name(unsigned int ec);
-struct esr_dabt esr_decode_dabt(u64 esr);
+
+/* Inline: it sits on the MMIO exit path. */
+static inline struct esr_dabt esr_decode_dabt(u64 esr)
+{
+    struct esr_dabt d = { 0 };
+
+    d.valid = esr & ESR_ELx_ISV;
+    d.write = esr & ESR_ELx_WNR;
+    if (!d.valid)
+        return d;
+    d.size = 1U << ((esr >> ESR_ELx_SAS_SHIFT) & ESR_ELx_SAS_MASK);
+    d.sign_extend = esr & ESR_ELx_SSE;
+    d.reg = (esr >> ESR_ELx_SRT_SHIFT) & ESR_ELx_SRT_MASK;
+    d.sixty_four = esr & ESR_ELx_SF;
+    d.acquire_release = esr & ESR_ELx_AR;
+    return d;
+}
 /* Short name of a data/instruction abort fault status code. */
 const char *esr_fsc_name(unsigned int fsc);
 
