@@ -48,12 +48,12 @@ static int shmem_find(const char *name)
 
 static const char *shmem_parse(const void *fdt, int node, struct shmem *s, u64 *next_ipa)
 {
-    int len;
+    int len, ipa_len;
     const char *name = fdt_getprop(fdt, node, "keel,name", NULL);
     const fdt32_t *p = fdt_getprop(fdt, node, "size", &len);
-    const fdt32_t *ipa = fdt_getprop(fdt, node, "keel,ipa", &len);
+    const fdt32_t *ipa = fdt_getprop(fdt, node, "keel,ipa", &ipa_len);
 
-    if (ipa && len != 8)
+    if (ipa && ipa_len != 8)
         return "keel,ipa must be <hi lo>";
 
     str_copy(s->name, name ? name : fdt_get_name(fdt, node, NULL), sizeof(s->name));

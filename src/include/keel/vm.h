@@ -135,7 +135,7 @@ const char *vm_state_name(enum vm_state s);
  * per second per VM, so a guest cannot flood Keel's console.
  */
 bool vm_log_ratelimit(struct vm *vm);
-#define VM_LOG_BURST 10
+#define VM_LOG_BURST 32
 #define VM_WARN(vm, ...) do { if (log_enabled(LOG_WARN) && vm_log_ratelimit(vm)) log_print(LOG_WARN, __VA_ARGS__); } while (0)
 
 /* Passthrough (core/passthrough.c) and shared memory (core/shmem.c). */
