@@ -105,6 +105,13 @@ guests:
 testguests: $(LIBFDT)
 	$(MAKE) -C tests/guests CC="$(CC)" GUEST_DIRS="tests/guests/demo bench/guest"
 
+# The demo: Debian Linux (2 vCPUs) next to the bare-metal demo guest, sharing
+# a memory region with a doorbell. Override RUN_ARGS to run something else.
+GUEST_DIR := .cache/guests
+RUN_ARGS ?= --smp 4 --shmem name=ring,size=64K \
+	--vm 'name=linux,cpus=2,mem=512M,kernel=$(GUEST_DIR)/Image,initrd=$(GUEST_DIR)/initramfs.cpio.gz,shmem=ring,bootargs=console=ttyAMA0' \
+	--vm 'name=demo,cpus=1,mem=64M,kernel=build/guests/demo.elf,shmem=ring'
+
 run: deps all guests testguests
 	tools/keel-run $(RUN_ARGS)
 
