@@ -443,14 +443,27 @@ static struct vcpu *gicr_frame_vcpu(struct vcpu *vcpu, u64 *off)
     return idx < vm->cfg.nr_vcpus ? vm->vcpus[idx] : NULL;
 }
 
+/*
+ * Splits a redistributor-region offset into the vCPU it belongs to (@t,
+ * NULL past the last frame) and the offset in its frames. -1 for an access
+ * size the register does not allow.
+ */
+static int gicr_decode(struct vcpu *vcpu, u64 *off, unsigned int size, struct vcpu **t)
+{
+    u64 sgi_off;
+
+    *t = gicr_frame_vcpu(vcpu, off);
+    sgi_off = *off - GICR_SGI_BASE;
+    return access_ok(*off, size, *off >= GICR_SGI_BASE && sgi_off >= GICD_IPRIORITYR &&
+                                     sgi_off < GICD_IPRIORITYR + 0x20) ? 0 : -1;
+}
+
 int vgicr_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val)
 {
     struct vm *vm = vm_of(vcpu);
-    struct vcpu *t = gicr_frame_vcpu(vcpu, &off);
-    u64 sgi_off = off - GICR_SGI_BASE;
-    bool prio = off >= GICR_SGI_BASE && sgi_off >= GICD_IPRIORITYR && sgi_off < GICD_IPRIORITYR + 0x20;
+    struct vcpu *t;
 
-    if (!access_ok(off, size, prio))
+    if (gicr_decode(vcpu, &off, size, &t))
         return -1;
     *val = 0;
     if (!t)
@@ -460,7 +473,7 @@ int vgicr_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val)
     if (off < GICR_SGI_BASE)
         *val = gicr_rd_read(t, off, size);
     else
-        irq_regs_read(vm, t, sgi_off, size, val, 0, VGIC_NR_PRIVATE);
+        irq_regs_read(vm, t, off - GICR_SGI_BASE, size, val, 0, VGIC_NR_PRIVATE);
     spin_unlock(&vm->vgic.lock);
     return 0;
 }
@@ -468,11 +481,9 @@ int vgicr_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val)
 int vgicr_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
 {
     struct vm *vm = vm_of(vcpu);
-    struct vcpu *t = gicr_frame_vcpu(vcpu, &off);
-    u64 sgi_off = off - GICR_SGI_BASE;
-    bool prio = off >= GICR_SGI_BASE && sgi_off >= GICD_IPRIORITYR && sgi_off < GICD_IPRIORITYR + 0x20;
+    struct vcpu *t;
 
-    if (!access_ok(off, size, prio))
+    if (gicr_decode(vcpu, &off, size, &t))
         return -1;
     if (!t)
         return 0;
@@ -481,7 +492,7 @@ int vgicr_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
     if (off == GICR_WAKER)
         t->vgic.sleeping = val & GICR_WAKER_ProcessorSleep;
     else if (off >= GICR_SGI_BASE)
-        irq_regs_write(vm, t, sgi_off, size, val, 0, VGIC_NR_PRIVATE);
+        irq_regs_write(vm, t, off - GICR_SGI_BASE, size, val, 0, VGIC_NR_PRIVATE);
     spin_unlock(&vm->vgic.lock);
     return 0;
 }

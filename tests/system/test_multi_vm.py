@@ -214,3 +214,14 @@ def test_bad_configurations_are_rejected_and_the_rest_boot(keel, tmp_path):
     shell = GuestShell(proc)
     shell.start("echo good-vm-alive")
     proc.expect(r"good-vm-alive\r*\n")
+
+
+@pytest.mark.usefixtures("need_guest")
+def test_guest_ram_at_a_chosen_ipa_base(keel):
+    """keel,ipa-base moves guest RAM; the guest DT and Linux follow it."""
+    proc = keel("--smp", "2", "--vm", linux_vm_spec("high", cpus=1, mem="256M",
+                                                   **{"ipa-base": "0x80000000"}), timeout=120)
+    proc.expect(r"vm high: starting, 1 vCPU on CPUs 0x1, 256 MiB, entry 0x80000000")
+    shell = GuestShell(proc).wait_ready()
+    out = shell.run("grep -i 'system ram' /proc/iomem")
+    assert re.search(r"80000000-8fffffff : System RAM", out), out

@@ -177,12 +177,28 @@ guest_sync_partial:
     b       vcpu_resume_caller_saved
 
 /*
+ * void arch_vcpu_resume(struct vcpu_regs *regs): enter or re-enter the guest
+ * with every register from @regs. ELR_EL2, SPSR_EL2 and the EL1 state are
+ * already loaded.
+ */
+    .global arch_vcpu_resume
+arch_vcpu_resume:
+    mov     sp, x0
+    ldr     x19, [sp, #16 * 9 + 8]
+    ldp     x20, x21, [sp, #16 * 10]
+    ldp     x22, x23, [sp, #16 * 11]
+    ldp     x24, x25, [sp, #16 * 12]
+    ldp     x26, x27, [sp, #16 * 13]
+    ldp     x28, x29, [sp, #16 * 14]
+    b       1f
+
+/*
  * Back to the guest after a handler that saved only x0-x18 and x30: the C
  * code has preserved x19-x29, which still hold the guest's values.
  */
 vcpu_resume_caller_saved:
     mov     sp, x0
-    ldp     x2, x3, [sp, #16 * 1]
+1:  ldp     x2, x3, [sp, #16 * 1]
     ldp     x4, x5, [sp, #16 * 2]
     ldp     x6, x7, [sp, #16 * 3]
     ldp     x8, x9, [sp, #16 * 4]
@@ -228,31 +244,3 @@ el2_fault_common:
 1:  wfi
     b       1b
 
-/*
- * void arch_vcpu_resume(struct vcpu_regs *regs): enter or re-enter the guest
- * whose registers are at @regs. ELR_EL2, SPSR_EL2 and the EL1 state are
- * already loaded.
- */
-    .global arch_vcpu_resume
-arch_vcpu_resume:
-    mov     sp, x0
-    ldp     x2, x3, [sp, #16 * 1]
-    ldp     x4, x5, [sp, #16 * 2]
-    ldp     x6, x7, [sp, #16 * 3]
-    ldp     x8, x9, [sp, #16 * 4]
-    ldp     x10, x11, [sp, #16 * 5]
-    ldp     x12, x13, [sp, #16 * 6]
-    ldp     x14, x15, [sp, #16 * 7]
-    ldp     x16, x17, [sp, #16 * 8]
-    ldp     x18, x19, [sp, #16 * 9]
-    ldp     x20, x21, [sp, #16 * 10]
-    ldp     x22, x23, [sp, #16 * 11]
-    ldp     x24, x25, [sp, #16 * 12]
-    ldp     x26, x27, [sp, #16 * 13]
-    ldp     x28, x29, [sp, #16 * 14]
-    ldr     x30, [sp, #16 * 15]
-    ldp     x0, x1, [sp, #16 * 0]
-    add     sp, sp, #VCPU_REGS_SIZE
-    eret
-    dsb     nsh                         /* speculation barrier after eret */
-    isb
