@@ -155,14 +155,6 @@ int vm_copy_to_guest(struct vm *vm, u64 ipa, const void *src, u64 len)
     return 0;
 }
 
-struct mmio_region *vm_find_mmio(struct vm *vm, u64 ipa)
-{
-    for (unsigned int i = 0; i < vm->nr_mmio; i++)
-        if (ipa >= vm->mmio[i].base && ipa - vm->mmio[i].base < vm->mmio[i].size)
-            return &vm->mmio[i];
-    return NULL;
-}
-
 static void vm_add_mmio(struct vm *vm, u64 base, u64 size,
                         int (*rd)(struct vcpu *, u64, unsigned int, u64 *),
                         int (*wr)(struct vcpu *, u64, unsigned int, u64))

@@ -145,14 +145,6 @@ static int want_pick(struct vcpu *vcpu)
     return best;
 }
 
-static bool want_any(const struct vgic_cpu *c)
-{
-    for (unsigned int w = 0; w < ARRAY_SIZE(c->want); w++)
-        if (c->want[w])
-            return true;
-    return false;
-}
-
 /* Puts one wanted interrupt in an LR; false if no LR is free. Lock held. */
 static bool vgic_flush_one(struct vcpu *vcpu, u32 intid, u32 all_lrs)
 {
@@ -190,7 +182,7 @@ void vgic_flush(struct vcpu *vcpu)
     u64 hcr = ICH_HCR_EL2_En;
     int intid;
 
-    if (!want_any(c))
+    if (!vgic_wants_flush(c))
         return;
     spin_lock(&vcpu->vm->vgic.lock);
     /*
@@ -200,7 +192,7 @@ void vgic_flush(struct vcpu *vcpu)
      */
     if (c->used_lrs)
         vgic_reclaim(vcpu, lrs_done(c->used_lrs));
-    while ((intid = want_pick(vcpu)) >= 0) {
+    while (vgic_wants_flush(c) && (intid = want_pick(vcpu)) >= 0) {
         if (!vgic_flush_one(vcpu, (u32)intid, all_lrs)) {
             /* more pending than LRs: get a maintenance IRQ when LRs drain */
             hcr |= ICH_HCR_EL2_UIE;

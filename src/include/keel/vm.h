@@ -126,7 +126,14 @@ void vm_stop(struct vm *vm, enum vm_state why);
  */
 void vm_request_reset(struct vm *vm);
 void vm_request_stop(struct vm *vm);
-struct mmio_region *vm_find_mmio(struct vm *vm, u64 ipa);
+/* The emulated or forwarded region holding @ipa. Inline: it is on every MMIO exit. */
+static inline struct mmio_region *vm_find_mmio(struct vm *vm, u64 ipa)
+{
+    for (unsigned int i = 0; i < vm->nr_mmio; i++)
+        if (ipa - vm->mmio[i].base < vm->mmio[i].size) /* unsigned: also catches ipa < base */
+            return &vm->mmio[i];
+    return NULL;
+}
 /* Called on each physical CPU with nothing to run: starts vCPUs that became runnable. */
 void vm_idle_poll(void);
 const char *vm_state_name(enum vm_state s);
