@@ -10,8 +10,9 @@ void console_register(const struct console_ops *ops)
     console_ops = ops;
 }
 
-/* CPU that owns the console after a fault or panic; -1 while all is well. */
+/* CPU that owns the console during a fault or panic dump; -1 otherwise. */
 static int panic_owner = -1;
+static int lock_holder = -1; /* CPU inside console_write, for a dying one's release */
 
 void console_write(const char *s, size_t len)
 {
@@ -27,14 +28,33 @@ void console_write(const char *s, size_t len)
         return;
     }
     spin_lock(&console_lock);
+    lock_holder = (int)arch_cpu_id();
     for (size_t i = 0; i < len; i++)
         console_ops->putc(s[i]);
+    lock_holder = -1;
     spin_unlock(&console_lock);
 }
 
 int console_getc(void)
 {
     return console_ops ? console_ops->getc() : -1;
+}
+
+/*
+ * The dump is out: give the console back so the other CPUs' guests are heard
+ * again, first releasing the lock if this CPU died while holding it.
+ */
+void console_panic_release(void)
+{
+    int me = (int)arch_cpu_id();
+
+    if (__atomic_load_n(&panic_owner, __ATOMIC_ACQUIRE) != me)
+        return;
+    if (lock_holder == me) {
+        lock_holder = -1;
+        spin_unlock(&console_lock);
+    }
+    __atomic_store_n(&panic_owner, -1, __ATOMIC_RELEASE);
 }
 
 bool console_panic_claim(void)

@@ -111,6 +111,7 @@ void __noreturn arch_cpu_halt(void)
 {
     __asm__ volatile("msr daifset, #0xf");
     console_printf("cpu%u: stopped.\n", arch_cpu_id());
+    console_panic_release();
     for (;;)
         wfi();
 }

@@ -23,5 +23,6 @@ void console_enable_rx_irq(void);
  * holding cannot block it); false for any other CPU, which should stop quietly.
  */
 bool console_panic_claim(void);
+void console_panic_release(void);
 
 #endif
