@@ -338,18 +338,11 @@ static u64 gicd_read_locked(struct vcpu *vcpu, u64 off, unsigned int size)
     return 0; /* reserved and unimplemented registers: RAZ */
 }
 
-int vgicd_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val)
+static int __attribute__((noinline)) vgicd_read_state(struct vcpu *vcpu, u64 off,
+                                                      unsigned int size, u64 *val)
 {
     struct vm *vm = vm_of(vcpu);
 
-    /* Identification registers hold no state: answer without the lock. */
-    if (size == 4) {
-        switch (off) {
-        case GICD_TYPER: *val = gicd_typer(vm); return 0;
-        case GICD_IIDR: *val = KEEL_GIC_IIDR; return 0;
-        case GICD_PIDR2: *val = GIC_PIDR2_ARCH_GICv3; return 0;
-        }
-    }
     if (!access_ok(off, size, off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400))
         return -1;
     vgic_sync(vcpu); /* fold back finished LRs: their state and routes are current again */
@@ -357,6 +350,22 @@ int vgicd_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val)
     *val = gicd_read_locked(vcpu, off, size);
     spin_unlock(&vm->vgic.lock);
     return 0;
+}
+
+int vgicd_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val)
+{
+    /*
+     * Identification registers hold no state: answered here, in a leaf
+     * function with no lock and no stack frame, the rest out of line.
+     */
+    if (size == 4) {
+        switch (off) {
+        case GICD_TYPER: *val = gicd_typer(vm_of(vcpu)); return 0;
+        case GICD_IIDR: *val = KEEL_GIC_IIDR; return 0;
+        case GICD_PIDR2: *val = GIC_PIDR2_ARCH_GICv3; return 0;
+        }
+    }
+    return vgicd_read_state(vcpu, off, size, val);
 }
 
 static void gicd_write_ctlr(struct vm *vm, u64 val)
@@ -499,17 +508,25 @@ int vgicr_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
 
 /* ---- injection ---- */
 
-void vgic_inject(struct vm *vm, struct vcpu *target, u32 intid)
+/* Latches @intid pending (forwarded from physical @pintid when non-zero). */
+static void vgic_pend(struct vm *vm, struct vcpu *target, u32 intid, u32 pintid)
 {
     struct vgic_irq *irq;
 
     spin_lock(&vm->vgic.lock);
     irq = vgic_get_irq(vm, target, intid);
     if (irq) {
+        if (pintid)
+            irq->hw_intid = (u16)pintid;
         irq->pending = true;
         vgic_update(vm, target, irq);
     }
     spin_unlock(&vm->vgic.lock);
+}
+
+void vgic_inject(struct vm *vm, struct vcpu *target, u32 intid)
+{
+    vgic_pend(vm, target, intid, 0);
 }
 
 void vgic_set_level(struct vm *vm, u32 intid, bool level)
@@ -530,16 +547,7 @@ void vgic_set_level(struct vm *vm, u32 intid, bool level)
 /* A physical SPI forwarded with the HW bit: the guest's deactivation ends it. */
 void vgic_inject_hw_spi(struct vm *vm, u32 intid, u32 pintid)
 {
-    struct vgic_irq *irq;
-
-    spin_lock(&vm->vgic.lock);
-    irq = vgic_get_irq(vm, NULL, intid);
-    if (irq) {
-        irq->hw_intid = (u16)pintid;
-        irq->pending = true;
-        vgic_update(vm, NULL, irq);
-    }
-    spin_unlock(&vm->vgic.lock);
+    vgic_pend(vm, NULL, intid, pintid);
 }
 
 void vgic_send_sgi(struct vcpu *vcpu, u64 sgir)
