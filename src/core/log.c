@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <keel/arch.h>
 #include <keel/console.h>
+#include <keel/console_mux.h>
 #include <keel/log.h>
 #include <keel/printf.h>
 #include <keel/string.h>
@@ -31,7 +32,7 @@ bool log_parse_level(const char *name, enum log_level *out)
 
 void log_print(enum log_level level, const char *fmt, ...)
 {
-    char line[256];
+    char line[257];
     u64 freq = arch_counter_freq();
     u64 now = arch_counter_read();
     u64 us = freq ? (now % freq) * 1000000 / freq : 0;
@@ -46,7 +47,8 @@ void log_print(enum log_level level, const char *fmt, ...)
     if (n > (int)sizeof(line) - 2)
         n = sizeof(line) - 2;
     line[n++] = '\n';
-    console_write(line, n);
+    line[n] = '\0';
+    console_mux_message(line); /* never in the middle of a VM's line */
 }
 
 void console_printf(const char *fmt, ...)

@@ -147,6 +147,16 @@ int vm_map_passthrough(struct vm *vm)
     return 0;
 }
 
+void pt_release(struct vm *vm)
+{
+    for (unsigned int i = 0; i < GIC_MAX_INTID; i++) {
+        if (irq_owner[i] == vm) {
+            gic_disable_irq(i);
+            irq_owner[i] = NULL;
+        }
+    }
+}
+
 /* A physical SPI of a passed-through device: hand it to its VM. */
 bool pt_handle_irq(u32 intid)
 {

@@ -64,6 +64,8 @@ static void vm_free_ram(struct vm *vm)
 static void vm_free_memory(struct vm *vm)
 {
     vm_free_ram(vm);
+    if (!vm->s2.root)
+        return;
     pgtable_free_tables(&vm->s2);
     memset(vm->s2.root, 0, PAGE_SIZE);
 }
@@ -215,6 +217,7 @@ static int vm_build(struct vm *vm)
 
 static void vm_free(struct vm *vm)
 {
+    pt_release(vm);
     vm_free_memory(vm);
     if (vm->s2.root)
         page_free(vm->s2.root);

@@ -148,6 +148,7 @@ bool vm_log_ratelimit(struct vm *vm);
 /* Passthrough (core/passthrough.c) and shared memory (core/shmem.c). */
 const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c);
 int vm_map_passthrough(struct vm *vm);
+void pt_release(struct vm *vm); /* a VM that failed to build gives its SPIs back */
 bool pt_handle_irq(u32 intid);
 int pt_forward(struct vcpu *v, struct mmio_region *r, u64 ipa, unsigned int size, u64 *val,
                bool write);
