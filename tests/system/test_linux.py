@@ -191,3 +191,16 @@ def test_console_input_burst_is_not_lost(linux):
         keel.expect(r"\n" + re.escape(t) + r"\r*\n", timeout=20)
     sh.wait_prompt()
     assert sh.run("dmesg | grep -c 'input overrun'; true").strip() == "0"
+
+
+def test_cpu_hotplug_goes_through_psci_cpu_off_and_on(linux):
+    """Linux takes vCPU 1 down (PSCI CPU_OFF) and back up (CPU_ON) three times."""
+    proc, shell = linux(smp=2, cpus=2, vm_mem="256M")
+    cpu1 = "/sys/devices/system/cpu/cpu1/online"
+    for _ in range(3):
+        shell.run(f"echo 0 > {cpu1}")
+        assert shell.run("cat /sys/devices/system/cpu/online").strip() == "0"
+        shell.run(f"echo 1 > {cpu1}")
+        assert shell.run("cat /sys/devices/system/cpu/online").strip() == "0-1"
+    assert shell.run("nproc").strip() == "2"
+    assert not KEEL_FATAL.search(proc.output)
