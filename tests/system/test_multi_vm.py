@@ -1,6 +1,7 @@
 """Several VMs side by side: console multiplexer, Keel shell, lifecycle,
 passthrough and rejected configurations (the partitioning issue)."""
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -114,7 +115,8 @@ def test_passthrough_disk_belongs_to_one_vm(keel, tmp_path):
     disk = tmp_path / "disk.img"
     with open(disk, "wb") as f:
         f.truncate(16 << 20)
-    subprocess.run(["/usr/sbin/mkfs.minix", str(disk)], check=True, capture_output=True)
+    mkfs = shutil.which("mkfs.minix") or "/sbin/mkfs.minix"  # util-linux, Essential in Debian
+    subprocess.run([mkfs, str(disk)], check=True, capture_output=True)
     with open(disk, "r+b") as f:
         f.seek(8 << 20)
         f.write(b"KEEL-DISK-MARKER")
