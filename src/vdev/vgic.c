@@ -37,6 +37,8 @@
 #define GICR_TYPER 0x0008
 #define GICR_STATUSR 0x0010
 #define GICR_WAKER 0x0014
+#define GICR_PROPBASER 0x0070
+#define GICR_PENDBASER 0x0078
 #define GICR_PIDR2 0xffe8
 #define GICR_SGI_BASE 0x10000
 #define GICR_WAKER_ProcessorSleep BIT(1)
@@ -293,11 +295,23 @@ static bool irq_regs_write(struct vm *vm, struct vcpu *owner, u64 off, unsigned 
 }
 
 /* Byte accesses are allowed to IPRIORITYR only; everything else is 32-bit (IROUTER 64). */
-static bool access_ok(u64 off, unsigned int size, bool prio_range)
+/*
+ * IHI 0069 12.1.3: registers are 32-bit; IPRIORITYR also takes byte (and
+ * here halfword) accesses; the 64-bit registers (GICD_IROUTER<n>, GICR_TYPER,
+ * GICR_PROPBASER/PENDBASER) also take 64-bit ones.
+ */
+static bool access_ok(u64 off, unsigned int size, bool prio_range, bool is64)
 {
+    if (!IS_ALIGNED(off, size))
+        return false;
     if (prio_range)
-        return size != 8 && IS_ALIGNED(off, size);
-    return (size == 4 || size == 8) && IS_ALIGNED(off, size);
+        return size != 8;
+    return size == 4 || (size == 8 && is64);
+}
+
+static bool gicd_is_irouter(u64 off)
+{
+    return off >= GICD_IROUTER && off < GICD_IROUTER + 8 * 1020;
 }
 
 /* ---- distributor ---- */
@@ -327,7 +341,9 @@ static u64 gicd_read_locked(struct vcpu *vcpu, u64 off, unsigned int size)
     if (off >= GICD_IROUTER + 8 * 32 && off < GICD_IROUTER + 8 * VGIC_NR_IRQS) {
         struct vgic_irq *irq = vgic_get_irq(vm, NULL, (u32)(off - GICD_IROUTER) / 8);
         val = irq->irouter;
-        return (off & 4) ? val >> 32 : val;
+        if (size == 8)
+            return val;
+        return (off & 4) ? val >> 32 : val & 0xffffffffUL;
     }
     switch (off) {
     case GICD_CTLR: return vm->vgic.ctlr;
@@ -343,7 +359,8 @@ static int __attribute__((noinline)) vgicd_read_state(struct vcpu *vcpu, u64 off
 {
     struct vm *vm = vm_of(vcpu);
 
-    if (!access_ok(off, size, off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400))
+    if (!access_ok(off, size, off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400,
+                   gicd_is_irouter(off)))
         return -1;
     vgic_sync(vcpu); /* fold back finished LRs: their state and routes are current again */
     spin_lock(&vm->vgic.lock);
@@ -395,6 +412,8 @@ static void gicd_write_irouter(struct vm *vm, u64 off, unsigned int size, u64 va
     /* An affinity that names no vCPU leaves the interrupt unrouted (never delivered). */
     if (irq->in_lr && t && t->id != irq->target)
         return; /* moves once the current delivery completes */
+    if (irq->target < vm->cfg.nr_vcpus) /* no longer queued where it was going */
+        vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
     irq->target = t ? t->id : 0xff;
     vgic_update(vm, NULL, irq);
 }
@@ -403,7 +422,8 @@ int vgicd_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
 {
     struct vm *vm = vm_of(vcpu);
 
-    if (!access_ok(off, size, off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400))
+    if (!access_ok(off, size, off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400,
+                   gicd_is_irouter(off)))
         return -1;
     vgic_sync(vcpu); /* fold back finished LRs: their state and routes are current again */
     spin_lock(&vm->vgic.lock);
@@ -459,12 +479,15 @@ static struct vcpu *gicr_frame_vcpu(struct vcpu *vcpu, u64 *off)
  */
 static int gicr_decode(struct vcpu *vcpu, u64 *off, unsigned int size, struct vcpu **t)
 {
-    u64 sgi_off;
+    u64 o, sgi_off;
+    bool prio, is64;
 
     *t = gicr_frame_vcpu(vcpu, off);
-    sgi_off = *off - GICR_SGI_BASE;
-    return access_ok(*off, size, *off >= GICR_SGI_BASE && sgi_off >= GICD_IPRIORITYR &&
-                                     sgi_off < GICD_IPRIORITYR + 0x20) ? 0 : -1;
+    o = *off;
+    sgi_off = o - GICR_SGI_BASE;
+    prio = o >= GICR_SGI_BASE && sgi_off >= GICD_IPRIORITYR && sgi_off < GICD_IPRIORITYR + 0x20;
+    is64 = o == GICR_TYPER || o == GICR_PROPBASER || o == GICR_PENDBASER;
+    return access_ok(o, size, prio, is64) ? 0 : -1;
 }
 
 int vgicr_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val)
