@@ -314,6 +314,16 @@ static bool gicd_is_irouter(u64 off)
     return off >= GICD_IROUTER && off < GICD_IROUTER + 8 * 1020;
 }
 
+/*
+ * Byte-accessible besides IPRIORITYR: GICD_ITARGETSR<n>, CPENDSGIR<n> and
+ * SPENDSGIR<n>, which read as zero and ignore writes with affinity routing.
+ */
+static bool gicd_is_byte_reg(u64 off)
+{
+    return (off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400) ||
+           (off >= 0x0800 && off < 0x0c00) || (off >= 0x0f10 && off < 0x0f30);
+}
+
 /* ---- distributor ---- */
 
 static struct vcpu *route_to_vcpu(struct vm *vm, u64 irouter)
@@ -359,8 +369,7 @@ static int __attribute__((noinline)) vgicd_read_state(struct vcpu *vcpu, u64 off
 {
     struct vm *vm = vm_of(vcpu);
 
-    if (!access_ok(off, size, off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400,
-                   gicd_is_irouter(off)))
+    if (!access_ok(off, size, gicd_is_byte_reg(off), gicd_is_irouter(off)))
         return -1;
     vgic_sync(vcpu); /* fold back finished LRs: their state and routes are current again */
     spin_lock(&vm->vgic.lock);
@@ -422,8 +431,7 @@ int vgicd_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
 {
     struct vm *vm = vm_of(vcpu);
 
-    if (!access_ok(off, size, off >= GICD_IPRIORITYR && off < GICD_IPRIORITYR + 0x400,
-                   gicd_is_irouter(off)))
+    if (!access_ok(off, size, gicd_is_byte_reg(off), gicd_is_irouter(off)))
         return -1;
     vgic_sync(vcpu); /* fold back finished LRs: their state and routes are current again */
     spin_lock(&vm->vgic.lock);

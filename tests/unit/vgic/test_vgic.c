@@ -286,6 +286,18 @@ static void test_gicd_iidr_pidr2(void **state)
     assert_int_equal(vgicd_read(vm->vcpus[0], GICD_PIDR2, 8, &val), -1);
 }
 
+/* ITARGETSR, CPENDSGIR, SPENDSGIR: byte-accessible, RAZ/WI with affinity routing. */
+static void test_gicd_legacy_byte_registers_raz_wi(void **state)
+{
+    struct vm *vm = *state;
+    static const u64 regs[] = { 0x0800, 0x0820, 0x0bff, 0x0f10, 0x0f1f, 0x0f20, 0x0f2f };
+
+    for (unsigned int i = 0; i < ARRAY_SIZE(regs); i++) {
+        d_wr(vm, regs[i], 1, 0xff);
+        assert_int_equal(d_rd(vm, regs[i], 1), 0);
+    }
+}
+
 static void test_gicd_read_only_writes_ignored(void **state)
 {
     struct vm *vm = *state;
@@ -1415,6 +1427,7 @@ int main(void)
         T4(test_gicd_typer),
         T1(test_gicd_iidr_pidr2),
         T1(test_gicd_read_only_writes_ignored),
+        T1(test_gicd_legacy_byte_registers_raz_wi),
         T2(test_gicd_reserved_raz_wi),
         /* distributor: bitmaps */
         T1(test_gicd_enable_set_clear),
