@@ -9,7 +9,7 @@
 #include <keel/string.h>
 
 /* Reads entry @idx of a "reg" property using the parent's cell sizes. */
-static bool dt_read_reg(const void *fdt, int node, int idx, u64 *base, u64 *size)
+bool dt_read_reg(const void *fdt, int node, int idx, u64 *base, u64 *size)
 {
     int parent = fdt_parent_offset(fdt, node);
     int ac = fdt_address_cells(fdt, parent), sc = fdt_size_cells(fdt, parent);

@@ -55,8 +55,8 @@ static bool reserved_for_keel(u64 base, u64 size)
 
 static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev *d)
 {
-    int parent, ac, sc, len;
-    const fdt32_t *reg, *irq;
+    int len;
+    const fdt32_t *irq;
 
     str_copy(d->path, path, sizeof(d->path));
     d->node = fdt_path_offset(fdt, path);
@@ -64,23 +64,16 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
         return "keel,passthrough names a node that does not exist";
     if (claimed_by(path))
         return "keel,passthrough names a device another VM already owns";
-    parent = fdt_parent_offset(fdt, d->node);
-    ac = fdt_address_cells(fdt, parent);
-    sc = fdt_size_cells(fdt, parent);
-    reg = fdt_getprop(fdt, d->node, "reg", &len);
-    if (!reg || ac < 1 || ac > 2 || sc < 1 || sc > 2)
-        return "a passed-through device has no usable reg";
-    for (int off = 0; off + (ac + sc) * 4 <= len && d->nr_regs < PT_MAX_REGS; off += (ac + sc) * 4) {
-        const fdt32_t *c = reg + off / 4;
-        u64 base = ac == 2 ? ((u64)fdt32_to_cpu(c[0]) << 32 | fdt32_to_cpu(c[1])) : fdt32_to_cpu(c[0]);
-        u64 size = sc == 2 ? ((u64)fdt32_to_cpu(c[ac]) << 32 | fdt32_to_cpu(c[ac + 1]))
-                           : fdt32_to_cpu(c[ac]);
+    for (u64 base, size; d->nr_regs < PT_MAX_REGS &&
+                         dt_read_reg(fdt, d->node, (int)d->nr_regs, &base, &size);) {
         if (reserved_for_keel(base, size))
             return "a passed-through device overlaps Keel's own UART, GIC or RAM";
         if (base < GUEST_UART_BASE + GUEST_UART_SIZE && base + size > GUEST_GICD_BASE)
             return "a passed-through device overlaps the VM's virtual GIC or UART";
         d->regs[d->nr_regs++] = (struct mem_range){ pa_init(base), size };
     }
+    if (!d->nr_regs)
+        return "a passed-through device has no usable reg";
     irq = fdt_getprop(fdt, d->node, "interrupts", &len);
     for (int i = 0; irq && (i + 1) * 12 <= len && d->nr_irqs < PT_MAX_IRQS; i++) {
         if (fdt32_to_cpu(irq[3 * i]) != 0)

@@ -43,22 +43,6 @@ static bool prop_u64(const void *fdt, int node, const char *name, u64 *out)
     return true;
 }
 
-static bool module_range(const void *fdt, int vm_node, int mod, struct mem_range *r)
-{
-    int ac = fdt_address_cells(fdt, vm_node), sc = fdt_size_cells(fdt, vm_node), len;
-    const fdt32_t *reg = fdt_getprop(fdt, mod, "reg", &len);
-    u64 base = 0, size = 0;
-
-    if (!reg || ac < 1 || ac > 2 || sc < 1 || sc > 2 || len < (ac + sc) * 4)
-        return false;
-    for (int i = 0; i < ac; i++)
-        base = (base << 32) | fdt32_to_cpu(reg[i]);
-    for (int i = 0; i < sc; i++)
-        size = (size << 32) | fdt32_to_cpu(reg[ac + i]);
-    *r = (struct mem_range){ pa_init(base), size };
-    return true;
-}
-
 static bool in_ram(u64 base, u64 size)
 {
     for (unsigned int i = 0; i < platform.mem_count; i++) {
@@ -86,10 +70,12 @@ static const char *vm_parse_modules(const void *fdt, int node, struct vm_config 
 
     fdt_for_each_subnode(mod, fdt, node) {
         struct mem_range r;
+        u64 base, size;
         if (fdt_node_check_compatible(fdt, mod, "multiboot,module"))
             continue;
-        if (!module_range(fdt, node, mod, &r))
+        if (!dt_read_reg(fdt, mod, 0, &base, &size))
             return "a module node has no usable reg";
+        r = (struct mem_range){ pa_init(base), size };
         if (!r.size || !in_ram(pa_addr(r.base), r.size))
             return "a module lies outside RAM or is empty";
         if (!module_reserved(&r))

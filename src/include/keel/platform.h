@@ -61,6 +61,8 @@ struct platform {
 /* Parses the flattened DT at @fdt. Returns 0 or a negative error, logging why. */
 int dt_parse_platform(const void *fdt, struct platform *plat);
 const char *psci_conduit_name(enum psci_conduit c);
+/* Entry @idx of @node's "reg", with its parent's #address-cells/#size-cells (1 or 2). */
+bool dt_read_reg(const void *fdt, int node, int idx, u64 *base, u64 *size);
 
 extern struct platform platform;
 
