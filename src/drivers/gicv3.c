@@ -7,32 +7,10 @@
 #include <arch/gicv3_regs.h>
 #include <arch/sysreg.h>
 #include <drivers/gicv3.h>
+#include <keel/gic_regs.h>
 #include <keel/cpu.h>
 #include <keel/log.h>
 #include <keel/platform.h>
-
-#define GICD_CTLR 0x0000
-#define GICD_TYPER 0x0004
-#define GICD_IGROUPR 0x0080
-#define GICD_ISENABLER 0x0100
-#define GICD_ICENABLER 0x0180
-#define GICD_ICPENDR 0x0280
-#define GICD_ICACTIVER 0x0380
-#define GICD_IPRIORITYR 0x0400
-#define GICD_IROUTER 0x6000
-#define GICD_CTLR_RWP BIT(31)
-#define GICD_CTLR_ARE_NS BIT(4)
-#define GICD_CTLR_EnableGrp1A BIT(1)
-#define GICD_CTLR_EnableGrp1 BIT(0) /* with DS = 1 this is EnableGrp0; harmless */
-
-#define GICR_CTLR 0x0000
-#define GICR_TYPER 0x0008
-#define GICR_WAKER 0x0014
-#define GICR_WAKER_ProcessorSleep BIT(1)
-#define GICR_WAKER_ChildrenAsleep BIT(2)
-#define GICR_TYPER_Last BIT(4)
-#define GICR_FRAME 0x20000
-#define GICR_SGI 0x10000
 
 #define GIC_PRIO_DEFAULT 0xa0
 
@@ -76,7 +54,7 @@ int gic_init(void)
     }
     for (u32 i = 32; i < lines && i < 1020; i += 4)
         *reg32(gicd, GICD_IPRIORITYR + i) = GIC_PRIO_DEFAULT * 0x01010101U;
-    *reg32(gicd, GICD_CTLR) = GICD_CTLR_ARE_NS | GICD_CTLR_EnableGrp1A | GICD_CTLR_EnableGrp1;
+    *reg32(gicd, GICD_CTLR) = GICD_CTLR_ARE_NS | GICD_CTLR_EnableGrp1A | GICD_CTLR_EnableGrp1NS;
     wait_clear(reg32(gicd, GICD_CTLR), GICD_CTLR_RWP);
     gic_ready = true;
     return 0;
@@ -88,7 +66,7 @@ static u64 gicr_find(u64 mpidr)
     u64 base = pa_addr(platform.gicr.base), end = base + platform.gicr.size;
     u64 aff = (mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 24;
 
-    for (; base < end; base += GICR_FRAME) {
+    for (; base < end; base += GICR_FRAME_SIZE) {
         u64 typer = *(volatile u64 *)(base + GICR_TYPER);
         if ((typer >> 32) == aff)
             return base;
@@ -108,7 +86,7 @@ int gic_cpu_init(void)
         return -1;
     }
     gicr_this[c->id] = rd;
-    sgi = rd + GICR_SGI;
+    sgi = rd + GICR_SGI_BASE;
     *reg32(rd, GICR_WAKER) &= ~GICR_WAKER_ProcessorSleep;
     if (!wait_clear(reg32(rd, GICR_WAKER), GICR_WAKER_ChildrenAsleep))
         WARN("GICR_WAKER.ChildrenAsleep stuck");
@@ -173,7 +151,7 @@ void gic_send_sgi(unsigned int cpu, u32 sgi)
 void gic_enable_irq(u32 intid, unsigned int cpu)
 {
     if (intid < 32) {
-        u64 sgi = gicr_this[cpu] + GICR_SGI;
+        u64 sgi = gicr_this[cpu] + GICR_SGI_BASE;
         *reg32(sgi, GICD_ISENABLER) = BIT(intid);
         return;
     }
