@@ -125,11 +125,11 @@ static int vm_alloc_ram(struct vm *vm)
     return 0;
 }
 
-void *vm_ipa_to_hva(struct vm *vm, u64 ipa, u64 size)
+void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size)
 {
-    u64 off = ipa - vm->cfg.ram_ipa;
+    u64 off = ipa_addr(ipa) - vm->cfg.ram_ipa;
 
-    if (ipa < vm->cfg.ram_ipa)
+    if (ipa_addr(ipa) < vm->cfg.ram_ipa)
         return NULL;
     for (unsigned int i = 0; i < vm->nr_chunks; i++) {
         if (off < vm->chunks[i].size)
@@ -140,17 +140,17 @@ void *vm_ipa_to_hva(struct vm *vm, u64 ipa, u64 size)
     return NULL;
 }
 
-int vm_copy_to_guest(struct vm *vm, u64 ipa, const void *src, u64 len)
+int vm_copy_to_guest(struct vm *vm, ipaddr_t ipa, const void *src, u64 len)
 {
     while (len) {
-        u64 n = MIN(len, PAGE_SIZE - (ipa & (PAGE_SIZE - 1)));
+        u64 n = MIN(len, PAGE_SIZE - (ipa_addr(ipa) & (PAGE_SIZE - 1)));
         void *dst = vm_ipa_to_hva(vm, ipa, n);
         if (!dst)
             return -1;
         memcpy(dst, src, n);
         /* the guest starts with its MMU and caches off: push the bytes to memory */
         arch_clean_dcache_range((u64)dst, n);
-        ipa += n;
+        ipa = ipa_add(ipa, n);
         src = (const u8 *)src + n;
         len -= n;
     }

@@ -94,7 +94,7 @@ static int vm_write_dt(struct vm *vm, const struct load_plan *lp)
     spin_lock(&dt_lock);
     err = guest_dt_build(dt_buf, sizeof(dt_buf), &p);
     if (!err)
-        err = vm_copy_to_guest(vm, lp->dtb_ipa, dt_buf, fdt_totalsize(dt_buf));
+        err = vm_copy_to_guest(vm, ipa_init(lp->dtb_ipa), dt_buf, fdt_totalsize(dt_buf));
     spin_unlock(&dt_lock);
     if (err)
         ERROR("vm %s: cannot build its device tree (%d)", vm->cfg.name, err);
@@ -124,10 +124,10 @@ int vm_load_images(struct vm *vm)
               vm->cfg.initrd.size >> 10, vm->cfg.mem_size >> 20);
         return -1;
     }
-    vm_copy_to_guest(vm, lp.kernel_ipa, (const void *)pa_addr(vm->cfg.kernel.base),
+    vm_copy_to_guest(vm, ipa_init(lp.kernel_ipa), (const void *)pa_addr(vm->cfg.kernel.base),
                      vm->cfg.kernel.size);
     if (vm->cfg.initrd.size)
-        vm_copy_to_guest(vm, lp.initrd_ipa, (const void *)pa_addr(vm->cfg.initrd.base),
+        vm_copy_to_guest(vm, ipa_init(lp.initrd_ipa), (const void *)pa_addr(vm->cfg.initrd.base),
                          vm->cfg.initrd.size);
     vm->entry = lp.entry;
     vm->dtb_ipa = lp.dtb_ipa;

@@ -161,7 +161,7 @@ s64 shmem_doorbell(struct vm *vm, u64 id);
 unsigned int shmem_count(void);
 
 /* Guest memory access by IPA, for Keel's own use (loading images). */
-void *vm_ipa_to_hva(struct vm *vm, u64 ipa, u64 size);
-int vm_copy_to_guest(struct vm *vm, u64 ipa, const void *src, u64 len);
+void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size);
+int vm_copy_to_guest(struct vm *vm, ipaddr_t ipa, const void *src, u64 len);
 
 #endif
