@@ -201,24 +201,39 @@ struct vcpu_regs *vcpu_handle_serror(struct vcpu_regs *regs)
  * guest's deactivation deactivates it), everything Keel handles itself is
  * dropped and deactivated here.
  */
+/* Handles one acknowledged interrupt; false if there was none. */
+static bool irq_handle_one(struct vcpu *v)
+{
+    u32 intid = gic_ack();
+
+    if (intid >= GIC_INTID_SPURIOUS)
+        return false;
+    gic_eoi(intid);
+    if (intid == platform.timer_irq[2] && v) {
+        vgic_inject_hw(v, intid, intid);
+        return true;
+    }
+    if (pt_handle_irq(intid))
+        return true; /* deactivated by the guest, through the HW bit */
+    if (intid == platform.gic_maint_irq && v)
+        vgic_maintenance(v);
+    else if (intid == platform.uart_irq)
+        console_rx_irq();
+    gic_deactivate(intid);
+    return true;
+}
+
+/*
+ * From a guest exit, one interrupt per exit: another one still pending
+ * takes the guest straight back here, so the common case does not pay for
+ * a second acknowledge. The idle loop drains them all.
+ */
 void arch_irq_handle_pending(struct vcpu *v)
 {
-    for (;;) {
-        u32 intid = gic_ack();
-
-        if (intid >= GIC_INTID_SPURIOUS)
-            return;
-        gic_eoi(intid);
-        if (intid == platform.timer_irq[2] && v) {
-            vgic_inject_hw(v, intid, intid);
-            continue;
-        }
-        if (pt_handle_irq(intid))
-            continue; /* deactivated by the guest, through the HW bit */
-        if (intid == platform.gic_maint_irq && v)
-            vgic_maintenance(v);
-        else if (intid == platform.uart_irq)
-            console_rx_irq();
-        gic_deactivate(intid);
+    if (v) {
+        irq_handle_one(v);
+        return;
     }
+    while (irq_handle_one(NULL))
+        ;
 }
