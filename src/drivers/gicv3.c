@@ -111,6 +111,7 @@ int gic_cpu_init(void)
     if (platform.gic_maint_irq)
         gic_enable_irq(platform.gic_maint_irq, c->id);
     gic_enable_irq(platform.timer_irq[2], c->id); /* virtual timer */
+    gic_enable_irq(platform.timer_irq[3], c->id); /* EL2 physical timer: guests' CNTP_* */
     return 0;
 }
 

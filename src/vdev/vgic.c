@@ -540,6 +540,21 @@ void vgic_set_level(struct vm *vm, u32 intid, bool level)
     spin_unlock(&vm->vgic.lock);
 }
 
+/* The line of a private interrupt of @vcpu (an emulated per-CPU device). */
+void vgic_set_private_level(struct vcpu *vcpu, u32 intid, bool level)
+{
+    struct vm *vm = vm_of(vcpu);
+    struct vgic_irq *irq;
+
+    spin_lock(&vm->vgic.lock);
+    irq = vgic_get_irq(vm, vcpu, intid);
+    if (irq && irq->level != level) {
+        irq->level = level;
+        vgic_update(vm, vcpu, irq);
+    }
+    spin_unlock(&vm->vgic.lock);
+}
+
 /* A physical SPI forwarded with the HW bit: the guest's deactivation ends it. */
 void vgic_inject_hw_spi(struct vm *vm, u32 intid, u32 pintid)
 {

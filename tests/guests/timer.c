@@ -4,10 +4,10 @@
  *    it back; ISTATUS; the interrupt pending while disabled at the GIC and
  *    cleared there; WFI woken by it; one timer per vCPU
  *  - the virtual counter never goes backwards, on one vCPU or across vCPUs
- *  - the EL1 physical timer: Keel gives guests none. CNTP_CTL_EL0,
- *    CNTP_CVAL_EL0 and CNTP_TVAL_EL0 trap and are RAZ/WI (they read as zero,
- *    writes are ignored, its PPI never fires); CNTPCT_EL0 is readable and,
- *    with CNTVOFF_EL2 = 0, equals the virtual count.
+ *  - the EL1 physical timer, which Keel emulates (its registers trap): CVAL
+ *    and TVAL read back, ISTATUS, its PPI (30) fires at the deadline as a
+ *    level interrupt, IMASK and disabling lower it; CNTPCT_EL0 is readable
+ *    and, with CNTVOFF_EL2 = 0, equals the virtual count.
  */
 #include "libguest.h"
 
@@ -169,28 +169,56 @@ static void test_vtimer(void)
     report_prefix_pop();
 }
 
-/* CNTP_*: trapped by Keel and RAZ/WI; the physical timer's PPI never fires. */
+/* CNTP_*: emulated by Keel (trapped), backed by its EL2 physical timer. */
 static void test_ptimer(void)
 {
+    u64 deadline, now;
     u32 iar;
 
     report_prefix_push("ptimer");
     report(pppi == 30, "DT: physical timer PPI is INTID 30 (%u)", pppi);
     local_irq_disable();
     gic_irq_enable(pppi);
-    write_sysreg(cntp_cval_el0, cntpct() - 1);
+
+    /* registers read back; TVAL counts down to CVAL */
+    deadline = cntpct() + us_to_ticks(LONG_US);
+    write_sysreg(cntp_cval_el0, deadline);
     write_sysreg(cntp_ctl_el0, CNT_CTL_ENABLE);
     isb();
-    report(read_sysreg(cntp_ctl_el0) == 0, "CNTP_CTL_EL0 reads as zero after enabling (RAZ/WI)");
-    report(read_sysreg(cntp_cval_el0) == 0, "CNTP_CVAL_EL0 reads as zero after a write (RAZ/WI)");
-    write_sysreg(cntp_tval_el0, 1000);
+    report(read_sysreg(cntp_cval_el0) == deadline, "CNTP_CVAL_EL0 reads back");
+    report((read_sysreg(cntp_ctl_el0) & 7) == CNT_CTL_ENABLE, "CNTP_CTL_EL0: enabled, not expired");
+    s32 tval = (s32)read_sysreg(cntp_tval_el0);
+    report(tval > 0 && (u64)tval <= us_to_ticks(LONG_US), "CNTP_TVAL_EL0 counts down (%d)", tval);
+
+    /* fires at the deadline set through TVAL, not before */
+    write_sysreg(cntp_tval_el0, us_to_ticks(SHORT_US));
     isb();
-    report(read_sysreg(cntp_tval_el0) == 0, "CNTP_TVAL_EL0 reads as zero after a write (RAZ/WI)");
+    deadline = read_sysreg(cntp_cval_el0);
+    iar = gic_wait_ack(SHORT_US + LATE_US);
+    now = cntpct();
+    report(iar == pppi, "the physical timer interrupt arrives (IAR %u)", iar);
+    report(now >= deadline, "not before its deadline");
+    report(read_sysreg(cntp_ctl_el0) & CNT_CTL_ISTATUS, "CNTP_CTL_EL0.ISTATUS once expired");
+    /* level-sensitive: masking the timer lowers the line before the EOI */
+    write_sysreg(cntp_ctl_el0, CNT_CTL_ENABLE | CNT_CTL_IMASK);
+    isb();
+    if (iar == pppi)
+        gic_eoi(iar);
     iar = gic_wait_ack(SHORT_US);
-    report(iar == GIC_SPURIOUS && !gic_irq_pending(pppi), "no physical timer interrupt (IAR %u)", iar);
+    report(iar == GIC_SPURIOUS, "IMASK holds it back (IAR %u)", iar);
     if (iar != GIC_SPURIOUS)
         gic_eoi(iar);
+    /* unmasked while still expired: the level is back */
+    write_sysreg(cntp_ctl_el0, CNT_CTL_ENABLE);
+    isb();
+    iar = gic_wait_ack(SHORT_US);
+    report(iar == pppi, "unmasking an expired timer raises it again (IAR %u)", iar);
     write_sysreg(cntp_ctl_el0, 0);
+    isb();
+    if (iar != GIC_SPURIOUS)
+        gic_eoi(iar);
+    report(gic_wait_ack(SHORT_US) == GIC_SPURIOUS && !gic_irq_pending(pppi),
+           "disabled: quiet");
     gic_irq_disable(pppi);
     local_irq_enable();
     report_prefix_pop();

@@ -215,7 +215,9 @@ static bool irq_handle_one(struct vcpu *v)
     }
     if (pt_handle_irq(intid))
         return true; /* deactivated by the guest, through the HW bit */
-    if (intid == platform.gic_maint_irq && v)
+    if (intid == platform.timer_irq[3]) /* CNTHP: the guest's emulated physical timer */
+        v ? ptimer_sync(v) : ptimer_idle();
+    else if (intid == platform.gic_maint_irq && v)
         vgic_maintenance(v);
     else if (intid == platform.uart_irq)
         console_rx_irq();

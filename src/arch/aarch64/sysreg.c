@@ -87,8 +87,6 @@ static bool is_raz_wi(u32 op0, u32 op1, u32 crn, u32 crm, u32 op2)
         return true;
     if (op0 == 3 && op1 == 3 && crn == 14 && crm >= 8) /* PMEVCNTR/PMEVTYPER */
         return true;
-    if (op0 == 3 && op1 == 3 && crn == 14 && crm == 2) /* CNTP_*: no EL1 physical timer */
-        return true;
     if (op0 == 3 && op1 == 0 && crn == 1 && crm == 0 && op2 == 1) /* ACTLR_EL1 */
         return true;
     return false;
@@ -111,6 +109,15 @@ int sysreg_handle(struct vcpu *v, u64 esr)
         if (!read)
             goto undef; /* ID registers are read-only */
         vcpu_set_reg(v, rt, id_sanitise(reg, id_read_hw(reg)));
+        return 0;
+    }
+    if (op0 == 3 && op1 == 3 && crn == 14 && crm == 2 && op2 <= 2) {
+        /* CNTP_TVAL_EL0 (op2 0), CNTP_CTL_EL0 (1), CNTP_CVAL_EL0 (2) */
+        static const unsigned int which[] = { PTIMER_TVAL, PTIMER_CTL, PTIMER_CVAL };
+        if (read)
+            vcpu_set_reg(v, rt, ptimer_read(v, which[op2]));
+        else
+            ptimer_write(v, which[op2], vcpu_get_reg(v, rt));
         return 0;
     }
     if (reg == SYS_MDSCR_EL1) {

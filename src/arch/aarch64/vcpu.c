@@ -94,6 +94,7 @@ static void el1_load(const struct vcpu_el1 *e)
 void arch_vcpu_quiesce(void)
 {
     write_sysreg(cntv_ctl_el0, 0);
+    write_sysreg(cnthp_ctl_el2, 0);
     write_sysreg(hcr_el2, HCR_EL2_RW);
     isb();
 }
@@ -110,7 +111,8 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(cptr_el2, CPTR_GUEST);
     write_sysreg(mdcr_el2, (read_sysreg(mdcr_el2) & 0x1f) | MDCR_GUEST);
-    write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN); /* EL1 physical timer traps */
+    write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN); /* EL1 physical timer traps (ptimer.c) */
+    write_sysreg(cnthp_ctl_el2, 0);
     write_sysreg(cntvoff_el2, 0);
     write_sysreg(hcr_el2, HCR_GUEST);
     isb();

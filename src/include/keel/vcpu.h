@@ -22,6 +22,7 @@ struct vcpu_el1 {
     u64 tpidr_el0, tpidrro_el0, tpidr_el1, sp_el0, sp_el1, elr_el1, spsr_el1;
     u64 esr, far, afsr0, afsr1, par, csselr, cntkctl, mdscr;
     u64 cntv_ctl, cntv_cval;
+    u64 cntp_ctl, cntp_cval; /* the EL1 physical timer, emulated (ptimer.c) */
 };
 
 #define MPIDR_AFF_BITS 0xff00ffffffUL /* Aff3, Aff2, Aff1, Aff0 */

@@ -7,6 +7,13 @@
 void arch_vm_init_stage2_regs(void);
 void arch_vcpu_reset(struct vcpu *v, u64 entry, u64 x0);
 void __noreturn arch_vcpu_enter(struct vcpu *v);
+/* The emulated EL1 physical timer (ptimer.c). */
+enum { PTIMER_CTL, PTIMER_CVAL, PTIMER_TVAL };
+u64 ptimer_read(struct vcpu *v, unsigned int reg);
+void ptimer_write(struct vcpu *v, unsigned int reg, u64 val);
+void ptimer_sync(struct vcpu *v);
+void ptimer_idle(void);
+
 /* Zeroes the FP/SIMD registers, FPSR and FPCR (boot.S). */
 void arch_fpsimd_zero(void);
 void arch_vcpu_quiesce(void);

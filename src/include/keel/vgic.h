@@ -72,6 +72,7 @@ void vgic_set_level(struct vm *vm, u32 intid, bool level);
 /* Injects a hardware interrupt (HW bit): guest deactivation reaches @pintid. */
 void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid);
 void vgic_inject_hw_spi(struct vm *vm, u32 intid, u32 pintid);
+void vgic_set_private_level(struct vcpu *vcpu, u32 intid, bool level);
 /* Guest write of ICC_SGI1R_EL1 / ICC_ASGI1R_EL1 / ICC_SGI0R_EL1. */
 void vgic_send_sgi(struct vcpu *vcpu, u64 sgir);
 
