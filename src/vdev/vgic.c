@@ -525,34 +525,37 @@ void vgic_inject(struct vm *vm, struct vcpu *target, u32 intid)
     vgic_pend(vm, target, intid, 0);
 }
 
-void vgic_set_level(struct vm *vm, u32 intid, bool level)
+/* An interrupt line; @owner is NULL for SPIs, the vCPU for its private ones. */
+static void vgic_line(struct vm *vm, struct vcpu *owner, u32 intid, bool level)
 {
     struct vgic_irq *irq;
 
     spin_lock(&vm->vgic.lock);
-    irq = vgic_get_irq(vm, NULL, intid);
+    irq = vgic_get_irq(vm, owner, intid);
     if (irq && irq->level != level) {
         irq->level = level;
         if (irq->edge && level)
             irq->pending = true; /* a rising edge on an edge-configured line */
-        vgic_update(vm, NULL, irq);
+        vgic_update(vm, owner, irq);
     }
     spin_unlock(&vm->vgic.lock);
+}
+
+void vgic_set_level(struct vm *vm, u32 intid, bool level)
+{
+    vgic_line(vm, NULL, intid, level);
 }
 
 /* The line of a private interrupt of @vcpu (an emulated per-CPU device). */
 void vgic_set_private_level(struct vcpu *vcpu, u32 intid, bool level)
 {
-    struct vm *vm = vm_of(vcpu);
-    struct vgic_irq *irq;
+    vgic_line(vm_of(vcpu), vcpu, intid, level);
+}
 
-    spin_lock(&vm->vgic.lock);
-    irq = vgic_get_irq(vm, vcpu, intid);
-    if (irq && irq->level != level) {
-        irq->level = level;
-        vgic_update(vm, vcpu, irq);
-    }
-    spin_unlock(&vm->vgic.lock);
+/* The virtual timer, forwarded with the HW bit to the vCPU it belongs to. */
+void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid)
+{
+    vgic_pend(vm_of(vcpu), vcpu, intid, pintid);
 }
 
 /* A physical SPI forwarded with the HW bit: the guest's deactivation ends it. */

@@ -194,6 +194,7 @@ void arch_vcpu_inject_undef(struct vcpu *v)
 
 void vcpu_kick(struct vcpu *v)
 {
-    if (v->pcpu != cpu_this()->id)
+    /* TPIDR_EL2 read inline: this runs on every injection */
+    if (v->pcpu != ((struct cpu *)read_sysreg(tpidr_el2))->id)
         gic_send_sgi(v->pcpu, GIC_SGI_KICK);
 }

@@ -209,20 +209,6 @@ void vgic_maintenance(struct vcpu *vcpu)
     vgic_sync(vcpu);
 }
 
-void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid)
-{
-    struct vm *vm = vcpu->vm;
-    struct vgic_irq *irq;
-
-    spin_lock(&vm->vgic.lock);
-    irq = vgic_get_irq(vm, vcpu, intid);
-    irq->hw_intid = (u16)pintid;
-    irq->pending = true;
-    if (irq->enabled)
-        vcpu->vgic.want[intid / 64] |= BIT(intid % 64);
-    spin_unlock(&vm->vgic.lock);
-}
-
 /* A vCPU (re)starting on this CPU: empty virtual interface, nothing active. */
 void vgic_vcpu_reset_hw(struct vcpu *vcpu)
 {
