@@ -19,46 +19,57 @@ struct busy {
     u64 base, end;
 };
 
+/* Adds [base, end) to the sorted busy list, widened to whole pages. */
+static void busy_add(struct busy *b, unsigned int *n, unsigned int max, u64 base, u64 end)
+{
+    unsigned int i;
+
+    CHECK(*n < max);
+    for (i = *n; i > 0 && b[i - 1].base > base; i--)
+        b[i] = b[i - 1];
+    b[i] = (struct busy){ ALIGN_DOWN(base, PAGE_SIZE), ALIGN_UP(end, PAGE_SIZE) };
+    (*n)++;
+}
+
 static unsigned int collect_busy(const struct mem_boot_info *info, struct busy *b, unsigned int max)
 {
     unsigned int n = 0;
 
-    b[n++] = (struct busy){ info->image_start, info->image_end };
-    b[n++] = (struct busy){ info->dtb, info->dtb + info->dtb_size };
-    for (unsigned int i = 0; i < platform.module_count && n < max; i++) {
+    busy_add(b, &n, max, info->image_start, info->image_end);
+    busy_add(b, &n, max, info->dtb, info->dtb + info->dtb_size);
+    for (unsigned int i = 0; i < platform.module_count; i++) {
         u64 base = pa_addr(platform.modules[i].range.base);
-        b[n++] = (struct busy){ base, base + platform.modules[i].range.size };
+        busy_add(b, &n, max, base, base + platform.modules[i].range.size);
     }
-    for (unsigned int i = 0; i < platform.reserved_count && n < max; i++) {
+    for (unsigned int i = 0; i < platform.reserved_count; i++) {
         u64 base = pa_addr(platform.reserved[i].base);
-        b[n++] = (struct busy){ base, base + platform.reserved[i].size };
-    }
-    for (unsigned int i = 1; i < n; i++) /* insertion sort: a handful of entries */
-        for (unsigned int j = i; j > 0 && b[j].base < b[j - 1].base; j--) {
-            struct busy t = b[j];
-            b[j] = b[j - 1];
-            b[j - 1] = t;
-        }
-    for (unsigned int i = 0; i < n; i++) {
-        b[i].base = ALIGN_DOWN(b[i].base, PAGE_SIZE);
-        b[i].end = ALIGN_UP(b[i].end, PAGE_SIZE);
+        busy_add(b, &n, max, base, base + platform.reserved[i].size);
     }
     return n;
 }
 
-/* Finds @size bytes of RAM in [base, end) not overlapping any busy range. */
-static u64 find_gap(u64 base, u64 end, u64 size, const struct busy *b, unsigned int n)
-{
-    u64 cur = base;
+/* Walks the gaps of [it->cur, end) between the sorted busy ranges. */
+struct gap_iter {
+    u64 cur;
+    unsigned int i;
+};
 
-    for (unsigned int i = 0; i <= n; i++) {
-        u64 limit = (i < n) ? MIN(b[i].base, end) : end;
-        if (limit > cur && limit - cur >= size)
-            return cur;
-        if (i < n && b[i].end > cur)
-            cur = b[i].end;
+static bool next_gap(struct gap_iter *it, u64 end, const struct busy *b, unsigned int n,
+                     u64 *gap_base, u64 *gap_end)
+{
+    while (it->i <= n && it->cur < end) {
+        unsigned int i = it->i++;
+        u64 start = it->cur, limit = (i < n) ? MIN(b[i].base, end) : end;
+
+        if (i < n && b[i].end > it->cur)
+            it->cur = MIN(b[i].end, end);
+        if (limit > start) {
+            *gap_base = start;
+            *gap_end = limit;
+            return true;
+        }
     }
-    return 0;
+    return false;
 }
 
 static void zone_setup(const struct mem_range *bank, struct busy *b, unsigned int *n,
@@ -67,41 +78,30 @@ static void zone_setup(const struct mem_range *bank, struct busy *b, unsigned in
     u64 base = ALIGN_UP(pa_addr(bank->base), PAGE_SIZE);
     u64 end = ALIGN_DOWN(pa_addr(bank->base) + bank->size, PAGE_SIZE);
     u64 meta_size = ALIGN_UP(buddy_meta_size((end - base) >> PAGE_SHIFT), PAGE_SIZE);
-    u64 meta = find_gap(base, end, meta_size, b, *n);
     struct buddy_zone *z = &zones[zone_count];
+    struct gap_iter it = { base, 0 };
+    u64 gb, ge, meta = 0;
 
+    while (!meta && next_gap(&it, end, b, *n, &gb, &ge))
+        if (ge - gb >= meta_size)
+            meta = gb; /* the metadata lives in the bank itself */
     if (!meta) {
         WARN("memory bank %#lx-%#lx: no room for allocator metadata, not used", base, end);
         return;
     }
     buddy_zone_init(z, base, end - base, (u8 *)meta);
     zone_count++;
-    /* The metadata is busy too, from now on. */
-    CHECK(*n < max);
-    b[*n] = (struct busy){ meta, meta + meta_size };
-    (*n)++;
-    for (unsigned int i = *n - 1; i > 0 && b[i].base < b[i - 1].base; i--) {
-        struct busy t = b[i];
-        b[i] = b[i - 1];
-        b[i - 1] = t;
-    }
-    u64 cur = base;
-    for (unsigned int i = 0; i <= *n; i++) {
-        u64 limit = (i < *n) ? MIN(b[i].base, end) : end;
-        if (limit > cur)
-            buddy_zone_add_free(z, cur, limit - cur);
-        if (i < *n && b[i].end > cur)
-            cur = MIN(b[i].end, end);
-        if (cur >= end)
-            break;
-    }
+    busy_add(b, n, max, meta, meta + meta_size);
+    it = (struct gap_iter){ base, 0 };
+    while (next_gap(&it, end, b, *n, &gb, &ge))
+        buddy_zone_add_free(z, gb, ge - gb);
     total_pages += z->free_pages;
 }
 
 void mem_init(const struct mem_boot_info *info)
 {
     struct busy busy[PLAT_MAX_MODULES + PLAT_MAX_RESERVED + PLAT_MAX_MEM + 2];
-    unsigned int n = collect_busy(info, busy, ARRAY_SIZE(busy) - PLAT_MAX_MEM);
+    unsigned int n = collect_busy(info, busy, ARRAY_SIZE(busy));
 
     for (unsigned int i = 0; i < platform.mem_count; i++)
         zone_setup(&platform.mem[i], busy, &n, ARRAY_SIZE(busy));
