@@ -12,14 +12,6 @@
 
 #define PSCI_VERSION_1_1 0x10001U
 
-static struct vcpu *vcpu_by_mpidr(struct vm *vm, u64 mpidr)
-{
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
-        if ((vm->vcpus[i]->vmpidr & MPIDR_AFF_BITS) == (mpidr & MPIDR_AFF_BITS))
-            return vm->vcpus[i];
-    return NULL;
-}
-
 static bool ipa_in_ram(struct vm *vm, u64 ipa)
 {
     return ipa >= vm->cfg.ram_ipa && ipa < vm->cfg.ram_ipa + vm->cfg.mem_size;
@@ -28,7 +20,7 @@ static bool ipa_in_ram(struct vm *vm, u64 ipa)
 static s64 psci_cpu_on(struct vcpu *v, u64 mpidr, u64 entry, u64 context)
 {
     struct vm *vm = v->vm;
-    struct vcpu *t = vcpu_by_mpidr(vm, mpidr);
+    struct vcpu *t = vm_vcpu_by_mpidr(vm, mpidr);
     s64 ret = PSCI_RET_SUCCESS;
 
     if (!t)
@@ -53,7 +45,7 @@ static s64 psci_cpu_on(struct vcpu *v, u64 mpidr, u64 entry, u64 context)
 
 static s64 psci_affinity_info(struct vcpu *v, u64 mpidr, u64 level)
 {
-    struct vcpu *t = vcpu_by_mpidr(v->vm, mpidr);
+    struct vcpu *t = vm_vcpu_by_mpidr(v->vm, mpidr);
 
     if (!t || level != 0)
         return PSCI_RET_INVALID_PARAMS;

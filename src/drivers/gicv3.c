@@ -157,7 +157,7 @@ void gic_enable_irq(u32 intid, unsigned int cpu)
         return;
     }
     u64 mpidr = cpus[cpu].mpidr;
-    *(volatile u64 *)(gicd + GICD_IROUTER + 8UL * intid) = mpidr & 0xff00ffffffUL;
+    *(volatile u64 *)(gicd + GICD_IROUTER + 8UL * intid) = mpidr & MPIDR_AFF_MASK;
     *reg32(gicd, GICD_ISENABLER + (intid / 32) * 4) = BIT(intid % 32);
 }
 

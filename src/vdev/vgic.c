@@ -291,16 +291,6 @@ static bool gicd_is_byte_reg(u64 off)
 
 /* ---- distributor ---- */
 
-static struct vcpu *route_to_vcpu(struct vm *vm, u64 irouter)
-{
-    u64 aff = irouter & 0xff00ffffffUL;
-
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
-        if (vm->vcpus[i] && (vm->vcpus[i]->vmpidr & 0xff00ffffffUL) == aff)
-            return vm->vcpus[i];
-    return NULL;
-}
-
 static u64 gicd_typer(struct vm *vm)
 {
     return (VGIC_NR_IRQS / 32 - 1) | (9U << 19) /* IDbits: 10 */ | BIT(25) /* No1N */;
@@ -381,8 +371,8 @@ static void gicd_write_irouter(struct vm *vm, u64 off, unsigned int size, u64 va
         irq->irouter = (irq->irouter & 0xffffffffUL) | (val << 32);
     else
         irq->irouter = (irq->irouter & ~0xffffffffUL) | (val & 0xffffffffUL);
-    irq->irouter &= 0xff00ffffffUL; /* IRM is RAZ/WI: GICD_TYPER.No1N = 1 */
-    t = route_to_vcpu(vm, irq->irouter);
+    irq->irouter &= MPIDR_AFF_BITS; /* IRM is RAZ/WI: GICD_TYPER.No1N = 1 */
+    t = vm_vcpu_by_mpidr(vm, irq->irouter);
     /* An affinity that names no vCPU leaves the interrupt unrouted (never delivered). */
     if (irq->in_lr && t && t->id != irq->target)
         return; /* moves once the current delivery completes */

@@ -65,14 +65,6 @@ static u64 lr_build(const struct vgic_irq *irq)
  * that LR is folded back (found by tests/guests/gic.c: a route written after
  * a delivery was otherwise ignored for good).
  */
-static struct vcpu *spi_route(struct vm *vm, const struct vgic_irq *irq)
-{
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
-        if (vm->vcpus[i] && (vm->vcpus[i]->vmpidr & 0xff00ffffffUL) == (irq->irouter & 0xff00ffffffUL))
-            return vm->vcpus[i];
-    return NULL;
-}
-
 /* Folds back LRs the guest has finished with (state now invalid). Lock held. */
 static void vgic_reclaim(struct vcpu *vcpu, u32 done)
 {
@@ -89,7 +81,7 @@ static void vgic_reclaim(struct vcpu *vcpu, u32 done)
         irq->in_lr = false;
         irq->active = false;
         if (irq->intid >= VGIC_NR_PRIVATE) {
-            t = spi_route(vcpu->vm, irq);
+            t = vm_vcpu_by_mpidr(vcpu->vm, irq->irouter);
             irq->target = t ? (u8)t->id : 0xff;
         }
         /* still pending (a new edge, or a level line still high)? queue it again */

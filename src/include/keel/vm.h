@@ -111,6 +111,15 @@ static inline struct vgic_irq *vgic_get_irq(struct vm *vm, struct vcpu *vcpu, u3
     return NULL;
 }
 
+/* The vCPU whose MPIDR affinity (Aff3..Aff0) matches @mpidr, or NULL. */
+static inline struct vcpu *vm_vcpu_by_mpidr(struct vm *vm, u64 mpidr)
+{
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
+        if (vm->vcpus[i] && (vm->vcpus[i]->vmpidr & MPIDR_AFF_BITS) == (mpidr & MPIDR_AFF_BITS))
+            return vm->vcpus[i];
+    return NULL;
+}
+
 extern struct vm *vms[VM_MAX];
 extern const void *host_fdt; /* the DT Keel booted with; stays mapped and unchanged */
 extern unsigned int nr_vms;
