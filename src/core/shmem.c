@@ -33,11 +33,6 @@ struct shmem {
 static struct shmem regions[SHMEM_MAX];
 static unsigned int nr_regions;
 
-unsigned int shmem_count(void)
-{
-    return nr_regions;
-}
-
 static int shmem_find(const char *name)
 {
     for (unsigned int i = 0; i < nr_regions; i++)

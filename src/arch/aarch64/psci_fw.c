@@ -29,11 +29,6 @@ void psci_fw_init(enum psci_conduit conduit)
     fw_conduit = conduit;
 }
 
-u32 psci_fw_version(void)
-{
-    return (u32)psci_fw_call(PSCI_VERSION, 0, 0, 0);
-}
-
 int psci_fw_cpu_on(u64 mpidr, u64 entry, u64 context)
 {
     return (int)psci_fw_call(PSCI_FN64(PSCI_CPU_ON), mpidr, entry, context);
@@ -44,7 +39,3 @@ void psci_fw_system_off(void)
     psci_fw_call(PSCI_SYSTEM_OFF, 0, 0, 0);
 }
 
-void psci_fw_system_reset(void)
-{
-    psci_fw_call(PSCI_SYSTEM_RESET, 0, 0, 0);
-}

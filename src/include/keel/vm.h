@@ -167,7 +167,6 @@ int shmem_boot(const void *fdt);
 int vm_map_shmem(struct vm *vm);
 int shmem_dt_nodes(void *fdt, struct vm *vm);
 s64 shmem_doorbell(struct vm *vm, u64 id);
-unsigned int shmem_count(void);
 
 /* Guest memory access by IPA, for Keel's own use (loading images). */
 void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size);

@@ -5,9 +5,7 @@
 #include <keel/platform.h>
 
 void psci_fw_init(enum psci_conduit conduit);
-u32 psci_fw_version(void);
 int psci_fw_cpu_on(u64 mpidr, u64 entry, u64 context);
 void psci_fw_system_off(void);
-void psci_fw_system_reset(void);
 
 #endif
