@@ -19,28 +19,13 @@ static bool ipa_in_ram(struct vm *vm, u64 ipa)
 
 static s64 psci_cpu_on(struct vcpu *v, u64 mpidr, u64 entry, u64 context)
 {
-    struct vm *vm = v->vm;
-    struct vcpu *t = vm_vcpu_by_mpidr(vm, mpidr);
-    s64 ret = PSCI_RET_SUCCESS;
+    struct vcpu *t = vm_vcpu_by_mpidr(v->vm, mpidr);
 
     if (!t)
         return PSCI_RET_INVALID_PARAMS;
-    if (!ipa_in_ram(vm, entry))
+    if (!ipa_in_ram(v->vm, entry))
         return PSCI_RET_INVALID_ADDRESS;
-    spin_lock(&vm->lock);
-    if (t->power == VCPU_ON)
-        ret = PSCI_RET_ALREADY_ON;
-    else if (t->power == VCPU_ON_PENDING)
-        ret = PSCI_RET_ON_PENDING;
-    else {
-        t->entry = entry;
-        t->context = context;
-        __atomic_store_n(&t->power, VCPU_ON_PENDING, __ATOMIC_RELEASE);
-    }
-    spin_unlock(&vm->lock);
-    if (ret == PSCI_RET_SUCCESS)
-        vcpu_kick(t);
-    return ret;
+    return vcpu_request_on(t, entry, context);
 }
 
 static s64 psci_affinity_info(struct vcpu *v, u64 mpidr, u64 level)
@@ -114,11 +99,11 @@ static s64 smccc_dispatch(struct vcpu *v, u32 fn, u64 a1, u64 a2, u64 a3)
     case PSCI_MIGRATE_INFO_TYPE:
         return 2; /* no trusted OS: migration not required */
     case PSCI_SYSTEM_OFF:
-        INFO("vm %s: PSCI SYSTEM_OFF from vcpu %u", v->vm->cfg.name, v->id);
+        VM_INFO(v->vm, "vm %s: PSCI SYSTEM_OFF from vcpu %u", v->vm->cfg.name, v->id);
         vm_stop(v->vm, VM_OFF);
         return PSCI_RET_SUCCESS;
     case PSCI_SYSTEM_RESET:
-        INFO("vm %s: PSCI SYSTEM_RESET from vcpu %u", v->vm->cfg.name, v->id);
+        VM_INFO(v->vm, "vm %s: PSCI SYSTEM_RESET from vcpu %u", v->vm->cfg.name, v->id);
         vm_request_reset(v->vm);
         return PSCI_RET_SUCCESS;
     case SMCCC_VERSION:

@@ -26,25 +26,29 @@ static void *s2_alloc_page(void)
     return page_alloc_zeroed(0);
 }
 
+/*
+ * Lock-free: a guest that faults in a loop on every vCPU calls this on each
+ * exit, and must not serialise its own vCPUs (nor anything else) on a lock.
+ * The window may be restarted twice at its edge; a line more or less is fine.
+ */
 bool vm_log_ratelimit(struct vm *vm)
 {
-    u64 now = arch_counter_read(), second = arch_counter_freq();
-    bool ok;
+    u64 now = arch_counter_read(), window = __atomic_load_n(&vm->log_window, __ATOMIC_RELAXED);
 
-    spin_lock(&vm->lock);
-    if (now - vm->log_window >= second) {
-        if (vm->log_suppressed)
+    if (now - window >= arch_counter_freq() &&
+        __atomic_compare_exchange_n(&vm->log_window, &window, now, false, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED)) {
+        u32 missed = __atomic_exchange_n(&vm->log_suppressed, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&vm->log_lines, 0, __ATOMIC_RELAXED);
+        if (missed)
             log_print(LOG_WARN, "vm %s: %u more guest-caused messages suppressed", vm->cfg.name,
-                      vm->log_suppressed);
-        vm->log_window = now;
-        vm->log_lines = 0;
-        vm->log_suppressed = 0;
+                      missed);
     }
-    ok = vm->log_lines++ < VM_LOG_BURST;
-    if (!ok)
-        vm->log_suppressed++;
-    spin_unlock(&vm->lock);
-    return ok;
+    if (__atomic_load_n(&vm->log_lines, __ATOMIC_RELAXED) < VM_LOG_BURST &&
+        __atomic_fetch_add(&vm->log_lines, 1, __ATOMIC_RELAXED) < VM_LOG_BURST)
+        return true;
+    __atomic_fetch_add(&vm->log_suppressed, 1, __ATOMIC_RELAXED);
+    return false;
 }
 
 const char *vm_state_name(enum vm_state s)
@@ -187,12 +191,15 @@ static int vm_create_vcpus(struct vm *vm)
 /* Puts the VM in its power-on state: images loaded, interrupt state reset. */
 static int vm_prepare_boot(struct vm *vm)
 {
+    /*
+     * Under the vGIC lock: another CPU may be injecting a doorbell or a
+     * passthrough interrupt right now (it saw the VM running a moment ago).
+     */
+    spin_lock(&vm->vgic.lock);
     vgic_init_vm(vm);
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
-        struct vcpu *v = vm->vcpus[i];
-        vgic_init_vcpu(v);
-        v->power = VCPU_OFF;
-    }
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
+        vgic_init_vcpu(vm->vcpus[i]);
+    spin_unlock(&vm->vgic.lock);
     vm_console_reset(vm);
     if (vm_load_images(vm))
         return -1;
@@ -240,6 +247,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
     vm->id = nr_vms;
     vm->cfg = *cfg;
     vm->lock = (spinlock_t)SPINLOCK_INIT;
+    vm->vgic.lock = (spinlock_t)SPINLOCK_INIT; /* once: others may queue on it at any time */
     vm->s2 = (struct pgtable){ .start_level = 1, .max_block_level = 1,
                                .alloc_page = s2_alloc_page, .free_page = page_free };
     vm->s2.root = page_alloc_zeroed(0);
@@ -266,14 +274,10 @@ fail:
 
 int vm_start(struct vm *vm)
 {
-    struct vcpu *v0 = vm->vcpus[0];
-
-    INFO("vm %s: starting, %u vCPU%s on CPUs %#lx, %lu MiB, entry %#lx, DTB %#lx", vm->cfg.name,
-         vm->cfg.nr_vcpus, vm->cfg.nr_vcpus > 1 ? "s" : "", vm->cfg.affinity,
-         vm->cfg.mem_size >> 20, vm->entry, vm->dtb_ipa);
-    vm->state = VM_RUNNING;
-    __atomic_store_n(&v0->power, VCPU_ON_PENDING, __ATOMIC_RELEASE);
-    vcpu_kick(v0);
+    VM_INFO(vm, "vm %s: starting, %u vCPU%s on CPUs %#lx, %lu MiB, entry %#lx, DTB %#lx",
+            vm->cfg.name, vm->cfg.nr_vcpus, vm->cfg.nr_vcpus > 1 ? "s" : "", vm->cfg.affinity,
+            vm->cfg.mem_size >> 20, vm->entry, vm->dtb_ipa);
+    vm_lifecycle_start(vm);
     return 0;
 }
 
@@ -285,26 +289,12 @@ static bool all_vms_off(void)
     return nr_vms > 0;
 }
 
-static void vm_halt_vcpus(struct vm *vm)
-{
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
-        vm->vcpus[i]->power = VCPU_OFF;
-        vcpu_kick(vm->vcpus[i]);
-    }
-}
-
 void vm_stop(struct vm *vm, enum vm_state why)
 {
-    spin_lock(&vm->lock);
-    if (vm->state != VM_RUNNING) {
-        spin_unlock(&vm->lock);
+    if (!vm_lifecycle_stop(vm, why))
         return;
-    }
-    vm->state = why;
-    vm_halt_vcpus(vm);
-    spin_unlock(&vm->lock);
     if (why == VM_OFF)
-        INFO("vm %s: powered off", vm->cfg.name);
+        VM_INFO(vm, "vm %s: powered off", vm->cfg.name);
     else
         ERROR("vm %s: stopped after a fatal error; other VMs keep running", vm->cfg.name);
     if (all_vms_off() && !keel_options.stay_up) {
@@ -314,48 +304,27 @@ void vm_stop(struct vm *vm, enum vm_state why)
     }
 }
 
-void vm_request_reset(struct vm *vm)
-{
-    spin_lock(&vm->lock);
-    vm->state = VM_STOPPED;
-    vm->reset_pending = true;
-    vm_halt_vcpus(vm);
-    spin_unlock(&vm->lock);
-}
-
 void vm_request_stop(struct vm *vm)
 {
-    spin_lock(&vm->lock);
-    if (vm->state == VM_RUNNING)
-        vm->state = VM_STOPPED;
-    vm_halt_vcpus(vm);
-    spin_unlock(&vm->lock);
+    vm_lifecycle_request_stop(vm);
     INFO("vm %s: stopped", vm->cfg.name);
 }
 
-static bool vm_vcpus_idle(struct vm *vm)
-{
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
-        if (vm->vcpus[i]->running)
-            return false;
-    return true;
-}
-
 /*
- * Runs on vCPU 0's physical CPU once every vCPU of the VM has left its core:
- * nothing of the guest is live, so its memory can be rewritten.
+ * Runs on vCPU 0's physical CPU once vm_claim_reset() saw every vCPU out:
+ * nothing of the guest is live and none can enter, so its memory can be
+ * rewritten.
  */
 static void vm_do_reset(struct vm *vm)
 {
-    vm->reset_pending = false;
+    bool built;
+
     vm_free_memory(vm);
-    if (vm_build(vm)) {
+    built = vm_build(vm) == 0;
+    if (!built)
         ERROR("vm %s: cannot reload its images; left stopped", vm->cfg.name);
-        vm->state = VM_CRASHED;
-        return;
-    }
-    INFO("vm %s: restarting (boot %u)", vm->cfg.name, vm->boots);
-    vm_start(vm);
+    if (vm_finish_reset(vm, built))
+        VM_INFO(vm, "vm %s: restarting (boot %u)", vm->cfg.name, vm->boots);
 }
 
 void vm_idle_poll(void)
@@ -365,16 +334,15 @@ void vm_idle_poll(void)
 
     if (!v)
         return;
-    if (v->vm->reset_pending && v->id == 0 && vm_vcpus_idle(v->vm))
+    if (v->id == 0 && vm_claim_reset(v->vm))
         vm_do_reset(v->vm);
-    if (v->vm->state == VM_RUNNING && v->power == VCPU_ON_PENDING)
-        vcpu_run(v);
+    vcpu_run(v);
 }
 
 void vcpu_run(struct vcpu *v)
 {
-    v->power = VCPU_ON;
-    v->running = true;
+    if (!vcpu_claim_entry(v))
+        return;
     arch_vcpu_reset(v, v->entry, v->context);
     arch_vcpu_enter(v);
 }
@@ -383,15 +351,15 @@ void vcpu_stop_self(struct vcpu *v)
 {
     arch_vcpu_quiesce();
     cpu_this()->vcpu = NULL;
-    __atomic_store_n(&v->running, false, __ATOMIC_RELEASE);
+    vcpu_release(v);
     /* vCPU 0's CPU rebuilds the VM once the last vCPU is out: tell it */
-    if (v->vm->reset_pending && v->id != 0)
+    if (__atomic_load_n(&v->vm->reset_pending, __ATOMIC_RELAXED) && v->id != 0)
         vcpu_kick(v->vm->vcpus[0]);
     arch_idle_from_exit();
 }
 
 void vcpu_power_off_self(struct vcpu *v)
 {
-    v->power = VCPU_OFF;
+    vcpu_mark_off(v);
     vcpu_stop_self(v);
 }

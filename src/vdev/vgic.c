@@ -60,7 +60,6 @@ static void vgic_irq_defaults(struct vgic_irq *irq, u32 intid)
 
 void vgic_init_vm(struct vm *vm)
 {
-    vm->vgic.lock = (spinlock_t)SPINLOCK_INIT;
     vm->vgic.ctlr = GICD_CTLR_ARE | GICD_CTLR_DS;
     vm->vgic.nr_vcpus = vm->cfg.nr_vcpus;
     for (u32 i = 0; i < VGIC_NR_SPIS; i++)

@@ -2,7 +2,9 @@
  * A virtual machine: its configuration (from the device tree), its memory
  * and Stage-2 map, its vCPUs and its emulated devices.
  *
- * Lock order: vm.lock, then vgic.lock, then the console lock.
+ * Lock order: vm.lock, then vgic.lock, then the console lock. vm.lock guards
+ * the lifecycle (state, reset_pending, building, every vCPU's power; see
+ * core/vm_lifecycle.c) and nothing else; no log line is printed under it.
  */
 #ifndef KEEL_VM_H
 #define KEEL_VM_H
@@ -86,7 +88,9 @@ struct vm {
     struct mem_range chunks[VM_MAX_CHUNKS]; /* guest RAM, back to back from GUEST_RAM_BASE */
     unsigned int nr_chunks;
     u64 entry, dtb_ipa;    /* where vCPU 0 starts, and x0 */
-    volatile bool reset_pending;
+    bool reset_pending;    /* a rebuild is wanted: vCPU 0's CPU does it when all are out */
+    bool building;         /* being rebuilt; no vCPU may enter */
+    bool stop_after_build; /* stopped (shell) while building: stay stopped */
     spinlock_t uart_lock;  /* the vPL011: guest MMIO and console input */
     struct vm_console *console;
     struct vcpu *vcpus[VM_MAX_VCPUS];
@@ -97,8 +101,8 @@ struct vm {
     spinlock_t lock;
     unsigned int boots;
     u64 doorbells;         /* doorbells received */
-    u64 log_window;        /* guest-triggered log lines: rate limit state */
-    unsigned int log_lines, log_suppressed;
+    u64 log_window;        /* guest-triggered log lines: rate limit state, atomics only */
+    u32 log_lines, log_suppressed;
 };
 
 /* An interrupt's state: private ones are per vCPU, SPIs per VM. */
@@ -135,6 +139,24 @@ void vm_stop(struct vm *vm, enum vm_state why);
  */
 void vm_request_reset(struct vm *vm);
 void vm_request_stop(struct vm *vm);
+
+/*
+ * The lifecycle state machine (core/vm_lifecycle.c): each call is one
+ * transition under vm->lock, and kicks the vCPUs that must notice it.
+ */
+void vm_lifecycle_start(struct vm *vm);                      /* vCPU 0 ON_PENDING */
+bool vm_lifecycle_stop(struct vm *vm, enum vm_state why);    /* false: not running */
+bool vm_lifecycle_request_stop(struct vm *vm);               /* false: was stopped */
+s64 vcpu_request_on(struct vcpu *target, u64 entry, u64 context); /* a PSCI return */
+void vcpu_mark_off(struct vcpu *v);
+/* On the vCPU's own CPU: may it enter the guest now? If so it is running. */
+bool vcpu_claim_entry(struct vcpu *v);
+/* On the vCPU's own CPU: it has left; the VM's memory may go. */
+void vcpu_release(struct vcpu *v);
+/* True: a reset was pending and no vCPU runs; the caller rebuilds, then finishes. */
+bool vm_claim_reset(struct vm *vm);
+/* End of a rebuild (@built: it worked); true if the VM was started. */
+bool vm_finish_reset(struct vm *vm, bool built);
 /* The emulated or forwarded region holding @ipa. Inline: it is on every MMIO exit. */
 static inline struct mmio_region *vm_find_mmio(struct vm *vm, u64 ipa)
 {
@@ -153,6 +175,7 @@ const char *vm_state_name(enum vm_state s);
 bool vm_log_ratelimit(struct vm *vm);
 #define VM_LOG_BURST 32
 #define VM_WARN(vm, ...) do { if (log_enabled(LOG_WARN) && vm_log_ratelimit(vm)) log_print(LOG_WARN, __VA_ARGS__); } while (0)
+#define VM_INFO(vm, ...) do { if (log_enabled(LOG_INFO) && vm_log_ratelimit(vm)) log_print(LOG_INFO, __VA_ARGS__); } while (0)
 
 /* Passthrough (core/passthrough.c) and shared memory (core/shmem.c). */
 const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c);
