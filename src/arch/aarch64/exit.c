@@ -18,15 +18,27 @@
 #include <keel/vm.h>
 
 int sysreg_handle(struct vcpu *v, u64 esr);
+int cp15_32_handle(struct vcpu *v, u64 esr);
+int cp15_64_handle(struct vcpu *v, u64 esr);
+u64 aarch32_it_advance(u64 spsr);
 
 u64 arch_vcpu_pc(void)
 {
     return read_sysreg(elr_el2);
 }
 
-void arch_vcpu_skip_instr(void)
+/*
+ * Steps over the trapped instruction: 2 or 4 bytes as ESR_EL2.IL says (a
+ * 16-bit T32 load from 32-bit userspace traps too), and through an IT
+ * block as the hardware would have.
+ */
+static inline void skip_instr(u64 esr)
 {
-    write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
+    u64 spsr = read_sysreg(spsr_el2);
+
+    write_sysreg(elr_el2, read_sysreg(elr_el2) + ((esr & ESR_ELx_IL) ? 4 : 2));
+    if (unlikely(spsr & PSR_MODE32))
+        write_sysreg(spsr_el2, aarch32_it_advance(spsr));
 }
 
 /* D13.2.54 HPFAR_EL2: FIPA holds IPA[47:12] for stage-2 faults. */
@@ -99,7 +111,7 @@ static void handle_dabt(struct vcpu *v, u64 esr)
     else if (unlikely(mmio_emulate(v, r, ipa, esr)))
         dabt_refused(v, esr, ipa);
     else
-        arch_vcpu_skip_instr();
+        skip_instr(esr);
 }
 
 static void handle_unknown(struct vcpu *v, u64 esr)
@@ -146,13 +158,23 @@ struct vcpu_regs *vcpu_handle_sync(struct vcpu_regs *regs)
         break;
     case ESR_ELx_EC_SMC64:
         v->exits[EXIT_SMC]++;
-        arch_vcpu_skip_instr(); /* trapped SMC: ELR points at the SMC itself */
+        skip_instr(esr); /* trapped SMC: ELR points at the SMC itself */
         smccc_handle(v);
         break;
     case ESR_ELx_EC_SYS64:
         v->exits[EXIT_SYSREG]++;
         if (sysreg_handle(v, esr) == 0)
-            arch_vcpu_skip_instr();
+            skip_instr(esr);
+        break;
+    case ESR_ELx_EC_CP15_32:
+        v->exits[EXIT_SYSREG]++;
+        if (cp15_32_handle(v, esr) == 0)
+            skip_instr(esr);
+        break;
+    case ESR_ELx_EC_CP15_64:
+        v->exits[EXIT_SYSREG]++;
+        if (cp15_64_handle(v, esr) == 0)
+            skip_instr(esr);
         break;
     case ESR_ELx_EC_IABT_LOW:
         v->exits[EXIT_OTHER]++;
@@ -162,7 +184,7 @@ struct vcpu_regs *vcpu_handle_sync(struct vcpu_regs *regs)
         break;
     case ESR_ELx_EC_WFx:
         v->exits[EXIT_WFX]++;
-        arch_vcpu_skip_instr();
+        skip_instr(esr);
         break;
     default:
         v->exits[EXIT_OTHER]++;

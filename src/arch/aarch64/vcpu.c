@@ -128,42 +128,69 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
 }
 
 /*
- * PSTATE.PAN on exception entry to EL1 (Arm ARM D1.10.4): set when the CPU
- * has FEAT_PAN and SCTLR_EL1.SPAN is 0, else unchanged.
+ * PSTATE on taking an exception to EL1, as the Arm ARM's
+ * AArch64.TakeException() builds it: NZCV and DIT carry over (both SPSR
+ * formats hold them at the same bits), D, A, I, F set, EL1h, and IL, SS,
+ * UAO, BTYPE and TCO clear (Keel hides MTE); PAN set when SCTLR_EL1.SPAN is
+ * 0, SSBS from SCTLR_EL1.DSSBS and ALLINT from NOT SCTLR_EL1.SPINTMASK,
+ * each where the CPU implements it (FEAT_PAN, FEAT_SSBS, FEAT_NMI).
  */
-static u64 exception_pan(u64 spsr)
+static u64 exception_pstate(u64 spsr)
 {
+    u64 sctlr = read_sysreg(sctlr_el1), pfr1 = read_sysreg(id_aa64pfr1_el1);
     bool has_pan = (read_sysreg(id_aa64mmfr1_el1) >> 20) & 0xf;
+    u64 p = (spsr & (PSR_NZCV | PSR_DIT)) | SPSR_EL1H_MASKED;
 
-    if (has_pan && !(read_sysreg(sctlr_el1) & BIT(23)))
-        return PSR_PAN;
-    return spsr & PSR_PAN;
+    if (has_pan && !(sctlr & SCTLR_EL1_SPAN))
+        p |= PSR_PAN;
+    else
+        p |= spsr & PSR_PAN;
+    if (((pfr1 >> 4) & 0xf) && (sctlr & SCTLR_EL1_DSSBS)) /* ID_AA64PFR1_EL1.SSBS */
+        p |= PSR_SSBS;
+    if (((pfr1 >> 36) & 0xf) && !(sctlr & SCTLR_EL1_SPINTMASK)) /* ID_AA64PFR1_EL1.NMI */
+        p |= PSR_ALLINT;
+    return p;
+}
+
+/*
+ * A guest whose exception vector itself faults (VBAR_EL1 left at 0, or
+ * pointing outside its RAM) would take the same exception forever, each
+ * one an exit: stop that vCPU instead, once, with a message.
+ */
+static void __attribute__((noinline, cold)) vector_faults(struct vcpu *v, u64 vector)
+{
+    VM_WARN(v->vm, "vm %s vcpu %u: its exception vector at %#lx (VBAR_EL1 %#lx) faults itself; "
+            "vCPU stopped", v->vm->cfg.name, v->id, vector, read_sysreg(vbar_el1));
+    vcpu_power_off_self(v);
 }
 
 /*
  * Delivers a synchronous exception to the guest's EL1 as the hardware would
- * (Arm ARM D1.10: vector offset by source EL and stack, PSTATE masked).
+ * (Arm ARM D1.10: vector offset by source EL and stack, PSTATE as on entry).
  */
 void arch_vcpu_inject_sync(struct vcpu *v, u64 esr, u64 far)
 {
     u64 spsr = read_sysreg(spsr_el2);
     u64 mode = spsr & 0x1f;
-    u64 offset;
+    u64 offset, vector;
 
     if (mode == PSR_MODE_EL1h)
         offset = 0x200;
     else if (mode == 0x4) /* EL1t */
         offset = 0x000;
-    else if (spsr & BIT(4)) /* AArch32 EL0 */
+    else if (spsr & PSR_MODE32) /* AArch32 EL0 */
         offset = 0x600;
     else
         offset = 0x400;
+    vector = read_sysreg(vbar_el1) + offset;
+    if (unlikely(read_sysreg(elr_el2) == vector))
+        vector_faults(v, vector);
     write_sysreg(esr_el1, esr);
     write_sysreg(far_el1, far);
     write_sysreg(elr_el1, read_sysreg(elr_el2));
     write_sysreg(spsr_el1, spsr);
-    write_sysreg(elr_el2, read_sysreg(vbar_el1) + offset);
-    write_sysreg(spsr_el2, SPSR_EL1H_MASKED | exception_pan(spsr));
+    write_sysreg(elr_el2, vector);
+    write_sysreg(spsr_el2, exception_pstate(spsr));
 }
 
 static bool from_el1(void)

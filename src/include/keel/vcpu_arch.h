@@ -21,7 +21,6 @@ void arch_vcpu_inject_dabt(struct vcpu *v, u64 far, bool write);
 void arch_vcpu_inject_iabt(struct vcpu *v, u64 far);
 void arch_vcpu_inject_undef(struct vcpu *v);
 u64 arch_vcpu_pc(void);
-void arch_vcpu_skip_instr(void);
 /* Handles the physical interrupts pending on this CPU; @vcpu may be NULL (idle). */
 void arch_irq_handle_pending(struct vcpu *vcpu);
 

@@ -174,6 +174,15 @@ struct fault {
 void fault_expect(void);
 bool fault_taken(struct fault *f);
 
+/*
+ * Optional hook for synchronous exceptions that fault_expect() did not arm:
+ * @kind is the vector (4: current EL, 8: lower EL AArch64, 12: lower EL
+ * AArch32). Returns true if it handled the exception (it may change the
+ * frame); false makes it the usual fatal FAIL. Global, all CPUs.
+ */
+typedef bool (*sync_hook_t)(u64 kind, struct ex_frame *f);
+void sync_set_hook(sync_hook_t h);
+
 /* Optional hook for interrupts: called for each acknowledged INTID. */
 typedef void (*irq_handler_t)(u32 intid, struct ex_frame *f);
 void irq_set_handler(u32 intid, irq_handler_t h); /* global, all CPUs; NULL = default */
@@ -339,6 +348,7 @@ static inline void gic_set_icc_ctlr(u64 v) { write_sysreg(S3_0_C12_C12_4, v); is
 u32 gic_wait_ack(u64 timeout_us);
 
 /* ---- MMU ---- */
+void mmu_set_user(u64 va, bool user); /* EL0 access to the block holding @va */
 void mmu_enable(void); /* a secondary CPU: the MMU on with the tables CPU 0 built at boot */
 
 #endif

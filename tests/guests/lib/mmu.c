@@ -17,6 +17,7 @@
 #define PTE_ATTR(i) ((u64)(i) << 2)
 #define PTE_SH_INNER (3UL << 8)
 #define PTE_AF BIT(10)
+#define PTE_AP_USER BIT(6) /* AP[1]: EL0 may access */
 #define PTE_PXN BIT(53)
 #define PTE_UXN BIT(54)
 
@@ -227,4 +228,19 @@ u64 mmu_enable_dtb(u64 dtb)
 void mmu_enable(void)
 {
     mmu_enable_dtb(0);
+}
+
+/*
+ * Lets EL0 access the block mapping @va (AP[1], D8.4.1), or takes it back:
+ * for tests that run 32-bit userspace code against a device. Only while no
+ * EL1 code with PSTATE.PAN set touches that block.
+ */
+void mmu_set_user(u64 va, bool user)
+{
+    u64 *e = &l1[va / SZ_1G];
+
+    if ((*e & (PTE_VALID | PTE_TABLE)) == (PTE_VALID | PTE_TABLE))
+        e = (u64 *)(*e & GENMASK(47, 12)) + (va / SZ_2M) % 512;
+    *e = user ? *e | PTE_AP_USER : *e & ~PTE_AP_USER;
+    __asm__ volatile("dsb ishst\n tlbi vmalle1\n dsb ish\n isb" ::: "memory");
 }

@@ -334,6 +334,14 @@ static const char *const kind_names[] = {
 
 void exception_dispatch(u64 kind, struct ex_frame *f);
 
+static sync_hook_t sync_hook;
+
+void sync_set_hook(sync_hook_t h)
+{
+    sync_hook = h;
+    dsb(ish);
+}
+
 void exception_dispatch(u64 kind, struct ex_frame *f)
 {
     unsigned int cpu = smp_id();
@@ -353,6 +361,8 @@ void exception_dispatch(u64 kind, struct ex_frame *f)
             f->elr += 4;
         return;
     }
+    if ((kind == 4 || kind == 8 || kind == 12) && sync_hook && sync_hook(kind, f))
+        return;
     printf("FAIL: cpu %u: unexpected %s exception: ESR %#lx (EC %#lx) ELR %#lx FAR %#lx "
            "SPSR %#lx LR %#lx\n", cpu, kind < 16 ? kind_names[kind] : "?", f->esr,
            ESR_EC(f->esr), f->elr, f->far, f->spsr, f->x[30]);

@@ -60,6 +60,8 @@
 
 /* ISS for data aborts (D13.2.39, "ISS encoding for an exception from a Data Abort") */
 #define ESR_ELx_ISV BIT(24)
+#define ESR_ELx_CV BIT(24)  /* EC 0x03-0x06, 0x0c: COND is valid */
+#define ESR_ELx_COND_SHIFT 20
 #define ESR_ELx_SAS_SHIFT 22
 #define ESR_ELx_SAS_MASK 3UL
 #define ESR_ELx_SSE BIT(21)

@@ -102,6 +102,20 @@
 #define PSR_A BIT(8)
 #define PSR_D BIT(9)
 #define PSR_PAN BIT(22)
+#define PSR_NZCV GENMASK(31, 28)
+#define PSR_DIT BIT(24)     /* at bit 24 in both the AArch64 and the AArch32 SPSR format */
+#define PSR_SSBS BIT(12)    /* AArch64 format */
+#define PSR_ALLINT BIT(13)
+#define PSR_MODE32 BIT(4)   /* M[4]: taken from AArch32 */
+/* C5.2.18 SPSR_EL2 when taken from AArch32: T, IT[1:0] at 26:25 and IT[7:2] at 15:10 */
+#define PSR_AA32_T BIT(5)
+#define PSR_AA32_IT_LO GENMASK(26, 25)
+#define PSR_AA32_IT_HI GENMASK(15, 10)
+
+/* D13.2.118 SCTLR_EL1: bits read on exception entry to EL1 */
+#define SCTLR_EL1_SPAN BIT(23)
+#define SCTLR_EL1_DSSBS BIT(44)
+#define SCTLR_EL1_SPINTMASK BIT(45)
 
 /* MPIDR affinity fields (D13.2.86) */
 #define MPIDR_AFF_MASK 0xff00ffffffUL
