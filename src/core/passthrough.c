@@ -74,6 +74,17 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
     }
     if (!d->nr_regs)
         return "a passed-through device has no usable reg";
+    /*
+     * The access sizes Keel replays on a forwarded (sub-page) device: the
+     * standard reg-io-width property where the node has one, else 1, 2 and
+     * 4 bytes. Never 8 unless the node says so: a 64-bit access on a 32-bit
+     * register bus is the classic way to make a device abort.
+     */
+    const fdt32_t *w = fdt_getprop(fdt, d->node, "reg-io-width", &len);
+    u32 width = w && len == 4 ? fdt32_to_cpu(*w) : 0;
+    if (w && width != 1 && width != 2 && width != 4 && width != 8)
+        return "a passed-through device's reg-io-width is not 1, 2, 4 or 8";
+    d->widths = width ? (u8)width : 1 | 2 | 4;
     irq = fdt_getprop(fdt, d->node, "interrupts", &len);
     for (int i = 0; irq && (i + 1) * 12 <= len && d->nr_irqs < PT_MAX_IRQS; i++) {
         if (fdt32_to_cpu(irq[3 * i]) != 0)
@@ -117,7 +128,8 @@ static int pt_map_regs(struct vm *vm, const struct pt_dev *d)
             if (vm->nr_mmio == VM_MAX_MMIO)
                 return -1;
             vm->mmio[vm->nr_mmio++] = (struct mmio_region){ .base = base, .size = size,
-                                                            .forward = true };
+                                                            .forward = true,
+                                                            .widths = d->widths };
         }
     }
     return 0;
@@ -164,19 +176,20 @@ bool pt_handle_irq(u32 intid)
     return true;
 }
 
-/* Replays a trapped access on the device (sub-page passthrough regions). */
-int pt_forward(struct vcpu *v, struct mmio_region *r, u64 ipa, unsigned int size, u64 *val,
-               bool write)
+/*
+ * Replays a trapped access on the device (sub-page passthrough regions):
+ * only at a width the device takes, and an abort from the device comes
+ * back as -1 (the guest gets the abort) instead of taking Keel down.
+ */
+int pt_forward(struct vcpu *v, const struct mmio_region *r, u64 ipa, unsigned int size,
+               u64 *val, bool write)
 {
-    volatile void *p = (volatile void *)ipa;
-
-    if (!IS_ALIGNED(ipa, size))
+    if (!(r->widths & size) || !IS_ALIGNED(ipa, size))
         return -1;
-    switch (size) {
-    case 1: if (write) *(volatile u8 *)p = (u8)*val; else *val = *(volatile u8 *)p; break;
-    case 2: if (write) *(volatile u16 *)p = (u16)*val; else *val = *(volatile u16 *)p; break;
-    case 4: if (write) *(volatile u32 *)p = (u32)*val; else *val = *(volatile u32 *)p; break;
-    default: if (write) *(volatile u64 *)p = *val; else *val = *(volatile u64 *)p; break;
+    if (write ? arch_device_write(ipa, size, *val) : arch_device_read(ipa, size, val)) {
+        VM_WARN(v->vm, "vm %s vcpu %u: device at %#lx aborted a %u-byte %s", v->vm->cfg.name,
+                v->id, ipa, size, write ? "write" : "read");
+        return -1;
     }
     return 0;
 }

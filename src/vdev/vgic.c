@@ -43,8 +43,16 @@ static void vgic_update(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
     if (!t)
         return;
     if (irq_is_pending(irq) && irq->enabled && grp_on) {
-        t->vgic.want[irq->intid / 64] |= BIT(irq->intid % 64);
-        vcpu_kick(t);
+        u64 *w = &t->vgic.want[irq->intid / 64], bit = BIT(irq->intid % 64);
+        /*
+         * Kick only on the 0 -> 1 transition: if the bit was set already, the
+         * target was kicked for it and has not flushed yet, so a guest ringing
+         * a doorbell in a loop costs its peer one exit, not one per ring.
+         */
+        if (!(*w & bit)) {
+            *w |= bit;
+            vcpu_kick(t);
+        }
     } else {
         t->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
     }

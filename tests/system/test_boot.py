@@ -103,6 +103,16 @@ def test_fault_dump(keel):
     assert dump.rstrip().endswith("cpu0: stopped.")
 
 
+def test_aborting_device_access_is_recovered(keel):
+    """A guarded device access (forwarded passthrough registers) that aborts at
+    EL2 returns an error to its caller instead of stopping the CPU."""
+    proc = keel("--smp", "2", "--append", "keel.test=fixup")
+    proc.expect_exact("idle: CPUs wait in WFI")
+    out = proc.output
+    assert "keel.test=fixup: aborted device read and write recovered; Keel goes on" in out, out
+    assert "*** Keel fault" not in out and "stopped." not in out, out
+
+
 @pytest.mark.parametrize("test, reason", [
     ("panic", r"keel\.test=panic requested"),
     ("check", r"CHECK failed: v == 0 at src/core/selftest\.c:\d+"),

@@ -71,6 +71,30 @@ static void dump_frame(const struct el2_frame *f)
     print_symbol("  LR  ", f->lr);
 }
 
+/*
+ * A data abort at EL2 on an instruction listed in .ex_fixup (devaccess.c):
+ * resume at its fixup instead of stopping. vectors.S asks this first.
+ */
+struct ex_fixup {
+    u64 insn, fixup;
+};
+extern const struct ex_fixup __ex_fixup_start[], __ex_fixup_end[];
+
+bool el2_try_fixup(struct el2_frame *f, u64 vector);
+
+bool el2_try_fixup(struct el2_frame *f, u64 vector)
+{
+    if ((vector != 0 && vector != 4) || ESR_ELx_EC(f->esr) != ESR_ELx_EC_DABT_CUR)
+        return false;
+    for (const struct ex_fixup *e = __ex_fixup_start; e < __ex_fixup_end; e++) {
+        if (e->insn == f->elr) {
+            f->elr = e->fixup;
+            return true;
+        }
+    }
+    return false;
+}
+
 void __noreturn el2_handle_fault(struct el2_frame *f, u64 vector)
 {
     unsigned int ec = ESR_ELx_EC(f->esr);

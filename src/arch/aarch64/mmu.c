@@ -10,6 +10,7 @@
 #include <arch/pgtable.h>
 #include <arch/sysreg.h>
 #include <keel/arch.h>
+#include <keel/spinlock.h>
 #include <keel/string.h>
 
 #define EL2_VA_BITS 39 /* 512 GiB: start the walk at level 1 */
@@ -19,6 +20,14 @@ extern char _start[], _etext[], _erodata[], _end[];
 
 static u64 el2_tables[EL2_TABLE_POOL][PT_ENTRIES] __aligned(PAGE_SIZE);
 static unsigned int el2_tables_used;
+/*
+ * Keel's map changes at run time too (forwarded device pages when a VM is
+ * built or rebuilt, on that VM's vCPU 0 CPU; two VMs may rebuild at once):
+ * at run time the pool and the tables change only under this leaf lock
+ * (arch_map_device). Boot-time mapping runs on the boot CPU alone, partly
+ * with its MMU off, where exclusives (the lock) are not usable.
+ */
+static spinlock_t el2_map_lock = SPINLOCK_INIT;
 
 /* Read by secondary CPUs with their MMU still off: cleaned to PoC. */
 struct mmu_boot_regs mmu_boot_regs;
@@ -117,9 +126,12 @@ void mmu_publish_for_secondaries(void)
 
 int arch_map_device(u64 base, u64 size)
 {
-    int err = mmu_map_device(base, size);
+    int err;
 
+    spin_lock(&el2_map_lock);
+    err = mmu_map_device(base, size);
     mmu_tlb_flush();
+    spin_unlock(&el2_map_lock);
     return err;
 }
 

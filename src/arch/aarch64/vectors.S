@@ -237,10 +237,38 @@ el2_fault_common:
     mrs     x2, esr_el2
     mrs     x3, far_el2
     stp     x2, x3, [sp, #16 * 17]
+    /* an abort on a guarded device access (devaccess.c) resumes at its fixup */
+    mov     x19, x1                     /* the vector, kept across the call */
     mov     x0, sp
+    bl      el2_try_fixup
+    cbnz    x0, el2_fault_resume
+    mov     x0, sp
+    mov     x1, x19
     /* a frame record so the backtrace starts at the faulting function */
     ldr     x29, [sp, #8 * 29]
     bl      el2_handle_fault
 1:  wfi
     b       1b
 
+el2_fault_resume:
+    ldp     x2, x3, [sp, #16 * 16]
+    msr     elr_el2, x2
+    msr     spsr_el2, x3
+    ldp     x2, x3, [sp, #16 * 1]
+    ldp     x4, x5, [sp, #16 * 2]
+    ldp     x6, x7, [sp, #16 * 3]
+    ldp     x8, x9, [sp, #16 * 4]
+    ldp     x10, x11, [sp, #16 * 5]
+    ldp     x12, x13, [sp, #16 * 6]
+    ldp     x14, x15, [sp, #16 * 7]
+    ldp     x16, x17, [sp, #16 * 8]
+    ldp     x18, x19, [sp, #16 * 9]
+    ldp     x20, x21, [sp, #16 * 10]
+    ldp     x22, x23, [sp, #16 * 11]
+    ldp     x24, x25, [sp, #16 * 12]
+    ldp     x26, x27, [sp, #16 * 13]
+    ldp     x28, x29, [sp, #16 * 14]
+    ldr     x30, [sp, #16 * 15]
+    ldp     x0, x1, [sp, #16 * 0]
+    add     sp, sp, #FRAME_SIZE
+    eret

@@ -26,6 +26,13 @@ bool arch_cpu_ssb_safe(void);
 
 /* Maps device registers into Keel's own address space (for forwarded accesses). */
 int arch_map_device(u64 base, u64 size);
+/*
+ * One access of @size bytes to device registers at @pa (mapped with
+ * arch_map_device), on a guest's behalf: 0, or -1 if the device answered
+ * with an abort (Keel survives it).
+ */
+int arch_device_read(u64 pa, unsigned int size, u64 *val);
+int arch_device_write(u64 pa, unsigned int size, u64 val);
 /* Cleans data cache lines of [start, start+size) to the point of coherency. */
 void arch_clean_dcache_range(u64 start, u64 size);
 

@@ -51,6 +51,7 @@ struct pt_dev {
     unsigned int nr_regs;
     u32 irqs[PT_MAX_IRQS];            /* SPI INTIDs, the same for guest and host */
     unsigned int nr_irqs;
+    u8 widths;                        /* forwarded access sizes allowed: an OR of 1, 2, 4, 8 */
 };
 
 struct vm_config {
@@ -75,6 +76,7 @@ struct vm_config {
 struct mmio_region {
     u64 base, size;
     bool forward;     /* passthrough smaller than a page: accesses replayed on the device */
+    u8 widths;        /* forward: access sizes the device takes, an OR of 1, 2, 4, 8 */
     int (*read)(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val);
     int (*write)(struct vcpu *vcpu, u64 off, unsigned int size, u64 val);
 };
@@ -182,8 +184,8 @@ const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c);
 int vm_map_passthrough(struct vm *vm);
 void pt_release(struct vm *vm); /* a VM that failed to build gives its SPIs back */
 bool pt_handle_irq(u32 intid);
-int pt_forward(struct vcpu *v, struct mmio_region *r, u64 ipa, unsigned int size, u64 *val,
-               bool write);
+int pt_forward(struct vcpu *v, const struct mmio_region *r, u64 ipa, unsigned int size,
+               u64 *val, bool write);
 int vm_dt_extra_nodes(void *fdt, void *vm);
 const char *shmem_parse_vm(const void *fdt, int vm_node, struct vm_config *c);
 int shmem_boot(const void *fdt);

@@ -1008,6 +1008,34 @@ static void test_inject_spi_delivers(void **state)
     assert_int_equal(fake_kicks_of(vm->vcpus[0]), 1);
 }
 
+/*
+ * A doorbell rung in a loop: the target is kicked when the interrupt becomes
+ * wanted, not again for each ring while it still waits for a list register.
+ */
+static void test_inject_kicks_once_until_flushed(void **state)
+{
+    struct vm *vm = *state;
+
+    spi_ready(vm, 42);
+    fake_vgic_reset();
+    for (int i = 0; i < 10; i++)
+        vgic_inject(vm, NULL, 42);
+    assert_true(want(vm->vcpus[0], 42));
+    assert_int_equal(fake_kicks_of(vm->vcpus[0]), 1);
+    /* a second interrupt is news: one more kick */
+    spi_ready(vm, 43);
+    fake_vgic_reset();
+    vgic_inject(vm, NULL, 43);
+    vgic_inject(vm, NULL, 43);
+    assert_int_equal(fake_kicks_of(vm->vcpus[0]), 1);
+    /* once taken back (as a flush does), the next ring kicks again */
+    vm->vcpus[0]->vgic.want[0] &= ~(BIT(42) | BIT(43));
+    vm->vgic.spis[42 - 32].pending = false;
+    fake_vgic_reset();
+    vgic_inject(vm, NULL, 42);
+    assert_int_equal(fake_kicks_of(vm->vcpus[0]), 1);
+}
+
 static void test_inject_disabled_until_enabled(void **state)
 {
     struct vm *vm = *state;
@@ -1476,6 +1504,7 @@ int main(void)
         /* injection */
         T1(test_inject_spi_delivers),
         T4(test_inject_spi_delivers),
+        T1(test_inject_kicks_once_until_flushed),
         T1(test_inject_disabled_until_enabled),
         T1(test_group_enable_gates_delivery),
         T1(test_group_disable_clears_private),

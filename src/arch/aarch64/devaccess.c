@@ -1,0 +1,61 @@
+/*
+ * Keel's accesses to a passed-through device on a guest's behalf (forwarded
+ * sub-page regions, core/passthrough.c). A device may answer an access it
+ * does not support with an external abort; taken at EL2 that would be a
+ * Keel fault. Each access instruction here has an entry in .ex_fixup: the
+ * EL2 fault handler (fault.c) resumes at its fixup, which returns -1, and
+ * the guest gets the abort instead of Keel.
+ *
+ * Only synchronous aborts are caught; a device that reports an error as an
+ * SError is not covered (QEMU's devices abort synchronously).
+ */
+#include <keel/arch.h>
+
+/* One guarded access: "1:" is the instruction, "2:" where it resumes. */
+#define EX_FIXUP                                   \
+    "2:\n"                                         \
+    ".pushsection .ex_fixup, \"a\"\n"              \
+    ".balign 8\n"                                  \
+    ".quad 1b, 3f\n"                               \
+    ".popsection\n"                                \
+    ".pushsection .text.fixup, \"ax\"\n"           \
+    "3: mov %w0, #-1\n"                            \
+    "b 2b\n"                                       \
+    ".popsection\n"
+
+#define GUARDED_LOAD(insn, err, val, pa) \
+    __asm__ volatile("1: " insn " %w1, [%2]\n" EX_FIXUP : "+r"(err), "+r"(val) : "r"(pa) : "memory")
+#define GUARDED_STORE(insn, err, val, pa) \
+    __asm__ volatile("1: " insn " %w1, [%2]\n" EX_FIXUP : "+r"(err) : "r"(val), "r"(pa) : "memory")
+
+int arch_device_read(u64 pa, unsigned int size, u64 *val)
+{
+    int err = 0;
+    u64 v = 0;
+
+    switch (size) {
+    case 1: GUARDED_LOAD("ldrb", err, v, pa); break;
+    case 2: GUARDED_LOAD("ldrh", err, v, pa); break;
+    case 4: GUARDED_LOAD("ldr", err, v, pa); break;
+    case 8: __asm__ volatile("1: ldr %1, [%2]\n" EX_FIXUP : "+r"(err), "+r"(v) : "r"(pa) : "memory");
+            break;
+    default: return -1;
+    }
+    *val = v;
+    return err;
+}
+
+int arch_device_write(u64 pa, unsigned int size, u64 val)
+{
+    int err = 0;
+
+    switch (size) {
+    case 1: GUARDED_STORE("strb", err, val, pa); break;
+    case 2: GUARDED_STORE("strh", err, val, pa); break;
+    case 4: GUARDED_STORE("str", err, val, pa); break;
+    case 8: __asm__ volatile("1: str %1, [%2]\n" EX_FIXUP : "+r"(err) : "r"(val), "r"(pa) : "memory");
+            break;
+    default: return -1;
+    }
+    return err;
+}
