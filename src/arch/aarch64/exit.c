@@ -32,13 +32,21 @@ u64 arch_vcpu_pc(void)
  * 16-bit T32 load from 32-bit userspace traps too), and through an IT
  * block as the hardware would have.
  */
+static void __attribute__((noinline, cold)) skip_instr32(u64 esr, u64 spsr)
+{
+    write_sysreg(elr_el2, read_sysreg(elr_el2) + ((esr & ESR_ELx_IL) ? 4 : 2));
+    write_sysreg(spsr_el2, aarch32_it_advance(spsr));
+}
+
+/* Only AArch32 has 16-bit instructions: AArch64 keeps to one test and +4. */
 static inline void skip_instr(u64 esr)
 {
     u64 spsr = read_sysreg(spsr_el2);
 
-    write_sysreg(elr_el2, read_sysreg(elr_el2) + ((esr & ESR_ELx_IL) ? 4 : 2));
     if (unlikely(spsr & PSR_MODE32))
-        write_sysreg(spsr_el2, aarch32_it_advance(spsr));
+        skip_instr32(esr, spsr);
+    else
+        write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
 }
 
 /* D13.2.54 HPFAR_EL2: FIPA holds IPA[47:12] for stage-2 faults. */
