@@ -7,6 +7,9 @@
  *  - priorities: implemented bits, PMR masking, preemption, running priority,
  *    the binary point, EOImode 1 (priority drop apart from deactivation)
  *  - active state: ISACTIVER while handled, set by software, blocks delivery
+ *  - more active interrupts than the hypervisor has list registers: EOImode 1
+ *    (acknowledged, priority-dropped, deactivated one by one) and EOImode 0
+ *    (five nested, EOIs in reverse order)
  *  - SPIs: routing (IROUTER), level vs edge with the vPL011's TX interrupt
  *    (loopback mode, so nothing reaches the console), GICD_CTLR group enable
  * Most checks poll ICC_IAR1_EL1 with PSTATE.I set; the targeting checks take
@@ -429,6 +432,163 @@ static void test_active(void)
     report_prefix_pop();
 }
 
+/*
+ * ---- more active interrupts than list registers ----
+ * A hypervisor holds the interrupts it hands to a vCPU in a few list
+ * registers (QEMU has 4). Active ones count as much as pending ones there,
+ * yet the architecture bounds neither how many may be active nor when the
+ * guest deactivates them: a pending interrupt must still be taken when the
+ * running priority allows it (IHI 0069 4.8, "Preemption"; 12.4 ICH_LR<n>_EL2).
+ */
+static u32 isactiver0(void)
+{
+    return readl(gicr_base(smp_id()) + GICR_SGI + GICD_ISACTIVER);
+}
+
+/* ISACTIVER0/ISPENDR0 bits of SGIs 1..@last (1..7 here). */
+#define SGI_BITS(last) ((u32)(BIT((last) + 1) - 2))
+
+/* Takes, ends and deactivates whatever is left of SGIs 1-7, so a failure does not leak on. */
+static void lr_overflow_cleanup(void)
+{
+    u32 iar;
+
+    while ((iar = gic_ack()) != GIC_SPURIOUS) {
+        gic_eoi(iar);
+        gic_dir(iar);
+    }
+    for (u32 i = 1; i <= 7; i++) {
+        gic_irq_clear_pending(i);
+        gic_irq_clear_active(i);
+        gic_irq_set_priority(i, 0xa0);
+    }
+    gic_set_icc_ctlr(gic_icc_ctlr() & ~ICC_CTLR_EOIMODE);
+}
+
+/* EOImode 1: SGIs 1-4 taken and priority-dropped stay active, then more arrive. */
+static void lr_overflow_eoimode1(void)
+{
+    u32 iar, n = 0, act;
+
+    gic_set_icc_ctlr(gic_icc_ctlr() | ICC_CTLR_EOIMODE);
+    for (u32 i = 1; i <= 4; i++) {
+        gic_send_sgi(smp_id(), i);
+        iar = gic_wait_ack(LONG_US);
+        n += iar == i;
+        if (iar != GIC_SPURIOUS)
+            gic_eoi(iar);
+    }
+    act = isactiver0();
+    report(n == 4 && gic_rpr() == 0xff && (act & SGI_BITS(7)) == SGI_BITS(4),
+           "EOImode 1: SGIs 1-4 taken, priority dropped, active (ISACTIVER0 %#x)", act);
+    gic_send_sgi(smp_id(), 6);
+    iar = gic_wait_ack(LONG_US);
+    report(iar == 6, "EOImode 1: higher-priority SGI 6 taken with SGIs 1-4 active (IAR %u)", iar);
+    if (iar != GIC_SPURIOUS)
+        gic_eoi(iar);
+    gic_send_sgi(smp_id(), 7);
+    iar = gic_wait_ack(LONG_US);
+    report(iar == 7, "EOImode 1: lower-priority SGI 7 taken too, nothing running (IAR %u)", iar);
+    if (iar != GIC_SPURIOUS)
+        gic_eoi(iar);
+    act = isactiver0();
+    report((act & SGI_BITS(7)) == (SGI_BITS(4) | BIT(6) | BIT(7)),
+           "EOImode 1: SGIs 1-4, 6 and 7 all active (ISACTIVER0 %#x)", act);
+
+    /* each one sent again while active: held back until its DIR, then taken once */
+    for (u32 i = 1; i <= 4; i++)
+        gic_send_sgi(smp_id(), i);
+    udelay(SHORT_US);
+    iar = gic_ack();
+    report(iar == GIC_SPURIOUS, "EOImode 1: SGIs 1-4 sent again while active are held back (IAR %u)", iar);
+    if (iar != GIC_SPURIOUS)
+        gic_eoi(iar);
+    n = 0;
+    for (u32 i = 1; i <= 4; i++) {
+        bool gone;
+
+        gic_dir(i);
+        gone = !(isactiver0() & BIT(i));
+        iar = gic_wait_ack(LONG_US);
+        if (iar != GIC_SPURIOUS) {
+            gic_eoi(iar);
+            gic_dir(iar);
+        }
+        n += gone && iar == i && !(isactiver0() & BIT(i)) && !gic_irq_pending(i);
+    }
+    report(n == 4, "EOImode 1: DIR of each of SGIs 1-4 deactivates it, then its second one is taken "
+           "and deactivated (%u of 4)", n);
+    gic_dir(6);
+    gic_dir(7);
+    act = isactiver0();
+    iar = gic_ack();
+    report((act & SGI_BITS(7)) == 0 && iar == GIC_SPURIOUS && !(readl(gicr_base(smp_id()) + GICR_SGI +
+           GICD_ISPENDR) & SGI_BITS(7)), "EOImode 1: all inactive after DIR, nothing pending or lost "
+           "(ISACTIVER0 %#x, IAR %u)", act, iar);
+    gic_set_icc_ctlr(gic_icc_ctlr() & ~ICC_CTLR_EOIMODE);
+}
+
+/* EOImode 0: five nested SGIs, each preempting the last, then their EOIs in reverse. */
+static void lr_overflow_eoimode0(void)
+{
+    static const u8 prio[6] = { 0, 0xc0, 0xb0, 0xa0, 0x90, 0x80 };
+    u32 iar, n = 0, act;
+
+    for (u32 i = 1; i <= 5; i++)
+        gic_irq_set_priority(i, prio[i]);
+    gic_irq_set_priority(7, 0xd0);
+    for (u32 i = 1; i <= 5; i++) {
+        gic_send_sgi(smp_id(), i);
+        iar = gic_wait_ack(LONG_US);
+        n += iar == i && gic_rpr() == prio[i];
+        if (iar != GIC_SPURIOUS && iar != i)
+            gic_eoi(iar);
+    }
+    act = isactiver0();
+    report(n == 5 && (act & SGI_BITS(7)) == SGI_BITS(5),
+           "EOImode 0: SGIs 1-5 nested, each preempting the last (%u of 5, ISACTIVER0 %#x)", n, act);
+    /* a lower-priority one meanwhile: pending, not taken below the running priority */
+    gic_send_sgi(smp_id(), 7);
+    udelay(SHORT_US);
+    iar = gic_ack();
+    report(iar == GIC_SPURIOUS && gic_irq_pending(7), "EOImode 0: lower-priority SGI 7 waits (IAR %u)", iar);
+    if (iar != GIC_SPURIOUS)
+        gic_eoi(iar);
+    n = 0;
+    for (u32 i = 5; i >= 1; i--) {
+        gic_eoi(i);
+        n += !(isactiver0() & BIT(i)) && gic_rpr() == (i > 1 ? prio[i - 1] : 0xff);
+    }
+    act = isactiver0();
+    report(n == 5 && (act & SGI_BITS(7)) == 0, "EOImode 0: EOIs in reverse order deactivate each "
+           "(%u of 5, ISACTIVER0 %#x, RPR %#x)", n, act, gic_rpr());
+    iar = ack_eoi(LONG_US);
+    report(iar == 7, "EOImode 0: SGI 7 taken after the last EOI (IAR %u)", iar);
+    gic_send_sgi(smp_id(), 6);
+    iar = ack_eoi(LONG_US);
+    act = isactiver0();
+    report(iar == 6 && (act & SGI_BITS(7)) == 0, "EOImode 0: a later SGI 6 delivered, all inactive "
+           "(IAR %u, ISACTIVER0 %#x)", iar, act);
+}
+
+static void test_lr_overflow(void)
+{
+    report_prefix_push("LR overflow");
+    local_irq_disable();
+    for (u32 i = 1; i <= 7; i++) {
+        gic_irq_enable(i);
+        gic_irq_set_priority(i, 0xa0);
+    }
+    gic_irq_set_priority(6, 0x80);
+    gic_irq_set_priority(7, 0xc0);
+    lr_overflow_eoimode1();
+    lr_overflow_cleanup();
+    lr_overflow_eoimode0();
+    lr_overflow_cleanup();
+    local_irq_enable();
+    report_prefix_pop();
+}
+
 /* ---- SGI targeting through the vectors on all CPUs ---- */
 static bool wait_hits(unsigned int cpu, u32 intid, unsigned int want)
 {
@@ -688,6 +848,7 @@ void guest_main(void)
     test_local_sgi_ppi();
     test_priority();
     test_active();
+    test_lr_overflow();
     test_sgi_targets();
     test_spi_level_edge();
     test_spi_routing();

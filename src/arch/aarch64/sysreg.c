@@ -14,6 +14,7 @@
 #define SYS_ICC_SGI1R_EL1 SYS_REG(3, 0, 12, 11, 5)
 #define SYS_ICC_ASGI1R_EL1 SYS_REG(3, 0, 12, 11, 6)
 #define SYS_ICC_SGI0R_EL1 SYS_REG(3, 0, 12, 11, 7)
+#define SYS_ICC_DIR_EL1 SYS_REG(3, 0, 12, 11, 1)
 #define SYS_MDSCR_EL1 SYS_REG(2, 0, 0, 2, 2)
 #define SYS_OSLAR_EL1 SYS_REG(2, 0, 1, 0, 4)
 #define SYS_OSLSR_EL1 SYS_REG(2, 0, 1, 1, 4)
@@ -103,6 +104,11 @@ int sysreg_handle(struct vcpu *v, u64 esr)
 
     if (!read && (reg == SYS_ICC_SGI1R_EL1 || reg == SYS_ICC_ASGI1R_EL1 || reg == SYS_ICC_SGI0R_EL1)) {
         vgic_send_sgi(v, vcpu_get_reg(v, rt));
+        return 0;
+    }
+    if (!read && reg == SYS_ICC_DIR_EL1) {
+        /* trapped (ICH_HCR_EL2.TDIR) only while list registers overflowed */
+        vgic_dir(v, vcpu_get_reg(v, rt));
         return 0;
     }
     if (is_id_reg(op0, op1, crn, crm)) {

@@ -2,54 +2,32 @@
  * The hardware half of the vGIC: list registers (ICH_LR<n>_EL2, Arm IHI 0069
  * 12.4.6) and the virtual CPU interface state. Runs on the physical CPU the
  * vCPU is pinned to; only that CPU touches its list registers.
+ *
+ * More interrupts than LRs (docs/vgic-lr-overflow.md): when no LR is free,
+ * vgic_flush() evicts an active, not pending, entry ("spills" it: it stays
+ * active in Keel's state, in vgic_cpu.spilled) or a lower-priority pending
+ * one, so the LRs hold the interrupts the guest can take. The guest's
+ * deactivation of a spilled interrupt is followed through ICH_HCR_EL2.TDIR
+ * (DIR traps, vgic_dir) and ICH_HCR_EL2.EOIcount (EOIs with EOImode 0,
+ * vgic_fold_eoicount), both on while anything is spilled.
  */
-#include <arch/gicv3_regs.h>
-#include <arch/sysreg.h>
+#include <arch/vgic_hw.h>
 #include <drivers/gicv3.h>
 #include <keel/cpu.h>
 #include <keel/vcpu.h>
 #include <keel/vgic.h>
 #include <keel/vm.h>
 
-/* mrs/msr need the register number in the instruction: one case per LR. */
-#define LR_CASES(op)                                                            \
-    op(0, S3_4_C12_C12_0) op(1, S3_4_C12_C12_1) op(2, S3_4_C12_C12_2)           \
-    op(3, S3_4_C12_C12_3) op(4, S3_4_C12_C12_4) op(5, S3_4_C12_C12_5)           \
-    op(6, S3_4_C12_C12_6) op(7, S3_4_C12_C12_7) op(8, S3_4_C12_C13_0)           \
-    op(9, S3_4_C12_C13_1) op(10, S3_4_C12_C13_2) op(11, S3_4_C12_C13_3)         \
-    op(12, S3_4_C12_C13_4) op(13, S3_4_C12_C13_5) op(14, S3_4_C12_C13_6)        \
-    op(15, S3_4_C12_C13_7)
-
-static u64 lr_read(unsigned int n)
-{
-#define LR_READ(i, reg) case i: return read_sysreg(reg);
-    switch (n) {
-    LR_CASES(LR_READ)
-    }
-#undef LR_READ
-    return 0;
-}
-
-static void lr_write(unsigned int n, u64 v)
-{
-#define LR_WRITE(i, reg) case i: write_sysreg(reg, v); break;
-    switch (n) {
-    LR_CASES(LR_WRITE)
-    }
-#undef LR_WRITE
-}
+#define LR_PRIORITY(lr) ((u8)((lr) >> ICH_LR_PRIORITY_SHIFT))
+#define LR_PINTID(lr) ((u32)(((lr) >> ICH_LR_PINTID_SHIFT) & ICH_LR_PINTID_MASK))
+/* ICH_HCR_EL2 bits kept while interrupts are spilled: see the header comment */
+#define SPILL_TRAPS (ICH_HCR_EL2_TDIR | ICH_HCR_EL2_LRENPIE)
 
 static u64 lr_build(const struct vgic_irq *irq)
 {
     u64 lr = irq->intid | ((u64)irq->priority << ICH_LR_PRIORITY_SHIFT) | ICH_LR_STATE_PENDING;
 
-    /*
-     * Set active by the guest (GICD/GICR_ISACTIVER): active and pending, so
-     * it is not taken until deactivated (found by tests/guests/gic.c).
-     */
-    if (irq->active)
-        lr |= ICH_LR_STATE_ACTIVE;
-
+    /* never active here: vgic_flush_one() keeps an active one out until deactivated */
     if (irq->group1)
         lr |= ICH_LR_GROUP;
     if (irq->hw_intid)
@@ -59,37 +37,54 @@ static u64 lr_build(const struct vgic_irq *irq)
     return lr;
 }
 
+static bool spilled_any(const struct vgic_cpu *c)
+{
+    return c->spilled[0] | c->spilled[1] | c->spilled[2] | c->spilled[3];
+}
+
 /*
- * The vCPU an SPI's GICD_IROUTER names, or NULL. gicd_write_irouter() does
- * not move an SPI that sits in an LR; it follows its new route here, once
- * that LR is folded back (found by tests/guests/gic.c: a route written after
- * a delivery was otherwise ignored for good).
+ * Queues @irq again if it is still pending (a new edge, a latch, or a level
+ * line still high), on the vCPU its route names now: gicd_write_irouter()
+ * does not move an SPI a vCPU holds, it follows its new route here (found by
+ * tests/guests/gic.c: a route written after a delivery was otherwise ignored
+ * for good). @self runs on this CPU and owns @irq if it is private. Lock held.
  */
+static void vgic_requeue(struct vcpu *self, struct vgic_irq *irq)
+{
+    struct vcpu *t = self;
+
+    if (irq->intid >= VGIC_NR_PRIVATE) {
+        t = vm_vcpu_by_mpidr(self->vm, irq->irouter);
+        irq->target = t ? (u8)t->id : 0xff;
+    }
+    if (t && (irq->pending || (!irq->edge && irq->level)) && irq->enabled) {
+        t->vgic.want[irq->intid / 64] |= BIT(irq->intid % 64);
+        if (t != self)
+            vcpu_kick(t);
+    }
+}
+
+/* Empties LR @n; its interrupt is no longer in an LR. Lock held. */
+static struct vgic_irq *lr_release(struct vcpu *vcpu, unsigned int n)
+{
+    struct vgic_cpu *c = &vcpu->vgic;
+    struct vgic_irq *irq = vgic_get_irq(vcpu->vm, vcpu, c->lr_intid[n]);
+
+    ich_lr_write(n, 0);
+    c->used_lrs &= ~BIT(n);
+    irq->in_lr = false;
+    return irq;
+}
+
 /* Folds back LRs the guest has finished with (state now invalid). Lock held. */
 static void vgic_reclaim(struct vcpu *vcpu, u32 done)
 {
-    struct vgic_cpu *c = &vcpu->vgic;
-
     while (done) {
-        unsigned int n = __builtin_ctz(done);
-        struct vgic_irq *irq = vgic_get_irq(vcpu->vm, vcpu, c->lr_intid[n]);
-        struct vcpu *t = vcpu;
+        struct vgic_irq *irq = lr_release(vcpu, __builtin_ctz(done));
 
         done &= done - 1;
-        lr_write(n, 0);
-        c->used_lrs &= ~BIT(n);
-        irq->in_lr = false;
         irq->active = false;
-        if (irq->intid >= VGIC_NR_PRIVATE) {
-            t = vm_vcpu_by_mpidr(vcpu->vm, irq->irouter);
-            irq->target = t ? (u8)t->id : 0xff;
-        }
-        /* still pending (a new edge, or a level line still high)? queue it again */
-        if (t && (irq->pending || (!irq->edge && irq->level)) && irq->enabled) {
-            t->vgic.want[irq->intid / 64] |= BIT(irq->intid % 64);
-            if (t != vcpu)
-                vcpu_kick(t);
-        }
+        vgic_requeue(vcpu, irq);
     }
 }
 
@@ -99,22 +94,177 @@ static void vgic_reclaim(struct vcpu *vcpu, u32 done)
  */
 static u32 lrs_done(u32 used)
 {
-    return used & (u32)(read_sysreg(ICH_ELRSR_EL2) | read_sysreg(ICH_EISR_EL2));
+    return used & (ich_elrsr_read() | ich_eisr_read());
 }
 
-void vgic_sync(struct vcpu *vcpu)
+/* ---- spilled interrupts: active, out of the LRs ---- */
+
+/* Evicts LR @n, active and not pending: its interrupt stays active, spilled. Lock held. */
+static void lr_spill(struct vcpu *vcpu, unsigned int n)
+{
+    struct vgic_irq *irq = lr_release(vcpu, n);
+
+    /* a forwarded (HW) one keeps its physical interrupt active until then */
+    irq->active = true;
+    irq->spilled = true;
+    irq->spilled_on = (u8)vcpu->id;
+    vcpu->vgic.spilled[irq->intid / 64] |= BIT(irq->intid % 64);
+}
+
+/*
+ * The guest deactivated spilled @irq (DIR, an EOI in EOIcount, ICACTIVER):
+ * it leaves the spilled set and, forwarded, its physical interrupt is
+ * deactivated as the HW bit would have done; a PPI only from its own vCPU's
+ * CPU, where it is banked (from elsewhere it would stay active: a limitation,
+ * see docs/vgic-lr-overflow.md). Lock held.
+ */
+static void spill_end(struct vm *vm, struct vgic_irq *irq)
+{
+    struct vcpu *owner = vm->vcpus[irq->spilled_on];
+
+    owner->vgic.spilled[irq->intid / 64] &= ~BIT(irq->intid % 64);
+    irq->spilled = false;
+    irq->active = false;
+    if (irq->hw_intid && (irq->intid >= VGIC_NR_PRIVATE || owner == cpu_this()->vcpu))
+        gic_deactivate(irq->hw_intid);
+}
+
+/* The highest-priority (lowest value) spilled interrupt of @vcpu, which has one. */
+static struct vgic_irq *spilled_highest(struct vcpu *vcpu)
 {
     struct vgic_cpu *c = &vcpu->vgic;
-    u32 done;
+    struct vgic_irq *best = NULL;
 
-    if (!c->used_lrs)
+    for (unsigned int w = 0; w < ARRAY_SIZE(c->spilled); w++) {
+        for (u64 bits = c->spilled[w]; bits; bits &= bits - 1) {
+            struct vgic_irq *irq = vgic_get_irq(vcpu->vm, vcpu, w * 64 + __builtin_ctzl(bits));
+
+            if (!best || irq->priority < best->priority)
+                best = irq;
+        }
+    }
+    return best;
+}
+
+/*
+ * EOIs the virtual interface found no LR for (ICH_HCR_EL2.EOIcount, IHI 0069
+ * 12.4.5). With EOImode 0 each one deactivated a spilled interrupt: EOIs come
+ * in nesting order, so it was the most recently activated, the highest
+ * priority of those spilled. With EOImode 1 an EOI only drops the priority
+ * (QEMU counts it all the same) and DIR traps: nothing to do. Lock held.
+ */
+static void vgic_fold_eoicount(struct vcpu *vcpu)
+{
+    u64 hcr = ich_hcr_read();
+    unsigned int count = (unsigned int)((hcr & ICH_HCR_EL2_EOIcount) >> ICH_HCR_EL2_EOIcount_SHIFT);
+
+    if (!count)
         return;
-    done = lrs_done(c->used_lrs);
-    if (!done)
+    ich_hcr_write(hcr & ~ICH_HCR_EL2_EOIcount);
+    if (ich_vmcr_read() & ICH_VMCR_EL2_VEOIM)
         return;
-    spin_lock(&vcpu->vm->vgic.lock);
-    vgic_reclaim(vcpu, done);
-    spin_unlock(&vcpu->vm->vgic.lock);
+    while (count-- && spilled_any(&vcpu->vgic)) {
+        struct vgic_irq *irq = spilled_highest(vcpu);
+
+        spill_end(vcpu->vm, irq);
+        vgic_requeue(vcpu, irq);
+    }
+}
+
+/* Every spilled interrupt ends (the vCPU restarts: nothing is active). Lock held. */
+static void spill_drop_all(struct vcpu *vcpu)
+{
+    while (spilled_any(&vcpu->vgic)) {
+        struct vgic_irq *irq = spilled_highest(vcpu);
+
+        spill_end(vcpu->vm, irq);
+        vgic_requeue(vcpu, irq);
+    }
+}
+
+/* ---- flush: wanted interrupts into LRs ---- */
+
+/*
+ * Evicts LR @n, pending only, for a higher-priority interrupt: its pending
+ * state goes back to the software latch (a level line still high needs
+ * none) and it waits for an LR again. Lock held.
+ */
+static void lr_unqueue(struct vcpu *vcpu, unsigned int n)
+{
+    struct vgic_irq *irq = lr_release(vcpu, n);
+
+    if (irq->edge || irq->hw_intid || !irq->level)
+        irq->pending = true;
+    vgic_requeue(vcpu, irq);
+}
+
+/*
+ * The LR to give up for a wanted interrupt of priority @prio, or -1. Active-
+ * only entries first, whatever their priority: they only wait for their
+ * deactivation, which Keel can follow outside the LRs (@can_spill), and a
+ * pending interrupt must reach the guest even below them: after EOImode 1
+ * priority drops nothing is running. The lowest priority of them, so with
+ * EOImode 0 the spilled ones are the deepest in the nesting. Failing that, a
+ * pending entry of lower priority than @prio, the lowest, so the LRs hold the
+ * highest-priority pending interrupts. Pending and active ones stay.
+ * @any_pending: whether any LR is pending only.
+ */
+static int lr_victim(struct vcpu *vcpu, u8 prio, bool can_spill, bool *any_pending)
+{
+    int victim = -1;
+    bool victim_active = false;
+    u8 victim_prio = 0;
+
+    *any_pending = false;
+    for (u32 used = vcpu->vgic.used_lrs; used; used &= used - 1) {
+        unsigned int n = __builtin_ctz(used);
+        u64 lr = ich_lr_read(n), state = lr & ICH_LR_STATE;
+        u8 p = LR_PRIORITY(lr);
+
+        *any_pending |= state == ICH_LR_STATE_PENDING;
+        if (state == ICH_LR_STATE_ACTIVE && can_spill) {
+            if (!victim_active || p >= victim_prio) {
+                victim = (int)n;
+                victim_prio = p;
+                victim_active = true;
+            }
+        } else if (state == ICH_LR_STATE_PENDING && !victim_active && p > prio &&
+                   (victim < 0 || p >= victim_prio)) {
+            victim = (int)n;
+            victim_prio = p;
+        }
+    }
+    return victim;
+}
+
+/*
+ * No LR is free for @irq: frees one (lr_victim), or else asks for a
+ * maintenance interrupt in @hcr for when one may free up and returns false.
+ * Without ICH_VTR_EL2.TDS (no TDIR) a DIR with EOImode 1 of an interrupt in
+ * no LR only counts in EOIcount, with no INTID and in no order: then active
+ * entries are not spilled. Lock held.
+ */
+static bool lr_make_room(struct vcpu *vcpu, const struct vgic_irq *irq, u64 *hcr)
+{
+    bool can_spill = (ich_vtr_read() & ICH_VTR_EL2_TDS) || !(ich_vmcr_read() & ICH_VMCR_EL2_VEOIM);
+    bool any_pending;
+    int n = lr_victim(vcpu, irq->priority, can_spill, &any_pending);
+
+    if (n >= 0) {
+        if (ich_lr_read((unsigned int)n) & ICH_LR_STATE_ACTIVE)
+            lr_spill(vcpu, (unsigned int)n);
+        else
+            lr_unqueue(vcpu, (unsigned int)n);
+        return true;
+    }
+    /*
+     * Every LR is pending at @irq's priority or above, or pending and active.
+     * NPIE: once none is pending (IHI 0069 12.4.7, NP), which lets @irq be
+     * taken; but NP ignores pending-and-active LRs, so with no LR pending
+     * only it would fire at once and for ever: then UIE (one LR valid at most).
+     */
+    *hcr |= any_pending ? ICH_HCR_EL2_NPIE : ICH_HCR_EL2_UIE;
+    return false;
 }
 
 /* Highest-priority (lowest value) wanted interrupt, or -1. */
@@ -137,8 +287,8 @@ static int want_pick(struct vcpu *vcpu)
     return best;
 }
 
-/* Puts one wanted interrupt in an LR; false if no LR is free. Lock held. */
-static bool vgic_flush_one(struct vcpu *vcpu, u32 intid, u32 all_lrs)
+/* Puts one wanted interrupt in an LR; false if no LR can take it. Lock held. */
+static bool vgic_flush_one(struct vcpu *vcpu, u32 intid, u32 all_lrs, u64 *hcr)
 {
     struct vgic_cpu *c = &vcpu->vgic;
     struct vgic_irq *irq = vgic_get_irq(vcpu->vm, vcpu, intid);
@@ -146,16 +296,23 @@ static bool vgic_flush_one(struct vcpu *vcpu, u32 intid, u32 all_lrs)
 
     if (irq->in_lr) {
         /* Already in an LR (active): add the pending state to it. */
-        lr_write(irq->lr, lr_read(irq->lr) | ICH_LR_STATE_PENDING);
+        ich_lr_write(irq->lr, ich_lr_read(irq->lr) | ICH_LR_STATE_PENDING);
+    } else if (irq->active) {
+        /*
+         * Active outside the LRs (spilled, or set by ISACTIVER): it cannot be
+         * taken before its deactivation, which queues it again.
+         */
+        c->want[intid / 64] &= ~BIT(intid % 64);
+        return true;
     } else {
         if (!free_lrs) {
             vgic_reclaim(vcpu, lrs_done(c->used_lrs));
-            free_lrs = all_lrs & ~c->used_lrs;
-            if (!free_lrs)
+            if (!(all_lrs & ~c->used_lrs) && !lr_make_room(vcpu, irq, hcr))
                 return false;
+            free_lrs = all_lrs & ~c->used_lrs;
         }
         unsigned int n = __builtin_ctz(free_lrs);
-        lr_write(n, lr_build(irq));
+        ich_lr_write(n, lr_build(irq));
         c->used_lrs |= BIT(n);
         c->lr_intid[n] = (u16)intid;
         irq->in_lr = true;
@@ -177,6 +334,9 @@ void vgic_flush(struct vcpu *vcpu)
     if (!vgic_wants_flush(c))
         return;
     spin_lock(&vcpu->vm->vgic.lock);
+    /* EOIcount first: the HCR write below would lose it */
+    if (spilled_any(c))
+        vgic_fold_eoicount(vcpu);
     /*
      * Fold back finished LRs first: an LR left behind by an edge interrupt
      * (no maintenance IRQ) would otherwise be re-pended as it was, with a
@@ -185,35 +345,16 @@ void vgic_flush(struct vcpu *vcpu)
     if (c->used_lrs)
         vgic_reclaim(vcpu, lrs_done(c->used_lrs));
     while (vgic_wants_flush(c) && (intid = want_pick(vcpu)) >= 0) {
-        if (!vgic_flush_one(vcpu, (u32)intid, all_lrs)) {
-            /* more pending than LRs: get a maintenance IRQ when LRs drain */
-            hcr |= ICH_HCR_EL2_UIE;
+        if (!vgic_flush_one(vcpu, (u32)intid, all_lrs, &hcr))
             break;
-        }
     }
+    if (spilled_any(c))
+        hcr |= SPILL_TRAPS;
     spin_unlock(&vcpu->vm->vgic.lock);
-    write_sysreg(ICH_HCR_EL2, hcr);
+    ich_hcr_write(hcr);
 }
 
-void vgic_maintenance(struct vcpu *vcpu)
-{
-    write_sysreg(ICH_HCR_EL2, ICH_HCR_EL2_En); /* UIE off; flush sets it again if needed */
-    vgic_sync(vcpu);
-}
-
-/* A vCPU (re)starting on this CPU: empty virtual interface, nothing active. */
-void vgic_vcpu_reset_hw(struct vcpu *vcpu)
-{
-    for (unsigned int n = 0; n < gic_nr_lrs(); n++)
-        lr_write(n, 0);
-    write_sysreg(ICH_AP1R0_EL2, 0);
-    write_sysreg(ICH_AP0R0_EL2, 0);
-    write_sysreg(ICH_VMCR_EL2, 0);
-    write_sysreg(ICH_HCR_EL2, ICH_HCR_EL2_En);
-    /* a timer interrupt forwarded to the previous run may still be active */
-    gic_deactivate(platform.timer_irq[2]);
-    isb();
-}
+/* ---- the distributor's view of LR and spilled state ---- */
 
 /*
  * The state of an interrupt held in a list register, for the distributor
@@ -224,10 +365,9 @@ void vgic_vcpu_reset_hw(struct vcpu *vcpu)
  * LRs are out of reach, and its interrupts show their software state.
  * Found by tests/guests/gic.c: ISACTIVER read 0 for an interrupt being
  * handled, ISPENDR 0 for one pending in an LR, and ICACTIVER did not end an
- * active state held in an LR. Called with the vgic lock held.
+ * active state held in an LR. Called with the vgic lock held. A spilled
+ * interrupt's state is all in software (irq->active), from any vCPU.
  */
-#define LR_STATE (ICH_LR_STATE_PENDING | ICH_LR_STATE_ACTIVE)
-
 static int vgic_lr_here(struct vgic_irq *irq)
 {
     struct vcpu *self = cpu_this()->vcpu;
@@ -245,9 +385,21 @@ bool vgic_lr_state(struct vgic_irq *irq, bool *pending, bool *active)
 
     if (n < 0)
         return false;
-    lr = lr_read((unsigned int)n);
+    lr = ich_lr_read((unsigned int)n);
     *pending = lr & ICH_LR_STATE_PENDING;
     *active = lr & ICH_LR_STATE_ACTIVE;
+    return true;
+}
+
+/* A spilled interrupt: ICACTIVER ends its active state; its pending latch is vgic.c's. */
+static bool spilled_set_state(struct vgic_irq *irq, int active)
+{
+    struct vcpu *self = cpu_this()->vcpu;
+
+    if (!irq->spilled || !self)
+        return false;
+    if (active == 0)
+        spill_end(self->vm, irq); /* vgic.c's vgic_update() queues it if pending */
     return true;
 }
 
@@ -258,19 +410,19 @@ bool vgic_lr_set_state(struct vgic_irq *irq, int pending, int active)
     u64 lr, old;
 
     if (n < 0)
-        return false;
-    old = lr = lr_read((unsigned int)n);
+        return spilled_set_state(irq, active);
+    old = lr = ich_lr_read((unsigned int)n);
     if (pending >= 0)
         lr = pending ? lr | ICH_LR_STATE_PENDING : lr & ~ICH_LR_STATE_PENDING;
     if (active >= 0)
         lr = active ? lr | ICH_LR_STATE_ACTIVE : lr & ~ICH_LR_STATE_ACTIVE;
-    lr_write((unsigned int)n, lr);
+    ich_lr_write((unsigned int)n, lr);
     /*
      * A forwarded (HW) interrupt whose LR empties here: the guest will never
      * deactivate it through the CPU interface, so do it for the physical one.
      */
-    if ((old & ICH_LR_HW) && (old & LR_STATE) && !(lr & LR_STATE))
-        gic_deactivate((u32)((old >> ICH_LR_PINTID_SHIFT) & 0x1fff));
+    if ((old & ICH_LR_HW) && (old & ICH_LR_STATE) && !(lr & ICH_LR_STATE))
+        gic_deactivate(LR_PINTID(old));
     return true;
 }
 
@@ -286,4 +438,88 @@ void vgic_hw_unpend(struct vcpu *owner, struct vgic_irq *irq)
     if (!irq->hw_intid || (irq->intid < VGIC_NR_PRIVATE && owner != cpu_this()->vcpu))
         return;
     gic_deactivate(irq->hw_intid);
+}
+
+/* ---- exits: maintenance, DIR, reset ---- */
+
+void vgic_sync(struct vcpu *vcpu)
+{
+    struct vgic_cpu *c = &vcpu->vgic;
+    bool spilled = spilled_any(c);
+    u32 done = c->used_lrs ? lrs_done(c->used_lrs) : 0;
+
+    /* only this CPU adds to c->spilled: a stale "none" cannot be read here */
+    if (!done && !spilled)
+        return;
+    spin_lock(&vcpu->vm->vgic.lock);
+    if (spilled)
+        vgic_fold_eoicount(vcpu);
+    vgic_reclaim(vcpu, done);
+    spin_unlock(&vcpu->vm->vgic.lock);
+}
+
+void vgic_maintenance(struct vcpu *vcpu)
+{
+    vgic_sync(vcpu);
+    /* UIE and NPIE off (their conditions last): vgic_flush sets them again if needed */
+    ich_hcr_write(ICH_HCR_EL2_En | (spilled_any(&vcpu->vgic) ? SPILL_TRAPS : 0));
+}
+
+/* The guest's DIR of the interrupt in LR @n, as the virtual interface does it. Lock held. */
+static void lr_deactivate(struct vcpu *vcpu, unsigned int n)
+{
+    u64 lr = ich_lr_read(n);
+
+    if (!(lr & ICH_LR_STATE_ACTIVE))
+        return;
+    lr &= ~ICH_LR_STATE_ACTIVE;
+    ich_lr_write(n, lr);
+    if (lr & ICH_LR_HW)
+        gic_deactivate(LR_PINTID(lr));
+    if (!(lr & ICH_LR_STATE))
+        vgic_reclaim(vcpu, BIT(n)); /* at once: a level line is re-sampled without the EOI round trip */
+}
+
+/*
+ * ICC_DIR_EL1 written with TDIR set (ESR EC 0x18): deactivates INTID[23:0]
+ * (IHI 0069, ICC_DIR_EL1) in its LR or in the spilled set. With EOImode 0 a DIR
+ * has no effect, as on the virtual interface.
+ */
+void vgic_dir(struct vcpu *vcpu, u64 val)
+{
+    struct vgic_irq *irq = vgic_get_irq(vcpu->vm, vcpu, (u32)(val & 0xffffff));
+    int n;
+
+    if (!irq || !(ich_vmcr_read() & ICH_VMCR_EL2_VEOIM))
+        return;
+    spin_lock(&vcpu->vm->vgic.lock);
+    n = vgic_lr_here(irq);
+    if (n >= 0) {
+        lr_deactivate(vcpu, (unsigned int)n);
+    } else if (irq->spilled) {
+        spill_end(vcpu->vm, irq);
+        vgic_requeue(vcpu, irq);
+    }
+    /* the last one gone: DIR and EOIs run untrapped again */
+    if (!spilled_any(&vcpu->vgic))
+        ich_hcr_write(ich_hcr_read() & ~SPILL_TRAPS);
+    spin_unlock(&vcpu->vm->vgic.lock);
+}
+
+/* A vCPU (re)starting on this CPU: empty virtual interface, nothing active. */
+void vgic_vcpu_reset_hw(struct vcpu *vcpu)
+{
+    for (unsigned int n = 0; n < gic_nr_lrs(); n++)
+        ich_lr_write(n, 0);
+    ich_aprs_clear();
+    ich_vmcr_write(0);
+    ich_hcr_write(ICH_HCR_EL2_En);
+    if (spilled_any(&vcpu->vgic)) {
+        spin_lock(&vcpu->vm->vgic.lock);
+        spill_drop_all(vcpu);
+        spin_unlock(&vcpu->vm->vgic.lock);
+    }
+    /* a timer interrupt forwarded to the previous run may still be active */
+    gic_deactivate(platform.timer_irq[2]);
+    ich_sync();
 }

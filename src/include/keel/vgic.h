@@ -35,6 +35,8 @@ struct vgic_irq {
     bool group1;
     bool in_lr;        /* held in a list register of target vcpu: the LR is authoritative */
     u8 lr;             /* which one, when in_lr */
+    bool spilled;      /* active, evicted from an LR to make room (vgic_lr.c) ... */
+    u8 spilled_on;     /* ... of this vCPU (index), until the guest deactivates it */
     u16 hw_intid;      /* physical INTID for HW-bit injection, 0 if virtual only */
     u8 target;         /* vCPU index (SPIs: from IROUTER) */
     u64 irouter;       /* SPIs: GICD_IROUTER<n> as written */
@@ -45,6 +47,7 @@ struct vgic_cpu {
     u64 want[VGIC_NR_IRQS / 64]; /* pending+enabled IRQs waiting for an LR */
     u16 lr_intid[VGIC_MAX_LRS];  /* INTID in each used LR */
     u32 used_lrs;                /* bitmap of LRs Keel filled */
+    u64 spilled[VGIC_NR_IRQS / 64]; /* active IRQs evicted from the LRs, not yet deactivated */
     bool sleeping;               /* GICR_WAKER.ProcessorSleep */
     u32 gicr_ctlr;
 };
@@ -87,13 +90,17 @@ static inline bool vgic_wants_flush(const struct vgic_cpu *c)
 void vgic_sync(struct vcpu *vcpu);  /* fold back LRs the guest finished */
 void vgic_maintenance(struct vcpu *vcpu);
 void vgic_vcpu_reset_hw(struct vcpu *vcpu);
+/* A trapped ICC_DIR_EL1 write (ICH_HCR_EL2.TDIR, set while LRs overflowed). */
+void vgic_dir(struct vcpu *vcpu, u64 val);
 
 /* vgic_get_irq() is in keel/vm.h, which has the full struct vm and struct vcpu. */
 
 /*
  * The list-register state of an interrupt on the vCPU running on this CPU
  * (src/arch/aarch64/vgic_lr.c); false when it is in none of its LRs.
- * Lock held. set_state: -1 leaves a state bit as it is.
+ * Lock held. set_state: -1 leaves a state bit as it is; it also ends the
+ * active state of a spilled interrupt (from any vCPU) and then returns true,
+ * as Keel's state is all there is of it.
  */
 bool vgic_lr_state(struct vgic_irq *irq, bool *pending, bool *active);
 bool vgic_lr_set_state(struct vgic_irq *irq, int pending, int active);
