@@ -103,7 +103,7 @@ guests:
 
 # Bare-metal test and demo guests (tests/guests) -> build/guests/*.elf
 testguests: $(LIBFDT)
-	$(MAKE) -C tests/guests CC="$(CC)" GUEST_DIRS="tests/guests/demo bench/guest"
+	$(MAKE) -C tests/guests CC="$(CC)" GUEST_DIRS="tests/guests/demo bench/guest tests/guests/hostile"
 
 # The demo: Debian Linux (2 vCPUs) next to the bare-metal demo guest, sharing
 # a memory region with a doorbell. Override RUN_ARGS to run something else.
