@@ -890,7 +890,7 @@ static void op_fetch(struct hcpu *c)
 }
 
 /* ---- system registers ---- */
-enum { SRF_R = 1, SRF_W = 2, SRF_ACK = 4, SRF_TIME = 8, SRF_SGI = 16, SRF_NATIVE_RO = 32 };
+enum { SRF_R = 1, SRF_W = 2, SRF_ACK = 4, SRF_TIME = 8, SRF_SGI = 16, SRF_NATIVE_RO = 32, SRF_BPR = 64 };
 
 struct sreg {
     u16 enc;
@@ -943,20 +943,21 @@ static const struct sreg sregs[] = {
     { SR(3, 3, 14, 0, 6), SRF_R },
     /*
      * GIC CPU interface: SGI generation traps, the rest is the virtual
-     * interface. Natively only SGIs are sent: random writes to QEMU 7.2's
-     * physical CPU interface make it assert (icc_gprio_mask: bpr > 0).
+     * interface. BPR writes keep to the architectural 3 bits: QEMU 7.2
+     * stores BinaryPoint 0 for e.g. 8 (it clamps before truncating) and then
+     * aborts on an assertion (icv_gprio_mask/icc_gprio_mask: bpr > 0),
+     * taking every VM down with it.
      */
     { SR(3, 0, 12, 11, 5), SRF_W | SRF_SGI }, { SR(3, 0, 12, 11, 6), SRF_W | SRF_SGI },
-    { SR(3, 0, 12, 11, 7), SRF_W | SRF_SGI }, { SR(3, 0, 4, 6, 0), SRF_R | SRF_W | SRF_NATIVE_RO },
-    { SR(3, 0, 12, 8, 0), SRF_R | SRF_ACK },
-    { SR(3, 0, 12, 8, 1), SRF_W | SRF_NATIVE_RO },
-    { SR(3, 0, 12, 8, 2), SRF_R }, { SR(3, 0, 12, 8, 3), SRF_R | SRF_W | SRF_NATIVE_RO },
-    { SR(3, 0, 12, 8, 4), SRF_R | SRF_W | SRF_NATIVE_RO }, { SR(3, 0, 12, 9, 0), SRF_R | SRF_W | SRF_NATIVE_RO },
-    { SR(3, 0, 12, 11, 1), SRF_W | SRF_NATIVE_RO }, { SR(3, 0, 12, 11, 3), SRF_R },
-    { SR(3, 0, 12, 12, 0), SRF_R | SRF_ACK }, { SR(3, 0, 12, 12, 1), SRF_W | SRF_NATIVE_RO },
-    { SR(3, 0, 12, 12, 2), SRF_R }, { SR(3, 0, 12, 12, 3), SRF_R | SRF_W | SRF_NATIVE_RO },
-    { SR(3, 0, 12, 12, 4), SRF_R | SRF_W | SRF_NATIVE_RO }, { SR(3, 0, 12, 12, 5), SRF_R },
-    { SR(3, 0, 12, 12, 6), SRF_R | SRF_W | SRF_NATIVE_RO }, { SR(3, 0, 12, 12, 7), SRF_R | SRF_W | SRF_NATIVE_RO },
+    { SR(3, 0, 12, 11, 7), SRF_W | SRF_SGI }, { SR(3, 0, 4, 6, 0), SRF_R | SRF_W },
+    { SR(3, 0, 12, 8, 0), SRF_R | SRF_ACK }, { SR(3, 0, 12, 8, 1), SRF_W },
+    { SR(3, 0, 12, 8, 2), SRF_R }, { SR(3, 0, 12, 8, 3), SRF_R | SRF_W | SRF_BPR },
+    { SR(3, 0, 12, 8, 4), SRF_R | SRF_W }, { SR(3, 0, 12, 9, 0), SRF_R | SRF_W },
+    { SR(3, 0, 12, 11, 1), SRF_W }, { SR(3, 0, 12, 11, 3), SRF_R },
+    { SR(3, 0, 12, 12, 0), SRF_R | SRF_ACK }, { SR(3, 0, 12, 12, 1), SRF_W },
+    { SR(3, 0, 12, 12, 2), SRF_R }, { SR(3, 0, 12, 12, 3), SRF_R | SRF_W | SRF_BPR },
+    { SR(3, 0, 12, 12, 4), SRF_R | SRF_W }, { SR(3, 0, 12, 12, 5), SRF_R },
+    { SR(3, 0, 12, 12, 6), SRF_R | SRF_W }, { SR(3, 0, 12, 12, 7), SRF_R | SRF_W },
     { SR(3, 0, 12, 9, 5), SRF_R | SRF_ACK },
     /* features Keel hides: SVE, SME, MTE, AMU, SPE, LOR, RAS, MPAM, trace filter */
     { SR(3, 0, 1, 2, 0), SRF_R | SRF_W }, { SR(3, 0, 1, 2, 6), SRF_R | SRF_W },
@@ -1063,6 +1064,8 @@ static void op_sysreg(struct hcpu *c)
         return;
     if (s->flags & SRF_TIME)
         val = below(c, 2) ? cntvct() + below(c, cnt_freq() / 100) : rnd(c);
+    if (s->flags & SRF_BPR)
+        val &= 7;
     if (s->flags & SRF_SGI) {
         val = sgi_value(c);
         count(S_SGI_SENT);
