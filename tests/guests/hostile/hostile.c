@@ -759,11 +759,11 @@ static void access_simd(unsigned int k, u64 a)
     case 0: __asm__ volatile("ldr q0, [%0]" : : "r"(a) : "v0", "memory"); break;
     case 1: __asm__ volatile("str q0, [%0]" : : "r"(a) : "v0", "memory"); break;
     case 2: __asm__ volatile("ldr d1, [%0]" : : "r"(a) : "v1", "memory"); break;
-    case 3: __asm__ volatile("ld1 {v2.16b}, [%0]" : : "r"(a) : "v2", "memory"); break;
+    case 3: __asm__ volatile(".arch_extension simd\n ld1 {v2.16b}, [%0]" : : "r"(a) : "v2", "memory"); break;
     case 4: __asm__ volatile("stp q0, q1, [%0]" : : "r"(a) : "v0", "v1", "memory"); break;
     case 5: __asm__ volatile("ldr b3, [%0]" : : "r"(a) : "v3", "memory"); break;
-    case 6: __asm__ volatile("ld4 {v4.4s-v7.4s}, [%0]" : : "r"(a) : "v4", "v5", "v6", "v7", "memory"); break;
-    default: __asm__ volatile("st1 {v0.2d}, [%0]" : : "r"(a) : "v0", "memory"); break;
+    case 6: __asm__ volatile(".arch_extension simd\n ld4 {v4.4s-v7.4s}, [%0]" : : "r"(a) : "v4", "v5", "v6", "v7", "memory"); break;
+    default: __asm__ volatile(".arch_extension simd\n st1 {v0.2d}, [%0]" : : "r"(a) : "v0", "memory"); break;
     }
 }
 
