@@ -3,6 +3,7 @@
 #   make run        boot Keel and the demo VMs in QEMU
 #   make test       host unit tests + QEMU system tests
 #   make bench      benchmarks
+#   make soak       an hour of the hostile guest beside Linux, full-size lifecycle stress
 #   make CC=clang   build with clang + lld
 
 PLATFORM ?= qemu-virt
@@ -53,7 +54,7 @@ SRCS := $(wildcard src/arch/aarch64/*.c src/arch/aarch64/*.S src/core/*.c src/dr
 OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS))
 DEPS := $(OBJS:.o=.d)
 
-.PHONY: all run test unit systest bench deps guests testguests clean FORCE
+.PHONY: all run test unit systest soak bench deps guests testguests clean FORCE
 all: $(LIBFDT) $(BUILD)/keel.bin
 
 $(LIBFDT):
@@ -103,7 +104,7 @@ guests:
 
 # Bare-metal test and demo guests (tests/guests) -> build/guests/*.elf
 testguests: $(LIBFDT)
-	$(MAKE) -C tests/guests CC="$(CC)" GUEST_DIRS="tests/guests/demo bench/guest"
+	$(MAKE) -C tests/guests CC="$(CC)" GUEST_DIRS="tests/guests/demo bench/guest tests/guests/hostile"
 
 # The demo: Debian Linux (2 vCPUs) next to the bare-metal demo guest, sharing
 # a memory region with a doorbell. Override RUN_ARGS to run something else.
@@ -126,6 +127,20 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) guests
 	$(MAKE) systest
+
+# Not part of `make test`: the hostile guest beside Linux for SOAK_SECONDS, the
+# CPU_ON/SYSTEM_RESET race for SOAK_RACE_RESETS restarts, and 1,000 restarts
+# of one VM and of two VMs at once (tests/system/test_hostile.py).
+SOAK_SECONDS ?= 3600
+SOAK_RACE_RESETS ?= 5000
+SOAK_RESTARTS ?= 1000
+soak: deps
+	$(MAKE) all
+	$(MAKE) guests
+	KEEL_HOSTILE_SECONDS=$(SOAK_SECONDS) KEEL_HOSTILE_CHECK_EVERY=60 \
+	KEEL_RACE_RESETS=$(SOAK_RACE_RESETS) KEEL_LIFECYCLE_RESTARTS=$(SOAK_RESTARTS) \
+	KEEL_LIFECYCLE_CONCURRENT_RESTARTS=$(SOAK_RESTARTS) \
+		/usr/bin/python3 -m pytest -v tests/system/test_hostile.py
 
 bench: deps all guests
 	/usr/bin/python3 bench/run.py
