@@ -99,7 +99,7 @@ static s64 smccc_dispatch(struct vcpu *v, u32 fn, u64 a1, u64 a2, u64 a3)
     case PSCI_MIGRATE_INFO_TYPE:
         return 2; /* no trusted OS: migration not required */
     case PSCI_SYSTEM_OFF:
-        VM_INFO(v->vm, "vm %s: PSCI SYSTEM_OFF from vcpu %u", v->vm->cfg.name, v->id);
+        INFO("vm %s: PSCI SYSTEM_OFF from vcpu %u", v->vm->cfg.name, v->id); /* once per boot */
         vm_stop(v->vm, VM_OFF);
         return PSCI_RET_SUCCESS;
     case PSCI_SYSTEM_RESET:

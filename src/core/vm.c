@@ -274,7 +274,7 @@ fail:
 
 int vm_start(struct vm *vm)
 {
-    VM_INFO(vm, "vm %s: starting, %u vCPU%s on CPUs %#lx, %lu MiB, entry %#lx, DTB %#lx",
+    INFO("vm %s: starting, %u vCPU%s on CPUs %#lx, %lu MiB, entry %#lx, DTB %#lx",
             vm->cfg.name, vm->cfg.nr_vcpus, vm->cfg.nr_vcpus > 1 ? "s" : "", vm->cfg.affinity,
             vm->cfg.mem_size >> 20, vm->entry, vm->dtb_ipa);
     vm_lifecycle_start(vm);
@@ -293,8 +293,9 @@ void vm_stop(struct vm *vm, enum vm_state why)
 {
     if (!vm_lifecycle_stop(vm, why))
         return;
+    /* once per boot: a guest cannot repeat it without the shell, so never limited */
     if (why == VM_OFF)
-        VM_INFO(vm, "vm %s: powered off", vm->cfg.name);
+        INFO("vm %s: powered off", vm->cfg.name);
     else
         ERROR("vm %s: stopped after a fatal error; other VMs keep running", vm->cfg.name);
     if (all_vms_off() && !keel_options.stay_up) {
