@@ -108,7 +108,13 @@ static void irq_bit_write(struct vm *vm, struct vcpu *owner, struct vgic_irq *ir
                           bool bit)
 {
     switch (r) {
-    case R_GROUP: irq->group1 = bit; break;
+    case R_GROUP:
+        if (irq->group1 != bit) {
+            irq->group1 = bit;
+            if (irq->in_lr)
+                vgic_lr_changed(vm, irq);
+        }
+        break;
     case R_SENABLE: if (bit) irq->enabled = true; break;
     case R_CENABLE: if (bit) irq->enabled = false; break;
     case R_SPEND: if (bit) irq->pending = true; break;
@@ -188,8 +194,12 @@ static void prio_write(struct vm *vm, struct vcpu *owner, u32 first, unsigned in
     for (unsigned int i = 0; i < size; i++) {
         struct vgic_irq *irq = vgic_get_irq(vm, owner, first + i);
         /* Only the implemented priority bits stick, as on hardware. */
-        if (irq)
-            irq->priority = (u8)(val >> (8 * i)) & (u8)(0xff << (8 - VGIC_PRIO_BITS));
+        u8 prio = (u8)(val >> (8 * i)) & (u8)(0xff << (8 - VGIC_PRIO_BITS));
+        if (irq && irq->priority != prio) {
+            irq->priority = prio;
+            if (irq->in_lr)
+                vgic_lr_changed(vm, irq);
+        }
     }
 }
 

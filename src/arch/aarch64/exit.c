@@ -251,6 +251,8 @@ static bool irq_handle_one(struct vcpu *v)
         vgic_maintenance(v);
     else if (intid == platform.uart_irq)
         console_rx_irq();
+    else if (intid == GIC_SGI_KICK && v && v->vgic.lr_stale)
+        vgic_lr_refresh(v);
     gic_deactivate(intid);
     return true;
 }

@@ -378,6 +378,59 @@ static int vgic_lr_here(struct vgic_irq *irq)
     return irq->lr;
 }
 
+/* LR @n with @irq's current priority and group, its state and the rest kept. */
+static void lr_refresh_one(unsigned int n, const struct vgic_irq *irq)
+{
+    u64 lr = ich_lr_read(n) & ~(ICH_LR_PRIORITY_MASK | ICH_LR_GROUP);
+
+    lr |= (u64)irq->priority << ICH_LR_PRIORITY_SHIFT;
+    if (irq->group1)
+        lr |= ICH_LR_GROUP;
+    ich_lr_write(n, lr);
+}
+
+/* The vCPU whose LR holds @irq (not necessarily its current route). */
+static struct vcpu *lr_holder(struct vm *vm, const struct vgic_irq *irq)
+{
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
+        struct vcpu *v = vm->vcpus[i];
+        if (v && (v->vgic.used_lrs & BIT(irq->lr)) &&
+            vgic_get_irq(vm, v, v->vgic.lr_intid[irq->lr]) == irq)
+            return v;
+    }
+    return NULL;
+}
+
+void vgic_lr_changed(struct vm *vm, struct vgic_irq *irq)
+{
+    int n = vgic_lr_here(irq);
+    struct vcpu *holder;
+
+    if (n >= 0) {
+        lr_refresh_one((unsigned int)n, irq);
+        return;
+    }
+    holder = lr_holder(vm, irq);
+    if (holder && !holder->vgic.lr_stale) {
+        holder->vgic.lr_stale = true;
+        vcpu_kick(holder);
+    }
+}
+
+/* On the holder's CPU, after a kick: every LR in step with its interrupt again. */
+void vgic_lr_refresh(struct vcpu *vcpu)
+{
+    struct vgic_cpu *c = &vcpu->vgic;
+
+    spin_lock(&vcpu->vm->vgic.lock);
+    c->lr_stale = false;
+    for (u32 used = c->used_lrs; used; used &= used - 1) {
+        unsigned int n = __builtin_ctz(used);
+        lr_refresh_one(n, vgic_get_irq(vcpu->vm, vcpu, c->lr_intid[n]));
+    }
+    spin_unlock(&vcpu->vm->vgic.lock);
+}
+
 bool vgic_lr_state(struct vgic_irq *irq, bool *pending, bool *active)
 {
     int n = vgic_lr_here(irq);

@@ -49,6 +49,7 @@ struct vgic_cpu {
     u32 used_lrs;                /* bitmap of LRs Keel filled */
     u64 spilled[VGIC_NR_IRQS / 64]; /* active IRQs evicted from the LRs, not yet deactivated */
     bool sleeping;               /* GICR_WAKER.ProcessorSleep */
+    bool lr_stale;               /* an LR's priority or group changed from elsewhere */
     u32 gicr_ctlr;
 };
 
@@ -104,6 +105,15 @@ void vgic_dir(struct vcpu *vcpu, u64 val);
  */
 bool vgic_lr_state(struct vgic_irq *irq, bool *pending, bool *active);
 bool vgic_lr_set_state(struct vgic_irq *irq, int pending, int active);
+/*
+ * @irq, held in a list register, had its priority or group changed (lock
+ * held): the LR must say so too, or the guest keeps seeing the old values
+ * (found by the hostile guest: SGIs queued at a priority PMR masked were
+ * never taken after being raised). In place when the LR is this CPU's,
+ * else its vCPU is kicked and refreshes its LRs (vgic_lr_refresh).
+ */
+void vgic_lr_changed(struct vm *vm, struct vgic_irq *irq);
+void vgic_lr_refresh(struct vcpu *vcpu);
 /* ICPENDR on a forwarded (HW) interrupt: ends the physical one too. */
 void vgic_hw_unpend(struct vcpu *owner, struct vgic_irq *irq);
 

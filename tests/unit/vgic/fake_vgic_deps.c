@@ -1,7 +1,7 @@
 /*
  * Fakes for the functions src/vdev/vgic.c links against (see
  * fake_vgic_deps.h). `nm -u` on vgic.o lists them: vgic_sync,
- * vgic_lr_state, vgic_lr_set_state, vgic_hw_unpend and vcpu_kick.
+ * vgic_lr_state, vgic_lr_set_state, vgic_lr_changed, vgic_hw_unpend and vcpu_kick.
  */
 #include <string.h>
 
@@ -61,4 +61,11 @@ void vgic_hw_unpend(struct vcpu *owner, struct vgic_irq *irq)
     (void)owner;
     fake_vgic.hw_unpends++;
     fake_vgic.last_hw_unpend = irq;
+}
+
+void vgic_lr_changed(struct vm *vm, struct vgic_irq *irq)
+{
+    (void)vm;
+    (void)irq;
+    fake_vgic.lr_changed_calls++;
 }

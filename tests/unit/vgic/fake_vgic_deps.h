@@ -12,6 +12,7 @@
 #define FAKE_MAX_KICKS 256
 
 struct fake_vgic_log {
+    unsigned int lr_changed_calls;          /* vgic_lr_changed() calls */
     unsigned int kicks;                     /* vcpu_kick() calls */
     struct vcpu *kicked[FAKE_MAX_KICKS];    /* in order (the first FAKE_MAX_KICKS) */
     unsigned int syncs;                     /* vgic_sync() calls */

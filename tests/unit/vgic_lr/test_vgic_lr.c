@@ -816,6 +816,67 @@ static void test_reset_drops_spilled(void **state)
     assert_int_equal(fake_ich()->hcr, ICH_HCR_EL2_En);
 }
 
+/* ======================= priority and group changes ======================= */
+
+/*
+ * SGIs queued at a priority PMR masks fill the LRs; raising their priority
+ * must reach the LRs, or they are never taken and the LRs never drain
+ * (found by the hostile guest, reproduced by tests/guests/hostile/lrprio.c).
+ */
+static void test_priority_change_reaches_lr(void **state)
+{
+    (void)state;
+    fake_run(v0);
+    guest_set_pmr(0xf8);
+    for (u32 i = 0; i < 4; i++) {
+        ppi_setup(v0, i, 0xf8);
+        send(v0, i);
+    }
+    assert_int_equal(guest_ack(), SPURIOUS); /* masked by PMR */
+    r_wr(v0, v0, GICR_IPRIORITYR, 4, 0xa0a0a0a0);
+    for (u32 i = 0; i < 4; i++) {
+        assert_int_equal(guest_ack(), i);
+        guest_eoi(i);
+    }
+    assert_int_equal(guest_ack(), SPURIOUS);
+}
+
+/* The change comes from another vCPU: the holder is kicked and refreshes its LRs. */
+static void test_priority_change_from_other_vcpu(void **state)
+{
+    unsigned int kicks;
+
+    (void)state;
+    fake_run(v1);
+    guest_set_pmr(0xf8);
+    ppi_setup(v1, 3, 0xf8);
+    send(v1, 3);
+    assert_int_equal(guest_ack(), SPURIOUS);
+    kicks = fake_kicks;
+    r_wr(v0, v1, GICR_IPRIORITYR, 4, 0xa0000000); /* SGI 3's byte, from vCPU 0 */
+    assert_true(v1->vgic.lr_stale);
+    assert_int_equal(fake_kicks, kicks + 1);
+    fake_run(v1);
+    vgic_lr_refresh(v1); /* what v1's CPU does on the kick */
+    assert_false(v1->vgic.lr_stale);
+    assert_int_equal(guest_ack(), 3);
+    guest_eoi(3);
+}
+
+/* Group 1 -> 0 while in an LR: the LR's group follows (Group 0 is not acknowledged by IAR1). */
+static void test_group_change_reaches_lr(void **state)
+{
+    (void)state;
+    fake_run(v0);
+    guest_set_pmr(0xf8);
+    ppi_setup(v0, 5, 0xf8);
+    send(v0, 5);
+    r_wr(v0, v0, GICR_IGROUPR0, 4, r_rd32(v0, v0, GICR_IGROUPR0) & ~BIT(5));
+    assert_false(fake_ich()->lr[fake_lr_of(5)] & ICH_LR_GROUP);
+    r_wr(v0, v0, GICR_IGROUPR0, 4, r_rd32(v0, v0, GICR_IGROUPR0) | BIT(5));
+    assert_true(fake_ich()->lr[fake_lr_of(5)] & ICH_LR_GROUP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -844,6 +905,9 @@ int main(void)
         T(test_reclaim_after_deactivation),
         T(test_finished_lr_reused_first),
         T(test_reset_drops_spilled),
+        T(test_priority_change_reaches_lr),
+        T(test_priority_change_from_other_vcpu),
+        T(test_group_change_reaches_lr),
 #undef T
     };
 

@@ -57,6 +57,7 @@
 #define ICH_LR_PINTID_MASK 0x1fffUL /* pINTID[44:32], shifted down */
 #define ICH_LR_EOI (1UL << 41)
 #define ICH_LR_PRIORITY_SHIFT 48
+#define ICH_LR_PRIORITY_MASK (0xffUL << ICH_LR_PRIORITY_SHIFT)
 #define ICH_LR_GROUP (1UL << 60)
 #define ICH_LR_HW (1UL << 61)
 #define ICH_LR_STATE_PENDING (1UL << 62)
