@@ -68,7 +68,6 @@
 #define SMCCC_ARCH_SOC_ID 0x80000002U
 
 #define INSN_RET 0xd65f03c0U
-#define INSN_NOP 0xd503201fU
 
 /* Second mapping (TTBR1): VA = ALIAS_BASE + index GiB, Normal memory, executable. */
 #define ALIAS_BASE 0xffffff8000000000UL
@@ -584,7 +583,7 @@ static u64 alias_pa(unsigned int i)
  * hypervisor). PAs beyond 39 bits exist only in the alias, at the nearest
  * alias entry.
  */
-static u64 pa_to_va(struct hcpu *c, u64 pa, bool normal)
+static u64 pa_to_va(u64 pa, bool normal)
 {
     if (pa >= IPA_39) {
         unsigned int best = 256;
@@ -816,7 +815,7 @@ static void op_memory(struct hcpu *c, enum op_class cls)
         pa |= 1 + below(c, 7);
     else if (below(c, 4))
         pa &= ~7UL; /* mostly aligned: those reach the emulation */
-    va = pa_to_va(c, pa, normal);
+    va = pa_to_va(pa, normal);
     v = store_value(c, pa);
 
     switch (cls) {
@@ -872,7 +871,7 @@ static void op_fetch(struct hcpu *c)
 
     if (cfg.on_keel && below(c, 2)) {
         pa = pick_pa(c, pick_region(c)) & ~3UL;
-        va = pa_to_va(c, pa, true); /* the alias is executable at stage 1 */
+        va = pa_to_va(pa, true); /* the alias is executable at stage 1 */
     } else {
         /* the 2 MiB after RAM: Normal and executable in libguest's map, nothing behind it */
         va = pa = ram_end() + (below(c, SZ_2M) & ~3UL);
@@ -1025,7 +1024,6 @@ static unsigned int pick_rt(struct hcpu *c, bool write)
 static void sysreg_do(struct hcpu *c, u16 enc, bool write, u64 val, bool ack)
 {
     unsigned int rt = pick_rt(c, write);
-    u64 slot = slot_write(write ? insn_msr(enc, rt) : insn_mrs(enc, rt));
 
     count(write ? S_SYSREG_W : S_SYSREG_R);
     trace_op(c, write ? "msr" : "mrs", enc, val);
@@ -1047,7 +1045,7 @@ static void sysreg_do(struct hcpu *c, u16 enc, bool write, u64 val, bool ack)
         }
         local_irq_restore(flags);
     } else {
-        slot_run(slot, 0, val);
+        slot_run(slot_write(write ? insn_msr(enc, rt) : insn_mrs(enc, rt)), 0, val);
     }
     op_end(c);
 }
@@ -1393,7 +1391,7 @@ static void op_regs(struct hcpu *c)
         insn = insn_mrs(below(c, 2) ? SR(3, 3, 9, 12, 0) : SR(3, 0, 0, 4, 0), rt);
         keep &= ~BIT(rt);
         break;
-    case 3: /* MSR from Rt (the SGI register: its value is a pattern, any SGI) */
+    case 3: /* MSR from Rt to a trapped register (PMSELR: RAZ/WI; MDSCR: kept per vCPU) */
         insn = insn_msr(below(c, 2) ? SR(3, 3, 9, 12, 5) : SR(2, 0, 0, 2, 2), rt);
         break;
     case 4: /* load from an emulated register into Rt */
@@ -1616,7 +1614,7 @@ enum { P_FRESH, P_ARMED, P_RUNNING, P_DONE };
 
 /* In the shared region, mapped Device by libguest: 32-bit aligned accesses only. */
 struct persist {
-    u32 magic, state, round, boots, stale, early_on, resets;
+    u32 magic, state, round, boots, stale, early_on;
     u32 stale_ctx_lo, stale_ctx_hi, stale_cpu;
 };
 static volatile struct persist *persist;
@@ -1711,12 +1709,10 @@ void hostile_race_secondary(u64 ctx, u64 cpu)
     if (cpu >= 2) {
         /* a resetter: the reset lands at any point of vCPU 0's CPU_ON loop */
         spin_ticks(r % (cnt_freq() / 2000 + 1));
-        persist->resets++;
         race_psci(PSCI_SYSTEM_RESET, 0, 0, 0);
     }
     switch (r % 8) {
     case 0: /* reset from the vCPU just started, while vCPU 0 goes on calling CPU_ON for it */
-        persist->resets++;
         race_psci(PSCI_SYSTEM_RESET, 0, 0, 0);
         break;
     case 1:
@@ -1774,7 +1770,6 @@ static bool persist_boot(const char *mode)
         persist->boots = 0;
         persist->stale = 0;
         persist->early_on = 0;
-        persist->resets = 0;
     }
     persist->boots++;
     if (persist->boots > cfg.resets) {
@@ -1825,10 +1820,8 @@ static void race_main(void)
         case 1: spin_ticks(below(c, freq / 100000 + 1)); break;
         default: spin_ticks(below(c, freq / 5000 + 1)); break;
         }
-        if (i >= rounds || below(c, 16) == 0) {
-            persist->resets++;
+        if (i >= rounds || below(c, 16) == 0)
             psci_call(PSCI_SYSTEM_RESET, 0, 0, 0);
-        }
     }
 }
 
@@ -1837,7 +1830,6 @@ static void reset_main(void)
     persist = find_persist();
     if (!persist_boot("reset"))
         return;
-    persist->resets++;
     psci_call(PSCI_SYSTEM_RESET, 0, 0, 0);
     printf("hostile reset: SYSTEM_RESET returned\n");
 }
