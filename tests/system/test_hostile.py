@@ -14,7 +14,7 @@ for an hour:
   KEEL_HOSTILE_SECONDS                 random run beside Linux (default 15)
   KEEL_HOSTILE_SEED                    its seed (default fixed; printed by the guest)
   KEEL_HOSTILE_CHECK_EVERY             seconds between Linux checks during the run (default 10)
-  KEEL_RACE_RESETS                     restarts per race round (default 300)
+  KEEL_RACE_RESETS                     restarts per race round (default 500)
   KEEL_LIFECYCLE_RESTARTS              one VM (default 1000)
   KEEL_LIFECYCLE_CONCURRENT_RESTARTS   each of two VMs at once (default 250)
 """
@@ -39,7 +39,7 @@ def env_int(name, default):
 HOSTILE_SECONDS = env_int("KEEL_HOSTILE_SECONDS", 15)
 HOSTILE_SEED = os.environ.get("KEEL_HOSTILE_SEED", "0x6b65656c")
 CHECK_EVERY = env_int("KEEL_HOSTILE_CHECK_EVERY", 10)
-RACE_RESETS = env_int("KEEL_RACE_RESETS", 300)
+RACE_RESETS = env_int("KEEL_RACE_RESETS", 500)
 LIFECYCLE_RESTARTS = env_int("KEEL_LIFECYCLE_RESTARTS", 1000)
 CONCURRENT_RESTARTS = env_int("KEEL_LIFECYCLE_CONCURRENT_RESTARTS", 250)
 
