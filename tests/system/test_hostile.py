@@ -140,6 +140,23 @@ def linux_ready(proc, timeout=240):
                          f"{text[-3000:]}")
 
 
+class Transcript:
+    """Console text read while following a long run: kept in pieces (an
+    hour of soak is megabytes; appending to one string would copy it all
+    every second), with the recent tail at hand for the checks."""
+
+    def __init__(self, text=""):
+        self.pieces, self.tail = [text], text[-20000:]
+
+    def add(self, text):
+        self.pieces.append(text)
+        self.tail = (self.tail + text)[-20000:]
+        return text
+
+    def text(self):
+        return "".join(self.pieces)
+
+
 def hostile_counts(text):
     return {k: int(v) for k, v in re.findall(r"hostile count (\S+) (\d+)", text)}
 
@@ -170,29 +187,30 @@ def test_hostile_guest_beside_linux(keel, hostile_guest):
 
     t0 = time.time()
     proc.send("start hostile\r")
-    run = proc.expect(r"vm hostile: restarting \(boot \d+\)").group(0)
+    log = Transcript(proc.expect(r"vm hostile: restarting \(boot \d+\)").group(0))
     focus(proc, "0", "linux")
-    # Linux must keep answering while the run lasts. Only the new text is
-    # searched each time: an hour of soak prints megabytes.
+    # Linux must keep answering while the run lasts.
     deadline = t0 + scaled(HOSTILE_SECONDS + 240)
     next_check, checks = time.time() + min(CHECK_EVERY, HOSTILE_SECONDS / 3), 0
-    while "HOSTILE DONE" not in run[-20000:]:
+    while "HOSTILE DONE" not in log.tail:
         assert time.time() < deadline, \
             f"no HOSTILE DONE after {HOSTILE_SECONDS + 240}s (log: {proc.log_path})"
+        before_new = log.tail[-300:]
         if time.time() >= next_check:
             checks += 1
-            new = linux_answers(proc, f"echo during-$((1000+{checks}))", f"during-{1000 + checks}")
+            new = log.add(linux_answers(proc, f"echo during-$((1000+{checks}))",
+                                        f"during-{1000 + checks}"))
             next_check = time.time() + CHECK_EVERY
         else:
-            new = read_new(proc, 1)
-        assert_keel_healthy(run[-300:] + new, "during the hostile run")
-        run += new
+            new = log.add(read_new(proc, 1))
+        assert_keel_healthy(before_new + new, "during the hostile run")
     # The done line may have come in halves: read on to the power-off after it.
     end = time.time() + scaled(60)
-    while "vm hostile: powered off" not in run:
+    while "vm hostile: powered off" not in log.tail:
         assert time.time() < end, f"hostile VM not off (log: {proc.log_path})"
-        run += read_new(proc, 1)
+        log.add(read_new(proc, 1))
     run_time = time.time() - t0
+    run = log.text()
     done = re.search(r"HOSTILE DONE: seed (\S+), (\d+) ms on (\d+) vCPU\(s\), (\d+) ops, (\d+) anomalies, "
                      r"(\d+) unexpected, (\d+) registers changed([^\n]*)", run)
     assert done, run[-3000:]
@@ -212,9 +230,9 @@ def test_hostile_guest_beside_linux(keel, hostile_guest):
     # Linux: alive, its data intact.
     run += linux_answers(proc, "echo after-$((6*7))", "after-42")
     run += linux_answers(proc, "sha256sum /tmp/blob", before)
-    # (the text read while following the run is in `run`, not in proc.output)
-    everything = boot + proc.output + run
-    assert not re.search(r"cpu\d+ warn: vm linux", everything), "Keel warned about the Linux VM"
+    # (what was read while following Linux's boot and the run is not in proc.output)
+    assert not re.search(r"cpu\d+ warn: vm linux", boot + run + proc.output), \
+        "Keel warned about the Linux VM"
 
     # The Keel shell answers and nothing leaked.
     focus(proc, "k", "the Keel shell")
@@ -224,7 +242,7 @@ def test_hostile_guest_beside_linux(keel, hostile_guest):
     assert re.search(r"^1\s+hostile\s+off\s+2", vms, re.M), vms
     pages_after = free_pages(proc)
     assert pages_after == pages_before, f"{pages_before - pages_after} pages lost"
-    assert_keel_healthy(everything + proc.output, "at the end")
+    assert_keel_healthy(boot + run + proc.output, "at the end")
     print(f"hostile run: {HOSTILE_SECONDS}s requested, {run_time:.1f}s wall, {summary}")
 
 
