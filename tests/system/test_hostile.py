@@ -29,6 +29,7 @@ import pytest
 from conftest import GuestShell, linux_vm_spec, KEEL_FATAL, REPO, clean, scaled
 
 GUEST = REPO / "build" / "guests" / "hostile.elf"
+LRPRIO = REPO / "build" / "guests" / "lrprio.elf"
 ESC = "\x1d"  # Ctrl-]: Keel's console escape that QEMU does not intercept
 
 
@@ -54,7 +55,7 @@ ROUND_DONE = r"hostile (race|reset) done: round (\d+), (\d+) restarts, (\d+) sta
 def hostile_guest():
     res = subprocess.run(["make", "-s", "testguests"], cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 0, f"make testguests failed:\n{res.stdout}\n{res.stderr}"
-    assert GUEST.is_file()
+    assert GUEST.is_file() and LRPRIO.is_file()
     return GUEST
 
 
@@ -212,20 +213,22 @@ def test_hostile_guest_beside_linux(keel, hostile_guest):
     run_time = time.time() - t0
     run = log.text()
     done = re.search(r"HOSTILE DONE: seed (\S+), (\d+) ms on (\d+) vCPU\(s\), (\d+) ops, (\d+) anomalies, "
-                     r"(\d+) unexpected, (\d+) registers changed([^\n]*)", run)
+                     r"(\d+) unexpected, (\d+) registers changed, (\d+) SGIs lost([^\n]*)", run)
     assert done, run[-3000:]
     counts = hostile_counts(run)
     summary = f"seed {done.group(1)}, counts {counts} (log: {proc.log_path})"
-    assert not done.group(8).strip(), f"a vCPU got stuck: {summary}"
+    assert not done.group(9).strip(), f"a vCPU got stuck: {summary}"
     assert "HOSTILE STUCK" not in run, summary
     assert counts.get("anomalies") == 0, f"Keel answered against its documentation: {summary}"
     assert counts.get("unexpected") == 0, f"an exception outside an op: {summary}"
     assert counts.get("regs-bad") == 0, f"a register changed across a trap: {summary}"
     # It did do what it is for.
     for what in ("loads", "stores", "sea", "undef", "iabt", "hvc", "smc", "psci", "sysreg-r",
-                 "sysreg-w", "sgi-sent", "sgi-recv", "regs-checked"):
+                 "sysreg-w", "sgi-sent", "sgi-recv", "irq-other", "regs-checked"):
         assert counts.get(what, 0) > 0, f"no {what}: {summary}"
     assert checks >= 1
+    # Not asserted yet: Keel loses SGIs today (test_queued_interrupt_priority_change_is_seen);
+    # once that is fixed, counts["sgi-lost"] == 0 belongs here.
 
     # Linux: alive, its data intact.
     run += linux_answers(proc, "echo after-$((6*7))", "after-42")
@@ -244,6 +247,18 @@ def test_hostile_guest_beside_linux(keel, hostile_guest):
     assert pages_after == pages_before, f"{pages_before - pages_after} pages lost"
     assert_keel_healthy(boot + run + proc.output, "at the end")
     print(f"hostile run: {HOSTILE_SECONDS}s requested, {run_time:.1f}s wall, {summary}")
+
+
+@pytest.mark.xfail(reason="vGIC: a list register keeps the priority (and group) its interrupt "
+                          "had when queued; entries the guest cannot take clog all LRs "
+                          "(tests/guests/hostile/lrprio.c)", strict=False)
+def test_queued_interrupt_priority_change_is_seen(keel, hostile_guest):
+    """The hostile guest's lost SGIs, reduced: SGIs queued at a priority
+    PMR masks, then raised, must be taken, and so must a later one."""
+    proc = keel("--smp", "1", "--vm", f"name=lrprio,cpus=1,mem=64M,kernel={LRPRIO}", timeout=60)
+    m = proc.expect(r"SUMMARY: (\d+) passed, (\d+) failed")
+    assert not KEEL_FATAL.search(proc.output), proc.output[-3000:]
+    assert int(m.group(1)) == 3 and int(m.group(2)) == 0, proc.output[-2000:]
 
 
 def arm(proc, names):
