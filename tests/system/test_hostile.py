@@ -14,7 +14,7 @@ for an hour:
   KEEL_HOSTILE_SECONDS                 random run beside Linux (default 15)
   KEEL_HOSTILE_SEED                    its seed (default fixed; printed by the guest)
   KEEL_HOSTILE_CHECK_EVERY             seconds between Linux checks during the run (default 10)
-  KEEL_RACE_RESETS                     restarts per race round (default 300)
+  KEEL_RACE_RESETS                     restarts per race round (default 500)
   KEEL_LIFECYCLE_RESTARTS              one VM (default 1000)
   KEEL_LIFECYCLE_CONCURRENT_RESTARTS   each of two VMs at once (default 250)
 """
@@ -29,6 +29,7 @@ import pytest
 from conftest import GuestShell, linux_vm_spec, KEEL_FATAL, REPO, clean, scaled
 
 GUEST = REPO / "build" / "guests" / "hostile.elf"
+LRPRIO = REPO / "build" / "guests" / "lrprio.elf"
 ESC = "\x1d"  # Ctrl-]: Keel's console escape that QEMU does not intercept
 
 
@@ -39,7 +40,7 @@ def env_int(name, default):
 HOSTILE_SECONDS = env_int("KEEL_HOSTILE_SECONDS", 15)
 HOSTILE_SEED = os.environ.get("KEEL_HOSTILE_SEED", "0x6b65656c")
 CHECK_EVERY = env_int("KEEL_HOSTILE_CHECK_EVERY", 10)
-RACE_RESETS = env_int("KEEL_RACE_RESETS", 300)
+RACE_RESETS = env_int("KEEL_RACE_RESETS", 500)
 LIFECYCLE_RESTARTS = env_int("KEEL_LIFECYCLE_RESTARTS", 1000)
 CONCURRENT_RESTARTS = env_int("KEEL_LIFECYCLE_CONCURRENT_RESTARTS", 250)
 
@@ -54,7 +55,7 @@ ROUND_DONE = r"hostile (race|reset) done: round (\d+), (\d+) restarts, (\d+) sta
 def hostile_guest():
     res = subprocess.run(["make", "-s", "testguests"], cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 0, f"make testguests failed:\n{res.stdout}\n{res.stderr}"
-    assert GUEST.is_file()
+    assert GUEST.is_file() and LRPRIO.is_file()
     return GUEST
 
 
@@ -140,6 +141,23 @@ def linux_ready(proc, timeout=240):
                          f"{text[-3000:]}")
 
 
+class Transcript:
+    """Console text read while following a long run: kept in pieces (an
+    hour of soak is megabytes; appending to one string would copy it all
+    every second), with the recent tail at hand for the checks."""
+
+    def __init__(self, text=""):
+        self.pieces, self.tail = [text], text[-20000:]
+
+    def add(self, text):
+        self.pieces.append(text)
+        self.tail = (self.tail + text)[-20000:]
+        return text
+
+    def text(self):
+        return "".join(self.pieces)
+
+
 def hostile_counts(text):
     return {k: int(v) for k, v in re.findall(r"hostile count (\S+) (\d+)", text)}
 
@@ -170,51 +188,54 @@ def test_hostile_guest_beside_linux(keel, hostile_guest):
 
     t0 = time.time()
     proc.send("start hostile\r")
-    run = proc.expect(r"vm hostile: restarting \(boot \d+\)").group(0)
+    log = Transcript(proc.expect(r"vm hostile: restarting \(boot \d+\)").group(0))
     focus(proc, "0", "linux")
-    # Linux must keep answering while the run lasts. Only the new text is
-    # searched each time: an hour of soak prints megabytes.
+    # Linux must keep answering while the run lasts.
     deadline = t0 + scaled(HOSTILE_SECONDS + 240)
     next_check, checks = time.time() + min(CHECK_EVERY, HOSTILE_SECONDS / 3), 0
-    while "HOSTILE DONE" not in run[-20000:]:
+    while "HOSTILE DONE" not in log.tail:
         assert time.time() < deadline, \
             f"no HOSTILE DONE after {HOSTILE_SECONDS + 240}s (log: {proc.log_path})"
+        before_new = log.tail[-300:]
         if time.time() >= next_check:
             checks += 1
-            new = linux_answers(proc, f"echo during-$((1000+{checks}))", f"during-{1000 + checks}")
+            new = log.add(linux_answers(proc, f"echo during-$((1000+{checks}))",
+                                        f"during-{1000 + checks}"))
             next_check = time.time() + CHECK_EVERY
         else:
-            new = read_new(proc, 1)
-        assert_keel_healthy(run[-300:] + new, "during the hostile run")
-        run += new
+            new = log.add(read_new(proc, 1))
+        assert_keel_healthy(before_new + new, "during the hostile run")
     # The done line may have come in halves: read on to the power-off after it.
     end = time.time() + scaled(60)
-    while "vm hostile: powered off" not in run:
+    while "vm hostile: powered off" not in log.tail:
         assert time.time() < end, f"hostile VM not off (log: {proc.log_path})"
-        run += read_new(proc, 1)
+        log.add(read_new(proc, 1))
     run_time = time.time() - t0
+    run = log.text()
     done = re.search(r"HOSTILE DONE: seed (\S+), (\d+) ms on (\d+) vCPU\(s\), (\d+) ops, (\d+) anomalies, "
-                     r"(\d+) unexpected, (\d+) registers changed([^\n]*)", run)
+                     r"(\d+) unexpected, (\d+) registers changed, (\d+) SGIs lost([^\n]*)", run)
     assert done, run[-3000:]
     counts = hostile_counts(run)
     summary = f"seed {done.group(1)}, counts {counts} (log: {proc.log_path})"
-    assert not done.group(8).strip(), f"a vCPU got stuck: {summary}"
+    assert not done.group(9).strip(), f"a vCPU got stuck: {summary}"
     assert "HOSTILE STUCK" not in run, summary
     assert counts.get("anomalies") == 0, f"Keel answered against its documentation: {summary}"
     assert counts.get("unexpected") == 0, f"an exception outside an op: {summary}"
     assert counts.get("regs-bad") == 0, f"a register changed across a trap: {summary}"
     # It did do what it is for.
     for what in ("loads", "stores", "sea", "undef", "iabt", "hvc", "smc", "psci", "sysreg-r",
-                 "sysreg-w", "sgi-sent", "sgi-recv", "regs-checked"):
+                 "sysreg-w", "sgi-sent", "sgi-recv", "irq-other", "regs-checked"):
         assert counts.get(what, 0) > 0, f"no {what}: {summary}"
     assert checks >= 1
+    # Not asserted yet: Keel loses SGIs today (test_queued_interrupt_priority_change_is_seen);
+    # once that is fixed, counts["sgi-lost"] == 0 belongs here.
 
     # Linux: alive, its data intact.
     run += linux_answers(proc, "echo after-$((6*7))", "after-42")
     run += linux_answers(proc, "sha256sum /tmp/blob", before)
-    # (the text read while following the run is in `run`, not in proc.output)
-    everything = boot + proc.output + run
-    assert not re.search(r"cpu\d+ warn: vm linux", everything), "Keel warned about the Linux VM"
+    # (what was read while following Linux's boot and the run is not in proc.output)
+    assert not re.search(r"cpu\d+ warn: vm linux", boot + run + proc.output), \
+        "Keel warned about the Linux VM"
 
     # The Keel shell answers and nothing leaked.
     focus(proc, "k", "the Keel shell")
@@ -224,8 +245,20 @@ def test_hostile_guest_beside_linux(keel, hostile_guest):
     assert re.search(r"^1\s+hostile\s+off\s+2", vms, re.M), vms
     pages_after = free_pages(proc)
     assert pages_after == pages_before, f"{pages_before - pages_after} pages lost"
-    assert_keel_healthy(everything + proc.output, "at the end")
+    assert_keel_healthy(boot + run + proc.output, "at the end")
     print(f"hostile run: {HOSTILE_SECONDS}s requested, {run_time:.1f}s wall, {summary}")
+
+
+@pytest.mark.xfail(reason="vGIC: a list register keeps the priority (and group) its interrupt "
+                          "had when queued; entries the guest cannot take clog all LRs "
+                          "(tests/guests/hostile/lrprio.c)", strict=False)
+def test_queued_interrupt_priority_change_is_seen(keel, hostile_guest):
+    """The hostile guest's lost SGIs, reduced: SGIs queued at a priority
+    PMR masks, then raised, must be taken, and so must a later one."""
+    proc = keel("--smp", "1", "--vm", f"name=lrprio,cpus=1,mem=64M,kernel={LRPRIO}", timeout=60)
+    m = proc.expect(r"SUMMARY: (\d+) passed, (\d+) failed")
+    assert not KEEL_FATAL.search(proc.output), proc.output[-3000:]
+    assert int(m.group(1)) == 3 and int(m.group(2)) == 0, proc.output[-2000:]
 
 
 def arm(proc, names):

@@ -68,7 +68,6 @@
 #define SMCCC_ARCH_SOC_ID 0x80000002U
 
 #define INSN_RET 0xd65f03c0U
-#define INSN_NOP 0xd503201fU
 
 /* Second mapping (TTBR1): VA = ALIAS_BASE + index GiB, Normal memory, executable. */
 #define ALIAS_BASE 0xffffff8000000000UL
@@ -116,12 +115,13 @@ enum stat {
     S_OPS, S_LOADS, S_STORES, S_ABORT_SEA, S_ABORT_ALIGN, S_ABORT_OTHER, S_IABT, S_UNDEF,
     S_EXC_OTHER, S_SERROR, S_HVC, S_SMC, S_PSCI, S_SYSREG_R, S_SYSREG_W, S_SGI_SENT,
     S_SGI_RECV, S_IRQ_OTHER, S_FIQ, S_REGS_CHECKED, S_REGS_BAD, S_ANOMALY, S_UNEXPECTED,
-    NR_STATS
+    S_SGI_LOST, NR_STATS
 };
 static const char *const stat_names[NR_STATS] = {
     "ops", "loads", "stores", "sea", "align", "abort-other", "iabt", "undef",
     "exc-other", "serror", "hvc", "smc", "psci", "sysreg-r", "sysreg-w", "sgi-sent",
     "sgi-recv", "irq-other", "fiq", "regs-checked", "regs-bad", "anomalies", "unexpected",
+    "sgi-lost",
 };
 
 struct hcpu {
@@ -533,6 +533,34 @@ static bool native_write_ok(u64 pa)
     return pa >= ram_end() + SZ_2M && pa < 0x4000000000UL; /* nothing there on virt */
 }
 
+/*
+ * Register blocks of the distributor and of a redistributor (RD_base, then
+ * SGI_base at +64 KiB): offset and size. Uniform offsets over 64 KiB and
+ * 128 KiB per frame rarely hit the enable, pending, active and group
+ * registers that make interrupts fire; half the accesses go here.
+ */
+struct regblock {
+    u32 off, size;
+};
+static const struct regblock gicd_blocks[] = {
+    { 0x0000, 0x10 }, { 0x0040, 0x10 }, { 0x0080, 0x80 }, { 0x0100, 0x80 }, { 0x0180, 0x80 },
+    { 0x0200, 0x80 }, { 0x0280, 0x80 }, { 0x0300, 0x80 }, { 0x0380, 0x80 }, { 0x0400, 0x400 },
+    { 0x0800, 0x400 }, { 0x0c00, 0x100 }, { 0x0d00, 0x80 }, { 0x0e00, 0x100 }, { 0x0f00, 0x30 },
+    { 0x6000, 0x2000 }, { 0xffd0, 0x30 },
+};
+static const struct regblock gicr_blocks[] = {
+    { 0x0000, 0x20 }, { 0x0040, 0x10 }, { 0x0070, 0x10 }, { 0x00a0, 0x30 }, { 0xffd0, 0x30 },
+    { 0x10080, 0x4 }, { 0x10100, 0x4 }, { 0x10180, 0x4 }, { 0x10200, 0x4 }, { 0x10280, 0x4 },
+    { 0x10300, 0x4 }, { 0x10380, 0x4 }, { 0x10400, 0x20 }, { 0x10c00, 0x8 }, { 0x10d00, 0x4 },
+    { 0x10e00, 0x4 },
+};
+
+static u64 pick_block(struct hcpu *c, const struct regblock *b, unsigned int n)
+{
+    b += below(c, n);
+    return b->off + below(c, b->size);
+}
+
 /* A physical address (IPA under Keel) in @r, never in this VM's RAM. */
 static u64 pick_pa(struct hcpu *c, enum region r)
 {
@@ -541,11 +569,14 @@ static u64 pick_pa(struct hcpu *c, enum region r)
     for (;;) {
         switch (r) {
         case R_GICD:
-            pa = machine.gicd_base + below(c, GICD_SIZE);
+            pa = machine.gicd_base + (below(c, 2) ? below(c, GICD_SIZE)
+                                                  : pick_block(c, gicd_blocks, ARRAY_SIZE(gicd_blocks)));
             break;
         case R_GICR:
             /* one frame past the last vCPU's too */
-            pa = machine.gicr_base + below(c, (machine.nr_cpus + 1) * GICR_STRIDE);
+            pa = machine.gicr_base + below(c, machine.nr_cpus + 1) * GICR_STRIDE +
+                 (below(c, 2) ? below(c, GICR_STRIDE)
+                              : pick_block(c, gicr_blocks, ARRAY_SIZE(gicr_blocks)));
             break;
         case R_UART:
             pa = machine.uart_base + below(c, UART_SIZE);
@@ -584,7 +615,7 @@ static u64 alias_pa(unsigned int i)
  * hypervisor). PAs beyond 39 bits exist only in the alias, at the nearest
  * alias entry.
  */
-static u64 pa_to_va(struct hcpu *c, u64 pa, bool normal)
+static u64 pa_to_va(u64 pa, bool normal)
 {
     if (pa >= IPA_39) {
         unsigned int best = 256;
@@ -816,7 +847,7 @@ static void op_memory(struct hcpu *c, enum op_class cls)
         pa |= 1 + below(c, 7);
     else if (below(c, 4))
         pa &= ~7UL; /* mostly aligned: those reach the emulation */
-    va = pa_to_va(c, pa, normal);
+    va = pa_to_va(pa, normal);
     v = store_value(c, pa);
 
     switch (cls) {
@@ -872,7 +903,7 @@ static void op_fetch(struct hcpu *c)
 
     if (cfg.on_keel && below(c, 2)) {
         pa = pick_pa(c, pick_region(c)) & ~3UL;
-        va = pa_to_va(c, pa, true); /* the alias is executable at stage 1 */
+        va = pa_to_va(pa, true); /* the alias is executable at stage 1 */
     } else {
         /* the 2 MiB after RAM: Normal and executable in libguest's map, nothing behind it */
         va = pa = ram_end() + (below(c, SZ_2M) & ~3UL);
@@ -1025,7 +1056,6 @@ static unsigned int pick_rt(struct hcpu *c, bool write)
 static void sysreg_do(struct hcpu *c, u16 enc, bool write, u64 val, bool ack)
 {
     unsigned int rt = pick_rt(c, write);
-    u64 slot = slot_write(write ? insn_msr(enc, rt) : insn_mrs(enc, rt));
 
     count(write ? S_SYSREG_W : S_SYSREG_R);
     trace_op(c, write ? "msr" : "mrs", enc, val);
@@ -1047,7 +1077,7 @@ static void sysreg_do(struct hcpu *c, u16 enc, bool write, u64 val, bool ack)
         }
         local_irq_restore(flags);
     } else {
-        slot_run(slot, 0, val);
+        slot_run(slot_write(write ? insn_msr(enc, rt) : insn_mrs(enc, rt)), 0, val);
     }
     op_end(c);
 }
@@ -1325,6 +1355,7 @@ static void gic_repair(void)
 
     writel(machine.gicd_base + GICD_CTLR, GICD_CTLR_ENABLE_G1 | GICD_CTLR_ARE | GICD_CTLR_DS);
     writel(rd + GICR_SGI + GICD_IGROUPR, ~0U);
+    writel(rd + GICR_SGI + GICD_ICACTIVER, 0xffffU); /* an SGI left active takes no more */
     writel(rd + GICR_SGI + GICD_ISENABLER, 0xffffU);
     for (unsigned int i = 0; i < 16; i += 4)
         writel(rd + GICR_SGI + GICD_IPRIORITYR + i, 0xa0a0a0a0U);
@@ -1393,7 +1424,7 @@ static void op_regs(struct hcpu *c)
         insn = insn_mrs(below(c, 2) ? SR(3, 3, 9, 12, 0) : SR(3, 0, 0, 4, 0), rt);
         keep &= ~BIT(rt);
         break;
-    case 3: /* MSR from Rt (the SGI register: its value is a pattern, any SGI) */
+    case 3: /* MSR from Rt to a trapped register (PMSELR: RAZ/WI; MDSCR: kept per vCPU) */
         insn = insn_msr(below(c, 2) ? SR(3, 3, 9, 12, 5) : SR(2, 0, 0, 2, 2), rt);
         break;
     case 4: /* load from an emulated register into Rt */
@@ -1506,6 +1537,19 @@ static void cpu_setup(void *arg)
     __asm__ volatile("msr daifclr, #7" ::: "memory"); /* A, I, F; D stays masked */
 }
 
+/* This vCPU's interrupt state as the run left it: what stops SGIs arriving shows here. */
+static void gic_report(void)
+{
+    u64 sgi = gicr_base(smp_id()) + GICR_SGI;
+
+    printf("hostile gic cpu %u: group %#x enabled %#x pending %#x active %#x; pmr %#lx rpr %#lx "
+           "ap0 %#lx ap1 %#lx grpen1 %lu ctlr %#lx hppir1 %lu\n", smp_id(),
+           readl(sgi + GICD_IGROUPR), readl(sgi + GICD_ISENABLER), readl(sgi + GICD_ISPENDR),
+           readl(sgi + GICD_ISACTIVER), SYSREG_RD("S3_0_C4_C6_0"), SYSREG_RD("S3_0_C12_C11_3"),
+           SYSREG_RD(ICC_AP0R0), SYSREG_RD(ICC_AP1R0), SYSREG_RD(ICC_IGRPEN1), SYSREG_RD(ICC_CTLR),
+           SYSREG_RD("S3_0_C12_C12_2") & 0xffffff);
+}
+
 static void cpu_run(void *arg)
 {
     struct hcpu *c = me();
@@ -1531,12 +1575,63 @@ static void cpu_run(void *arg)
         if (smp_id() == 0)
             heartbeat(start, &next_hb, last_ops);
     }
+    gic_report();
     /* Leave the timers quiet; the GIC as the final report needs it. */
     write_sysreg(cntv_ctl_el0, 0);
     write_sysreg(cntp_ctl_el0, 0);
     gic_repair();
     c->done = true;
     dsb(ish);
+}
+
+/*
+ * Once every vCPU is done, on each: everything that gates delivery made
+ * permissive again, so an SGI still pending 50 ms later was lost by the
+ * hypervisor, not masked by the guest. Counted apart from the anomalies:
+ * Keel loses them today (lrprio.c reproduces why).
+ */
+static void final_check(void *arg)
+{
+    u64 sgi = gicr_base(smp_id()) + GICR_SGI;
+    u32 left;
+
+    gic_repair();
+    local_irq_enable();
+    udelay(50000);
+    left = readl(sgi + GICD_ISPENDR) & 0xffff;
+    if (!left)
+        return;
+    for (u32 bits = left; bits; bits &= bits - 1)
+        count(S_SGI_LOST);
+    printf("HOSTILE LOST: cpu %u: SGIs %#x still pending 50 ms after the GIC was made "
+           "permissive\n", smp_id(), left);
+    /* What the distributor, redistributor and CPU interface say about it. */
+    printf("hostile lost cpu %u: gicd_ctlr %#x active %#x enabled %#x group %#x prio %08x %08x "
+           "%08x %08x\n", smp_id(), readl(machine.gicd_base + GICD_CTLR),
+           readl(sgi + GICD_ISACTIVER), readl(sgi + GICD_ISENABLER), readl(sgi + GICD_IGROUPR),
+           readl(sgi + GICD_IPRIORITYR), readl(sgi + GICD_IPRIORITYR + 4),
+           readl(sgi + GICD_IPRIORITYR + 8), readl(sgi + GICD_IPRIORITYR + 12));
+    printf("hostile lost cpu %u: pmr %#lx rpr %#lx ap0 %#lx ap1 %#lx grpen1 %lu ctlr %#lx "
+           "hppir1 %lu daif %#lx\n", smp_id(), SYSREG_RD("S3_0_C4_C6_0"), SYSREG_RD("S3_0_C12_C11_3"),
+           SYSREG_RD(ICC_AP0R0), SYSREG_RD(ICC_AP1R0), SYSREG_RD(ICC_IGRPEN1), SYSREG_RD(ICC_CTLR),
+           SYSREG_RD("S3_0_C12_C12_2") & 0xffffff, read_sysreg(daif));
+    {
+        u64 flags = local_irq_save();
+        char acks[96];
+        size_t n = 0;
+
+        acks[0] = 0;
+        for (int i = 0; i < 20; i++) {
+            u32 intid = (u32)SYSREG_RD(ICC_IAR1) & 0xffffff;
+            n += (size_t)snprintf(acks + n, sizeof(acks) - n, " %u", intid);
+            if (intid >= 1020 || n >= sizeof(acks) - 8)
+                break;
+            SYSREG_WR(ICC_EOIR1, intid);
+        }
+        local_irq_restore(flags);
+        printf("hostile lost cpu %u: acknowledged:%s; pending now %#x\n", smp_id(), acks,
+               readl(sgi + GICD_ISPENDR) & 0xffff);
+    }
 }
 
 /* The UART as libguest's printf needs it, whatever was written to it. */
@@ -1603,11 +1698,14 @@ static void random_main(void)
     }
     uart_repair();
     printf("\n"); /* ends whatever random bytes the UART was sent */
+    if (!stuck)
+        on_cpus(final_check, NULL);
     print_stats();
     printf("HOSTILE DONE: seed %#lx, %lu ms on %u vCPU(s), %lu ops, %lu anomalies, %lu unexpected, "
-           "%lu registers changed%s\n", cfg.seed, (cntvct() - start) * 1000 / cnt_freq(),
-           machine.nr_cpus, stat_total(S_OPS), stat_total(S_ANOMALY), stat_total(S_UNEXPECTED),
-           stat_total(S_REGS_BAD), stuck ? ", STUCK" : "");
+           "%lu registers changed, %lu SGIs lost%s\n", cfg.seed,
+           (cntvct() - start) * 1000 / cnt_freq(), machine.nr_cpus, stat_total(S_OPS),
+           stat_total(S_ANOMALY), stat_total(S_UNEXPECTED), stat_total(S_REGS_BAD),
+           stat_total(S_SGI_LOST), stuck ? ", STUCK" : "");
 }
 
 /* ---- race and reset modes: state that survives the VM's rebuild ---- */
@@ -1616,7 +1714,7 @@ enum { P_FRESH, P_ARMED, P_RUNNING, P_DONE };
 
 /* In the shared region, mapped Device by libguest: 32-bit aligned accesses only. */
 struct persist {
-    u32 magic, state, round, boots, stale, early_on, resets;
+    u32 magic, state, round, boots, stale, early_on;
     u32 stale_ctx_lo, stale_ctx_hi, stale_cpu;
 };
 static volatile struct persist *persist;
@@ -1711,12 +1809,10 @@ void hostile_race_secondary(u64 ctx, u64 cpu)
     if (cpu >= 2) {
         /* a resetter: the reset lands at any point of vCPU 0's CPU_ON loop */
         spin_ticks(r % (cnt_freq() / 2000 + 1));
-        persist->resets++;
         race_psci(PSCI_SYSTEM_RESET, 0, 0, 0);
     }
     switch (r % 8) {
     case 0: /* reset from the vCPU just started, while vCPU 0 goes on calling CPU_ON for it */
-        persist->resets++;
         race_psci(PSCI_SYSTEM_RESET, 0, 0, 0);
         break;
     case 1:
@@ -1774,7 +1870,6 @@ static bool persist_boot(const char *mode)
         persist->boots = 0;
         persist->stale = 0;
         persist->early_on = 0;
-        persist->resets = 0;
     }
     persist->boots++;
     if (persist->boots > cfg.resets) {
@@ -1825,10 +1920,8 @@ static void race_main(void)
         case 1: spin_ticks(below(c, freq / 100000 + 1)); break;
         default: spin_ticks(below(c, freq / 5000 + 1)); break;
         }
-        if (i >= rounds || below(c, 16) == 0) {
-            persist->resets++;
+        if (i >= rounds || below(c, 16) == 0)
             psci_call(PSCI_SYSTEM_RESET, 0, 0, 0);
-        }
     }
 }
 
@@ -1837,7 +1930,6 @@ static void reset_main(void)
     persist = find_persist();
     if (!persist_boot("reset"))
         return;
-    persist->resets++;
     psci_call(PSCI_SYSTEM_RESET, 0, 0, 0);
     printf("hostile reset: SYSTEM_RESET returned\n");
 }
