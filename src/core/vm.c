@@ -353,7 +353,13 @@ void vcpu_stop_self(struct vcpu *v)
     arch_vcpu_quiesce();
     cpu_this()->vcpu = NULL;
     vcpu_release(v);
-    /* vCPU 0's CPU rebuilds the VM once the last vCPU is out: tell it */
+    /*
+     * vCPU 0's CPU rebuilds the VM once the last vCPU is out: tell it. The
+     * fence orders our store of running before the load of reset_pending
+     * (vm_request_reset does the reverse with its own fence), so either we
+     * see the reset and kick, or vCPU 0's CPU sees us out: no lost wakeup.
+     */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (__atomic_load_n(&v->vm->reset_pending, __ATOMIC_RELAXED) && v->id != 0)
         vcpu_kick(v->vm->vcpus[0]);
     arch_idle_from_exit();
