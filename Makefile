@@ -117,6 +117,7 @@ run: deps all guests testguests
 
 # ---- tests ----
 include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
 
 systest: all
 	/usr/bin/python3 -m pytest -v tests/system

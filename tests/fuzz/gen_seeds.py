@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Writes the small committed seed corpora, tests/fuzz/<harness>/seeds/.
+
+Each harness reads its input as a little program (see the harness's
+comment); these seeds are short programs that reach the interesting states
+quickly: a typical guest driver sequence, a VM configuration like the ones
+keel-run writes, and so on. libFuzzer grows its own corpus from them in
+build/fuzz/corpus/. Run from anywhere: python3 tests/fuzz/gen_seeds.py
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def u8(*v):
+    return bytes(x & 0xff for x in v)
+
+
+def u16(v):
+    return struct.pack("<H", v & 0xffff)
+
+
+def u32(v):
+    return struct.pack("<I", v & 0xffffffff)
+
+
+def u64(v):
+    return struct.pack("<Q", v & 0xffffffffffffffff)
+
+
+def write(harness, name, data):
+    d = os.path.join(HERE, harness, "seeds")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def esr_seeds():
+    # esr, raw, register value, device value
+    def rec(esr, raw=0, reg=0x8081828384858687, dev=0xfedcba9876543280):
+        return u64(esr) + u32(raw) + u64(reg) + u64(dev)
+    write("esr", "ldr-w1", rec(0x93810006))           # ldr w1, [x0] at stage 2
+    write("esr", "ldrsb-x2", rec(0x93a28006 | 1 << 15, 1))
+    write("esr", "str-x3", rec(0x93c30046 | 1 << 15))
+    write("esr", "hvc-sys-brk", rec(0x5a000000) + rec(0x62000000 | 0x300000) + rec(0xf2000000, 77))
+
+
+# vpl011: op (bit 7: raw offset), size index, offset (reg index + lane), value
+VPL_REGS = [0x000, 0x004, 0x018, 0x020, 0x024, 0x028, 0x02c, 0x030, 0x034, 0x038, 0x03c,
+            0x040, 0x044, 0x048, 0xfe0, 0xfe4, 0xfe8, 0xfec, 0xff0, 0xff4, 0xff8, 0xffc]
+VPL_CTL = [0x02c, 0x030, 0x034, 0x038, 0x044, 0x004]
+
+
+def vpl_rd(reg, size_idx=2):
+    return u8(0, size_idx, VPL_REGS.index(reg), 0)
+
+
+def vpl_wr(reg, val, size_idx=2):
+    return u8(2, size_idx, VPL_REGS.index(reg), 0) + u64(val)
+
+
+def vpl_ctl(reg, val):
+    return u8(4, 2, 0, 0, VPL_CTL.index(reg)) + u32(val)
+
+
+def vpl_rx(data):
+    return u8(5, 0, 0, 0, len(data) - 1) + data
+
+
+def vpl011_seeds():
+    # Linux's probe and console setup: IDs, baud rate, FIFO on, interrupts unmasked.
+    linux = b"".join(vpl_rd(0xfe0 + 4 * i) for i in range(8))
+    linux += vpl_wr(0x024, 13) + vpl_wr(0x028, 1) + vpl_ctl(0x02c, 0x70)
+    linux += vpl_ctl(0x030, 0x301) + vpl_ctl(0x038, 0x50) + vpl_wr(0x000, ord("A"))
+    linux += vpl_rx(b"hello\n") + vpl_rd(0x03c) + vpl_rd(0x040)
+    linux += b"".join(vpl_rd(0x000) for _ in range(7)) + vpl_rd(0x018)
+    write("vpl011", "linux-probe", linux)
+    # Loopback with the modem outputs toggled, then an overrun with the FIFO off.
+    loop = vpl_ctl(0x030, 0x381) + vpl_wr(0x000, 0x55) + vpl_ctl(0x030, 0x3f81) + vpl_rd(0x03c)
+    loop += vpl_ctl(0x030, 0x301) + vpl_rx(b"xy") + vpl_rd(0x004) + vpl_rd(0x000) + vpl_rd(0x000)
+    write("vpl011", "loopback-overrun", loop)
+    # Byte-lane accesses like earlycon's.
+    write("vpl011", "byte-lanes", u8(2, 0, 0, 0) + u64(0x41) + u8(0, 1, 2, 1) + u8(0, 0, 9, 3))
+
+
+def smccc_seeds():
+    # setup: nr_vcpus-1, ram base index, mem, v2, bhb, ssb, layout, powers x8
+    setup = u8(3, 0, 16, 1, 0, 1, 0) + u8(2, 0, 0, 0, 0, 0, 0, 0)
+
+    def call(vcpu, id_idx, args, how=1):
+        # vcpu, how (low 2 bits set: pick from the table), id index, x0 upper?, 3 args, flip
+        return u8(vcpu, how, id_idx, 0) + b"".join(args) + u64(0x1234)
+    mpidr1 = u8(0, 1, 0)                   # MPIDR of vCPU 1
+    entry = u8(1) + u32(0x80000)           # an address inside RAM
+    ctx = u8(2, 0x42)
+    # PSCI_VERSION, CPU_ON(1) 32 and 64 bit, AFFINITY_INFO, FEATURES, SMCCC_VERSION, doorbell
+    seq = call(0, 0, [u8(2, 0)] * 3)
+    seq += call(0, 3, [mpidr1, entry, ctx]) + call(0, 21, [mpidr1, entry, ctx])
+    seq += call(1, 4, [mpidr1, u8(2, 0), u8(2, 0)]) + call(0, 10, [u8(2, 3), u8(2, 0), u8(2, 0)])
+    seq += call(2, 26, [u8(2, 0)] * 3) + call(0, 27, [u8(4) + u64(0x80008000), u8(2, 0), u8(2, 0)])
+    seq += call(0, 33, [u8(2, 1), u8(2, 0), u8(2, 0)]) + call(1, 2, [u8(2, 0)] * 3)
+    write("smccc", "psci-boot", setup + seq)
+
+
+if __name__ == "__main__":
+    esr_seeds()
+    vpl011_seeds()
+    smccc_seeds()
