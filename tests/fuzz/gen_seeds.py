@@ -103,7 +103,41 @@ def smccc_seeds():
     write("smccc", "psci-boot", setup + seq)
 
 
+GICD_REGS = [0x0, 0x4, 0x8, 0xc, 0x10, 0x80, 0x100, 0x180, 0x200, 0x280, 0x300, 0x380, 0x400,
+             0x800, 0xc00, 0xd00, 0xe00, 0xf00, 0xf10, 0xf20, 0x6000, 0x6100, 0xffe8]
+SIZES = [4, 4, 4, 8, 1, 2, 4, 8]
+
+
+def vgic_step(op, vcpu, size_idx, rest=b""):
+    return u8(op, vcpu, size_idx) + rest
+
+
+def gicd_off(reg, idx):
+    return u8(0, GICD_REGS.index(reg), idx)
+
+
+def vgic_seeds():
+    head = u8(0, 1, 3)                                  # Aff0 layout, 2 vCPUs, 4 LRs
+    setup = vgic_step(0x1f, 0, 0, u8(3) + (u8(1, 1) + u32(0xffffffff)) * 3 + u32(0xffff) * 2)
+    inject40 = vgic_step(6, 0, 0, u8(1, 0, 2 | (8 << 2)))  # SPI 40, edge
+    flush0, ack0, eoi0 = vgic_step(11, 0, 0), vgic_step(13, 0, 0, u8(0)), vgic_step(14, 0, 0, u8(0))
+    route1 = vgic_step(2, 0, 3, gicd_off(0x6100, 8) + u64(1))   # IROUTER40 -> vCPU 1
+    level33 = vgic_step(7, 0, 0, u8(2 | (1 << 2), 1))           # SPI 33 line high
+    read_pend = vgic_step(0, 1, 0, gicd_off(0x200, 1))
+    sgi = vgic_step(10, 0, 0, u8(3) + u16(2) + u8(0))           # SGI 3 to vCPU 1
+    flush1, ack1 = vgic_step(11, 1, 0), vgic_step(13, 1, 0, u8(0))
+    cpend = vgic_step(2, 0, 0, gicd_off(0x280, 1) + u64(0xffffffff))
+    write("vgic", "spi-life", head + setup + inject40 + flush0 + ack0 + route1 + inject40 +
+          eoi0 + flush1 + level33 + read_pend + flush0 + ack0 + cpend + sgi + flush1 + ack1 +
+          vgic_step(14, 1, 0, u8(0)) + vgic_step(0x8f, 1, 0))
+    # Group disable with interrupts queued, then a GICR sweep of the SGI frame.
+    gicr = b"".join(vgic_step(4, 0, 0, u8(0, f, i, 0)) for f in range(3) for i in range(20))
+    write("vgic", "ctlr-gicr", head + setup + inject40 + level33 + vgic_step(2, 0, 0, gicd_off(0, 0) +
+          u64(0)) + gicr + vgic_step(2, 1, 0, gicd_off(0, 0) + u64(2)))
+
+
 if __name__ == "__main__":
     esr_seeds()
     vpl011_seeds()
     smccc_seeds()
+    vgic_seeds()

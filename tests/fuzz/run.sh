@@ -16,8 +16,11 @@ mkdir -p "$log_dir"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-dict=()
-[ -f "$dir/$name.dict" ] && dict=(-dict="$dir/$name.dict")
+# Per-harness libFuzzer options (one per line), e.g. a shorter -max_len for
+# harnesses whose every step checks the whole state.
+opts=(-max_len=4096)
+[ -f "$dir/options" ] && mapfile -t opts < <(grep -v '^#' "$dir/options")
+[ -f "$dir/$name.dict" ] && opts+=(-dict="$dir/$name.dict")
 
 if [ "$mode" = regress ]; then
     shopt -s nullglob
@@ -42,7 +45,7 @@ mkdir -p "$corpus" "$artifacts"
 log=$log_dir/$name.log
 echo "  FUZZ    $name for ${seconds}s (corpus $corpus, log $log)"
 "$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=2048 \
-    -max_len=4096 -artifact_prefix="$artifacts" "${dict[@]}" "$corpus" "$dir/seeds" \
+    -artifact_prefix="$artifacts" "${opts[@]}" "$corpus" "$dir/seeds" \
     >"$log" 2>&1
 rc=$?
 if [ $rc -ne 0 ]; then
