@@ -1,0 +1,181 @@
+/*
+ * Host unit tests of the VM configuration parser (vms_boot() and what it
+ * calls), mostly regression tests for bugs the fuzzer tests/fuzz/vm_config
+ * found. Each test builds a small QEMU-virt-like host DT with libfdt, adds
+ * keel,vm and keel,shmem nodes, boots the parser and looks at what the fake
+ * vm_create() received and at the reason logged for a rejection.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <libfdt.h>
+
+#include <keel/cmdline.h>
+#include <keel/vm.h>
+
+#include "fake_arch.h"
+#include "fake_core.h"
+#include "../../fuzz/vm_config/config_unity.h"
+
+static u8 dtb[64 * 1024] __attribute__((aligned(8)));
+
+static void reg2(int node, u64 base, u64 size)
+{
+    fdt32_t c[4] = { cpu_to_fdt32(base >> 32), cpu_to_fdt32((u32)base),
+                     cpu_to_fdt32(size >> 32), cpu_to_fdt32((u32)size) };
+    assert_int_equal(fdt_setprop(dtb, node, "reg", c, sizeof(c)), 0);
+}
+
+static void irq_spi(int node, u32 spi)
+{
+    fdt32_t c[3] = { 0, cpu_to_fdt32(spi), cpu_to_fdt32(4) };
+    assert_int_equal(fdt_setprop(dtb, node, "interrupts", c, sizeof(c)), 0);
+}
+
+static int node_at(const char *path)
+{
+    int n = fdt_path_offset(dtb, path);
+    assert_true(n >= 0);
+    return n;
+}
+
+static int add_node(const char *parent, const char *name)
+{
+    int n = fdt_add_subnode(dtb, node_at(parent), name);
+    assert_true(n >= 0);
+    return n;
+}
+
+static void set_u64(const char *path, const char *prop, u64 v)
+{
+    assert_int_equal(fdt_setprop_u64(dtb, node_at(path), prop, v), 0);
+}
+
+static void set_u32(const char *path, const char *prop, u32 v)
+{
+    assert_int_equal(fdt_setprop_u32(dtb, node_at(path), prop, v), 0);
+}
+
+static void set_str(const char *path, const char *prop, const char *v)
+{
+    assert_int_equal(fdt_setprop_string(dtb, node_at(path), prop, v), 0);
+}
+
+/* 1 GiB of RAM at 0x40000000, 4 CPUs, GICv3, PL011, and a virtio-mmio slot to pass through. */
+static void base_dt(void)
+{
+    int n;
+
+    assert_int_equal(fdt_create_empty_tree(dtb, sizeof(dtb)), 0);
+    set_u32("/", "#address-cells", 2);
+    set_u32("/", "#size-cells", 2);
+    n = add_node("/", "memory@40000000");
+    set_str("/memory@40000000", "device_type", "memory");
+    reg2(node_at("/memory@40000000"), 0x40000000, 0x40000000);
+    add_node("/", "cpus");
+    set_u32("/cpus", "#address-cells", 1);
+    set_u32("/cpus", "#size-cells", 0);
+    for (u32 i = 0; i < 4; i++) {
+        char name[8] = "cpu@0", path[16] = "/cpus/cpu@0";
+        name[4] = path[10] = (char)('0' + i);
+        add_node("/cpus", name);
+        set_str(path, "device_type", "cpu");
+        set_u32(path, "reg", i);
+    }
+    add_node("/", "intc@8000000");
+    set_str("/intc@8000000", "compatible", "arm,gic-v3");
+    n = node_at("/intc@8000000");
+    fdt32_t gic[8] = { 0, cpu_to_fdt32(0x08000000), 0, cpu_to_fdt32(0x10000),
+                       0, cpu_to_fdt32(0x080a0000), 0, cpu_to_fdt32(0xf60000) };
+    assert_int_equal(fdt_setprop(dtb, n, "reg", gic, sizeof(gic)), 0);
+    add_node("/", "pl011@9000000");
+    reg2(node_at("/pl011@9000000"), 0x09000000, 0x1000);
+    irq_spi(node_at("/pl011@9000000"), 1);
+    add_node("/", "virtio_mmio@a000000");
+    reg2(node_at("/virtio_mmio@a000000"), 0x0a000000, 0x200);
+    irq_spi(node_at("/virtio_mmio@a000000"), 16);
+    add_node("/", "aliases");
+    set_str("/aliases", "dev0", "/virtio_mmio@a000000");
+    add_node("/", "chosen");
+    set_str("/chosen", "stdout-path", "/pl011@9000000");
+}
+
+/* A VM as keel-run writes it: 64 MiB, one vCPU, a raw kernel module at @kernel. */
+static void add_vm(const char *name, u64 kernel)
+{
+    char path[64], mod[64];
+
+    snprintf(path, sizeof(path), "/chosen/%s", name);
+    add_node("/chosen", name);
+    set_str(path, "compatible", "keel,vm");
+    set_u32(path, "#address-cells", 2);
+    set_u32(path, "#size-cells", 2);
+    set_str(path, "keel,name", name);
+    set_u64(path, "memory", 64 << 20);
+    snprintf(mod, sizeof(mod), "module@%llx", (unsigned long long)kernel);
+    add_node(path, mod);
+    snprintf(path, sizeof(path), "/chosen/%s/module@%llx", name, (unsigned long long)kernel);
+    static const char compat[] = "multiboot,kernel\0multiboot,module";
+    assert_int_equal(fdt_setprop(dtb, node_at(path), "compatible", compat, sizeof(compat)), 0);
+    reg2(node_at(path), kernel, 0x20000);
+    set_u64(path, "keel,load", 0x40080000);
+}
+
+static void add_shmem(const char *name, u64 size)
+{
+    char path[64];
+
+    snprintf(path, sizeof(path), "/chosen/%s", name);
+    add_node("/chosen", name);
+    set_str(path, "compatible", "keel,shmem");
+    set_str(path, "keel,name", name);
+    set_u64(path, "size", size);
+}
+
+/* Parses the platform and the VMs as main.c does; the number of VMs created. */
+static unsigned int boot(void)
+{
+    fuzz_config_reset();
+    fuzz_core_reset(1ULL << 30);
+    fuzz_vm_create_hook = NULL;
+    fake_log_reset();
+    assert_int_equal(dt_parse_platform(dtb, &platform), 0);
+    vms_boot(dtb);
+    return nr_vms;
+}
+
+/* The last ERROR logged contains @why. */
+static void __attribute__((unused)) assert_logged(const char *why)
+{
+    if (!strstr(fake_log_last_error, why))
+        fail_msg("last error '%s', expected '%s'", fake_log_last_error, why);
+}
+
+static void test_baseline(void **state)
+{
+    (void)state;
+    base_dt();
+    add_vm("vm0", 0x7e000000);
+    add_shmem("ring", 0x10000);
+    set_str("/chosen/vm0", "keel,shmem", "ring");
+    assert_int_equal(boot(), 1);
+    assert_string_equal(vms[0]->cfg.name, "vm0");
+    assert_int_equal(vms[0]->cfg.mem_size, 64 << 20);
+    assert_int_equal(vms[0]->cfg.ram_ipa, GUEST_RAM_BASE);
+    assert_int_equal(vms[0]->cfg.nr_shmem, 1);
+    assert_int_equal(fuzz_shmem_count(), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_baseline),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
