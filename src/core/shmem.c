@@ -23,6 +23,7 @@
 #define SHMEM_IPA_BASE 0x0b000000UL /* a hole in QEMU virt's device map */
 #define SHMEM_IPA_END 0x0c000000UL
 #define SHMEM_DOORBELL_INTID 112    /* SPI 80 + region index */
+#define SHMEM_MAX_SIZE (PAGE_SIZE << BUDDY_MAX_ORDER) /* one buddy block */
 #define S2_SHMEM (S2_MEMATTR_NORMAL_WB | S2AP_R | S2AP_W | PTE_AF | PTE_SH_INNER | S2_XN)
 
 struct shmem {
@@ -54,7 +55,11 @@ static const char *shmem_parse(const void *fdt, int node, struct shmem *s, u64 *
     str_copy(s->name, name ? name : fdt_get_name(fdt, node, NULL), sizeof(s->name));
     if (!p || len != 8)
         return "needs size = <hi lo>";
-    s->size = ALIGN_UP(((u64)fdt32_to_cpu(p[0]) << 32) | fdt32_to_cpu(p[1]), PAGE_SIZE);
+    s->size = ((u64)fdt32_to_cpu(p[0]) << 32) | fdt32_to_cpu(p[1]);
+    /* Before any rounding: near 2^64 it wraps, and order_for_size() never returns past 2^63. */
+    if (s->size > SHMEM_MAX_SIZE)
+        return "size is over 1 GiB, the largest block Keel allocates";
+    s->size = ALIGN_UP(s->size, PAGE_SIZE);
     s->ipa = ipa ? ((u64)fdt32_to_cpu(ipa[0]) << 32) | fdt32_to_cpu(ipa[1]) : *next_ipa;
     if (!s->size || !IS_ALIGNED(s->ipa, PAGE_SIZE))
         return "size must be non-zero and keel,ipa page aligned";
