@@ -24,11 +24,15 @@
 
 static struct vm *irq_owner[GIC_MAX_INTID]; /* written at boot, read in exits */
 
-static const char *claimed_by(const char *path)
+/*
+ * By node, not by path: an alias names the same node as its path, and a path
+ * longer than pt_dev.path is kept truncated.
+ */
+static const char *claimed_by(int node)
 {
     for (unsigned int i = 0; i < nr_vms; i++)
         for (unsigned int d = 0; d < vms[i]->cfg.nr_pt; d++)
-            if (!strcmp(vms[i]->cfg.pt[d].path, path))
+            if (vms[i]->cfg.pt[d].node == node)
                 return vms[i]->cfg.name;
     return NULL;
 }
@@ -62,7 +66,7 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
     d->node = fdt_path_offset(fdt, path);
     if (d->node < 0)
         return "keel,passthrough names a node that does not exist";
-    if (claimed_by(path))
+    if (claimed_by(d->node))
         return "keel,passthrough names a device another VM already owns";
     for (u64 base, size; d->nr_regs < PT_MAX_REGS &&
                          dt_read_reg(fdt, d->node, (int)d->nr_regs, &base, &size);) {
@@ -96,7 +100,7 @@ const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c)
         if (why)
             return why;
         for (unsigned int i = 0; i < c->nr_pt; i++)
-            if (!strcmp(c->pt[i].path, list + off))
+            if (c->pt[i].node == c->pt[c->nr_pt].node)
                 return "keel,passthrough lists a device twice";
         c->nr_pt++;
         off += (int)strlen(list + off) + 1;

@@ -197,11 +197,43 @@ static void test_shmem_size_above_1g(void **state)
     assert_int_equal(size, 1ULL << 30);
 }
 
+static void set_strings(const char *path, const char *prop, const char *list, int len)
+{
+    assert_int_equal(fdt_setprop(dtb, node_at(path), prop, list, len), 0);
+}
+
+/*
+ * Found by the fuzzer: devices were told apart by path, so a path and an
+ * alias of one node (or two paths past the 63 characters kept) handed one
+ * device to two VMs, or twice to one.
+ */
+static void test_passthrough_alias_is_same_device(void **state)
+{
+    static const char both[] = "dev0\0/virtio_mmio@a000000";
+
+    (void)state;
+    base_dt();
+    add_vm("vm0", 0x7e000000);
+    set_strings("/chosen/vm0", "keel,passthrough", both, sizeof(both));
+    assert_int_equal(boot(), 0);
+    assert_logged("keel,passthrough lists a device twice");
+
+    base_dt();
+    add_vm("vm1", 0x7d000000);
+    add_vm("vm0", 0x7e000000); /* added first, parsed first */
+    set_str("/chosen/vm0", "keel,passthrough", "/virtio_mmio@a000000");
+    set_str("/chosen/vm1", "keel,passthrough", "dev0");
+    assert_int_equal(boot(), 1);
+    assert_string_equal(vms[0]->cfg.name, "vm0");
+    assert_logged("keel,passthrough names a device another VM already owns");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_shmem_size_above_1g),
+        cmocka_unit_test(test_passthrough_alias_is_same_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
