@@ -70,6 +70,10 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
         return "keel,passthrough names a device another VM already owns";
     for (u64 base, size; d->nr_regs < PT_MAX_REGS &&
                          dt_read_reg(fdt, d->node, (int)d->nr_regs, &base, &size);) {
+        /* IPA == PA: the registers must fit the VM's address space; a wrapping end would
+           also slip past the overlap checks below. */
+        if (!size || base + size < base || base + size > BIT(GUEST_IPA_BITS))
+            return "a passed-through device has an empty reg or one past the 39-bit address space";
         if (reserved_for_keel(base, size))
             return "a passed-through device overlaps Keel's own UART, GIC or RAM";
         if (base < GUEST_UART_BASE + GUEST_UART_SIZE && base + size > GUEST_GICD_BASE)

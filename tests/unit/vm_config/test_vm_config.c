@@ -228,12 +228,43 @@ static void test_passthrough_alias_is_same_device(void **state)
     assert_logged("keel,passthrough names a device another VM already owns");
 }
 
+/*
+ * Found by the fuzzer: a passed-through reg of size 0 (a cpu node, say), one
+ * whose end wraps past 2^64 (which also evaded the check against Keel's
+ * RAM), or one above the 39-bit IPA space was accepted.
+ */
+static void test_passthrough_reg_outside_ipa_space(void **state)
+{
+    static const u64 bad[][2] = {
+        { 0x0a000000, 0 },
+        { 0xffffffff00000000ULL, 0x150000000ULL }, /* wraps to cover 0x40000000.. */
+        { 0x7ffffff000ULL, 0x2000 },
+        { 0x8000000000ULL, 0x1000 },
+    };
+
+    (void)state;
+    for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        base_dt();
+        reg2(node_at("/virtio_mmio@a000000"), bad[i][0], bad[i][1]);
+        add_vm("vm0", 0x7e000000);
+        set_str("/chosen/vm0", "keel,passthrough", "/virtio_mmio@a000000");
+        assert_int_equal(boot(), 0);
+        assert_logged("empty reg or one past the 39-bit address space");
+    }
+    base_dt();
+    reg2(node_at("/virtio_mmio@a000000"), 0x7ffffff000ULL, 0x1000); /* the last page: fine */
+    add_vm("vm0", 0x7e000000);
+    set_str("/chosen/vm0", "keel,passthrough", "/virtio_mmio@a000000");
+    assert_int_equal(boot(), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_shmem_size_above_1g),
         cmocka_unit_test(test_passthrough_alias_is_same_device),
+        cmocka_unit_test(test_passthrough_reg_outside_ipa_space),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
