@@ -63,7 +63,8 @@ static const char *shmem_parse(const void *fdt, int node, struct shmem *s, u64 *
     s->ipa = ipa ? ((u64)fdt32_to_cpu(ipa[0]) << 32) | fdt32_to_cpu(ipa[1]) : *next_ipa;
     if (!s->size || !IS_ALIGNED(s->ipa, PAGE_SIZE))
         return "size must be non-zero and keel,ipa page aligned";
-    if (s->ipa + s->size > (1UL << GUEST_IPA_BITS) ||
+    /* keel,ipa near 2^64 would wrap the end below the limit */
+    if (s->ipa + s->size > (1UL << GUEST_IPA_BITS) || s->ipa + s->size < s->ipa ||
         (s->ipa < GUEST_UART_BASE + GUEST_UART_SIZE && s->ipa + s->size > GUEST_GICD_BASE))
         return "keel,ipa overlaps the VMs' virtual GIC or UART, or is past the 39-bit IPA space";
     if (!ipa && s->ipa + s->size > SHMEM_IPA_END)

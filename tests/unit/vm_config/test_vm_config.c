@@ -258,6 +258,24 @@ static void test_passthrough_reg_outside_ipa_space(void **state)
     assert_int_equal(boot(), 1);
 }
 
+/*
+ * Found by the fuzzer: keel,ipa near 2^64 made the region's end wrap below
+ * the 39-bit limit, so it was accepted (and Stage-2 would have mapped it
+ * wrapped around to low IPAs, unseen by the RAM overlap check).
+ */
+static void test_shmem_ipa_wraps(void **state)
+{
+    (void)state;
+    base_dt();
+    add_shmem("wrap", 0x8000);
+    set_u64("/chosen/wrap", "keel,ipa", 0xfffffffffffff000ULL);
+    add_shmem("top", 0x1000);
+    set_u64("/chosen/top", "keel,ipa", 0x7ffffff000ULL);
+    boot();
+    assert_int_equal(fuzz_shmem_count(), 1);
+    assert_logged("past the 39-bit IPA space");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_shmem_size_above_1g),
         cmocka_unit_test(test_passthrough_alias_is_same_device),
         cmocka_unit_test(test_passthrough_reg_outside_ipa_space),
+        cmocka_unit_test(test_shmem_ipa_wraps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
