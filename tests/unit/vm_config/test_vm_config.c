@@ -276,6 +276,38 @@ static void test_shmem_ipa_wraps(void **state)
     assert_logged("past the 39-bit IPA space");
 }
 
+/*
+ * Found by the fuzzer: guest RAM whose end wraps past 2^64 was accepted: a
+ * memory size near 2^64 (rounded up to 0, or not), or keel,ipa-base near
+ * 2^64 with a small size.
+ */
+static void test_ram_end_wraps(void **state)
+{
+    static const u64 cases[][2] = { /* memory, keel,ipa-base (0: none) */
+        { 0xffffffffffffffffULL, 0 },
+        { 0xffffffffffe00000ULL, 0 },
+        { 0x8000000000ULL + 1, 0 },
+        { 64 << 20, 0xffffffffffe00000ULL },
+        { 0x8000000000ULL, 0x40000000 },
+    };
+
+    (void)state;
+    for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        base_dt();
+        add_vm("vm0", 0x7e000000);
+        set_u64("/chosen/vm0", "memory", cases[i][0]);
+        if (cases[i][1])
+            set_u64("/chosen/vm0", "keel,ipa-base", cases[i][1]);
+        assert_int_equal(boot(), 0);
+        assert_logged("39-bit address space");
+    }
+    base_dt();
+    add_vm("vm0", 0x7e000000);
+    set_u64("/chosen/vm0", "keel,ipa-base", 0x7fc0000000ULL);
+    set_u64("/chosen/vm0", "memory", 1 << 30); /* up to exactly 2^39 */
+    assert_int_equal(boot(), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_passthrough_alias_is_same_device),
         cmocka_unit_test(test_passthrough_reg_outside_ipa_space),
         cmocka_unit_test(test_shmem_ipa_wraps),
+        cmocka_unit_test(test_ram_end_wraps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
