@@ -86,9 +86,11 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
     for (int i = 0; irq && (i + 1) * 12 <= len && d->nr_irqs < PT_MAX_IRQS; i++) {
         if (fdt32_to_cpu(irq[3 * i]) != 0)
             return "only SPIs can be passed through";
-        u32 intid = fdt32_to_cpu(irq[3 * i + 1]) + 32;
-        if (intid >= VGIC_NR_IRQS)
+        /* compared before adding 32: SPI 0xffffffe0 and up would wrap to an SGI or PPI */
+        u32 spi = fdt32_to_cpu(irq[3 * i + 1]);
+        if (spi >= VGIC_NR_IRQS - 32)
             return "a passed-through SPI is beyond the vGIC's range";
+        u32 intid = spi + 32;
         d->irqs[d->nr_irqs++] = intid;
     }
     return NULL;

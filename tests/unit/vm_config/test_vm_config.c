@@ -308,6 +308,28 @@ static void test_ram_end_wraps(void **state)
     assert_int_equal(boot(), 1);
 }
 
+/* Found by the fuzzer: SPI number 0xffffffff + 32 wrapped to INTID 31, a PPI, and was accepted. */
+static void test_passthrough_spi_wraps(void **state)
+{
+    static const u32 bad[] = { 0xffffffff, 0xffffffe0, 224 };
+
+    (void)state;
+    for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        base_dt();
+        irq_spi(node_at("/virtio_mmio@a000000"), bad[i]);
+        add_vm("vm0", 0x7e000000);
+        set_str("/chosen/vm0", "keel,passthrough", "/virtio_mmio@a000000");
+        assert_int_equal(boot(), 0);
+        assert_logged("a passed-through SPI is beyond the vGIC's range");
+    }
+    base_dt();
+    irq_spi(node_at("/virtio_mmio@a000000"), 223); /* INTID 255, the last one */
+    add_vm("vm0", 0x7e000000);
+    set_str("/chosen/vm0", "keel,passthrough", "/virtio_mmio@a000000");
+    assert_int_equal(boot(), 1);
+    assert_int_equal(vms[0]->cfg.pt[0].irqs[0], 255);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_passthrough_reg_outside_ipa_space),
         cmocka_unit_test(test_shmem_ipa_wraps),
         cmocka_unit_test(test_ram_end_wraps),
+        cmocka_unit_test(test_passthrough_spi_wraps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
