@@ -122,6 +122,10 @@ const char *shmem_parse_vm(const void *fdt, int vm_node, struct vm_config *c)
             return "keel,shmem names a region that does not exist";
         if (c->nr_shmem == VM_MAX_SHMEM)
             return "too many keel,shmem regions";
+        /* mapped twice, and two guest DT nodes of one name */
+        for (unsigned int i = 0; i < c->nr_shmem; i++)
+            if (c->shmem[i] == idx)
+                return "keel,shmem lists a region twice";
         c->shmem[c->nr_shmem++] = (u8)idx;
         off += (int)strlen(list + off) + 1;
     }

@@ -330,6 +330,23 @@ static void test_passthrough_spi_wraps(void **state)
     assert_int_equal(vms[0]->cfg.pt[0].irqs[0], 255);
 }
 
+/*
+ * Found by the fuzzer (guest_dt harness): a VM listing one region twice had
+ * it mapped twice and got two guest DT nodes named shmem@<ipa>.
+ */
+static void test_shmem_listed_twice(void **state)
+{
+    static const char twice[] = "ring\0ring";
+
+    (void)state;
+    base_dt();
+    add_shmem("ring", 0x10000);
+    add_vm("vm0", 0x7e000000);
+    set_strings("/chosen/vm0", "keel,shmem", twice, sizeof(twice));
+    assert_int_equal(boot(), 0);
+    assert_logged("keel,shmem lists a region twice");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_shmem_ipa_wraps),
         cmocka_unit_test(test_ram_end_wraps),
         cmocka_unit_test(test_passthrough_spi_wraps),
+        cmocka_unit_test(test_shmem_listed_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
