@@ -47,7 +47,7 @@ FUZZ_SRCS_guest_dt := $(FUZZ_DIR)/guest_dt/fuzz_guest_dt.c $(FUZZ_CONFIG_SRCS)
 FUZZ_LIBS_vm_config := -lfdt
 FUZZ_LIBS_guest_dt := -lfdt
 
-FUZZ_NAMES := esr vpl011 smccc vgic vm_config
+FUZZ_NAMES := esr vpl011 smccc vgic vm_config guest_dt
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/bin/fuzz_,$(FUZZ_NAMES))
 
 # Objects per harness: a unit may be built with harness-specific flags.
