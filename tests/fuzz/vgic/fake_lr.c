@@ -4,6 +4,7 @@
  * the real half keeps it, so the harness can check it against the fake LR
  * contents.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <keel/gic_regs.h>
@@ -15,8 +16,15 @@ struct fake_lr_state fake_lr;
 
 void fake_lr_reset(unsigned int nr_lrs)
 {
+    static int like_current = -1;
+
+    if (like_current < 0) {
+        const char *e = getenv("FUZZ_VGIC_LR");
+        like_current = e && !strcmp(e, "current");
+    }
     memset(&fake_lr, 0, sizeof(fake_lr));
     fake_lr.nr_lrs = nr_lrs;
+    fake_lr.like_current = like_current;
 }
 
 void vcpu_kick(struct vcpu *v)
@@ -63,12 +71,12 @@ static void reclaim(struct vcpu *v)
         irq->active = false;
         if (irq->intid >= VGIC_NR_PRIVATE) {
             t = vm_vcpu_by_mpidr(vm, irq->irouter);
-            if (irq->target < vm->cfg.nr_vcpus)
+            if (irq->target < vm->cfg.nr_vcpus && !fake_lr.like_current)
                 vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
             irq->target = t ? (u8)t->id : 0xff;
         }
         if (t && (irq->pending || (!irq->edge && irq->level)) && irq->enabled &&
-            group_enabled(vm, irq)) {
+            (fake_lr.like_current || group_enabled(vm, irq))) {
             t->vgic.want[irq->intid / 64] |= BIT(irq->intid % 64);
             if (t != v)
                 vcpu_kick(t);

@@ -26,6 +26,13 @@ struct fake_lr_state {
     struct vcpu *current;                          /* cpu_this()->vcpu: whose LRs are "here" */
     unsigned int kicks[VM_MAX_VCPUS];
     unsigned int deactivations;                    /* physical deactivations of HW interrupts */
+    /*
+     * FUZZ_VGIC_LR=current: fold LRs back as the vgic_lr.c of this writing
+     * does (vgic_reclaim: a re-routed SPI's want bit stays on its old target,
+     * and it is queued again whatever its group's enable), to reproduce what
+     * that does to vgic.c's invariants. Default: as vgic.h's contract asks.
+     */
+    bool like_current;
 };
 
 extern struct fake_lr_state fake_lr;
