@@ -1,7 +1,8 @@
 # Keel: build, run and test.
 #   make            build/keel.bin (arm64 Image) and build/keel.elf
 #   make run        boot Keel and the demo VMs in QEMU
-#   make test       host unit tests + QEMU system tests
+#   make test       host unit tests + short fuzzing runs + QEMU system tests
+#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS (600) each (tests/fuzz)
 #   make bench      benchmarks
 #   make CC=clang   build with clang + lld
 
@@ -125,6 +126,7 @@ systest: all
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-short
 	$(MAKE) guests
 	$(MAKE) systest
 

@@ -136,8 +136,85 @@ def vgic_seeds():
           u64(0)) + gicr + vgic_step(2, 1, 0, gicd_off(0, 0) + u64(2)))
 
 
+# host_dt.c's program (see common/host_dt.c): a base board, then edits.
+STRINGS = ["linux", "bare", "vm@0", "ring", "ring2", "", "shm",
+           "a-name-longer-than-the-thirty-one-characters-kept",
+           "/virtio_mmio@a000000", "/virtio_mmio@a000200", "/virtio_mmio@a000400",
+           "/dev@10000000", "/dev@7fffff0000", "/dev@big", "dev0", "dev1", "serial0"]
+PROPS = ["compatible", "cpus", "memory", "keel,name", "keel,cpu-affinity", "keel,console",
+         "keel,identity", "keel,ipa-base", "keel,passthrough", "keel,shmem", "#address-cells",
+         "#size-cells", "reg", "bootargs", "keel,load", "keel,entry", "size", "keel,ipa",
+         "interrupts", "status"]
+ADDR_40000000 = 9   # index in host_dt.c's addrs64[]
+ADDR_0C000000 = 6
+
+
+def board(ncpus=4, ram_gib=1):
+    # cpus-1, k (one bank), bank sizes, then the six passthrough candidates as they are
+    return u8(ncpus - 1, 0, ram_gib * 4 - 1, 0) + u8(0) * 6
+
+
+def vm(name=None, cpus=None, mem_2m=32, console=True, kernel_at=0x10, kernel_2m=1):
+    k = (1 if name is not None else 0) | (2 if cpus else 0) | (8 if console else 0)
+    b = u8(0, k)
+    if name is not None:
+        b += u8(STRINGS.index(name))
+    if cpus:
+        b += u8(cpus - 1)
+    b += u8(mem_2m - 1)
+    # module: kernel, with reg and keel,load; base = RAM + kernel_at * 2 MiB
+    b += u8(0, 4) + u8(0, kernel_at, kernel_2m * 32 - 1) + u8(ADDR_40000000)
+    return b
+
+
+def vm_prop(name, kind, value):
+    return u8(3, PROPS.index(name), kind) + value
+
+
+def strs(*names):
+    return u8(len(names) - 1) + b"".join(u8(STRINGS.index(n)) for n in names) + u8(0xff)
+
+
+def shmem(size_4k=16):
+    return u8(2, 0, size_4k - 1)
+
+
+def config_programs():
+    pair = board() + shmem() + vm("linux", cpus=2, mem_2m=64) + vm_prop("keel,shmem", 4, strs("ring"))
+    pair += vm("bare", kernel_at=0x40) + vm_prop("keel,shmem", 4, strs("ring"))
+    pair += vm_prop("keel,passthrough", 4, strs("/virtio_mmio@a000000"))
+    # identity, ipa-base, affinity, an alias, a device listed by two VMs
+    odd = board(ncpus=8, ram_gib=2) + vm("vm@0", cpus=3) + vm_prop("keel,identity", 0, b"")
+    odd += vm_prop("keel,cpu-affinity", 1, u8(5)) + vm_prop("keel,passthrough", 4, strs("dev0"))
+    odd += vm(None, kernel_at=0x30) + vm_prop("keel,ipa-base", 3, u8(ADDR_0C000000))
+    odd += vm_prop("keel,passthrough", 4, strs("/virtio_mmio@a000000", "/virtio_mmio@a000200"))
+    # more modules than Keel keeps (16), spread over several VMs
+    many = board()
+    for i in range(6):
+        many += vm(None, kernel_at=0x20 + 4 * i) + u8(6, 1, 0, 0, 0x21 + 4 * i, 3)
+    return {"keel-run-pair": pair, "identity-alias-affinity": odd, "many-modules": many}
+
+
+def vm_config_seeds():
+    for name, prog in config_programs().items():
+        write("vm_config", name, u8(7) + prog)
+
+
+def guest_dt_seeds():
+    for name, prog in config_programs().items():
+        write("guest_dt", "parser-" + name, u8(1) + prog)
+    # straight: k (UART, bootargs), a name, 4 vCPUs, RAM size, bootargs, initrd, buffer size
+    k = 0x20 | 0x80
+    straight = u8(0, k, 4) + b"demo" + u8(4, 31) + u16(20) + b"console=ttyAMA0 quiet"[:20]
+    straight += u64(0x48000000) + u8(1) + u32(0x100000) + u8(0) + u8(0xff)
+    write("guest_dt", "straight-linux", straight)
+    write("guest_dt", "straight-tiny-buffer", u8(0, 0x20, 1) + b"x" + u8(1, 0) + u8(0, 0x10))
+
+
 if __name__ == "__main__":
     esr_seeds()
     vpl011_seeds()
     smccc_seeds()
     vgic_seeds()
+    vm_config_seeds()
+    guest_dt_seeds()
