@@ -126,9 +126,11 @@ static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
     for (unsigned int i = 0; i < nr_vms; i++)
         if (!strcmp(vms[i]->cfg.name, c->name))
             return "another VM has this name";
-    c->nr_vcpus = prop_u64(fdt, node, "cpus", &v) ? (unsigned int)v : 1;
-    if (c->nr_vcpus < 1 || c->nr_vcpus > VM_MAX_VCPUS)
+    if (!prop_u64(fdt, node, "cpus", &v))
+        v = 1;
+    if (v < 1 || v > VM_MAX_VCPUS) /* checked before narrowing: <1 1> is not 1 */
         return "cpus must be 1..8";
+    c->nr_vcpus = (unsigned int)v;
     if (!prop_u64(fdt, node, "memory", &c->mem_size) || !c->mem_size)
         return "no memory size (memory = <hi lo>)";
     /* before rounding up, which wraps to 0 near 2^64 */

@@ -347,6 +347,22 @@ static void test_shmem_listed_twice(void **state)
     assert_logged("keel,shmem lists a region twice");
 }
 
+/* Found by the harness's invariants: cpus = <1 1> (2^32 + 1) was narrowed to 1 vCPU and accepted. */
+static void test_cpus_two_cells(void **state)
+{
+    (void)state;
+    base_dt();
+    add_vm("vm0", 0x7e000000);
+    set_u64("/chosen/vm0", "cpus", 0x100000001ULL);
+    assert_int_equal(boot(), 0);
+    assert_logged("cpus must be 1..8");
+    base_dt();
+    add_vm("vm0", 0x7e000000);
+    set_u64("/chosen/vm0", "cpus", 2); /* two cells, in range */
+    assert_int_equal(boot(), 1);
+    assert_int_equal(vms[0]->cfg.nr_vcpus, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_ram_end_wraps),
         cmocka_unit_test(test_passthrough_spi_wraps),
         cmocka_unit_test(test_shmem_listed_twice),
+        cmocka_unit_test(test_cpus_two_cells),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
