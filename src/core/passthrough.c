@@ -96,6 +96,22 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
     return NULL;
 }
 
+/*
+ * Registers at IPA == PA inside the VM's RAM window (keel,ipa-base moves it)
+ * would replace RAM in Stage-2. With keel,identity the RAM is host RAM,
+ * which no passed-through device may overlap anyway.
+ */
+static bool overlaps_vm_ram(const struct vm_config *c, const struct pt_dev *d)
+{
+    struct mem_range ram = { pa_init(c->ram_ipa), c->mem_size };
+
+    for (unsigned int r = 0; r < d->nr_regs && !c->identity; r++)
+        if (overlaps(pa_addr(d->regs[r].base), d->regs[r].size, &ram))
+            return true;
+    return false;
+}
+
+/* Runs after the memory map is parsed: ram_ipa and mem_size are known. */
 const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c)
 {
     int len, off = 0;
@@ -105,6 +121,8 @@ const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c)
         const char *why = pt_parse_dev(fdt, list + off, &c->pt[c->nr_pt]);
         if (why)
             return why;
+        if (overlaps_vm_ram(c, &c->pt[c->nr_pt]))
+            return "a passed-through device overlaps the VM's RAM";
         for (unsigned int i = 0; i < c->nr_pt; i++)
             if (c->pt[i].node == c->pt[c->nr_pt].node)
                 return "keel,passthrough lists a device twice";

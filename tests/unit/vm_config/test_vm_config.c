@@ -363,6 +363,26 @@ static void test_cpus_two_cells(void **state)
     assert_int_equal(vms[0]->cfg.nr_vcpus, 2);
 }
 
+/*
+ * Found by the harness's invariants: with keel,ipa-base moving RAM to
+ * 0x0c000000, a device at 0x10000000 (IPA == PA) was accepted inside the
+ * VM's RAM window, where its Stage-2 mapping would replace RAM.
+ */
+static void test_passthrough_inside_vm_ram(void **state)
+{
+    (void)state;
+    base_dt();
+    reg2(node_at("/virtio_mmio@a000000"), 0x10000000, 0x1000);
+    add_vm("vm0", 0x7e000000);
+    set_u64("/chosen/vm0", "keel,ipa-base", 0x0c000000);
+    set_u64("/chosen/vm0", "memory", 128 << 20);
+    set_str("/chosen/vm0", "keel,passthrough", "/virtio_mmio@a000000");
+    assert_int_equal(boot(), 0);
+    assert_logged("a passed-through device overlaps the VM's RAM");
+    set_u64("/chosen/vm0", "memory", 64 << 20); /* RAM ends at 0x10000000: fine */
+    assert_int_equal(boot(), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_passthrough_spi_wraps),
         cmocka_unit_test(test_shmem_listed_twice),
         cmocka_unit_test(test_cpus_two_cells),
+        cmocka_unit_test(test_passthrough_inside_vm_ram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
