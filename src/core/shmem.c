@@ -111,6 +111,11 @@ int shmem_boot(const void *fdt)
     return 0;
 }
 
+static bool regions_overlap(const struct shmem *a, const struct shmem *b)
+{
+    return a->ipa < b->ipa + b->size && b->ipa < a->ipa + a->size;
+}
+
 const char *shmem_parse_vm(const void *fdt, int vm_node, struct vm_config *c)
 {
     int len, off = 0;
@@ -126,6 +131,10 @@ const char *shmem_parse_vm(const void *fdt, int vm_node, struct vm_config *c)
         for (unsigned int i = 0; i < c->nr_shmem; i++)
             if (c->shmem[i] == idx)
                 return "keel,shmem lists a region twice";
+        /* two keel,ipa placements may collide: one mapping would hide the other */
+        for (unsigned int i = 0; i < c->nr_shmem; i++)
+            if (regions_overlap(&regions[c->shmem[i]], &regions[idx]))
+                return "keel,shmem lists regions whose keel,ipa overlap";
         c->shmem[c->nr_shmem++] = (u8)idx;
         off += (int)strlen(list + off) + 1;
     }

@@ -383,6 +383,29 @@ static void test_passthrough_inside_vm_ram(void **state)
     assert_int_equal(boot(), 1);
 }
 
+/*
+ * Found by the harness's invariants: two regions placed by keel,ipa at one
+ * address were both mapped into a VM listing them (the second mapping hid
+ * the first) and gave it two guest DT nodes of one name.
+ */
+static void test_shmem_regions_overlap(void **state)
+{
+    static const char both[] = "a\0b";
+
+    (void)state;
+    base_dt();
+    add_shmem("a", 0x10000);
+    set_u64("/chosen/a", "keel,ipa", 0x0c000000);
+    add_shmem("b", 0x10000);
+    set_u64("/chosen/b", "keel,ipa", 0x0c00f000);
+    add_vm("vm0", 0x7e000000);
+    set_strings("/chosen/vm0", "keel,shmem", both, sizeof(both));
+    assert_int_equal(boot(), 0);
+    assert_logged("keel,shmem lists regions whose keel,ipa overlap");
+    set_u64("/chosen/b", "keel,ipa", 0x0c010000); /* back to back: fine */
+    assert_int_equal(boot(), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_shmem_listed_twice),
         cmocka_unit_test(test_cpus_two_cells),
         cmocka_unit_test(test_passthrough_inside_vm_ram),
+        cmocka_unit_test(test_shmem_regions_overlap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
