@@ -111,6 +111,21 @@ static bool overlaps_vm_ram(const struct vm_config *c, const struct pt_dev *d)
     return false;
 }
 
+/*
+ * A physical SPI reaches one VM (irq_owner): two devices sharing a line
+ * cannot go to two VMs, or the first would never hear its device again.
+ */
+static bool spi_forwarded(const struct pt_dev *d)
+{
+    for (unsigned int q = 0; q < d->nr_irqs; q++)
+        for (unsigned int i = 0; i < nr_vms; i++)
+            for (unsigned int k = 0; k < vms[i]->cfg.nr_pt; k++)
+                for (unsigned int r = 0; r < vms[i]->cfg.pt[k].nr_irqs; r++)
+                    if (vms[i]->cfg.pt[k].irqs[r] == d->irqs[q])
+                        return true;
+    return false;
+}
+
 /* Runs after the memory map is parsed: ram_ipa and mem_size are known. */
 const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c)
 {
@@ -123,6 +138,8 @@ const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c)
             return why;
         if (overlaps_vm_ram(c, &c->pt[c->nr_pt]))
             return "a passed-through device overlaps the VM's RAM";
+        if (spi_forwarded(&c->pt[c->nr_pt]))
+            return "a passed-through SPI is already forwarded to another VM";
         for (unsigned int i = 0; i < c->nr_pt; i++)
             if (c->pt[i].node == c->pt[c->nr_pt].node)
                 return "keel,passthrough lists a device twice";

@@ -20,7 +20,8 @@
  *    VMs (a path and an alias of one node are the same device), with 1..4
  *    regs each non-empty, not wrapping, below 2^39 (IPA == PA), clear of
  *    Keel's UART, GIC and RAM, of the VM's virtual GIC and UART, and of the
- *    VM's own RAM; interrupts SPIs in 32..255;
+ *    VM's own RAM; interrupts SPIs in 32..255, each forwarded to one VM
+ *    only, and none of them the VM's own virtual UART or doorbell SPIs;
  *  - shared memory: regions with a non-empty page-aligned size, a
  *    page-aligned IPA, ending below 2^39 without wrapping, clear of the
  *    virtual GIC and UART, distinct names; a VM lists a region at most
@@ -40,6 +41,7 @@
 #include "host_dt.h"
 
 #define IPA_TOP (1ULL << GUEST_IPA_BITS)
+#define SHMEM_DOORBELL_INTID 112 /* shmem.c: region i rings INTID 112 + i */
 
 static u8 dtb[HOST_DT_MAX] __attribute__((aligned(8)));
 static struct vm_config accepted[VM_MAX];
@@ -118,9 +120,18 @@ static void check_pt(const struct vm_config *c, const struct pt_dev *d)
                        d->path, (unsigned long long)b, (unsigned long long)s,
                        (unsigned long long)c->ram_ipa, (unsigned long long)c->mem_size);
     }
-    for (unsigned int q = 0; q < d->nr_irqs; q++)
-        FUZZ_CHECK(d->irqs[q] >= 32 && d->irqs[q] < VGIC_NR_IRQS, "%s: %s passes INTID %u",
-                   c->name, d->path, d->irqs[q]);
+    for (unsigned int q = 0; q < d->nr_irqs; q++) {
+        u32 intid = d->irqs[q];
+        FUZZ_CHECK(intid >= 32 && intid < VGIC_NR_IRQS, "%s: %s passes INTID %u", c->name,
+                   d->path, intid);
+        /* The VM's own virtual SPIs: the vPL011's line and its regions' doorbells. */
+        FUZZ_CHECK(!c->console || intid != 32 + GUEST_UART_SPI,
+                   "%s: %s passes INTID %u, its virtual UART's", c->name, d->path, intid);
+        for (unsigned int i = 0; i < c->nr_shmem; i++)
+            FUZZ_CHECK(intid != SHMEM_DOORBELL_INTID + c->shmem[i],
+                       "%s: %s passes INTID %u, the doorbell of its region %u", c->name, d->path,
+                       intid, c->shmem[i]);
+    }
 }
 
 /* Everything about one accepted configuration that holds on its own. */
@@ -202,11 +213,19 @@ static void on_create(const struct vm_config *c)
         FUZZ_CHECK(strcmp(o->name, c->name), "two VMs named '%s'", c->name);
         FUZZ_CHECK(!(o->affinity & c->affinity), "'%s' and '%s' share CPUs %#llx", o->name,
                    c->name, (unsigned long long)(o->affinity & c->affinity));
-        for (unsigned int a = 0; a < o->nr_pt; a++)
-            for (unsigned int b = 0; b < c->nr_pt; b++)
+        for (unsigned int a = 0; a < o->nr_pt; a++) {
+            for (unsigned int b = 0; b < c->nr_pt; b++) {
                 FUZZ_CHECK(o->pt[a].node != c->pt[b].node,
                            "'%s' (%s) and '%s' (%s) both own one device", o->name, o->pt[a].path,
                            c->name, c->pt[b].path);
+                /* a physical SPI is forwarded to one VM (passthrough.c's irq_owner) */
+                for (unsigned int x = 0; x < o->pt[a].nr_irqs; x++)
+                    for (unsigned int y = 0; y < c->pt[b].nr_irqs; y++)
+                        FUZZ_CHECK(o->pt[a].irqs[x] != c->pt[b].irqs[y],
+                                   "'%s' (%s) and '%s' (%s) both get SPI INTID %u", o->name,
+                                   o->pt[a].path, c->name, c->pt[b].path, c->pt[b].irqs[y]);
+            }
+        }
     }
     for (unsigned int a = 0; a < c->nr_pt; a++)
         for (unsigned int b = 0; b < a; b++)

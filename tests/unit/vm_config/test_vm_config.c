@@ -406,6 +406,26 @@ static void test_shmem_regions_overlap(void **state)
     assert_int_equal(boot(), 1);
 }
 
+/*
+ * Found by the harness's invariants: two devices sharing one SPI were passed
+ * to two VMs; the SPI is forwarded to one VM only, so the other VM's device
+ * went deaf.
+ */
+static void test_passthrough_spi_in_two_vms(void **state)
+{
+    (void)state;
+    base_dt();
+    add_node("/", "virtio_mmio@a000200");
+    reg2(node_at("/virtio_mmio@a000200"), 0x0a000200, 0x200);
+    irq_spi(node_at("/virtio_mmio@a000200"), 16); /* the line of virtio_mmio@a000000 */
+    add_vm("vm1", 0x7d000000);
+    add_vm("vm0", 0x7e000000);
+    set_str("/chosen/vm0", "keel,passthrough", "/virtio_mmio@a000000");
+    set_str("/chosen/vm1", "keel,passthrough", "/virtio_mmio@a000200");
+    assert_int_equal(boot(), 1);
+    assert_logged("a passed-through SPI is already forwarded to another VM");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_cpus_two_cells),
         cmocka_unit_test(test_passthrough_inside_vm_ram),
         cmocka_unit_test(test_shmem_regions_overlap),
+        cmocka_unit_test(test_passthrough_spi_in_two_vms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
