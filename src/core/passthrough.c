@@ -140,6 +140,9 @@ const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c)
             return "a passed-through device overlaps the VM's RAM";
         if (spi_forwarded(&c->pt[c->nr_pt]))
             return "a passed-through SPI is already forwarded to another VM";
+        for (unsigned int q = 0; c->console && q < c->pt[c->nr_pt].nr_irqs; q++)
+            if (c->pt[c->nr_pt].irqs[q] == 32 + GUEST_UART_SPI)
+                return "a passed-through SPI is the one of the VM's virtual UART";
         for (unsigned int i = 0; i < c->nr_pt; i++)
             if (c->pt[i].node == c->pt[c->nr_pt].node)
                 return "keel,passthrough lists a device twice";

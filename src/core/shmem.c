@@ -131,6 +131,11 @@ const char *shmem_parse_vm(const void *fdt, int vm_node, struct vm_config *c)
         for (unsigned int i = 0; i < c->nr_shmem; i++)
             if (c->shmem[i] == idx)
                 return "keel,shmem lists a region twice";
+        /* its doorbell is a virtual SPI: not one a passed-through device brings (pt_parse ran) */
+        for (unsigned int d = 0; d < c->nr_pt; d++)
+            for (unsigned int q = 0; q < c->pt[d].nr_irqs; q++)
+                if (c->pt[d].irqs[q] == SHMEM_DOORBELL_INTID + (u32)idx)
+                    return "a keel,shmem region's doorbell SPI is a passed-through device's";
         /* two keel,ipa placements may collide: one mapping would hide the other */
         for (unsigned int i = 0; i < c->nr_shmem; i++)
             if (regions_overlap(&regions[c->shmem[i]], &regions[idx]))

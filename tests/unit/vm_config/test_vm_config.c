@@ -426,6 +426,35 @@ static void test_passthrough_spi_in_two_vms(void **state)
     assert_logged("a passed-through SPI is already forwarded to another VM");
 }
 
+/*
+ * Found by the harness's invariants: a passed-through device on SPI 1 (the
+ * vPL011's) or on a doorbell SPI of the VM's shared regions (80 + region)
+ * was accepted; the device's forwarded interrupt and the virtual one would
+ * share an INTID.
+ */
+static void test_passthrough_spi_is_virtual(void **state)
+{
+    (void)state;
+    base_dt();
+    irq_spi(node_at("/virtio_mmio@a000000"), 1);
+    add_vm("vm0", 0x7e000000);
+    set_str("/chosen/vm0", "keel,passthrough", "/virtio_mmio@a000000");
+    assert_int_equal(fdt_setprop(dtb, node_at("/chosen/vm0"), "keel,console", NULL, 0), 0);
+    assert_int_equal(boot(), 0);
+    assert_logged("a passed-through SPI is the one of the VM's virtual UART");
+    assert_int_equal(fdt_delprop(dtb, node_at("/chosen/vm0"), "keel,console"), 0);
+    assert_int_equal(boot(), 1); /* no vPL011, no clash */
+
+    base_dt();
+    irq_spi(node_at("/virtio_mmio@a000000"), 80); /* INTID 112: region 0's doorbell */
+    add_shmem("ring", 0x10000);
+    add_vm("vm0", 0x7e000000);
+    set_str("/chosen/vm0", "keel,passthrough", "/virtio_mmio@a000000");
+    set_str("/chosen/vm0", "keel,shmem", "ring");
+    assert_int_equal(boot(), 0);
+    assert_logged("doorbell SPI is a passed-through device's");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_passthrough_inside_vm_ram),
         cmocka_unit_test(test_shmem_regions_overlap),
         cmocka_unit_test(test_passthrough_spi_in_two_vms),
+        cmocka_unit_test(test_passthrough_spi_is_virtual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
