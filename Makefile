@@ -1,7 +1,8 @@
 # Keel: build, run and test.
 #   make            build/keel.bin (arm64 Image) and build/keel.elf
 #   make run        boot Keel and the demo VMs in QEMU
-#   make test       host unit tests + QEMU system tests
+#   make test       host unit tests + short fuzzing runs + QEMU system tests
+#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS (600) each (tests/fuzz)
 #   make bench      benchmarks
 #   make soak       an hour of the hostile guest beside Linux, full-size lifecycle stress
 #   make CC=clang   build with clang + lld
@@ -118,6 +119,7 @@ run: deps all guests testguests
 
 # ---- tests ----
 include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
 
 systest: all
 	/usr/bin/python3 -m pytest -v tests/system
@@ -125,6 +127,7 @@ systest: all
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-short
 	$(MAKE) guests
 	$(MAKE) systest
 

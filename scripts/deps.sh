@@ -11,7 +11,8 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 
 for p in make qemu-system-arm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu \
          device-tree-compiler python3 python3-pytest python3-pexpect \
-         libcmocka-dev libfdt-dev:$(dpkg --print-architecture) cpio gcc clang lld llvm; do
+         libcmocka-dev libfdt-dev:$(dpkg --print-architecture) cpio gcc clang lld llvm \
+         libclang-rt-14-dev; do
     have_pkg "$p" || need+=("$p")
 done
 

@@ -24,11 +24,15 @@
 
 static struct vm *irq_owner[GIC_MAX_INTID]; /* written at boot, read in exits */
 
-static const char *claimed_by(const char *path)
+/*
+ * By node, not by path: an alias names the same node as its path, and a path
+ * longer than pt_dev.path is kept truncated.
+ */
+static const char *claimed_by(int node)
 {
     for (unsigned int i = 0; i < nr_vms; i++)
         for (unsigned int d = 0; d < vms[i]->cfg.nr_pt; d++)
-            if (!strcmp(vms[i]->cfg.pt[d].path, path))
+            if (vms[i]->cfg.pt[d].node == node)
                 return vms[i]->cfg.name;
     return NULL;
 }
@@ -62,10 +66,14 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
     d->node = fdt_path_offset(fdt, path);
     if (d->node < 0)
         return "keel,passthrough names a node that does not exist";
-    if (claimed_by(path))
+    if (claimed_by(d->node))
         return "keel,passthrough names a device another VM already owns";
     for (u64 base, size; d->nr_regs < PT_MAX_REGS &&
                          dt_read_reg(fdt, d->node, (int)d->nr_regs, &base, &size);) {
+        /* IPA == PA: the registers must fit the VM's address space; a wrapping end would
+           also slip past the overlap checks below. */
+        if (!size || base + size < base || base + size > BIT(GUEST_IPA_BITS))
+            return "a passed-through device has an empty reg or one past the 39-bit address space";
         if (reserved_for_keel(base, size))
             return "a passed-through device overlaps Keel's own UART, GIC or RAM";
         if (base < GUEST_UART_BASE + GUEST_UART_SIZE && base + size > GUEST_GICD_BASE)
@@ -89,14 +97,47 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
     for (int i = 0; irq && (i + 1) * 12 <= len && d->nr_irqs < PT_MAX_IRQS; i++) {
         if (fdt32_to_cpu(irq[3 * i]) != 0)
             return "only SPIs can be passed through";
-        u32 intid = fdt32_to_cpu(irq[3 * i + 1]) + 32;
-        if (intid >= VGIC_NR_IRQS)
+        /* compared before adding 32: SPI 0xffffffe0 and up would wrap to an SGI or PPI */
+        u32 spi = fdt32_to_cpu(irq[3 * i + 1]);
+        if (spi >= VGIC_NR_IRQS - 32)
             return "a passed-through SPI is beyond the vGIC's range";
+        u32 intid = spi + 32;
         d->irqs[d->nr_irqs++] = intid;
     }
     return NULL;
 }
 
+/*
+ * Registers at IPA == PA inside the VM's RAM window (keel,ipa-base moves it)
+ * would replace RAM in Stage-2. With keel,identity the RAM is host RAM,
+ * which no passed-through device may overlap anyway.
+ */
+static bool overlaps_vm_ram(const struct vm_config *c, const struct pt_dev *d)
+{
+    struct mem_range ram = { pa_init(c->ram_ipa), c->mem_size };
+
+    for (unsigned int r = 0; r < d->nr_regs && !c->identity; r++)
+        if (overlaps(pa_addr(d->regs[r].base), d->regs[r].size, &ram))
+            return true;
+    return false;
+}
+
+/*
+ * A physical SPI reaches one VM (irq_owner): two devices sharing a line
+ * cannot go to two VMs, or the first would never hear its device again.
+ */
+static bool spi_forwarded(const struct pt_dev *d)
+{
+    for (unsigned int q = 0; q < d->nr_irqs; q++)
+        for (unsigned int i = 0; i < nr_vms; i++)
+            for (unsigned int k = 0; k < vms[i]->cfg.nr_pt; k++)
+                for (unsigned int r = 0; r < vms[i]->cfg.pt[k].nr_irqs; r++)
+                    if (vms[i]->cfg.pt[k].irqs[r] == d->irqs[q])
+                        return true;
+    return false;
+}
+
+/* Runs after the memory map is parsed: ram_ipa and mem_size are known. */
 const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c)
 {
     int len, off = 0;
@@ -106,8 +147,15 @@ const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c)
         const char *why = pt_parse_dev(fdt, list + off, &c->pt[c->nr_pt]);
         if (why)
             return why;
+        if (overlaps_vm_ram(c, &c->pt[c->nr_pt]))
+            return "a passed-through device overlaps the VM's RAM";
+        if (spi_forwarded(&c->pt[c->nr_pt]))
+            return "a passed-through SPI is already forwarded to another VM";
+        for (unsigned int q = 0; c->console && q < c->pt[c->nr_pt].nr_irqs; q++)
+            if (c->pt[c->nr_pt].irqs[q] == 32 + GUEST_UART_SPI)
+                return "a passed-through SPI is the one of the VM's virtual UART";
         for (unsigned int i = 0; i < c->nr_pt; i++)
-            if (!strcmp(c->pt[i].path, list + off))
+            if (c->pt[i].node == c->pt[c->nr_pt].node)
                 return "keel,passthrough lists a device twice";
         c->nr_pt++;
         off += (int)strlen(list + off) + 1;

@@ -23,6 +23,7 @@
 #define SHMEM_IPA_BASE 0x0b000000UL /* a hole in QEMU virt's device map */
 #define SHMEM_IPA_END 0x0c000000UL
 #define SHMEM_DOORBELL_INTID 112    /* SPI 80 + region index */
+#define SHMEM_MAX_SIZE (PAGE_SIZE << BUDDY_MAX_ORDER) /* one buddy block */
 #define S2_SHMEM (S2_MEMATTR_NORMAL_WB | S2AP_R | S2AP_W | PTE_AF | PTE_SH_INNER | S2_XN)
 
 struct shmem {
@@ -54,11 +55,16 @@ static const char *shmem_parse(const void *fdt, int node, struct shmem *s, u64 *
     str_copy(s->name, name ? name : fdt_get_name(fdt, node, NULL), sizeof(s->name));
     if (!p || len != 8)
         return "needs size = <hi lo>";
-    s->size = ALIGN_UP(((u64)fdt32_to_cpu(p[0]) << 32) | fdt32_to_cpu(p[1]), PAGE_SIZE);
+    s->size = ((u64)fdt32_to_cpu(p[0]) << 32) | fdt32_to_cpu(p[1]);
+    /* Before any rounding: near 2^64 it wraps, and order_for_size() never returns past 2^63. */
+    if (s->size > SHMEM_MAX_SIZE)
+        return "size is over 1 GiB, the largest block Keel allocates";
+    s->size = ALIGN_UP(s->size, PAGE_SIZE);
     s->ipa = ipa ? ((u64)fdt32_to_cpu(ipa[0]) << 32) | fdt32_to_cpu(ipa[1]) : *next_ipa;
     if (!s->size || !IS_ALIGNED(s->ipa, PAGE_SIZE))
         return "size must be non-zero and keel,ipa page aligned";
-    if (s->ipa + s->size > (1UL << GUEST_IPA_BITS) ||
+    /* keel,ipa near 2^64 would wrap the end below the limit */
+    if (s->ipa + s->size > (1UL << GUEST_IPA_BITS) || s->ipa + s->size < s->ipa ||
         (s->ipa < GUEST_UART_BASE + GUEST_UART_SIZE && s->ipa + s->size > GUEST_GICD_BASE))
         return "keel,ipa overlaps the VMs' virtual GIC or UART, or is past the 39-bit IPA space";
     if (!ipa && s->ipa + s->size > SHMEM_IPA_END)
@@ -105,6 +111,11 @@ int shmem_boot(const void *fdt)
     return 0;
 }
 
+static bool regions_overlap(const struct shmem *a, const struct shmem *b)
+{
+    return a->ipa < b->ipa + b->size && b->ipa < a->ipa + a->size;
+}
+
 const char *shmem_parse_vm(const void *fdt, int vm_node, struct vm_config *c)
 {
     int len, off = 0;
@@ -116,6 +127,19 @@ const char *shmem_parse_vm(const void *fdt, int vm_node, struct vm_config *c)
             return "keel,shmem names a region that does not exist";
         if (c->nr_shmem == VM_MAX_SHMEM)
             return "too many keel,shmem regions";
+        /* mapped twice, and two guest DT nodes of one name */
+        for (unsigned int i = 0; i < c->nr_shmem; i++)
+            if (c->shmem[i] == idx)
+                return "keel,shmem lists a region twice";
+        /* its doorbell is a virtual SPI: not one a passed-through device brings (pt_parse ran) */
+        for (unsigned int d = 0; d < c->nr_pt; d++)
+            for (unsigned int q = 0; q < c->pt[d].nr_irqs; q++)
+                if (c->pt[d].irqs[q] == SHMEM_DOORBELL_INTID + (u32)idx)
+                    return "a keel,shmem region's doorbell SPI is a passed-through device's";
+        /* two keel,ipa placements may collide: one mapping would hide the other */
+        for (unsigned int i = 0; i < c->nr_shmem; i++)
+            if (regions_overlap(&regions[c->shmem[i]], &regions[idx]))
+                return "keel,shmem lists regions whose keel,ipa overlap";
         c->shmem[c->nr_shmem++] = (u8)idx;
         off += (int)strlen(list + off) + 1;
     }

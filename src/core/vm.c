@@ -356,8 +356,9 @@ void vcpu_stop_self(struct vcpu *v)
     /*
      * vCPU 0's CPU rebuilds the VM once the last vCPU is out: tell it. The
      * fence orders our store of running before the load of reset_pending
-     * (vm_request_reset does the reverse with its own fence), so either we
-     * see the reset and kick, or vCPU 0's CPU sees us out: no lost wakeup.
+     * (vm_request_reset stores reset_pending before its kicks, whose SGIs
+     * follow a store barrier), so either we see the reset and kick, or vCPU
+     * 0's CPU, woken by its kick, sees us out: no lost wakeup.
      */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (__atomic_load_n(&v->vm->reset_pending, __ATOMIC_RELAXED) && v->id != 0)

@@ -108,7 +108,8 @@ static const char *vm_parse_memory_map(const void *fdt, int node, struct vm_conf
         c->ram_ipa = GUEST_RAM_BASE; /* identity: replaced by the RAM's address */
     if (!IS_ALIGNED(c->ram_ipa, SZ_2M))
         return "keel,ipa-base must be 2 MiB aligned";
-    if (c->ram_ipa < GUEST_DEVICE_END || c->ram_ipa + c->mem_size > (1UL << GUEST_IPA_BITS))
+    /* mem_size <= 2^39 (vm_parse): no wrap here, unlike ram_ipa + mem_size */
+    if (c->ram_ipa < GUEST_DEVICE_END || c->ram_ipa > (1UL << GUEST_IPA_BITS) - c->mem_size)
         return "keel,ipa-base puts RAM over the VM's devices or past its 39-bit address space";
     return NULL;
 }
@@ -125,11 +126,16 @@ static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
     for (unsigned int i = 0; i < nr_vms; i++)
         if (!strcmp(vms[i]->cfg.name, c->name))
             return "another VM has this name";
-    c->nr_vcpus = prop_u64(fdt, node, "cpus", &v) ? (unsigned int)v : 1;
-    if (c->nr_vcpus < 1 || c->nr_vcpus > VM_MAX_VCPUS)
+    if (!prop_u64(fdt, node, "cpus", &v))
+        v = 1;
+    if (v < 1 || v > VM_MAX_VCPUS) /* checked before narrowing: <1 1> is not 1 */
         return "cpus must be 1..8";
+    c->nr_vcpus = (unsigned int)v;
     if (!prop_u64(fdt, node, "memory", &c->mem_size) || !c->mem_size)
         return "no memory size (memory = <hi lo>)";
+    /* before rounding up, which wraps to 0 near 2^64 */
+    if (c->mem_size > BIT(GUEST_IPA_BITS))
+        return "memory is larger than the VM's 39-bit address space";
     c->mem_size = ALIGN_UP(c->mem_size, SZ_2M);
     if (!prop_u64(fdt, node, "keel,cpu-affinity", &c->affinity)) {
         /* default: the lowest free physical CPUs */

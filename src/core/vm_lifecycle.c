@@ -92,8 +92,10 @@ void vm_request_reset(struct vm *vm)
     set_reset_pending(vm, true);
     vm_power_off_vcpus(vm);
     spin_unlock(&vm->lock);
-    /* reset_pending before the kicks' view of running: see vcpu_stop_self() */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    /*
+     * The kicks are physical SGIs, each after a store barrier: a CPU that
+     * takes one sees reset_pending. vcpu_stop_self() fences the other way.
+     */
     vm_kick_all(vm); /* vCPU 0's CPU does the rebuild: wake it even if idle */
 }
 

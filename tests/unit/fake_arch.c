@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <keel/arch.h>
 #include <keel/log.h>
@@ -16,12 +17,14 @@ enum log_level log_current_level = LOG_TRACE;
 unsigned int fake_log_count;
 enum log_level fake_log_last_level;
 char fake_log_last[512];
+char fake_log_last_error[512];
 
 void fake_log_reset(void)
 {
     fake_log_count = 0;
     fake_log_last_level = LOG_TRACE;
     fake_log_last[0] = '\0';
+    fake_log_last_error[0] = '\0';
 }
 
 void log_print(enum log_level level, const char *fmt, ...)
@@ -32,6 +35,8 @@ void log_print(enum log_level level, const char *fmt, ...)
     vsnprintf(fake_log_last, sizeof(fake_log_last), fmt, ap);
     va_end(ap);
     fake_log_last_level = level;
+    if (level == LOG_ERROR)
+        memcpy(fake_log_last_error, fake_log_last, sizeof(fake_log_last_error));
     fake_log_count++;
     if (getenv("UNIT_VERBOSE"))
         fprintf(stderr, "[keel log %d] %s\n", (int)level, fake_log_last);

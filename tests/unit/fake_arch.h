@@ -13,6 +13,8 @@ extern unsigned int fake_log_count;
 /* Level and text of the most recent log_print call. */
 extern enum log_level fake_log_last_level;
 extern char fake_log_last[512];
+/* Text of the most recent LOG_ERROR line (empty if none since the reset). */
+extern char fake_log_last_error[512];
 
 void fake_log_reset(void);
 

@@ -1,0 +1,137 @@
+/* The fakes described in fake_core.h. */
+#include <string.h>
+
+#include <arch/pgtable.h>
+#include <drivers/gicv3.h>
+#include <keel/arch.h>
+#include <keel/buddy.h>
+#include <keel/console_mux.h>
+#include <keel/vm.h>
+
+#include "fake_core.h"
+#include "fuzz_input.h"
+
+struct platform platform;
+struct vm *vms[VM_MAX];
+unsigned int nr_vms;
+struct vm fuzz_vm_pool[VM_MAX];
+void (*fuzz_vm_create_hook)(const struct vm_config *cfg);
+u64 fuzz_page_budget;
+static u64 next_page = 0x100000000000ULL; /* fake addresses, never dereferenced */
+
+void fuzz_core_reset(u64 page_budget)
+{
+    nr_vms = 0;
+    memset(vms, 0, sizeof(vms));
+    fuzz_page_budget = page_budget;
+    next_page = 0x100000000000ULL;
+}
+
+/* As vm.c's vm_create(): at most VM_MAX, then a VM the harness can inspect. */
+int vm_create(const struct vm_config *cfg, struct vm **out)
+{
+    if (nr_vms == VM_MAX)
+        return -1;
+    if (fuzz_vm_create_hook)
+        fuzz_vm_create_hook(cfg);
+    struct vm *vm = &fuzz_vm_pool[nr_vms];
+    memset(vm, 0, sizeof(*vm));
+    vm->id = nr_vms;
+    vm->cfg = *cfg;
+    vm->state = VM_STOPPED;
+    vms[nr_vms++] = vm;
+    *out = vm;
+    return 0;
+}
+
+int vm_start(struct vm *vm)
+{
+    vm->state = VM_RUNNING;
+    return 0;
+}
+
+void console_mux_announce(void)
+{
+}
+
+/*
+ * mem.c's contract: the smallest order whose block holds @size. The real
+ * loop never ends for sizes above 2^63 (the shifted block size wraps to
+ * zero), so a caller passing one is a bug: fail loudly instead.
+ */
+unsigned int order_for_size(u64 size)
+{
+    unsigned int order = 0;
+
+    FUZZ_CHECK(size <= (1ULL << 63), "order_for_size(%#llx) never returns",
+               (unsigned long long)size);
+    while ((PAGE_SIZE << order) < size)
+        order++;
+    return order;
+}
+
+void *page_alloc(unsigned int order)
+{
+    u64 bytes = PAGE_SIZE << order;
+
+    FUZZ_CHECK(order <= BUDDY_MAX_ORDER, "page_alloc(%u) beyond BUDDY_MAX_ORDER", order);
+    if (bytes > fuzz_page_budget)
+        return NULL;
+    fuzz_page_budget -= bytes;
+    next_page = ALIGN_UP(next_page, bytes);
+    void *p = (void *)next_page;
+    next_page += bytes;
+    return p;
+}
+
+void arch_zero_memory(void *p, u64 size)
+{
+    (void)p;
+    (void)size;
+}
+
+int arch_map_device(u64 base, u64 size)
+{
+    (void)base;
+    (void)size;
+    return 0;
+}
+
+int arch_device_read(u64 pa, unsigned int size, u64 *val)
+{
+    (void)pa;
+    (void)size;
+    *val = 0;
+    return 0;
+}
+
+int arch_device_write(u64 pa, unsigned int size, u64 val)
+{
+    (void)pa;
+    (void)size;
+    (void)val;
+    return 0;
+}
+
+bool vm_log_ratelimit(struct vm *vm)
+{
+    (void)vm;
+    return true;
+}
+
+int pgtable_map(struct pgtable *pt, u64 va, u64 pa, u64 size, u64 attrs)
+{
+    (void)pt;
+    (void)va;
+    (void)pa;
+    (void)size;
+    (void)attrs;
+    return 0;
+}
+
+void gic_clear_active(u32 intid) { (void)intid; }
+void gic_deactivate(u32 intid) { (void)intid; }
+void gic_disable_irq(u32 intid) { (void)intid; }
+void gic_enable_irq(u32 intid, unsigned int cpu) { (void)intid; (void)cpu; }
+void vgic_inject(struct vm *vm, struct vcpu *target, u32 intid) { (void)vm; (void)target; (void)intid; }
+void vgic_inject_hw_spi(struct vm *vm, u32 intid, u32 pintid) { (void)vm; (void)intid; (void)pintid; }

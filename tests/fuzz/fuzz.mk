@@ -1,0 +1,99 @@
+# libFuzzer harnesses over Keel's host-buildable units, included by the
+# top-level Makefile. See tests/fuzz/README.md.
+#
+#   make fuzz              run every harness for FUZZ_SECONDS (default 600) each
+#   make fuzz-short        every harness for 30 s, after the regression inputs (CI)
+#   make fuzz-regress      run every committed regression input once
+#   make fuzz-<name>       run one harness for FUZZ_SECONDS (fuzz-vgic, fuzz-vm-config ...)
+#   make fuzz-build        build the harnesses, run nothing
+#   make fuzz-clean        remove build/fuzz
+#
+# Harnesses run one at a time. A crash or a broken invariant fails the target
+# and prints the command that reproduces it. Corpora grown during runs stay
+# in build/fuzz/corpus/<name>/ (git-ignored); the committed seeds in
+# tests/fuzz/<name>/seeds/ are only read. Everything here is prefixed FUZZ_:
+# CC and CFLAGS belong to the cross build.
+
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_SHORT_SECONDS ?= 30
+FUZZ_DIR := tests/fuzz
+FUZZ_BUILD := $(BUILD)/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fno-omit-frame-pointer $(FUZZ_SAN) \
+	-Isrc/include -Isrc/arch/aarch64/include -I$(FUZZ_DIR)/common
+# Coverage feedback comes from Keel's code only: the harnesses' own loops
+# over the whole state after every step would otherwise cost most of the
+# time in comparison tracing. *_unity.c files include Keel sources.
+FUZZ_COV := -fsanitize=fuzzer-no-link
+fuzz_cov = $(if $(filter $(FUZZ_DIR)/%,$(1)),$(if $(filter %_unity.c,$(1)),$(FUZZ_COV)),$(FUZZ_COV))
+FUZZ_LDFLAGS := $(FUZZ_SAN) -fsanitize=fuzzer
+
+FUZZ_LOG := $(FUZZ_DIR)/common/fuzz_log.c
+# Parser and DT generator: the real libfdt-using units, with fakes for
+# the allocator, the page tables and the GIC.
+FUZZ_CONFIG_SRCS := $(FUZZ_DIR)/vm_config/config_unity.c $(FUZZ_DIR)/common/fake_core.c \
+	$(FUZZ_DIR)/common/host_dt.c src/core/passthrough.c src/core/dt.c src/core/guest_dt.c \
+	src/lib/str_copy.c $(FUZZ_LOG)
+
+# harness name -> sources (its own file first)
+FUZZ_SRCS_esr := $(FUZZ_DIR)/esr/fuzz_esr.c src/arch/aarch64/esr.c
+FUZZ_SRCS_vpl011 := $(FUZZ_DIR)/vpl011/fuzz_vpl011.c src/vdev/vpl011.c
+FUZZ_SRCS_smccc := $(FUZZ_DIR)/smccc/fuzz_smccc.c src/core/smccc.c src/core/vm_lifecycle.c $(FUZZ_LOG)
+FUZZ_SRCS_vgic := $(FUZZ_DIR)/vgic/fuzz_vgic.c $(FUZZ_DIR)/vgic/fake_lr.c src/vdev/vgic.c
+FUZZ_SRCS_vm_config := $(FUZZ_DIR)/vm_config/fuzz_vm_config.c $(FUZZ_CONFIG_SRCS)
+FUZZ_SRCS_guest_dt := $(FUZZ_DIR)/guest_dt/fuzz_guest_dt.c $(FUZZ_CONFIG_SRCS)
+FUZZ_LIBS_vm_config := -lfdt
+FUZZ_LIBS_guest_dt := -lfdt
+
+FUZZ_NAMES := esr vpl011 smccc vgic vm_config guest_dt
+FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/bin/fuzz_,$(FUZZ_NAMES))
+
+# Objects per harness: a unit may be built with harness-specific flags.
+fuzz_obj = $(FUZZ_BUILD)/obj/$(1)/$(2:.c=.o)
+
+define FUZZ_RULES
+$(foreach s,$(FUZZ_SRCS_$(1)),$(eval $(call FUZZ_OBJ_RULE,$(1),$(s))))
+$(FUZZ_BUILD)/bin/fuzz_$(1): $(foreach s,$(FUZZ_SRCS_$(1)),$(call fuzz_obj,$(1),$(s)))
+	@mkdir -p $$(dir $$@)
+	@echo "  FUZZLD  $$@"; $(FUZZ_CC) $(FUZZ_LDFLAGS) -o $$@ $$^ $(FUZZ_LIBS_$(1))
+endef
+
+define FUZZ_OBJ_RULE
+$(call fuzz_obj,$(1),$(2)): $(2) $(FUZZ_DIR)/fuzz.mk
+	@mkdir -p $$(dir $$@)
+	@echo "  FUZZCC  $$<"; $(FUZZ_CC) $(FUZZ_CFLAGS) $(call fuzz_cov,$(2)) -MMD -MP -c $$< -o $$@
+endef
+
+$(foreach h,$(FUZZ_NAMES),$(eval $(call FUZZ_RULES,$(h))))
+
+FUZZ_RUN := bash $(FUZZ_DIR)/run.sh
+
+.PHONY: fuzz fuzz-short fuzz-regress fuzz-build fuzz-clean $(addprefix fuzz-,$(subst _,-,$(FUZZ_NAMES)))
+
+fuzz-build: $(FUZZ_BINS)
+
+# One at a time, each for FUZZ_SECONDS; all of them run even after a failure.
+fuzz: fuzz-build
+	@fail=""; for h in $(FUZZ_NAMES); do \
+		$(FUZZ_RUN) fuzz $(FUZZ_BUILD) $$h $(FUZZ_SECONDS) || fail="$$fail $$h"; \
+	done; \
+	if [ -n "$$fail" ]; then echo "fuzz: FAILED:$$fail"; exit 1; fi
+
+fuzz-short: fuzz-regress
+	@$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) fuzz FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS)
+
+fuzz-regress: fuzz-build
+	@fail=""; for h in $(FUZZ_NAMES); do \
+		$(FUZZ_RUN) regress $(FUZZ_BUILD) $$h || fail="$$fail $$h"; \
+	done; \
+	if [ -n "$$fail" ]; then echo "fuzz-regress: FAILED:$$fail"; exit 1; fi
+
+$(addprefix fuzz-,$(subst _,-,$(FUZZ_NAMES))): fuzz-%: fuzz-build
+	$(FUZZ_RUN) fuzz $(FUZZ_BUILD) $(subst -,_,$*) $(FUZZ_SECONDS)
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
+
+-include $(foreach h,$(FUZZ_NAMES),$(foreach s,$(FUZZ_SRCS_$(h)),$(call fuzz_obj,$(h),$(s:.c=.d))))

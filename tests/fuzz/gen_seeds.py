@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Writes the small committed seed corpora, tests/fuzz/<harness>/seeds/.
+
+Each harness reads its input as a little program (see the harness's
+comment); these seeds are short programs that reach the interesting states
+quickly: a typical guest driver sequence, a VM configuration like the ones
+keel-run writes, and so on. libFuzzer grows its own corpus from them in
+build/fuzz/corpus/. Run from anywhere: python3 tests/fuzz/gen_seeds.py
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def u8(*v):
+    return bytes(x & 0xff for x in v)
+
+
+def u16(v):
+    return struct.pack("<H", v & 0xffff)
+
+
+def u32(v):
+    return struct.pack("<I", v & 0xffffffff)
+
+
+def u64(v):
+    return struct.pack("<Q", v & 0xffffffffffffffff)
+
+
+def write(harness, name, data):
+    d = os.path.join(HERE, harness, "seeds")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def esr_seeds():
+    # esr, raw, register value, device value
+    def rec(esr, raw=0, reg=0x8081828384858687, dev=0xfedcba9876543280):
+        return u64(esr) + u32(raw) + u64(reg) + u64(dev)
+    write("esr", "ldr-w1", rec(0x93810006))           # ldr w1, [x0] at stage 2
+    write("esr", "ldrsb-x2", rec(0x93a28006 | 1 << 15, 1))
+    write("esr", "str-x3", rec(0x93c30046 | 1 << 15))
+    write("esr", "hvc-sys-brk", rec(0x5a000000) + rec(0x62000000 | 0x300000) + rec(0xf2000000, 77))
+
+
+# vpl011: op (bit 7: raw offset), size index, offset (reg index + lane), value
+VPL_REGS = [0x000, 0x004, 0x018, 0x020, 0x024, 0x028, 0x02c, 0x030, 0x034, 0x038, 0x03c,
+            0x040, 0x044, 0x048, 0xfe0, 0xfe4, 0xfe8, 0xfec, 0xff0, 0xff4, 0xff8, 0xffc]
+VPL_CTL = [0x02c, 0x030, 0x034, 0x038, 0x044, 0x004]
+
+
+def vpl_rd(reg, size_idx=2):
+    return u8(0, size_idx, VPL_REGS.index(reg), 0)
+
+
+def vpl_wr(reg, val, size_idx=2):
+    return u8(2, size_idx, VPL_REGS.index(reg), 0) + u64(val)
+
+
+def vpl_ctl(reg, val):
+    return u8(4, 2, 0, 0, VPL_CTL.index(reg)) + u32(val)
+
+
+def vpl_rx(data):
+    return u8(5, 0, 0, 0, len(data) - 1) + data
+
+
+def vpl011_seeds():
+    # Linux's probe and console setup: IDs, baud rate, FIFO on, interrupts unmasked.
+    linux = b"".join(vpl_rd(0xfe0 + 4 * i) for i in range(8))
+    linux += vpl_wr(0x024, 13) + vpl_wr(0x028, 1) + vpl_ctl(0x02c, 0x70)
+    linux += vpl_ctl(0x030, 0x301) + vpl_ctl(0x038, 0x50) + vpl_wr(0x000, ord("A"))
+    linux += vpl_rx(b"hello\n") + vpl_rd(0x03c) + vpl_rd(0x040)
+    linux += b"".join(vpl_rd(0x000) for _ in range(7)) + vpl_rd(0x018)
+    write("vpl011", "linux-probe", linux)
+    # Loopback with the modem outputs toggled, then an overrun with the FIFO off.
+    loop = vpl_ctl(0x030, 0x381) + vpl_wr(0x000, 0x55) + vpl_ctl(0x030, 0x3f81) + vpl_rd(0x03c)
+    loop += vpl_ctl(0x030, 0x301) + vpl_rx(b"xy") + vpl_rd(0x004) + vpl_rd(0x000) + vpl_rd(0x000)
+    write("vpl011", "loopback-overrun", loop)
+    # Byte-lane accesses like earlycon's.
+    write("vpl011", "byte-lanes", u8(2, 0, 0, 0) + u64(0x41) + u8(0, 1, 2, 1) + u8(0, 0, 9, 3))
+
+
+def smccc_seeds():
+    # setup: nr_vcpus-1, ram base index, mem, v2, bhb, ssb, layout, powers x8
+    setup = u8(3, 0, 16, 1, 0, 1, 0) + u8(2, 0, 0, 0, 0, 0, 0, 0)
+
+    def call(vcpu, id_idx, args, how=1):
+        # vcpu, how (low 2 bits set: pick from the table), id index, x0 upper?, 3 args, flip
+        return u8(vcpu, how, id_idx, 0) + b"".join(args) + u64(0x1234)
+    mpidr1 = u8(0, 1, 0)                   # MPIDR of vCPU 1
+    entry = u8(1) + u32(0x80000)           # an address inside RAM
+    ctx = u8(2, 0x42)
+    # PSCI_VERSION, CPU_ON(1) 32 and 64 bit, AFFINITY_INFO, FEATURES, SMCCC_VERSION, doorbell
+    seq = call(0, 0, [u8(2, 0)] * 3)
+    seq += call(0, 3, [mpidr1, entry, ctx]) + call(0, 21, [mpidr1, entry, ctx])
+    seq += call(1, 4, [mpidr1, u8(2, 0), u8(2, 0)]) + call(0, 10, [u8(2, 3), u8(2, 0), u8(2, 0)])
+    seq += call(2, 26, [u8(2, 0)] * 3) + call(0, 27, [u8(4) + u64(0x80008000), u8(2, 0), u8(2, 0)])
+    seq += call(0, 33, [u8(2, 1), u8(2, 0), u8(2, 0)]) + call(1, 2, [u8(2, 0)] * 3)
+    write("smccc", "psci-boot", setup + seq)
+
+
+GICD_REGS = [0x0, 0x4, 0x8, 0xc, 0x10, 0x80, 0x100, 0x180, 0x200, 0x280, 0x300, 0x380, 0x400,
+             0x800, 0xc00, 0xd00, 0xe00, 0xf00, 0xf10, 0xf20, 0x6000, 0x6100, 0xffe8]
+SIZES = [4, 4, 4, 8, 1, 2, 4, 8]
+
+
+def vgic_step(op, vcpu, size_idx, rest=b""):
+    return u8(op, vcpu, size_idx) + rest
+
+
+def gicd_off(reg, idx):
+    return u8(0, GICD_REGS.index(reg), idx)
+
+
+def vgic_seeds():
+    head = u8(0, 1, 3)                                  # Aff0 layout, 2 vCPUs, 4 LRs
+    setup = vgic_step(0x1f, 0, 0, u8(3) + (u8(1, 1) + u32(0xffffffff)) * 3 + u32(0xffff) * 2)
+    inject40 = vgic_step(6, 0, 0, u8(1, 0, 2 | (8 << 2)))  # SPI 40, edge
+    flush0, ack0, eoi0 = vgic_step(11, 0, 0), vgic_step(13, 0, 0, u8(0)), vgic_step(14, 0, 0, u8(0))
+    route1 = vgic_step(2, 0, 3, gicd_off(0x6100, 8) + u64(1))   # IROUTER40 -> vCPU 1
+    level33 = vgic_step(7, 0, 0, u8(2 | (1 << 2), 1))           # SPI 33 line high
+    read_pend = vgic_step(0, 1, 0, gicd_off(0x200, 1))
+    sgi = vgic_step(10, 0, 0, u8(3) + u16(2) + u8(0))           # SGI 3 to vCPU 1
+    flush1, ack1 = vgic_step(11, 1, 0), vgic_step(13, 1, 0, u8(0))
+    cpend = vgic_step(2, 0, 0, gicd_off(0x280, 1) + u64(0xffffffff))
+    write("vgic", "spi-life", head + setup + inject40 + flush0 + ack0 + route1 + inject40 +
+          eoi0 + flush1 + level33 + read_pend + flush0 + ack0 + cpend + sgi + flush1 + ack1 +
+          vgic_step(14, 1, 0, u8(0)) + vgic_step(0x8f, 1, 0))
+    # Group disable with interrupts queued, then a GICR sweep of the SGI frame.
+    gicr = b"".join(vgic_step(4, 0, 0, u8(0, f, i, 0)) for f in range(3) for i in range(20))
+    write("vgic", "ctlr-gicr", head + setup + inject40 + level33 + vgic_step(2, 0, 0, gicd_off(0, 0) +
+          u64(0)) + gicr + vgic_step(2, 1, 0, gicd_off(0, 0) + u64(2)))
+
+
+# host_dt.c's program (see common/host_dt.c): a base board, then edits.
+STRINGS = ["linux", "bare", "vm@0", "ring", "ring2", "", "shm",
+           "a-name-longer-than-the-thirty-one-characters-kept",
+           "/virtio_mmio@a000000", "/virtio_mmio@a000200", "/virtio_mmio@a000400",
+           "/dev@10000000", "/dev@7fffff0000", "/dev@big", "dev0", "dev1", "serial0"]
+PROPS = ["compatible", "cpus", "memory", "keel,name", "keel,cpu-affinity", "keel,console",
+         "keel,identity", "keel,ipa-base", "keel,passthrough", "keel,shmem", "#address-cells",
+         "#size-cells", "reg", "bootargs", "keel,load", "keel,entry", "size", "keel,ipa",
+         "interrupts", "status"]
+ADDR_40000000 = 9   # index in host_dt.c's addrs64[]
+ADDR_0C000000 = 6
+
+
+def board(ncpus=4, ram_gib=1):
+    # cpus-1, k (one bank), bank sizes, then the six passthrough candidates as they are
+    return u8(ncpus - 1, 0, ram_gib * 4 - 1, 0) + u8(0) * 6
+
+
+def vm(name=None, cpus=None, mem_2m=32, console=True, kernel_at=0x10, kernel_2m=1):
+    k = (1 if name is not None else 0) | (2 if cpus else 0) | (8 if console else 0)
+    b = u8(0, k)
+    if name is not None:
+        b += u8(STRINGS.index(name))
+    if cpus:
+        b += u8(cpus - 1)
+    b += u8(mem_2m - 1)
+    # module: kernel, with reg and keel,load; base = RAM + kernel_at * 2 MiB
+    b += u8(0, 4) + u8(0, kernel_at, kernel_2m * 32 - 1) + u8(ADDR_40000000)
+    return b
+
+
+def vm_prop(name, kind, value):
+    return u8(3, PROPS.index(name), kind) + value
+
+
+def strs(*names):
+    return u8(len(names) - 1) + b"".join(u8(STRINGS.index(n)) for n in names) + u8(0xff)
+
+
+def shmem(size_4k=16):
+    return u8(2, 0, size_4k - 1)
+
+
+def config_programs():
+    pair = board() + shmem() + vm("linux", cpus=2, mem_2m=64) + vm_prop("keel,shmem", 4, strs("ring"))
+    pair += vm("bare", kernel_at=0x40) + vm_prop("keel,shmem", 4, strs("ring"))
+    pair += vm_prop("keel,passthrough", 4, strs("/virtio_mmio@a000000"))
+    # identity, ipa-base, affinity, an alias, a device listed by two VMs
+    odd = board(ncpus=8, ram_gib=2) + vm("vm@0", cpus=3) + vm_prop("keel,identity", 0, b"")
+    odd += vm_prop("keel,cpu-affinity", 1, u8(5)) + vm_prop("keel,passthrough", 4, strs("dev0"))
+    odd += vm(None, kernel_at=0x30) + vm_prop("keel,ipa-base", 3, u8(ADDR_0C000000))
+    odd += vm_prop("keel,passthrough", 4, strs("/virtio_mmio@a000000", "/virtio_mmio@a000200"))
+    # more modules than Keel keeps (16), spread over several VMs
+    many = board()
+    for i in range(6):
+        many += vm(None, kernel_at=0x20 + 4 * i) + u8(6, 1, 0, 0, 0x21 + 4 * i, 3)
+    return {"keel-run-pair": pair, "identity-alias-affinity": odd, "many-modules": many}
+
+
+def vm_config_seeds():
+    for name, prog in config_programs().items():
+        write("vm_config", name, u8(7) + prog)
+
+
+def guest_dt_seeds():
+    for name, prog in config_programs().items():
+        write("guest_dt", "parser-" + name, u8(1) + prog)
+    # straight: k (UART, bootargs), a name, 4 vCPUs, RAM size, bootargs, initrd, buffer size
+    k = 0x20 | 0x80
+    straight = u8(0, k, 4) + b"demo" + u8(4, 31) + u16(20) + b"console=ttyAMA0 quiet"[:20]
+    straight += u64(0x48000000) + u8(1) + u32(0x100000) + u8(0) + u8(0xff)
+    write("guest_dt", "straight-linux", straight)
+    write("guest_dt", "straight-tiny-buffer", u8(0, 0x20, 1) + b"x" + u8(1, 0) + u8(0, 0x10))
+
+
+if __name__ == "__main__":
+    esr_seeds()
+    vpl011_seeds()
+    smccc_seeds()
+    vgic_seeds()
+    vm_config_seeds()
+    guest_dt_seeds()
