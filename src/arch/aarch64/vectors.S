@@ -48,6 +48,29 @@
     stp     x28, x29, [sp, #16 * 14]
 .endm
 
+/* The reverse of the two above, from the same layout (x0 and x1 are left). */
+.macro load_caller_saved_from_x2
+    ldp     x2, x3, [sp, #16 * 1]
+    ldp     x4, x5, [sp, #16 * 2]
+    ldp     x6, x7, [sp, #16 * 3]
+    ldp     x8, x9, [sp, #16 * 4]
+    ldp     x10, x11, [sp, #16 * 5]
+    ldp     x12, x13, [sp, #16 * 6]
+    ldp     x14, x15, [sp, #16 * 7]
+    ldp     x16, x17, [sp, #16 * 8]
+    ldr     x18, [sp, #16 * 9]
+    ldr     x30, [sp, #16 * 15]
+.endm
+
+.macro load_callee_saved
+    ldr     x19, [sp, #16 * 9 + 8]
+    ldp     x20, x21, [sp, #16 * 10]
+    ldp     x22, x23, [sp, #16 * 11]
+    ldp     x24, x25, [sp, #16 * 12]
+    ldp     x26, x27, [sp, #16 * 13]
+    ldp     x28, x29, [sp, #16 * 14]
+.endm
+
 /* x0 = the register block, then onto this CPU's own stack. */
 .macro switch_to_cpu_stack
     mov     x0, sp
@@ -184,12 +207,7 @@ guest_sync_partial:
     .global arch_vcpu_resume
 arch_vcpu_resume:
     mov     sp, x0
-    ldr     x19, [sp, #16 * 9 + 8]
-    ldp     x20, x21, [sp, #16 * 10]
-    ldp     x22, x23, [sp, #16 * 11]
-    ldp     x24, x25, [sp, #16 * 12]
-    ldp     x26, x27, [sp, #16 * 13]
-    ldp     x28, x29, [sp, #16 * 14]
+    load_callee_saved
     b       1f
 
 /*
@@ -198,16 +216,7 @@ arch_vcpu_resume:
  */
 vcpu_resume_caller_saved:
     mov     sp, x0
-1:  ldp     x2, x3, [sp, #16 * 1]
-    ldp     x4, x5, [sp, #16 * 2]
-    ldp     x6, x7, [sp, #16 * 3]
-    ldp     x8, x9, [sp, #16 * 4]
-    ldp     x10, x11, [sp, #16 * 5]
-    ldp     x12, x13, [sp, #16 * 6]
-    ldp     x14, x15, [sp, #16 * 7]
-    ldp     x16, x17, [sp, #16 * 8]
-    ldr     x18, [sp, #16 * 9]
-    ldr     x30, [sp, #16 * 15]
+1:  load_caller_saved_from_x2
     ldp     x0, x1, [sp, #16 * 0]
     add     sp, sp, #VCPU_REGS_SIZE
     eret
@@ -215,22 +224,10 @@ vcpu_resume_caller_saved:
     isb
 
 el2_fault_common:
-    stp     x2, x3, [sp, #16 * 1]
-    stp     x4, x5, [sp, #16 * 2]
-    stp     x6, x7, [sp, #16 * 3]
-    stp     x8, x9, [sp, #16 * 4]
-    stp     x10, x11, [sp, #16 * 5]
-    stp     x12, x13, [sp, #16 * 6]
-    stp     x14, x15, [sp, #16 * 7]
-    stp     x16, x17, [sp, #16 * 8]
-    stp     x18, x19, [sp, #16 * 9]
-    stp     x20, x21, [sp, #16 * 10]
-    stp     x22, x23, [sp, #16 * 11]
-    stp     x24, x25, [sp, #16 * 12]
-    stp     x26, x27, [sp, #16 * 13]
-    stp     x28, x29, [sp, #16 * 14]
+    save_caller_saved_from_x2           /* the same layout as struct el2_frame */
+    save_callee_saved
     add     x2, sp, #FRAME_SIZE
-    stp     x30, x2, [sp, #16 * 15]     /* lr, sp before the exception */
+    str     x2, [sp, #16 * 15 + 8]      /* sp before the exception */
     mrs     x2, elr_el2
     mrs     x3, spsr_el2
     stp     x2, x3, [sp, #16 * 16]
@@ -254,21 +251,8 @@ el2_fault_resume:
     ldp     x2, x3, [sp, #16 * 16]
     msr     elr_el2, x2
     msr     spsr_el2, x3
-    ldp     x2, x3, [sp, #16 * 1]
-    ldp     x4, x5, [sp, #16 * 2]
-    ldp     x6, x7, [sp, #16 * 3]
-    ldp     x8, x9, [sp, #16 * 4]
-    ldp     x10, x11, [sp, #16 * 5]
-    ldp     x12, x13, [sp, #16 * 6]
-    ldp     x14, x15, [sp, #16 * 7]
-    ldp     x16, x17, [sp, #16 * 8]
-    ldp     x18, x19, [sp, #16 * 9]
-    ldp     x20, x21, [sp, #16 * 10]
-    ldp     x22, x23, [sp, #16 * 11]
-    ldp     x24, x25, [sp, #16 * 12]
-    ldp     x26, x27, [sp, #16 * 13]
-    ldp     x28, x29, [sp, #16 * 14]
-    ldr     x30, [sp, #16 * 15]
+    load_caller_saved_from_x2
+    load_callee_saved
     ldp     x0, x1, [sp, #16 * 0]
     add     sp, sp, #FRAME_SIZE
     eret
