@@ -38,11 +38,10 @@ static bool irq_is_pending(const struct vgic_irq *irq)
 static void vgic_update(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
 {
     struct vcpu *t = irq_target(vm, owner, irq);
-    bool grp_on = vm->vgic.ctlr & (irq->group1 ? GICD_CTLR_EnableGrp1 : GICD_CTLR_EnableGrp0);
 
     if (!t)
         return;
-    if (irq_is_pending(irq) && irq->enabled && grp_on) {
+    if (vgic_irq_signalable(&vm->vgic, irq)) {
         u64 *w = &t->vgic.want[irq->intid / 64], bit = BIT(irq->intid % 64);
         /*
          * Kick only on the 0 -> 1 transition: if the bit was set already, the

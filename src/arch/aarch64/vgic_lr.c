@@ -51,14 +51,24 @@ static bool spilled_any(const struct vgic_cpu *c)
  */
 static void vgic_requeue(struct vcpu *self, struct vgic_irq *irq)
 {
+    struct vm *vm = self->vm;
     struct vcpu *t = self;
+    u64 bit = BIT(irq->intid % 64);
 
     if (irq->intid >= VGIC_NR_PRIVATE) {
-        t = vm_vcpu_by_mpidr(self->vm, irq->irouter);
+        /*
+         * An edge that came while it sat in the LR was queued on the old
+         * route: take that back, or the old target's flush would deliver it
+         * too (found by the vGIC fuzzer: one SPI in LRs of two vCPUs).
+         */
+        if (irq->target < vm->cfg.nr_vcpus)
+            vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~bit;
+        t = vm_vcpu_by_mpidr(vm, irq->irouter);
         irq->target = t ? (u8)t->id : 0xff;
     }
-    if (t && (irq->pending || (!irq->edge && irq->level)) && irq->enabled) {
-        t->vgic.want[irq->intid / 64] |= BIT(irq->intid % 64);
+    /* the distributor's own test, group enable included (the fuzzer again) */
+    if (t && vgic_irq_signalable(&vm->vgic, irq)) {
+        t->vgic.want[irq->intid / 64] |= bit;
         if (t != self)
             vcpu_kick(t);
     }

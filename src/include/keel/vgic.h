@@ -10,6 +10,7 @@
 #ifndef KEEL_VGIC_H
 #define KEEL_VGIC_H
 
+#include <keel/gic_regs.h>
 #include <keel/spinlock.h>
 #include <keel/types.h>
 
@@ -59,6 +60,18 @@ struct vgic_dist {
     unsigned int nr_vcpus;
     struct vgic_irq spis[VGIC_NR_SPIS];
 };
+
+/*
+ * Can @irq be signalled to its vCPU now: pending (latched, or a level line
+ * high), enabled, and its group enabled in GICD_CTLR. The one test for
+ * queueing an interrupt (want bit), from the distributor and from the LR
+ * fold-back alike.
+ */
+static inline bool vgic_irq_signalable(const struct vgic_dist *d, const struct vgic_irq *irq)
+{
+    return (irq->pending || (!irq->edge && irq->level)) && irq->enabled &&
+           (d->ctlr & (irq->group1 ? GICD_CTLR_EnableGrp1 : GICD_CTLR_EnableGrp0));
+}
 
 void vgic_init_vm(struct vm *vm);
 void vgic_init_vcpu(struct vcpu *vcpu);

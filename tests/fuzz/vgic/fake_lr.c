@@ -20,7 +20,7 @@ void fake_lr_reset(unsigned int nr_lrs)
 
     if (like_current < 0) {
         const char *e = getenv("FUZZ_VGIC_LR");
-        like_current = e && !strcmp(e, "current");
+        like_current = e && !strcmp(e, "old");
     }
     memset(&fake_lr, 0, sizeof(fake_lr));
     fake_lr.nr_lrs = nr_lrs;

@@ -27,10 +27,11 @@ struct fake_lr_state {
     unsigned int kicks[VM_MAX_VCPUS];
     unsigned int deactivations;                    /* physical deactivations of HW interrupts */
     /*
-     * FUZZ_VGIC_LR=current: fold LRs back as the vgic_lr.c of this writing
-     * does (vgic_reclaim: a re-routed SPI's want bit stays on its old target,
-     * and it is queued again whatever its group's enable), to reproduce what
-     * that does to vgic.c's invariants. Default: as vgic.h's contract asks.
+     * FUZZ_VGIC_LR=old: fold LRs back as vgic_lr.c did before the two bugs
+     * this harness found were fixed (a re-routed SPI's want bit stayed on its
+     * old target, and it was queued again whatever its group's enable), to
+     * show the regression inputs catch them. Default: as vgic.h's contract
+     * asks, which is what vgic_lr.c does now (its unit tests check it).
      */
     bool like_current;
 };

@@ -816,6 +816,71 @@ static void test_reset_drops_spilled(void **state)
     assert_int_equal(fake_ich()->hcr, ICH_HCR_EL2_En);
 }
 
+/* ======================= fold-back of a finished LR ======================= */
+
+#define SPI 41u
+
+/* SPI routed to @v (IROUTER Aff0), Group 1, enabled. */
+static void spi_setup(u32 intid, struct vcpu *v)
+{
+    fake_run(v0);
+    assert_int_equal(vgicd_write(v0, GICD_IGROUPR + 4 * (intid / 32), 4, BIT(intid % 32)), 0);
+    assert_int_equal(vgicd_write(v0, GICD_ISENABLER + 4 * (intid / 32), 4, BIT(intid % 32)), 0);
+    assert_int_equal(vgicd_write(v0, GICD_IPRIORITYR + intid, 1, 0xa0), 0);
+    assert_int_equal(vgicd_write(v0, GICD_IROUTER + 8 * intid, 8, v->id), 0);
+}
+
+/*
+ * Re-routed while in v0's LR, with a new edge queued on the old route: when
+ * the LR is folded back it goes to v1 only (found by the vGIC fuzzer,
+ * tests/fuzz/vgic/regressions/reclaim-reroute-leaves-want).
+ */
+static void test_reroute_in_lr_queues_once(void **state)
+{
+    (void)state;
+    spi_setup(SPI, v0);
+    vgic_inject(vm, NULL, SPI);
+    fake_run(v0);
+    fake_exit();
+    assert_int_equal(guest_ack(), SPI);
+    assert_int_equal(vgicd_write(v0, GICD_IROUTER + 8 * SPI, 8, v1->id), 0);
+    vgic_inject(vm, NULL, SPI); /* a new edge while active in v0's LR */
+    fake_run(v0);
+    guest_eoi(SPI);
+    fake_exit();
+    assert_true(wanted(v1, SPI));
+    assert_int_equal(fake_lr_of(SPI), -1); /* not back in v0's LRs */
+    assert_false(wanted(v0, SPI));
+    fake_run(v1);
+    fake_exit();
+    assert_int_equal(guest_ack(), SPI);
+}
+
+/*
+ * Still pending when its LR is folded back, but its group was disabled
+ * meanwhile: not queued (found by the vGIC fuzzer,
+ * tests/fuzz/vgic/regressions/reclaim-ignores-group-enable).
+ */
+static void test_foldback_respects_group_enable(void **state)
+{
+    (void)state;
+    spi_setup(SPI, v0);
+    vgic_inject(vm, NULL, SPI);
+    fake_run(v0);
+    fake_exit();
+    assert_int_equal(guest_ack(), SPI);
+    vgic_inject(vm, NULL, SPI); /* latched, not yet in the LR */
+    assert_int_equal(vgicd_write(v0, GICD_CTLR, 4, 0), 0);
+    guest_eoi(SPI);
+    fake_exit();
+    assert_false(wanted(v0, SPI));
+    assert_int_equal(guest_ack(), SPURIOUS);
+    /* the group back on: now it is delivered */
+    assert_int_equal(vgicd_write(v0, GICD_CTLR, 4, CTLR_EnableGrp1), 0);
+    fake_exit();
+    assert_int_equal(guest_ack(), SPI);
+}
+
 /* ======================= priority and group changes ======================= */
 
 /*
@@ -905,6 +970,8 @@ int main(void)
         T(test_reclaim_after_deactivation),
         T(test_finished_lr_reused_first),
         T(test_reset_drops_spilled),
+        T(test_reroute_in_lr_queues_once),
+        T(test_foldback_respects_group_enable),
         T(test_priority_change_reaches_lr),
         T(test_priority_change_from_other_vcpu),
         T(test_group_change_reaches_lr),
