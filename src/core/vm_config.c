@@ -123,6 +123,8 @@ static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
     memset(c, 0, sizeof(*c));
     fdt_get_path(fdt, node, c->node, sizeof(c->node));
     str_copy(c->name, name ? name : fdt_get_name(fdt, node, NULL), sizeof(c->name));
+    if (!c->name[0]) /* the shell and the console tags name VMs by it */
+        return "keel,name is empty";
     for (unsigned int i = 0; i < nr_vms; i++)
         if (!strcmp(vms[i]->cfg.name, c->name))
             return "another VM has this name";

@@ -348,6 +348,17 @@ static void test_shmem_listed_twice(void **state)
 }
 
 /* Found by the harness's invariants: cpus = <1 1> (2^32 + 1) was narrowed to 1 vCPU and accepted. */
+/* An empty keel,name gave a VM named "" that the shell and the console tags cannot name. */
+static void test_empty_name(void **state)
+{
+    (void)state;
+    base_dt();
+    add_vm("vm0", 0x7e000000);
+    set_str("/chosen/vm0", "keel,name", "");
+    assert_int_equal(boot(), 0);
+    assert_logged("keel,name is empty");
+}
+
 static void test_cpus_two_cells(void **state)
 {
     (void)state;
@@ -466,7 +477,8 @@ int main(void)
         cmocka_unit_test(test_ram_end_wraps),
         cmocka_unit_test(test_passthrough_spi_wraps),
         cmocka_unit_test(test_shmem_listed_twice),
-        cmocka_unit_test(test_cpus_two_cells),
+        cmocka_unit_test(test_empty_name),
+cmocka_unit_test(test_cpus_two_cells),
         cmocka_unit_test(test_passthrough_inside_vm_ram),
         cmocka_unit_test(test_shmem_regions_overlap),
         cmocka_unit_test(test_passthrough_spi_in_two_vms),
