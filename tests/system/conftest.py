@@ -287,3 +287,28 @@ def linux(keel, need_guest):
         return proc, shell
 
     return boot
+
+
+# ---- Keel's console multiplexer and shell, shared by the multi-VM tests ----
+
+ESC = "\x1d"  # Ctrl-]: Keel's console escape that QEMU does not intercept
+
+
+def focus(proc, key, name):
+    """Moves console input with the escape key; waits for Keel to confirm."""
+    proc.send(ESC + key)
+    proc.expect(rf"\[keel\] console input goes to {re.escape(name)}\.")
+
+
+def shell_cmd(proc, command, timeout=30):
+    """Runs a Keel shell command (focus on the shell) and returns its output."""
+    proc.send(command + "\r")
+    proc.expect_exact(command, timeout)
+    proc.expect(r"keel> ", timeout)
+    return proc.child.before.replace("\r", "")
+
+
+def free_pages(proc):
+    """The free page count the shell's `mem` reports."""
+    out = shell_cmd(proc, "mem")
+    return int(re.search(r"free: (\d+) pages", out).group(1))

@@ -26,11 +26,11 @@ import time
 import pexpect
 import pytest
 
-from conftest import GuestShell, linux_vm_spec, KEEL_FATAL, REPO, clean, scaled
+from conftest import (GuestShell, linux_vm_spec, KEEL_FATAL, REPO, clean, focus, free_pages,
+                      scaled, shell_cmd)
 
 GUEST = REPO / "build" / "guests" / "hostile.elf"
 LRPRIO = REPO / "build" / "guests" / "lrprio.elf"
-ESC = "\x1d"  # Ctrl-]: Keel's console escape that QEMU does not intercept
 
 
 def env_int(name, default):
@@ -59,23 +59,7 @@ def hostile_guest():
     return GUEST
 
 
-def focus(proc, key, name):
-    """Moves console input with the escape key; waits for Keel to confirm."""
-    proc.send(ESC + key)
-    proc.expect(rf"\[keel\] console input goes to {re.escape(name)}\.")
 
-
-def shell_cmd(proc, command, timeout=30):
-    """Runs a Keel shell command (focus on the shell) and returns its output."""
-    proc.send(command + "\r")
-    proc.expect_exact(command, timeout)
-    proc.expect(r"keel> ", timeout)
-    return proc.child.before.replace("\r", "")
-
-
-def free_pages(proc):
-    out = shell_cmd(proc, "mem")
-    return int(re.search(r"free: (\d+) pages", out).group(1))
 
 
 def vm_boots(proc, name):

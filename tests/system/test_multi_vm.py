@@ -6,15 +6,9 @@ import subprocess
 
 import pytest
 
-from conftest import GuestShell, linux_vm_spec, KEEL_FATAL
-
-ESC = "\x1d"  # Ctrl-]: Keel's console escape that QEMU does not intercept
+from conftest import GuestShell, linux_vm_spec, KEEL_FATAL, focus, free_pages, shell_cmd
 
 
-def focus(proc, key, name):
-    """Moves console input with the escape key; waits for Keel to confirm."""
-    proc.send(ESC + key)
-    proc.expect(rf"\[keel\] console input goes to {re.escape(name)}\.")
 
 
 def wait_ready(proc, names, timeout=120):
@@ -26,17 +20,6 @@ def wait_ready(proc, names, timeout=120):
         pending.discard(next(n for n, p in zip(names, pats) if re.search(p, m.group(0))))
 
 
-def shell_cmd(proc, command, timeout=30):
-    """Runs a Keel shell command (focus on the shell) and returns its output."""
-    proc.send(command + "\r")
-    proc.expect_exact(command, timeout)
-    proc.expect(r"keel> ", timeout)
-    return proc.child.before.replace("\r", "")
-
-
-def free_pages(proc):
-    out = shell_cmd(proc, "mem")
-    return int(re.search(r"free: (\d+) pages", out).group(1))
 
 
 @pytest.mark.usefixtures("need_guest")
