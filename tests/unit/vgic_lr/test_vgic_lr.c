@@ -567,10 +567,13 @@ static void test_eoimode1_eoir_spilled(void **state)
 
 /* ======================= forwarded (HW) interrupts ======================= */
 
-/* The virtual timer spilled: its physical interrupt ends with the guest's DIR. */
-static void test_hw_timer_spilled_dir(void **state)
+/*
+ * EOImode 1: the virtual timer (forwarded, priority 0xc0) and SGIs 1-3
+ * acknowledged and priority-dropped fill the LRs, then SGI 6 at 0x80 is
+ * sent, which spills the lowest-priority active entry: the timer.
+ */
+static void spill_vtimer(void)
 {
-    (void)state;
     guest_set_eoimode(true);
     ppi_setup(v0, VTIMER, 0xc0);
     fake_phys_fire(v0, VTIMER);
@@ -584,9 +587,17 @@ static void test_hw_timer_spilled_dir(void **state)
         guest_eoi(i);
     }
     ppi_setup(v0, 6, 0x80);
-    take(v0, 6);
-    guest_eoi(6);
+    send(v0, 6);
     assert_true(is_spilled(v0, VTIMER));
+}
+
+/* The virtual timer spilled: its physical interrupt ends with the guest's DIR. */
+static void test_hw_timer_spilled_dir(void **state)
+{
+    (void)state;
+    spill_vtimer();
+    assert_int_equal(guest_ack(), 6);
+    guest_eoi(6);
     assert_true(fake_ich()->phys_active[VTIMER]); /* still the guest's */
     assert_int_equal(fake_ich()->phys_deact[VTIMER], 0);
     assert_true(isactiver0(v0) & BIT(VTIMER));
@@ -667,20 +678,8 @@ static void test_hw_spi_icactiver_other_vcpu(void **state)
 static void test_hw_spilled_icpendr(void **state)
 {
     (void)state;
-    guest_set_eoimode(true);
-    ppi_setup(v0, VTIMER, 0xc0);
-    fake_phys_fire(v0, VTIMER);
-    fake_exit();
-    assert_int_equal(guest_ack(), VTIMER);
-    guest_eoi(VTIMER);
-    for (u32 i = 1; i <= 3; i++) {
-        ppi_setup(v0, i, 0xa0);
-        take(v0, i);
-        guest_eoi(i);
-    }
-    ppi_setup(v0, 6, 0x80);
-    take(v0, 6);
-    assert_true(is_spilled(v0, VTIMER));
+    spill_vtimer();
+    assert_int_equal(guest_ack(), 6);
     r_wr(v0, v0, SGI_BASE + 0x200, 4, BIT(VTIMER)); /* ISPENDR0 */
     r_wr(v0, v0, GICR_ICPENDR0, 4, BIT(VTIMER));
     assert_true(fake_ich()->phys_active[VTIMER]);
@@ -795,20 +794,7 @@ static void test_finished_lr_reused_first(void **state)
 static void test_reset_drops_spilled(void **state)
 {
     (void)state;
-    guest_set_eoimode(true);
-    ppi_setup(v0, VTIMER, 0xc0);
-    fake_phys_fire(v0, VTIMER);
-    fake_exit();
-    assert_int_equal(guest_ack(), VTIMER);
-    guest_eoi(VTIMER);
-    for (u32 i = 1; i <= 3; i++) {
-        ppi_setup(v0, i, 0xa0);
-        take(v0, i);
-        guest_eoi(i);
-    }
-    ppi_setup(v0, 6, 0x80);
-    send(v0, 6);
-    assert_true(is_spilled(v0, VTIMER));
+    spill_vtimer();
     vgic_vcpu_reset_hw(v0);
     assert_int_equal(nr_spilled(v0), 0);
     assert_false(v0->vgic.private_irqs[VTIMER].active);
