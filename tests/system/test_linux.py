@@ -60,9 +60,15 @@ def test_boots_with_two_vcpus_and_takes_interrupts_on_both(linux):
     for cpu in range(CPUS):
         # HZ=250 in Debian's kernel: a busy second is ~250 ticks; allow for TCG.
         assert t1[cpu] - t0[cpu] >= 25, f"arch_timer on CPU{cpu}: {t0} -> {t1}"
-    for name in ("Rescheduling interrupts", "Function call interrupts"):
-        counts = row(after, "^" + name + "$")
-        assert all(c > 0 for c in counts), f"{name}: {counts}"
+    # IPIs (virtual SGIs) reach every vCPU, and both kinds are used. Which CPU
+    # gets a reschedule IPI is the guest scheduler's choice: one run of
+    # make test saw [0, 56] rescheduling interrupts, then passed again.
+    ipis = {name: row(after, "^" + name + "$")
+            for name in ("Rescheduling interrupts", "Function call interrupts")}
+    for name, counts in ipis.items():
+        assert sum(counts) > 0, f"{name}: {counts}"
+    for cpu in range(CPUS):
+        assert sum(c[cpu] for c in ipis.values()) > 0, f"no IPI on CPU{cpu}: {ipis}"
     # The guest's console is an interrupt-driven PL011 (SPI 1 = INTID 33).
     assert sum(row(after, r"\b33\b.*uart-pl011$")) > 0
 
