@@ -156,6 +156,15 @@ static struct vgic_irq *spilled_highest(struct vcpu *vcpu)
     return best;
 }
 
+/* Ends the highest-priority spilled interrupt and queues it again if pending. Lock held. */
+static void spill_end_highest(struct vcpu *vcpu)
+{
+    struct vgic_irq *irq = spilled_highest(vcpu);
+
+    spill_end(vcpu->vm, irq);
+    vgic_requeue(vcpu, irq);
+}
+
 /*
  * EOIs the virtual interface found no LR for (ICH_HCR_EL2.EOIcount, IHI 0069
  * 12.4.5). With EOImode 0 each one deactivated a spilled interrupt: EOIs come
@@ -173,23 +182,15 @@ static void vgic_fold_eoicount(struct vcpu *vcpu)
     ich_hcr_write(hcr & ~ICH_HCR_EL2_EOIcount);
     if (ich_vmcr_read() & ICH_VMCR_EL2_VEOIM)
         return;
-    while (count-- && spilled_any(&vcpu->vgic)) {
-        struct vgic_irq *irq = spilled_highest(vcpu);
-
-        spill_end(vcpu->vm, irq);
-        vgic_requeue(vcpu, irq);
-    }
+    while (count-- && spilled_any(&vcpu->vgic))
+        spill_end_highest(vcpu);
 }
 
 /* Every spilled interrupt ends (the vCPU restarts: nothing is active). Lock held. */
 static void spill_drop_all(struct vcpu *vcpu)
 {
-    while (spilled_any(&vcpu->vgic)) {
-        struct vgic_irq *irq = spilled_highest(vcpu);
-
-        spill_end(vcpu->vm, irq);
-        vgic_requeue(vcpu, irq);
-    }
+    while (spilled_any(&vcpu->vgic))
+        spill_end_highest(vcpu);
 }
 
 /* ---- flush: wanted interrupts into LRs ---- */
