@@ -23,13 +23,17 @@
 /* ICH_HCR_EL2 bits kept while interrupts are spilled: see the header comment */
 #define SPILL_TRAPS (ICH_HCR_EL2_TDIR | ICH_HCR_EL2_LRENPIE)
 
+/* The fields of an LR the guest may change while it is queued: priority and group. */
+static u64 lr_prio_group(const struct vgic_irq *irq)
+{
+    return ((u64)irq->priority << ICH_LR_PRIORITY_SHIFT) | (irq->group1 ? ICH_LR_GROUP : 0);
+}
+
 static u64 lr_build(const struct vgic_irq *irq)
 {
-    u64 lr = irq->intid | ((u64)irq->priority << ICH_LR_PRIORITY_SHIFT) | ICH_LR_STATE_PENDING;
-
     /* never active here: vgic_flush_one() keeps an active one out until deactivated */
-    if (irq->group1)
-        lr |= ICH_LR_GROUP;
+    u64 lr = irq->intid | lr_prio_group(irq) | ICH_LR_STATE_PENDING;
+
     if (irq->hw_intid)
         lr |= ICH_LR_HW | ((u64)irq->hw_intid << ICH_LR_PINTID_SHIFT);
     else if (!irq->edge)
@@ -379,36 +383,32 @@ void vgic_flush(struct vcpu *vcpu)
  * active state held in an LR. Called with the vgic lock held. A spilled
  * interrupt's state is all in software (irq->active), from any vCPU.
  */
+/* Whether LR irq->lr of @v holds @irq. */
+static bool lr_holds(struct vcpu *v, const struct vgic_irq *irq)
+{
+    return irq->in_lr && (v->vgic.used_lrs & BIT(irq->lr)) &&
+           vgic_get_irq(v->vm, v, v->vgic.lr_intid[irq->lr]) == irq;
+}
+
 static int vgic_lr_here(struct vgic_irq *irq)
 {
     struct vcpu *self = cpu_this()->vcpu;
 
-    if (!self || !irq->in_lr || !(self->vgic.used_lrs & BIT(irq->lr)) ||
-        vgic_get_irq(self->vm, self, self->vgic.lr_intid[irq->lr]) != irq)
-        return -1;
-    return irq->lr;
+    return self && lr_holds(self, irq) ? irq->lr : -1;
 }
 
 /* LR @n with @irq's current priority and group, its state and the rest kept. */
 static void lr_refresh_one(unsigned int n, const struct vgic_irq *irq)
 {
-    u64 lr = ich_lr_read(n) & ~(ICH_LR_PRIORITY_MASK | ICH_LR_GROUP);
-
-    lr |= (u64)irq->priority << ICH_LR_PRIORITY_SHIFT;
-    if (irq->group1)
-        lr |= ICH_LR_GROUP;
-    ich_lr_write(n, lr);
+    ich_lr_write(n, (ich_lr_read(n) & ~(ICH_LR_PRIORITY_MASK | ICH_LR_GROUP)) | lr_prio_group(irq));
 }
 
 /* The vCPU whose LR holds @irq (not necessarily its current route). */
 static struct vcpu *lr_holder(struct vm *vm, const struct vgic_irq *irq)
 {
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
-        struct vcpu *v = vm->vcpus[i];
-        if (v && (v->vgic.used_lrs & BIT(irq->lr)) &&
-            vgic_get_irq(vm, v, v->vgic.lr_intid[irq->lr]) == irq)
-            return v;
-    }
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
+        if (vm->vcpus[i] && lr_holds(vm->vcpus[i], irq))
+            return vm->vcpus[i];
     return NULL;
 }
 
