@@ -23,10 +23,11 @@
     "b 2b\n"                                       \
     ".popsection\n"
 
-#define GUARDED_LOAD(insn, err, val, pa) \
-    __asm__ volatile("1: " insn " %w1, [%2]\n" EX_FIXUP : "+r"(err), "+r"(val) : "r"(pa) : "memory")
-#define GUARDED_STORE(insn, err, val, pa) \
-    __asm__ volatile("1: " insn " %w1, [%2]\n" EX_FIXUP : "+r"(err) : "r"(val), "r"(pa) : "memory")
+/* @reg: the operand modifier, "w" for a 32-bit register, "x" for 64 bits. */
+#define GUARDED_LOAD(insn, reg, err, val, pa) \
+    __asm__ volatile("1: " insn " %" reg "1, [%2]\n" EX_FIXUP : "+r"(err), "+r"(val) : "r"(pa) : "memory")
+#define GUARDED_STORE(insn, reg, err, val, pa) \
+    __asm__ volatile("1: " insn " %" reg "1, [%2]\n" EX_FIXUP : "+r"(err) : "r"(val), "r"(pa) : "memory")
 
 int arch_device_read(u64 pa, unsigned int size, u64 *val)
 {
@@ -34,11 +35,10 @@ int arch_device_read(u64 pa, unsigned int size, u64 *val)
     u64 v = 0;
 
     switch (size) {
-    case 1: GUARDED_LOAD("ldrb", err, v, pa); break;
-    case 2: GUARDED_LOAD("ldrh", err, v, pa); break;
-    case 4: GUARDED_LOAD("ldr", err, v, pa); break;
-    case 8: __asm__ volatile("1: ldr %1, [%2]\n" EX_FIXUP : "+r"(err), "+r"(v) : "r"(pa) : "memory");
-            break;
+    case 1: GUARDED_LOAD("ldrb", "w", err, v, pa); break;
+    case 2: GUARDED_LOAD("ldrh", "w", err, v, pa); break;
+    case 4: GUARDED_LOAD("ldr", "w", err, v, pa); break;
+    case 8: GUARDED_LOAD("ldr", "x", err, v, pa); break;
     default: return -1;
     }
     *val = v;
@@ -50,11 +50,10 @@ int arch_device_write(u64 pa, unsigned int size, u64 val)
     int err = 0;
 
     switch (size) {
-    case 1: GUARDED_STORE("strb", err, val, pa); break;
-    case 2: GUARDED_STORE("strh", err, val, pa); break;
-    case 4: GUARDED_STORE("str", err, val, pa); break;
-    case 8: __asm__ volatile("1: str %1, [%2]\n" EX_FIXUP : "+r"(err) : "r"(val), "r"(pa) : "memory");
-            break;
+    case 1: GUARDED_STORE("strb", "w", err, val, pa); break;
+    case 2: GUARDED_STORE("strh", "w", err, val, pa); break;
+    case 4: GUARDED_STORE("str", "w", err, val, pa); break;
+    case 8: GUARDED_STORE("str", "x", err, val, pa); break;
     default: return -1;
     }
     return err;
