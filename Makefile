@@ -50,7 +50,7 @@ ASFLAGS := $(TARGET_FLAGS) -g $(INCLUDES) $(DEFINES)
 LDFLAGS := $(TARGET_FLAGS) $(LD_FLAGS_CC) -nostdlib -static -Wl,--build-id=none \
 	-Wl,-T,src/arch/aarch64/keel.ld -Wl,--defsym=KEEL_LOAD_ADDR=$(KEEL_LOAD_ADDR)
 
-SRCS := $(wildcard src/arch/aarch64/*.c src/arch/aarch64/*.S src/core/*.c src/drivers/*.c \
+SRCS := $(wildcard src/arch/aarch64/*.c src/arch/aarch64/*.S src/core/*.c src/drivers/*.c src/irqchip/*.c \
 	src/vdev/*.c src/lib/*.c src/platform/$(PLATFORM)/*.c)
 OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS))
 DEPS := $(OBJS:.o=.d)

@@ -9,7 +9,22 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
-for p in make qemu-system-arm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu \
+# QEMU 10 (raspi4b, GICv2 with virtualization on virt, RISC-V H/Sstc/AIA) and
+# OpenSBI 1.5 come from bookworm-backports; bookworm's own QEMU 7.2 still
+# runs everything except the raspi4b board (tools/keel-run says so).
+bpo_list=/etc/apt/sources.list.d/keel-bookworm-backports.list
+has_backports() {
+    grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/
+}
+if [ "$(. /etc/os-release; echo "${VERSION_CODENAME:-}")" = bookworm ] && ! has_backports; then
+    echo "[deps] enabling Debian's bookworm-backports suite in $bpo_list (QEMU 10, OpenSBI 1.5);"
+    echo "[deps] nothing else on this machine changes: backports packages install only when asked for"
+    echo "deb http://deb.debian.org/debian bookworm-backports main" | $SUDO tee "$bpo_list" >/dev/null
+    updated_needed=1
+fi
+qemu_major() { qemu-system-aarch64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p'; }
+
+for p in make gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu \
          device-tree-compiler python3 python3-pytest python3-pexpect \
          libcmocka-dev libfdt-dev:$(dpkg --print-architecture) cpio gcc clang lld llvm \
          libclang-rt-14-dev; do
@@ -24,9 +39,16 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 if [ ${#need[@]} -ne 0 ] || [ -n "${updated_needed:-}" ]; then
-    echo "[deps] installing: ${need[*]}"
     $SUDO apt-get update -qq
+    [ ${#need[@]} -eq 0 ] || echo "[deps] installing: ${need[*]}"
     [ ${#need[@]} -eq 0 ] || $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ "${KEEL_QEMU_OLD:-}" != 1 ] && { [ -z "$(qemu_major)" ] || [ "$(qemu_major)" -lt 10 ] ||
+        ! have_pkg opensbi || ! have_pkg qemu-system-riscv; }; then
+    echo "[deps] installing QEMU 10 and OpenSBI from bookworm-backports"
+    [ -n "${updated_needed:-}" ] || $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports \
+        qemu-system-arm qemu-system-riscv opensbi >/dev/null
 fi
 
 # libfdt for aarch64 (linked into Keel's image). libfdt-dev:arm64 cannot be

@@ -16,7 +16,7 @@
  * escape key again = send it to the VM. Bytes a VM cannot take yet (its RX
  * FIFO is full) wait in a bounded per-VM queue; overflow is counted.
  */
-#include <drivers/gicv3.h>
+#include <keel/irqchip.h>
 #include <keel/cmdline.h>
 #include <keel/console.h>
 #include <keel/console_mux.h>
@@ -126,7 +126,7 @@ static void vm_uart_tx(void *ctx, char c)
 static void vm_uart_irq(void *ctx, bool level)
 {
     struct vm *vm = ctx;
-    vgic_set_level(vm, 32 + GUEST_UART_SPI, level);
+    vm->virq->set_level(vm, GUEST_UART_LINE, level);
 }
 
 void vm_console_init(struct vm *vm)
@@ -153,7 +153,7 @@ void vm_console_reset(struct vm *vm)
     vm->console->at_line_start = true;
     vm->console->in_count = 0;
     spin_unlock(&vm->uart_lock);
-    vgic_set_level(vm, 32 + GUEST_UART_SPI, false);
+    vm->virq->set_level(vm, GUEST_UART_LINE, false);
 }
 
 /* Moves queued input into the guest's RX FIFO as far as it has room. uart_lock held. */
@@ -297,5 +297,5 @@ void console_mux_init(void)
     if (!platform.uart_irq)
         return;
     console_enable_rx_irq();
-    gic_enable_irq(platform.uart_irq, 0);
+    irqchip_enable(platform.uart_irq, 0);
 }

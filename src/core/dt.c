@@ -5,6 +5,7 @@
  */
 #include <libfdt.h>
 #include <keel/log.h>
+#include <keel/irqchip.h>
 #include <keel/platform.h>
 #include <keel/string.h>
 
@@ -39,22 +40,22 @@ static bool dt_read_range(const void *fdt, int node, int idx, struct mem_range *
     return true;
 }
 
-/* GIC interrupt specifier <type num flags> to an INTID: PPIs start at 16, SPIs at 32. */
-static u32 dt_gic_intid(const fdt32_t *cells)
+/*
+ * Entry @idx of @node's "interrupts", translated by the interrupt controller
+ * Keel drives (it knows its binding's cells); false if there is none.
+ */
+static bool dt_read_irq(const void *fdt, int node, int idx, u32 *hwirq)
 {
-    u32 type = fdt32_to_cpu(cells[0]), num = fdt32_to_cpu(cells[1]);
-    return type == 1 ? num + 16 : num + 32;
-}
-
-static bool dt_read_irq(const void *fdt, int node, int idx, u32 *intid)
-{
+    unsigned int n = irqchip ? irqchip->dt_cells : 0;
+    u32 cells[4];
     int len;
     const fdt32_t *irq = fdt_getprop(fdt, node, "interrupts", &len);
 
-    if (!irq || len < (idx + 1) * 12)
+    if (!irq || !n || n > ARRAY_SIZE(cells) || len < (idx + 1) * (int)(n * 4))
         return false;
-    *intid = dt_gic_intid(irq + idx * 3);
-    return true;
+    for (unsigned int i = 0; i < n; i++)
+        cells[i] = fdt32_to_cpu(irq[idx * n + i]);
+    return irqchip->dt_xlate(cells, n, hwirq);
 }
 
 static void dt_parse_memory(const void *fdt, struct platform *plat)
@@ -122,29 +123,6 @@ static void dt_parse_cpus(const void *fdt, struct platform *plat)
         else
             plat->cpus_ignored++;
     }
-}
-
-static void dt_parse_gic(const void *fdt, struct platform *plat)
-{
-    static const char *const v2_compat[] = { "arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic" };
-    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
-
-    if (node >= 0) {
-        plat->gic_version = 3;
-        dt_read_range(fdt, node, 0, &plat->gicd);
-        dt_read_range(fdt, node, 1, &plat->gicr);
-    } else {
-        for (unsigned int i = 0; i < ARRAY_SIZE(v2_compat) && node < 0; i++)
-            node = fdt_node_offset_by_compatible(fdt, -1, v2_compat[i]);
-        if (node < 0)
-            return;
-        plat->gic_version = 2;
-        dt_read_range(fdt, node, 0, &plat->gicd);
-        dt_read_range(fdt, node, 1, &plat->gicc);
-        dt_read_range(fdt, node, 2, &plat->gich);
-        dt_read_range(fdt, node, 3, &plat->gicv);
-    }
-    dt_read_irq(fdt, node, 0, &plat->gic_maint_irq);
 }
 
 static void dt_parse_timer(const void *fdt, struct platform *plat)
@@ -239,7 +217,7 @@ int dt_parse_platform(const void *fdt, struct platform *plat)
     dt_parse_memory(fdt, plat);
     dt_parse_reserved(fdt, plat);
     dt_parse_cpus(fdt, plat);
-    dt_parse_gic(fdt, plat);
+    irqchip_probe(fdt, plat); /* before anything with interrupts */
     dt_parse_timer(fdt, plat);
     dt_parse_uart(fdt, plat);
     dt_parse_psci(fdt, plat);

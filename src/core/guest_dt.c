@@ -1,12 +1,13 @@
 /*
  * Generates the device tree a guest boots with, following the Linux DT
- * bindings arm/psci.yaml, arm/cpus.yaml, interrupt-controller/arm,gic-v3.yaml,
- * timer/arm,arch_timer.yaml, clock/fixed-clock.yaml and serial/pl011.yaml.
+ * bindings arm/psci.yaml, arm/cpus.yaml, timer/arm,arch_timer.yaml,
+ * clock/fixed-clock.yaml and serial/pl011.yaml. The interrupt controller's
+ * node and every interrupt specifier come from the VM's virqchip.
  *
  * libfdt's sequential-write API emits the blob in one pass into the
  * caller's buffer, with no allocation. It cannot patch a reference in later,
  * so phandles are fixed constants: the root's interrupt-parent is written
- * before the GIC node exists.
+ * before the interrupt controller's node exists.
  *
  * Every libfdt call returns 0 or a negative error; the emitters chain them
  * with GNU `a ?: b`, which stops at the first error and returns it.
@@ -15,19 +16,13 @@
 #include <libfdt.h>
 #include <limits.h>
 #include <keel/guest_dt.h>
+#include <keel/irqchip.h>
 #include <keel/printf.h>
 #include <keel/psci.h>
 #include <keel/string.h>
 
 #define GUEST_DT_PHANDLE_CLK 2
 
-/* arm,gic-v3 interrupt specifier <type number flags>, as in Linux's arm-gic.h. */
-#define GIC_SPI 0
-#define GIC_PPI 1
-#define IRQ_TYPE_LEVEL_HIGH 4
-#define GIC_PPI_INTID_BASE 16
-#define GIC_SPI_INTID_BASE 32
-#define GIC_SPI_INTID_MAX 1019
 
 #define GUEST_DT_UART_SIZE 0x1000
 #define GUEST_DT_APB_PCLK_HZ 24000000
@@ -61,12 +56,23 @@ static int guest_dt_prop_reg(void *fdt, u64 base, u64 size)
     return fdt_property(fdt, "reg", reg, sizeof(reg));
 }
 
-/* Level-high: the timers, and the PL011 as Keel emulates it, are level-triggered. */
-static void guest_dt_irq(fdt32_t *cells, u32 type, u32 number)
+/* An "interrupts" property from specifiers the virqchip wrote (@n cells in all). */
+static int guest_dt_prop_irqs(void *fdt, const u32 *cells, unsigned int n)
 {
-    cells[0] = cpu_to_fdt32(type);
-    cells[1] = cpu_to_fdt32(number);
-    cells[2] = cpu_to_fdt32(IRQ_TYPE_LEVEL_HIGH);
+    fdt32_t be[16];
+
+    if (!n || n > ARRAY_SIZE(be))
+        return -FDT_ERR_BADVALUE;
+    for (unsigned int i = 0; i < n; i++)
+        be[i] = cpu_to_fdt32(cells[i]);
+    return fdt_property(fdt, "interrupts", be, (int)(n * sizeof(be[0])));
+}
+
+int guest_dt_prop_line(void *fdt, const struct virqchip_ops *virq, u32 line, unsigned int flags)
+{
+    u32 cells[4];
+
+    return guest_dt_prop_irqs(fdt, cells, virq->dt_spec(cells, line, flags));
 }
 
 static bool guest_dt_mpidrs_valid(const u64 *mpidr, unsigned int n)
@@ -88,13 +94,14 @@ static bool guest_dt_mpidrs_valid(const u64 *mpidr, unsigned int n)
  */
 static bool guest_dt_params_valid(const struct guest_dt_params *p)
 {
-    if (!p->name || !p->ncpus || !p->mpidr || !p->timer_ppis || !p->mem_size ||
-        !p->gicd_size || !p->gicr_size || p->gicr_size > UINT64_MAX / p->ncpus)
+    u32 cells[4];
+
+    if (!p->name || !p->ncpus || !p->mpidr || !p->timer_ppis || !p->mem_size || !p->virq)
         return false;
     for (int i = 0; i < 4; i++)
-        if (p->timer_ppis[i] < GIC_PPI_INTID_BASE || p->timer_ppis[i] >= GIC_SPI_INTID_BASE)
+        if (!p->virq->dt_spec_private(cells, p->ncpus, p->timer_ppis[i], VIRQ_LEVEL_HIGH))
             return false;
-    if (p->uart && p->uart_spi > GIC_SPI_INTID_MAX - GIC_SPI_INTID_BASE)
+    if (p->uart && !p->virq->dt_spec(cells, p->uart_line, VIRQ_LEVEL_HIGH))
         return false;
     return guest_dt_mpidrs_valid(p->mpidr, p->ncpus);
 }
@@ -123,7 +130,7 @@ static int guest_dt_add_root_props(void *fdt, const struct guest_dt_params *p)
            fdt_property_u32(fdt, "#size-cells", 2) ?:
            fdt_property_string(fdt, "compatible", "linux,dummy-virt") ?:
            guest_dt_prop_model(fdt, p->name) ?:
-           fdt_property_u32(fdt, "interrupt-parent", GUEST_DT_PHANDLE_GIC);
+           fdt_property_u32(fdt, "interrupt-parent", GUEST_DT_PHANDLE_INTC);
 }
 
 /*
@@ -175,40 +182,18 @@ static int guest_dt_add_memory(void *fdt, const struct guest_dt_params *p)
            fdt_end_node(fdt);
 }
 
-/*
- * One redistributor region sized for exactly ncpus frames: Linux walks the
- * region until GICR_TYPER.Last, and must not touch frames nobody emulates.
- * No maintenance interrupt: guests get no virtualization of their own.
- * The empty ranges and cell sizes are where ITS children would go.
- */
-static int guest_dt_add_gic(void *fdt, const struct guest_dt_params *p)
-{
-    fdt64_t reg[4] = { cpu_to_fdt64(p->gicd_base), cpu_to_fdt64(p->gicd_size),
-                       cpu_to_fdt64(p->gicr_base), cpu_to_fdt64(p->gicr_size * p->ncpus) };
-
-    return guest_dt_begin_node_at(fdt, "intc", p->gicd_base) ?:
-           fdt_property_string(fdt, "compatible", "arm,gic-v3") ?:
-           fdt_property_u32(fdt, "#interrupt-cells", 3) ?:
-           fdt_property_u32(fdt, "#address-cells", 2) ?:
-           fdt_property_u32(fdt, "#size-cells", 2) ?:
-           fdt_property(fdt, "ranges", NULL, 0) ?:
-           fdt_property(fdt, "interrupt-controller", NULL, 0) ?:
-           fdt_property_u32(fdt, "#redistributor-regions", 1) ?:
-           fdt_property(fdt, "reg", reg, sizeof(reg)) ?:
-           fdt_property_u32(fdt, "phandle", GUEST_DT_PHANDLE_GIC) ?:
-           fdt_end_node(fdt);
-}
-
 /* Binding order: secure phys, non-secure phys, virtual, hypervisor phys. */
 static int guest_dt_add_timer(void *fdt, const struct guest_dt_params *p)
 {
-    fdt32_t irqs[4 * 3];
+    u32 cells[4 * 4];
+    unsigned int n = 0;
 
+    /* Level-high, as the architecture's timers are (and Keel's emulation of them). */
     for (int i = 0; i < 4; i++)
-        guest_dt_irq(&irqs[i * 3], GIC_PPI, p->timer_ppis[i] - GIC_PPI_INTID_BASE);
+        n += p->virq->dt_spec_private(&cells[n], p->ncpus, p->timer_ppis[i], VIRQ_LEVEL_HIGH);
     return fdt_begin_node(fdt, "timer") ?:
            fdt_property_string(fdt, "compatible", "arm,armv8-timer") ?:
-           fdt_property(fdt, "interrupts", irqs, sizeof(irqs)) ?:
+           guest_dt_prop_irqs(fdt, cells, n) ?:
            fdt_end_node(fdt);
 }
 
@@ -232,13 +217,10 @@ static int guest_dt_add_uart(void *fdt, const struct guest_dt_params *p)
     static const char compat[] = "arm,pl011\0arm,primecell";
     static const char clock_names[] = "uartclk\0apb_pclk";
     fdt32_t clocks[2] = { cpu_to_fdt32(GUEST_DT_PHANDLE_CLK), cpu_to_fdt32(GUEST_DT_PHANDLE_CLK) };
-    fdt32_t irq[3];
-
-    guest_dt_irq(irq, GIC_SPI, p->uart_spi);
     return guest_dt_begin_node_at(fdt, "pl011", p->uart_base) ?:
            guest_dt_prop_strings(fdt, "compatible", compat) ?:
            guest_dt_prop_reg(fdt, p->uart_base, GUEST_DT_UART_SIZE) ?:
-           fdt_property(fdt, "interrupts", irq, sizeof(irq)) ?:
+           guest_dt_prop_line(fdt, p->virq, p->uart_line, VIRQ_LEVEL_HIGH) ?:
            fdt_property(fdt, "clocks", clocks, sizeof(clocks)) ?:
            guest_dt_prop_strings(fdt, "clock-names", clock_names) ?:
            fdt_end_node(fdt);
@@ -271,7 +253,7 @@ static int guest_dt_add_nodes(void *fdt, const struct guest_dt_params *p)
     return guest_dt_add_psci(fdt) ?:
            guest_dt_add_cpus(fdt, p) ?:
            guest_dt_add_memory(fdt, p) ?:
-           guest_dt_add_gic(fdt, p) ?:
+           p->virq->dt_node(fdt, p->ncpus, GUEST_DT_PHANDLE_INTC) ?:
            guest_dt_add_timer(fdt, p) ?:
            guest_dt_add_clock(fdt) ?:
            (p->uart ? guest_dt_add_uart(fdt, p) : 0) ?:
@@ -299,7 +281,8 @@ int guest_dt_build(void *buf, size_t size, const struct guest_dt_params *p)
 /*
  * Copies a host node (a passed-through device) into the guest DT being
  * written: every property except phandles, with interrupts re-parented to
- * the guest's GIC. Subnodes are copied too.
+ * the guest's interrupt controller (host and guest controllers share a
+ * binding). Subnodes are copied too.
  */
 int guest_dt_copy_node(void *fdt, const void *host, int node)
 {
@@ -319,7 +302,7 @@ int guest_dt_copy_node(void *fdt, const void *host, int node)
         err = fdt_property(fdt, name, val, len);
     }
     if (!err && has_irqs)
-        err = fdt_property_u32(fdt, "interrupt-parent", GUEST_DT_PHANDLE_GIC);
+        err = fdt_property_u32(fdt, "interrupt-parent", GUEST_DT_PHANDLE_INTC);
     fdt_for_each_subnode(sub, host, node)
         if (!err)
             err = guest_dt_copy_node(fdt, host, sub);

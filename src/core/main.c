@@ -2,13 +2,13 @@
  * Generic boot: parse Keel's command line, bring up the allocator, print the
  * banner, start the other CPUs, then build the VMs the device tree describes.
  */
-#include <drivers/gicv3.h>
 #include <keel/arch.h>
 #include <keel/console_mux.h>
 #include <keel/vcpu_arch.h>
 #include <keel/cmdline.h>
 #include <keel/cpu.h>
 #include <keel/init.h>
+#include <keel/irqchip.h>
 #include <keel/log.h>
 #include <keel/panic.h>
 #include <keel/platform.h>
@@ -39,15 +39,10 @@ static void print_banner(void)
         console_printf(" %#lx-%#lx", pa_addr(p->mem[i].base),
                        pa_addr(p->mem[i].base) + p->mem[i].size - 1);
     console_printf(", %lu MiB free for VMs\n", (page_free_count() * PAGE_SIZE) >> 20);
-    if (p->gic_version == 3)
-        console_printf("  GIC:     v3, GICD %#lx, GICR %#lx (%lu KiB)\n", pa_addr(p->gicd.base),
-                       pa_addr(p->gicr.base), p->gicr.size >> 10);
-    else if (p->gic_version == 2)
-        console_printf("  GIC:     v2, GICD %#lx, GICC %#lx, GICH %#lx, GICV %#lx\n",
-                       pa_addr(p->gicd.base), pa_addr(p->gicc.base), pa_addr(p->gich.base),
-                       pa_addr(p->gicv.base));
+    if (irqchip)
+        irqchip->describe();
     else
-        console_printf("  GIC:     none found\n");
+        console_printf("  IRQs:    no interrupt controller Keel drives was found\n");
     if (p->timer_found)
         console_printf("  Timer:   %lu Hz, PPIs: phys %u, virt %u, hyp %u\n", arch_counter_freq(),
                        p->timer_irq[1], p->timer_irq[2], p->timer_irq[3]);
@@ -103,7 +98,7 @@ void __noreturn keel_main(const void *fdt, const struct mem_boot_info *info)
     print_banner();
     self->online = true;
     INFO("cpu0 online (MPIDR %#lx)", self->mpidr);
-    if (gic_init() == 0 && gic_cpu_init() == 0)
+    if (irqchip && irqchip->init() == 0 && irqchip->cpu_init() == 0)
         console_mux_init();
     arch_vm_init_stage2_regs();
     start_secondaries();
@@ -118,8 +113,8 @@ void __noreturn keel_secondary_main(void)
 {
     struct cpu *self = cpu_this();
 
-    if (platform.gic_version == 3)
-        gic_cpu_init();
+    if (irqchip)
+        irqchip->cpu_init();
     __atomic_store_n(&self->online, true, __ATOMIC_RELEASE);
     INFO("cpu%u online (MPIDR %#lx)", self->id, self->mpidr);
     keel_idle();

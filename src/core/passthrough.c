@@ -11,18 +11,20 @@
  */
 #include <libfdt.h>
 #include <arch/pgtable.h>
-#include <drivers/gicv3.h>
 #include <keel/arch.h>
 #include <keel/guest_dt.h>
+#include <keel/irqchip.h>
 #include <keel/log.h>
 #include <keel/platform.h>
 #include <keel/string.h>
 #include <keel/vm.h>
 
 #define S2_DEVICE (S2_MEMATTR_DEVICE_nGnRE | S2AP_R | S2AP_W | PTE_AF | S2_XN)
-#define GIC_MAX_INTID 1020
+#define PT_MAX_HWIRQ 1024
 
-static struct vm *irq_owner[GIC_MAX_INTID]; /* written at boot, read in exits */
+/* Per physical interrupt: the VM it is forwarded to, as which line. Written at boot, read in exits. */
+static struct vm *irq_owner[PT_MAX_HWIRQ];
+static u32 irq_line[PT_MAX_HWIRQ];
 
 /*
  * By node, not by path: an alias names the same node as its path, and a path
@@ -57,10 +59,37 @@ static bool reserved_for_keel(u64 base, u64 size)
     return false;
 }
 
+/*
+ * The device's interrupts, in the binding of the host's interrupt controller
+ * (which translates them): each must be a device line the VM's virtual
+ * controller has, and appears there as the same line.
+ */
+static const char *pt_parse_irqs(const void *fdt, struct pt_dev *d)
+{
+    const struct virqchip_ops *virq = virqchip_for_host();
+    unsigned int n = irqchip ? irqchip->dt_cells : 0;
+    int len;
+    const fdt32_t *irq = fdt_getprop(fdt, d->node, "interrupts", &len);
+
+    for (int i = 0; irq && n && (i + 1) * (int)n * 4 <= len && d->nr_irqs < PT_MAX_IRQS; i++) {
+        u32 cells[4], hwirq, line;
+        for (unsigned int k = 0; k < n && k < ARRAY_SIZE(cells); k++)
+            cells[k] = fdt32_to_cpu(irq[i * n + k]);
+        if (n > ARRAY_SIZE(cells) || !irqchip->dt_xlate(cells, n, &hwirq))
+            return "a passed-through device's interrupt specifier is not a valid one";
+        if (!irqchip->hwirq_to_line(hwirq, &line))
+            return "only device interrupts (SPIs) can be passed through";
+        if (!virq || line >= virq->nr_lines || hwirq >= PT_MAX_HWIRQ)
+            return "a passed-through interrupt is beyond the virtual controller's range";
+        d->irqs[d->nr_irqs] = hwirq;
+        d->lines[d->nr_irqs++] = line;
+    }
+    return NULL;
+}
+
 static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev *d)
 {
     int len;
-    const fdt32_t *irq;
 
     str_copy(d->path, path, sizeof(d->path));
     d->node = fdt_path_offset(fdt, path);
@@ -76,7 +105,7 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
             return "a passed-through device has an empty reg or one past the 39-bit address space";
         if (reserved_for_keel(base, size))
             return "a passed-through device overlaps Keel's own UART, GIC or RAM";
-        if (base < GUEST_UART_BASE + GUEST_UART_SIZE && base + size > GUEST_GICD_BASE)
+        if (base < GUEST_UART_BASE + GUEST_UART_SIZE && base + size > GUEST_EMUL_BASE)
             return "a passed-through device overlaps the VM's virtual GIC or UART";
         d->regs[d->nr_regs++] = (struct mem_range){ pa_init(base), size };
     }
@@ -93,18 +122,7 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
     if (w && width != 1 && width != 2 && width != 4 && width != 8)
         return "a passed-through device's reg-io-width is not 1, 2, 4 or 8";
     d->widths = width ? (u8)width : 1 | 2 | 4;
-    irq = fdt_getprop(fdt, d->node, "interrupts", &len);
-    for (int i = 0; irq && (i + 1) * 12 <= len && d->nr_irqs < PT_MAX_IRQS; i++) {
-        if (fdt32_to_cpu(irq[3 * i]) != 0)
-            return "only SPIs can be passed through";
-        /* compared before adding 32: SPI 0xffffffe0 and up would wrap to an SGI or PPI */
-        u32 spi = fdt32_to_cpu(irq[3 * i + 1]);
-        if (spi >= VGIC_NR_IRQS - 32)
-            return "a passed-through SPI is beyond the vGIC's range";
-        u32 intid = spi + 32;
-        d->irqs[d->nr_irqs++] = intid;
-    }
-    return NULL;
+    return pt_parse_irqs(fdt, d);
 }
 
 /*
@@ -152,7 +170,7 @@ const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c)
         if (spi_forwarded(&c->pt[c->nr_pt]))
             return "a passed-through SPI is already forwarded to another VM";
         for (unsigned int q = 0; c->console && q < c->pt[c->nr_pt].nr_irqs; q++)
-            if (c->pt[c->nr_pt].irqs[q] == 32 + GUEST_UART_SPI)
+            if (c->pt[c->nr_pt].lines[q] == GUEST_UART_LINE)
                 return "a passed-through SPI is the one of the VM's virtual UART";
         for (unsigned int i = 0; i < c->nr_pt; i++)
             if (c->pt[i].node == c->pt[c->nr_pt].node)
@@ -161,6 +179,11 @@ const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c)
         off += (int)strlen(list + off) + 1;
     }
     return NULL;
+}
+
+int vm_map_device(struct vm *vm, u64 ipa, paddr_t pa, u64 size)
+{
+    return pgtable_map(&vm->s2, ipa, pa_addr(pa), size, S2_DEVICE);
 }
 
 static int pt_map_regs(struct vm *vm, const struct pt_dev *d)
@@ -193,8 +216,9 @@ int vm_map_passthrough(struct vm *vm)
         }
         for (unsigned int q = 0; q < d->nr_irqs; q++) {
             irq_owner[d->irqs[q]] = vm;
-            gic_clear_active(d->irqs[q]);
-            gic_enable_irq(d->irqs[q], vm->vcpus[0]->pcpu);
+            irq_line[d->irqs[q]] = d->lines[q];
+            irqchip_clear_active(d->irqs[q]);
+            irqchip_enable(d->irqs[q], vm->vcpus[0]->pcpu);
         }
     }
     return 0;
@@ -202,25 +226,25 @@ int vm_map_passthrough(struct vm *vm)
 
 void pt_release(struct vm *vm)
 {
-    for (unsigned int i = 0; i < GIC_MAX_INTID; i++) {
+    for (unsigned int i = 0; i < PT_MAX_HWIRQ; i++) {
         if (irq_owner[i] == vm) {
-            gic_disable_irq(i);
+            irqchip_disable(i);
             irq_owner[i] = NULL;
         }
     }
 }
 
-/* A physical SPI of a passed-through device: hand it to its VM. */
-bool pt_handle_irq(u32 intid)
+/* A physical interrupt of a passed-through device: hand it to its VM. */
+bool pt_handle_irq(u32 hwirq)
 {
-    struct vm *vm = intid < GIC_MAX_INTID ? irq_owner[intid] : NULL;
+    struct vm *vm = hwirq < PT_MAX_HWIRQ ? irq_owner[hwirq] : NULL;
 
     if (!vm)
         return false;
     if (vm->state == VM_RUNNING)
-        vgic_inject_hw_spi(vm, intid, intid);
+        vm->virq->forward_hw(vm, irq_line[hwirq], hwirq);
     else
-        gic_deactivate(intid); /* the VM is down: drop it, the device re-asserts later */
+        irqchip_deactivate(hwirq); /* the VM is down: drop it, the device re-asserts later */
     return true;
 }
 

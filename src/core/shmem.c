@@ -22,7 +22,7 @@
 #define SHMEM_MAX 8
 #define SHMEM_IPA_BASE 0x0b000000UL /* a hole in QEMU virt's device map */
 #define SHMEM_IPA_END 0x0c000000UL
-#define SHMEM_DOORBELL_INTID 112    /* SPI 80 + region index */
+#define SHMEM_DOORBELL_LINE 80      /* + region index: the doorbell's interrupt line */
 #define SHMEM_MAX_SIZE (PAGE_SIZE << BUDDY_MAX_ORDER) /* one buddy block */
 #define S2_SHMEM (S2_MEMATTR_NORMAL_WB | S2AP_R | S2AP_W | PTE_AF | PTE_SH_INNER | S2_XN)
 
@@ -65,7 +65,7 @@ static const char *shmem_parse(const void *fdt, int node, struct shmem *s, u64 *
         return "size must be non-zero and keel,ipa page aligned";
     /* keel,ipa near 2^64 would wrap the end below the limit */
     if (s->ipa + s->size > (1UL << GUEST_IPA_BITS) || s->ipa + s->size < s->ipa ||
-        (s->ipa < GUEST_UART_BASE + GUEST_UART_SIZE && s->ipa + s->size > GUEST_GICD_BASE))
+        (s->ipa < GUEST_UART_BASE + GUEST_UART_SIZE && s->ipa + s->size > GUEST_EMUL_BASE))
         return "keel,ipa overlaps the VMs' virtual GIC or UART, or is past the 39-bit IPA space";
     if (!ipa && s->ipa + s->size > SHMEM_IPA_END)
         return "default addresses exhausted: give keel,ipa";
@@ -103,9 +103,9 @@ int shmem_boot(const void *fdt)
             ERROR("%s: %s; region not created", path, why);
             continue;
         }
-        INFO("shared memory '%s': %lu KiB at IPA %#lx, doorbell INTID %u", regions[nr_regions].name,
+        INFO("shared memory '%s': %lu KiB at IPA %#lx, doorbell line %u", regions[nr_regions].name,
              regions[nr_regions].size >> 10, regions[nr_regions].ipa,
-             SHMEM_DOORBELL_INTID + nr_regions);
+             SHMEM_DOORBELL_LINE + nr_regions);
         nr_regions++;
     }
     return 0;
@@ -134,8 +134,8 @@ const char *shmem_parse_vm(const void *fdt, int vm_node, struct vm_config *c)
         /* its doorbell is a virtual SPI: not one a passed-through device brings (pt_parse ran) */
         for (unsigned int d = 0; d < c->nr_pt; d++)
             for (unsigned int q = 0; q < c->pt[d].nr_irqs; q++)
-                if (c->pt[d].irqs[q] == SHMEM_DOORBELL_INTID + (u32)idx)
-                    return "a keel,shmem region's doorbell SPI is a passed-through device's";
+                if (c->pt[d].lines[q] == SHMEM_DOORBELL_LINE + (u32)idx)
+                    return "a keel,shmem region's doorbell line is a passed-through device's";
         /* two keel,ipa placements may collide: one mapping would hide the other */
         for (unsigned int i = 0; i < c->nr_shmem; i++)
             if (regions_overlap(&regions[c->shmem[i]], &regions[idx]))
@@ -173,16 +173,14 @@ int shmem_dt_nodes(void *fdt, struct vm *vm)
         char name[32];
         fdt32_t reg[4] = { cpu_to_fdt32(s->ipa >> 32), cpu_to_fdt32((u32)s->ipa),
                            cpu_to_fdt32(s->size >> 32), cpu_to_fdt32((u32)s->size) };
-        fdt32_t irq[3] = { cpu_to_fdt32(0), cpu_to_fdt32(SHMEM_DOORBELL_INTID + idx - 32),
-                           cpu_to_fdt32(1) /* edge rising */ };
         snprintf(name, sizeof(name), "shmem@%lx", s->ipa);
         err = fdt_begin_node(fdt, name) ?:
               fdt_property_string(fdt, "compatible", "keel,shmem") ?:
               fdt_property(fdt, "reg", reg, sizeof(reg)) ?:
               fdt_property_string(fdt, "keel,name", s->name) ?:
               fdt_property_u32(fdt, "keel,id", idx) ?:
-              fdt_property(fdt, "interrupts", irq, sizeof(irq)) ?:
-              fdt_property_u32(fdt, "interrupt-parent", GUEST_DT_PHANDLE_GIC) ?:
+              guest_dt_prop_line(fdt, vm->virq, SHMEM_DOORBELL_LINE + idx, VIRQ_EDGE_RISING) ?:
+              fdt_property_u32(fdt, "interrupt-parent", GUEST_DT_PHANDLE_INTC) ?:
               fdt_end_node(fdt);
     }
     return err;
@@ -206,7 +204,7 @@ s64 shmem_doorbell(struct vm *vm, u64 id)
     for (unsigned int i = 0; i < nr_vms; i++) {
         if (vms[i] == vm || !vm_has_shmem(vms[i], id) || vms[i]->state != VM_RUNNING)
             continue;
-        vgic_inject(vms[i], NULL, SHMEM_DOORBELL_INTID + (u32)id);
+        vms[i]->virq->inject_edge(vms[i], SHMEM_DOORBELL_LINE + (u32)id);
         vms[i]->doorbells++;
         rung++;
     }

@@ -161,9 +161,9 @@ int vm_copy_to_guest(struct vm *vm, ipaddr_t ipa, const void *src, u64 len)
     return 0;
 }
 
-static void vm_add_mmio(struct vm *vm, u64 base, u64 size,
-                        int (*rd)(struct vcpu *, u64, unsigned int, u64 *),
-                        int (*wr)(struct vcpu *, u64, unsigned int, u64))
+void vm_add_mmio(struct vm *vm, u64 base, u64 size,
+                 int (*rd)(struct vcpu *, u64, unsigned int, u64 *),
+                 int (*wr)(struct vcpu *, u64, unsigned int, u64))
 {
     CHECK(vm->nr_mmio < VM_MAX_MMIO);
     vm->mmio[vm->nr_mmio++] = (struct mmio_region){ .base = base, .size = size, .read = rd,
@@ -191,15 +191,7 @@ static int vm_create_vcpus(struct vm *vm)
 /* Puts the VM in its power-on state: images loaded, interrupt state reset. */
 static int vm_prepare_boot(struct vm *vm)
 {
-    /*
-     * Under the vGIC lock: another CPU may be injecting a doorbell or a
-     * passthrough interrupt right now (it saw the VM running a moment ago).
-     */
-    spin_lock(&vm->vgic.lock);
-    vgic_init_vm(vm);
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
-        vgic_init_vcpu(vm->vcpus[i]);
-    spin_unlock(&vm->vgic.lock);
+    vm->virq->reset_vm(vm); /* safe against a doorbell or passthrough interrupt arriving now */
     vm_console_reset(vm);
     if (vm_load_images(vm))
         return -1;
@@ -217,7 +209,7 @@ static int vm_build(struct vm *vm)
               vm->cfg.name, vm->cfg.mem_size >> 20);
         return -1;
     }
-    if (vm_map_passthrough(vm) || vm_map_shmem(vm))
+    if (vm->virq->map(vm) || vm_map_passthrough(vm) || vm_map_shmem(vm))
         return -1;
     return vm_prepare_boot(vm);
 }
@@ -247,15 +239,14 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
     vm->id = nr_vms;
     vm->cfg = *cfg;
     vm->lock = (spinlock_t)SPINLOCK_INIT;
-    vm->vgic.lock = (spinlock_t)SPINLOCK_INIT; /* once: others may queue on it at any time */
     vm->s2 = (struct pgtable){ .start_level = 1, .max_block_level = 1,
                                .alloc_page = s2_alloc_page, .free_page = page_free };
     vm->s2.root = page_alloc_zeroed(0);
     if (!vm->s2.root || vm_create_vcpus(vm))
         goto fail;
     vm->vttbr = ((u64)(vm->id + 1) << 48) | (u64)vm->s2.root;
-    vm_add_mmio(vm, GUEST_GICD_BASE, GUEST_GICD_SIZE, vgicd_read, vgicd_write);
-    vm_add_mmio(vm, GUEST_GICR_BASE, GUEST_GICR_STRIDE * cfg->nr_vcpus, vgicr_read, vgicr_write);
+    vm->virq = virqchip_for_host();
+    vm->virq->create_vm(vm); /* its locks, once: others may queue on them at any time */
     if (cfg->console)
         vm_add_mmio(vm, GUEST_UART_BASE, GUEST_UART_SIZE, vm_uart_read, vm_uart_write);
     vm_console_init(vm);

@@ -177,9 +177,9 @@ void vms_boot(const void *fdt)
                 ERROR("%s (%s): %s; VM not started", cfg.node, cfg.name, why);
                 continue;
             }
-            if (platform.gic_version != 3) {
-                ERROR("%s (%s): VMs need a GICv3 host for now (this one has GICv%u); not started",
-                      cfg.node, cfg.name, platform.gic_version);
+            if (!virqchip_for_host()) {
+                ERROR("%s (%s): Keel has no virtual interrupt controller for this host's (%s); "
+                      "not started", cfg.node, cfg.name, irqchip ? irqchip->name : "none found");
                 continue;
             }
             if (cfg.nr_pt && !cfg.identity)

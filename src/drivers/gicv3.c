@@ -6,7 +6,8 @@
  */
 #include <arch/gicv3_regs.h>
 #include <arch/sysreg.h>
-#include <drivers/gicv3.h>
+#include <drivers/gic.h>
+#include <keel/console.h>
 #include <keel/gic_regs.h>
 #include <keel/cpu.h>
 #include <keel/log.h>
@@ -15,9 +16,7 @@
 #define GIC_PRIO_DEFAULT 0xa0
 
 static u64 gicd;
-static bool gic_ready; /* Keel drives the GIC (v3 only); else no interrupts are taken */
 static u64 gicr_this[PLAT_MAX_CPUS];
-static unsigned int nr_lrs;
 
 static inline volatile u32 *reg32(u64 base, u64 off)
 {
@@ -32,15 +31,12 @@ static bool wait_clear(volatile u32 *r, u32 bits)
     return false;
 }
 
-int gic_init(void)
+static void gicv3_enable(u32 intid, unsigned int cpu);
+
+static int gicv3_init(void)
 {
     u32 lines;
 
-    if (platform.gic_version != 3) {
-        ERROR("GICv%u: Keel drives GICv3 only for now; VMs cannot get interrupts",
-              platform.gic_version);
-        return -1;
-    }
     gicd = pa_addr(platform.gicd.base);
     *reg32(gicd, GICD_CTLR) = 0;
     if (!wait_clear(reg32(gicd, GICD_CTLR), GICD_CTLR_RWP))
@@ -56,7 +52,6 @@ int gic_init(void)
         *reg32(gicd, GICD_IPRIORITYR + i) = GIC_PRIO_DEFAULT * 0x01010101U;
     *reg32(gicd, GICD_CTLR) = GICD_CTLR_ARE_NS | GICD_CTLR_EnableGrp1A | GICD_CTLR_EnableGrp1NS;
     wait_clear(reg32(gicd, GICD_CTLR), GICD_CTLR_RWP);
-    gic_ready = true;
     return 0;
 }
 
@@ -76,12 +71,12 @@ static u64 gicr_find(u64 mpidr)
     return 0;
 }
 
-int gic_cpu_init(void)
+static int gicv3_cpu_init(void)
 {
     struct cpu *c = cpu_this();
     u64 rd = gicr_find(c->mpidr), sgi;
 
-    if (!gic_ready || !rd) {
+    if (!rd) {
         ERROR("no GICv3 redistributor for MPIDR %#lx", c->mpidr);
         return -1;
     }
@@ -105,40 +100,39 @@ int gic_cpu_init(void)
     write_sysreg(ICC_CTLR_EL1, ICC_CTLR_EL1_EOImode);
     write_sysreg(ICC_IGRPEN1_EL1, 1);
     isb();
-    nr_lrs = ICH_VTR_EL2_ListRegs(read_sysreg(ICH_VTR_EL2));
+    gic_set_nr_lrs(ICH_VTR_EL2_ListRegs(read_sysreg(ICH_VTR_EL2)));
 
-    gic_enable_irq(GIC_SGI_KICK, c->id);
+    gicv3_enable(GIC_SGI_KICK, c->id);
     if (platform.gic_maint_irq)
-        gic_enable_irq(platform.gic_maint_irq, c->id);
-    gic_enable_irq(platform.timer_irq[2], c->id); /* virtual timer */
-    gic_enable_irq(platform.timer_irq[3], c->id); /* EL2 physical timer: guests' CNTP_* */
+        gicv3_enable(platform.gic_maint_irq, c->id);
+    gicv3_enable(platform.timer_irq[2], c->id); /* virtual timer */
+    gicv3_enable(platform.timer_irq[3], c->id); /* EL2 physical timer: guests' CNTP_* */
     return 0;
 }
 
-u32 gic_ack(void)
+static u32 gicv3_ack(void)
 {
-    if (!gic_ready)
-        return GIC_INTID_SPURIOUS; /* a GICv2 has no ICC system registers */
     u32 intid = (u32)read_sysreg(ICC_IAR1_EL1) & 0xffffff;
 
     dsb(sy);
-    return intid;
+    return intid >= GIC_INTID_SPURIOUS ? IRQCHIP_NONE : intid;
 }
 
-void gic_eoi(u32 intid)
+static void gicv3_eoi(u32 intid)
 {
     write_sysreg(ICC_EOIR1_EL1, intid);
     isb();
 }
 
-void gic_deactivate(u32 intid)
+static void gicv3_deactivate(u32 intid)
 {
     write_sysreg(ICC_DIR_EL1, intid);
     isb();
 }
 
-void gic_send_sgi(unsigned int cpu, u32 sgi)
+static void gicv3_send_ipi(unsigned int cpu)
 {
+    const u64 sgi = GIC_SGI_KICK;
     u64 mpidr = cpus[cpu].mpidr;
     u64 v = ((mpidr >> 8) & 0xff) << 16 | ((mpidr >> 16) & 0xff) << 32 |
             ((mpidr >> 32) & 0xffUL) << 48 | (u64)sgi << 24 |
@@ -149,7 +143,7 @@ void gic_send_sgi(unsigned int cpu, u32 sgi)
     isb();
 }
 
-void gic_enable_irq(u32 intid, unsigned int cpu)
+static void gicv3_enable(u32 intid, unsigned int cpu)
 {
     if (intid < 32) {
         u64 sgi = gicr_this[cpu] + GICR_SGI_BASE;
@@ -162,19 +156,38 @@ void gic_enable_irq(u32 intid, unsigned int cpu)
 }
 
 /* Ends an SPI's active state from any CPU (a VM went away mid-interrupt). */
-void gic_clear_active(u32 intid)
+static void gicv3_clear_active(u32 intid)
 {
     if (intid >= 32)
         *reg32(gicd, GICD_ICACTIVER + (intid / 32) * 4) = BIT(intid % 32);
 }
 
-void gic_disable_irq(u32 intid)
+static void gicv3_disable(u32 intid)
 {
     if (intid >= 32)
         *reg32(gicd, GICD_ICENABLER + (intid / 32) * 4) = BIT(intid % 32);
 }
 
-unsigned int gic_nr_lrs(void)
+static void gicv3_describe(void)
 {
-    return nr_lrs;
+    console_printf("  GIC:     v3, GICD %#lx, GICR %#lx (%lu KiB)\n", pa_addr(platform.gicd.base),
+                   pa_addr(platform.gicr.base), platform.gicr.size >> 10);
 }
+
+const struct irqchip_ops gicv3_irqchip = {
+    .name = "GICv3",
+    .init = gicv3_init,
+    .cpu_init = gicv3_cpu_init,
+    .ack = gicv3_ack,
+    .eoi = gicv3_eoi,
+    .deactivate = gicv3_deactivate,
+    .send_ipi = gicv3_send_ipi,
+    .enable = gicv3_enable,
+    .disable = gicv3_disable,
+    .clear_active = gicv3_clear_active,
+    .dt_xlate = gic_dt_xlate,
+    .hwirq_to_line = gic_hwirq_to_line,
+    .describe = gicv3_describe,
+    .ipi_hwirq = GIC_SGI_KICK,
+    .dt_cells = 3,
+};

@@ -4,7 +4,7 @@
  */
 #include <arch/esr.h>
 #include <arch/sysreg.h>
-#include <drivers/gicv3.h>
+#include <drivers/gic.h>
 #include <keel/cpu.h>
 #include <keel/log.h>
 #include <keel/string.h>
@@ -223,5 +223,5 @@ void vcpu_kick(struct vcpu *v)
 {
     /* TPIDR_EL2 read inline: this runs on every injection */
     if (v->pcpu != ((struct cpu *)read_sysreg(tpidr_el2))->id)
-        gic_send_sgi(v->pcpu, GIC_SGI_KICK);
+        irqchip_send_ipi(v->pcpu);
 }

@@ -12,7 +12,7 @@
  * vgic_fold_eoicount), both on while anything is spilled.
  */
 #include <arch/vgic_hw.h>
-#include <drivers/gicv3.h>
+#include <drivers/gic.h>
 #include <keel/cpu.h>
 #include <keel/vcpu.h>
 #include <keel/vgic.h>
@@ -140,7 +140,7 @@ static void spill_end(struct vm *vm, struct vgic_irq *irq)
     irq->spilled = false;
     irq->active = false;
     if (irq->hw_intid && (irq->intid >= VGIC_NR_PRIVATE || owner == cpu_this()->vcpu))
-        gic_deactivate(irq->hw_intid);
+        irqchip_deactivate(irq->hw_intid);
 }
 
 /* The highest-priority (lowest value) spilled interrupt of @vcpu, which has one. */
@@ -486,7 +486,7 @@ bool vgic_lr_set_state(struct vgic_irq *irq, int pending, int active)
      * deactivate it through the CPU interface, so do it for the physical one.
      */
     if ((old & ICH_LR_HW) && (old & ICH_LR_STATE) && !(lr & ICH_LR_STATE))
-        gic_deactivate(LR_PINTID(old));
+        irqchip_deactivate(LR_PINTID(old));
     return true;
 }
 
@@ -501,7 +501,7 @@ void vgic_hw_unpend(struct vcpu *owner, struct vgic_irq *irq)
 {
     if (!irq->hw_intid || (irq->intid < VGIC_NR_PRIVATE && owner != cpu_this()->vcpu))
         return;
-    gic_deactivate(irq->hw_intid);
+    irqchip_deactivate(irq->hw_intid);
 }
 
 /* ---- exits: maintenance, DIR, reset ---- */
@@ -539,7 +539,7 @@ static void lr_deactivate(struct vcpu *vcpu, unsigned int n)
     lr &= ~ICH_LR_STATE_ACTIVE;
     ich_lr_write(n, lr);
     if (lr & ICH_LR_HW)
-        gic_deactivate(LR_PINTID(lr));
+        irqchip_deactivate(LR_PINTID(lr));
     if (!(lr & ICH_LR_STATE))
         vgic_reclaim(vcpu, BIT(n)); /* at once: a level line is re-sampled without the EOI round trip */
 }
@@ -584,6 +584,6 @@ void vgic_vcpu_reset_hw(struct vcpu *vcpu)
         spin_unlock(&vcpu->vm->vgic.lock);
     }
     /* a timer interrupt forwarded to the previous run may still be active */
-    gic_deactivate(platform.timer_irq[2]);
+    irqchip_deactivate(platform.timer_irq[2]);
     ich_sync();
 }

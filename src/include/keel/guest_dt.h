@@ -17,20 +17,24 @@ struct guest_dt_params {
     u64 mem_base, mem_size;       /* guest RAM (IPA) */
     unsigned int ncpus;           /* vCPUs; the cpu node of vCPU N has reg = mpidr[N] */
     const u64 *mpidr;             /* virtual MPIDRs (Aff2..Aff0 only, distinct) */
-    u64 gicd_base, gicd_size;     /* GICv3 distributor IPA, 0x08000000/0x10000 */
-    u64 gicr_base, gicr_size;     /* redistributors: 0x080a0000; size PER vCPU, 0x20000 */
+    const struct virqchip_ops *virq; /* the interrupt controller: its node and specifiers */
     bool uart;                    /* emulated PL011 present */
     u64 uart_base;                /* 0x09000000, size 0x1000 */
-    u32 uart_spi;                 /* SPI number (INTID - 32), 1 on virt */
+    u32 uart_line;                /* its interrupt line: 1 on virt (SPI 1) */
     const char *bootargs;         /* may be NULL */
     u64 initrd_start, initrd_end; /* IPA, 0/0 if none */
-    const u32 *timer_ppis;        /* 4 INTIDs: sec phys, ns phys, virt, hyp: 29, 30, 27, 26 */
+    const u32 *timer_ppis;        /* 4 per-CPU hwirqs: sec phys, ns phys, virt, hyp: 29, 30, 27, 26 */
     /* Optional: adds more top-level nodes (passthrough devices, shared memory). */
     int (*extra)(void *fdt, void *ctx);
     void *extra_ctx;
 };
 
-#define GUEST_DT_PHANDLE_GIC 1
+#define GUEST_DT_PHANDLE_INTC 1
+
+struct virqchip_ops;
+
+/* "interrupts" = @line of @virq (flags: VIRQ_*), for nodes the core adds. */
+int guest_dt_prop_line(void *fdt, const struct virqchip_ops *virq, u32 line, unsigned int flags);
 
 /* For @extra callbacks: copies host node @node of @host under the current node. */
 int guest_dt_copy_node(void *fdt, const void *host, int node);

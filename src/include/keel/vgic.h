@@ -22,6 +22,19 @@
 
 #define VGIC_INTID_SPURIOUS 1023
 
+/*
+ * Guest-physical layout: QEMU's virt board (hw/arm/virt.c memmap), with
+ * gic-version=3 and =2. The frames sit inside GUEST_DEVICE_BASE..END (vm.h).
+ */
+#define VGICV3_GICD_BASE 0x08000000UL
+#define VGICV3_GICD_SIZE 0x10000UL
+#define VGICV3_GICR_BASE 0x080a0000UL
+#define VGICV3_GICR_STRIDE 0x20000UL
+#define VGICV2_GICD_BASE 0x08000000UL
+#define VGICV2_GICD_SIZE 0x10000UL
+#define VGICV2_GICC_BASE 0x08010000UL
+#define VGICV2_GICC_SIZE 0x2000UL  /* GICC_DIR is in the second page */
+
 struct vcpu;
 struct vm;
 
@@ -75,6 +88,18 @@ static inline bool vgic_irq_signalable(const struct vgic_dist *d, const struct v
 
 void vgic_init_vm(struct vm *vm);
 void vgic_init_vcpu(struct vcpu *vcpu);
+/* The VM and its vCPUs to a vGICv3's reset state (vgic lock held). */
+void vgicv3_reset(struct vm *vm);
+
+/* The ops each vGIC version offers the core (src/irqchip/vgicv3.c, vgicv2.c). */
+struct virqchip_ops;
+extern const struct virqchip_ops vgicv3_ops, vgicv2_ops;
+/* Guest DT parts (src/irqchip/vgic_dt.c, pure). */
+unsigned int vgic_dt_spec(u32 *cells, u32 line, unsigned int flags);
+unsigned int vgicv3_dt_spec_private(u32 *cells, unsigned int ncpus, u32 intid, unsigned int flags);
+unsigned int vgicv2_dt_spec_private(u32 *cells, unsigned int ncpus, u32 intid, unsigned int flags);
+int vgicv3_dt_node(void *fdt, unsigned int ncpus, u32 phandle);
+int vgicv2_dt_node(void *fdt, unsigned int ncpus, u32 phandle);
 
 /* MMIO emulation; offsets relative to the frame base. 0 or -1 (bad access). */
 int vgicd_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val);

@@ -9,6 +9,7 @@
 #ifndef KEEL_VM_H
 #define KEEL_VM_H
 
+#include <keel/irqchip.h>
 #include <keel/platform.h>
 #include <keel/spinlock.h>
 #include <keel/types.h>
@@ -28,15 +29,15 @@
 #define VM_MAX_SHMEM 4
 #define VM_MAX_CHUNKS 16
 
-/* Guest-physical layout: QEMU's virt board (hw/arm/virt.c memmap). Devices sit below
-   GUEST_DEVICE_END; guest RAM must not. */
-#define GUEST_GICD_BASE 0x08000000UL
-#define GUEST_GICD_SIZE 0x10000UL
-#define GUEST_GICR_BASE 0x080a0000UL
-#define GUEST_GICR_STRIDE 0x20000UL
+/*
+ * Guest-physical layout: QEMU's virt board (hw/arm/virt.c memmap). Keel's
+ * emulated devices sit in GUEST_EMUL_BASE..the UART's end (the virtual
+ * interrupt controller first); devices below GUEST_DEVICE_END; guest RAM must not.
+ */
+#define GUEST_EMUL_BASE 0x08000000UL
 #define GUEST_UART_BASE 0x09000000UL
 #define GUEST_UART_SIZE 0x1000UL
-#define GUEST_UART_SPI 1
+#define GUEST_UART_LINE 1 /* its interrupt line (SPI 1 on virt) */
 #define GUEST_RAM_BASE 0x40000000UL
 #define GUEST_DEVICE_END 0x0c000000UL
 #define GUEST_IPA_BITS 39
@@ -49,7 +50,8 @@ struct pt_dev {
     int node;                         /* offset in the host DT */
     struct mem_range regs[PT_MAX_REGS];
     unsigned int nr_regs;
-    u32 irqs[PT_MAX_IRQS];            /* SPI INTIDs, the same for guest and host */
+    u32 irqs[PT_MAX_IRQS];            /* host hwirqs (irqchip numbering) */
+    u32 lines[PT_MAX_IRQS];           /* ... and the VM's line each appears as */
     unsigned int nr_irqs;
     u8 widths;                        /* forwarded access sizes allowed: an OR of 1, 2, 4, 8 */
 };
@@ -96,6 +98,7 @@ struct vm {
     spinlock_t uart_lock;  /* the vPL011: guest MMIO and console input */
     struct vm_console *console;
     struct vcpu *vcpus[VM_MAX_VCPUS];
+    const struct virqchip_ops *virq; /* the VM's interrupt controller; state below */
     struct vgic_dist vgic;
     struct vpl011 uart;
     struct mmio_region mmio[VM_MAX_MMIO];
@@ -167,6 +170,12 @@ static inline struct mmio_region *vm_find_mmio(struct vm *vm, u64 ipa)
             return &vm->mmio[i];
     return NULL;
 }
+/* An emulated MMIO region (at VM creation). */
+void vm_add_mmio(struct vm *vm, u64 base, u64 size,
+                 int (*rd)(struct vcpu *, u64, unsigned int, u64 *),
+                 int (*wr)(struct vcpu *, u64, unsigned int, u64));
+/* Maps host device frames at @ipa in the VM's Stage-2 (a virqchip's CPU interface). */
+int vm_map_device(struct vm *vm, u64 ipa, paddr_t pa, u64 size);
 /* Called on each physical CPU with nothing to run: starts vCPUs that became runnable. */
 void vm_idle_poll(void);
 const char *vm_state_name(enum vm_state s);
@@ -183,7 +192,7 @@ bool vm_log_ratelimit(struct vm *vm);
 const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c);
 int vm_map_passthrough(struct vm *vm);
 void pt_release(struct vm *vm); /* a VM that failed to build gives its SPIs back */
-bool pt_handle_irq(u32 intid);
+bool pt_handle_irq(u32 hwirq);
 int pt_forward(struct vcpu *v, const struct mmio_region *r, u64 ipa, unsigned int size,
                u64 *val, bool write);
 int vm_dt_extra_nodes(void *fdt, void *vm);

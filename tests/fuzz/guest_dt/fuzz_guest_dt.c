@@ -36,6 +36,16 @@
 #include "fuzz_input.h"
 #include "host_dt.h"
 
+/* The two vGICs' DT sides (src/irqchip/vgic_dt.c), all guest_dt.c asks of a virqchip. */
+static const struct virqchip_ops vgicv3_dt = {
+    .name = "vGICv3", .dt_node = vgicv3_dt_node, .dt_spec = vgic_dt_spec,
+    .dt_spec_private = vgicv3_dt_spec_private,
+};
+static const struct virqchip_ops vgicv2_dt = {
+    .name = "vGICv2", .dt_node = vgicv2_dt_node, .dt_spec = vgic_dt_spec,
+    .dt_spec_private = vgicv2_dt_spec_private,
+};
+
 #define GUARD 64
 #define GUEST_DT_MAX (64 * 1024) /* vm_load.c's buffer */
 
@@ -97,9 +107,11 @@ static void check_content(const void *fdt, const struct guest_dt_params *p)
     node = fdt_path_offset(fdt, path);
     FUZZ_CHECK(node >= 0 && reg_cell64(fdt, node, 0) == p->mem_base &&
                    reg_cell64(fdt, node, 1) == p->mem_size, "memory node");
-    snprintf(path, sizeof(path), "/intc@%llx", (unsigned long long)p->gicd_base);
-    node = fdt_path_offset(fdt, path);
-    FUZZ_CHECK(node >= 0 && reg_cell64(fdt, node, 3) == p->gicr_size * p->ncpus, "GIC node");
+    node = fdt_path_offset(fdt, "/intc@8000000");
+    FUZZ_CHECK(node >= 0 && (p->virq == &vgicv2_dt ? reg_cell64(fdt, node, 3) == VGICV2_GICC_SIZE
+                                                   : reg_cell64(fdt, node, 3) ==
+                                                         VGICV3_GICR_STRIDE * p->ncpus),
+               "GIC node");
     snprintf(path, sizeof(path), "/pl011@%llx", (unsigned long long)p->uart_base);
     FUZZ_CHECK((fdt_path_offset(fdt, path) >= 0) == p->uart, "UART node");
     s = fdt_get_alias(fdt, "serial0");
@@ -172,9 +184,8 @@ static void straight(struct fuzz_in *in)
     u32 ppis[4];
     struct guest_dt_params p = {
         .name = name, .mpidr = mpidr, .timer_ppis = virt_ppis,
-        .gicd_base = GUEST_GICD_BASE, .gicd_size = GUEST_GICD_SIZE,
-        .gicr_base = GUEST_GICR_BASE, .gicr_size = GUEST_GICR_STRIDE,
-        .uart_base = GUEST_UART_BASE, .uart_spi = GUEST_UART_SPI,
+        .virq = &vgicv3_dt,
+        .uart_base = GUEST_UART_BASE, .uart_line = GUEST_UART_LINE,
     };
     u8 k = fin_u8(in);
     unsigned int len = fin_below(in, sizeof(name));
@@ -187,16 +198,12 @@ static void straight(struct fuzz_in *in)
         mpidr[i] = (k & 1) ? fin_u32(in) & ((k & 2) ? 0xffffffU : 0x1ff) : i;
     p.mem_base = (k & 4) ? fin_u64(in) : GUEST_RAM_BASE;
     p.mem_size = (k & 8) ? fin_u64(in) : (u64)(fin_u8(in) + 1) << 21;
-    if (k & 0x10) {
-        p.gicd_base = fin_u64(in);
-        p.gicd_size = fin_u32(in);
-        p.gicr_base = fin_u64(in);
-        p.gicr_size = fin_u64(in);
-    }
+    if (k & 0x10)
+        p.virq = &vgicv2_dt; /* at most 8 CPUs, PPI CPU masks */
     p.uart = k & 0x20;
     if (k & 0x40) {
         p.uart_base = fin_u64(in);
-        p.uart_spi = fin_u16(in);
+        p.uart_line = fin_u16(in);
         for (unsigned int i = 0; i < 4; i++)
             ppis[i] = fin_u8(in) % 40;
         p.timer_ppis = ppis;
@@ -255,9 +262,8 @@ static void through_parser(struct fuzz_in *in)
             .name = vm->cfg.name,
             .mem_base = vm->cfg.ram_ipa, .mem_size = vm->cfg.mem_size,
             .ncpus = vm->cfg.nr_vcpus, .mpidr = mpidr,
-            .gicd_base = GUEST_GICD_BASE, .gicd_size = GUEST_GICD_SIZE,
-            .gicr_base = GUEST_GICR_BASE, .gicr_size = GUEST_GICR_STRIDE,
-            .uart = vm->cfg.console, .uart_base = GUEST_UART_BASE, .uart_spi = GUEST_UART_SPI,
+            .virq = vm->virq,
+            .uart = vm->cfg.console, .uart_base = GUEST_UART_BASE, .uart_line = GUEST_UART_LINE,
             .bootargs = vm->cfg.bootargs[0] ? vm->cfg.bootargs : NULL,
             .initrd_start = vm->cfg.initrd.size ? initrd : 0,
             .initrd_end = vm->cfg.initrd.size ? initrd + vm->cfg.initrd.size : 0,
@@ -278,7 +284,7 @@ static void through_parser(struct fuzz_in *in)
             FUZZ_CHECK(!fdt_getprop(fdt, node, "phandle", NULL), "%s keeps its phandle", path);
             if (fdt_getprop(host, pt->node, "interrupts", NULL)) {
                 const fdt32_t *ip = fdt_getprop(fdt, node, "interrupt-parent", NULL);
-                FUZZ_CHECK(ip && fdt32_to_cpu(*ip) == GUEST_DT_PHANDLE_GIC, "%s not re-parented",
+                FUZZ_CHECK(ip && fdt32_to_cpu(*ip) == GUEST_DT_PHANDLE_INTC, "%s not re-parented",
                            path);
             }
         }

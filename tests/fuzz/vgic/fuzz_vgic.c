@@ -270,10 +270,10 @@ static u64 gicd_offset(struct fuzz_in *in, unsigned int size)
 static u64 gicr_offset(struct fuzz_in *in, unsigned int size)
 {
     u8 how = fin_u8(in);
-    u64 frame = fin_below(in, VM_MAX_VCPUS + 1) * GUEST_GICR_STRIDE;
+    u64 frame = fin_below(in, VM_MAX_VCPUS + 1) * VGICV3_GICR_STRIDE;
 
     if (how & 0x80)
-        return frame + fin_u32(in) % GUEST_GICR_STRIDE;
+        return frame + fin_u32(in) % VGICV3_GICR_STRIDE;
     return frame + fin_pick(in, gicr_regs) + (fin_u8(in) % 8) * size +
            ((how & 0x70) == 0x70 ? (how & 7) : 0);
 }
@@ -307,7 +307,7 @@ static void reset(struct fuzz_in *in)
         vm.vcpus[i] = &vcpus[i];
         vgic_init_vcpu(&vcpus[i]);
     }
-    vgic_init_vm(&vm);
+    vgicv3_reset(&vm);
 }
 
 /* A guest driver's usual start, so deep states are reached from short inputs. */
@@ -320,9 +320,9 @@ static void quick_setup(struct fuzz_in *in, struct vcpu *v)
         vgicd_write(v, GICD_ISENABLER + 4 * word, 4, fin_u32(in));
     }
     for (unsigned int f = 0; f < vm.cfg.nr_vcpus; f++) {
-        vgicr_write(v, f * GUEST_GICR_STRIDE + GICR_WAKER, 4, 0);
-        vgicr_write(v, f * GUEST_GICR_STRIDE + GICR_SGI_BASE + GICD_IGROUPR, 4, ~0U);
-        vgicr_write(v, f * GUEST_GICR_STRIDE + GICR_SGI_BASE + GICD_ISENABLER, 4, fin_u32(in));
+        vgicr_write(v, f * VGICV3_GICR_STRIDE + GICR_WAKER, 4, 0);
+        vgicr_write(v, f * VGICV3_GICR_STRIDE + GICR_SGI_BASE + GICD_IGROUPR, 4, ~0U);
+        vgicr_write(v, f * VGICV3_GICR_STRIDE + GICR_SGI_BASE + GICD_ISENABLER, 4, fin_u32(in));
     }
 }
 
@@ -357,8 +357,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             off = gicr_offset(&in, sz);
             val = 0x5555aaaa5555aaaaULL;
             if (!vgicr_read(v, off, sz, &val)) {
-                u64 f = off / GUEST_GICR_STRIDE;
-                check_read(false, off % GUEST_GICR_STRIDE, sz, val,
+                u64 f = off / VGICV3_GICR_STRIDE;
+                check_read(false, off % VGICV3_GICR_STRIDE, sz, val,
                            f < vm.cfg.nr_vcpus ? &vcpus[f] : NULL);
                 if (f >= vm.cfg.nr_vcpus)
                     FUZZ_CHECK(val == 0, "GICR read past the last frame: %#llx",

@@ -41,7 +41,7 @@
 #include "host_dt.h"
 
 #define IPA_TOP (1ULL << GUEST_IPA_BITS)
-#define SHMEM_DOORBELL_INTID 112 /* shmem.c: region i rings INTID 112 + i */
+#define SHMEM_DOORBELL_LINE 80 /* shmem.c: region i rings line (SPI) 80 + i */
 
 static u8 dtb[HOST_DT_MAX] __attribute__((aligned(8)));
 static struct vm_config accepted[VM_MAX];
@@ -112,7 +112,7 @@ static void check_pt(const struct vm_config *c, const struct pt_dev *d)
         for (unsigned int m = 0; m < platform.mem_count; m++)
             FUZZ_CHECK(!overlap(b, s, pa_addr(platform.mem[m].base), platform.mem[m].size),
                        "%s: %s overlaps host RAM", c->name, d->path);
-        FUZZ_CHECK(!overlap(b, s, GUEST_GICD_BASE, GUEST_UART_BASE + GUEST_UART_SIZE - GUEST_GICD_BASE),
+        FUZZ_CHECK(!overlap(b, s, GUEST_EMUL_BASE, GUEST_UART_BASE + GUEST_UART_SIZE - GUEST_EMUL_BASE),
                    "%s: %s overlaps the virtual GIC/UART", c->name, d->path);
         if (!c->identity)
             FUZZ_CHECK(!overlap(b, s, c->ram_ipa, c->mem_size),
@@ -122,13 +122,13 @@ static void check_pt(const struct vm_config *c, const struct pt_dev *d)
     }
     for (unsigned int q = 0; q < d->nr_irqs; q++) {
         u32 intid = d->irqs[q];
-        FUZZ_CHECK(intid >= 32 && intid < VGIC_NR_IRQS, "%s: %s passes INTID %u", c->name,
-                   d->path, intid);
+        FUZZ_CHECK(intid >= 32 && intid < VGIC_NR_IRQS && d->lines[q] == intid - 32,
+                   "%s: %s passes INTID %u as line %u", c->name, d->path, intid, d->lines[q]);
         /* The VM's own virtual SPIs: the vPL011's line and its regions' doorbells. */
-        FUZZ_CHECK(!c->console || intid != 32 + GUEST_UART_SPI,
+        FUZZ_CHECK(!c->console || d->lines[q] != GUEST_UART_LINE,
                    "%s: %s passes INTID %u, its virtual UART's", c->name, d->path, intid);
         for (unsigned int i = 0; i < c->nr_shmem; i++)
-            FUZZ_CHECK(intid != SHMEM_DOORBELL_INTID + c->shmem[i],
+            FUZZ_CHECK(d->lines[q] != SHMEM_DOORBELL_LINE + c->shmem[i],
                        "%s: %s passes INTID %u, the doorbell of its region %u", c->name, d->path,
                        intid, c->shmem[i]);
     }
@@ -243,8 +243,8 @@ static void check_regions(void)
         FUZZ_CHECK(terminated(name, sizeof(name)), "region %u name unterminated", i);
         FUZZ_CHECK(size && IS_ALIGNED(size | ipa, PAGE_SIZE) && ipa + size > ipa &&
                        ipa + size <= IPA_TOP &&
-                       !overlap(ipa, size, GUEST_GICD_BASE,
-                                GUEST_UART_BASE + GUEST_UART_SIZE - GUEST_GICD_BASE),
+                       !overlap(ipa, size, GUEST_EMUL_BASE,
+                                GUEST_UART_BASE + GUEST_UART_SIZE - GUEST_EMUL_BASE),
                    "region '%s' at IPA [%#llx +%#llx)", name, (unsigned long long)ipa,
                    (unsigned long long)size);
         for (unsigned int j = 0; j < i; j++) {

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <libfdt.h>
 #include <keel/guest_dt.h>
+#include <keel/irqchip.h>
+#include <keel/vgic.h>
 
 #define DT_BUF_SIZE 16384
 
@@ -24,6 +26,12 @@
 #define VIRT_UART_BASE 0x09000000ULL
 #define VIRT_UART_SPI 1
 #define VIRT_MEM_BASE 0x40000000ULL
+
+/* The vGICv3's DT side (src/irqchip/vgic_dt.c), all guest_dt.c asks of a virqchip. */
+static const struct virqchip_ops vgicv3_dt = {
+    .name = "vGICv3", .dt_node = vgicv3_dt_node, .dt_spec = vgic_dt_spec,
+    .dt_spec_private = vgicv3_dt_spec_private,
+};
 
 static const u32 virt_timer_ppis[4] = { 29, 30, 27, 26 };
 static const u64 mpidr_linear[4] = { 0, 1, 2, 3 };
@@ -48,10 +56,9 @@ static struct guest_dt_params case_params(const struct dt_case *c)
         .mem_size = c->mem_size ? c->mem_size : 256ULL << 20,
         .ncpus = c->ncpus,
         .mpidr = c->mpidr ? c->mpidr : mpidr_linear,
-        .gicd_base = VIRT_GICD_BASE, .gicd_size = VIRT_GICD_SIZE,
-        .gicr_base = VIRT_GICR_BASE, .gicr_size = VIRT_GICR_SIZE,
+        .virq = &vgicv3_dt,
         .uart = c->uart, .uart_base = c->uart_base ? c->uart_base : VIRT_UART_BASE,
-        .uart_spi = VIRT_UART_SPI,
+        .uart_line = VIRT_UART_SPI,
         .bootargs = c->bootargs,
         .initrd_start = c->initrd_start, .initrd_end = c->initrd_end,
         .timer_ppis = virt_timer_ppis,
@@ -471,20 +478,18 @@ static void test_bad_params(void **state)
     BAD(p.mpidr = dup);
     BAD(p.mpidr = aff3);
     BAD(p.mem_size = 0);
-    BAD(p.gicd_size = 0);
-    BAD(p.gicr_size = 0);
-    BAD(p.gicr_size = UINT64_MAX / 2);
+    BAD(p.virq = NULL);
     BAD(p.timer_ppis = NULL);
     BAD(p.timer_ppis = spi_ppi);
     BAD(p.timer_ppis = sgi_ppi);
-    BAD(p.uart_spi = 988);
+    BAD(p.uart_line = 988);
 #undef BAD
     /* The highest SPI is fine; a bad one is ignored when there is no UART. */
     p = good;
-    p.uart_spi = 987;
+    p.uart_line = 987;
     assert_int_equal(guest_dt_build(dt_buf, sizeof(dt_buf), &p), 0);
     p.uart = false;
-    p.uart_spi = 5000;
+    p.uart_line = 5000;
     assert_int_equal(guest_dt_build(dt_buf, sizeof(dt_buf), &p), 0);
 }
 

@@ -1,5 +1,5 @@
 /*
- * Fakes for the functions src/vdev/vgic.c links against (see
+ * Fakes for the functions src/irqchip/vgic.c links against (see
  * fake_vgic_deps.h). `nm -u` on vgic.o lists them: vgic_sync,
  * vgic_lr_state, vgic_lr_set_state, vgic_lr_changed, vgic_hw_unpend and vcpu_kick.
  */

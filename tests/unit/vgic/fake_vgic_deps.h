@@ -1,5 +1,5 @@
 /*
- * Host stand-ins for what src/vdev/vgic.c calls outside itself: the list
+ * Host stand-ins for what src/irqchip/vgic.c calls outside itself: the list
  * register half (src/arch/aarch64/vgic_lr.c) and vcpu_kick(). Nothing is
  * ever in a list register here; the fakes record how they were called.
  */

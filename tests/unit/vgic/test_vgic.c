@@ -1,5 +1,5 @@
 /*
- * Host unit tests for src/vdev/vgic.c, the vGICv3 distributor (GICD_*) and
+ * Host unit tests for src/irqchip/vgic.c, the vGICv3 distributor (GICD_*) and
  * redistributor (GICR_*) register emulation, checked against the GICv3
  * programmers' model (Arm IHI 0069, chapter 12) as vgic.c states it: one
  * security state (GICD_CTLR.DS = 1), affinity routing always on, 256 INTIDs,
@@ -108,7 +108,7 @@ static struct vm *vm_new(unsigned int n)
         t->vm.vcpus[i] = v;
     }
     /* as vm_prepare_boot() */
-    vgic_init_vm(&t->vm);
+    vgicv3_reset(&t->vm);
     for (unsigned int i = 0; i < n; i++)
         vgic_init_vcpu(t->vm.vcpus[i]);
     fake_vgic_reset();

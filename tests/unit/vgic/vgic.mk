@@ -1,5 +1,5 @@
-# Host unit tests of src/vdev/vgic.c (the vGICv3 distributor and
-# redistributor register emulation): cmocka, ASan and UBSan, any sanitizer
+# Host unit tests of src/irqchip/vgic.c and vgicv3.c (the vGICv3 distributor
+# and redistributor register emulation): cmocka, ASan and UBSan, any sanitizer
 # report fails the target.
 #   make -f tests/unit/vgic/vgic.mk unit-vgic
 # or through tests/unit/unit.mk, which includes this file ("make unit").
@@ -19,7 +19,7 @@ VGIC_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror \
 VGIC_SRC_CFLAGS := -Wno-unused-parameter
 VGIC_LDFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 VGIC_LDLIBS := -lcmocka
-VGIC_OBJS := $(VGIC_OUT)/vgic.o $(VGIC_OUT)/fake_vgic_deps.o $(VGIC_OUT)/test_vgic.o
+VGIC_OBJS := $(VGIC_OUT)/vgic.o $(VGIC_OUT)/vgicv3.o $(VGIC_OUT)/fake_vgic_deps.o $(VGIC_OUT)/test_vgic.o
 VGIC_TEST := $(VGIC_OUT)/test_vgic
 VGIC_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -29,7 +29,10 @@ define vgic_cc
 	@echo "  HOSTCC  $<"; $(VGIC_HOSTCC) $(VGIC_CFLAGS) $(1) -MMD -MP -c $< -o $@
 endef
 
-$(VGIC_OUT)/vgic.o: src/vdev/vgic.c tests/unit/vgic/vgic.mk
+$(VGIC_OUT)/vgic.o: src/irqchip/vgic.c tests/unit/vgic/vgic.mk
+	$(call vgic_cc,$(VGIC_SRC_CFLAGS))
+
+$(VGIC_OUT)/%.o: src/irqchip/%.c tests/unit/vgic/vgic.mk
 	$(call vgic_cc,$(VGIC_SRC_CFLAGS))
 
 $(VGIC_OUT)/fake_vgic_deps.o: tests/unit/vgic/fake_vgic_deps.c tests/unit/vgic/vgic.mk

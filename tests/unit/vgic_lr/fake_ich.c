@@ -9,7 +9,7 @@
 
 #include <arch/gicv3_regs.h>
 #include <arch/vgic_hw.h>
-#include <drivers/gicv3.h>
+#include <drivers/gic.h>
 #include <keel/cpu.h>
 #include <keel/platform.h>
 #include <keel/vm.h>
@@ -74,10 +74,8 @@ static void phys_deactivate(u32 intid)
 }
 
 /* ICC_DIR_EL1 at EL2 on the current CPU: Keel ending a physical interrupt. */
-void gic_deactivate(u32 intid)
-{
-    phys_deactivate(intid);
-}
+static const struct irqchip_ops fake_irqchip = { .name = "fake", .deactivate = phys_deactivate };
+const struct irqchip_ops *irqchip = &fake_irqchip;
 
 /* ---- the hypervisor's registers (arch/vgic_hw.h) ---- */
 

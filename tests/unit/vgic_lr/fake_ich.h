@@ -7,7 +7,7 @@
  * 12.4, the way QEMU's hw/intc/arm_gicv3_cpuif.c implements them), the
  * maintenance interrupt (ICH_MISR_EL2), and the physical side of forwarded
  * (HW) interrupts. Also the link-time fakes vgic_lr.c and vgic.c need:
- * cpu_this(), vcpu_kick(), gic_deactivate(), gic_nr_lrs() and platform.
+ * cpu_this(), vcpu_kick(), irqchip->deactivate, gic_nr_lrs() and platform.
  *
  * Priorities have 5 bits (VGIC_PRIO_BITS) and so do preemption levels: the
  * group priority is the priority itself, one ICH_AP1R0_EL2 bit per level.

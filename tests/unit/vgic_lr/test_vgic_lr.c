@@ -3,7 +3,7 @@
  * reach the list registers, and what happens when there are more than LRs
  * (docs/vgic-lr-overflow.md). The hardware is fake_ich.c's model of the
  * GICv3 virtual CPU interface (4 LRs per CPU, as QEMU has), the guest drives
- * it through ICV_IAR1/EOIR1/DIR; src/vdev/vgic.c is the real one, for
+ * it through ICV_IAR1/EOIR1/DIR; src/irqchip/vgic.c is the real one, for
  * injection and the GICR_ISACTIVER/ICACTIVER view.
  *
  * A VM of 2 vCPUs on physical CPUs 0 and 1; SGIs are Group 1 and enabled
@@ -67,7 +67,7 @@ static int setup(void **state)
         v->vmpidr = 0x80000000UL | i;
         t->vm.vcpus[i] = v;
     }
-    vgic_init_vm(&t->vm);
+    vgicv3_reset(&t->vm);
     for (unsigned int i = 0; i < 2; i++) {
         vgic_init_vcpu(&t->vcpus[i]);
         fake_run(&t->vcpus[i]); /* as arch_vcpu_enter() */

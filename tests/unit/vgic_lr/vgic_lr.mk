@@ -1,6 +1,6 @@
 # Host unit tests of src/arch/aarch64/vgic_lr.c, the list-register policy
 # (flush, overflow, spilled interrupts, DIR and EOIcount), against a model of
-# the GICv3 virtual CPU interface (fake_ich.c), with src/vdev/vgic.c for
+# the GICv3 virtual CPU interface (fake_ich.c), with src/irqchip/vgic.c for
 # injection and the distributor's view: cmocka, ASan and UBSan, any
 # sanitizer report fails the target.
 #   make -f tests/unit/vgic_lr/vgic_lr.mk unit-vgic-lr
@@ -18,7 +18,7 @@ VGIC_LR_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror \
 VGIC_LR_VGIC_CFLAGS := -Wno-unused-parameter
 VGIC_LR_LDFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 VGIC_LR_LDLIBS := -lcmocka
-VGIC_LR_OBJS := $(VGIC_LR_OUT)/vgic_lr.o $(VGIC_LR_OUT)/vgic.o $(VGIC_LR_OUT)/fake_ich.o \
+VGIC_LR_OBJS := $(VGIC_LR_OUT)/vgic_lr.o $(VGIC_LR_OUT)/vgic.o $(VGIC_LR_OUT)/vgicv3.o $(VGIC_LR_OUT)/fake_ich.o \
 	$(VGIC_LR_OUT)/test_vgic_lr.o
 VGIC_LR_TEST := $(VGIC_LR_OUT)/test_vgic_lr
 VGIC_LR_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1 \
@@ -32,7 +32,10 @@ endef
 $(VGIC_LR_OUT)/vgic_lr.o: src/arch/aarch64/vgic_lr.c $(VGIC_LR_DIR)/vgic_lr.mk
 	$(call vgic_lr_cc,)
 
-$(VGIC_LR_OUT)/vgic.o: src/vdev/vgic.c $(VGIC_LR_DIR)/vgic_lr.mk
+$(VGIC_LR_OUT)/vgic.o: src/irqchip/vgic.c $(VGIC_LR_DIR)/vgic_lr.mk
+	$(call vgic_lr_cc,$(VGIC_LR_VGIC_CFLAGS))
+
+$(VGIC_LR_OUT)/vgicv3.o: src/irqchip/vgicv3.c $(VGIC_LR_DIR)/vgic_lr.mk
 	$(call vgic_lr_cc,$(VGIC_LR_VGIC_CFLAGS))
 
 $(VGIC_LR_OUT)/%.o: $(VGIC_LR_DIR)/%.c $(VGIC_LR_DIR)/vgic_lr.mk

@@ -4,7 +4,7 @@
  * Inline system register accesses in Keel. The host unit tests
  * (tests/unit/vgic_lr/) build vgic_lr.c with VGIC_HW_FAKE and link a model of
  * the hardware in their place, so the list-register policy runs on the host;
- * gic_deactivate() and gic_nr_lrs() (drivers/gicv3.h) are faked at link time.
+ * irqchip->deactivate and gic_nr_lrs() (drivers/gic.h) are faked at link time.
  */
 #ifndef ARCH_VGIC_HW_H
 #define ARCH_VGIC_HW_H

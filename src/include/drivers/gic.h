@@ -1,0 +1,30 @@
+/*
+ * What the GICv2 and GICv3 drivers share: finding the GIC in the host DT
+ * (src/drivers/gic.c, host-testable) and the binding's interrupt specifier.
+ */
+#ifndef DRIVERS_GIC_H
+#define DRIVERS_GIC_H
+
+#include <keel/irqchip.h>
+
+#define GIC_SGI_KICK 0          /* Keel's IPI: new virtual IRQs or a vCPU to start */
+#define GIC_INTID_SPURIOUS 1020 /* 1020..1023 */
+#define GIC_NR_PRIVATE 32       /* SGIs 0-15, PPIs 16-31 */
+#define GIC_MAX_SPI_INTID 1019
+
+/* The drivers' ops (src/drivers/gicv3.c, gicv2.c). */
+extern const struct irqchip_ops gicv3_irqchip, gicv2_irqchip;
+
+/*
+ * arm,gic-v3.yaml / arm,gic.yaml: <type number flags>, type 0 = SPI (INTID
+ * number + 32), 1 = PPI (number + 16).
+ */
+bool gic_dt_xlate(const u32 *cells, unsigned int ncells, u32 *intid);
+/* SPI INTIDs appear to a VM as the same SPI: line = INTID - 32. */
+bool gic_hwirq_to_line(u32 intid, u32 *line);
+
+/* Number of list registers of this CPU's virtual interface (both versions). */
+unsigned int gic_nr_lrs(void);
+void gic_set_nr_lrs(unsigned int n); /* by the driver, from its VTR */
+
+#endif
