@@ -1,9 +1,8 @@
 /*
  * Physical GICv2 with the virtualization extensions (GIC-400; Arm IHI
  * 0048B): Keel owns the distributor and the CPU interface, as with GICv3.
- * Everything is Group 1 where the GIC lets Keel choose (without Security
- * Extensions, QEMU virt; with them, the firmware put everything in Group 1
- * before entering Keel in Non-secure state). EOImode = 1 splits priority
+ * Keel's interrupts are in the group its GICC_IAR reads acknowledge (see
+ * group_bits). EOImode = 1 splits priority
  * drop from deactivation, so an interrupt forwarded with the HW bit stays
  * active until the guest deactivates it.
  */
@@ -19,6 +18,13 @@
 #define GIC_PRIO_DEFAULT 0xa0
 
 static u64 gicd, gicc;
+/*
+ * IGROUPR for Keel's interrupts. Without Security Extensions (QEMU virt)
+ * Group 0: a Group 1 interrupt would read from GICC_IAR as 1022 unless
+ * AckCtl, which IHI 0048B deprecates. With them Keel runs Non-secure and
+ * sees Group 1 only (the firmware put everything there): all ones.
+ */
+static u32 group_bits;
 static u8 cpu_mask[PLAT_MAX_CPUS]; /* each CPU's interface bit (ITARGETSR, SGIR) */
 static u8 sgi_source[PLAT_MAX_CPUS]; /* of the SGI being handled: EOIR and DIR need it */
 
@@ -43,12 +49,13 @@ static int gicv2_init(void)
     if (!platform.gich.size || !platform.gicv.size)
         WARN("GICv2 without GICH/GICV in the DT: no virtualization extensions, VMs cannot run");
     *reg32(gicd, GICD_CTLR) = 0;
+    group_bits = (*reg32(gicd, GICD_TYPER) & GICD_TYPER_SecurityExtn) ? ~0U : 0;
     lines = ((*reg32(gicd, GICD_TYPER) & 0x1f) + 1) * 32;
     for (u32 i = 32; i < lines && i < 1020; i += 32) {
         *reg32(gicd, GICD_ICENABLER + i / 8) = ~0U;
         *reg32(gicd, GICD_ICPENDR + i / 8) = ~0U;
         *reg32(gicd, GICD_ICACTIVER + i / 8) = ~0U;
-        *reg32(gicd, GICD_IGROUPR + i / 8) = ~0U;
+        *reg32(gicd, GICD_IGROUPR + i / 8) = group_bits;
     }
     for (u32 i = 32; i < lines && i < 1020; i += 4)
         *reg32(gicd, GICD_IPRIORITYR + i) = GIC_PRIO_DEFAULT * 0x01010101U;
@@ -75,7 +82,7 @@ static int gicv2_cpu_init(void)
     *reg32(gicd, GICD_ICENABLER) = ~0U;
     *reg32(gicd, GICD_ICPENDR) = ~0U;
     *reg32(gicd, GICD_ICACTIVER) = ~0U;
-    *reg32(gicd, GICD_IGROUPR) = ~0U;
+    *reg32(gicd, GICD_IGROUPR) = group_bits;
     for (u32 i = 0; i < 32; i += 4)
         *reg32(gicd, GICD_IPRIORITYR + i) = GIC_PRIO_DEFAULT * 0x01010101U;
     *reg32(gicc, GICC_PMR) = 0xff;
@@ -83,8 +90,10 @@ static int gicv2_cpu_init(void)
     /* Both layouts (4.4.1): with one security state, or the Non-secure view, where bit 9 is EOImodeNS. */
     *reg32(gicc, GICC_CTLR) = GICC_CTLR_EnableGrp0 | GICC_CTLR_EnableGrp1 | GICC_CTLR_EOImodeS |
                               GICC_CTLR_EOImodeNS;
-    if (platform.gich.size)
-        gic_set_nr_lrs(GICH_VTR_ListRegs(*reg32(pa_addr(platform.gich.base), GICH_VTR)));
+    if (platform.gich.size) {
+        gic_gich = pa_addr(platform.gich.base);
+        gic_set_nr_lrs(GICH_VTR_ListRegs(*reg32(gic_gich, GICH_VTR)));
+    }
     gicv2_enable(GIC_SGI_KICK, c->id);
     if (platform.gic_maint_irq)
         gicv2_enable(platform.gic_maint_irq, c->id);

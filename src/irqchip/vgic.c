@@ -365,3 +365,15 @@ void vgic_forward_line(struct vm *vm, u32 line, u32 hwirq)
     if (line < VGIC_NR_SPIS)
         vgic_inject_hw_spi(vm, VGIC_NR_PRIVATE + line, hwirq);
 }
+
+void vgic_inject_sgi_from(struct vm *vm, struct vcpu *target, u32 sgi, unsigned int src)
+{
+    struct vgic_irq *irq;
+
+    spin_lock(&vm->vgic.lock);
+    irq = vgic_get_irq(vm, target, sgi & 0xf);
+    irq->sgi_sources |= (u8)BIT(src);
+    irq->pending = true;
+    vgic_update(vm, target, irq);
+    spin_unlock(&vm->vgic.lock);
+}

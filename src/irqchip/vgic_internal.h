@@ -31,6 +31,8 @@ void vgic_write_ctlr(struct vm *vm, u32 enables);
 /* Latches @intid pending (forwarded from physical @pintid when non-zero). Takes the lock. */
 void vgic_pend(struct vm *vm, struct vcpu *target, u32 intid, u32 pintid);
 
+void vgicv2_add_mmio(struct vm *vm);
+
 /* The virqchip ops both versions share (vgic.c). */
 void vgic_create_vm(struct vm *vm);
 void vgic_set_line(struct vm *vm, u32 line, bool level);

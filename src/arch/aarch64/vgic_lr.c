@@ -41,6 +41,22 @@ static u64 lr_build(const struct vgic_irq *irq)
     return lr;
 }
 
+/*
+ * GICv2 SGIs: the lowest pending source goes into the LR (vgic_hw.h carries
+ * it to GICH_LR.CPUID) and leaves the set; with more sources waiting, the
+ * EOI maintenance interrupt brings the next.
+ */
+static u64 lr_sgi_source(struct vgic_irq *irq)
+{
+    unsigned int src;
+
+    if (!irq->sgi_sources)
+        return 0;
+    src = (unsigned int)__builtin_ctz(irq->sgi_sources);
+    irq->sgi_sources &= (u8)~BIT(src);
+    return (u64)src << ICH_LR_PINTID_SHIFT | (irq->sgi_sources ? ICH_LR_EOI : 0);
+}
+
 static bool spilled_any(const struct vgic_cpu *c)
 {
     return c->spilled[0] | c->spilled[1] | c->spilled[2] | c->spilled[3];
@@ -67,7 +83,7 @@ static void vgic_requeue(struct vcpu *self, struct vgic_irq *irq)
          */
         if (irq->target < vm->cfg.nr_vcpus)
             vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~bit;
-        t = vm_vcpu_by_mpidr(vm, irq->irouter);
+        t = vgic_spi_route(vm, irq);
         irq->target = t ? (u8)t->id : 0xff;
     }
     /* the distributor's own test, group enable included (the fuzzer again) */
@@ -206,7 +222,11 @@ static void spill_drop_all(struct vcpu *vcpu)
  */
 static void lr_unqueue(struct vcpu *vcpu, unsigned int n)
 {
+    u64 lr = ich_lr_read(n);
     struct vgic_irq *irq = lr_release(vcpu, n);
+
+    if (vcpu->vm->vgic.v2 && irq->intid < 16) /* the source it came from waits again */
+        irq->sgi_sources |= (u8)BIT(LR_PINTID(lr) & 7);
 
     if (irq->edge || irq->hw_intid || !irq->level)
         irq->pending = true;
@@ -309,7 +329,15 @@ static bool vgic_flush_one(struct vcpu *vcpu, u32 intid, u32 all_lrs, u64 *hcr)
     struct vgic_irq *irq = vgic_get_irq(vcpu->vm, vcpu, intid);
     u32 free_lrs = all_lrs & ~c->used_lrs;
 
-    if (irq->in_lr) {
+    if (irq->in_lr && irq->sgi_sources) {
+        /*
+         * GICv2: an LR holds one source of an SGI (GICH_LR.CPUID). The next
+         * goes in when this one is done: ask for the maintenance interrupt.
+         */
+        ich_lr_write(irq->lr, ich_lr_read(irq->lr) | ICH_LR_EOI);
+        c->want[intid / 64] &= ~BIT(intid % 64);
+        return true;
+    } else if (irq->in_lr) {
         /* Already in an LR (active): add the pending state to it. */
         ich_lr_write(irq->lr, ich_lr_read(irq->lr) | ICH_LR_STATE_PENDING);
     } else if (irq->active) {
@@ -327,13 +355,13 @@ static bool vgic_flush_one(struct vcpu *vcpu, u32 intid, u32 all_lrs, u64 *hcr)
             free_lrs = all_lrs & ~c->used_lrs;
         }
         unsigned int n = __builtin_ctz(free_lrs);
-        ich_lr_write(n, lr_build(irq));
+        ich_lr_write(n, lr_build(irq) | lr_sgi_source(irq));
         c->used_lrs |= BIT(n);
         c->lr_intid[n] = (u16)intid;
         irq->in_lr = true;
         irq->lr = (u8)n;
     }
-    irq->pending = false; /* the latch now lives in the LR */
+    irq->pending = irq->sgi_sources != 0; /* the latch now lives in the LR (but other sources') */
     c->want[intid / 64] &= ~BIT(intid % 64);
     vcpu->irqs_injected++;
     return true;

@@ -23,6 +23,9 @@ bool gic_dt_xlate(const u32 *cells, unsigned int ncells, u32 *intid);
 /* SPI INTIDs appear to a VM as the same SPI: line = INTID - 32. */
 bool gic_hwirq_to_line(u32 intid, u32 *line);
 
+/* GICv2: this CPU's view of the GICH frame (banked, one address); 0 on GICv3. */
+extern u64 gic_gich;
+
 /* Number of list registers of this CPU's virtual interface (both versions). */
 unsigned int gic_nr_lrs(void);
 void gic_set_nr_lrs(unsigned int n); /* by the driver, from its VTR */

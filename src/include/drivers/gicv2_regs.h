@@ -14,9 +14,11 @@
 #define GICD_CPENDSGIR 0x0f10
 #define GICD_SPENDSGIR 0x0f20
 #define GICD_TYPER_CPUNumber(t) (((t) >> 5) & 0x7)
+#define GICD_TYPER_SecurityExtn BIT(10)
 #define GICD_SGIR_TargetListFilter(v) (((v) >> 24) & 0x3)
 #define GICD_SGIR_CPUTargetList(v) (((v) >> 16) & 0xff)
 #define GICD_SGIR_SGIINTID(v) ((v) & 0xf)
+#define GICD_ICPIDR2_V2 0x0fe8
 #define GIC_PIDR2_ARCH_GICv2 0x2b /* ArchRev 2 in bits [7:4] */
 
 /* CPU interface (4.4) */

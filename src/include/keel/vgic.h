@@ -52,8 +52,10 @@ struct vgic_irq {
     bool spilled;      /* active, evicted from an LR to make room (vgic_lr.c) ... */
     u8 spilled_on;     /* ... of this vCPU (index), until the guest deactivates it */
     u16 hw_intid;      /* physical INTID for HW-bit injection, 0 if virtual only */
-    u8 target;         /* vCPU index (SPIs: from IROUTER) */
-    u64 irouter;       /* SPIs: GICD_IROUTER<n> as written */
+    u8 target;         /* vCPU index (SPIs: from IROUTER, or ITARGETSR on v2; 0xff: none) */
+    u8 targets;        /* v2 SPIs: GICD_ITARGETSR<n> byte, one bit per vCPU */
+    u8 sgi_sources;    /* v2 SGIs: vCPUs it is pending from (one LR per source) */
+    u64 irouter;       /* v3 SPIs: GICD_IROUTER<n> as written */
 };
 
 struct vgic_cpu {
@@ -69,6 +71,7 @@ struct vgic_cpu {
 
 struct vgic_dist {
     spinlock_t lock;
+    bool v2;           /* GICv2 model: ITARGETSR routing, per-source SGIs */
     u32 ctlr;
     unsigned int nr_vcpus;
     struct vgic_irq spis[VGIC_NR_SPIS];
@@ -115,6 +118,10 @@ void vgic_set_level(struct vm *vm, u32 intid, bool level);
 void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid);
 void vgic_inject_hw_spi(struct vm *vm, u32 intid, u32 pintid);
 void vgic_set_private_level(struct vcpu *vcpu, u32 intid, bool level);
+/* v2: SGI @sgi to @target from vCPU @src (GICD_SGIR, SPENDSGIR). */
+void vgic_inject_sgi_from(struct vm *vm, struct vcpu *target, u32 sgi, unsigned int src);
+/* The vGICv2 reset state (vgic lock held). */
+void vgicv2_reset(struct vm *vm);
 /* Guest write of ICC_SGI1R_EL1 / ICC_ASGI1R_EL1 / ICC_SGI0R_EL1. */
 void vgic_send_sgi(struct vcpu *vcpu, u64 sgir);
 

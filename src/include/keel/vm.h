@@ -129,6 +129,17 @@ static inline struct vcpu *vm_vcpu_by_mpidr(struct vm *vm, u64 mpidr)
     return NULL;
 }
 
+/* Where an SPI is routed now: IROUTER's affinity (v3), the lowest ITARGETSR bit (v2). */
+static inline struct vcpu *vgic_spi_route(struct vm *vm, const struct vgic_irq *irq)
+{
+    if (!vm->vgic.v2)
+        return vm_vcpu_by_mpidr(vm, irq->irouter);
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus && i < 8; i++)
+        if (irq->targets & BIT(i))
+            return vm->vcpus[i];
+    return NULL;
+}
+
 extern struct vm *vms[VM_MAX];
 extern const void *host_fdt; /* the DT Keel booted with; stays mapped and unchanged */
 extern unsigned int nr_vms;

@@ -29,6 +29,43 @@ void ich_sync(void);
 #else
 
 #include <arch/sysreg.h>
+#include <drivers/gic.h>
+#include <drivers/gicv2_regs.h>
+
+/*
+ * GICv2 (GIC-400): the same registers as MMIO in the GICH frame (IHI 0048B
+ * 5.3), banked per CPU. vgic_lr.c speaks ICH_LR<n>_EL2's layout; these
+ * convert. On a GICv2 the guest's GICC_DIR always traps (its page is not
+ * mapped, src/irqchip/vgicv2.c), which is what TDIR gives on GICv3: VTR
+ * reports TDS and TDIR is not written.
+ */
+static inline volatile u32 *gich_reg(u64 off)
+{
+    return (volatile u32 *)(gic_gich + off);
+}
+
+/* ICH_LR layout -> GICH_LR. HW = 0: an SGI's source CPU rides in bits [34:32]. */
+static inline u32 gich_lr_from_ich(u64 v)
+{
+    u32 lr = (u32)(v & 0x3ff) | (u32)((v >> ICH_LR_PRIORITY_SHIFT) >> 3 & 0x1f) << GICH_LR_Priority_SHIFT |
+             (u32)(v >> 62) << GICH_LR_State_SHIFT | ((v & ICH_LR_GROUP) ? GICH_LR_Grp1 : 0);
+
+    if (v & ICH_LR_HW)
+        return lr | GICH_LR_HW | (u32)((v >> ICH_LR_PINTID_SHIFT) & 0x3ff) << GICH_LR_PhysicalID_SHIFT;
+    return lr | ((v & ICH_LR_EOI) ? GICH_LR_EOI : 0) |
+           (u32)((v >> ICH_LR_PINTID_SHIFT) & 0x7) << GICH_LR_CPUID_SHIFT;
+}
+
+static inline u64 gich_lr_to_ich(u32 lr)
+{
+    u64 v = GICH_LR_VirtualID(lr) | (u64)((lr >> GICH_LR_Priority_SHIFT) & 0x1f) << (ICH_LR_PRIORITY_SHIFT + 3) |
+            (u64)((lr >> GICH_LR_State_SHIFT) & 3) << 62 | ((lr & GICH_LR_Grp1) ? ICH_LR_GROUP : 0);
+
+    if (lr & GICH_LR_HW)
+        return v | ICH_LR_HW | (u64)((lr >> GICH_LR_PhysicalID_SHIFT) & 0x3ff) << ICH_LR_PINTID_SHIFT;
+    return v | ((lr & GICH_LR_EOI) ? ICH_LR_EOI : 0) |
+           (u64)((lr >> GICH_LR_CPUID_SHIFT) & 0x7) << ICH_LR_PINTID_SHIFT;
+}
 
 /* mrs/msr need the register number in the instruction: one case per LR. */
 #define ICH_LR_CASES(op)                                                        \
@@ -41,6 +78,8 @@ void ich_sync(void);
 
 static inline u64 ich_lr_read(unsigned int n)
 {
+    if (gic_gich)
+        return gich_lr_to_ich(*gich_reg(GICH_LR(n)));
 #define ICH_LR_READ(i, reg) case i: return read_sysreg(reg);
     switch (n) {
     ICH_LR_CASES(ICH_LR_READ)
@@ -51,6 +90,10 @@ static inline u64 ich_lr_read(unsigned int n)
 
 static inline void ich_lr_write(unsigned int n, u64 v)
 {
+    if (gic_gich) {
+        *gich_reg(GICH_LR(n)) = gich_lr_from_ich(v);
+        return;
+    }
 #define ICH_LR_WRITE(i, reg) case i: write_sysreg(reg, v); break;
     switch (n) {
     ICH_LR_CASES(ICH_LR_WRITE)
@@ -58,22 +101,67 @@ static inline void ich_lr_write(unsigned int n, u64 v)
 #undef ICH_LR_WRITE
 }
 
-static inline u64 ich_hcr_read(void) { return read_sysreg(ICH_HCR_EL2); }
-static inline void ich_hcr_write(u64 v) { write_sysreg(ICH_HCR_EL2, v); }
-static inline u64 ich_vmcr_read(void) { return read_sysreg(ICH_VMCR_EL2); }
-static inline void ich_vmcr_write(u64 v) { write_sysreg(ICH_VMCR_EL2, v); }
-static inline u64 ich_vtr_read(void) { return read_sysreg(ICH_VTR_EL2); }
-static inline u32 ich_elrsr_read(void) { return (u32)read_sysreg(ICH_ELRSR_EL2); }
-static inline u32 ich_eisr_read(void) { return (u32)read_sysreg(ICH_EISR_EL2); }
+/* GICH_HCR has ICH_HCR_EL2's En/UIE/LRENPIE/NPIE and EOICount where GICv3 has them. */
+static inline u64 ich_hcr_read(void)
+{
+    return gic_gich ? *gich_reg(GICH_HCR) : read_sysreg(ICH_HCR_EL2);
+}
+
+static inline void ich_hcr_write(u64 v)
+{
+    if (gic_gich)
+        *gich_reg(GICH_HCR) = (u32)(v & ~ICH_HCR_EL2_TDIR);
+    else
+        write_sysreg(ICH_HCR_EL2, v);
+}
+
+/* GICH_VMCR's fields sit where ICH_VMCR_EL2's do; its 5-bit priority mask is VPMR[7:3]. */
+static inline u64 ich_vmcr_read(void)
+{
+    return gic_gich ? *gich_reg(GICH_VMCR) : read_sysreg(ICH_VMCR_EL2);
+}
+
+static inline void ich_vmcr_write(u64 v)
+{
+    if (gic_gich)
+        *gich_reg(GICH_VMCR) = (u32)v;
+    else
+        write_sysreg(ICH_VMCR_EL2, v);
+}
+
+static inline u64 ich_vtr_read(void)
+{
+    return gic_gich ? (*gich_reg(GICH_VTR) | ICH_VTR_EL2_TDS) : read_sysreg(ICH_VTR_EL2);
+}
+
+static inline u32 ich_elrsr_read(void)
+{
+    return gic_gich ? *gich_reg(GICH_ELRSR0) : (u32)read_sysreg(ICH_ELRSR_EL2);
+}
+
+static inline u32 ich_eisr_read(void)
+{
+    return gic_gich ? *gich_reg(GICH_EISR0) : (u32)read_sysreg(ICH_EISR_EL2);
+}
 
 /* No active priorities: the vCPU starts with nothing being handled. */
 static inline void ich_aprs_clear(void)
 {
+    if (gic_gich) {
+        *gich_reg(GICH_APR) = 0;
+        return;
+    }
     write_sysreg(ICH_AP1R0_EL2, 0);
     write_sysreg(ICH_AP0R0_EL2, 0);
 }
 
-static inline void ich_sync(void) { isb(); }
+/* MMIO writes to GICH must land before the guest runs; system registers need only isb. */
+static inline void ich_sync(void)
+{
+    if (gic_gich)
+        dsb(sy);
+    isb();
+}
 
 #endif /* VGIC_HW_FAKE */
 #endif
