@@ -274,11 +274,12 @@ def need_guest():
 
 @pytest.fixture
 def linux(keel, need_guest):
-    """Factory: linux(smp=2, cpus=2, append=None, extra=()) boots Keel with one
-    Linux VM and returns (KeelProcess, GuestShell) at the guest's first prompt."""
+    """Factory: linux(smp=2, cpus=2, append=None, extra=(), gic=3) boots Keel
+    with one Linux VM on a GICv3 (or GICv2) host and returns (KeelProcess,
+    GuestShell) at the guest's first prompt."""
 
-    def boot(smp=2, cpus=2, mem="2G", vm_mem="512M", append=None, extra=(), name="linux"):
-        args = ["--smp", str(smp), "--mem", mem]
+    def boot(smp=2, cpus=2, mem="2G", vm_mem="512M", append=None, extra=(), name="linux", gic=3):
+        args = ["--smp", str(smp), "--mem", mem, "--gic", str(gic)]
         if append:
             args += ["--append", append]
         args += ["--vm", linux_vm_spec(name=name, cpus=cpus, mem=vm_mem), *extra]
