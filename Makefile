@@ -52,7 +52,7 @@ LDFLAGS := $(TARGET_FLAGS) $(LD_FLAGS_CC) -nostdlib -static -Wl,--build-id=none 
 
 SRCS := $(wildcard src/arch/aarch64/*.c src/arch/aarch64/*.S src/core/*.c src/drivers/*.c src/irqchip/*.c \
 	src/vdev/*.c src/lib/*.c src/platform/$(PLATFORM)/*.c)
-OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS))
+OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS)) $(BUILD)/obj/arch/aarch64/vgic_lr.c.gicv2.o
 DEPS := $(OBJS:.o=.d)
 
 .PHONY: all run test unit systest soak bench deps guests testguests clean FORCE
@@ -66,6 +66,11 @@ $(BUILD)/obj/lib/string.c.o: CFLAGS += $(NOLOOPDIST)
 $(BUILD)/obj/%.c.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"; $(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# vgic_lr.c a second time, for the GICv2 list registers (see the file).
+$(BUILD)/obj/arch/aarch64/vgic_lr.c.gicv2.o: src/arch/aarch64/vgic_lr.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $< (GICv2)"; $(CC) $(CFLAGS) -DVGIC_LR_GICV2 -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.S.o: src/%.S
 	@mkdir -p $(dir $@)

@@ -11,6 +11,7 @@
 const struct irqchip_ops *irqchip;
 static unsigned int nr_lrs; /* the same on every CPU */
 u64 gic_gich;
+bool gic_cpuif_sysreg;
 
 void gic_set_nr_lrs(unsigned int n)
 {

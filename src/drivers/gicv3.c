@@ -101,6 +101,7 @@ static int gicv3_cpu_init(void)
     write_sysreg(ICC_IGRPEN1_EL1, 1);
     isb();
     gic_set_nr_lrs(ICH_VTR_EL2_ListRegs(read_sysreg(ICH_VTR_EL2)));
+    gic_cpuif_sysreg = true;
 
     gicv3_enable(GIC_SGI_KICK, c->id);
     if (platform.gic_maint_irq)

@@ -26,10 +26,10 @@ bool vgic_irq_regs_read(struct vm *vm, struct vcpu *owner, u64 off, unsigned int
                         u32 lo, u32 hi);
 bool vgic_irq_regs_write(struct vm *vm, struct vcpu *owner, u64 off, unsigned int size, u64 val,
                          u32 lo, u32 hi);
-/* GICD_CTLR's group enables (both versions, one security state). */
-void vgic_write_ctlr(struct vm *vm, u32 enables);
 /* Latches @intid pending (forwarded from physical @pintid when non-zero). Takes the lock. */
 void vgic_pend(struct vm *vm, struct vcpu *target, u32 intid, u32 pintid);
+/* GICD_CTLR's group enables (both versions, one security state). */
+void vgic_write_ctlr(struct vm *vm, u32 enables);
 
 void vgicv2_add_mmio(struct vm *vm);
 

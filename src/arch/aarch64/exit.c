@@ -234,11 +234,11 @@ struct vcpu_regs *vcpu_handle_serror(struct vcpu_regs *regs)
 /* Handles one acknowledged interrupt; false if there was none. */
 static bool irq_handle_one(struct vcpu *v)
 {
-    u32 intid = irqchip_ack();
+    u32 intid = gic_ack();
 
     if (intid == IRQCHIP_NONE)
         return false;
-    irqchip_eoi(intid);
+    gic_eoi(intid);
     if (intid == platform.timer_irq[2] && v) {
         vgic_inject_hw(v, intid, intid);
         return true;
@@ -253,7 +253,7 @@ static bool irq_handle_one(struct vcpu *v)
         console_rx_irq();
     else if (intid == GIC_SGI_KICK && v && v->vgic.lr_stale)
         vgic_lr_refresh(v);
-    irqchip_deactivate(intid);
+    gic_deactivate(intid);
     return true;
 }
 

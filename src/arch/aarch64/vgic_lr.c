@@ -18,6 +18,30 @@
 #include <keel/vgic.h>
 #include <keel/vm.h>
 
+/*
+ * Built twice (Makefile): once for the ICH_*_EL2 system
+ * registers (GICv3), once for the GICH frame (GICv2, -DVGIC_LR_GICV2), so
+ * no register access asks which GIC this is; vgic_lr_select.c picks one
+ * per call. The host tests build it once, with the fake hardware.
+ */
+#ifndef VGIC_HW_FAKE
+#ifdef VGIC_LR_GICV2
+#define VGIC_LR_FN(name) name##_gicv2
+#else
+#define VGIC_LR_FN(name) name##_gicv3
+#endif
+#define vgic_flush VGIC_LR_FN(vgic_flush)
+#define vgic_lr_changed VGIC_LR_FN(vgic_lr_changed)
+#define vgic_lr_refresh VGIC_LR_FN(vgic_lr_refresh)
+#define vgic_lr_state VGIC_LR_FN(vgic_lr_state)
+#define vgic_lr_set_state VGIC_LR_FN(vgic_lr_set_state)
+#define vgic_hw_unpend VGIC_LR_FN(vgic_hw_unpend)
+#define vgic_sync VGIC_LR_FN(vgic_sync)
+#define vgic_maintenance VGIC_LR_FN(vgic_maintenance)
+#define vgic_dir VGIC_LR_FN(vgic_dir)
+#define vgic_vcpu_reset_hw VGIC_LR_FN(vgic_vcpu_reset_hw)
+#endif
+
 #define LR_PRIORITY(lr) ((u8)((lr) >> ICH_LR_PRIORITY_SHIFT))
 #define LR_PINTID(lr) ((u32)(((lr) >> ICH_LR_PINTID_SHIFT) & ICH_LR_PINTID_MASK))
 /* ICH_HCR_EL2 bits kept while interrupts are spilled: see the header comment */
@@ -44,8 +68,11 @@ static u64 lr_build(const struct vgic_irq *irq)
 /*
  * GICv2 SGIs: the lowest pending source goes into the LR (vgic_hw.h carries
  * it to GICH_LR.CPUID) and leaves the set; with more sources waiting, the
- * EOI maintenance interrupt brings the next.
+ * EOI maintenance interrupt brings the next. Only vGICv2s have sources, and
+ * only a GICv2 host runs them: the GICv3 build leaves this out.
  */
+#if defined(VGIC_LR_GICV2) || defined(VGIC_HW_FAKE)
+#define VGIC_SGI_SOURCES 1
 static u64 lr_sgi_source(struct vgic_irq *irq)
 {
     unsigned int src;
@@ -56,6 +83,10 @@ static u64 lr_sgi_source(struct vgic_irq *irq)
     irq->sgi_sources &= (u8)~BIT(src);
     return (u64)src << ICH_LR_PINTID_SHIFT | (irq->sgi_sources ? ICH_LR_EOI : 0);
 }
+#else
+#define VGIC_SGI_SOURCES 0
+static u64 lr_sgi_source(struct vgic_irq *irq) { return 0; }
+#endif
 
 static bool spilled_any(const struct vgic_cpu *c)
 {
@@ -222,11 +253,11 @@ static void spill_drop_all(struct vcpu *vcpu)
  */
 static void lr_unqueue(struct vcpu *vcpu, unsigned int n)
 {
-    u64 lr = ich_lr_read(n);
+    unsigned int src = VGIC_SGI_SOURCES ? LR_PINTID(ich_lr_read(n)) & 7 : 0;
     struct vgic_irq *irq = lr_release(vcpu, n);
 
-    if (vcpu->vm->vgic.v2 && irq->intid < 16) /* the source it came from waits again */
-        irq->sgi_sources |= (u8)BIT(LR_PINTID(lr) & 7);
+    if (VGIC_SGI_SOURCES && vcpu->vm->vgic.v2 && irq->intid < 16) /* its source waits again */
+        irq->sgi_sources |= (u8)BIT(src);
 
     if (irq->edge || irq->hw_intid || !irq->level)
         irq->pending = true;
@@ -329,7 +360,7 @@ static bool vgic_flush_one(struct vcpu *vcpu, u32 intid, u32 all_lrs, u64 *hcr)
     struct vgic_irq *irq = vgic_get_irq(vcpu->vm, vcpu, intid);
     u32 free_lrs = all_lrs & ~c->used_lrs;
 
-    if (irq->in_lr && irq->sgi_sources) {
+    if (VGIC_SGI_SOURCES && irq->in_lr && irq->sgi_sources) {
         /*
          * GICv2: an LR holds one source of an SGI (GICH_LR.CPUID). The next
          * goes in when this one is done: ask for the maintenance interrupt.
@@ -361,7 +392,8 @@ static bool vgic_flush_one(struct vcpu *vcpu, u32 intid, u32 all_lrs, u64 *hcr)
         irq->in_lr = true;
         irq->lr = (u8)n;
     }
-    irq->pending = irq->sgi_sources != 0; /* the latch now lives in the LR (but other sources') */
+    /* the latch now lives in the LR (but other sources' do not) */
+    irq->pending = VGIC_SGI_SOURCES && irq->sgi_sources != 0;
     c->want[intid / 64] &= ~BIT(intid % 64);
     vcpu->irqs_injected++;
     return true;

@@ -26,6 +26,45 @@ bool gic_hwirq_to_line(u32 intid, u32 *line);
 /* GICv2: this CPU's view of the GICH frame (banked, one address); 0 on GICv3. */
 extern u64 gic_gich;
 
+/*
+ * The exit path's acknowledge, priority drop and deactivation: GICv3's CPU
+ * interface is system registers, reached inline here; a GICv2 goes through
+ * the ops (MMIO, and SGIs carry a source). Saves three indirect calls on
+ * every interrupt a guest's CPU takes.
+ */
+extern bool gic_cpuif_sysreg; /* set by the GICv3 driver */
+
+#ifndef VGIC_HW_FAKE
+#include <arch/gicv3_regs.h>
+#include <arch/sysreg.h>
+
+static inline u32 gic_ack(void)
+{
+    if (__builtin_expect(!gic_cpuif_sysreg, 0))
+        return irqchip_ack();
+    u32 intid = (u32)read_sysreg(ICC_IAR1_EL1) & 0xffffff;
+
+    dsb(sy);
+    return intid >= GIC_INTID_SPURIOUS ? IRQCHIP_NONE : intid;
+}
+
+static inline void gic_eoi(u32 intid)
+{
+    if (__builtin_expect(!gic_cpuif_sysreg, 0))
+        return irqchip_eoi(intid);
+    write_sysreg(ICC_EOIR1_EL1, intid);
+    isb();
+}
+
+static inline void gic_deactivate(u32 intid)
+{
+    if (__builtin_expect(!gic_cpuif_sysreg, 0))
+        return irqchip_deactivate(intid);
+    write_sysreg(ICC_DIR_EL1, intid);
+    isb();
+}
+#endif
+
 /* Number of list registers of this CPU's virtual interface (both versions). */
 unsigned int gic_nr_lrs(void);
 void gic_set_nr_lrs(unsigned int n); /* by the driver, from its VTR */

@@ -39,6 +39,12 @@ void ich_sync(void);
  * mapped, src/irqchip/vgicv2.c), which is what TDIR gives on GICv3: VTR
  * reports TDS and TDIR is not written.
  */
+#ifdef VGIC_LR_GICV2
+#define VGIC_HW_GICH 1
+#else
+#define VGIC_HW_GICH 0
+#endif
+
 static inline volatile u32 *gich_reg(u64 off)
 {
     return (volatile u32 *)(gic_gich + off);
@@ -78,7 +84,7 @@ static inline u64 gich_lr_to_ich(u32 lr)
 
 static inline u64 ich_lr_read(unsigned int n)
 {
-    if (gic_gich)
+    if (VGIC_HW_GICH)
         return gich_lr_to_ich(*gich_reg(GICH_LR(n)));
 #define ICH_LR_READ(i, reg) case i: return read_sysreg(reg);
     switch (n) {
@@ -90,7 +96,7 @@ static inline u64 ich_lr_read(unsigned int n)
 
 static inline void ich_lr_write(unsigned int n, u64 v)
 {
-    if (gic_gich) {
+    if (VGIC_HW_GICH) {
         *gich_reg(GICH_LR(n)) = gich_lr_from_ich(v);
         return;
     }
@@ -104,12 +110,12 @@ static inline void ich_lr_write(unsigned int n, u64 v)
 /* GICH_HCR has ICH_HCR_EL2's En/UIE/LRENPIE/NPIE and EOICount where GICv3 has them. */
 static inline u64 ich_hcr_read(void)
 {
-    return gic_gich ? *gich_reg(GICH_HCR) : read_sysreg(ICH_HCR_EL2);
+    return VGIC_HW_GICH ? *gich_reg(GICH_HCR) : read_sysreg(ICH_HCR_EL2);
 }
 
 static inline void ich_hcr_write(u64 v)
 {
-    if (gic_gich)
+    if (VGIC_HW_GICH)
         *gich_reg(GICH_HCR) = (u32)(v & ~ICH_HCR_EL2_TDIR);
     else
         write_sysreg(ICH_HCR_EL2, v);
@@ -118,12 +124,12 @@ static inline void ich_hcr_write(u64 v)
 /* GICH_VMCR's fields sit where ICH_VMCR_EL2's do; its 5-bit priority mask is VPMR[7:3]. */
 static inline u64 ich_vmcr_read(void)
 {
-    return gic_gich ? *gich_reg(GICH_VMCR) : read_sysreg(ICH_VMCR_EL2);
+    return VGIC_HW_GICH ? *gich_reg(GICH_VMCR) : read_sysreg(ICH_VMCR_EL2);
 }
 
 static inline void ich_vmcr_write(u64 v)
 {
-    if (gic_gich)
+    if (VGIC_HW_GICH)
         *gich_reg(GICH_VMCR) = (u32)v;
     else
         write_sysreg(ICH_VMCR_EL2, v);
@@ -131,23 +137,23 @@ static inline void ich_vmcr_write(u64 v)
 
 static inline u64 ich_vtr_read(void)
 {
-    return gic_gich ? (*gich_reg(GICH_VTR) | ICH_VTR_EL2_TDS) : read_sysreg(ICH_VTR_EL2);
+    return VGIC_HW_GICH ? (*gich_reg(GICH_VTR) | ICH_VTR_EL2_TDS) : read_sysreg(ICH_VTR_EL2);
 }
 
 static inline u32 ich_elrsr_read(void)
 {
-    return gic_gich ? *gich_reg(GICH_ELRSR0) : (u32)read_sysreg(ICH_ELRSR_EL2);
+    return VGIC_HW_GICH ? *gich_reg(GICH_ELRSR0) : (u32)read_sysreg(ICH_ELRSR_EL2);
 }
 
 static inline u32 ich_eisr_read(void)
 {
-    return gic_gich ? *gich_reg(GICH_EISR0) : (u32)read_sysreg(ICH_EISR_EL2);
+    return VGIC_HW_GICH ? *gich_reg(GICH_EISR0) : (u32)read_sysreg(ICH_EISR_EL2);
 }
 
 /* No active priorities: the vCPU starts with nothing being handled. */
 static inline void ich_aprs_clear(void)
 {
-    if (gic_gich) {
+    if (VGIC_HW_GICH) {
         *gich_reg(GICH_APR) = 0;
         return;
     }
@@ -158,7 +164,7 @@ static inline void ich_aprs_clear(void)
 /* MMIO writes to GICH must land before the guest runs; system registers need only isb. */
 static inline void ich_sync(void)
 {
-    if (gic_gich)
+    if (VGIC_HW_GICH)
         dsb(sy);
     isb();
 }
