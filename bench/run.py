@@ -8,7 +8,8 @@ plus pexpect).  See bench/README.md for what is measured and how.
           boot time to the KEEL-GUEST-READY marker, and a CPU-bound workload
           (dd if=/dev/zero | sha256sum), with and without -icount shift=0.
   micro   build/guests/bench.elf, when it exists: exit-path micro-benchmarks
-          under -icount shift=0 (lines "BENCH <name> <instructions-per-op>").
+          under -icount shift=0 (lines "BENCH <name> <instructions-per-op>"),
+          on a GICv3 board and again on a GICv2 one (the guest sees a vGICv2).
 
 Prints a table (metric, native, keel, ratio = keel/native) and writes
 build/bench/results.json.  Console logs of every run go to build/bench/logs/.
@@ -71,9 +72,9 @@ def log(msg):
 # Commands: native QEMU and Keel (through tools/keel-run --dry-run)
 # ---------------------------------------------------------------------------
 
-def native_cmd(cpu, smp, mem, kernel, icount, initrd=None, append=None, dtb=None):
+def native_cmd(cpu, smp, mem, kernel, icount, initrd=None, append=None, dtb=None, gic=3):
     """Plain QEMU 'virt' board: no EL2/EL3, so the guest starts at EL1."""
-    cmd = [QEMU, "-M", "virt,gic-version=3", "-cpu", cpu, "-smp", str(smp), "-m", mem,
+    cmd = [QEMU, "-M", f"virt,gic-version={gic}", "-cpu", cpu, "-smp", str(smp), "-m", mem,
            "-nographic", "-nic", "none", "-kernel", kernel]
     if initrd:
         cmd += ["-initrd", initrd]
@@ -86,7 +87,7 @@ def native_cmd(cpu, smp, mem, kernel, icount, initrd=None, append=None, dtb=None
     return cmd
 
 
-def keel_cmd(cpu, smp, icount, vm_spec):
+def keel_cmd(cpu, smp, icount, vm_spec, gic=3):
     """The QEMU command tools/keel-run would run.
 
     keel-run dumps the board DTB and merges the VM nodes first (a QEMU run of
@@ -94,7 +95,7 @@ def keel_cmd(cpu, smp, icount, vm_spec):
     wall-clock measurement of the run itself.
     """
     cmd = [sys.executable, KEEL_RUN, "--dry-run", "--smp", str(smp), "--mem", KEEL_BOARD_MEM,
-           "--cpu", cpu, "--vm", vm_spec]
+           "--cpu", cpu, "--gic", str(gic), "--vm", vm_spec]
     if icount:
         cmd.append("--icount")
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -387,8 +388,9 @@ def flatten_for_native(elf, out):
     return out
 
 
-def run_micro(args):
-    """Exit-path micro-benchmarks: build/guests/bench.elf natively and under Keel.
+def run_micro(args, gic=3):
+    """Exit-path micro-benchmarks: build/guests/bench.elf natively and under Keel,
+    on a GICv3 (vGICv3) or a GICv2 (vGICv2) virt board.
 
     Both runs use -icount shift=0, so the guest's counter counts instructions
     and every figure is exact.  The guest prints `BENCH <name> <value>` lines
@@ -407,13 +409,14 @@ def run_micro(args):
         log(f"micro: {os.path.relpath(elf, ROOT)} is not loaded and entered at "
             f"{RAW_LOAD:#x}: QEMU gets the ELF itself, and enters it with x0 = 0 "
             "(see bench/README.md)")
-    native = native_cmd(args.cpu, smp, "128M", raw or elf, True)
-    keel = keel_cmd(args.cpu, smp, True, f"name=bench,cpus={smp},mem=128M,kernel={elf}")
+    native = native_cmd(args.cpu, smp, "128M", raw or elf, True, gic=gic)
+    keel = keel_cmd(args.cpu, smp, True, f"name=bench,cpus={smp},mem=128M,kernel={elf}", gic=gic)
     plural = "s" if smp > 1 else ""
-    log(f"micro: native ({smp} CPU{plural}, icount)")
-    nat = micro_one("micro-native", native)
-    log(f"micro: keel ({smp} vCPU{plural}, icount)")
-    kel = micro_one("micro-keel", keel)
+    tag = "" if gic == 3 else f"-gicv{gic}"
+    log(f"micro: native ({smp} CPU{plural}, GICv{gic}, icount)")
+    nat = micro_one("micro-native" + tag, native)
+    log(f"micro: keel ({smp} vCPU{plural}, GICv{gic}, icount)")
+    kel = micro_one("micro-keel" + tag, keel)
     rows = []
     for name in list(nat) + [n for n in kel if n not in nat]:
         n, k = nat.get(name), kel.get(name)
@@ -421,11 +424,12 @@ def run_micro(args):
                      "keel_minus_native": (k - n) if n is not None and k is not None else None,
                      "ratio": (k / n) if n and k is not None else None})
     print()
-    print(f"micro-benchmarks (instructions per operation, -icount shift=0, {smp} vCPU{plural})")
+    print(f"micro-benchmarks, GICv{gic} (instructions per operation, -icount shift=0, "
+          f"{smp} vCPU{plural})")
     print_table(["benchmark", "native", "keel", "keel-native", "ratio"],
                 [[r["name"], fmt(r["native"], 1), fmt(r["keel"], 1),
                   fmt(r["keel_minus_native"], 1), fmt(r["ratio"], 2, "x")] for r in rows])
-    return {"status": "measured", "elf": os.path.relpath(elf, ROOT), "cpus": smp,
+    return {"status": "measured", "elf": os.path.relpath(elf, ROOT), "cpus": smp, "gic": gic,
             "icount": "shift=0", "native_image": "raw (x0 = DTB)" if raw else "ELF (x0 = 0)",
             "rows": rows,
             "commands": {"native": shlex.join(native), "keel": shlex.join(keel)}}
@@ -643,13 +647,15 @@ def main():
                 print(f"bench: linux: {e}", file=sys.stderr)
                 results["linux"] = {"error": str(e)}
                 status = 1
-        if args.only in (None, "micro"):
+        for gic, key in ((3, "micro"), (2, "micro_gicv2")):
+            if args.only not in (None, "micro"):
+                break
             print()
             try:
-                results["micro"] = run_micro(args)
+                results[key] = run_micro(args, gic)
             except BenchError as e:
-                print(f"bench: micro: {e}", file=sys.stderr)
-                results["micro"] = {"status": "error", "error": str(e)}
+                print(f"bench: micro (GICv{gic}): {e}", file=sys.stderr)
+                results[key] = {"status": "error", "error": str(e)}
                 status = 1
     finally:
         results["elapsed_s"] = round(time.monotonic() - start, 1)
