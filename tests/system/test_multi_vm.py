@@ -23,8 +23,9 @@ def wait_ready(proc, names, timeout=120):
 
 
 @pytest.mark.usefixtures("need_guest")
-def test_two_linux_vms_share_the_console(keel):
-    proc = keel("--smp", "4", "--vm", linux_vm_spec("a", cpus=2, mem="256M"),
+@pytest.mark.parametrize("gic", [3, 2], ids=["gicv3", "gicv2"])
+def test_two_linux_vms_share_the_console(keel, gic):
+    proc = keel("--smp", "4", "--gic", str(gic), "--vm", linux_vm_spec("a", cpus=2, mem="256M"),
                 "--vm", linux_vm_spec("b", cpus=2, mem="256M"), timeout=120)
     wait_ready(proc, ["a", "b"])
     shell = GuestShell(proc)
@@ -46,8 +47,9 @@ def test_two_linux_vms_share_the_console(keel):
 
 
 @pytest.mark.usefixtures("need_guest")
-def test_crashed_vm_restarts_without_leaking_memory(keel):
-    proc = keel("--smp", "2", "--vm", linux_vm_spec("a", cpus=1, mem="192M"),
+@pytest.mark.parametrize("gic", [3, 2], ids=["gicv3", "gicv2"])
+def test_crashed_vm_restarts_without_leaking_memory(keel, gic):
+    proc = keel("--smp", "2", "--gic", str(gic), "--vm", linux_vm_spec("a", cpus=1, mem="192M"),
                 "--vm", linux_vm_spec("b", cpus=1, mem="192M"), timeout=120)
     wait_ready(proc, ["a", "b"])
     shell = GuestShell(proc)
@@ -94,7 +96,8 @@ def test_powered_off_vm_leaves_the_other_running(keel):
 
 
 @pytest.mark.usefixtures("need_guest")
-def test_passthrough_disk_belongs_to_one_vm(keel, tmp_path):
+@pytest.mark.parametrize("gic", [3, 2], ids=["gicv3", "gicv2"])
+def test_passthrough_disk_belongs_to_one_vm(keel, tmp_path, gic):
     disk = tmp_path / "disk.img"
     with open(disk, "wb") as f:
         f.truncate(16 << 20)
@@ -103,7 +106,7 @@ def test_passthrough_disk_belongs_to_one_vm(keel, tmp_path):
     with open(disk, "r+b") as f:
         f.seek(8 << 20)
         f.write(b"KEEL-DISK-MARKER")
-    proc = keel("--smp", "4", "--disk", str(disk),
+    proc = keel("--smp", "4", "--gic", str(gic), "--disk", str(disk),
                 "--vm", linux_vm_spec("disk", cpus=2, mem="256M", identity="on",
                                       passthrough="/virtio_mmio@a003e00"),
                 "--vm", linux_vm_spec("other", cpus=1, mem="128M"), timeout=120)
