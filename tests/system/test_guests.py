@@ -13,6 +13,7 @@ Each run's console goes to build/systest/guests/<guest>-<n>cpu.log.
 
 Environment:
   KEEL_BIN                    Keel image (default build/keel.bin)
+  KEEL_QEMU                   QEMU binary (default qemu-system-aarch64; tools/keel-run reads it)
   KEEL_SYSTEST_TIMEOUT_SCALE  multiply the timeouts (slow or busy machines)
 """
 import os
@@ -38,7 +39,9 @@ SUMMARY = re.compile(r"SUMMARY: (\d+) passed, (\d+) failed")
 FAIL = re.compile(r"FAIL: ")
 KEEL_FATAL = re.compile(r"\*\*\* Keel (fault|panic)|cpu\d+: stopped\.")
 
-for tool in ("qemu-system-aarch64", "dtc", "make"):
+QEMU = os.environ.get("KEEL_QEMU") or "qemu-system-aarch64"
+
+for tool in (QEMU, "dtc", "make"):
     if not shutil.which(tool):
         pytest.skip(f"{tool} not installed (run scripts/deps.sh)", allow_module_level=True)
 
