@@ -55,7 +55,7 @@ SRCS := $(wildcard src/arch/aarch64/*.c src/arch/aarch64/*.S src/core/*.c src/dr
 OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS)) $(BUILD)/obj/arch/aarch64/vgic_lr.c.gicv2.o
 DEPS := $(OBJS:.o=.d)
 
-.PHONY: all run test unit systest soak bench deps guests testguests clean FORCE
+.PHONY: all run test unit systest soak bench deps guests testguests idprobe clean FORCE
 all: $(LIBFDT) $(BUILD)/keel.bin
 
 $(LIBFDT):
@@ -111,6 +111,16 @@ guests:
 # Bare-metal test and demo guests (tests/guests) -> build/guests/*.elf
 testguests: $(LIBFDT)
 	$(MAKE) -C tests/guests CC="$(CC)" GUEST_DIRS="tests/guests/demo bench/guest tests/guests/hostile"
+
+# The ID registers of the CPU QEMU emulates, read at EL2 (tools/idprobe/run
+# prints them; docs/cpu-features.md is built from its output).
+idprobe: $(BUILD)/idprobe.elf
+
+$(BUILD)/idprobe.elf: tools/idprobe/idprobe.c tools/idprobe/idprobe.ld
+	@mkdir -p $(BUILD)
+	$(CC) $(TARGET_FLAGS) $(LD_FLAGS_CC) -O2 -Wall -Wextra -Werror -ffreestanding -nostdlib -static \
+		-mgeneral-regs-only -march=armv8-a -fno-pic -Wl,--build-id=none \
+		-Wl,-T,tools/idprobe/idprobe.ld -o $@ tools/idprobe/idprobe.c
 
 # The demo: Debian Linux (2 vCPUs) next to the bare-metal demo guest, sharing
 # a memory region with a doorbell. Override RUN_ARGS to run something else.

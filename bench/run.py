@@ -42,7 +42,7 @@ KEEL_RUN = os.path.join(ROOT, "tools", "keel-run")
 MICRO_ELF = os.path.join(ROOT, "build", "guests", "bench.elf")
 
 DEFAULT_CPU = "max,pauth=off,sve=off"   # tools/keel-run's default
-QEMU = "qemu-system-aarch64"
+QEMU = os.environ.get("KEEL_QEMU") or "qemu-system-aarch64"   # tools/keel-run reads it too
 LINUX_MEM = "512M"      # guest RAM, native and under Keel
 KEEL_BOARD_MEM = "1G"   # board RAM under Keel: the guest's 512M + Keel's own
 BOOTARGS = "console=ttyAMA0"

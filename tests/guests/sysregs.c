@@ -1,15 +1,19 @@
 /*
  * sysregs: the system registers a Keel guest sees.
  *  - ID registers (trapped by HCR_EL2.TID3): what Keel does not virtualise is
- *    absent (AA64PFR0 EL2/SVE/RAS/SEL2/MPAM/AMU, AA64PFR1 MTE/SME, AA64ZFR0,
- *    AA64SMFR0, AA64DFR0 PMU/SPE/trace/BRBE, AA64DFR1, DFR0 PMU/trace), and the
- *    whole ID space is identical on every vCPU; writes to it are UNDEFINED
+ *    absent and some fields are capped (Keel passes only the fields it knows,
+ *    docs/cpu-features.md; this guest checks every hidden or capped one and
+ *    prints all 56 registers as IDREG lines), and the whole ID space is
+ *    identical on every vCPU; writes to it are UNDEFINED
  *  - PMU registers: RAZ/WI (Keel's choice while it offers no PMU); the cycle
  *    counter does not count
  *  - debug registers: MDSCR_EL1 keeps what is written; OSLSR_EL1 shows the
  *    OS lock implemented and unlocked; OSLAR_EL1, breakpoints and
  *    watchpoints are RAZ/WI; ACTLR_EL1 RAZ/WI (HCR_EL2.TACR)
  *  - implementation-defined registers (HCR_EL2.TIDCP) and SVE: UNDEFINED
+ *  - the registers and instructions of hidden features (pointer
+ *    authentication, SCXTNUM, LORegions, RAS records, TCR2, PIE, POE, GCS,
+ *    MTE, SVE, SME, MOPS): UNDEFINED
  *  - EL1/EL0 state the guest owns (thread IDs, CONTEXTIDR, PAR, CSSELR,
  *    SP_EL0, FP/SIMD registers) survives exits to Keel, per vCPU
  *  - MPIDR_EL1 and MIDR_EL1 per vCPU; DC ZVA and cache maintenance work
@@ -18,13 +22,24 @@
 
 #define NR_ID 56 /* op0 3, op1 0, CRn 0, CRm 1-7, op2 0-7 */
 #define ID(crm, op2) (((crm) - 1) * 8 + (op2))
+#define PFR0 ID(1, 0)
+#define PFR1 ID(1, 1)
+#define DFR0 ID(1, 2)
+#define PFR2 ID(3, 4)
+#define DFR1 ID(3, 5)
 #define AA64PFR0 ID(4, 0)
 #define AA64PFR1 ID(4, 1)
+#define AA64PFR2 ID(4, 2)
 #define AA64ZFR0 ID(4, 4)
 #define AA64SMFR0 ID(4, 5)
+#define AA64FPFR0 ID(4, 7)
 #define AA64DFR0 ID(5, 0)
 #define AA64DFR1 ID(5, 1)
-#define DFR0 ID(1, 2)
+#define AA64ISAR1 ID(6, 1)
+#define AA64ISAR2 ID(6, 2)
+#define AA64MMFR0 ID(7, 0)
+#define AA64MMFR1 ID(7, 1)
+#define AA64MMFR2 ID(7, 2)
 
 struct idregs {
     u64 id[NR_ID];
@@ -51,33 +66,110 @@ static void read_ids(void *arg)
 struct field {
     unsigned int reg, hi, lo;
     const char *name;
+    u64 max; /* the highest value Keel lets through (0: hidden) */
 };
 
+/* Keel's policy for the fields it hides or caps (sysreg.c, docs/cpu-features.md). */
 static const struct field hidden[] = {
-    { AA64PFR0, 11, 8, "ID_AA64PFR0_EL1.EL2" },
-    { AA64PFR0, 31, 28, "ID_AA64PFR0_EL1.RAS" },
-    { AA64PFR0, 35, 32, "ID_AA64PFR0_EL1.SVE" },
-    { AA64PFR0, 39, 36, "ID_AA64PFR0_EL1.SEL2" },
-    { AA64PFR0, 43, 40, "ID_AA64PFR0_EL1.MPAM" },
-    { AA64PFR0, 47, 44, "ID_AA64PFR0_EL1.AMU" },
-    { AA64PFR1, 11, 8, "ID_AA64PFR1_EL1.MTE" },
-    { AA64PFR1, 15, 12, "ID_AA64PFR1_EL1.RAS_frac" },
-    { AA64PFR1, 19, 16, "ID_AA64PFR1_EL1.MPAM_frac" },
-    { AA64PFR1, 27, 24, "ID_AA64PFR1_EL1.SME" },
-    { AA64ZFR0, 63, 0, "ID_AA64ZFR0_EL1" },
-    { AA64SMFR0, 63, 0, "ID_AA64SMFR0_EL1" },
-    { AA64DFR0, 7, 4, "ID_AA64DFR0_EL1.TraceVer" },
-    { AA64DFR0, 11, 8, "ID_AA64DFR0_EL1.PMUVer" },
-    { AA64DFR0, 35, 32, "ID_AA64DFR0_EL1.PMSVer" },
-    { AA64DFR0, 43, 40, "ID_AA64DFR0_EL1.TraceFilt" },
-    { AA64DFR0, 47, 44, "ID_AA64DFR0_EL1.TraceBuffer" },
-    { AA64DFR0, 55, 52, "ID_AA64DFR0_EL1.BRBE" },
-    { AA64DFR1, 63, 0, "ID_AA64DFR1_EL1" },
-    { DFR0, 15, 12, "ID_DFR0_EL1.CopTrc" },
-    { DFR0, 19, 16, "ID_DFR0_EL1.MMapTrc" },
-    { DFR0, 27, 24, "ID_DFR0_EL1.PerfMon" },
-    { DFR0, 31, 28, "ID_DFR0_EL1.TraceFilt" },
+    { AA64PFR0, 7, 4, "ID_AA64PFR0_EL1.EL1 (AArch64 only)", 1 },
+    { AA64PFR0, 11, 8, "ID_AA64PFR0_EL1.EL2", 0 },
+    { AA64PFR0, 27, 24, "ID_AA64PFR0_EL1.GIC (v3 system registers)", 1 },
+    { AA64PFR0, 31, 28, "ID_AA64PFR0_EL1.RAS", 0 },
+    { AA64PFR0, 35, 32, "ID_AA64PFR0_EL1.SVE", 0 },
+    { AA64PFR0, 39, 36, "ID_AA64PFR0_EL1.SEL2", 0 },
+    { AA64PFR0, 43, 40, "ID_AA64PFR0_EL1.MPAM", 0 },
+    { AA64PFR0, 47, 44, "ID_AA64PFR0_EL1.AMU", 0 },
+    { AA64PFR0, 55, 52, "ID_AA64PFR0_EL1.RME", 0 },
+    { AA64PFR0, 59, 56, "ID_AA64PFR0_EL1.CSV2 (no SCXTNUM)", 1 },
+    { AA64PFR1, 11, 8, "ID_AA64PFR1_EL1.MTE", 0 },
+    { AA64PFR1, 15, 12, "ID_AA64PFR1_EL1.RAS_frac", 0 },
+    { AA64PFR1, 19, 16, "ID_AA64PFR1_EL1.MPAM_frac", 0 },
+    { AA64PFR1, 27, 24, "ID_AA64PFR1_EL1.SME", 0 },
+    { AA64PFR1, 31, 28, "ID_AA64PFR1_EL1.RNDR_trap", 0 },
+    { AA64PFR1, 35, 32, "ID_AA64PFR1_EL1.CSV2_frac (no SCXTNUM)", 1 },
+    { AA64PFR1, 63, 36, "ID_AA64PFR1_EL1.NMI, MTE_frac, GCS, THE, MTEX, DF2, PFAR", 0 },
+    { AA64PFR2, 63, 0, "ID_AA64PFR2_EL1", 0 },
+    { AA64ZFR0, 63, 0, "ID_AA64ZFR0_EL1", 0 },
+    { AA64SMFR0, 63, 0, "ID_AA64SMFR0_EL1", 0 },
+    { AA64FPFR0, 63, 0, "ID_AA64FPFR0_EL1", 0 },
+    { AA64DFR0, 3, 0, "ID_AA64DFR0_EL1.DebugVer (Armv8.0)", 6 },
+    { AA64DFR0, 7, 4, "ID_AA64DFR0_EL1.TraceVer", 0 },
+    { AA64DFR0, 11, 8, "ID_AA64DFR0_EL1.PMUVer", 0 },
+    { AA64DFR0, 19, 16, "ID_AA64DFR0_EL1.PMSS", 0 },
+    { AA64DFR0, 27, 24, "ID_AA64DFR0_EL1.SEBEP", 0 },
+    { AA64DFR0, 35, 32, "ID_AA64DFR0_EL1.PMSVer", 0 },
+    { AA64DFR0, 43, 40, "ID_AA64DFR0_EL1.TraceFilt", 0 },
+    { AA64DFR0, 47, 44, "ID_AA64DFR0_EL1.TraceBuffer", 0 },
+    { AA64DFR0, 51, 48, "ID_AA64DFR0_EL1.MTPMU", 0 },
+    { AA64DFR0, 55, 52, "ID_AA64DFR0_EL1.BRBE", 0 },
+    { AA64DFR0, 63, 56, "ID_AA64DFR0_EL1.ExtTrcBuff, HPMN0", 0 },
+    { AA64DFR1, 63, 0, "ID_AA64DFR1_EL1", 0 },
+    { ID(6, 0), 27, 24, "ID_AA64ISAR0_EL1.TME", 0 },
+    { AA64ISAR1, 11, 4, "ID_AA64ISAR1_EL1.APA, API", 0 },
+    { AA64ISAR1, 31, 24, "ID_AA64ISAR1_EL1.GPA, GPI", 0 },
+    { AA64ISAR1, 63, 60, "ID_AA64ISAR1_EL1.LS64", 0 },
+    { AA64ISAR2, 19, 8, "ID_AA64ISAR2_EL1.GPA3, APA3, MOPS", 0 },
+    { AA64ISAR2, 27, 24, "ID_AA64ISAR2_EL1.PAC_frac", 0 },
+    { AA64ISAR2, 47, 32, "ID_AA64ISAR2_EL1.SYSREG_128 to PCDPHINT", 0 },
+    { AA64ISAR2, 63, 56, "ID_AA64ISAR2_EL1.LUT, ATS1A", 0 },
+    { ID(6, 3), 63, 0, "ID_AA64ISAR3_EL1", 0 },
+    { AA64MMFR0, 3, 0, "ID_AA64MMFR0_EL1.PARange (40 bits)", 2 },
+    { AA64MMFR0, 11, 8, "ID_AA64MMFR0_EL1.BigEnd", 0 },
+    { AA64MMFR0, 19, 16, "ID_AA64MMFR0_EL1.BigEndEL0", 0 },
+    { AA64MMFR0, 43, 32, "ID_AA64MMFR0_EL1.TGran16_2, TGran64_2, TGran4_2", 0 },
+    { AA64MMFR0, 59, 56, "ID_AA64MMFR0_EL1.FGT", 0 },
+    { AA64MMFR0, 63, 60, "ID_AA64MMFR0_EL1.ECV (no CNTPOFF)", 1 },
+    { AA64MMFR1, 3, 0, "ID_AA64MMFR1_EL1.HAFDBS (no HAFT)", 2 },
+    { AA64MMFR1, 11, 4, "ID_AA64MMFR1_EL1.VMIDBits, VH", 0 },
+    { AA64MMFR1, 19, 16, "ID_AA64MMFR1_EL1.LO", 0 },
+    { AA64MMFR1, 35, 28, "ID_AA64MMFR1_EL1.XNX, TWED", 0 },
+    { AA64MMFR1, 43, 40, "ID_AA64MMFR1_EL1.HCX", 0 },
+    { AA64MMFR2, 27, 24, "ID_AA64MMFR2_EL1.NV", 0 },
+    { AA64MMFR2, 43, 40, "ID_AA64MMFR2_EL1.FWB", 0 },
+    { AA64MMFR2, 59, 56, "ID_AA64MMFR2_EL1.EVT", 0 },
+    { ID(7, 3), 63, 0, "ID_AA64MMFR3_EL1", 0 },
+    { ID(7, 4), 63, 0, "ID_AA64MMFR4_EL1", 0 },
+    { PFR0, 19, 16, "ID_PFR0_EL1.CSV2 (no SCXTNUM)", 1 },
+    { PFR0, 23, 20, "ID_PFR0_EL1.AMU", 0 },
+    { PFR0, 31, 28, "ID_PFR0_EL1.RAS", 0 },
+    { PFR1, 15, 4, "ID_PFR1_EL1.Security, MProgMod, Virtualization", 0 },
+    { PFR1, 27, 20, "ID_PFR1_EL1.Sec_frac, Virt_frac", 0 },
+    { PFR1, 31, 28, "ID_PFR1_EL1.GIC", 1 },
+    { DFR0, 3, 0, "ID_DFR0_EL1.CopDbg (Armv8.0)", 6 },
+    { DFR0, 15, 12, "ID_DFR0_EL1.CopTrc", 0 },
+    { DFR0, 19, 16, "ID_DFR0_EL1.MMapTrc", 0 },
+    { DFR0, 27, 24, "ID_DFR0_EL1.PerfMon", 0 },
+    { DFR0, 31, 28, "ID_DFR0_EL1.TraceFilt", 0 },
+    { PFR2, 11, 8, "ID_PFR2_EL1.RAS_frac", 0 },
+    { DFR1, 63, 0, "ID_DFR1_EL1", 0 },
+    { ID(1, 3), 63, 0, "ID_AFR0_EL1", 0 },
+    { ID(5, 4), 63, 0, "ID_AA64AFR0_EL1", 0 },
+    { ID(5, 5), 63, 0, "ID_AA64AFR1_EL1", 0 },
 };
+
+/* Encodings of the ID space Keel lets nothing through: reserved ones, and newer registers of hidden features. */
+static const unsigned int reserved_ids[] = {
+    ID(3, 3), ID(3, 7), ID(4, 3), ID(4, 6), ID(5, 2), ID(5, 3), ID(5, 6), ID(5, 7),
+    ID(6, 4), ID(6, 5), ID(6, 6), ID(6, 7), ID(7, 5), ID(7, 6), ID(7, 7),
+};
+
+/* Every field the guest sees within Keel's caps; each register printed for docs/cpu-features.md. */
+static void check_id_policy(const struct idregs *r0)
+{
+    for (unsigned int i = 0; i < ARRAY_SIZE(hidden); i++) {
+        const struct field *f = &hidden[i];
+        u64 v = FIELD_GET(r0->id[f->reg], f->hi, f->lo);
+        if (f->max)
+            report(v <= f->max, "%s at most %lu (%lu)", f->name, f->max, v);
+        else
+            report(v == 0, "%s hidden: 0 (%#lx)", f->name, v);
+    }
+    for (unsigned int i = 0; i < ARRAY_SIZE(reserved_ids); i++)
+        report(r0->id[reserved_ids[i]] == 0, "reserved S3_0_C0_C%u_%u reads 0 (%#lx)",
+               reserved_ids[i] / 8 + 1, reserved_ids[i] % 8, r0->id[reserved_ids[i]]);
+    for (unsigned int i = 0; i < NR_ID; i++)
+        report_info("IDREG S3_0_C0_C%u_%u %#018lx", i / 8 + 1, i % 8, r0->id[i]);
+}
 
 static void test_id_regs(void)
 {
@@ -86,11 +178,7 @@ static void test_id_regs(void)
 
     report_prefix_push("ID");
     on_cpus(read_ids, NULL);
-    for (unsigned int i = 0; i < ARRAY_SIZE(hidden); i++) {
-        const struct field *f = &hidden[i];
-        u64 v = FIELD_GET(r0->id[f->reg], f->hi, f->lo);
-        report(v == 0, "%s hidden: 0 (%#lx)", f->name, v);
-    }
+    check_id_policy(r0);
     report(FIELD_GET(r0->id[AA64PFR0], 3, 0) >= 1 && FIELD_GET(r0->id[AA64PFR0], 7, 4) >= 1,
            "ID_AA64PFR0_EL1: EL0 and EL1 in AArch64 (%#lx)", r0->id[AA64PFR0]);
     report(r0->midr != 0, "MIDR_EL1 %#lx", r0->midr);
@@ -235,6 +323,75 @@ static void test_debug(void)
     report_prefix_pop();
 }
 
+/*
+ * The registers and instructions of features Keel hides are UNDEFINED,
+ * whether the CPU lacks them or Keel traps them (HCR_EL2.APK/API, EnSCXT,
+ * TLOR, TERR; HCRX_EL2 all zero; the fine-grained traps): a guest cannot
+ * use what its ID registers deny.
+ */
+#define UNDEF_MRS(name, reg)                                                                    \
+    do {                                                                                        \
+        struct fault f;                                                                         \
+        bool t;                                                                                 \
+        fault_expect();                                                                         \
+        (void)read_sysreg(reg);                                                                 \
+        t = fault_taken(&f);                                                                    \
+        report(t && ESR_EC(f.esr) == EC_UNKNOWN, "%s: UNDEFINED (%s, EC %#lx)", name,            \
+               t ? "exception" : "read", ESR_EC(f.esr));                                        \
+    } while (0)
+
+static u8 mops_buf[64];
+
+static void test_hidden_features(void)
+{
+    u64 cpacr = read_sysreg(cpacr_el1);
+    struct fault f;
+    bool t;
+
+    report_prefix_push("hidden");
+    UNDEF_MRS("APIAKeyLo_EL1 (pointer authentication)", S3_0_C2_C1_0);
+    UNDEF_MRS("APGAKeyHi_EL1 (pointer authentication)", S3_0_C2_C3_1);
+    UNDEF_MRS("SCXTNUM_EL1 (CSV2_2)", S3_0_C13_C0_7);
+    UNDEF_MRS("SCXTNUM_EL0 (CSV2_2)", S3_3_C13_C0_7);
+    UNDEF_MRS("LORC_EL1 (LORegions)", S3_0_C10_C4_3);
+    UNDEF_MRS("LORID_EL1 (LORegions)", S3_0_C10_C4_7);
+    UNDEF_MRS("ERRIDR_EL1 (RAS)", S3_0_C5_C3_0);
+    UNDEF_MRS("TCR2_EL1 (TCRX)", S3_0_C2_C0_3);
+    UNDEF_MRS("PIR_EL1 (S1PIE)", S3_0_C10_C2_3);
+    UNDEF_MRS("POR_EL1 (S1POE)", S3_0_C10_C2_4);
+    UNDEF_MRS("GCSCR_EL1 (GCS)", S3_0_C2_C5_0);
+    UNDEF_MRS("GCR_EL1 (MTE)", S3_0_C1_C0_6);
+    /* CPACR_EL1.ZEN, SMEN and FPEN open: the EL1 traps would come first (EC 0x19, 0x1d, 0x07 at EL1) */
+    write_sysreg(cpacr_el1, cpacr | (3UL << 16) | (3UL << 20) | (3UL << 24));
+    isb();
+    UNDEF_MRS("ZCR_EL1 (SVE)", S3_0_C1_C2_0);
+    UNDEF_MRS("SMCR_EL1 (SME)", S3_0_C1_C2_6);
+    write_sysreg(cpacr_el1, cpacr);
+    isb();
+    /* SETP [x0]!, x1!, x2 (FEAT_MOPS), length 0: UNDEFINED with HCRX_EL2.MSCEn clear */
+    fault_expect();
+    {
+        register u64 x0 __asm__("x0") = (u64)mops_buf, x1 __asm__("x1") = 0, x2 __asm__("x2") = 0;
+        __asm__ volatile(".inst 0x19c20420" : "+r"(x0), "+r"(x1) : "r"(x2) : "memory", "cc");
+    }
+    t = fault_taken(&f);
+    report(t && ESR_EC(f.esr) == EC_UNKNOWN, "SETP (MOPS): UNDEFINED (EC %#lx)", ESR_EC(f.esr));
+    /* PACIA x0, x1 with SCTLR_EL1.EnIA set: traps to Keel (HCR_EL2.API clear), which refuses it */
+    write_sysreg(sctlr_el1, read_sysreg(sctlr_el1) | BIT(31));
+    isb();
+    fault_expect();
+    {
+        register u64 x0 __asm__("x0") = 0x1234, x1 __asm__("x1") = 0;
+        __asm__ volatile(".inst 0xdac10020" : "+r"(x0) : "r"(x1) : "memory");
+    }
+    t = fault_taken(&f);
+    write_sysreg(sctlr_el1, read_sysreg(sctlr_el1) & ~BIT(31));
+    isb();
+    report(t && ESR_EC(f.esr) == EC_UNKNOWN, "PACIA with SCTLR_EL1.EnIA set: UNDEFINED (EC %#lx)",
+           ESR_EC(f.esr));
+    report_prefix_pop();
+}
+
 /* ---- guest state across exits, per vCPU ---- */
 static volatile bool state_ok[MAX_CPUS];
 /* PAR_EL1 in its successful-translation format: attributes, PA, SH */
@@ -334,6 +491,7 @@ void guest_main(void)
     smp_boot_all();
     report(FIELD_GET(read_sysreg(CurrentEL), 3, 2) == 1, "running at EL1");
     test_id_regs();
+    test_hidden_features();
     test_pmu();
     test_debug();
     test_state();

@@ -105,6 +105,13 @@ static void test_vtimer(void)
     vtimer_set_ctl(CNT_CTL_ENABLE | CNT_CTL_IMASK);
     tval = vtimer_tval();
     report(tval < 0, "TVAL negative once expired (%d)", tval);
+    cval = cntvct() + us_to_ticks(LONG_US);
+    vtimer_set_cval(cval);
+    start = cntvct();
+    tval = vtimer_tval();
+    t = cntvct();
+    report(tval_matches(cval, start, tval, t), "TVAL with the deadline %u ms ahead: (s32)(CVAL - CNT) (%d)",
+           LONG_US / 1000, tval);
     timer_off();
 
     /* IMASK */
@@ -169,6 +176,50 @@ static void test_vtimer(void)
     report_prefix_pop();
 }
 
+/*
+ * Deadlines this far ahead, in ticks: near, LONG_US (past 2^31 ticks at
+ * 1 GHz), and just past 2^31 and 2^32 ticks whatever the frequency, where
+ * TVAL reads negative and small positive although the deadline is ahead.
+ */
+static u64 tval_distance(unsigned int i)
+{
+    const u64 d[] = { us_to_ticks(SHORT_US), us_to_ticks(LONG_US),
+                      (1UL << 31) + us_to_ticks(SHORT_US), (1UL << 32) + us_to_ticks(SHORT_US) };
+
+    return i < ARRAY_SIZE(d) ? d[i] : 0;
+}
+
+/*
+ * CNTP_TVAL_EL0 as Keel emulates it, for deadlines near and beyond TVAL's
+ * 32-bit range; masked meanwhile (TVAL reads need ENABLE only), and the
+ * caller's CVAL and CTL put back.
+ */
+static void check_ptimer_tval(void)
+{
+    u64 cval0 = read_sysreg(cntp_cval_el0), ctl0 = read_sysreg(cntp_ctl_el0), d, t0, t1, cval;
+    s32 tval;
+
+    write_sysreg(cntp_ctl_el0, CNT_CTL_ENABLE | CNT_CTL_IMASK);
+    for (unsigned int i = 0; (d = tval_distance(i)); i++) {
+        cval = cntpct() + d;
+        write_sysreg(cntp_cval_el0, cval);
+        t0 = cntpct();
+        tval = (s32)read_sysreg(cntp_tval_el0);
+        t1 = cntpct();
+        report(tval_matches(cval, t0, tval, t1), "CNTP_TVAL_EL0 with the deadline %lu ticks ahead: "
+               "(s32)(CVAL - CNT) (%d)", d, tval);
+    }
+    d = tval_distance(0);
+    write_sysreg(cntp_tval_el0, d);
+    isb();
+    tval = (s32)read_sysreg(cntp_tval_el0);
+    report(tval > 0 && (u64)tval <= d, "CNTP_TVAL_EL0 counts down from what was written (%d of %lu)",
+           tval, d);
+    write_sysreg(cntp_cval_el0, cval0);
+    write_sysreg(cntp_ctl_el0, ctl0 & (CNT_CTL_ENABLE | CNT_CTL_IMASK));
+    isb();
+}
+
 /* CNTP_*: emulated by Keel (trapped), backed by its EL2 physical timer. */
 static void test_ptimer(void)
 {
@@ -187,8 +238,7 @@ static void test_ptimer(void)
     isb();
     report(read_sysreg(cntp_cval_el0) == deadline, "CNTP_CVAL_EL0 reads back");
     report((read_sysreg(cntp_ctl_el0) & 7) == CNT_CTL_ENABLE, "CNTP_CTL_EL0: enabled, not expired");
-    s32 tval = (s32)read_sysreg(cntp_tval_el0);
-    report(tval > 0 && (u64)tval <= us_to_ticks(LONG_US), "CNTP_TVAL_EL0 counts down (%d)", tval);
+    check_ptimer_tval();
 
     /* fires at the deadline set through TVAL, not before */
     write_sysreg(cntp_tval_el0, us_to_ticks(SHORT_US));

@@ -8,6 +8,8 @@ killed at its teardown, whatever happened.
 
 Environment:
   KEEL_BIN       Keel image to boot (default build/keel.bin)
+  KEEL_QEMU      QEMU binary for every run, through tools/keel-run or bare
+                 (default qemu-system-aarch64 from PATH)
   KEEL_SYSTEST_TIMEOUT_SCALE  multiply every timeout (slow or busy machines)
 """
 import os
@@ -29,6 +31,8 @@ GUEST_IMAGE = GUESTS / "Image"
 GUEST_INITRD = GUESTS / "initramfs.cpio.gz"
 LOG_DIR = REPO / "build" / "systest"
 TIMEOUT_SCALE = float(os.environ.get("KEEL_SYSTEST_TIMEOUT_SCALE", "1"))
+# tools/keel-run reads KEEL_QEMU itself; bare_qemu and the tool check use it here.
+QEMU = os.environ.get("KEEL_QEMU") or "qemu-system-aarch64"
 
 PROMPT = "keel-guest# "
 GUEST_READY = "KEEL-GUEST-READY"
@@ -212,7 +216,7 @@ class GuestShell:
 
 
 def _missing_host_tools():
-    return [t for t in ("qemu-system-aarch64", "dtc", "fdtget") if not shutil.which(t)]
+    return [t for t in (QEMU, "dtc", "fdtget") if not shutil.which(t)]
 
 
 def _log_base(request):
@@ -253,13 +257,13 @@ def keel(_processes):
 
 @pytest.fixture
 def bare_qemu(_processes):
-    """Factory: bare_qemu(*qemu_args) runs qemu-system-aarch64 without Keel
-    (the guest straight on the emulated CPU), for control experiments."""
-    if not shutil.which("qemu-system-aarch64"):
-        pytest.skip("qemu-system-aarch64 not installed (run scripts/deps.sh)")
+    """Factory: bare_qemu(*qemu_args) runs QEMU without Keel (the guest
+    straight on the emulated CPU), for control experiments."""
+    if not shutil.which(QEMU):
+        pytest.skip(f"{QEMU} not installed (run scripts/deps.sh)")
 
     def start(*args, timeout=30):
-        return _processes(args, timeout, argv=["qemu-system-aarch64", "-nographic",
+        return _processes(args, timeout, argv=[QEMU, "-nographic",
                                                "-nic", "none", *args])
 
     return start

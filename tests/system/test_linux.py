@@ -160,10 +160,11 @@ def features(cpuinfo):
     return [set(l.split()) for l in lines]
 
 
-# On QEMU's "max" CPU with SVE on and a machine with MTE, so that there is
-# something for Keel to hide (keel-run's default CPU has SVE off).
-HOST_CPU = "max,pauth=off"
-HIDDEN = {"sve", "sve2", "mte", "mte3", "sme"}
+# On QEMU's "max" CPU with SVE and pointer authentication on (the fast
+# implementation-defined algorithm) and a machine with MTE, so that there is
+# something for Keel to hide (keel-run's default CPU has both off).
+HOST_CPU = "max,pauth-impdef=on"
+HIDDEN = {"sve", "sve2", "mte", "mte3", "sme", "paca", "pacg"}
 
 
 def test_guest_sees_sanitised_cpu_features_and_psci(linux, bare_qemu):
@@ -173,7 +174,7 @@ def test_guest_sees_sanitised_cpu_features_and_psci(linux, bare_qemu):
                      "-append", "console=ttyAMA0", timeout=60)
     bare_sh = GuestShell(bare).wait_ready()
     native = features(bare_sh.run("cat /proc/cpuinfo"))
-    assert native and {"sve", "mte"} <= native[0], native
+    assert native and {"sve", "mte", "paca", "pacg"} <= native[0], native
     bare.kill()
 
     keel, sh = linux(extra=("--cpu", HOST_CPU, "--qemu-arg=-machine", "--qemu-arg=mte=on"))

@@ -14,7 +14,7 @@ UNIT_CC ?= gcc
 UNIT_BUILD := $(BUILD)/unit
 UNIT_DIR := tests/unit
 UNIT_DTB_DIR := $(UNIT_BUILD)/dtb
-QEMU_AARCH64 ?= qemu-system-aarch64
+QEMU_AARCH64 ?= $(or $(KEEL_QEMU),qemu-system-aarch64)
 DTC ?= dtc
 
 UNIT_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror \

@@ -43,10 +43,13 @@ static inline void skip_instr(u64 esr)
 {
     u64 spsr = read_sysreg(spsr_el2);
 
-    if (unlikely(spsr & PSR_MODE32))
+    if (unlikely(spsr & PSR_MODE32)) {
         skip_instr32(esr, spsr);
-    else
+    } else {
         write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
+        if (unlikely(spsr & PSR_BTYPE)) /* cleared, as by any instruction that is not a branch */
+            write_sysreg(spsr_el2, spsr & ~PSR_BTYPE);
+    }
 }
 
 /* D13.2.54 HPFAR_EL2: FIPA holds IPA[47:12] for stage-2 faults. */

@@ -16,12 +16,15 @@
  * Guests run natively except for: stage-2 (VM), physical interrupts to EL2
  * (IMO/FMO/AMO), SMC (TSC: PSCI may use either conduit), ID registers so
  * Keel can hide what it does not virtualise (TID3), implementation-defined
- * registers (TIDCP) and ACTLR (TACR). Pointer authentication keys are the
- * guest's own (APK/API: no trap). WFI/WFE run natively: each vCPU has its core.
+ * registers (TIDCP) and ACTLR (TACR). WFI/WFE run natively: each vCPU has
+ * its core. Pointer authentication is hidden until Keel resets its keys
+ * (API/APK clear: its instructions and keys trap, and Keel answers UNDEFINED);
+ * so are MTE (ATA clear), SCXTNUM (EnSCXT clear), and, where the CPU has them,
+ * LORegions (TLOR) and the RAS error records (TERR). See docs/cpu-features.md.
  */
 #define HCR_GUEST (HCR_EL2_VM | HCR_EL2_SWIO | HCR_EL2_PTW | HCR_EL2_FMO | HCR_EL2_IMO |    \
                    HCR_EL2_AMO | HCR_EL2_FB | HCR_EL2_BSU_IS | HCR_EL2_TSC | HCR_EL2_TID3 | \
-                   HCR_EL2_TIDCP | HCR_EL2_TACR | HCR_EL2_RW | HCR_EL2_APK | HCR_EL2_API)
+                   HCR_EL2_TIDCP | HCR_EL2_TACR | HCR_EL2_RW)
 
 /* SVE, AMU and trace are hidden from guests: trap them (CPTR_EL2, E2H = 0). */
 #define CPTR_GUEST (CPTR_EL2_RES1 | CPTR_EL2_TZ | CPTR_EL2_TAM | CPTR_EL2_TTA)
@@ -49,6 +52,42 @@ void arch_vm_init_stage2_regs(void)
     vtcr_value = VTCR_EL2_RES1 | VTCR_EL2_T0SZ(64 - GUEST_IPA_BITS) |
                  (1UL << VTCR_EL2_SL0_SHIFT) | VTCR_EL2_IRGN0_WBWA | VTCR_EL2_ORGN0_WBWA |
                  VTCR_EL2_SH0_INNER | VTCR_EL2_TG0_4K | (parange << VTCR_EL2_PS_SHIFT);
+}
+
+/* TLOR and TERR are RES0 without their features: set only where the CPU has them. */
+static u64 hcr_guest(void)
+{
+    u64 hcr = HCR_GUEST;
+
+    if (ID_FIELD(read_sysreg(id_aa64mmfr1_el1), ID_AA64MMFR1_EL1_LO_SHIFT))
+        hcr |= HCR_EL2_TLOR;
+    if (ID_FIELD(read_sysreg(id_aa64pfr0_el1), ID_AA64PFR0_EL1_RAS_SHIFT))
+        hcr |= HCR_EL2_TERR;
+    return hcr;
+}
+
+/*
+ * The controls of newer features, all zero: HCRX_EL2 then enables none of
+ * them at EL1 (TCR2, SCTLR2, GCS, FPMR, MOPS, LS64 trap or are UNDEFINED),
+ * and the fine-grained traps catch the registers of the hidden ones whose
+ * trap bits are "n" (PIR, POR, TPIDR2, SMPRI, GCS, ACCDATA, BRBE): the
+ * guest meets exactly what its ID registers say. Their reset values are
+ * UNKNOWN, so they are set rather than assumed. Like Linux, Keel relies on
+ * firmware having set SCR_EL3.HXEn and FGTEn where these features exist.
+ */
+static void feature_traps_load(void)
+{
+    u64 mmfr0 = read_sysreg(id_aa64mmfr0_el1), mmfr1 = read_sysreg(id_aa64mmfr1_el1);
+
+    if (ID_FIELD(mmfr1, ID_AA64MMFR1_EL1_HCX_SHIFT))
+        write_sysreg_enc(HCRX_EL2, 0);
+    if (ID_FIELD(mmfr0, ID_AA64MMFR0_EL1_FGT_SHIFT)) {
+        write_sysreg_enc(HFGRTR_EL2, 0);
+        write_sysreg_enc(HFGWTR_EL2, 0);
+        write_sysreg_enc(HFGITR_EL2, 0);
+        write_sysreg_enc(HDFGRTR_EL2, 0);
+        write_sysreg_enc(HDFGWTR_EL2, 0);
+    }
 }
 
 void arch_vcpu_reset(struct vcpu *v, u64 entry, u64 x0)
@@ -114,7 +153,8 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN); /* EL1 physical timer traps (ptimer.c) */
     write_sysreg(cnthp_ctl_el2, 0);
     write_sysreg(cntvoff_el2, 0);
-    write_sysreg(hcr_el2, HCR_GUEST);
+    feature_traps_load();
+    write_sysreg(hcr_el2, hcr_guest());
     isb();
     /* A new VMID or a rebuilt VM: drop stale stage-1+2 translations of this VMID. */
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");

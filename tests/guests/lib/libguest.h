@@ -245,8 +245,20 @@ extern char secondary_entry[];
 static inline u64 cnt_freq(void) { return read_sysreg(cntfrq_el0); }
 static inline u64 cntvct(void) { isb(); return read_sysreg(cntvct_el0); }
 static inline u64 cntpct(void) { isb(); return read_sysreg(cntpct_el0); }
+/* Every duration comes from CNTFRQ: QEMU 7.2's -cpu max counts at 62.5 MHz, QEMU 10's at 1 GHz. */
 static inline u64 us_to_ticks(u64 us) { return us * cnt_freq() / 1000000; }
 static inline u64 ticks_to_us(u64 t) { return t * 1000000 / cnt_freq(); }
+/*
+ * Whether @tval, read between counter values @t0 and @t1, is what the Arm
+ * ARM gives for a timer with comparator @cval (D11.2.4, "the TimerValue
+ * view"): CVAL - CNT for some CNT in [t0, t1], truncated to 32 bits and read
+ * as signed. So a deadline more than 2^31 ticks away (2.1 s at 1 GHz) reads
+ * negative, and TVAL alone never says whether a timer has expired.
+ */
+static inline bool tval_matches(u64 cval, u64 t0, s32 tval, u64 t1)
+{
+    return (u32)((u32)(cval - t0) - (u32)tval) <= t1 - t0;
+}
 void udelay(u64 us);
 #define CNT_CTL_ENABLE BIT(0)
 #define CNT_CTL_IMASK BIT(1)

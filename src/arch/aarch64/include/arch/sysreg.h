@@ -10,6 +10,8 @@
 
 #define read_sysreg(r) ({ u64 __v; __asm__ volatile("mrs %0, " #r : "=r"(__v)); __v; })
 #define write_sysreg(r, v) __asm__ volatile("msr " #r ", %x0" : : "rZ"((u64)(v)))
+/* For a register named by a macro (its S<op0>_<op1>_C<n>_C<m>_<op2> encoding). */
+#define write_sysreg_enc(r, v) write_sysreg(r, v)
 #define isb() __asm__ volatile("isb" ::: "memory")
 #define dsb(opt) __asm__ volatile("dsb " #opt ::: "memory")
 #define wfi() __asm__ volatile("wfi" ::: "memory")
@@ -52,6 +54,8 @@
 #define HCR_EL2_TRVM BIT(30)
 #define HCR_EL2_RW BIT(31)
 #define HCR_EL2_E2H BIT(34)
+#define HCR_EL2_TLOR BIT(35)
+#define HCR_EL2_TERR BIT(36)
 #define HCR_EL2_APK BIT(40)
 #define HCR_EL2_API BIT(41)
 #define HCR_EL2_TID4 BIT(49)
@@ -81,7 +85,23 @@
 
 /* D13.2.64 ID_AA64MMFR0_EL1 */
 #define ID_AA64MMFR0_EL1_PARANGE_MASK 0xfUL
+#define ID_AA64MMFR0_EL1_FGT_SHIFT 56
 #define ID_AA64MMFR1_EL1_VMIDBITS_SHIFT 4
+#define ID_AA64MMFR1_EL1_LO_SHIFT 16
+#define ID_AA64MMFR1_EL1_HCX_SHIFT 40
+#define ID_AA64PFR0_EL1_RAS_SHIFT 28
+#define ID_FIELD(v, shift) (((v) >> (shift)) & 0xf)
+
+/*
+ * EL2 controls of newer features, by encoding (older assemblers lack the
+ * names): HCRX_EL2 (FEAT_HCX) and the fine-grained trap registers (FEAT_FGT).
+ */
+#define HCRX_EL2 S3_4_C1_C2_2
+#define HFGRTR_EL2 S3_4_C1_C1_4
+#define HFGWTR_EL2 S3_4_C1_C1_5
+#define HFGITR_EL2 S3_4_C1_C1_6
+#define HDFGRTR_EL2 S3_4_C3_C1_4
+#define HDFGWTR_EL2 S3_4_C3_C1_5
 
 /* MAIR attribute indexes used by Keel's EL2 tables */
 #define MAIR_IDX_DEVICE 0 /* Device-nGnRE */
@@ -107,6 +127,7 @@
 #define PSR_SSBS BIT(12)    /* AArch64 format */
 #define PSR_ALLINT BIT(13)
 #define PSR_MODE32 BIT(4)   /* M[4]: taken from AArch32 */
+#define PSR_BTYPE GENMASK(11, 10) /* AArch64 format, FEAT_BTI */
 /* C5.2.18 SPSR_EL2 when taken from AArch32: T, IT[1:0] at 26:25 and IT[7:2] at 15:10 */
 #define PSR_AA32_T BIT(5)
 #define PSR_AA32_IT_LO GENMASK(26, 25)
