@@ -78,6 +78,21 @@ static u64 id_sanitise(unsigned int idx, u64 hw)
     return v;
 }
 
+/*
+ * A VM with a vGICv2 has no GIC system-register interface, whatever the
+ * host CPU has: ID_AA64PFR0_EL1.GIC [27:24] and ID_PFR1_EL1.GIC [31:28] read 0.
+ */
+static u64 id_for_vm(const struct vcpu *v, unsigned int idx, u64 val)
+{
+    if (!v->vm->vgic.v2)
+        return val;
+    if (idx == IDX(4, 0))
+        return val & ~ALL(24);
+    if (idx == IDX(1, 1))
+        return val & ~ALL(28);
+    return val;
+}
+
 /* The ID register space (op0 3, op1 0, CRn 0, CRm 1-7): reserved encodings read as zero. */
 #define ID_CASE(crm, op2) \
     case SYS_REG(3, 0, 0, crm, op2): return read_sysreg(S3_0_C0_C##crm##_##op2);
@@ -132,7 +147,7 @@ int sysreg_handle(struct vcpu *v, u64 esr)
     if (is_id_reg(op0, op1, crn, crm)) {
         if (!read)
             goto undef; /* ID registers are read-only */
-        vcpu_set_reg(v, rt, id_sanitise(IDX(crm, op2), id_read_hw(reg)));
+        vcpu_set_reg(v, rt, id_for_vm(v, IDX(crm, op2), id_sanitise(IDX(crm, op2), id_read_hw(reg))));
         return 0;
     }
     if (op0 == 3 && op1 == 3 && crn == 14 && crm == 2 && op2 <= 2) {
