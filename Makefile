@@ -7,10 +7,13 @@
 #   make soak       an hour of the hostile guest beside Linux, full-size lifecycle stress
 #   make CC=clang   build with clang + lld
 
-PLATFORM ?= qemu-virt
 CROSS ?= aarch64-linux-gnu-
 BUILD := build
-include src/platform/$(PLATFORM)/platform.mk
+# One image for every board: Keel relocates itself to wherever it was loaded
+# (boot.S, docs/design-notes.md). It is linked where QEMU virt loads it, so
+# there the relocation changes nothing and keel.elf's addresses are the ones
+# seen at run time (gdb, fault dumps).
+KEEL_LINK_ADDR := 0x40080000
 
 ifeq ($(origin CC),default)
 CC := $(CROSS)gcc
@@ -26,7 +29,7 @@ TARGET_FLAGS := -mno-outline-atomics
 NM := $(CROSS)nm
 OBJCOPY := $(CROSS)objcopy
 NOLOOPDIST := -fno-tree-loop-distribute-patterns
-LD_FLAGS_CC := -no-pie -Wl,--no-warn-rwx-segments
+LD_FLAGS_CC := -Wl,--no-warn-rwx-segments
 endif
 
 GIT_REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -41,17 +44,23 @@ CC_INCLUDE := $(shell $(CC) -print-file-name=include)
 endif
 INCLUDES := -nostdinc -Isrc/include/libc -isystem $(CC_INCLUDE) -Isrc/include \
 	-Isrc/arch/aarch64/include -idirafter /usr/include
-DEFINES := -DPLATFORM_EARLY_UART=$(PLATFORM_EARLY_UART) -DKEEL_GIT=\"$(GIT_REV)\"
+DEFINES := -DKEEL_LINK_ADDR=$(KEEL_LINK_ADDR) -DKEEL_GIT=\"$(GIT_REV)\"
 CFLAGS := $(TARGET_FLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-ffreestanding -fno-builtin -fno-common -fno-pic -fno-pie -fno-stack-protector \
 	-fno-omit-frame-pointer -mgeneral-regs-only -mstrict-align -march=armv8-a \
 	-fno-asynchronous-unwind-tables $(INCLUDES) $(DEFINES)
 ASFLAGS := $(TARGET_FLAGS) -g $(INCLUDES) $(DEFINES)
-LDFLAGS := $(TARGET_FLAGS) $(LD_FLAGS_CC) -nostdlib -static -Wl,--build-id=none \
-	-Wl,-T,src/arch/aarch64/keel.ld -Wl,--defsym=KEEL_LOAD_ADDR=$(KEEL_LOAD_ADDR)
+# A static PIE: the code is PC-relative already (small code model: adrp/add),
+# so the only absolute addresses are pointers in data; the linker lists each
+# as an R_AARCH64_RELATIVE relocation, which boot.S applies. -z notext: some of
+# those pointers are in read-only data (const tables of function pointers);
+# they are written before the MMU gives the image its permissions.
+LDFLAGS := $(TARGET_FLAGS) $(LD_FLAGS_CC) -nostdlib -static-pie -Wl,--no-dynamic-linker \
+	-Wl,-z,notext -Wl,--build-id=none -Wl,-T,src/arch/aarch64/keel.ld \
+	-Wl,--defsym=KEEL_LINK_ADDR=$(KEEL_LINK_ADDR)
 
 SRCS := $(wildcard src/arch/aarch64/*.c src/arch/aarch64/*.S src/core/*.c src/drivers/*.c src/irqchip/*.c \
-	src/vdev/*.c src/lib/*.c src/platform/$(PLATFORM)/*.c)
+	src/vdev/*.c src/lib/*.c)
 OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS)) $(BUILD)/obj/arch/aarch64/vgic_lr.c.gicv2.o
 DEPS := $(OBJS:.o=.d)
 
@@ -92,11 +101,12 @@ $(BUILD)/ksyms.S: $(BUILD)/keel.stage1.elf scripts/gensyms.py
 	$(NM) -n $< > $(BUILD)/keel.stage1.nm
 	python3 scripts/gensyms.py $(BUILD)/keel.stage1.nm > $@
 
-$(BUILD)/keel.elf: $(OBJS) $(BUILD)/ksyms.o
+$(BUILD)/keel.elf: $(OBJS) $(BUILD)/ksyms.o scripts/check-relocs.py
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(BUILD)/ksyms.o $(LIBFDT)
 	@$(NM) -n $@ | grep -i ' t ' > $(BUILD)/keel.nm
 	@grep -i ' t ' $(BUILD)/keel.stage1.nm | cmp -s - $(BUILD)/keel.nm || \
 		{ echo "error: functions moved between the two links"; exit 1; }
+	@python3 scripts/check-relocs.py $@ || { rm -f $@; exit 1; }
 
 $(BUILD)/keel.bin: $(BUILD)/keel.elf
 	$(OBJCOPY) -O binary $< $@

@@ -10,12 +10,17 @@ import sys
 
 def main():
     syms = []
+    start = None
     if len(sys.argv) > 1:
         for line in open(sys.argv[1]):
             parts = line.split()
             if len(parts) == 3 and parts[1] in "tT" and not parts[2].startswith("$"):
                 syms.append((int(parts[0], 16), parts[2]))
-    syms.sort()
+                if parts[2] == "_start":
+                    start = syms[-1][0]
+        if start is None:
+            sys.exit(f"gensyms: no _start in {sys.argv[1]}")
+    syms = sorted((a - start, name) for a, name in syms)
     out = ['    .section .ksyms, "a"', "    .balign 8",
            "    .global ksyms_count, ksyms_addrs, ksyms_name_offsets, ksyms_names",
            "ksyms_count:", f"    .quad {len(syms)}", "ksyms_addrs:"]

@@ -29,6 +29,45 @@ bool dt_read_reg(const void *fdt, int node, int idx, u64 *base, u64 *size)
     return true;
 }
 
+/* @n (1 or 2) big-endian cells as one number. */
+static u64 dt_cells(const fdt32_t *c, int n)
+{
+    return n == 2 ? (u64)fdt32_to_cpu(c[0]) << 32 | fdt32_to_cpu(c[1]) : fdt32_to_cpu(c[0]);
+}
+
+/*
+ * One step up: @bus's "ranges" entries are (child address, parent address,
+ * size) triples (Devicetree Specification v0.4, 2.3.8). An empty "ranges"
+ * is the identity; so, leniently, is a missing one (Linux would refuse).
+ */
+static bool dt_translate_step(const void *fdt, int bus, u64 *addr)
+{
+    int len, ca = fdt_address_cells(fdt, bus), sc = fdt_size_cells(fdt, bus);
+    int pa = fdt_address_cells(fdt, fdt_parent_offset(fdt, bus));
+    const fdt32_t *r = fdt_getprop(fdt, bus, "ranges", &len);
+
+    if (!r || !len)
+        return true;
+    if (ca < 1 || ca > 2 || pa < 1 || pa > 2 || sc < 1 || sc > 2)
+        return false;
+    for (int e = 0; (e + 1) * (ca + pa + sc) * 4 <= len; e++, r += ca + pa + sc) {
+        u64 child = dt_cells(r, ca), size = dt_cells(r + ca + pa, sc);
+        if (*addr >= child && *addr - child < size) {
+            *addr = *addr - child + dt_cells(r + ca, pa);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool dt_translate(const void *fdt, int node, u64 *addr)
+{
+    for (int bus = fdt_parent_offset(fdt, node); bus > 0; bus = fdt_parent_offset(fdt, bus))
+        if (!dt_translate_step(fdt, bus, addr))
+            return false;
+    return true;
+}
+
 static bool dt_read_range(const void *fdt, int node, int idx, struct mem_range *r)
 {
     u64 base, size;
@@ -136,21 +175,29 @@ static void dt_parse_timer(const void *fdt, struct platform *plat)
         dt_read_irq(fdt, node, i, &plat->timer_irq[i]);
 }
 
-/* /chosen/stdout-path is a path or an alias, optionally followed by ":options". */
+/*
+ * /chosen/stdout-path is a path or an alias, optionally followed by
+ * ":options". Its reg is a bus address on boards like the Raspberry Pi 4
+ * (0x7e201000 on the VideoCore bus is 0xfe201000 for the CPU).
+ */
 static void dt_parse_uart(const void *fdt, struct platform *plat)
 {
     int chosen = fdt_path_offset(fdt, "/chosen"), len, node;
     const char *path = chosen >= 0 ? fdt_getprop(fdt, chosen, "stdout-path", &len) : NULL;
+    u64 base, size;
 
     if (!path)
         return;
     const char *colon = strchr(path, ':');
     int plen = colon ? (int)(colon - path) : (int)strlen(path);
     node = fdt_path_offset_namelen(fdt, path, plen);
-    if (node < 0)
+    /* Keel's console driver is a PL011's: anything else is left to early_uart.c. */
+    if (node < 0 || fdt_node_check_compatible(fdt, node, "arm,pl011"))
         return;
+    if (!dt_read_reg(fdt, node, 0, &base, &size) || !dt_translate(fdt, node, &base))
+        return;
+    plat->uart = (struct mem_range){ pa_init(base), size };
     dt_node_path(fdt, node, plat->uart_path, sizeof(plat->uart_path));
-    dt_read_range(fdt, node, 0, &plat->uart);
     dt_read_irq(fdt, node, 0, &plat->uart_irq);
 }
 

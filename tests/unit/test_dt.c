@@ -572,6 +572,7 @@ static void test_long_paths(void **state)
     SW(fdt_begin_node(fdt, "bus"));
     sw_cells(fdt, 2, 2);
     SW(fdt_begin_node(fdt, uart));
+    SW(fdt_property_string(fdt, "compatible", "arm,pl011")); /* only a PL011 is a console */
     sw_reg(fdt, reg, 2, 2, 2);
     SW(fdt_end_node(fdt));
     SW(fdt_end_node(fdt));

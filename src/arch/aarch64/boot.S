@@ -1,9 +1,26 @@
 /*
  * Entry point. The image starts with the arm64 Linux Image header
- * (Documentation/arch/arm64/booting.rst) so QEMU -kernel and U-Boot booti
- * load it at text_offset and enter it at EL2 with x0 = DTB address.
+ * (Documentation/arch/arm64/booting.rst) so QEMU -kernel, U-Boot booti and
+ * the Raspberry Pi firmware load it at a 2 MiB aligned base + text_offset
+ * and enter it at EL2 with x0 = DTB address. Keel runs wherever that is: it
+ * first rewrites the addresses held in its data for the load address.
  */
 #include <arch/asm.h>
+
+/* booting.rst, "Call the kernel image": the header's flags field */
+#define IMAGE_FLAG_4K_PAGES (1 << 1)      /* bits 2:1 = 1: 4 KiB pages; bit 0 = 0: little endian */
+#define IMAGE_FLAG_ANYWHERE (1 << 3)      /* bit 3: the 2 MiB aligned base may be anywhere in RAM */
+
+/*
+ * A symbol's run-time address: adrp is PC-relative (+-4 GiB), so this is
+ * right wherever the image runs. `ldr xN, =sym` would read a link-time
+ * address from a literal pool in .text, which the relocation would have to
+ * patch (scripts/check-relocs.py refuses that). `ldr xN, =number` is fine.
+ */
+.macro adr_l reg, sym
+    adrp    \reg, \sym
+    add     \reg, \reg, :lo12:\sym
+.endm
 
     .section .text.head, "ax"
     .global _start
@@ -12,7 +29,7 @@ _start:
     .long   0                       /* code1 */
     .quad   KEEL_TEXT_OFFSET        /* text_offset */
     .quad   _keel_image_size        /* image_size, including BSS */
-    .quad   0x2                     /* flags: little endian, 4K pages, near DRAM base */
+    .quad   IMAGE_FLAG_4K_PAGES | IMAGE_FLAG_ANYWHERE
     .quad   0, 0, 0                 /* res2-4 */
     .ascii  "ARM\x64"               /* magic */
     .long   0                       /* res5 */
@@ -28,29 +45,55 @@ primary_entry:
     msr     sctlr_el2, x1
     isb
 
-    /* Keel is linked at a fixed address; refuse to run anywhere else. */
-    adr     x1, _start
-    ldr     x2, =_start
-    cmp     x1, x2
-    b.ne    wrong_address
+    bl      relocate
 
-    ldr     x1, =keel_stacks + KEEL_STACK_SIZE
+    adr_l   x1, keel_stacks + KEEL_STACK_SIZE
     mov     sp, x1
 
-    ldr     x1, =__bss_start
-    ldr     x2, =__bss_end
+    adr_l   x1, __bss_start
+    adr_l   x2, __bss_end
 1:  cmp     x1, x2
     b.hs    2f
     stp     xzr, xzr, [x1], #16
     b       1b
 2:
-    ldr     x1, =el2_vectors
+    adr_l   x1, el2_vectors
     msr     vbar_el2, x1
     isb
 
     mov     x0, x19
     bl      boot_primary            /* never returns */
     b       park
+
+/*
+ * Every word of the image that holds an address is listed in .rela.dyn as
+ * R_AARCH64_RELATIVE: "the word at r_offset holds r_addend", both link-time
+ * addresses (AAELF64 5.7.11: Delta(S) + A). Moving the image moves both by
+ * the same delta. Applied even when the delta is 0: lld leaves the words
+ * themselves 0 and relies on this.
+ * Runs with the MMU off, before anything reads a pointer from data. Entries
+ * are 24 bytes: r_offset, r_info (type in the low 32 bits, symbol 0), r_addend.
+ */
+relocate:
+    adr_l   x1, _start
+    ldr     x2, =KEEL_LINK_ADDR     /* a plain number: no relocation of its own */
+    sub     x0, x1, x2
+    /* adrp (and so all of Keel's C) is only right if the image moved by whole pages. */
+    tst     x0, #0xfff
+    b.ne    park
+    adr_l   x1, __rela_start
+    adr_l   x2, __rela_end
+1:  cmp     x1, x2
+    b.hs    3f
+    ldp     x3, x4, [x1], #16
+    ldr     x5, [x1], #8
+    cbz     x4, 1b                  /* R_AARCH64_NONE: a slot the linker left unused */
+    cmp     x4, #R_AARCH64_RELATIVE
+    b.ne    park                    /* the build refuses such images (check-relocs.py) */
+    add     x5, x5, x0
+    str     x5, [x3, x0]
+    b       1b
+3:  ret
 
 /*
  * Secondary CPUs come here from PSCI CPU_ON with x0 = Keel's CPU index.
@@ -61,13 +104,13 @@ secondary_entry:
     ldr     x1, =SCTLR_EL2_BOOT
     msr     sctlr_el2, x1
     isb
-    ldr     x1, =keel_stacks + KEEL_STACK_SIZE
+    adr_l   x1, keel_stacks + KEEL_STACK_SIZE
     mov     x2, #KEEL_STACK_SIZE
     madd    x1, x19, x2, x1
     mov     sp, x1
-    ldr     x1, =el2_vectors
+    adr_l   x1, el2_vectors
     msr     vbar_el2, x1
-    ldr     x0, =mmu_boot_regs
+    adr_l   x0, mmu_boot_regs
     bl      mmu_enable
     mov     x0, x19
     bl      boot_secondary          /* never returns */
@@ -92,40 +135,50 @@ mmu_enable:
     isb
     ret
 
-/* void arch_clean_dcache_range(u64 start, u64 size): clean to PoC */
-    .global arch_clean_dcache_range
-arch_clean_dcache_range:
+/* Data cache maintenance by VA to the point of coherency, line by line over [x0, x0 + x1). */
+.macro dcache_range op
     add     x1, x0, x1
     mrs     x2, ctr_el0
-    ubfx    x2, x2, #16, #4         /* DminLine: log2 of words */
+    ubfx    x2, x2, #16, #4         /* CTR_EL0.DminLine: log2 of words */
     mov     x3, #4
     lsl     x3, x3, x2
     sub     x4, x3, #1
     bic     x0, x0, x4
-1:  dc      cvac, x0
+1:  dc      \op, x0
     add     x0, x0, x3
     cmp     x0, x1
     b.lo    1b
     dsb     sy
     ret
+.endm
+
+/* void arch_clean_dcache_range(u64 start, u64 size): clean to PoC */
+    .global arch_clean_dcache_range
+arch_clean_dcache_range:
+    dcache_range cvac
+
+/* void arch_inval_dcache_range(u64 start, u64 size): invalidate to PoC; whole lines only */
+    .global arch_inval_dcache_range
+arch_inval_dcache_range:
+    dcache_range ivac
 
 /*
- * Entered at EL1 or EL3: Keel cannot work. Say so on the board's early
- * UART (MMU off, so plain device accesses) and stop.
+ * Entered at EL1 or EL3: Keel cannot work. Say so on the board's PL011 if
+ * the DT's root compatible names a board Keel knows (early_uart.c: plain C
+ * that needs neither EL2, the relocation nor FP registers), and stop.
  */
 wrong_el:
+    adr_l   x1, keel_stacks + KEEL_STACK_SIZE
+    mov     sp, x1
+    mov     x0, x19
+    bl      early_uart_for_board
+    cbz     x0, park
     adr     x1, wrong_el_msg
-    ldr     x2, =PLATFORM_EARLY_UART
 3:  ldrb    w3, [x1], #1
     cbz     w3, park
-4:  ldr     w4, [x2, #0x18]         /* UARTFR */
+4:  ldr     w4, [x0, #0x18]         /* UARTFR */
     tbnz    w4, #5, 4b              /* TXFF */
-    str     w3, [x2]
-    b       3b
-
-wrong_address:
-    adr     x1, wrong_addr_msg
-    ldr     x2, =PLATFORM_EARLY_UART
+    str     w3, [x0]
     b       3b
 
 park:
@@ -134,8 +187,6 @@ park:
 
 wrong_el_msg:
     .asciz  "keel: entered below or above EL2; Keel must be started at EL2 (QEMU: -M virt,virtualization=on). Stopping.\r\n"
-wrong_addr_msg:
-    .asciz  "keel: loaded at the wrong address; this build must run at its link address (KEEL_LOAD_ADDR in src/platform/<board>/platform.mk). Stopping.\r\n"
     .ltorg
 
 /* void arch_idle_from_exit(void): back to this CPU's stack top, then idle. */

@@ -113,6 +113,14 @@ void mmu_init(u64 dtb)
     mmu_boot_regs.mair = MAIR_EL2_VALUE;
     mmu_boot_regs.tcr = tcr_value();
     mmu_boot_regs.ttbr0 = (u64)el2_pt.root;
+    /*
+     * Everything Keel wrote so far (relocations, BSS, these tables, stack
+     * frames) went to memory with the caches off. The loader only had to
+     * clean the image (booting.rst), so lines from before may still be in
+     * the cache, stale now: drop them before the first cacheable access.
+     * Only the boot CPU may do this: it is broadcast to every cache.
+     */
+    arch_inval_dcache_range((u64)_start, ALIGN_UP((u64)_end, PAGE_SIZE) - (u64)_start);
     mmu_enable(&mmu_boot_regs);
 }
 

@@ -11,6 +11,7 @@
 #include <drivers/pl011.h>
 #include <keel/arch.h>
 #include <keel/cpu.h>
+#include <keel/early_uart.h>
 #include <keel/init.h>
 #include <keel/log.h>
 #include <keel/mem.h>
@@ -52,6 +53,20 @@ static void map_platform_devices(void)
     mmu_tlb_flush();
 }
 
+/* The PL011 stdout-path names, else the known board's; with neither Keel stays silent. */
+static void console_setup(const void *dtb)
+{
+    u64 base = early_uart_for_board(dtb);
+
+    if (!platform.uart.size && base)
+        platform.uart = (struct mem_range){ pa_init(base), PAGE_SIZE };
+    if (!platform.uart.size)
+        return;
+    mmu_map_device(pa_addr(platform.uart.base), platform.uart.size);
+    mmu_tlb_flush();
+    pl011_init(pa_addr(platform.uart.base));
+}
+
 void __noreturn boot_primary(u64 dtb)
 {
     struct mem_boot_info info;
@@ -60,11 +75,7 @@ void __noreturn boot_primary(u64 dtb)
     mmu_init(dtb);
     cpu_setup_el2(0);
     dt_err = dt_parse_platform((const void *)dtb, &platform);
-    if (!platform.uart.size) /* no usable stdout-path: fall back to the board's UART */
-        platform.uart = (struct mem_range){ pa_init(PLATFORM_EARLY_UART), PAGE_SIZE };
-    mmu_map_device(pa_addr(platform.uart.base), platform.uart.size);
-    mmu_tlb_flush();
-    pl011_init(pa_addr(platform.uart.base));
+    console_setup((const void *)dtb);
     if (dt_err)
         panic("cannot continue without a valid device tree (x0 = %#lx)", dtb);
 

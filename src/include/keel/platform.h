@@ -63,6 +63,8 @@ int dt_parse_platform(const void *fdt, struct platform *plat);
 const char *psci_conduit_name(enum psci_conduit c);
 /* Entry @idx of @node's "reg", with its parent's #address-cells/#size-cells (1 or 2). */
 bool dt_read_reg(const void *fdt, int node, int idx, u64 *base, u64 *size);
+/* A bus address in @node's reg to a CPU physical address, through its buses' "ranges". */
+bool dt_translate(const void *fdt, int node, u64 *addr);
 
 extern struct platform platform;
 

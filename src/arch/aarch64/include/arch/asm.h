@@ -5,6 +5,13 @@
 #define KEEL_STACK_SIZE 0x4000
 #define KEEL_TEXT_OFFSET 0x80000
 
+/* MPIDR_EL1 affinity fields Aff3 [39:32] and Aff2..Aff0 [23:0] (D13.2.86) */
+#define MPIDR_AFF_MASK 0xff00ffffff
+
+/* ELF for the Arm 64-bit Architecture (AAELF64), 5.7.11: dynamic relocation types */
+#define R_AARCH64_NONE 0
+#define R_AARCH64_RELATIVE 1027
+
 #define SCTLR_EL2_M (1 << 0)
 #define SCTLR_EL2_C (1 << 2)
 #define SCTLR_EL2_SA (1 << 3)

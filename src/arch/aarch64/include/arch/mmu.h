@@ -20,5 +20,6 @@ void mmu_tlb_flush(void);
 /* boot.S */
 void mmu_enable(const struct mmu_boot_regs *regs);
 void arch_clean_dcache_range(u64 start, u64 size);
+void arch_inval_dcache_range(u64 start, u64 size);
 
 #endif

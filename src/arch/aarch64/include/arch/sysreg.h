@@ -138,9 +138,6 @@
 #define SCTLR_EL1_DSSBS BIT(44)
 #define SCTLR_EL1_SPINTMASK BIT(45)
 
-/* MPIDR affinity fields (D13.2.86) */
-#define MPIDR_AFF_MASK 0xff00ffffffUL
-
 /* CPTR_EL2 (E2H == 0), D13.2.31 */
 #define CPTR_EL2_RES1 0x32ffUL /* bits 13:12, 9, 7:0 */
 #define CPTR_EL2_TFP BIT(10)
