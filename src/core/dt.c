@@ -146,6 +146,29 @@ static void dt_node_path(const void *fdt, int node, char *buf, size_t size)
     }
 }
 
+/*
+ * How CPU @i is started (Linux's Documentation/devicetree/bindings/arm/cpus.yaml):
+ * "spin-table" CPUs wait for an entry address at cpu-release-addr, a
+ * 64-bit value (two cells) whatever the parent's #address-cells.
+ */
+static void dt_parse_cpu_enable(const void *fdt, int node, struct platform *plat, unsigned int i)
+{
+    const char *method = fdt_getprop(fdt, node, "enable-method", NULL);
+    int len;
+    const fdt32_t *rel = fdt_getprop(fdt, node, "cpu-release-addr", &len);
+
+    plat->cpu_release_addr[i] = 0;
+    if (!method || !strcmp(method, "psci")) {
+        plat->cpu_enable[i] = CPU_ENABLE_PSCI;
+    } else if (!strcmp(method, "spin-table")) {
+        plat->cpu_enable[i] = CPU_ENABLE_SPIN_TABLE;
+        if (rel && len == 8)
+            plat->cpu_release_addr[i] = dt_cells(rel, 2);
+    } else {
+        plat->cpu_enable[i] = CPU_ENABLE_OTHER;
+    }
+}
+
 static void dt_parse_cpus(const void *fdt, struct platform *plat)
 {
     int cpus = fdt_path_offset(fdt, "/cpus"), node;
@@ -157,9 +180,10 @@ static void dt_parse_cpus(const void *fdt, struct platform *plat)
         const char *type = fdt_getprop(fdt, node, "device_type", NULL);
         if (!type || strcmp(type, "cpu") || !dt_read_reg(fdt, node, 0, &mpidr, &unused))
             continue;
-        if (plat->cpu_count < PLAT_MAX_CPUS)
+        if (plat->cpu_count < PLAT_MAX_CPUS) {
+            dt_parse_cpu_enable(fdt, node, plat, plat->cpu_count);
             plat->cpu_mpidr[plat->cpu_count++] = mpidr;
-        else
+        } else
             plat->cpus_ignored++;
     }
 }
@@ -274,6 +298,11 @@ int dt_parse_platform(const void *fdt, struct platform *plat)
         dt_parse_modules_under(fdt, chosen, plat);
     }
     return 0;
+}
+
+const char *cpu_enable_method_name(enum cpu_enable_method m)
+{
+    return m == CPU_ENABLE_PSCI ? "psci" : m == CPU_ENABLE_SPIN_TABLE ? "spin-table" : "unknown";
 }
 
 const char *psci_conduit_name(enum psci_conduit c)

@@ -18,6 +18,15 @@
 
 struct keel_options keel_options;
 
+/* How the other CPUs are started (their DT enable-method), if all alike. */
+static const char *secondaries_method(const struct platform *p)
+{
+    for (unsigned int i = 2; i < p->cpu_count; i++)
+        if (p->cpu_enable[i] != p->cpu_enable[1])
+            return "mixed enable-methods";
+    return cpu_enable_method_name(p->cpu_enable[1]);
+}
+
 static void print_banner(void)
 {
     const struct platform *p = &platform;
@@ -29,7 +38,10 @@ static void print_banner(void)
     console_printf("  CPUs:    %u", p->cpu_count);
     for (unsigned int i = 0; i < p->cpu_count; i++)
         console_printf("%s%#lx", i ? " " : " (MPIDR ", p->cpu_mpidr[i]);
-    console_printf("%s\n", p->cpu_count ? ")" : "");
+    console_printf("%s", p->cpu_count ? ")" : "");
+    if (p->cpu_count > 1)
+        console_printf(", started by %s", secondaries_method(p));
+    console_printf("\n");
     if (p->cpus_ignored)
         console_printf("  warning: %u more CPUs in the DT are not used (limit %u)\n",
                        p->cpus_ignored, PLAT_MAX_CPUS);
@@ -58,23 +70,17 @@ static void print_banner(void)
     console_printf("  Command line: %s\n", p->bootargs ? p->bootargs : "");
 }
 
+/* Each CPU by its DT enable-method (arch_cpu_start), which says why one could not be. */
 static void start_secondaries(void)
 {
+    unsigned int started = 1;
     u64 timeout;
 
-    if (platform.psci != PSCI_CONDUIT_SMC) {
-        WARN("PSCI conduit is %s, not smc: running on the boot CPU only",
-             psci_conduit_name(platform.psci));
-        return;
-    }
     arch_prepare_secondaries();
-    for (unsigned int i = 1; i < platform.cpu_count; i++) {
-        int err = arch_cpu_start(i);
-        if (err)
-            WARN("cpu%u (MPIDR %#lx): PSCI CPU_ON failed: %d", i, platform.cpu_mpidr[i], err);
-    }
+    for (unsigned int i = 1; i < platform.cpu_count; i++)
+        started += arch_cpu_start(i) == 0;
     timeout = arch_counter_read() + arch_counter_freq(); /* one second */
-    while (cpu_online_count() < platform.cpu_count && arch_counter_read() < timeout)
+    while (cpu_online_count() < started && arch_counter_read() < timeout)
         ;
     if (cpu_online_count() < platform.cpu_count)
         WARN("only %u of %u CPUs came online", cpu_online_count(), platform.cpu_count);

@@ -5,6 +5,7 @@
  *  - DTBs dtc builds from the .dts files in tests/unit/dts;
  *  - small blobs built here with libfdt's sequential-write API, for limits
  *    and odd cases.
+ * Also early_uart_for_board (src/core/early_uart.c) on the same DTBs.
  * The DTB directory is compiled in (UNIT_DTB_DIR) and can be overridden with
  * the first argument.
  */
@@ -20,6 +21,7 @@
 
 #include <libfdt.h>
 
+#include <keel/early_uart.h>
 #include <keel/log.h>
 #include <keel/platform.h>
 
@@ -142,8 +144,11 @@ static void test_qemu_virt(void **state)
     /* CPUs: MPIDR Aff0 = index while a cluster holds them all */
     assert_int_equal(plat.cpu_count, cpus);
     assert_int_equal(plat.cpus_ignored, cfg->cpus - cpus);
-    for (unsigned int i = 0; i < cpus; i++)
+    for (unsigned int i = 0; i < cpus; i++) {
         assert_int_equal(plat.cpu_mpidr[i], i);
+        assert_int_equal(plat.cpu_enable[i], CPU_ENABLE_PSCI);
+        assert_int_equal(plat.cpu_release_addr[i], 0);
+    }
 
     /* GIC */
     assert_int_equal(plat.gic_version, cfg->gic);
@@ -173,6 +178,8 @@ static void test_qemu_virt(void **state)
     assert_range(&plat.uart, 0x09000000, 0x1000);
     assert_int_equal(plat.uart_irq, 33); /* SPI 1 */
     assert_string_equal(plat.uart_path, "/pl011@9000000");
+    /* and the same PL011 known by the board's compatible, "linux,dummy-virt" */
+    assert_int_equal(early_uart_for_board(fdt), 0x09000000);
 
     /* PSCI through SMC: QEMU emulates EL3 firmware when EL2 is on */
     assert_int_equal(plat.psci, PSCI_CONDUIT_SMC);
@@ -601,6 +608,147 @@ static void test_long_paths(void **state)
     assert_true(ends_with(plat.uart_path, full));
 }
 
+/* ---- Raspberry Pi 4, bus addresses, enable-methods ---- */
+
+/* A copy of @fdt with room to change properties. */
+static void *open_copy(const void *fdt)
+{
+    int size = (int)fdt_totalsize(fdt) + 1024;
+    void *copy = track(malloc((size_t)size));
+
+    assert_non_null(copy);
+    SW(fdt_open_into(fdt, copy, size));
+    return copy;
+}
+
+static void test_rpi4_dts(void **state)
+{
+    (void)state;
+    void *fdt = load_dtb("rpi4.dtb", NULL);
+    struct platform plat;
+
+    assert_int_equal(parse(fdt, &plat), 0);
+    /* the firmware (or QEMU) fills in the memory node; until then there is none */
+    assert_int_equal(plat.mem_count, 0);
+    assert_int_equal(plat.reserved_count, 1);
+    assert_range(&plat.reserved[0], 0, 0x1000);
+    assert_int_equal(plat.cpu_count, 4);
+    for (unsigned int i = 0; i < 4; i++) {
+        assert_int_equal(plat.cpu_mpidr[i], i);
+        assert_int_equal(plat.cpu_enable[i], CPU_ENABLE_SPIN_TABLE);
+        assert_int_equal(plat.cpu_release_addr[i], 0xd8 + 8 * i);
+    }
+    assert_string_equal(cpu_enable_method_name(plat.cpu_enable[0]), "spin-table");
+    assert_int_equal(plat.psci, PSCI_CONDUIT_NONE);
+    /* serial1 is the mini UART: no console from stdout-path, the board's PL011 instead */
+    assert_no_range(&plat.uart);
+    assert_string_equal(plat.uart_path, "");
+    assert_int_equal(early_uart_for_board(fdt), 0xfe201000);
+
+    /* serial0, the PL011: its bus address goes through /soc's ranges */
+    fdt = open_copy(fdt);
+    SW(fdt_setprop_string(fdt, fdt_path_offset(fdt, "/chosen"), "stdout-path", "serial0:115200n8"));
+    assert_int_equal(parse(fdt, &plat), 0);
+    assert_range(&plat.uart, 0xfe201000, 0x200);
+    assert_string_equal(plat.uart_path, "/soc/serial@7e201000");
+    assert_int_equal(plat.uart_irq, 153);
+}
+
+/* Bus addresses outside every "ranges" entry cannot be reached: no console. */
+static void test_translate_outside_ranges(void **state)
+{
+    (void)state;
+    void *fdt = open_copy(load_dtb("rpi4.dtb", NULL));
+    int uart = fdt_path_offset(fdt, "/soc/serial@7e201000");
+    u64 addr = 0x7e201000;
+    fdt32_t reg[2] = { cpu_to_fdt32(0x10000000), cpu_to_fdt32(0x200) };
+    struct platform plat;
+
+    assert_true(dt_translate(fdt, uart, &addr));
+    assert_int_equal(addr, 0xfe201000);
+    addr = 0x40041000; /* the third range: the GIC */
+    assert_true(dt_translate(fdt, uart, &addr));
+    assert_int_equal(addr, 0xff841000);
+    addr = 0x10000000;
+    assert_false(dt_translate(fdt, uart, &addr));
+
+    SW(fdt_setprop(fdt, uart, "reg", reg, sizeof(reg)));
+    SW(fdt_setprop_string(fdt, fdt_path_offset(fdt, "/chosen"), "stdout-path", "serial0"));
+    assert_int_equal(parse(fdt, &plat), 0);
+    assert_no_range(&plat.uart);
+}
+
+/* early_uart_for_board reads an untrusted blob before anything checked it. */
+static void test_early_uart_unknown_or_broken(void **state)
+{
+    (void)state;
+    void *fdt = open_copy(load_dtb("rpi4.dtb", NULL));
+    u8 *zeros = track(calloc(1, 256));
+    static const char truncated[] = "brcm,bcm27";
+
+    assert_int_equal(early_uart_for_board(NULL), 0);
+    assert_int_equal(early_uart_for_board(zeros), 0);
+    assert_int_equal(early_uart_for_board(load_dtb("platform.dtb", NULL)), 0);
+    /* a prefix of a known compatible is not that board */
+    SW(fdt_setprop(fdt, 0, "compatible", truncated, sizeof(truncated) - 1));
+    assert_int_equal(early_uart_for_board(fdt), 0);
+    /* a header whose offsets point past its size */
+    fdt_set_totalsize(fdt, 64);
+    assert_int_equal(early_uart_for_board(fdt), 0);
+}
+
+/* enable-method per CPU: psci, missing (taken as psci), spin-table with a
+ * good, a 32-bit or no cpu-release-addr, and one Keel does not know. */
+static void test_cpu_enable_methods(void **state)
+{
+    (void)state;
+    void *fdt = sw_begin(4096);
+    struct platform plat;
+    fdt32_t rel64[2] = { cpu_to_fdt32(0x1), cpu_to_fdt32(0x8000fff8) };
+
+    SW(fdt_finish_reservemap(fdt));
+    SW(fdt_begin_node(fdt, ""));
+    sw_cells(fdt, 2, 2);
+    SW(fdt_begin_node(fdt, "cpus"));
+    sw_cells(fdt, 1, 0);
+    for (u32 i = 0; i < 6; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "cpu@%x", i);
+        SW(fdt_begin_node(fdt, name));
+        SW(fdt_property_string(fdt, "device_type", "cpu"));
+        SW(fdt_property_cell(fdt, "reg", i));
+        if (i == 0)
+            SW(fdt_property_string(fdt, "enable-method", "psci"));
+        else if (i >= 2 && i <= 4)
+            SW(fdt_property_string(fdt, "enable-method", "spin-table"));
+        else if (i == 5)
+            SW(fdt_property_string(fdt, "enable-method", "brcm,bcm2836-smp"));
+        if (i == 2)
+            SW(fdt_property(fdt, "cpu-release-addr", rel64, sizeof(rel64)));
+        if (i == 3)
+            SW(fdt_property_cell(fdt, "cpu-release-addr", 0xd8));
+        SW(fdt_end_node(fdt));
+    }
+    SW(fdt_end_node(fdt));
+    fdt = sw_end(fdt);
+
+    assert_int_equal(parse(fdt, &plat), 0);
+    assert_int_equal(plat.cpu_count, 6);
+    assert_int_equal(plat.cpu_enable[0], CPU_ENABLE_PSCI);
+    assert_int_equal(plat.cpu_enable[1], CPU_ENABLE_PSCI);
+    assert_int_equal(plat.cpu_enable[2], CPU_ENABLE_SPIN_TABLE);
+    assert_int_equal(plat.cpu_release_addr[2], 0x18000fff8);
+    /* the binding's value is 64-bit: a single cell is no release address */
+    assert_int_equal(plat.cpu_enable[3], CPU_ENABLE_SPIN_TABLE);
+    assert_int_equal(plat.cpu_release_addr[3], 0);
+    assert_int_equal(plat.cpu_release_addr[4], 0);
+    assert_int_equal(plat.cpu_enable[5], CPU_ENABLE_OTHER);
+    assert_string_equal(cpu_enable_method_name(plat.cpu_enable[5]), "unknown");
+    for (unsigned int i = 0; i < 6; i++)
+        if (i != 2)
+            assert_int_equal(plat.cpu_release_addr[i], 0);
+}
+
 #define VIRT(i) \
     cmocka_unit_test_prestate_setup_teardown(test_qemu_virt, NULL, free_blobs, \
                                              (void *)&virt_configs[i])
@@ -612,6 +760,10 @@ int main(int argc, char **argv)
         VIRT(0), VIRT(1), VIRT(2), VIRT(3), VIRT(4), VIRT(5), VIRT(6),
         T(test_platform_dts),
         T(test_alias_dts),
+        T(test_rpi4_dts),
+        T(test_translate_outside_ranges),
+        T(test_early_uart_unknown_or_broken),
+        T(test_cpu_enable_methods),
         T(test_invalid_blob),
         T(test_limits),
         T(test_minimal),

@@ -116,6 +116,27 @@ secondary_entry:
     bl      boot_secondary          /* never returns */
     b       park
 
+/*
+ * Secondary CPUs released from a spin table come here with x0 = 0
+ * (booting.rst: secondaries enter with x0-x3 zero), MMU and caches off.
+ * Keel's index for this CPU is its position in spin_table_mpidr[], which
+ * the boot CPU cleaned to the point of coherency before the release.
+ */
+    .global spin_table_entry
+spin_table_entry:
+    mrs     x1, mpidr_el1
+    ldr     x2, =MPIDR_AFF_MASK
+    and     x1, x1, x2
+    adr_l   x2, spin_table_mpidr
+    mov     x0, #0
+1:  ldr     x3, [x2, x0, lsl #3]
+    cmp     x3, x1
+    b.eq    secondary_entry
+    add     x0, x0, #1
+    cmp     x0, #KEEL_MAX_CPUS
+    b.lo    1b
+    b       park
+
 /* void mmu_enable(const struct mmu_boot_regs *regs) */
     .global mmu_enable
 mmu_enable:

@@ -2,6 +2,8 @@
 #include <arch/psci_fw.h>
 #include <keel/arch.h>
 #include <keel/cpu.h>
+#include <keel/log.h>
+#include <keel/platform.h>
 
 struct cpu cpus[PLAT_MAX_CPUS];
 
@@ -36,10 +38,65 @@ void arch_cpu_idle(void)
     wfi();
 }
 
-int arch_cpu_start(unsigned int cpu)
+static bool in_ram(u64 addr)
+{
+    for (unsigned int i = 0; i < platform.mem_count; i++)
+        if (addr >= pa_addr(platform.mem[i].base) &&
+            addr - pa_addr(platform.mem[i].base) < platform.mem[i].size)
+            return true;
+    return false;
+}
+
+/*
+ * booting.rst, "spin-table": the CPU polls a naturally aligned, zeroed
+ * 64-bit word with WFE; when it reads non-zero it jumps there. Keel's RAM
+ * map covers the word (every RAM bank is mapped); firmware has reserved it.
+ */
+static int spin_table_release(unsigned int cpu)
+{
+    extern char spin_table_entry[];
+    u64 addr = platform.cpu_release_addr[cpu];
+
+    if (!addr || (addr & 7) || !in_ram(addr)) {
+        WARN("cpu%u: spin-table without a usable cpu-release-addr (%#lx): not started", cpu, addr);
+        return -1;
+    }
+    *(volatile u64 *)addr = (u64)spin_table_entry;
+    /* The waiting CPU reads with its MMU and caches off; the clean ends with a DSB. */
+    arch_clean_dcache_range(addr, sizeof(u64));
+    sev();
+    return 0;
+}
+
+static int psci_start(unsigned int cpu)
 {
     extern char secondary_entry[];
-    return psci_fw_cpu_on(platform.cpu_mpidr[cpu], (u64)secondary_entry, cpu);
+    int err;
+
+    /* An HVC from EL2 is taken by EL2, that is by Keel: only SMC reaches firmware. */
+    if (platform.psci != PSCI_CONDUIT_SMC) {
+        WARN("cpu%u: PSCI conduit is %s, not smc: not started", cpu,
+             psci_conduit_name(platform.psci));
+        return -1;
+    }
+    err = psci_fw_cpu_on(platform.cpu_mpidr[cpu], (u64)secondary_entry, cpu);
+    if (err)
+        WARN("cpu%u (MPIDR %#lx): PSCI CPU_ON failed: %d", cpu, platform.cpu_mpidr[cpu], err);
+    return err;
+}
+
+/* Starts CPU @cpu by its DT enable-method; 0 if it was started (it comes online on its own). */
+int arch_cpu_start(unsigned int cpu)
+{
+    switch (platform.cpu_enable[cpu]) {
+    case CPU_ENABLE_PSCI:
+        return psci_start(cpu);
+    case CPU_ENABLE_SPIN_TABLE:
+        return spin_table_release(cpu);
+    default:
+        WARN("cpu%u: unknown enable-method: not started", cpu);
+        return -1;
+    }
 }
 
 void arch_system_off(void)

@@ -19,7 +19,14 @@
 #include <keel/platform.h>
 
 u8 keel_stacks[PLAT_MAX_CPUS][KEEL_STACK_SIZE] __aligned(16);
+/*
+ * The MPIDR of each Keel CPU index, for spin_table_entry (boot.S): a CPU
+ * released from a spin table is told nothing else. ~0 never matches.
+ */
+u64 spin_table_mpidr[KEEL_MAX_CPUS];
 extern char _start[], _end[];
+
+_Static_assert(KEEL_MAX_CPUS == PLAT_MAX_CPUS, "asm.h KEEL_MAX_CPUS");
 
 struct platform platform;
 
@@ -99,5 +106,10 @@ void arch_prepare_secondaries(void)
 {
     for (unsigned int i = 1; i < platform.cpu_count; i++)
         cpus[i].stack_top = (u64)keel_stacks[i] + KEEL_STACK_SIZE;
+    /* Index 0 is the boot CPU, running already. */
+    for (unsigned int i = 0; i < KEEL_MAX_CPUS; i++)
+        spin_table_mpidr[i] = i && i < platform.cpu_count ? platform.cpu_mpidr[i] : ~0UL;
+    /* Read with the MMU and caches off. */
+    arch_clean_dcache_range((u64)spin_table_mpidr, sizeof(spin_table_mpidr));
     mmu_publish_for_secondaries();
 }

@@ -19,6 +19,9 @@ struct mem_range {
 
 enum psci_conduit { PSCI_CONDUIT_NONE, PSCI_CONDUIT_SMC, PSCI_CONDUIT_HVC };
 
+/* A CPU node's "enable-method"; a node without one is taken as PSCI. */
+enum cpu_enable_method { CPU_ENABLE_PSCI, CPU_ENABLE_SPIN_TABLE, CPU_ENABLE_OTHER };
+
 struct boot_module {
     struct mem_range range;
     char kind[24];   /* "kernel", "ramdisk", "device-tree" or "module" */
@@ -32,6 +35,8 @@ struct platform {
     unsigned int reserved_count;
 
     u64 cpu_mpidr[PLAT_MAX_CPUS];
+    enum cpu_enable_method cpu_enable[PLAT_MAX_CPUS];
+    u64 cpu_release_addr[PLAT_MAX_CPUS]; /* spin-table: 0 if the DT gives none */
     unsigned int cpu_count;
     unsigned int cpus_ignored; /* present in the DT beyond PLAT_MAX_CPUS */
 
@@ -61,6 +66,7 @@ struct platform {
 /* Parses the flattened DT at @fdt. Returns 0 or a negative error, logging why. */
 int dt_parse_platform(const void *fdt, struct platform *plat);
 const char *psci_conduit_name(enum psci_conduit c);
+const char *cpu_enable_method_name(enum cpu_enable_method m);
 /* Entry @idx of @node's "reg", with its parent's #address-cells/#size-cells (1 or 2). */
 bool dt_read_reg(const void *fdt, int node, int idx, u64 *base, u64 *size);
 /* A bus address in @node's reg to a CPU physical address, through its buses' "ranges". */

@@ -4,6 +4,8 @@
 
 #define KEEL_STACK_SIZE 0x4000
 #define KEEL_TEXT_OFFSET 0x80000
+/* Same as PLAT_MAX_CPUS (checked in arch/aarch64/cpu.c) */
+#define KEEL_MAX_CPUS 8
 
 /* MPIDR_EL1 affinity fields Aff3 [39:32] and Aff2..Aff0 [23:0] (D13.2.86) */
 #define MPIDR_AFF_MASK 0xff00ffffff
