@@ -4,6 +4,9 @@
 #   .cache/guests/initramfs.cpio.gz  busybox initramfs; its /init prints
 #                                    "KEEL-GUEST-READY" and then gives a shell
 #                                    with the prompt "keel-guest# ".
+#   .cache/boards/bcm2711-rpi-4-b.dtb  the Raspberry Pi 4's device tree from
+#                                    the same kernel package, the board DT of
+#                                    tools/keel-run --board raspi4b.
 # Idempotent: anything already in the cache is reused.
 set -euo pipefail
 
@@ -146,5 +149,22 @@ EOF
     echo "$INITRAMFS_VERSION" > "$cache/initramfs.version"
     rm -rf "$tmp"; trap - EXIT
     say "initramfs: $cache/initramfs.cpio.gz ($(stat -c %s "$cache/initramfs.cpio.gz") bytes)"
+fi
+# ---- board device trees ---------------------------------------------------
+boards="$root/.cache/boards"
+PI4_DTB=bcm2711-rpi-4-b.dtb
+if [ -s "$boards/$PI4_DTB" ]; then
+    say "raspi4b DT: cached ($boards/$PI4_DTB)"
+else
+    kdeb="$(deb_of "linux-image-$(cat "$cache/Image.version")")"
+    [ -n "$kdeb" ] || die "kernel package for $(cat "$cache/Image.version") not in $cache"
+    mkdir -p "$boards"
+    tmp="$(mktemp -d "$boards/dtb.XXXXXX")"
+    trap 'rm -rf "$tmp"' EXIT
+    dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$tmp" --wildcards "./usr/lib/linux-image-*/broadcom/$PI4_DTB" ||
+        die "no broadcom/$PI4_DTB in $(basename "$kdeb")"
+    mv "$tmp"/usr/lib/linux-image-*/broadcom/"$PI4_DTB" "$boards/$PI4_DTB"
+    rm -rf "$tmp"; trap - EXIT
+    say "raspi4b DT: $boards/$PI4_DTB (from $(basename "$kdeb"))"
 fi
 say "done"

@@ -221,12 +221,18 @@ def test_board_needs_newer_qemu(files, tmp_path):
 
 def test_board_version_from_keel_qemu(files, tmp_path):
     # KEEL_QEMU is the default --qemu; a new enough QEMU passes the version
-    # check and keel-run then says the board itself is not supported yet.
-    env = dict(os.environ, KEEL_QEMU=str(fake_qemu(tmp_path, "10.0.2")))
+    # check, and raspi4b needs nothing else of QEMU before it runs (its DT is
+    # a file: here the unit tests' Pi-like one).
+    fake = fake_qemu(tmp_path, "10.0.2")
+    board_dtb = tmp_path / "rpi4.dtb"
+    subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(board_dtb), UNIT_RPI4_DTS],
+                   check=True)
+    env = dict(os.environ, KEEL_QEMU=str(fake))
     res = subprocess.run([sys.executable, KEEL_RUN, "--dry-run", "--keel", str(files["keel"]),
-                          "--board", "raspi4b"], capture_output=True, text=True, env=env)
-    assert res.returncode == 2
-    assert res.stderr == "keel-run: error: --board raspi4b: Keel does not run on it yet\n"
+                          "--board", "raspi4b", "--board-dtb", str(board_dtb)],
+                         capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr
+    assert shlex.split(res.stdout.strip().splitlines()[-1])[0] == str(fake)
 
 
 def test_virt_runs_on_qemu_7(files, tmp_path):
@@ -243,3 +249,64 @@ def test_unreadable_qemu_version(files, tmp_path):
     res = keel_run(files, "--qemu", str(odd))
     assert res.returncode == 2
     assert res.stderr == f"keel-run: error: cannot tell the version of {odd} from its --version output\n"
+# ---- --board raspi4b ----
+
+PI_DTB = os.path.join(os.path.dirname(__file__), "..", "..", ".cache", "boards",
+                      "bcm2711-rpi-4-b.dtb")
+UNIT_RPI4_DTS = os.path.join(os.path.dirname(__file__), "..", "unit", "dts", "rpi4.dts")
+
+
+def qemu_major():
+    out = subprocess.run([QEMU, "--version"], capture_output=True, text=True)
+    m = re.search(r"version (\d+)\.", out.stdout)
+    return int(m.group(1)) if m else 0
+
+
+@pytest.fixture
+def pi_dtb():
+    if qemu_major() < 9:
+        pytest.skip("QEMU older than 9 has no raspi4b (keel-run refuses it; "
+                    "test_raspi4b_refused_on_old_qemu checks that)")
+    if not os.path.isfile(PI_DTB):
+        pytest.skip(".cache/boards/bcm2711-rpi-4-b.dtb missing (run scripts/fetch-guests.sh)")
+    return PI_DTB
+
+
+def test_raspi4b_vm(files, pi_dtb):
+    cmd, dtb = dry_run(files, "--board", "raspi4b", "--vm",
+                       f"name=linux,cpus=2,mem=256M,kernel={files['image']},"
+                       f"initrd={files['initrd']}")
+    assert cmd[cmd.index("-M") + 1] == "raspi4b"
+    assert cmd[cmd.index("-m") + 1] == "2048M"  # the only size QEMU's raspi4b takes
+    assert "-smp" not in cmd and "-cpu" not in cmd
+    # Modules in the ARM's 960 MiB from 0, above QEMU's DTB at 128 MiB.
+    mods = loaders(cmd)
+    kaddr, iaddr = mods[str(files["image"])], mods[str(files["initrd"])]
+    assert kaddr + files["image"].stat().st_size <= 0x3c000000
+    assert 130 * MiB <= iaddr < kaddr
+    # Debian's Pi DT, with Keel's console on the PL011 (serial0) and the RAM QEMU gives.
+    assert fdtget(dtb, "/", "compatible", "s") == "raspberrypi,4-model-b brcm,bcm2711"
+    assert fdtget(dtb, "/chosen", "stdout-path", "s") == "serial0:115200n8"
+    assert fdtget(dtb, "/aliases", "serial0", "s") == "/soc/serial@7e201000"
+    assert fdtget(dtb, "/memory@0", "reg") == [0, 0, 0x3c000000]
+    assert fdtget(dtb, "/cpus/cpu@1", "enable-method", "s") == "spin-table"
+    assert fdtget(dtb, "/chosen/vm@0", "keel,cpu-affinity") == [0x3]
+    assert fdtget(dtb, f"/chosen/vm@0/module@{kaddr:x}", "reg") == \
+        [0, kaddr, 0, files["image"].stat().st_size]
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["--smp", "2"], "fixed smp"),
+    (["--mem", "1G"], "fixed mem"),
+    (["--gic", "3"], "fixed gic"),
+    (["--cpu", "max"], "fixed cpu"),
+    (["--disk", "x.img"], "virtio-mmio"),
+])
+def test_raspi4b_fixed_machine(files, args, problem):
+    res = keel_run(files, "--board", "raspi4b", *args)
+    assert res.returncode == 2 and problem in res.stderr, res.stderr
+
+
+def test_board_dtb_only_for_raspi4b(files):
+    res = keel_run(files, "--board-dtb", str(files["raw"]))
+    assert res.returncode == 2 and "--board-dtb is for --board raspi4b" in res.stderr
