@@ -119,6 +119,20 @@ static void dt_add_reserved(struct platform *plat, u64 base, u64 size)
         plat->reserved[plat->reserved_count++] = (struct mem_range){ pa_init(base), size };
 }
 
+/*
+ * The page holding @addr, unless a reservation covers it already: a CPU
+ * waiting in a spin table reads its release word until Keel writes it, so
+ * nothing may be allocated there even if firmware forgot to reserve it.
+ */
+static void dt_reserve_page(struct platform *plat, u64 addr)
+{
+    for (unsigned int i = 0; i < plat->reserved_count; i++)
+        if (addr >= pa_addr(plat->reserved[i].base) &&
+            addr - pa_addr(plat->reserved[i].base) < plat->reserved[i].size)
+            return;
+    dt_add_reserved(plat, ALIGN_DOWN(addr, PAGE_SIZE), PAGE_SIZE);
+}
+
 static void dt_parse_reserved(const void *fdt, struct platform *plat)
 {
     int n = fdt_num_mem_rsv(fdt), node, child;
@@ -162,8 +176,10 @@ static void dt_parse_cpu_enable(const void *fdt, int node, struct platform *plat
         plat->cpu_enable[i] = CPU_ENABLE_PSCI;
     } else if (!strcmp(method, "spin-table")) {
         plat->cpu_enable[i] = CPU_ENABLE_SPIN_TABLE;
-        if (rel && len == 8)
+        if (rel && len == 8) {
             plat->cpu_release_addr[i] = dt_cells(rel, 2);
+            dt_reserve_page(plat, plat->cpu_release_addr[i]);
+        }
     } else {
         plat->cpu_enable[i] = CPU_ENABLE_OTHER;
     }

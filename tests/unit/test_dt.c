@@ -630,6 +630,7 @@ static void test_rpi4_dts(void **state)
     assert_int_equal(parse(fdt, &plat), 0);
     /* the firmware (or QEMU) fills in the memory node; until then there is none */
     assert_int_equal(plat.mem_count, 0);
+    /* the release words 0xd8..0xf0 lie in the /memreserve/d page: nothing added */
     assert_int_equal(plat.reserved_count, 1);
     assert_range(&plat.reserved[0], 0, 0x1000);
     assert_int_equal(plat.cpu_count, 4);
@@ -645,8 +646,14 @@ static void test_rpi4_dts(void **state)
     assert_string_equal(plat.uart_path, "");
     assert_int_equal(early_uart_for_board(fdt), 0xfe201000);
 
-    /* serial0, the PL011: its bus address goes through /soc's ranges */
+    /* without the /memreserve/, the release words' page is reserved once */
     fdt = open_copy(fdt);
+    SW(fdt_del_mem_rsv(fdt, 0));
+    assert_int_equal(parse(fdt, &plat), 0);
+    assert_int_equal(plat.reserved_count, 1);
+    assert_range(&plat.reserved[0], 0, 0x1000);
+
+    /* serial0, the PL011: its bus address goes through /soc's ranges */
     SW(fdt_setprop_string(fdt, fdt_path_offset(fdt, "/chosen"), "stdout-path", "serial0:115200n8"));
     assert_int_equal(parse(fdt, &plat), 0);
     assert_range(&plat.uart, 0xfe201000, 0x200);
@@ -743,6 +750,9 @@ static void test_cpu_enable_methods(void **state)
     assert_int_equal(plat.cpu_release_addr[3], 0);
     assert_int_equal(plat.cpu_release_addr[4], 0);
     assert_int_equal(plat.cpu_enable[5], CPU_ENABLE_OTHER);
+    /* the release word's page is kept from the allocator, once */
+    assert_int_equal(plat.reserved_count, 1);
+    assert_range(&plat.reserved[0], 0x18000f000, 0x1000);
     assert_string_equal(cpu_enable_method_name(plat.cpu_enable[5]), "unknown");
     for (unsigned int i = 0; i < 6; i++)
         if (i != 2)
