@@ -43,11 +43,12 @@ bool gic_hwirq_to_line(u32 intid, u32 *line)
     return true;
 }
 
+/* reg holds bus addresses: the Raspberry Pi 4's GIC-400 is at 0x40041000 on /soc, 0xff841000 for the CPU. */
 static bool read_range(const void *fdt, int node, int idx, struct mem_range *r)
 {
     u64 base, size;
 
-    if (!dt_read_reg(fdt, node, idx, &base, &size))
+    if (!dt_read_reg(fdt, node, idx, &base, &size) || !dt_translate(fdt, node, &base))
         return false;
     r->base = pa_init(base);
     r->size = size;

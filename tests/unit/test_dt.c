@@ -641,6 +641,13 @@ static void test_rpi4_dts(void **state)
     }
     assert_string_equal(cpu_enable_method_name(plat.cpu_enable[0]), "spin-table");
     assert_int_equal(plat.psci, PSCI_CONDUIT_NONE);
+    /* the GIC-400's frames are VideoCore-side 0x4004x000 under /soc: the CPU's 0xff84x000 */
+    assert_int_equal(plat.gic_version, 2);
+    assert_range(&plat.gicd, 0xff841000, 0x1000);
+    assert_range(&plat.gicc, 0xff842000, 0x2000);
+    assert_range(&plat.gich, 0xff844000, 0x2000);
+    assert_range(&plat.gicv, 0xff846000, 0x2000);
+    assert_int_equal(plat.gic_maint_irq, 25);
     /* serial1 is the mini UART: no console from stdout-path, the board's PL011 instead */
     assert_no_range(&plat.uart);
     assert_string_equal(plat.uart_path, "");
