@@ -99,6 +99,14 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
         return "keel,passthrough names a device another VM already owns";
     for (u64 base, size; d->nr_regs < PT_MAX_REGS &&
                          dt_read_reg(fdt, d->node, (int)d->nr_regs, &base, &size);) {
+        /*
+         * The guest DT gets the node as it is, at the root: a reg that only means
+         * something through a bus's ranges (the Pi's /soc) would point it elsewhere.
+         */
+        u64 cpu_addr = base;
+        if (!dt_translate(fdt, d->node, &cpu_addr) || cpu_addr != base)
+            return "a passed-through device sits behind a bus that translates addresses "
+                   "(not supported yet)";
         /* IPA == PA: the registers must fit the VM's address space; a wrapping end would
            also slip past the overlap checks below. */
         if (!size || base + size < base || base + size > BIT(GUEST_IPA_BITS))

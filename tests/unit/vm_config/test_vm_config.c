@@ -448,6 +448,30 @@ static void test_passthrough_spi_in_two_vms(void **state)
  * was accepted; the device's forwarded interrupt and the virtual one would
  * share an INTID.
  */
+/*
+ * A device behind a bus whose ranges move it (the Pi's /soc: 0x7e000000 on
+ * the bus is 0xfe000000 for the CPU) would be copied into the guest DT with
+ * the bus address: refused until Keel rewrites the copied reg.
+ */
+static void test_passthrough_behind_translating_bus(void **state)
+{
+    fdt32_t ranges[] = { cpu_to_fdt32(0), cpu_to_fdt32(0x7e000000), cpu_to_fdt32(0),
+                         cpu_to_fdt32(0xfe000000), cpu_to_fdt32(0), cpu_to_fdt32(0x1800000) };
+
+    (void)state;
+    base_dt();
+    add_node("/", "soc");
+    assert_int_equal(fdt_setprop(dtb, node_at("/soc"), "ranges", ranges, sizeof(ranges)), 0);
+    set_u32("/soc", "#address-cells", 2);
+    set_u32("/soc", "#size-cells", 2);
+    add_node("/soc", "serial@7e201000");
+    reg2(node_at("/soc/serial@7e201000"), 0x7e201000, 0x200);
+    add_vm("vm0", 0x7e000000);
+    set_str("/chosen/vm0", "keel,passthrough", "/soc/serial@7e201000");
+    assert_int_equal(boot(), 0);
+    assert_logged("sits behind a bus that translates addresses");
+}
+
 static void test_passthrough_spi_is_virtual(void **state)
 {
     (void)state;
@@ -481,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_shmem_ipa_wraps),
         cmocka_unit_test(test_ram_end_wraps),
         cmocka_unit_test(test_passthrough_spi_wraps),
+        cmocka_unit_test(test_passthrough_behind_translating_bus),
         cmocka_unit_test(test_shmem_listed_twice),
         cmocka_unit_test(test_empty_name),
 cmocka_unit_test(test_cpus_two_cells),
