@@ -1,45 +1,20 @@
 /*
- * GICv3 helpers (Arm IHI 0069): distributor and redistributor registers by
- * MMIO, the CPU interface through the ICC_* system registers. All interrupts
- * are Group 1 (a GIC with one security state, as Keel emulates).
+ * The GIC API of libguest.h over either version (gicv3.c, gicv2.c): the
+ * per-interrupt registers both distributors share, and the dispatch to the
+ * version the DT named.
  */
-#include "libguest.h"
+#include "gic.h"
 
-#define ICC_SGI1R_EL1 S3_0_C12_C11_5
-#define ICC_SRE_EL1 S3_0_C12_C12_5
-#define ICC_BPR1_EL1 S3_0_C12_C12_3
-#define ICC_IGRPEN1_EL1 S3_0_C12_C12_7
-#define DEFAULT_PRIO 0xa0
+static const struct gic_ops *ops;
 
-static u64 gicr_cache[MAX_CPUS];
-
-u64 gicr_base(unsigned int cpu)
+bool gic_select(void)
 {
-    u64 aff, m;
-
-    if (cpu >= machine.nr_cpus)
-        return 0;
-    if (gicr_cache[cpu])
-        return gicr_cache[cpu];
-    m = machine.mpidr[cpu];
-    aff = (m & 0xffffff) | ((m >> 32) & 0xff) << 24;
-    for (u64 off = 0; off + GICR_STRIDE <= machine.gicr_size; off += GICR_STRIDE) {
-        u64 typer = readq(machine.gicr_base + off + GICR_TYPER);
-
-        if ((typer >> 32) == aff)
-            return gicr_cache[cpu] = machine.gicr_base + off;
-        if (typer & GICR_TYPER_LAST)
-            break;
-    }
-    return 0;
+    if (machine.gic_version == 3 && machine.gicd_base && machine.gicr_base)
+        ops = &gicv3_ops;
+    else if (machine.gic_version == 2 && machine.gicd_base && machine.gicc_base)
+        ops = &gicv2_ops;
+    return ops != NULL;
 }
-
-static void gicd_wait_rwp(void)
-{
-    wait_until(!(readl(machine.gicd_base + GICD_CTLR) & GICD_CTLR_RWP), 100000);
-}
-
-unsigned int gic_nr_irqs(void);
 
 unsigned int gic_nr_irqs(void)
 {
@@ -48,68 +23,75 @@ unsigned int gic_nr_irqs(void)
     return n > 1020 ? 1020 : n;
 }
 
-void gic_dist_init(void)
-{
-    u64 d = machine.gicd_base;
-    unsigned int n = gic_nr_irqs();
+void gic_dist_init(void) { ops->dist_init(); }
+void gic_cpu_init(void) { ops->cpu_init(); }
 
-    writel(d + GICD_CTLR, 0);
-    gicd_wait_rwp();
-    for (unsigned int i = 32; i < n; i += 32) {
-        writel(d + GICD_IGROUPR + i / 8, ~0U);
-        writel(d + GICD_ICENABLER + i / 8, ~0U);
-        writel(d + GICD_ICPENDR + i / 8, ~0U);
-        writel(d + GICD_ICACTIVER + i / 8, ~0U);
+/* ---- per-interrupt registers ---- */
+enum gic_op { OP_BIT_WRITE, OP_BIT_READ, OP_PRIO_WRITE, OP_PRIO_READ };
+
+struct gic_access {
+    enum gic_op op;
+    unsigned int cpu, caller;
+    u32 intid, reg;
+    u8 prio;
+    u32 result;
+};
+
+/* Register @reg's word or byte holding @intid: @cpu's banked copy for a private one. */
+static u64 irq_reg(unsigned int cpu, u32 intid, u32 reg, bool bytes)
+{
+    u64 frame = intid < 32 ? ops->private_frame(cpu) : machine.gicd_base;
+
+    return frame + reg + (bytes ? intid : (intid / 32) * 4);
+}
+
+/* ISPENDR0/ICPENDR0 ignore SGI bits on GICv2 (IHI 0048B 4.3.7, 4.3.8). */
+static bool v2_sgi_pend(const struct gic_access *a)
+{
+    return gic_v2() && a->intid < 16 && (a->reg == GICD_ISPENDR || a->reg == GICD_ICPENDR);
+}
+
+static void access_here(void *arg)
+{
+    struct gic_access *a = arg;
+    u32 bit = 1U << (a->intid % 32);
+
+    switch (a->op) {
+    case OP_BIT_WRITE:
+        if (v2_sgi_pend(a))
+            gicv2_sgi_pending(a->intid, a->reg == GICD_ISPENDR, a->caller);
+        else
+            writel(irq_reg(a->cpu, a->intid, a->reg, false), bit);
+        break;
+    case OP_BIT_READ: a->result = !!(readl(irq_reg(a->cpu, a->intid, a->reg, false)) & bit); break;
+    case OP_PRIO_WRITE: writeb(irq_reg(a->cpu, a->intid, a->reg, true), a->prio); break;
+    case OP_PRIO_READ: a->result = readb(irq_reg(a->cpu, a->intid, a->reg, true)); break;
     }
-    for (unsigned int i = 32; i < n; i += 4)
-        writel(d + GICD_IPRIORITYR + i, DEFAULT_PRIO * 0x01010101U);
-    for (unsigned int i = 32; i < n; i++)
-        writeq(d + GICD_IROUTER + 8 * i, mpidr_aff(machine.mpidr[0]));
-    writel(d + GICD_CTLR, GICD_CTLR_ARE | GICD_CTLR_ENABLE_G1);
-    gicd_wait_rwp();
+    dsb(sy);
 }
 
-void gic_cpu_init(void)
+/* A GICv2 banks another CPU's private interrupts where only that CPU sees them: go there. */
+static u32 gic_access(struct gic_access *a)
 {
-    u64 rd = gicr_base(smp_id()), sgi;
-
-    if (!rd)
-        guest_abort("cpu %u: no redistributor for MPIDR %#lx", smp_id(), machine.mpidr[smp_id()]);
-    sgi = rd + GICR_SGI;
-    writel(rd + GICR_WAKER, readl(rd + GICR_WAKER) & ~GICR_WAKER_PROCESSOR_SLEEP);
-    wait_until(!(readl(rd + GICR_WAKER) & GICR_WAKER_CHILDREN_ASLEEP), 100000);
-    writel(sgi + GICD_IGROUPR, ~0U);
-    writel(sgi + GICD_ICENABLER, ~0U);
-    writel(sgi + GICD_ICPENDR, ~0U);
-    writel(sgi + GICD_ICACTIVER, ~0U);
-    for (unsigned int i = 0; i < 32; i += 4)
-        writel(sgi + GICD_IPRIORITYR + i, DEFAULT_PRIO * 0x01010101U);
-    writel(sgi + GICD_ISENABLER, BIT(GIC_WAKE_SGI));
-
-    write_sysreg(ICC_SRE_EL1, read_sysreg(ICC_SRE_EL1) | 1);
-    isb();
-    gic_set_pmr(0xff);
-    write_sysreg(ICC_BPR1_EL1, 0);
-    gic_set_icc_ctlr(gic_icc_ctlr() & ~ICC_CTLR_EOIMODE);
-    write_sysreg(ICC_IGRPEN1_EL1, 1);
-    isb();
-}
-
-/* Frame holding @intid's registers: the CPU's SGI_base, or the distributor. */
-static u64 irq_frame(unsigned int cpu, u32 intid)
-{
-    return intid < 32 ? gicr_base(cpu) + GICR_SGI : machine.gicd_base;
+    a->caller = smp_id();
+    if (a->intid >= 32 || !gic_v2() || a->cpu == smp_id()) {
+        access_here(a);
+        return a->result;
+    }
+    if (!cpu_online(a->cpu))
+        guest_abort("GICv2: cpu %u is offline: its banked INTID %u is out of reach", a->cpu, a->intid);
+    on_cpu(a->cpu, access_here, a);
+    return a->result;
 }
 
 static void bit_write(unsigned int cpu, u32 intid, u32 reg)
 {
-    writel(irq_frame(cpu, intid) + reg + (intid / 32) * 4, 1U << (intid % 32));
-    dsb(sy);
+    gic_access(&(struct gic_access){ .op = OP_BIT_WRITE, .cpu = cpu, .intid = intid, .reg = reg });
 }
 
 static bool bit_read(unsigned int cpu, u32 intid, u32 reg)
 {
-    return readl(irq_frame(cpu, intid) + reg + (intid / 32) * 4) & (1U << (intid % 32));
+    return gic_access(&(struct gic_access){ .op = OP_BIT_READ, .cpu = cpu, .intid = intid, .reg = reg });
 }
 
 void gic_irq_enable_on(unsigned int cpu, u32 intid) { bit_write(cpu, intid, GICD_ISENABLER); }
@@ -124,13 +106,14 @@ bool gic_irq_enabled_on(unsigned int cpu, u32 intid) { return bit_read(cpu, inti
 
 void gic_irq_set_priority_on(unsigned int cpu, u32 intid, u8 prio)
 {
-    writeb(irq_frame(cpu, intid) + GICD_IPRIORITYR + intid, prio);
-    dsb(sy);
+    gic_access(&(struct gic_access){ .op = OP_PRIO_WRITE, .cpu = cpu, .intid = intid,
+                                     .reg = GICD_IPRIORITYR, .prio = prio });
 }
 
 u8 gic_irq_priority_on(unsigned int cpu, u32 intid)
 {
-    return readb(irq_frame(cpu, intid) + GICD_IPRIORITYR + intid);
+    return (u8)gic_access(&(struct gic_access){ .op = OP_PRIO_READ, .cpu = cpu, .intid = intid,
+                                                .reg = GICD_IPRIORITYR });
 }
 
 void gic_spi_set_edge(u32 intid, bool edge)
@@ -143,55 +126,23 @@ void gic_spi_set_edge(u32 intid, bool edge)
     dsb(sy);
 }
 
-void gic_spi_route(u32 intid, unsigned int cpu)
-{
-    writeq(machine.gicd_base + GICD_IROUTER + 8 * intid, mpidr_aff(machine.mpidr[cpu]));
-    dsb(sy);
-}
+void gic_spi_route(u32 intid, unsigned int cpu) { ops->spi_route(intid, cpu); }
 
 /* ---- SGIs ---- */
-static u64 sgi1r_cluster(u64 mpidr)
-{
-    return ((mpidr >> 8) & 0xff) << 16 | ((mpidr >> 16) & 0xff) << 32 |
-           ((mpidr >> 32) & 0xff) << 48 | (((mpidr & 0xff) / 16) << 44);
-}
+void gic_send_sgi_mask(u64 cpumask, u32 intid) { ops->send_sgi_mask(cpumask, intid); }
+void gic_send_sgi(unsigned int cpu, u32 intid) { ops->send_sgi_mask(BIT(cpu), intid); }
+void gic_send_sgi_others(u32 intid) { ops->send_sgi_others(intid); }
 
-static void sgi1r_write(u64 v)
-{
-    dsb(ishst); /* memory writes before the SGI reach its receiver first */
-    write_sysreg(ICC_SGI1R_EL1, v);
-    isb();
-}
-
-void gic_send_sgi_mask(u64 cpumask, u32 intid)
-{
-    u64 done = 0;
-
-    for (unsigned int i = 0; i < machine.nr_cpus; i++) {
-        u64 cluster, targets = 0;
-
-        if (!(cpumask & BIT(i)) || (done & BIT(i)))
-            continue;
-        cluster = sgi1r_cluster(machine.mpidr[i]);
-        for (unsigned int j = i; j < machine.nr_cpus; j++) {
-            if ((cpumask & BIT(j)) && sgi1r_cluster(machine.mpidr[j]) == cluster) {
-                targets |= BIT(machine.mpidr[j] & 0xf);
-                done |= BIT(j);
-            }
-        }
-        sgi1r_write(cluster | targets | (u64)(intid & 0xf) << 24);
-    }
-}
-
-void gic_send_sgi(unsigned int cpu, u32 intid)
-{
-    gic_send_sgi_mask(BIT(cpu), intid);
-}
-
-void gic_send_sgi_others(u32 intid)
-{
-    sgi1r_write(BIT(40) | (u64)(intid & 0xf) << 24);
-}
+/* ---- the CPU interface ---- */
+u32 gic_ack(void) { return ops->ack(); }
+void gic_eoi(u32 intid) { ops->eoi(intid); }
+void gic_dir(u32 intid) { ops->dir(intid); }
+void gic_set_pmr(u8 p) { ops->set_pmr(p); }
+u8 gic_pmr(void) { return ops->pmr(); }
+u8 gic_rpr(void) { return ops->rpr(); }
+u32 gic_hppir(void) { return ops->hppir(); }
+void gic_set_eoimode(bool split) { ops->set_eoimode(split); }
+bool gic_eoimode(void) { return ops->eoimode(); }
 
 u32 gic_wait_ack(u64 timeout_us)
 {

@@ -73,7 +73,9 @@ struct machine {
     u64 ram_base, ram_size;  /* /memory */
     u64 uart_base;           /* /chosen/stdout-path (0: no console) */
     u32 uart_intid;          /* its interrupt (SPI n -> 32 + n) */
-    u64 gicd_base, gicr_base, gicr_size;
+    unsigned int gic_version;/* 3: "arm,gic-v3"; 2: "arm,gic-400" or "arm,cortex-a15-gic" */
+    u64 gicd_base, gicr_base, gicr_size; /* GICv3 */
+    u64 gicc_base;           /* GICv2: the CPU interface (0 on GICv3) */
     unsigned int nr_cpus;    /* /cpus/cpu@* */
     u64 mpidr[MAX_CPUS];     /* their reg (MPIDR affinity), in DT order */
     bool psci_smc;           /* /psci method = "smc" */
@@ -277,7 +279,12 @@ static inline s32 vtimer_tval(void) { isb(); return (s32)read_sysreg(cntv_tval_e
         cpu_relax();                                                      \
     __ok || (cond); })
 
-/* ---- GICv3 ---- */
+/*
+ * ---- GIC: v3 (Arm IHI 0069) or v2 (Arm IHI 0048B), whichever the DT has ----
+ * One API for both. Register offsets common to the two distributors keep
+ * their GICD_* names; GICv3-only registers and helpers are marked so below,
+ * GICv2-only ones are GICD_ITARGETSR and the GICC_* block.
+ */
 #define GICD_CTLR 0x0000
 #define GICD_TYPER 0x0004
 #define GICD_IIDR 0x0008
@@ -308,14 +315,44 @@ static inline s32 vtimer_tval(void) { isb(); return (s32)read_sysreg(cntv_tval_e
 #define GICR_TYPER_LAST BIT(4)
 #define GICR_WAKER_PROCESSOR_SLEEP BIT(1)
 #define GICR_WAKER_CHILDREN_ASLEEP BIT(2)
+/* GICv2 distributor (IHI 0048B 4.3) and CPU interface (4.4) */
+#define GICD_ITARGETSR 0x0800
+#define GICD_SGIR 0x0f00
+#define GICD_CPENDSGIR 0x0f10
+#define GICD_SPENDSGIR 0x0f20
+#define GICD_ICPIDR2 0x0fe8
+#define GICD_SGIR_FILTER_LIST (0U << 24)
+#define GICD_SGIR_FILTER_OTHERS (1U << 24)
+#define GICD_SGIR_FILTER_SELF (2U << 24)
+#define GICC_CTLR 0x0000
+#define GICC_PMR 0x0004
+#define GICC_BPR 0x0008
+#define GICC_IAR 0x000c
+#define GICC_EOIR 0x0010
+#define GICC_RPR 0x0014
+#define GICC_HPPIR 0x0018
+#define GICC_APR 0x00d0
+#define GICC_IIDR 0x00fc
+#define GICC_DIR 0x1000
+#define GICC_CTLR_ENABLE_G0 BIT(0)
+#define GICC_CTLR_EOIMODE BIT(9) /* EOImode of a CPU interface without Security Extensions (4.4.1) */
+#define GICC_IAR_INTID(v) ((v) & 0x3ff)
+#define GICC_IAR_CPUID(v) (((v) >> 10) & 0x7)
 #define GIC_SPURIOUS 1023
 #define GIC_WAKE_SGI 15 /* reserved by libguest */
 
-u64 gicr_base(unsigned int cpu);                /* RD_base of that CPU's redistributor */
-void gic_cpu_init(void);                        /* this CPU's redistributor + ICC regs */
+static inline bool gic_v2(void) { return machine.gic_version == 2; }
+u64 gicr_base(unsigned int cpu);                /* GICv3: RD_base of that CPU's redistributor (0 on v2) */
+void gic_cpu_init(void);                        /* this CPU's private interrupts and CPU interface */
 /*
- * Per-interrupt helpers. Private INTIDs (< 32) act on @cpu's redistributor
- * (the _on variants) or on this CPU's; SPIs on the distributor.
+ * Per-interrupt helpers. Private INTIDs (< 32) act on @cpu's (the _on
+ * variants) or on this CPU's; SPIs on the distributor. GICv3 reaches another
+ * CPU's through its redistributor; a GICv2 banks them in the distributor,
+ * visible to their own CPU only, so there the access runs on @cpu
+ * (on_cpu(): @cpu must be online and idle, and not CPU 0).
+ * SGIs on GICv2: set_pending pends one from the calling CPU (GICD_SPENDSGIR),
+ * clear_pending clears every source's (GICD_CPENDSGIR), as ISPENDR0/ICPENDR0
+ * ignore SGI bits there (IHI 0048B 4.3.7, 4.3.8).
  */
 void gic_irq_enable_on(unsigned int cpu, u32 intid);
 void gic_irq_disable_on(unsigned int cpu, u32 intid);
@@ -340,23 +377,37 @@ u8 gic_irq_priority_on(unsigned int cpu, u32 intid);
 #define gic_irq_set_priority(i, p) gic_irq_set_priority_on(smp_id(), i, p)
 #define gic_irq_priority(i) gic_irq_priority_on(smp_id(), i)
 void gic_spi_set_edge(u32 intid, bool edge);    /* GICD_ICFGR */
-void gic_spi_route(u32 intid, unsigned int cpu);/* GICD_IROUTER */
-/* SGIs through ICC_SGI1R_EL1 */
+void gic_spi_route(u32 intid, unsigned int cpu);/* GICD_IROUTER (v3), GICD_ITARGETSR (v2) */
+/* SGIs: ICC_SGI1R_EL1 (v3), GICD_SGIR (v2) */
 void gic_send_sgi(unsigned int cpu, u32 intid);
 void gic_send_sgi_mask(u64 cpumask, u32 intid); /* target lists, bit i = CPU i */
-void gic_send_sgi_others(u32 intid);            /* IRM = 1: every PE but this one */
-/* ICC CPU interface (the virtual one under Keel) */
-static inline u32 gic_ack(void) { u32 v = (u32)read_sysreg(S3_0_C12_C12_0); dsb(sy); return v & 0xffffff; } /* IAR1 */
-static inline void gic_eoi(u32 intid) { write_sysreg(S3_0_C12_C12_1, intid); isb(); }  /* EOIR1 */
-static inline void gic_dir(u32 intid) { write_sysreg(S3_0_C12_C11_1, intid); isb(); }  /* DIR */
-static inline void gic_set_pmr(u8 p) { write_sysreg(S3_0_C4_C6_0, p); isb(); }          /* PMR */
-static inline u8 gic_pmr(void) { return (u8)read_sysreg(S3_0_C4_C6_0); }
-static inline u8 gic_rpr(void) { return (u8)read_sysreg(S3_0_C12_C11_3); }               /* RPR */
-static inline u32 gic_hppir(void) { return (u32)read_sysreg(S3_0_C12_C12_2) & 0xffffff; }/* HPPIR1 */
+void gic_send_sgi_others(u32 intid);            /* every CPU but this one: IRM = 1 (v3), filter 1 (v2) */
+/*
+ * GICv2: @cpu's CPU interface bit in ITARGETSR and GICD_SGIR's target list
+ * (what ITARGETSR0 read on it, IHI 0048B 4.3.12); 0 on GICv3.
+ */
+u8 gic_cpu_target(unsigned int cpu);
+/* GICv2: the source CPU interface (GICC_IAR.CPUID) of SGI @intid as this CPU last acknowledged it. */
+unsigned int gic_sgi_source(u32 intid);
+/*
+ * The CPU interface (the virtual one under Keel): ICC_* system registers
+ * (v3) or GICC MMIO (v2). gic_ack() returns the INTID alone; on GICv2
+ * gic_eoi() and gic_dir() give back the SGI source it came with.
+ */
+u32 gic_ack(void);
+void gic_eoi(u32 intid);
+void gic_dir(u32 intid);
+void gic_set_pmr(u8 p);
+u8 gic_pmr(void);
+u8 gic_rpr(void);
+u32 gic_hppir(void);
+void gic_set_eoimode(bool split);               /* EOImode 1: EOI drops the priority, DIR deactivates */
+bool gic_eoimode(void);
+/* GICv3 only: ICC_CTLR_EL1 */
 static inline u64 gic_icc_ctlr(void) { return read_sysreg(S3_0_C12_C12_4); }
 static inline void gic_set_icc_ctlr(u64 v) { write_sysreg(S3_0_C12_C12_4, v); isb(); }
 #define ICC_CTLR_EOIMODE BIT(1)
-/* Polls IAR1 (interrupts masked) until something other than spurious, or timeout. */
+/* Polls the acknowledge register (interrupts masked) until something other than spurious, or timeout. */
 u32 gic_wait_ack(u64 timeout_us);
 
 /* ---- MMU ---- */

@@ -4,6 +4,7 @@
 #include <libfdt.h>
 #include <string.h>
 #include "libguest.h"
+#include "gic.h"
 
 struct machine machine;
 struct cpu_entry_state cpu_entry[MAX_CPUS];
@@ -12,7 +13,6 @@ volatile u32 irq_last_unhandled[MAX_CPUS];
 
 char stacks[MAX_CPUS][STACK_SIZE] __aligned(16);
 
-void gic_dist_init(void);
 void smp_secondary_loop(void);
 void smp_mark_online(unsigned int cpu);
 
@@ -198,6 +198,30 @@ static u32 dt_intid(const fdt32_t *p)
     return type == 1 ? 16 + num : 32 + num;
 }
 
+/* A GICv3's second region is its redistributors, a GICv2's its CPU interface. */
+static void dt_parse_gic(const void *fdt)
+{
+    static const char *const v2[] = { "arm,gic-400", "arm,cortex-a15-gic" };
+    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
+    u64 size;
+
+    if (node >= 0) {
+        machine.gic_version = 3;
+        dt_reg(fdt, node, 0, &machine.gicd_base, &size);
+        dt_reg(fdt, node, 1, &machine.gicr_base, &machine.gicr_size);
+        return;
+    }
+    for (unsigned int i = 0; i < ARRAY_SIZE(v2); i++) {
+        node = fdt_node_offset_by_compatible(fdt, -1, v2[i]);
+        if (node >= 0) {
+            machine.gic_version = 2;
+            dt_reg(fdt, node, 0, &machine.gicd_base, &size);
+            dt_reg(fdt, node, 1, &machine.gicc_base, &size);
+            return;
+        }
+    }
+}
+
 static void dt_parse(const void *fdt)
 {
     int node, len;
@@ -223,11 +247,7 @@ static void dt_parse(const void *fdt)
             machine.uart_intid = dt_intid(irq);
     }
 
-    node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
-    if (node >= 0) {
-        dt_reg(fdt, node, 0, &machine.gicd_base, &size);
-        dt_reg(fdt, node, 1, &machine.gicr_base, &machine.gicr_size);
-    }
+    dt_parse_gic(fdt);
 
     node = fdt_path_offset(fdt, "/cpus");
     if (node >= 0) {
@@ -383,8 +403,8 @@ void __noreturn libguest_boot(u64 dtb)
         machine.mpidr[0] = mpidr_aff(read_sysreg(mpidr_el1));
     }
     cpu_entry[0].boots = 1;
-    if (!machine.gicd_base || !machine.gicr_base)
-        guest_abort("no GICv3 in the device tree");
+    if (!gic_select())
+        guest_abort("no GICv3 or GICv2 in the device tree");
     gic_dist_init();
     gic_cpu_init();
     smp_mark_online(0);
