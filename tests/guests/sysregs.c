@@ -402,7 +402,10 @@ static void exits(void)
     psci_call(PSCI_VERSION, 0, 0, 0);                /* HVC */
     (void)readl(machine.gicd_base + GICD_IIDR);     /* emulated MMIO */
     (void)read_sysreg(S3_0_C0_C4_0);                /* trapped sysreg */
-    write_sysreg(S3_0_C12_C11_5, 0);                /* an SGI to nobody */
+    if (gic_v2())
+        writel(machine.gicd_base + GICD_SGIR, 0);   /* an SGI to nobody (empty target list) */
+    else
+        write_sysreg(S3_0_C12_C11_5, 0);            /* an SGI to nobody */
     isb();
 }
 

@@ -75,7 +75,7 @@ struct machine {
     u32 uart_intid;          /* its interrupt (SPI n -> 32 + n) */
     unsigned int gic_version;/* 3: "arm,gic-v3"; 2: "arm,gic-400" or "arm,cortex-a15-gic" */
     u64 gicd_base, gicr_base, gicr_size; /* GICv3 */
-    u64 gicc_base;           /* GICv2: the CPU interface (0 on GICv3) */
+    u64 gicc_base, gicc_size;/* GICv2: the CPU interface (0 on GICv3) */
     unsigned int nr_cpus;    /* /cpus/cpu@* */
     u64 mpidr[MAX_CPUS];     /* their reg (MPIDR affinity), in DT order */
     bool psci_smc;           /* /psci method = "smc" */

@@ -216,7 +216,7 @@ static void dt_parse_gic(const void *fdt)
         if (node >= 0) {
             machine.gic_version = 2;
             dt_reg(fdt, node, 0, &machine.gicd_base, &size);
-            dt_reg(fdt, node, 1, &machine.gicc_base, &size);
+            dt_reg(fdt, node, 1, &machine.gicc_base, &machine.gicc_size);
             return;
         }
     }
