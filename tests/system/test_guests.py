@@ -1,15 +1,21 @@
 """Bare-metal test guests (tests/guests/) under Keel.
 
 Builds the guests with `make -C tests/guests`, then boots each one under Keel
-in QEMU with 1, 2 and 4 vCPUs (a 4-CPU board, GICv3) and asserts that the
-guest printed `SUMMARY: N passed, 0 failed` with N > 0, no FAIL line, and
-that QEMU exited by itself (the guest's PSCI SYSTEM_OFF leaves no VM running,
-so Keel powers the board off). Every guest in tests/guests/*.c is run.
+in QEMU with 1, 2 and 4 vCPUs, on a 4-CPU board with a GICv3 and again with a
+GICv2 (the VM then sees a vGICv2), and asserts that the guest printed
+`SUMMARY: N passed, 0 failed` with N > 0, no FAIL line, and that QEMU exited
+by itself (the guest's PSCI SYSTEM_OFF leaves no VM running, so Keel powers
+the board off). Every guest in tests/guests/*.c is run.
 
-Two pairs of guests also run side by side, two VMs of 2 vCPUs each on the
-same board, each with its own vGIC and console (lines tagged "[name] ").
+Two pairs of guests also run side by side on each GIC, two VMs of 2 vCPUs
+each on the same board, each with its own vGIC and console (lines tagged
+"[name] ").
 
-Each run's console goes to build/systest/guests/<guest>-<n>cpu.log.
+A check that fails on a known, not yet fixed Keel bug (KNOWN_KEEL_BUGS) makes
+its run an xfail instead, as long as every FAIL line is one of them.
+
+Each run's console goes to build/systest/guests/<guest>-<n>cpu.log (GICv3)
+or <guest>-gicv2-<n>cpu.log.
 
 Environment:
   KEEL_BIN                    Keel image (default build/keel.bin)
@@ -35,6 +41,39 @@ TIMEOUT = 90 * float(os.environ.get("KEEL_SYSTEST_TIMEOUT_SCALE", "1"))
 
 GUESTS = sorted(p.stem for p in GUEST_DIR.glob("*.c"))
 VCPUS = (1, 2, 4)
+# The whole matrix on both GICs: the GICv2 half adds about half a minute
+# (21 runs of 1-5 s and two pairs, measured on 2 shared cores).
+GICS = (3, 2)
+# "v3"/"v2", not "gicv3": `-k gic` still picks the gic guest alone (`-k "gic and v2"`)
+GIC_IDS = [f"v{v}" for v in GICS]
+
+# Checks that fail on Keel bugs found and not fixed yet, by (guest, GIC
+# version): bug -> the FAIL messages it causes (regexes, after "FAIL: ").
+# Drop an entry once its bug is fixed.
+KNOWN_KEEL_BUGS = {
+    ("gic", 2): {
+        "vGICv2: an SGI's source, once in a list register, leaves GICD_SPENDSGIR and CPENDSGIR "
+        "cannot clear it": (
+            r"gic: SGI sources: SGI 6 from cpus \d+ and \d+ to cpu 0: SPENDSGIR shows both",
+            r"gic: SGI sources: SGI 6 from cpu 1, pending at cpu 0's interface: SPENDSGIR shows",
+            r"gic: SGI sources: CPENDSGIR clears it",
+        ),
+        "vGIC: an SPI pending in another vCPU's list register reads as not pending (ISPENDR) "
+        "and does not move when ITARGETSR drops that vCPU": (
+            r"gic: ITARGETSR: ISPENDR read on cpu 0 shows it pending",
+            r"gic: ITARGETSR: retargeted to cpu 0: taken there",
+        ),
+    },
+}
+
+
+def gic_args(gic):
+    return () if gic == 3 else ("--gic", str(gic))
+
+
+def gic_tag(gic):
+    """Log names: GICv3's as they always were."""
+    return "" if gic == 3 else f"-gicv{gic}"
 SUMMARY = re.compile(r"SUMMARY: (\d+) passed, (\d+) failed")
 FAIL = re.compile(r"FAIL: ")
 KEEL_FATAL = re.compile(r"\*\*\* Keel (fault|panic)|cpu\d+: stopped\.")
@@ -85,7 +124,18 @@ def run_guest(elf, guest, cpus, more=(), log_name=None, args=()):
     return text, code, log
 
 
-def check_run(text, code, log, tag=""):
+def known_fails(stream, guest, gic):
+    """The known Keel bugs that explain every FAIL in @stream, or None if
+    some FAIL is not one of them (or there is none)."""
+    bugs = KNOWN_KEEL_BUGS.get((guest, gic), {})
+    seen = [bug for bug, pats in bugs.items()
+            if any(re.search("FAIL: " + p, stream) for p in pats)]
+    explained = sum(len(re.findall("FAIL: " + p, stream)) for pats in bugs.values() for p in pats)
+    fails = len(FAIL.findall(stream))
+    return seen if fails and explained == fails else None
+
+
+def check_run(text, code, log, tag="", guest="", gic=3):
     """One VM's output (the lines starting with @tag) shows a clean pass.
 
     With several VMs, Keel's console multiplexer writes the VM with input
@@ -104,6 +154,9 @@ def check_run(text, code, log, tag=""):
     m = SUMMARY.search(stream)
     assert m, f"no {tag}SUMMARY line (see {log}):\n{tail}"
     passed, failed = int(m.group(1)), int(m.group(2))
+    known = known_fails(stream, guest, gic)
+    if known and failed == len(FAIL.findall(stream)) and code == 0:
+        pytest.xfail(f"known Keel bug(s) (see {log}): " + "; ".join(known))
     assert failed == 0 and not FAIL.search(stream), \
         f"{failed} check(s) failed (see {log}):\n" + "\n".join(fails)
     assert passed > 0, f"no check passed (see {log})"
@@ -111,12 +164,14 @@ def check_run(text, code, log, tag=""):
 
 
 @pytest.mark.parametrize("cpus", VCPUS, ids=[f"{n}cpu" for n in VCPUS])
+@pytest.mark.parametrize("gic", GICS, ids=GIC_IDS)
 @pytest.mark.parametrize("guest", GUESTS)
-def test_guest(built_guests, guest, cpus):
-    text, code, log = run_guest(built_guests[guest], guest, cpus)
+def test_guest(built_guests, guest, gic, cpus):
+    text, code, log = run_guest(built_guests[guest], guest, cpus, args=gic_args(gic),
+                                log_name=f"{guest}{gic_tag(gic)}-{cpus}cpu.log")
     # a lone VM's console is not tagged today; accept it either way
     tag = f"[{guest}] " if re.search(rf"^\[{guest}\] SUMMARY", text, re.M) else ""
-    check_run(text, code, log, tag)
+    check_run(text, code, log, tag, guest, gic)
 
 
 # Every feature QEMU's "max" CPU has, pointer authentication (the fast
@@ -136,10 +191,18 @@ def test_guest_on_full_max_cpu(built_guests, guest):
 PAIRS = [p for p in (("gic", "smp"), ("timer", "psci")) if all(g in GUESTS for g in p)]
 
 
+@pytest.mark.parametrize("gic", GICS, ids=GIC_IDS)
 @pytest.mark.parametrize("pair", PAIRS, ids=["+".join(p) for p in PAIRS])
-def test_guests_side_by_side(built_guests, pair):
+def test_guests_side_by_side(built_guests, pair, gic):
     a, b = pair
     text, code, log = run_guest(built_guests[a], a, 2, more=[(built_guests[b], b, 2)],
-                                log_name=f"{a}+{b}.log")
+                                log_name=f"{a}+{b}{gic_tag(gic)}.log", args=gic_args(gic))
+    # both VMs checked before an xfail of one ends the test
+    known = []
     for g in pair:
-        check_run(text, code, log, tag=f"[{g}] ")
+        try:
+            check_run(text, code, log, f"[{g}] ", g, gic)
+        except pytest.xfail.Exception as e:
+            known.append(str(e))
+    if known:
+        pytest.xfail("; ".join(known))
