@@ -416,7 +416,7 @@ static void test_priority(void)
     /*
      * Binary point 7: priorities 0x60 and 0x40 share a group and do not
      * preempt. GICv3 Group 1: the group priority is bits [7:BPR1]; GICv2
-     * Group 0: bits [7:BPR + 1], none at 7 (IHI 0048B 3.3.3).
+     * Group 0: bits [7:BPR + 1], none at 7 (IHI 0048B 4.4.3, GICC_BPR).
      */
     gic_irq_set_priority(5, 0x60);
     set_bpr(7);
@@ -972,11 +972,13 @@ static void v2_regs(void)
     writel(gicd + GICD_ICFGR, 0);
     v = readl(gicd + GICD_ICFGR);
     report(v == 0xaaaaaaaa, "ICFGR0: SGIs edge-triggered, read-only (%#x, 4.3.13)", v);
-    writeb(gicd + GICD_ITARGETSR + SPARE_SPI, 0xff);
-    v = readb(gicd + GICD_ITARGETSR + SPARE_SPI);
-    writeb(gicd + GICD_ITARGETSR + SPARE_SPI, tgt(0));
-    report(v == all_tgts(), "ITARGETSR: the bits of CPU interfaces with no vCPU are RAZ/WI "
-           "(%#x, 4.3.12)", v);
+    if (machine.nr_cpus > 1) {
+        writeb(gicd + GICD_ITARGETSR + SPARE_SPI, 0xff);
+        v = readb(gicd + GICD_ITARGETSR + SPARE_SPI);
+        writeb(gicd + GICD_ITARGETSR + SPARE_SPI, tgt(0));
+        report(v == all_tgts(), "ITARGETSR: the bits of CPU interfaces with no vCPU are RAZ/WI "
+               "(%#x, 4.3.12)", v);
+    }
     report_prefix_pop();
 }
 
@@ -1019,17 +1021,46 @@ static void v2_own_targets(void)
            "(%u of %u CPUs)", good, n);
 }
 
+/*
+ * One CPU interface (TYPER.CPUNumber 0): "In a uniprocessor implementation,
+ * all interrupts target the one processor, and the GICD_ITARGETSRs are
+ * RAZ/WI" (4.3.12). So a guest written for one CPU may leave them alone.
+ */
+static void v2_uniprocessor(void)
+{
+    u64 spi = gicd + GICD_ITARGETSR + SPARE_SPI;
+    u32 own = readl(gicd + GICD_ITARGETSR), iar;
+    u8 t;
+
+    writeb(spi, 1);
+    t = readb(spi);
+    report(own == 0 && t == 0, "one CPU interface: ITARGETSR0 and SPI %u's ITARGETSR are RAZ/WI "
+           "(%#x, %#x)", SPARE_SPI, own, t);
+    local_irq_disable();
+    writeb(spi, 0);
+    gic_irq_enable(SPARE_SPI);
+    gic_irq_set_pending(SPARE_SPI);
+    iar = ack_eoi(LONG_US);
+    report(iar == SPARE_SPI, "one CPU interface: SPI %u, its ITARGETSR written 0, still reaches the "
+           "one CPU (IAR %u)", SPARE_SPI, iar);
+    gic_irq_disable(SPARE_SPI);
+    gic_irq_clear_pending(SPARE_SPI);
+    writeb(spi, tgt(0));
+    local_irq_enable();
+}
+
 static void v2_banked(void)
 {
     unsigned int n = machine.nr_cpus, last = n - 1, good = 0;
 
     report_prefix_push("banked");
-    v2_own_targets();
     if (n < 2) {
+        v2_uniprocessor();
         report_skip("one vCPU: no other bank to compare with");
         report_prefix_pop();
         return;
     }
+    v2_own_targets();
     for (unsigned int c = 0; c < n; c++)
         gic_irq_set_priority_on(c, 20, (u8)(0x20 + 0x10 * c));
     for (unsigned int c = 0; c < n; c++)
@@ -1079,6 +1110,9 @@ static void v2_byte_access(void)
     faulted = fault_taken(NULL);
     writeb(prio, 0xa0);
     writeb(targets, tgt(0));
+    /* one CPU interface: ITARGETSR is RAZ/WI, v2_uniprocessor() checks that */
+    if (machine.nr_cpus == 1)
+        t = tgt(0);
     report(!faulted && p == (0x48 & prio_mask) && t == tgt(machine.nr_cpus - 1) && !cpend && !spend,
            "byte loads and stores of IPRIORITYR, ITARGETSR, CPENDSGIR, SPENDSGIR work "
            "(%#x, %#x, %#x, %#x)", p, t, cpend, spend);
@@ -1410,6 +1444,8 @@ static void v2_spi_each_cpu(void)
         report(hits_match(BIT(t), irq, buf, sizeof(buf)), "SPI %u, ITARGETSR byte %#x: cpu %u "
                "alone (hits %s)", irq, tgt(t), t, buf);
     }
+    if (machine.nr_cpus == 1)
+        return; /* ITARGETSR is RAZ/WI there: v2_uniprocessor() */
     clear_hits();
     spi_targets(0);
     gic_irq_set_pending(irq);
