@@ -349,7 +349,8 @@ void gic_cpu_init(void);                        /* this CPU's private interrupts
  * variants) or on this CPU's; SPIs on the distributor. GICv3 reaches another
  * CPU's through its redistributor; a GICv2 banks them in the distributor,
  * visible to their own CPU only, so there the access runs on @cpu
- * (on_cpu(): @cpu must be online and idle, and not CPU 0).
+ * (on_cpu(): @cpu must be online and idle in libguest's loop, so never CPU 0
+ * from another CPU).
  * SGIs on GICv2: set_pending pends one from the calling CPU (GICD_SPENDSGIR),
  * clear_pending clears every source's (GICD_CPENDSGIR), as ISPENDR0/ICPENDR0
  * ignore SGI bits there (IHI 0048B 4.3.7, 4.3.8).
