@@ -38,10 +38,17 @@ static u32 gicd_typer(const struct vm *vm)
     return (VGIC_NR_IRQS / 32 - 1) | (vm->cfg.nr_vcpus - 1) << 5;
 }
 
-/* ITARGETSR0-7 read as the reading CPU's own bit (4.3.12); SPIs as written. */
+/*
+ * ITARGETSR0-7 read as the reading CPU's own bit (4.3.12); SPIs as written.
+ * With one vCPU the GIC is a uniprocessor one: every ITARGETSR is RAZ/WI and
+ * every interrupt targets vCPU 0 (vgic_spi_route).
+ */
 static u64 targets_read(struct vcpu *v, u32 first, unsigned int size)
 {
     u64 val = 0;
+
+    if (v->vm->cfg.nr_vcpus == 1)
+        return 0;
 
     for (unsigned int i = 0; i < size; i++) {
         u32 intid = first + i;
@@ -52,9 +59,11 @@ static u64 targets_read(struct vcpu *v, u32 first, unsigned int size)
     return val;
 }
 
-/* A new target set moves an SPI unless a vCPU holds it: it follows once that delivery ends. */
+/* A new target set moves an SPI, out of the list register of a vCPU holding it pending. */
 static void targets_write(struct vm *vm, u32 first, unsigned int size, u64 val)
 {
+    if (vm->cfg.nr_vcpus == 1)
+        return;
     for (unsigned int i = 0; i < size; i++) {
         u32 intid = first + i;
         struct vgic_irq *irq = intid >= VGIC_NR_PRIVATE ? vgic_get_irq(vm, NULL, intid) : NULL;
@@ -64,8 +73,11 @@ static void targets_write(struct vm *vm, u32 first, unsigned int size, u64 val)
             continue;
         irq->targets = (u8)(val >> (8 * i)) & cpu_bits(vm);
         t = vgic_spi_route(vm, irq);
-        if (irq->in_lr && t && t->id != irq->target)
+        if (irq->in_lr && (!t || t->id != irq->target)) {
+            /* its holder gives it back if it is only pending; an active one moves when it ends */
+            vgic_lr_changed(vm, irq);
             continue;
+        }
         if (irq->target < vm->cfg.nr_vcpus)
             vm->vcpus[irq->target]->vgic.want[intid / 64] &= ~BIT(intid % 64);
         irq->target = t ? (u8)t->id : 0xff;
@@ -73,13 +85,24 @@ static void targets_write(struct vm *vm, u32 first, unsigned int size, u64 val)
     }
 }
 
-/* CPENDSGIR/SPENDSGIR: one byte per SGI of the reading vCPU, one bit per source. */
+/*
+ * CPENDSGIR/SPENDSGIR (4.3.16, 4.3.17): one byte per SGI of the accessing
+ * vCPU, one bit per source pending, the source waiting in Keel's set or
+ * the one its list register holds pending (the accessing vCPU runs here).
+ */
+static u8 sgi_pending_sources(struct vgic_irq *irq)
+{
+    int lr_src = vgic_lr_sgi_source(irq);
+
+    return irq->sgi_sources | (lr_src >= 0 ? (u8)BIT(lr_src) : 0);
+}
+
 static u64 sgi_sources_read(struct vcpu *v, u32 first, unsigned int size)
 {
     u64 val = 0;
 
     for (unsigned int i = 0; i < size; i++)
-        val |= (u64)v->vgic.private_irqs[first + i].sgi_sources << (8 * i);
+        val |= (u64)sgi_pending_sources(&v->vgic.private_irqs[first + i]) << (8 * i);
     return val;
 }
 
@@ -88,8 +111,15 @@ static void sgi_sources_write(struct vcpu *v, u32 first, unsigned int size, u64 
     for (unsigned int i = 0; i < size; i++) {
         struct vgic_irq *irq = &v->vgic.private_irqs[first + i];
         u8 bits = (u8)(val >> (8 * i)) & cpu_bits(v->vm);
+        int lr_src = vgic_lr_sgi_source(irq);
 
-        irq->sgi_sources = set ? irq->sgi_sources | bits : irq->sgi_sources & (u8)~bits;
+        if (set) {
+            irq->sgi_sources |= bits & (u8)~(lr_src >= 0 ? BIT(lr_src) : 0);
+        } else {
+            irq->sgi_sources &= (u8)~bits;
+            if (lr_src >= 0 && (bits & BIT(lr_src)))
+                vgic_lr_set_state(irq, 0, -1); /* the source in the LR is no longer pending */
+        }
         irq->pending = irq->sgi_sources != 0;
         vgic_update(v->vm, v, irq);
     }
@@ -201,8 +231,8 @@ void vgicv2_reset(struct vm *vm)
 {
     vgic_init_vm(vm);
     vm->vgic.v2 = true;
-    for (u32 i = 0; i < VGIC_NR_SPIS; i++)
-        vm->vgic.spis[i].target = 0xff; /* ITARGETSR resets to no CPU */
+    for (u32 i = 0; i < VGIC_NR_SPIS; i++) /* ITARGETSR resets to no CPU, but a uniprocessor's */
+        vm->vgic.spis[i].target = vm->cfg.nr_vcpus == 1 ? 0 : 0xff;
     for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
         vgic_init_vcpu(vm->vcpus[i]);
 }

@@ -112,8 +112,11 @@ static void gicd_write_irouter(struct vm *vm, u64 off, unsigned int size, u64 va
     irq->irouter &= MPIDR_AFF_BITS; /* IRM is RAZ/WI: GICD_TYPER.No1N = 1 */
     t = vm_vcpu_by_mpidr(vm, irq->irouter);
     /* An affinity that names no vCPU leaves the interrupt unrouted (never delivered). */
-    if (irq->in_lr && t && t->id != irq->target)
-        return; /* moves once the current delivery completes */
+    if (irq->in_lr && (!t || t->id != irq->target)) {
+        /* its holder gives it back if it is only pending; an active one moves when it ends */
+        vgic_lr_changed(vm, irq);
+        return;
+    }
     if (irq->target < vm->cfg.nr_vcpus) /* no longer queued where it was going */
         vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
     irq->target = t ? t->id : 0xff;

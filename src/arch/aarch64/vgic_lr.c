@@ -36,6 +36,7 @@
 #define vgic_lr_state VGIC_LR_FN(vgic_lr_state)
 #define vgic_lr_set_state VGIC_LR_FN(vgic_lr_set_state)
 #define vgic_hw_unpend VGIC_LR_FN(vgic_hw_unpend)
+#define vgic_lr_sgi_source VGIC_LR_FN(vgic_lr_sgi_source)
 #define vgic_sync VGIC_LR_FN(vgic_sync)
 #define vgic_maintenance VGIC_LR_FN(vgic_maintenance)
 #define vgic_dir VGIC_LR_FN(vgic_dir)
@@ -457,10 +458,23 @@ static int vgic_lr_here(struct vgic_irq *irq)
     return self && lr_holds(self, irq) ? irq->lr : -1;
 }
 
-/* LR @n with @irq's current priority and group, its state and the rest kept. */
-static void lr_refresh_one(unsigned int n, const struct vgic_irq *irq)
+/*
+ * LR @n of @vcpu in step with @irq: its current priority and group, state
+ * kept; or, pending only and routed to another vCPU now, given back so it
+ * moves there (IHI 0048B 4.3.12: a retargeted pending SPI leaves the CPU
+ * interfaces it no longer targets; IHI 0069 12.9.22 likewise). An active
+ * one finishes where it is and moves on its deactivation (vgic_requeue).
+ */
+static void lr_refresh_one(struct vcpu *vcpu, unsigned int n, struct vgic_irq *irq)
 {
-    ich_lr_write(n, (ich_lr_read(n) & ~(ICH_LR_PRIORITY_MASK | ICH_LR_GROUP)) | lr_prio_group(irq));
+    u64 lr = ich_lr_read(n);
+
+    if (irq->intid >= VGIC_NR_PRIVATE && (lr & ICH_LR_STATE) == ICH_LR_STATE_PENDING &&
+        vgic_spi_route(vcpu->vm, irq) != vcpu) {
+        lr_unqueue(vcpu, n);
+        return;
+    }
+    ich_lr_write(n, (lr & ~(ICH_LR_PRIORITY_MASK | ICH_LR_GROUP)) | lr_prio_group(irq));
 }
 
 /* The vCPU whose LR holds @irq (not necessarily its current route). */
@@ -478,7 +492,7 @@ void vgic_lr_changed(struct vm *vm, struct vgic_irq *irq)
     struct vcpu *holder;
 
     if (n >= 0) {
-        lr_refresh_one((unsigned int)n, irq);
+        lr_refresh_one(cpu_this()->vcpu, (unsigned int)n, irq);
         return;
     }
     holder = lr_holder(vm, irq);
@@ -497,7 +511,7 @@ void vgic_lr_refresh(struct vcpu *vcpu)
     c->lr_stale = false;
     for (u32 used = c->used_lrs; used; used &= used - 1) {
         unsigned int n = __builtin_ctz(used);
-        lr_refresh_one(n, vgic_get_irq(vcpu->vm, vcpu, c->lr_intid[n]));
+        lr_refresh_one(vcpu, n, vgic_get_irq(vcpu->vm, vcpu, c->lr_intid[n]));
     }
     spin_unlock(&vcpu->vm->vgic.lock);
 }
@@ -513,6 +527,17 @@ bool vgic_lr_state(struct vgic_irq *irq, bool *pending, bool *active)
     *pending = lr & ICH_LR_STATE_PENDING;
     *active = lr & ICH_LR_STATE_ACTIVE;
     return true;
+}
+
+int vgic_lr_sgi_source(struct vgic_irq *irq)
+{
+    int n = vgic_lr_here(irq);
+    u64 lr;
+
+    if (n < 0)
+        return -1;
+    lr = ich_lr_read((unsigned int)n);
+    return (lr & ICH_LR_STATE_PENDING) ? (int)(LR_PINTID(lr) & 7) : -1;
 }
 
 /* A spilled interrupt: ICACTIVER ends its active state; its pending latch is vgic.c's. */

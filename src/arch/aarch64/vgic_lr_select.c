@@ -31,3 +31,4 @@ VGIC_LR_BOTH(bool, vgic_lr_state, (struct vgic_irq *irq, bool *pending, bool *ac
 VGIC_LR_BOTH(bool, vgic_lr_set_state, (struct vgic_irq *irq, int pending, int active),
              (irq, pending, active))
 VGIC_LR_BOTH(void, vgic_hw_unpend, (struct vcpu *owner, struct vgic_irq *irq), (owner, irq))
+VGIC_LR_BOTH(int, vgic_lr_sgi_source, (struct vgic_irq *irq), (irq))

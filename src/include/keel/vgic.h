@@ -150,12 +150,16 @@ void vgic_dir(struct vcpu *vcpu, u64 val);
  */
 bool vgic_lr_state(struct vgic_irq *irq, bool *pending, bool *active);
 bool vgic_lr_set_state(struct vgic_irq *irq, int pending, int active);
+/* v2 SGIs: the source of @irq pending (not yet acknowledged) in this CPU's LR, or -1. */
+int vgic_lr_sgi_source(struct vgic_irq *irq);
 /*
- * @irq, held in a list register, had its priority or group changed (lock
- * held): the LR must say so too, or the guest keeps seeing the old values
- * (found by the hostile guest: SGIs queued at a priority PMR masked were
- * never taken after being raised). In place when the LR is this CPU's,
- * else its vCPU is kicked and refreshes its LRs (vgic_lr_refresh).
+ * @irq, held in a list register, had its priority, group or route changed
+ * (lock held): the LR must say so too, or the guest keeps seeing the old
+ * values (found by the hostile guest: SGIs queued at a priority PMR masked
+ * were never taken after being raised); a pending-only SPI routed elsewhere
+ * leaves the LR and moves (found by the GICv2 test guest). In place when
+ * the LR is this CPU's, else its vCPU is kicked and refreshes its LRs
+ * (vgic_lr_refresh).
  */
 void vgic_lr_changed(struct vm *vm, struct vgic_irq *irq);
 void vgic_lr_refresh(struct vcpu *vcpu);

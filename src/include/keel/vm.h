@@ -134,6 +134,8 @@ static inline struct vcpu *vgic_spi_route(struct vm *vm, const struct vgic_irq *
 {
     if (!vm->vgic.v2)
         return vm_vcpu_by_mpidr(vm, irq->irouter);
+    if (vm->cfg.nr_vcpus == 1) /* a uniprocessor GIC: ITARGETSR is RAZ/WI (IHI 0048B 4.3.12) */
+        return vm->vcpus[0];
     for (unsigned int i = 0; i < vm->cfg.nr_vcpus && i < 8; i++)
         if (irq->targets & BIT(i))
             return vm->vcpus[i];
