@@ -28,6 +28,7 @@
 #include <keel/vm.h>
 
 #include "fake_vgic_deps.h"
+#include "known_bug.h"
 #include "vgic_internal.h" /* vgicv2_add_mmio() */
 
 /*
@@ -146,21 +147,6 @@ static int teardown(void **state)
     vm = NULL;
     return 0;
 }
-
-static bool known_bugs(void)
-{
-    const char *e = getenv("VGIC_KNOWN_BUGS");
-
-    return e && *e && *e != '0';
-}
-
-#define KNOWN_BUG(what)                                                     \
-    do {                                                                    \
-        if (!known_bugs()) {                                                \
-            print_message("known bug, skipped (VGIC_KNOWN_BUGS=1 runs it): %s\n", what); \
-            skip();                                                         \
-        }                                                                   \
-    } while (0)
 
 /* ---- access helpers ---- */
 

@@ -14,7 +14,7 @@ VGICV2_OUT := build/unit/vgicv2
 VGICV2_DIR := tests/unit/vgicv2
 VGICV2_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror \
 	-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
-	-Isrc/include -Isrc/arch/aarch64/include -Isrc/irqchip -Itests/unit/vgic
+	-Isrc/include -Isrc/arch/aarch64/include -Isrc/irqchip -Itests/unit -Itests/unit/vgic
 # vgicv2.c's DIR page read takes a vCPU it does not use
 VGICV2_SRC_CFLAGS := -Wno-unused-parameter
 VGICV2_LDFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
