@@ -4,7 +4,7 @@
 #   make fuzz              run every harness for FUZZ_SECONDS (default 600) each
 #   make fuzz-short        every harness for 30 s, after the regression inputs (CI)
 #   make fuzz-regress      run every committed regression input once
-#   make fuzz-<name>       run one harness for FUZZ_SECONDS (fuzz-vgic, fuzz-vm-config ...)
+#   make fuzz-<name>       run one harness for FUZZ_SECONDS (fuzz-vgic, fuzz-vgicv2, fuzz-vm-config ...)
 #   make fuzz-build        build the harnesses, run nothing
 #   make fuzz-clean        remove build/fuzz
 #
@@ -41,14 +41,17 @@ FUZZ_CONFIG_SRCS := $(FUZZ_DIR)/vm_config/config_unity.c $(FUZZ_DIR)/common/fake
 FUZZ_SRCS_esr := $(FUZZ_DIR)/esr/fuzz_esr.c src/arch/aarch64/esr.c
 FUZZ_SRCS_vpl011 := $(FUZZ_DIR)/vpl011/fuzz_vpl011.c src/vdev/vpl011.c
 FUZZ_SRCS_smccc := $(FUZZ_DIR)/smccc/fuzz_smccc.c src/core/smccc.c src/core/vm_lifecycle.c $(FUZZ_LOG)
-FUZZ_SRCS_vgic := $(FUZZ_DIR)/vgic/fuzz_vgic.c $(FUZZ_DIR)/vgic/fake_lr.c src/irqchip/vgic.c \
-	src/irqchip/vgicv3.c
+FUZZ_VGIC_COMMON := $(FUZZ_DIR)/vgic/vgic_check.c $(FUZZ_DIR)/vgic/fake_lr.c src/irqchip/vgic.c
+FUZZ_SRCS_vgic := $(FUZZ_DIR)/vgic/fuzz_vgic.c $(FUZZ_VGIC_COMMON) src/irqchip/vgicv3.c
+FUZZ_SRCS_vgicv2 := $(FUZZ_DIR)/vgicv2/fuzz_vgicv2.c $(FUZZ_VGIC_COMMON) src/irqchip/vgicv2.c
+# the vGICv2 harness uses the vgic harness's fake LR half and checks, and vgicv2_add_mmio()
+FUZZ_INC_vgicv2 := -I$(FUZZ_DIR)/vgic -Isrc/irqchip
 FUZZ_SRCS_vm_config := $(FUZZ_DIR)/vm_config/fuzz_vm_config.c $(FUZZ_CONFIG_SRCS)
 FUZZ_SRCS_guest_dt := $(FUZZ_DIR)/guest_dt/fuzz_guest_dt.c $(FUZZ_CONFIG_SRCS)
 FUZZ_LIBS_vm_config := -lfdt
 FUZZ_LIBS_guest_dt := -lfdt
 
-FUZZ_NAMES := esr vpl011 smccc vgic vm_config guest_dt
+FUZZ_NAMES := esr vpl011 smccc vgic vgicv2 vm_config guest_dt
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/bin/fuzz_,$(FUZZ_NAMES))
 
 # Objects per harness: a unit may be built with harness-specific flags.
@@ -64,7 +67,7 @@ endef
 define FUZZ_OBJ_RULE
 $(call fuzz_obj,$(1),$(2)): $(2) $(FUZZ_DIR)/fuzz.mk
 	@mkdir -p $$(dir $$@)
-	@echo "  FUZZCC  $$<"; $(FUZZ_CC) $(FUZZ_CFLAGS) $(call fuzz_cov,$(2)) -MMD -MP -c $$< -o $$@
+	@echo "  FUZZCC  $$<"; $(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_INC_$(1)) $(call fuzz_cov,$(2)) -MMD -MP -c $$< -o $$@
 endef
 
 $(foreach h,$(FUZZ_NAMES),$(eval $(call FUZZ_RULES,$(h))))

@@ -136,6 +136,41 @@ def vgic_seeds():
           u64(0)) + gicr + vgic_step(2, 1, 0, gicd_off(0, 0) + u64(2)))
 
 
+V2_REGS = [0x000, 0x004, 0x008, 0x00c, 0x080, 0x100, 0x180, 0x200, 0x280, 0x300, 0x380, 0x400,
+           0x800, 0x820, 0xc00, 0xe00, 0xf00, 0xf10, 0xf20, 0xf30, 0xfe8, 0xfd0]
+
+
+def v2_off(reg, idx):
+    return u8(0, V2_REGS.index(reg), idx)
+
+
+def v2_setup(nr_vcpus):
+    """quick_setup: both groups on, three SPI words enabled and routed to vCPU 0, SGIs enabled."""
+    spis = b"".join(u8(w, 1) + u32(0xffffffff) + u8(1) * 8 for w in range(3))
+    return vgic_step(0x1f, 0, 0, u8(3) + spis + (u8(1) + u32(0xffff)) * nr_vcpus)
+
+
+def vgicv2_seeds():
+    setup = v2_setup(4)
+    sgir = lambda v, how, lst: vgic_step(4, v, 0, u8(how, lst))  # how: filter | SGI << 4
+    flush = lambda v: vgic_step(11, v, 0)
+    ack = lambda v: vgic_step(13, v, 0, u8(0))
+    eoi = lambda v: vgic_step(14, v, 0, u8(0))
+    spi40 = u8(0x88)                                            # pick_spi: 32 + 8
+    target40 = lambda v, t: vgic_step(10, v, 0, spi40 + u8(0, t))
+    inject40 = vgic_step(6, 0, 0, spi40)
+    read_spend = vgic_step(0, 0, 3, v2_off(0xf20, 5))           # SPENDSGIR, SGI 5's byte
+    dir40 = vgic_step(5, 0, 0, u8(0, 2, 0, 0x88))               # GICC_DIR: CPUID 2, INTID 40
+    ipi = sgir(1, 0x10, 1) + flush(0) + ack(0) + eoi(0) + sgir(0, 0x21, 0) + flush(1) + ack(1) + eoi(1)
+    spi = (target40(0, 1) + inject40 + flush(0) + ack(0) + target40(1, 2) + inject40 + eoi(0) +
+           flush(0) + flush(1) + ack(1) + dir40 + vgic_step(0x8f, 1, 0))
+    write("vgicv2", "linux-ipi-spi", u8(3, 3) + setup + ipi + spi)
+    # SGI 5 to vCPU 0 from vCPUs 1 and 2; one source cleared; both LRs' worth delivered.
+    two = sgir(1, 0x50, 1) + sgir(2, 0x50, 1) + read_spend + vgic_step(2, 0, 3, v2_off(0xf10, 5) + u64(2))
+    two += read_spend + flush(0) + ack(0) + eoi(0) + vgic_step(0x8f, 0, 0) + flush(0) + ack(0) + eoi(0)
+    write("vgicv2", "sgi-two-sources", u8(2, 1) + v2_setup(3) + two)
+
+
 # host_dt.c's program (see common/host_dt.c): a base board, then edits.
 STRINGS = ["linux", "bare", "vm@0", "ring", "ring2", "", "shm",
            "a-name-longer-than-the-thirty-one-characters-kept",
@@ -216,5 +251,6 @@ if __name__ == "__main__":
     vpl011_seeds()
     smccc_seeds()
     vgic_seeds()
+    vgicv2_seeds()
     vm_config_seeds()
     guest_dt_seeds()

@@ -49,8 +49,9 @@ static bool group_enabled(struct vm *vm, const struct vgic_irq *irq)
 
 /*
  * Folds back the LRs the guest has finished with. An SPI follows the route
- * its IROUTER names now (gicd_write_irouter() leaves one in an LR where it
- * is); one still pending is queued again on its target, and only there.
+ * its IROUTER (v2: ITARGETSR) names now (the distributor leaves one in an
+ * LR where it is); one still pending is queued again on its target, and
+ * only there.
  */
 static void reclaim(struct vcpu *v)
 {
@@ -70,7 +71,7 @@ static void reclaim(struct vcpu *v)
         irq->in_lr = false;
         irq->active = false;
         if (irq->intid >= VGIC_NR_PRIVATE) {
-            t = vm_vcpu_by_mpidr(vm, irq->irouter);
+            t = vgic_spi_route(vm, irq);
             if (irq->target < vm->cfg.nr_vcpus && !fake_lr.like_current)
                 vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
             irq->target = t ? (u8)t->id : 0xff;
@@ -108,6 +109,18 @@ static int want_pick(struct vcpu *v)
     return best;
 }
 
+/* vGICv2 SGIs: the lowest source waiting leaves the set for the LR, as vgic_lr.c does. */
+static u8 take_source(struct vgic_irq *irq)
+{
+    u8 src;
+
+    if (!irq->sgi_sources)
+        return 0;
+    src = (u8)__builtin_ctz(irq->sgi_sources);
+    irq->sgi_sources &= (u8)~BIT(src);
+    return src;
+}
+
 void fake_lr_flush(struct vcpu *v)
 {
     struct vgic_cpu *c = &v->vgic;
@@ -124,7 +137,9 @@ void fake_lr_flush(struct vcpu *v)
             FUZZ_CHECK((c->used_lrs & BIT(irq->lr)) && c->lr_intid[irq->lr] == intid,
                        "INTID %d queued on vCPU %u while in another vCPU's LR %u", intid, v->id,
                        irq->lr);
-            lr_of(v, irq->lr)->pending = true;
+            /* v2: another source's SGI waits for this LR to be done, not in it */
+            if (!irq->sgi_sources)
+                lr_of(v, irq->lr)->pending = true;
         } else {
             u32 free = all & ~c->used_lrs;
             if (!free)
@@ -132,13 +147,13 @@ void fake_lr_flush(struct vcpu *v)
             unsigned int n = __builtin_ctz(free);
             *lr_of(v, n) = (struct fake_lr){ .pending = true, .active = irq->active,
                                              .hw = irq->hw_intid != 0, .intid = (u16)intid,
-                                             .pintid = irq->hw_intid };
+                                             .pintid = irq->hw_intid, .source = take_source(irq) };
             c->used_lrs |= BIT(n);
             c->lr_intid[n] = (u16)intid;
             irq->in_lr = true;
             irq->lr = (u8)n;
         }
-        irq->pending = false;
+        irq->pending = irq->sgi_sources != 0;
         c->want[intid / 64] &= ~BIT(intid % 64);
     }
 }
@@ -162,6 +177,29 @@ void fake_lr_guest_eoi(struct vcpu *v, unsigned int n)
         if (l->hw)
             fake_lr.deactivations++;
     }
+}
+
+int fake_lr_find(struct vcpu *v, u32 intid)
+{
+    for (unsigned int n = 0; n < fake_lr.nr_lrs; n++)
+        if ((v->vgic.used_lrs & BIT(n)) && v->vgic.lr_intid[n] == intid)
+            return (int)n;
+    return -1;
+}
+
+/*
+ * GICC_DIR (vGICv2's trapped page): the INTID alone reaches here, the
+ * CPUID of an SGI's source masked off; its LR on this vCPU, if active,
+ * is deactivated as the guest's EOI does it.
+ */
+void vgic_dir(struct vcpu *v, u64 val)
+{
+    int n;
+
+    FUZZ_CHECK(val < 1024, "vgic_dir(%#llx): more than an INTID", (unsigned long long)val);
+    n = fake_lr_find(v, (u32)val);
+    if (n >= 0)
+        fake_lr_guest_eoi(v, (unsigned int)n);
 }
 
 /* The LR holding @irq on the vCPU running here, as vgic_lr.c finds it, or -1. */

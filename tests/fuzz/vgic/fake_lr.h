@@ -18,6 +18,7 @@ struct fake_lr {
     bool pending, active;
     bool hw;      /* forwarded: the guest's deactivation reaches pintid */
     u16 intid, pintid;
+    u8 source;    /* vGICv2 SGIs: the one source CPU this LR delivers (GICH_LR.CPUID) */
 };
 
 struct fake_lr_state {
@@ -44,5 +45,7 @@ void fake_lr_flush(struct vcpu *v);
 /* The guest reads ICC_IAR1_EL1 (LR @n: pending -> active) or writes ICC_EOIR1/DIR. */
 void fake_lr_guest_ack(struct vcpu *v, unsigned int n);
 void fake_lr_guest_eoi(struct vcpu *v, unsigned int n);
+/* The LR of the vCPU running here that holds @intid, or -1. */
+int fake_lr_find(struct vcpu *v, u32 intid);
 
 #endif

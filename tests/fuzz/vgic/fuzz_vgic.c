@@ -18,7 +18,8 @@
  *    IHI 0069 12.4.6 makes UNPREDICTABLE);
  * and after every register read: no bit beyond the access width, and only
  * the bits the architecture defines for that register (RAZ for reserved
- * registers and for interrupts the GIC does not implement).
+ * registers and for interrupts the GIC does not implement). The first
+ * three are vgic_check.c's, shared with the vGICv2 harness.
  */
 #include <string.h>
 
@@ -28,120 +29,10 @@
 
 #include "fake_lr.h"
 #include "fuzz_input.h"
+#include "vgic_check.h"
 
 static struct vm vm;
 static struct vcpu vcpus[VM_MAX_VCPUS];
-
-static bool pending_now(const struct vgic_irq *irq)
-{
-    return irq->pending || (!irq->edge && irq->level);
-}
-
-static bool group_on(const struct vgic_irq *irq)
-{
-    return vm.vgic.ctlr & (irq->group1 ? GICD_CTLR_EnableGrp1 : GICD_CTLR_EnableGrp0);
-}
-
-static bool wanted(const struct vcpu *v, u32 intid)
-{
-    return v->vgic.want[intid / 64] & BIT(intid % 64);
-}
-
-/*
- * Where each interrupt sits in the fake LR file, gathered once per step:
- * SPIs may be in any vCPU's LRs, private ones only in their owner's.
- */
-static struct {
-    u8 count, holder, lr;
-} lr_spi[VGIC_NR_IRQS], lr_priv[VM_MAX_VCPUS][VGIC_NR_PRIVATE];
-
-static void gather_lrs(void)
-{
-    memset(lr_spi, 0, sizeof(lr_spi));
-    memset(lr_priv, 0, sizeof(lr_priv));
-    for (unsigned int v = 0; v < vm.cfg.nr_vcpus; v++) {
-        for (unsigned int n = 0; n < fake_lr.nr_lrs; n++) {
-            if (!(vcpus[v].vgic.used_lrs & BIT(n)))
-                continue;
-            u16 intid = vcpus[v].vgic.lr_intid[n];
-            FUZZ_CHECK(intid < VGIC_NR_IRQS, "vCPU %u LR %u holds INTID %u", v, n, intid);
-            __typeof__(&lr_spi[0]) e = intid < VGIC_NR_PRIVATE ? &lr_priv[v][intid] : &lr_spi[intid];
-            e->count++;
-            e->holder = (u8)v;
-            e->lr = (u8)n;
-        }
-    }
-}
-
-static void check_irq(struct vgic_irq *irq, struct vcpu *owner)
-{
-    struct vcpu *t = owner;
-
-    if (!owner) {
-        FUZZ_CHECK(irq->target < vm.cfg.nr_vcpus || irq->target == 0xff,
-                   "SPI %u has target %u", irq->intid, irq->target);
-        t = irq->target < vm.cfg.nr_vcpus ? &vcpus[irq->target] : NULL;
-    }
-    if (t && !irq->in_lr && irq->enabled && pending_now(irq) && group_on(irq))
-        FUZZ_CHECK(wanted(t, irq->intid), "INTID %u pending and enabled but not queued on vCPU %u",
-                   irq->intid, t->id);
-
-    __typeof__(&lr_spi[0]) e = owner ? &lr_priv[owner->id][irq->intid] : &lr_spi[irq->intid];
-    if (irq->in_lr) {
-        FUZZ_CHECK(e->count == 1, "INTID %u (owner %d) in_lr but in %u LRs", irq->intid,
-                   owner ? (int)owner->id : -1, e->count);
-        FUZZ_CHECK(e->lr == irq->lr, "INTID %u in LR %u, irq->lr says %u", irq->intid, e->lr,
-                   irq->lr);
-        FUZZ_CHECK(!t || e->holder == t->id, "INTID %u in an LR of vCPU %u, target %u",
-                   irq->intid, e->holder, t->id);
-    } else {
-        FUZZ_CHECK(e->count == 0, "INTID %u not in_lr but in an LR of vCPU %u", irq->intid,
-                   e->holder);
-    }
-}
-
-/* Every want bit: on the interrupt's target only, and for a deliverable interrupt only. */
-static void check_wants(struct vcpu *v)
-{
-    for (unsigned int w = 0; w < VGIC_NR_IRQS / 64; w++) {
-        for (u64 bits = v->vgic.want[w]; bits; bits &= bits - 1) {
-            u32 intid = w * 64 + (u32)__builtin_ctzll(bits);
-            struct vgic_irq *irq = vgic_get_irq(&vm, v, intid);
-            FUZZ_CHECK(irq, "vCPU %u wants INTID %u", v->id, intid);
-            FUZZ_CHECK(intid < VGIC_NR_PRIVATE || irq->target == v->id,
-                       "SPI %u queued on vCPU %u, its target is %u", intid, v->id, irq->target);
-            FUZZ_CHECK(irq->enabled && pending_now(irq) && group_on(irq),
-                       "INTID %u queued on vCPU %u: enabled %d pending %d level %d edge %d "
-                       "group%d on %d", intid, v->id, irq->enabled, irq->pending, irq->level,
-                       irq->edge, irq->group1, group_on(irq));
-        }
-    }
-}
-
-static void check_all(void)
-{
-    gather_lrs();
-    for (u32 i = VGIC_NR_PRIVATE; i < VGIC_NR_IRQS; i++)
-        check_irq(&vm.vgic.spis[i - VGIC_NR_PRIVATE], NULL);
-    for (unsigned int v = 0; v < vm.cfg.nr_vcpus; v++) {
-        struct vgic_cpu *c = &vcpus[v].vgic;
-        check_wants(&vcpus[v]);
-        for (u32 i = 0; i < VGIC_NR_PRIVATE; i++)
-            check_irq(&c->private_irqs[i], &vcpus[v]);
-        FUZZ_CHECK(!(c->used_lrs >> fake_lr.nr_lrs), "vCPU %u uses LRs %#x of %u", v,
-                   c->used_lrs, fake_lr.nr_lrs);
-        for (unsigned int n = 0; n < fake_lr.nr_lrs; n++) {
-            const struct fake_lr *l = &fake_lr.lr[v][n];
-            if (!(c->used_lrs & BIT(n))) {
-                FUZZ_CHECK(!l->pending && !l->active, "vCPU %u: unused LR %u live", v, n);
-                continue;
-            }
-            struct vgic_irq *irq = vgic_get_irq(&vm, &vcpus[v], c->lr_intid[n]);
-            FUZZ_CHECK(irq && irq->in_lr && irq->lr == n && l->intid == c->lr_intid[n],
-                       "vCPU %u LR %u: INTID %u does not point back", v, n, c->lr_intid[n]);
-        }
-    }
-}
 
 /* ---- what a register may read as ---- */
 
@@ -331,7 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fuzz_in in = { data, size };
 
     reset(&in);
-    check_all();
+    vgic_check_all(&vm);
     while (!fin_done(&in)) {
         u8 op = fin_u8(&in);
         struct vcpu *v = &vcpus[fin_below(&in, vm.cfg.nr_vcpus)];
@@ -422,7 +313,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 vgic_sync(v); /* a maintenance interrupt */
             break;
         }
-        check_all();
+        vgic_check_all(&vm);
     }
     return 0;
 }
