@@ -1,7 +1,8 @@
 /*
  * Fakes for the functions src/irqchip/vgic.c links against (see
  * fake_vgic_deps.h). `nm -u` on vgic.o lists them: vgic_sync,
- * vgic_lr_state, vgic_lr_set_state, vgic_lr_changed, vgic_hw_unpend and vcpu_kick.
+ * vgic_lr_state, vgic_lr_set_state, vgic_lr_changed, vgic_hw_unpend and vcpu_kick;
+ * vgicv2.o (tests/unit/vgicv2) adds vgic_lr_sgi_source.
  */
 #include <string.h>
 
@@ -54,6 +55,13 @@ bool vgic_lr_set_state(struct vgic_irq *irq, int pending, int active)
     (void)active;
     fake_vgic.lr_set_state_calls++;
     return false;
+}
+
+/* No SGI source waits in a list register. */
+int vgic_lr_sgi_source(struct vgic_irq *irq)
+{
+    (void)irq;
+    return -1;
 }
 
 void vgic_hw_unpend(struct vcpu *owner, struct vgic_irq *irq)

@@ -1145,6 +1145,58 @@ static void test_v2_retarget_while_in_lr(void **state)
     assert_int_equal(guest_ack(), SPI);
 }
 
+/* SPI pending in v0's LR, not yet acknowledged. */
+static void v2_spi_pending_in_v0(void)
+{
+    v2_irq_setup(v0, SPI, 0xa0);
+    d2_wr(v0, V2_ITARGETSR + SPI, 1, 0x01);
+    vgic_inject(vm, NULL, SPI);
+    fake_run(v0);
+    fake_exit();
+    assert_true(fake_lr_of(SPI) >= 0);
+}
+
+/* v1 takes the SPI and v0 never does. */
+static void v2_spi_taken_by_v1_only(void)
+{
+    fake_run(v0);
+    assert_int_equal(fake_lr_of(SPI), -1);
+    assert_int_equal(guest_ack(), SPURIOUS);
+    assert_true(wanted(v1, SPI));
+    fake_run(v1);
+    fake_exit();
+    assert_int_equal(guest_ack(), SPI);
+}
+
+/*
+ * 4.3.12: a pending SPI whose target list loses a CPU interface is no
+ * longer pending there, and is on the one added: retargeted from v0's own
+ * CPU while it waits in v0's LR, it leaves the LR at once.
+ */
+static void test_v2_retarget_pending_lr_moves(void **state)
+{
+    (void)state;
+    v2_spi_pending_in_v0();
+    d2_wr(v0, V2_ITARGETSR + SPI, 1, 0x02);
+    v2_spi_taken_by_v1_only();
+}
+
+/* The same write from v1: v0 is kicked, and its LRs refreshed on its CPU give the SPI back. */
+static void test_v2_retarget_pending_lr_from_other_vcpu(void **state)
+{
+    unsigned int kicks;
+
+    (void)state;
+    v2_spi_pending_in_v0();
+    kicks = fake_kicks;
+    d2_wr(v1, V2_ITARGETSR + SPI, 1, 0x02);
+    assert_true(v0->vgic.lr_stale);
+    assert_true(fake_kicks > kicks);
+    fake_run(v0);
+    vgic_lr_refresh(v0); /* what v0's CPU does on the kick */
+    v2_spi_taken_by_v1_only();
+}
+
 /*
  * GICC_DIR (4.4.15) written with EOImode 1: InterruptID [9:0] is
  * deactivated; CPUID [12:10], the SGI's source, is not part of the INTID.
@@ -1168,19 +1220,14 @@ static void test_v2_dir_page_deactivates(void **state)
 }
 
 /*
- * KNOWN BUG (src/arch/aarch64/vgic_lr.c with src/irqchip/vgicv2.c): an SGI
- * source moved into a list register leaves vgic_irq.sgi_sources, and
- * GICD_SPENDSGIR/CPENDSGIR only look there. IHI 0048B 4.3.17: SPENDSGIR
- * reads 1 for each source the SGI is pending from; 4.3.16: a CPENDSGIR
- * write of that bit removes the pending state. Observed: while the SGI
- * waits in v0's LR (pending, not yet acknowledged) SPENDSGIR reads 0 for
- * it, though ISPENDR0 reads it pending, and CPENDSGIR does not clear it:
- * the guest still acknowledges it.
+ * 4.3.17: SPENDSGIR reads 1 for each source an SGI is pending from, the
+ * one whose SGI waits in an LR, not yet acknowledged, included; 4.3.16: a
+ * CPENDSGIR write of that bit removes its pending state, so the guest
+ * never takes it.
  */
-static void test_bug_v2_spendsgir_misses_lr_source(void **state)
+static void test_v2_spendsgir_sees_lr_source(void **state)
 {
     (void)state;
-    KNOWN_BUG("SPENDSGIR/CPENDSGIR do not see an SGI's source held in an LR (4.3.16, 4.3.17)");
     v2_irq_setup(v0, 3, 0xa0);
     d2_wr(v1, V2_SGIR, 4, SGIR_LIST(1, 3));
     fake_run(v0);
@@ -1256,7 +1303,9 @@ int main(void)
         T2(test_v2_evicted_sgi_gives_source_back),
         T2(test_v2_retarget_while_in_lr),
         T2(test_v2_dir_page_deactivates),
-        T2(test_bug_v2_spendsgir_misses_lr_source),
+        T2(test_v2_spendsgir_sees_lr_source),
+        T2(test_v2_retarget_pending_lr_moves),
+        T2(test_v2_retarget_pending_lr_from_other_vcpu),
         T2(test_bug_v2_same_source_twice_delivered_twice),
 #undef T2
 #undef T
