@@ -49,40 +49,43 @@ static bool group_enabled(struct vm *vm, const struct vgic_irq *irq)
 
 /*
  * Folds back the LRs the guest has finished with. An SPI follows the route
- * its IROUTER (v2: ITARGETSR) names now (the distributor leaves one in an
- * LR where it is); one still pending is queued again on its target, and
- * only there.
+ * its IROUTER (v2: ITARGETSR) names now (the distributor leaves an active
+ * one in an LR where it is); one still pending is queued again on its
+ * target, and only there.
  */
-static void reclaim(struct vcpu *v)
+/* Empties LR @n of @v; its interrupt follows its route now and is queued there if still due. */
+static void fold_back(struct vcpu *v, unsigned int n)
 {
     struct vgic_cpu *c = &v->vgic;
     struct vm *vm = v->vm;
+    struct vgic_irq *irq = vgic_get_irq(vm, v, c->lr_intid[n]);
+    struct vcpu *t = v;
 
-    for (unsigned int n = 0; n < fake_lr.nr_lrs; n++) {
-        if (!(c->used_lrs & BIT(n)) || !lr_empty(lr_of(v, n)))
-            continue;
-        struct vgic_irq *irq = vgic_get_irq(vm, v, c->lr_intid[n]);
-        struct vcpu *t = v;
-
-        FUZZ_CHECK(irq, "LR %u of vCPU %u holds INTID %u, which does not exist", n, v->id,
-                   c->lr_intid[n]);
-        memset(lr_of(v, n), 0, sizeof(struct fake_lr));
-        c->used_lrs &= ~BIT(n);
-        irq->in_lr = false;
-        irq->active = false;
-        if (irq->intid >= VGIC_NR_PRIVATE) {
-            t = vgic_spi_route(vm, irq);
-            if (irq->target < vm->cfg.nr_vcpus && !fake_lr.like_current)
-                vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
-            irq->target = t ? (u8)t->id : 0xff;
-        }
-        if (t && (irq->pending || (!irq->edge && irq->level)) && irq->enabled &&
-            (fake_lr.like_current || group_enabled(vm, irq))) {
-            t->vgic.want[irq->intid / 64] |= BIT(irq->intid % 64);
-            if (t != v)
-                vcpu_kick(t);
-        }
+    FUZZ_CHECK(irq, "LR %u of vCPU %u holds INTID %u, which does not exist", n, v->id,
+               c->lr_intid[n]);
+    memset(lr_of(v, n), 0, sizeof(struct fake_lr));
+    c->used_lrs &= ~BIT(n);
+    irq->in_lr = false;
+    irq->active = false;
+    if (irq->intid >= VGIC_NR_PRIVATE) {
+        t = vgic_spi_route(vm, irq);
+        if (irq->target < vm->cfg.nr_vcpus && !fake_lr.like_current)
+            vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
+        irq->target = t ? (u8)t->id : 0xff;
     }
+    if (t && (irq->pending || (!irq->edge && irq->level)) && irq->enabled &&
+        (fake_lr.like_current || group_enabled(vm, irq))) {
+        t->vgic.want[irq->intid / 64] |= BIT(irq->intid % 64);
+        if (t != v)
+            vcpu_kick(t);
+    }
+}
+
+static void reclaim(struct vcpu *v)
+{
+    for (unsigned int n = 0; n < fake_lr.nr_lrs; n++)
+        if ((v->vgic.used_lrs & BIT(n)) && lr_empty(lr_of(v, n)))
+            fold_back(v, n);
 }
 
 void vgic_sync(struct vcpu *v)
@@ -247,13 +250,46 @@ void vgic_hw_unpend(struct vcpu *owner, struct vgic_irq *irq)
         fake_lr.deactivations++;
 }
 
+/* The vCPU whose LR file holds SPI @irq, and the LR, or NULL. */
+static struct vcpu *spi_holder(struct vm *vm, const struct vgic_irq *irq, unsigned int *n)
+{
+    for (unsigned int v = 0; v < vm->cfg.nr_vcpus; v++) {
+        int i = fake_lr_find(vm->vcpus[v], irq->intid);
+        if (i >= 0) {
+            *n = (unsigned int)i;
+            return vm->vcpus[v];
+        }
+    }
+    return NULL;
+}
+
 /*
- * A priority or group change of an interrupt held in an LR: the fake keeps
- * neither in its LRs, so there is nothing to rewrite; what is checked is
- * that vgic.c only asks for interrupts that really are in an LR.
+ * A priority, group or route change of an interrupt held in an LR. The fake
+ * keeps neither priority nor group in its LRs; an SPI only pending there
+ * and routed elsewhere now is given back and moves (vgic.h's contract; the
+ * real half does it on the holder's CPU after a kick, here at once). What
+ * is checked is that vgic.c only asks for interrupts really in an LR.
  */
 void vgic_lr_changed(struct vm *vm, struct vgic_irq *irq)
 {
-    (void)vm;
+    struct vcpu *holder;
+    unsigned int n;
+
     FUZZ_CHECK(irq->in_lr, "vgic_lr_changed for INTID %u, which is in no LR", irq->intid);
+    if (irq->intid < VGIC_NR_PRIVATE || !(holder = spi_holder(vm, irq, &n)))
+        return;
+    if (lr_of(holder, n)->active || vgic_spi_route(vm, irq) == holder)
+        return;
+    if (irq->edge || irq->hw_intid || !irq->level)
+        irq->pending = true; /* the LR's pending state, back in the latch */
+    fold_back(holder, n);
+}
+
+/* v2 SGIs: the source of @irq pending in an LR of the vCPU running here, or -1. */
+int vgic_lr_sgi_source(struct vgic_irq *irq)
+{
+    int n = lr_here(irq);
+
+    return n >= 0 && lr_of(fake_lr.current, (unsigned int)n)->pending ?
+           lr_of(fake_lr.current, (unsigned int)n)->source : -1;
 }

@@ -16,8 +16,9 @@
  *  - an SPI's ITARGETSR byte names only vCPUs that exist (4.3.12); one in
  *    no LR has a target exactly when its byte names one, and that target is
  *    in the byte; so no SPI is queued on a vCPU outside its byte, unless it
- *    is held in an LR of its old target (a retarget waits for that
- *    delivery to end);
+ *    is held in an LR of its old target (a retarget of an active one waits
+ *    for that delivery to end); with one vCPU, a uniprocessor GIC, the
+ *    bytes stay 0 (RAZ/WI) and every SPI targets vCPU 0;
  *  - sgi_sources names existing vCPUs only, and only for SGIs; an SGI's
  *    latch is pending exactly when some source is (one in an LR has left
  *    the set);
@@ -27,17 +28,15 @@
  * after every read, each byte as the architecture defines it: CTLR's two
  * enables, TYPER (ITLinesNumber 7, CPUNumber), ICPIDR2.ArchRev 2, bitmaps
  * and priorities (5 bits) only for INTIDs below 256, ITARGETSR0-7 the
- * reader's own bit, SPI bytes as the distributor holds them, ICFGR0 all
- * edge, CPENDSGIR/SPENDSGIR the reader's sources, ISPENDR0's SGI bits
- * pending from any source (or in an LR), everything else RAZ;
+ * reader's own bit, SPI bytes as the distributor holds them (all RAZ with
+ * one vCPU), ICFGR0 all edge, CPENDSGIR/SPENDSGIR the reader's sources, the
+ * one pending in its LR included, ISPENDR0's SGI bits pending from any
+ * source, everything else RAZ;
  * after every write: the SGI sources change only as GICD_SGIR (filters 0-2
  * to existing vCPUs, filter 3 nothing), CPENDSGIR and SPENDSGIR say, in
- * the writer's bank for the last two; ISPENDR0/ICPENDR0 never touch them;
+ * the writer's bank for the last two (a source already pending in its LR
+ * is not set again); ISPENDR0/ICPENDR0 never touch them;
  * after every DIR write: vgic_dir() gets the INTID alone (fake_lr.c).
- *
- * FUZZ_KNOWN_BUGS=1 also expects SPENDSGIR/CPENDSGIR to show the source of
- * an SGI pending in an LR, which they do not (tests/unit/vgic_lr,
- * test_bug_v2_spendsgir_misses_lr_source).
  */
 #include <string.h>
 
@@ -87,10 +86,11 @@ static bool in(u64 off, u64 base, u64 size)
 
 static void check_spi(struct vgic_irq *irq)
 {
-    u8 targets = irq->targets;
+    bool up = vm.cfg.nr_vcpus == 1;
+    u8 targets = up ? 1 : irq->targets; /* a uniprocessor's all go to its CPU */
 
-    FUZZ_CHECK(!(targets & ~all_cpus()), "SPI %u targets %#x, %u vCPUs", irq->intid, targets,
-               vm.cfg.nr_vcpus);
+    FUZZ_CHECK(!(irq->targets & ~(up ? 0 : all_cpus())), "SPI %u targets %#x, %u vCPUs",
+               irq->intid, irq->targets, vm.cfg.nr_vcpus);
     FUZZ_CHECK(!irq->sgi_sources, "SPI %u has SGI sources %#x", irq->intid, irq->sgi_sources);
     if (irq->in_lr)
         return; /* its target is its holder (vgic_check.c) until the delivery ends */
@@ -180,6 +180,8 @@ static struct byte_spec targets_byte(u64 off, const struct vcpu *r)
 {
     u32 intid = (u32)(off - GICD_ITARGETSR);
 
+    if (vm.cfg.nr_vcpus == 1) /* uniprocessor: RAZ/WI */
+        return (struct byte_spec){ 0, 0 };
     if (intid < VGIC_NR_PRIVATE)
         return (struct byte_spec){ 0xff, (int)BIT(r->id) };
     if (intid < VGIC_NR_IRQS)
@@ -190,11 +192,9 @@ static struct byte_spec targets_byte(u64 off, const struct vcpu *r)
 static struct byte_spec sgi_sources_byte(u64 off, const struct vcpu *r)
 {
     u32 sgi = (u32)(off - GICD_CPENDSGIR) % 16;
-    int exact = r->vgic.private_irqs[sgi].sgi_sources;
 
-    if (fuzz_known_bugs())
-        exact |= lr_pending_source(r, sgi);
-    return (struct byte_spec){ all_cpus(), exact };
+    return (struct byte_spec){ all_cpus(),
+                               r->vgic.private_irqs[sgi].sgi_sources | lr_pending_source(r, sgi) };
 }
 
 static struct byte_spec gicd_byte(u64 off, const struct vcpu *r)
@@ -243,12 +243,15 @@ static void check_read(u64 off, unsigned int size, u64 val, const struct vcpu *r
 /* ---- SGI sources: what a write may do to them ---- */
 
 static u8 sources_before[VM_MAX_VCPUS][16];
+static u8 lr_source_before[16]; /* the writer's SGIs: the source pending in its LR */
 
-static void sources_snapshot(void)
+static void sources_snapshot(const struct vcpu *w)
 {
     for (unsigned int v = 0; v < vm.cfg.nr_vcpus; v++)
         for (u32 i = 0; i < 16; i++)
             sources_before[v][i] = vcpus[v].vgic.private_irqs[i].sgi_sources;
+    for (u32 i = 0; i < 16; i++)
+        lr_source_before[i] = lr_pending_source(w, i);
 }
 
 /* 4.3.15: the CPU interfaces a GICD_SGIR write from @w names, of those that exist. */
@@ -275,9 +278,12 @@ static void sources_expect(const struct vcpu *w, u64 off, unsigned int size, u64
     if (!in(off, GICD_CPENDSGIR, 0x20))
         return;
     for (unsigned int i = 0; i < size; i++) {
-        u8 *s = &sources_before[w->id][(off - GICD_CPENDSGIR + i) % 16];
+        u32 sgi = (u32)(off - GICD_CPENDSGIR + i) % 16;
+        u8 *s = &sources_before[w->id][sgi];
         u8 bits = (u8)(val >> 8 * i);
-        *s = in(off, GICD_SPENDSGIR, 0x10) ? *s | (bits & all_cpus()) : *s & (u8)~bits;
+        /* setting a pending state that is pending already, in the LR, changes nothing */
+        u8 set = bits & all_cpus() & (u8)~lr_source_before[sgi];
+        *s = in(off, GICD_SPENDSGIR, 0x10) ? *s | set : *s & (u8)~bits;
     }
 }
 
@@ -341,7 +347,7 @@ static void gicd_write(struct vcpu *v, u64 off, unsigned int size, u64 val)
 {
     int rc;
 
-    sources_snapshot();
+    sources_snapshot(v);
     rc = regions[0].wr(v, off, size, val);
     FUZZ_CHECK((rc == 0) == access_allowed(off, size), "GICD write %#llx/%u: %d",
                (unsigned long long)off, size, rc);
