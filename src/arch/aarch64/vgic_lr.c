@@ -363,10 +363,18 @@ static bool vgic_flush_one(struct vcpu *vcpu, u32 intid, u32 all_lrs, u64 *hcr)
 
     if (VGIC_SGI_SOURCES && irq->in_lr && irq->sgi_sources) {
         /*
-         * GICv2: an LR holds one source of an SGI (GICH_LR.CPUID). The next
-         * goes in when this one is done: ask for the maintenance interrupt.
+         * GICv2: an LR holds one source of an SGI (GICH_LR.CPUID). The same
+         * source again while that one is still pending is the same pending
+         * state (IHI 0048B 4.3.15); another source goes in when this one is
+         * done: ask for the maintenance interrupt.
          */
-        ich_lr_write(irq->lr, ich_lr_read(irq->lr) | ICH_LR_EOI);
+        u64 lr = ich_lr_read(irq->lr);
+        u8 same = (lr & ICH_LR_STATE_PENDING) ? (u8)BIT(LR_PINTID(lr) & 7) : 0;
+
+        irq->sgi_sources &= (u8)~same;
+        irq->pending = irq->sgi_sources != 0;
+        if (irq->sgi_sources)
+            ich_lr_write(irq->lr, lr | ICH_LR_EOI);
         c->want[intid / 64] &= ~BIT(intid % 64);
         return true;
     } else if (irq->in_lr) {
