@@ -94,11 +94,7 @@ static int gicv2_cpu_init(void)
         gic_gich = pa_addr(platform.gich.base);
         gic_set_nr_lrs(GICH_VTR_ListRegs(*reg32(gic_gich, GICH_VTR)));
     }
-    gicv2_enable(GIC_SGI_KICK, c->id);
-    if (platform.gic_maint_irq)
-        gicv2_enable(platform.gic_maint_irq, c->id);
-    gicv2_enable(platform.timer_irq[2], c->id); /* virtual timer */
-    gicv2_enable(platform.timer_irq[3], c->id); /* EL2 physical timer: guests' CNTP_* */
+    gic_enable_percpu(gicv2_enable, c->id);
     return 0;
 }
 

@@ -103,11 +103,7 @@ static int gicv3_cpu_init(void)
     gic_set_nr_lrs(ICH_VTR_EL2_ListRegs(read_sysreg(ICH_VTR_EL2)));
     gic_cpuif_sysreg = true;
 
-    gicv3_enable(GIC_SGI_KICK, c->id);
-    if (platform.gic_maint_irq)
-        gicv3_enable(platform.gic_maint_irq, c->id);
-    gicv3_enable(platform.timer_irq[2], c->id); /* virtual timer */
-    gicv3_enable(platform.timer_irq[3], c->id); /* EL2 physical timer: guests' CNTP_* */
+    gic_enable_percpu(gicv3_enable, c->id);
     return 0;
 }
 

@@ -65,6 +65,16 @@ static inline void gic_deactivate(u32 intid)
 }
 #endif
 
+/* The per-CPU interrupts Keel takes (its IPI, maintenance, the timers), through the driver's @enable. */
+static inline void gic_enable_percpu(void (*enable)(u32 intid, unsigned int cpu), unsigned int cpu)
+{
+    enable(GIC_SGI_KICK, cpu);
+    if (platform.gic_maint_irq)
+        enable(platform.gic_maint_irq, cpu);
+    enable(platform.timer_irq[2], cpu); /* virtual timer */
+    enable(platform.timer_irq[3], cpu); /* EL2 physical timer: guests' CNTP_* */
+}
+
 /* Number of list registers of this CPU's virtual interface (both versions). */
 unsigned int gic_nr_lrs(void);
 void gic_set_nr_lrs(unsigned int n); /* by the driver, from its VTR */
