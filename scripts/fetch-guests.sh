@@ -34,7 +34,22 @@ fi
 updated=0
 # apt_download PKG: download PKG's .deb into $cache (running apt-get update
 # once and retrying if the first attempt fails, e.g. stale package lists).
+# A copy of every .deb also goes to $KEEL_DOWNLOADS (~/.cache/keel/debs), outside
+# the clone, so a fresh clone on the same machine (CI) does not fetch 150 MB again.
+downloads="${KEEL_DOWNLOADS:-${XDG_CACHE_HOME:-$HOME/.cache}/keel/debs}"
+mkdir -p "$downloads" 2>/dev/null || downloads=""
 apt_download() {
+    local name="${1%%:*}" f
+    if [ -n "$downloads" ]; then
+        for f in "$downloads/$name"_*.deb; do
+            [ -e "$f" ] && cp "$f" "$cache/" && say "$1: from $downloads" && return 0
+        done
+    fi
+    apt_download_fresh "$1" || return 1
+    [ -z "$downloads" ] || cp "$cache/$name"_*.deb "$downloads/" 2>/dev/null || true
+}
+
+apt_download_fresh() {
     (cd "$cache" && apt-get download -qq "$1" 2>/dev/null) && return 0
     [ "$updated" = 0 ] || return 1
     say "download of $1 failed; running apt-get update and retrying"
