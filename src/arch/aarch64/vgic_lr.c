@@ -663,9 +663,40 @@ void vgic_dir(struct vcpu *vcpu, u64 val)
     spin_unlock(&vcpu->vm->vgic.lock);
 }
 
+/*
+ * The LRs a vCPU held when it stopped (PSCI CPU_OFF, then CPU_ON: the same
+ * VM, its interrupt state kept) go back into Keel's state before the
+ * hardware ones are cleared: a pending interrupt stays pending, as the
+ * distributor keeps it while the PE is off; an active one ends, as the
+ * spilled ones do. Without this the bookkeeping still named LRs the
+ * hardware no longer had: a pending SGI was lost, and ICPENDR/ISACTIVER on
+ * it wrote state into an empty LR (INTID 0, group 0), where every later
+ * SGI queued behind it (the hostile guest: 16 SGIs pending, none taken).
+ */
+static void lr_release_all(struct vcpu *vcpu)
+{
+    spin_lock(&vcpu->vm->vgic.lock);
+    for (u32 used = vcpu->vgic.used_lrs; used; used &= used - 1) {
+        unsigned int n = __builtin_ctz(used);
+        u64 lr = ich_lr_read(n);
+        struct vgic_irq *irq = lr_release(vcpu, n);
+
+        if ((lr & ICH_LR_STATE_PENDING) && (irq->edge || irq->hw_intid || !irq->level))
+            irq->pending = true;
+        if ((lr & ICH_LR_STATE_ACTIVE) && (lr & ICH_LR_HW))
+            irqchip_deactivate(LR_PINTID(lr));
+        irq->active = false;
+        vgic_requeue(vcpu, irq);
+    }
+    vcpu->vgic.lr_stale = false;
+    spin_unlock(&vcpu->vm->vgic.lock);
+}
+
 /* A vCPU (re)starting on this CPU: empty virtual interface, nothing active. */
 void vgic_vcpu_reset_hw(struct vcpu *vcpu)
 {
+    if (vcpu->vgic.used_lrs)
+        lr_release_all(vcpu);
     for (unsigned int n = 0; n < gic_nr_lrs(); n++)
         ich_lr_write(n, 0);
     ich_aprs_clear();

@@ -240,6 +240,35 @@ static void test_no_overflow(void **state)
     assert_int_equal(fake_ich()->maint, 0);
 }
 
+/*
+ * PSCI CPU_OFF then CPU_ON: the vCPU re-enters (vgic_vcpu_reset_hw clears
+ * its LRs) while the VM keeps its interrupt state. An SGI pending in an LR
+ * stays pending and is taken after the restart; one active ends; and
+ * nothing afterwards writes into the emptied LRs (the hostile guest saw an
+ * ICACTIVER on a stale entry leave a group-0 INTID-0 LR that blocked every
+ * SGI after it).
+ */
+static void test_vcpu_restart_keeps_pending_lr(void **state)
+{
+    (void)state;
+    ppi_setup(v0, 1, 0xa0);
+    ppi_setup(v0, 2, 0x80);
+    send(v0, 1);
+    take(v0, 2); /* 2 active, 1 pending, both in LRs */
+    vgic_vcpu_reset_hw(v0); /* CPU_OFF, CPU_ON */
+    assert_int_equal(v0->vgic.used_lrs, 0);
+    guest_cpu_init(); /* the restarted CPU sets its interface up again, as Linux does */
+    r_wr(v0, v0, GICR_ICACTIVER0, 4, 0xffff);
+    fake_exit();
+    assert_int_equal(guest_ack(), 1);
+    guest_eoi(1);
+    assert_int_equal(guest_ack(), SPURIOUS);
+    assert_int_equal(isactiver0(v0), 0);
+    take(v0, 2); /* 2 ended with the restart: it is taken again */
+    guest_eoi(2);
+    assert_int_equal(ispendr0(v0) | isactiver0(v0), 0);
+}
+
 /* ======================= active-only entries spilled ======================= */
 
 /* The bug: all LRs active (EOImode 1, dropped), a higher-priority SGI arrives. */
@@ -1270,6 +1299,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_no_overflow),
+        T(test_vcpu_restart_keeps_pending_lr),
         T(test_higher_priority_evicts_active),
         T(test_lower_priority_taken_after_drops),
         T(test_victim_lowest_priority_active),
