@@ -60,7 +60,7 @@ LDFLAGS := $(TARGET_FLAGS) $(LD_FLAGS_CC) -nostdlib -static-pie -Wl,--no-dynamic
 	-Wl,--defsym=KEEL_LINK_ADDR=$(KEEL_LINK_ADDR)
 
 SRCS := $(wildcard src/arch/aarch64/*.c src/arch/aarch64/*.S src/core/*.c src/drivers/*.c src/irqchip/*.c \
-	src/vdev/*.c src/lib/*.c)
+	src/vdev/*.c src/lib/*.c src/platform/*.c)
 OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS)) $(BUILD)/obj/arch/aarch64/vgic_lr.c.gicv2.o
 DEPS := $(OBJS:.o=.d)
 

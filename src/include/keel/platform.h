@@ -74,4 +74,10 @@ bool dt_translate(const void *fdt, int node, u64 *addr);
 
 extern struct platform platform;
 
+/*
+ * The PL011 of the board whose root "compatible" list is @list (@len bytes,
+ * NUL-separated), 0 if Keel knows none (src/platform/boards.c).
+ */
+u64 platform_board_pl011(const char *list, u32 len);
+
 #endif
