@@ -164,7 +164,12 @@ static u32 lrs_done(u32 used)
 /* Evicts LR @n, active and not pending: its interrupt stays active, spilled. Lock held. */
 static void lr_spill(struct vcpu *vcpu, unsigned int n)
 {
+    bool pending = ich_lr_read(n) & ICH_LR_STATE_PENDING;
     struct vgic_irq *irq = lr_release(vcpu, n);
+
+    /* pending and active: the pending part waits in the latch for the deactivation */
+    if (pending && (irq->edge || irq->hw_intid || !irq->level))
+        irq->pending = true;
 
     /* a forwarded (HW) one keeps its physical interrupt active until then */
     irq->active = true;
@@ -266,14 +271,14 @@ static void lr_unqueue(struct vcpu *vcpu, unsigned int n)
 }
 
 /*
- * The LR to give up for a wanted interrupt of priority @prio, or -1. Active-
- * only entries first, whatever their priority: they only wait for their
+ * The LR to give up for a wanted interrupt of priority @prio, or -1. Active
+ * entries first (pending and active ones too), whatever their priority: they only wait for their
  * deactivation, which Keel can follow outside the LRs (@can_spill), and a
  * pending interrupt must reach the guest even below them: after EOImode 1
  * priority drops nothing is running. The lowest priority of them, so with
  * EOImode 0 the spilled ones are the deepest in the nesting. Failing that, a
  * pending entry of lower priority than @prio, the lowest, so the LRs hold the
- * highest-priority pending interrupts. Pending and active ones stay.
+ * highest-priority pending interrupts.
  * @any_pending: whether any LR is pending only.
  */
 static int lr_victim(struct vcpu *vcpu, u8 prio, bool can_spill, bool *any_pending)
@@ -289,7 +294,13 @@ static int lr_victim(struct vcpu *vcpu, u8 prio, bool can_spill, bool *any_pendi
         u8 p = LR_PRIORITY(lr);
 
         *any_pending |= state == ICH_LR_STATE_PENDING;
-        if (state == ICH_LR_STATE_ACTIVE && can_spill) {
+        /*
+         * Pending and active counts as active: its pending part cannot be
+         * taken before the deactivation either, and a guest that never
+         * deactivates (its APRs cleared) must not hold every LR for good
+         * (the hostile guest: 6 PPIs left pending and active, 16 SGIs never taken).
+         */
+        if ((state & ICH_LR_STATE_ACTIVE) && can_spill) {
             if (!victim_active || p >= victim_prio) {
                 victim = (int)n;
                 victim_prio = p;

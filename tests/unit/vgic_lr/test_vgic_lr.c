@@ -382,11 +382,16 @@ static void test_all_pending_npie(void **state)
 }
 
 /*
- * Every LR pending and active (EOImode 1, each sent again while active):
- * nothing can go. NPIE would fire for ever (no LR pending only), so UIE.
+ * All LRs pending and active (each sent again while active): one is spilled
+ * like an active-only entry, its pending part kept in the latch, and the new
+ * interrupt gets the LR. Before, nothing was evicted and a guest that never
+ * deactivated them (the hostile guest, its APRs cleared) starved every other
+ * interrupt of its vCPU for good.
  */
-static void test_all_pending_active_uie(void **state)
+static void test_all_pending_active_spilled(void **state)
 {
+    unsigned int taken = 0;
+
     (void)state;
     fill_dropped(v0);
     for (u32 i = 1; i <= 4; i++)
@@ -395,19 +400,25 @@ static void test_all_pending_active_uie(void **state)
         assert_int_equal(lr_state(i), ICH_LR_STATE);
     ppi_setup(v0, 5, 0xc0);
     send(v0, 5);
-    assert_true(wanted(v0, 5));
-    assert_int_equal(nr_spilled(v0), 0);
-    assert_int_equal(fake_ich()->hcr & (ICH_HCR_EL2_NPIE | ICH_HCR_EL2_UIE), ICH_HCR_EL2_UIE);
-    assert_false(fake_maint_asserted());
-    for (u32 i = 1; i <= 4; i++) {
-        guest_dir(i); /* not trapped: nothing is spilled */
-        assert_int_equal(guest_ack(), i);
-        guest_eoi(i);
-        guest_dir(i);
-    }
-    assert_int_equal(fake_ich()->dir_traps, 0);
-    assert_true(fake_settle()); /* U */
+    assert_false(wanted(v0, 5));
+    assert_int_equal(nr_spilled(v0), 1);
     assert_int_equal(guest_ack(), 5);
+    guest_eoi(5);
+    guest_dir(5);
+    for (u32 i = 1; i <= 4; i++)
+        guest_dir(i); /* the spilled one through the DIR trap */
+    assert_int_equal(fake_ich()->dir_traps, 1 + 4);
+    fake_exit();
+    /* each of 1-4 is still pending once: taken again, the spilled one included */
+    for (u32 id; (id = guest_ack()) != SPURIOUS; taken++) {
+        assert_true(id >= 1 && id <= 4);
+        guest_eoi(id);
+        guest_dir(id);
+        assert_true(fake_settle());
+        fake_exit();
+    }
+    assert_int_equal(taken, 4);
+    assert_int_equal(nr_spilled(v0), 0);
 }
 
 /* No TDIR (ICH_VTR_EL2.TDS 0): with EOImode 1 active entries cannot be followed out. */
@@ -1305,7 +1316,7 @@ int main(void)
         T(test_victim_lowest_priority_active),
         T(test_lower_priority_waits_nested),
         T(test_all_pending_npie),
-        T(test_all_pending_active_uie),
+        T(test_all_pending_active_spilled),
         T(test_no_tds_no_spill_eoimode1),
         T(test_pending_evicted_for_higher),
         T(test_dir_trap),
