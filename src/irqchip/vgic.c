@@ -81,6 +81,21 @@ void vgic_create_vm(struct vm *vm)
     vm->vgic.lock = (spinlock_t)SPINLOCK_INIT;
 }
 
+void vgic_reroute(struct vm *vm, struct vgic_irq *irq)
+{
+    struct vcpu *t = vgic_spi_route(vm, irq);
+
+    if (irq->in_lr && (!t || t->id != irq->target)) {
+        /* its holder gives it back if it is only pending; an active one moves when it ends */
+        vgic_lr_changed(vm, irq);
+        return;
+    }
+    if (irq->target < vm->cfg.nr_vcpus) /* no longer queued where it was going */
+        vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
+    irq->target = t ? (u8)t->id : 0xff;
+    vgic_update(vm, NULL, irq);
+}
+
 void vgic_write_ctlr(struct vm *vm, u32 enables)
 {
     vm->vgic.ctlr = (vm->vgic.ctlr & ~(GICD_CTLR_EnableGrp0 | GICD_CTLR_EnableGrp1)) |

@@ -67,21 +67,11 @@ static void targets_write(struct vm *vm, u32 first, unsigned int size, u64 val)
     for (unsigned int i = 0; i < size; i++) {
         u32 intid = first + i;
         struct vgic_irq *irq = intid >= VGIC_NR_PRIVATE ? vgic_get_irq(vm, NULL, intid) : NULL;
-        struct vcpu *t;
 
         if (!irq)
             continue;
         irq->targets = (u8)(val >> (8 * i)) & cpu_bits(vm);
-        t = vgic_spi_route(vm, irq);
-        if (irq->in_lr && (!t || t->id != irq->target)) {
-            /* its holder gives it back if it is only pending; an active one moves when it ends */
-            vgic_lr_changed(vm, irq);
-            continue;
-        }
-        if (irq->target < vm->cfg.nr_vcpus)
-            vm->vcpus[irq->target]->vgic.want[intid / 64] &= ~BIT(intid % 64);
-        irq->target = t ? (u8)t->id : 0xff;
-        vgic_update(vm, NULL, irq);
+        vgic_reroute(vm, irq);
     }
 }
 

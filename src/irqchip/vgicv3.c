@@ -101,7 +101,6 @@ int vgicd_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val)
 static void gicd_write_irouter(struct vm *vm, u64 off, unsigned int size, u64 val)
 {
     struct vgic_irq *irq = vgic_get_irq(vm, NULL, (u32)(off - GICD_IROUTER) / 8);
-    struct vcpu *t;
 
     if (size == 8)
         irq->irouter = val;
@@ -110,17 +109,8 @@ static void gicd_write_irouter(struct vm *vm, u64 off, unsigned int size, u64 va
     else
         irq->irouter = (irq->irouter & ~0xffffffffUL) | (val & 0xffffffffUL);
     irq->irouter &= MPIDR_AFF_BITS; /* IRM is RAZ/WI: GICD_TYPER.No1N = 1 */
-    t = vm_vcpu_by_mpidr(vm, irq->irouter);
     /* An affinity that names no vCPU leaves the interrupt unrouted (never delivered). */
-    if (irq->in_lr && (!t || t->id != irq->target)) {
-        /* its holder gives it back if it is only pending; an active one moves when it ends */
-        vgic_lr_changed(vm, irq);
-        return;
-    }
-    if (irq->target < vm->cfg.nr_vcpus) /* no longer queued where it was going */
-        vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
-    irq->target = t ? t->id : 0xff;
-    vgic_update(vm, NULL, irq);
+    vgic_reroute(vm, irq);
 }
 
 int vgicd_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
