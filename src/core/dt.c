@@ -79,22 +79,20 @@ static bool dt_read_range(const void *fdt, int node, int idx, struct mem_range *
     return true;
 }
 
-/*
- * Entry @idx of @node's "interrupts", translated by the interrupt controller
- * Keel drives (it knows its binding's cells); false if there is none.
- */
-static bool dt_read_irq(const void *fdt, int node, int idx, u32 *hwirq)
+int dt_read_irq(const void *fdt, int node, int idx, u32 *hwirq)
 {
     unsigned int n = irqchip ? irqchip->dt_cells : 0;
     u32 cells[4];
     int len;
     const fdt32_t *irq = fdt_getprop(fdt, node, "interrupts", &len);
 
-    if (!irq || !n || n > ARRAY_SIZE(cells) || len < (idx + 1) * (int)(n * 4))
-        return false;
+    if (!irq || !n || len < (idx + 1) * (int)(n * 4))
+        return 0;
+    if (n > ARRAY_SIZE(cells))
+        return -1;
     for (unsigned int i = 0; i < n; i++)
         cells[i] = fdt32_to_cpu(irq[idx * n + i]);
-    return irqchip->dt_xlate(cells, n, hwirq);
+    return irqchip->dt_xlate(cells, n, hwirq) ? 1 : -1;
 }
 
 static void dt_parse_memory(const void *fdt, struct platform *plat)

@@ -67,15 +67,11 @@ static bool reserved_for_keel(u64 base, u64 size)
 static const char *pt_parse_irqs(const void *fdt, struct pt_dev *d)
 {
     const struct virqchip_ops *virq = virqchip_for_host();
-    unsigned int n = irqchip ? irqchip->dt_cells : 0;
-    int len;
-    const fdt32_t *irq = fdt_getprop(fdt, d->node, "interrupts", &len);
+    u32 hwirq, line;
+    int got;
 
-    for (int i = 0; irq && n && (i + 1) * (int)n * 4 <= len && d->nr_irqs < PT_MAX_IRQS; i++) {
-        u32 cells[4], hwirq, line;
-        for (unsigned int k = 0; k < n && k < ARRAY_SIZE(cells); k++)
-            cells[k] = fdt32_to_cpu(irq[i * n + k]);
-        if (n > ARRAY_SIZE(cells) || !irqchip->dt_xlate(cells, n, &hwirq))
+    for (int i = 0; d->nr_irqs < PT_MAX_IRQS && (got = dt_read_irq(fdt, d->node, i, &hwirq)); i++) {
+        if (got < 0)
             return "a passed-through device's interrupt specifier is not a valid one";
         if (!irqchip->hwirq_to_line(hwirq, &line))
             return "only device interrupts (SPIs) can be passed through";

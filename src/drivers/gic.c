@@ -55,19 +55,6 @@ static bool read_range(const void *fdt, int node, int idx, struct mem_range *r)
     return true;
 }
 
-static void read_maint_irq(const void *fdt, int node, struct platform *plat)
-{
-    int len;
-    const fdt32_t *p = fdt_getprop(fdt, node, "interrupts", &len);
-    u32 cells[3];
-
-    if (!p || len < (int)sizeof(cells))
-        return;
-    for (int i = 0; i < 3; i++)
-        cells[i] = fdt32_to_cpu(p[i]);
-    gic_dt_xlate(cells, 3, &plat->gic_maint_irq);
-}
-
 /* GICv2 binding: reg = GICD, GICC, GICH, GICV (the last two with virtualization). */
 static int probe_v2(const void *fdt, struct platform *plat)
 {
@@ -84,8 +71,8 @@ static int probe_v2(const void *fdt, struct platform *plat)
     read_range(fdt, node, 1, &plat->gicc);
     read_range(fdt, node, 2, &plat->gich);
     read_range(fdt, node, 3, &plat->gicv);
-    read_maint_irq(fdt, node, plat);
     irqchip = &gicv2_irqchip;
+    dt_read_irq(fdt, node, 0, &plat->gic_maint_irq); /* in the binding irqchip now names */
     return 0;
 }
 
@@ -99,7 +86,7 @@ int irqchip_probe(const void *fdt, struct platform *plat)
     plat->gic_version = 3;
     read_range(fdt, node, 0, &plat->gicd);
     read_range(fdt, node, 1, &plat->gicr);
-    read_maint_irq(fdt, node, plat);
     irqchip = &gicv3_irqchip;
+    dt_read_irq(fdt, node, 0, &plat->gic_maint_irq); /* in the binding irqchip now names */
     return 0;
 }

@@ -71,6 +71,12 @@ const char *cpu_enable_method_name(enum cpu_enable_method m);
 bool dt_read_reg(const void *fdt, int node, int idx, u64 *base, u64 *size);
 /* A bus address in @node's reg to a CPU physical address, through its buses' "ranges". */
 bool dt_translate(const void *fdt, int node, u64 *addr);
+/*
+ * Entry @idx of @node's "interrupts", translated by the interrupt controller
+ * Keel drives (irqchip: it knows its binding's cells): 1, 0 if there is no
+ * such entry (or no irqchip), -1 if the specifier is not a valid one.
+ */
+int dt_read_irq(const void *fdt, int node, int idx, u32 *hwirq);
 
 extern struct platform platform;
 
