@@ -1,8 +1,9 @@
 /*
  * Generates the device tree a guest boots with, following the Linux DT
- * bindings arm/psci.yaml, arm/cpus.yaml, timer/arm,arch_timer.yaml,
- * clock/fixed-clock.yaml and serial/pl011.yaml. The interrupt controller's
- * node and every interrupt specifier come from the VM's virqchip.
+ * bindings clock/fixed-clock.yaml and serial/pl011.yaml. The CPUs, firmware
+ * and timer nodes come from the architecture (arch_guest_dt_cpu_nodes), the
+ * interrupt controller's node and every interrupt specifier from the VM's
+ * virqchip.
  *
  * libfdt's sequential-write API emits the blob in one pass into the
  * caller's buffer, with no allocation. It cannot patch a reference in later,
@@ -18,7 +19,6 @@
 #include <keel/guest_dt.h>
 #include <keel/irqchip.h>
 #include <keel/printf.h>
-#include <keel/psci.h>
 #include <keel/string.h>
 
 #define GUEST_DT_PHANDLE_CLK 2
@@ -27,20 +27,11 @@
 #define GUEST_DT_UART_SIZE 0x1000
 #define GUEST_DT_APB_PCLK_HZ 24000000
 
-/*
- * With /cpus #address-cells = <1> a cpu's reg is MPIDR bits [23:0]
- * (Aff2..Aff0); an Aff3 would need two cells (arm/cpus.yaml).
- */
-#define GUEST_DT_CPU_REG_MASK 0xffffffUL
-
 /* "<prefix>@<up to 16 hex digits>" */
 #define GUEST_DT_NAME_LEN 32
 
-/* Compatible lists: NUL-separated strings, the property length is sizeof. */
-#define guest_dt_prop_strings(fdt, name, list) fdt_property(fdt, name, list, sizeof(list))
-
 /* Node "<prefix>@<addr>": unit addresses are lower-case hex without leading zeros. */
-static int guest_dt_begin_node_at(void *fdt, const char *prefix, u64 addr)
+int guest_dt_begin_node_at(void *fdt, const char *prefix, u64 addr)
 {
     char name[GUEST_DT_NAME_LEN];
 
@@ -57,7 +48,7 @@ static int guest_dt_prop_reg(void *fdt, u64 base, u64 size)
 }
 
 /* An "interrupts" property from specifiers the virqchip wrote (@n cells in all). */
-static int guest_dt_prop_irqs(void *fdt, const u32 *cells, unsigned int n)
+int guest_dt_prop_irqs(void *fdt, const u32 *cells, unsigned int n)
 {
     fdt32_t be[16];
 
@@ -75,19 +66,6 @@ int guest_dt_prop_line(void *fdt, const struct virqchip_ops *virq, u32 line, uns
     return guest_dt_prop_irqs(fdt, cells, virq->dt_spec(cells, line, flags));
 }
 
-static bool guest_dt_mpidrs_valid(const u64 *mpidr, unsigned int n)
-{
-    for (unsigned int i = 0; i < n; i++) {
-        if (mpidr[i] & ~GUEST_DT_CPU_REG_MASK)
-            return false;
-        /* Equal MPIDRs would give two nodes the same name and PSCI target. */
-        for (unsigned int j = 0; j < i; j++)
-            if (mpidr[i] == mpidr[j])
-                return false;
-    }
-    return true;
-}
-
 /*
  * Rejects what cannot be described, so a bad VM configuration fails here
  * with an error rather than in the guest's early boot with no console.
@@ -96,14 +74,11 @@ static bool guest_dt_params_valid(const struct guest_dt_params *p)
 {
     u32 cells[4];
 
-    if (!p->name || !p->ncpus || !p->mpidr || !p->timer_ppis || !p->mem_size || !p->virq)
+    if (!p->name || !p->ncpus || !p->cpu_ids || !p->mem_size || !p->virq)
         return false;
-    for (int i = 0; i < 4; i++)
-        if (!p->virq->dt_spec_private(cells, p->ncpus, p->timer_ppis[i], VIRQ_LEVEL_HIGH))
-            return false;
     if (p->uart && !p->virq->dt_spec(cells, p->uart_line, VIRQ_LEVEL_HIGH))
         return false;
-    return guest_dt_mpidrs_valid(p->mpidr, p->ncpus);
+    return arch_guest_dt_params_valid(p);
 }
 
 /* model = "keel,<name>", written in place so the name's length is not limited. */
@@ -133,67 +108,11 @@ static int guest_dt_add_root_props(void *fdt, const struct guest_dt_params *p)
            fdt_property_u32(fdt, "interrupt-parent", GUEST_DT_PHANDLE_INTC);
 }
 
-/*
- * PSCI 1.0 through Keel's HVC handler. "arm,psci" (PSCI 0.1) stays last for
- * old guests; its binding requires the function IDs, so they are given as
- * the standard PSCI 0.2 ones, which newer guests use anyway.
- */
-static int guest_dt_add_psci(void *fdt)
-{
-    static const char compat[] = "arm,psci-1.0\0arm,psci-0.2\0arm,psci";
-
-    return fdt_begin_node(fdt, "psci") ?:
-           guest_dt_prop_strings(fdt, "compatible", compat) ?:
-           fdt_property_string(fdt, "method", "hvc") ?:
-           fdt_property_u32(fdt, "cpu_suspend", PSCI_FN64(PSCI_CPU_SUSPEND)) ?:
-           fdt_property_u32(fdt, "cpu_off", PSCI_CPU_OFF) ?:
-           fdt_property_u32(fdt, "cpu_on", PSCI_FN64(PSCI_CPU_ON)) ?:
-           fdt_property_u32(fdt, "migrate", PSCI_FN64(PSCI_MIGRATE)) ?:
-           fdt_end_node(fdt);
-}
-
-/* The unit address is the reg, i.e. the MPIDR: cpu@N only when Aff0 = N. */
-static int guest_dt_add_cpu(void *fdt, u64 mpidr)
-{
-    return guest_dt_begin_node_at(fdt, "cpu", mpidr) ?:
-           fdt_property_string(fdt, "device_type", "cpu") ?:
-           fdt_property_string(fdt, "compatible", "arm,armv8") ?:
-           fdt_property_u32(fdt, "reg", (u32)mpidr) ?:
-           fdt_property_string(fdt, "enable-method", "psci") ?:
-           fdt_end_node(fdt);
-}
-
-static int guest_dt_add_cpus(void *fdt, const struct guest_dt_params *p)
-{
-    int err = fdt_begin_node(fdt, "cpus") ?:
-              fdt_property_u32(fdt, "#address-cells", 1) ?:
-              fdt_property_u32(fdt, "#size-cells", 0);
-
-    for (unsigned int i = 0; i < p->ncpus && !err; i++)
-        err = guest_dt_add_cpu(fdt, p->mpidr[i]);
-    return err ?: fdt_end_node(fdt);
-}
-
 static int guest_dt_add_memory(void *fdt, const struct guest_dt_params *p)
 {
     return guest_dt_begin_node_at(fdt, "memory", p->mem_base) ?:
            fdt_property_string(fdt, "device_type", "memory") ?:
            guest_dt_prop_reg(fdt, p->mem_base, p->mem_size) ?:
-           fdt_end_node(fdt);
-}
-
-/* Binding order: secure phys, non-secure phys, virtual, hypervisor phys. */
-static int guest_dt_add_timer(void *fdt, const struct guest_dt_params *p)
-{
-    u32 cells[4 * 4];
-    unsigned int n = 0;
-
-    /* Level-high, as the architecture's timers are (and Keel's emulation of them). */
-    for (int i = 0; i < 4; i++)
-        n += p->virq->dt_spec_private(&cells[n], p->ncpus, p->timer_ppis[i], VIRQ_LEVEL_HIGH);
-    return fdt_begin_node(fdt, "timer") ?:
-           fdt_property_string(fdt, "compatible", "arm,armv8-timer") ?:
-           guest_dt_prop_irqs(fdt, cells, n) ?:
            fdt_end_node(fdt);
 }
 
@@ -250,11 +169,9 @@ static int guest_dt_add_chosen(void *fdt, const struct guest_dt_params *p)
 
 static int guest_dt_add_nodes(void *fdt, const struct guest_dt_params *p)
 {
-    return guest_dt_add_psci(fdt) ?:
-           guest_dt_add_cpus(fdt, p) ?:
+    return arch_guest_dt_cpu_nodes(fdt, p) ?:
            guest_dt_add_memory(fdt, p) ?:
            p->virq->dt_node(fdt, p->ncpus, GUEST_DT_PHANDLE_INTC) ?:
-           guest_dt_add_timer(fdt, p) ?:
            guest_dt_add_clock(fdt) ?:
            (p->uart ? guest_dt_add_uart(fdt, p) : 0) ?:
            (p->extra ? p->extra(fdt, p->extra_ctx) : 0) ?:

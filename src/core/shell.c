@@ -57,8 +57,7 @@ static void cmd_vms(void)
 
 static void cmd_stat(struct vm *vm)
 {
-    static const char *const reasons[EXIT_REASONS] = { "hvc", "smc", "mmio", "sysreg", "irq",
-                                                       "wfx", "other" };
+    static const char *const reasons[EXIT_REASONS] = EXIT_REASON_NAMES;
 
     console_printf("vm %s: %s, boot %u, RAM at IPA %#lx, doorbells received %lu, console "
                    "input dropped %lu\n", vm->cfg.name, vm_state_name(vm->state), vm->boots,

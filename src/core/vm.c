@@ -182,7 +182,7 @@ static int vm_create_vcpus(struct vm *vm)
         v->id = i;
         v->pcpu = __builtin_ctzl(mask);
         mask &= mask - 1;
-        v->vmpidr = BIT(31) | i; /* MPIDR_EL1 bit 31 is RES1; Aff0 = vCPU index */
+        arch_vcpu_create(v);
         vm->vcpus[i] = v;
     }
     return 0;

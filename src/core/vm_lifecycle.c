@@ -17,7 +17,6 @@
  * whatever CPU_ON, SYSTEM_RESET, SYSTEM_OFF or the shell do meanwhile.
  * Kicks (physical SGIs) are sent after the lock is dropped.
  */
-#include <keel/psci.h>
 #include <keel/vcpu.h>
 #include <keel/vm.h>
 
@@ -116,25 +115,25 @@ bool vm_lifecycle_request_stop(struct vm *vm)
     return was_running;
 }
 
-s64 vcpu_request_on(struct vcpu *t, u64 entry, u64 context)
+enum vcpu_on_result vcpu_request_on(struct vcpu *t, u64 entry, u64 context)
 {
     struct vm *vm = t->vm;
-    s64 ret = PSCI_RET_SUCCESS;
+    enum vcpu_on_result ret = VCPU_ON_STARTED;
 
     spin_lock(&vm->lock);
     if (vm->state != VM_RUNNING || vm->reset_pending)
-        ret = PSCI_RET_INTERNAL_FAILURE; /* the caller is being stopped too */
+        ret = VCPU_ON_STOPPING; /* the caller is being stopped too */
     else if (t->power == VCPU_ON)
-        ret = PSCI_RET_ALREADY_ON;
+        ret = VCPU_ON_ALREADY_ON;
     else if (t->power == VCPU_ON_PENDING)
-        ret = PSCI_RET_ON_PENDING;
+        ret = VCPU_ON_ALREADY_PENDING;
     else {
         t->entry = entry;
         t->context = context;
         set_power(t, VCPU_ON_PENDING);
     }
     spin_unlock(&vm->lock);
-    if (ret == PSCI_RET_SUCCESS)
+    if (ret == VCPU_ON_STARTED)
         vcpu_kick(t);
     return ret;
 }

@@ -15,6 +15,7 @@
 #include <keel/mem.h>
 #include <keel/platform.h>
 #include <keel/string.h>
+#include <keel/vcpu_arch.h>
 #include <keel/vm_load.h>
 
 #define ARM64_IMAGE_MAGIC 0x644d5241U /* "ARM\x64" */
@@ -72,15 +73,15 @@ static int vm_write_dt(struct vm *vm, const struct load_plan *lp)
 {
     static u8 dt_buf[GUEST_DT_MAX] __aligned(8); /* guarded by loads being one at a time */
     static spinlock_t dt_lock = SPINLOCK_INIT;
-    u64 mpidr[VM_MAX_VCPUS];
+    u64 cpu_ids[VM_MAX_VCPUS];
     int err;
 
     for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
-        mpidr[i] = vm->vcpus[i]->vmpidr & MPIDR_AFF_BITS;
+        cpu_ids[i] = arch_vcpu_dt_id(vm->vcpus[i]);
     struct guest_dt_params p = {
         .name = vm->cfg.name,
         .mem_base = vm->cfg.ram_ipa, .mem_size = vm->cfg.mem_size,
-        .ncpus = vm->cfg.nr_vcpus, .mpidr = mpidr,
+        .ncpus = vm->cfg.nr_vcpus, .cpu_ids = cpu_ids,
         .virq = vm->virq,
         .uart = vm->cfg.console, .uart_base = GUEST_UART_BASE, .uart_line = GUEST_UART_LINE,
         .bootargs = vm->cfg.bootargs[0] ? vm->cfg.bootargs : NULL,

@@ -8,6 +8,7 @@
 #include <keel/gic_regs.h>
 #include <keel/vgic.h>
 #include <keel/vm.h>
+#include <keel/vgic_vm.h>
 #include <keel/vcpu.h>
 #include <keel/string.h>
 #include "vgic_internal.h"

@@ -10,6 +10,7 @@
 #include <keel/irqchip.h>
 #include <keel/vgic.h>
 #include <keel/vm.h>
+#include <keel/vgic_vm.h>
 
 /* ProductID 'k', Arm's JEP106 code as KVM does: guests key errata off IIDR. */
 #define KEEL_GIC_IIDR ((0x6bU << 24) | 0x43b)

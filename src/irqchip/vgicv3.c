@@ -136,7 +136,7 @@ int vgicd_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
 
 static u64 gicr_typer(struct vcpu *t)
 {
-    u64 aff = t->vmpidr;
+    u64 aff = t->arch.vmpidr;
     u64 aff_value = (aff & 0xffffff) | ((aff >> 32) & 0xff) << 24;
     bool last = t->id == t->vm->cfg.nr_vcpus - 1;
 
@@ -239,7 +239,7 @@ void vgic_send_sgi(struct vcpu *vcpu, u64 sgir)
 
     for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
         struct vcpu *t = vm->vcpus[i];
-        u64 mpidr = t->vmpidr;
+        u64 mpidr = t->arch.vmpidr;
         unsigned int aff0 = mpidr & 0xff;
 
         /* vgic_pend() rather than vgic_inject(): one call less on the self-SGI path */

@@ -34,13 +34,13 @@ FUZZ_LOG := $(FUZZ_DIR)/common/fuzz_log.c
 # Parser and DT generator: the real libfdt-using units, with fakes for
 # the allocator, the page tables and the GIC.
 FUZZ_CONFIG_SRCS := $(FUZZ_DIR)/vm_config/config_unity.c $(FUZZ_DIR)/common/fake_core.c \
-	$(FUZZ_DIR)/common/host_dt.c src/core/passthrough.c src/core/dt.c src/core/guest_dt.c \
+	$(FUZZ_DIR)/common/host_dt.c src/core/passthrough.c src/core/dt.c src/core/guest_dt.c src/arch/aarch64/guest_dt.c \
 	src/drivers/gic.c tests/unit/fake_gic.c src/irqchip/vgic_dt.c src/lib/str_copy.c $(FUZZ_LOG)
 
 # harness name -> sources (its own file first)
 FUZZ_SRCS_esr := $(FUZZ_DIR)/esr/fuzz_esr.c src/arch/aarch64/esr.c
 FUZZ_SRCS_vpl011 := $(FUZZ_DIR)/vpl011/fuzz_vpl011.c src/vdev/vpl011.c
-FUZZ_SRCS_smccc := $(FUZZ_DIR)/smccc/fuzz_smccc.c src/core/smccc.c src/core/vm_lifecycle.c $(FUZZ_LOG)
+FUZZ_SRCS_smccc := $(FUZZ_DIR)/smccc/fuzz_smccc.c src/arch/aarch64/smccc.c src/core/vm_lifecycle.c $(FUZZ_LOG)
 FUZZ_VGIC_COMMON := $(FUZZ_DIR)/vgic/vgic_check.c $(FUZZ_DIR)/vgic/fake_lr.c src/irqchip/vgic.c
 FUZZ_SRCS_vgic := $(FUZZ_DIR)/vgic/fuzz_vgic.c $(FUZZ_VGIC_COMMON) src/irqchip/vgicv3.c
 FUZZ_SRCS_vgicv2 := $(FUZZ_DIR)/vgicv2/fuzz_vgicv2.c $(FUZZ_VGIC_COMMON) src/irqchip/vgicv2.c

@@ -20,18 +20,18 @@
 
 static bool ptimer_istatus(const struct vcpu *v)
 {
-    return (v->el1.cntp_ctl & CNT_CTL_ENABLE) && arch_counter_read() >= v->el1.cntp_cval;
+    return (v->arch.el1.cntp_ctl & CNT_CTL_ENABLE) && arch_counter_read() >= v->arch.el1.cntp_cval;
 }
 
 /* Re-evaluates the interrupt line and re-arms CNTHP for the next deadline. */
 void ptimer_sync(struct vcpu *v)
 {
-    u64 ctl = v->el1.cntp_ctl;
+    u64 ctl = v->arch.el1.cntp_ctl;
     bool istatus = ptimer_istatus(v);
 
     vgic_set_private_level(v, platform.timer_irq[1], istatus && !(ctl & CNT_CTL_IMASK));
     if ((ctl & CNT_CTL_ENABLE) && !(ctl & CNT_CTL_IMASK) && !istatus) {
-        write_sysreg(cnthp_cval_el2, v->el1.cntp_cval);
+        write_sysreg(cnthp_cval_el2, v->arch.el1.cntp_cval);
         write_sysreg(cnthp_ctl_el2, CNT_CTL_ENABLE);
     } else {
         write_sysreg(cnthp_ctl_el2, 0);
@@ -43,11 +43,11 @@ u64 ptimer_read(struct vcpu *v, unsigned int reg)
 {
     switch (reg) {
     case PTIMER_CTL:
-        return v->el1.cntp_ctl | (ptimer_istatus(v) ? CNT_CTL_ISTATUS : 0);
+        return v->arch.el1.cntp_ctl | (ptimer_istatus(v) ? CNT_CTL_ISTATUS : 0);
     case PTIMER_CVAL:
-        return v->el1.cntp_cval;
+        return v->arch.el1.cntp_cval;
     default: /* TVAL: the signed 32-bit distance to the deadline */
-        return (u32)(v->el1.cntp_cval - arch_counter_read());
+        return (u32)(v->arch.el1.cntp_cval - arch_counter_read());
     }
 }
 
@@ -55,13 +55,13 @@ void ptimer_write(struct vcpu *v, unsigned int reg, u64 val)
 {
     switch (reg) {
     case PTIMER_CTL:
-        v->el1.cntp_ctl = val & (CNT_CTL_ENABLE | CNT_CTL_IMASK);
+        v->arch.el1.cntp_ctl = val & (CNT_CTL_ENABLE | CNT_CTL_IMASK);
         break;
     case PTIMER_CVAL:
-        v->el1.cntp_cval = val;
+        v->arch.el1.cntp_cval = val;
         break;
     default:
-        v->el1.cntp_cval = arch_counter_read() + (u64)(s64)(s32)val;
+        v->arch.el1.cntp_cval = arch_counter_read() + (u64)(s64)(s32)val;
         break;
     }
     ptimer_sync(v);

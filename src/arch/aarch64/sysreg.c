@@ -161,9 +161,9 @@ int sysreg_handle(struct vcpu *v, u64 esr)
     }
     if (reg == SYS_MDSCR_EL1) {
         if (read)
-            vcpu_set_reg(v, rt, v->el1.mdscr);
+            vcpu_set_reg(v, rt, v->arch.el1.mdscr);
         else
-            v->el1.mdscr = vcpu_get_reg(v, rt);
+            v->arch.el1.mdscr = vcpu_get_reg(v, rt);
         return 0;
     }
     if (reg == SYS_OSLSR_EL1 && read) {

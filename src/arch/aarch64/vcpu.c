@@ -90,14 +90,24 @@ static void feature_traps_load(void)
     }
 }
 
+void arch_vcpu_create(struct vcpu *v)
+{
+    v->arch.vmpidr = BIT(31) | v->id; /* MPIDR_EL1 bit 31 is RES1; Aff0 = vCPU index */
+}
+
+u64 arch_vcpu_dt_id(const struct vcpu *v)
+{
+    return v->arch.vmpidr & MPIDR_AFF_BITS;
+}
+
 void arch_vcpu_reset(struct vcpu *v, u64 entry, u64 x0)
 {
     memset(&v->regs, 0, sizeof(v->regs));
-    memset(&v->el1, 0, sizeof(v->el1));
+    memset(&v->arch.el1, 0, sizeof(v->arch.el1));
     v->regs.x[0] = x0;
-    v->elr = entry;
-    v->spsr = SPSR_EL1H_MASKED;
-    v->el1.sctlr = SCTLR_EL1_RES1;
+    v->arch.elr = entry;
+    v->arch.spsr = SPSR_EL1H_MASKED;
+    v->arch.el1.sctlr = SCTLR_EL1_RES1;
 }
 
 static void el1_load(const struct vcpu_el1 *e)
@@ -146,7 +156,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     cpu_this()->vcpu = v;
     write_sysreg(vtcr_el2, vtcr_value);
     write_sysreg(vttbr_el2, vm->vttbr);
-    write_sysreg(vmpidr_el2, v->vmpidr);
+    write_sysreg(vmpidr_el2, v->arch.vmpidr);
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(cptr_el2, CPTR_GUEST);
     write_sysreg(mdcr_el2, (read_sysreg(mdcr_el2) & 0x1f) | MDCR_GUEST);
@@ -158,11 +168,11 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     isb();
     /* A new VMID or a rebuilt VM: drop stale stage-1+2 translations of this VMID. */
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
-    el1_load(&v->el1);
+    el1_load(&v->arch.el1);
     arch_fpsimd_zero(); /* nothing of Keel's boot-time libfdt use or a previous run leaks */
     vgic_vcpu_reset_hw(v);
-    write_sysreg(elr_el2, v->elr);
-    write_sysreg(spsr_el2, v->spsr);
+    write_sysreg(elr_el2, v->arch.elr);
+    write_sysreg(spsr_el2, v->arch.spsr);
     vgic_flush(v);
     arch_vcpu_resume(&v->regs);
 }

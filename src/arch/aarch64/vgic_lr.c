@@ -17,6 +17,7 @@
 #include <keel/vcpu.h>
 #include <keel/vgic.h>
 #include <keel/vm.h>
+#include <keel/vgic_vm.h>
 
 /*
  * Built twice (Makefile): once for the ICH_*_EL2 system

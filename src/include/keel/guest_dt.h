@@ -15,15 +15,15 @@
 struct guest_dt_params {
     const char *name;             /* VM name, for the model string "keel,<name>" */
     u64 mem_base, mem_size;       /* guest RAM (IPA) */
-    unsigned int ncpus;           /* vCPUs; the cpu node of vCPU N has reg = mpidr[N] */
-    const u64 *mpidr;             /* virtual MPIDRs (Aff2..Aff0 only, distinct) */
+    unsigned int ncpus;           /* vCPUs; the cpu node of vCPU N has reg = cpu_ids[N] */
+    const u64 *cpu_ids;           /* Arm: virtual MPIDRs (Aff2..Aff0 only, distinct) */
     const struct virqchip_ops *virq; /* the interrupt controller: its node and specifiers */
     bool uart;                    /* emulated PL011 present */
     u64 uart_base;                /* 0x09000000, size 0x1000 */
     u32 uart_line;                /* its interrupt line: 1 on virt (SPI 1) */
     const char *bootargs;         /* may be NULL */
     u64 initrd_start, initrd_end; /* IPA, 0/0 if none */
-    const u32 *timer_ppis;        /* 4 per-CPU hwirqs: sec phys, ns phys, virt, hyp: 29, 30, 27, 26 */
+    const u32 *timer_ppis;        /* Arm: 4 per-CPU hwirqs: sec phys, ns phys, virt, hyp: 29, 30, 27, 26 */
     /* Optional: adds more top-level nodes (passthrough devices, shared memory). */
     int (*extra)(void *fdt, void *ctx);
     void *extra_ctx;
@@ -35,6 +35,20 @@ struct virqchip_ops;
 
 /* "interrupts" = @line of @virq (flags: VIRQ_*), for nodes the core adds. */
 int guest_dt_prop_line(void *fdt, const struct virqchip_ops *virq, u32 line, unsigned int flags);
+
+/* Compatible lists: NUL-separated strings, the property length is sizeof. */
+#define guest_dt_prop_strings(fdt, name, list) fdt_property(fdt, name, list, sizeof(list))
+/* Node "<prefix>@<addr>", the unit address in lower-case hex without leading zeros. */
+int guest_dt_begin_node_at(void *fdt, const char *prefix, u64 addr);
+/* An "interrupts" property from specifiers a virqchip wrote (@n cells in all). */
+int guest_dt_prop_irqs(void *fdt, const u32 *cells, unsigned int n);
+
+/*
+ * The architecture's part (src/arch/<isa>/guest_dt.c): whether @p can be
+ * described, and the CPU, firmware and timer nodes.
+ */
+bool arch_guest_dt_params_valid(const struct guest_dt_params *p);
+int arch_guest_dt_cpu_nodes(void *fdt, const struct guest_dt_params *p);
 
 /* For @extra callbacks: copies host node @node of @host under the current node. */
 int guest_dt_copy_node(void *fdt, const void *host, int node);

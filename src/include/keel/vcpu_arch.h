@@ -5,6 +5,10 @@
 #include <keel/vcpu.h>
 
 void arch_vm_init_stage2_regs(void);
+/* A new vCPU's identity (v->vm and v->id are set): its MPIDR or hart id. */
+void arch_vcpu_create(struct vcpu *v);
+/* The reg of its node in the guest's /cpus. */
+u64 arch_vcpu_dt_id(const struct vcpu *v);
 void arch_vcpu_reset(struct vcpu *v, u64 entry, u64 x0);
 void __noreturn arch_vcpu_enter(struct vcpu *v);
 /* The emulated EL1 physical timer (ptimer.c). */

@@ -110,38 +110,6 @@ struct vm {
     u32 log_lines, log_suppressed;
 };
 
-/* An interrupt's state: private ones are per vCPU, SPIs per VM. */
-static inline struct vgic_irq *vgic_get_irq(struct vm *vm, struct vcpu *vcpu, u32 intid)
-{
-    if (intid < VGIC_NR_PRIVATE)
-        return vcpu ? &vcpu->vgic.private_irqs[intid] : NULL;
-    if (intid < VGIC_NR_IRQS)
-        return &vm->vgic.spis[intid - VGIC_NR_PRIVATE];
-    return NULL;
-}
-
-/* The vCPU whose MPIDR affinity (Aff3..Aff0) matches @mpidr, or NULL. */
-static inline struct vcpu *vm_vcpu_by_mpidr(struct vm *vm, u64 mpidr)
-{
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
-        if (vm->vcpus[i] && (vm->vcpus[i]->vmpidr & MPIDR_AFF_BITS) == (mpidr & MPIDR_AFF_BITS))
-            return vm->vcpus[i];
-    return NULL;
-}
-
-/* Where an SPI is routed now: IROUTER's affinity (v3), the lowest ITARGETSR bit (v2). */
-static inline struct vcpu *vgic_spi_route(struct vm *vm, const struct vgic_irq *irq)
-{
-    if (!vm->vgic.v2)
-        return vm_vcpu_by_mpidr(vm, irq->irouter);
-    if (vm->cfg.nr_vcpus == 1) /* a uniprocessor GIC: ITARGETSR is RAZ/WI (IHI 0048B 4.3.12) */
-        return vm->vcpus[0];
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus && i < 8; i++)
-        if (irq->targets & BIT(i))
-            return vm->vcpus[i];
-    return NULL;
-}
-
 extern struct vm *vms[VM_MAX];
 extern const void *host_fdt; /* the DT Keel booted with; stays mapped and unchanged */
 extern unsigned int nr_vms;
@@ -165,7 +133,14 @@ void vm_request_stop(struct vm *vm);
 void vm_lifecycle_start(struct vm *vm);                      /* vCPU 0 ON_PENDING */
 bool vm_lifecycle_stop(struct vm *vm, enum vm_state why);    /* false: not running */
 bool vm_lifecycle_request_stop(struct vm *vm);               /* false: was stopped */
-s64 vcpu_request_on(struct vcpu *target, u64 entry, u64 context); /* a PSCI return */
+/* What a firmware front-end (PSCI CPU_ON, SBI HSM hart_start) answers is its own mapping of these. */
+enum vcpu_on_result {
+    VCPU_ON_STARTED,         /* it will start at @entry */
+    VCPU_ON_ALREADY_ON,
+    VCPU_ON_ALREADY_PENDING, /* a start is on its way */
+    VCPU_ON_STOPPING,        /* the VM is being stopped or reset */
+};
+enum vcpu_on_result vcpu_request_on(struct vcpu *target, u64 entry, u64 context);
 void vcpu_mark_off(struct vcpu *v);
 /* On the vCPU's own CPU: may it enter the guest now? If so it is running. */
 bool vcpu_claim_entry(struct vcpu *v);

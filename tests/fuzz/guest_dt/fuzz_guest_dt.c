@@ -183,7 +183,7 @@ static void straight(struct fuzz_in *in)
     u64 mpidr[12];
     u32 ppis[4];
     struct guest_dt_params p = {
-        .name = name, .mpidr = mpidr, .timer_ppis = virt_ppis,
+        .name = name, .cpu_ids = mpidr, .timer_ppis = virt_ppis,
         .virq = &vgicv3_dt,
         .uart_base = GUEST_UART_BASE, .uart_line = GUEST_UART_LINE,
     };
@@ -261,7 +261,7 @@ static void through_parser(struct fuzz_in *in)
         struct guest_dt_params p = {
             .name = vm->cfg.name,
             .mem_base = vm->cfg.ram_ipa, .mem_size = vm->cfg.mem_size,
-            .ncpus = vm->cfg.nr_vcpus, .mpidr = mpidr,
+            .ncpus = vm->cfg.nr_vcpus, .cpu_ids = mpidr,
             .virq = vm->virq,
             .uart = vm->cfg.console, .uart_base = GUEST_UART_BASE, .uart_line = GUEST_UART_LINE,
             .bootargs = vm->cfg.bootargs[0] ? vm->cfg.bootargs : NULL,

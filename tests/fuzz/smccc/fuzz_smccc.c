@@ -1,5 +1,5 @@
 /*
- * The SMCCC/PSCI dispatcher (src/core/smccc.c): random function IDs and
+ * The SMCCC/PSCI dispatcher (src/arch/aarch64/smccc.c): random function IDs and
  * arguments from random vCPUs of a fake VM. The fakes below stand in for
  * vm.c, shmem.c and the arch layer; they only record what they are asked
  * to do, so changes to the real lifecycle code do not break this harness.
@@ -169,7 +169,7 @@ static u64 call(unsigned int c, u64 x0, u64 x1, u64 x2, u64 x3)
 static struct vcpu *by_mpidr(u64 mpidr)
 {
     for (unsigned int i = 0; i < vm.cfg.nr_vcpus; i++)
-        if ((vcpus[i].vmpidr & MPIDR_AFF_BITS) == (mpidr & MPIDR_AFF_BITS))
+        if ((vcpus[i].arch.vmpidr & MPIDR_AFF_BITS) == (mpidr & MPIDR_AFF_BITS))
             return &vcpus[i];
     return NULL;
 }
@@ -239,7 +239,7 @@ static u64 pick_arg(struct fuzz_in *in)
 {
     switch (fin_u8(in) % 6) {
     case 0: /* a vCPU's MPIDR, maybe with junk outside the affinity fields */
-        return vcpus[fin_below(in, VM_MAX_VCPUS)].vmpidr ^ (fin_bool(in) ? fin_u64(in) & ~MPIDR_AFF_BITS : 0);
+        return vcpus[fin_below(in, VM_MAX_VCPUS)].arch.vmpidr ^ (fin_bool(in) ? fin_u64(in) & ~MPIDR_AFF_BITS : 0);
     case 1: /* an address in or near guest RAM */
         return vm.cfg.ram_ipa + fin_u32(in) % (vm.cfg.mem_size + 0x10000) - 0x8000;
     case 2:
@@ -271,7 +271,7 @@ static void setup(struct fuzz_in *in)
         vcpus[i].vm = &vm;
         vcpus[i].id = i;
         /* vm.c's layout (Aff0 = index), or clusters of two to exercise Aff1 matching */
-        vcpus[i].vmpidr = BIT(31) | (aff_layout ? ((u64)(i / 2) << 8 | (i % 2)) : i);
+        vcpus[i].arch.vmpidr = BIT(31) | (aff_layout ? ((u64)(i / 2) << 8 | (i % 2)) : i);
         vcpus[i].power = (enum vcpu_power)(fin_u8(in) % 3);
         if (i < vm.cfg.nr_vcpus)
             vm.vcpus[i] = &vcpus[i];

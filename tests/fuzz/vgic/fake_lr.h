@@ -13,6 +13,7 @@
 #define FUZZ_VGIC_FAKE_LR_H
 
 #include <keel/vm.h>
+#include <keel/vgic_vm.h>
 
 struct fake_lr {
     bool pending, active;

@@ -120,7 +120,7 @@ static void check_read(bool gicd, u64 off, unsigned int size, u64 val, const str
                    (unsigned long long)val);
         FUZZ_CHECK(!!(val & GICR_TYPER_Last) == (t->id == vm.cfg.nr_vcpus - 1),
                    "GICR_TYPER %#llx: Last", (unsigned long long)val);
-        FUZZ_CHECK((val >> 32) == ((t->vmpidr & 0xffffff) | ((t->vmpidr >> 32) & 0xff) << 24),
+        FUZZ_CHECK((val >> 32) == ((t->arch.vmpidr & 0xffffff) | ((t->arch.vmpidr >> 32) & 0xff) << 24),
                    "GICR_TYPER %#llx: affinity", (unsigned long long)val);
     }
     if (!gicd && t && word == GICR_SGI_BASE + GICD_ICFGR && size == 4)
@@ -194,7 +194,7 @@ static void reset(struct fuzz_in *in)
         vcpus[i].vm = &vm;
         vcpus[i].id = i;
         /* vm.c's layout (Aff0 = index), or two per cluster to exercise Aff1 routing */
-        vcpus[i].vmpidr = BIT(31) | (clusters ? ((u64)(i / 2) << 8 | (i % 2)) : i);
+        vcpus[i].arch.vmpidr = BIT(31) | (clusters ? ((u64)(i / 2) << 8 | (i % 2)) : i);
         vm.vcpus[i] = &vcpus[i];
         vgic_init_vcpu(&vcpus[i]);
     }

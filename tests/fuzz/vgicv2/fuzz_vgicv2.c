@@ -44,6 +44,7 @@
 #include <keel/gic_regs.h>
 #include <keel/vgic.h>
 #include <keel/vm.h>
+#include <keel/vgic_vm.h>
 
 #include "fake_lr.h"
 #include "fuzz_input.h"
@@ -405,7 +406,7 @@ static void reset(struct fuzz_in *in)
     for (unsigned int i = 0; i < vm.cfg.nr_vcpus; i++) {
         vcpus[i].vm = &vm;
         vcpus[i].id = i;
-        vcpus[i].vmpidr = BIT(31) | i;
+        vcpus[i].arch.vmpidr = BIT(31) | i;
         vm.vcpus[i] = &vcpus[i];
     }
     nr_regions = 0;

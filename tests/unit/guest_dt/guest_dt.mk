@@ -1,4 +1,4 @@
-# Host unit tests of src/core/guest_dt.c (with the vGIC's DT part, src/irqchip/vgic_dt.c): cmocka, the host's libfdt, ASan and
+# Host unit tests of src/core/guest_dt.c (with src/arch/aarch64/guest_dt.c and the vGIC's DT part, src/irqchip/vgic_dt.c): cmocka, the host's libfdt, ASan and
 # UBSan, then dtc over sample blobs (any dtc warning fails the target).
 #   make -f tests/unit/guest_dt/guest_dt.mk unit-guest-dt
 # or include this file from tests/unit/unit.mk and depend on unit-guest-dt.
@@ -13,7 +13,7 @@ GUEST_DT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter
 	-Isrc/include -Isrc/arch/aarch64/include
 GUEST_DT_LDFLAGS := -fsanitize=address,undefined
 GUEST_DT_LDLIBS := -lcmocka -lfdt
-GUEST_DT_OBJS := $(GUEST_DT_OUT)/guest_dt.o $(GUEST_DT_OUT)/vgic_dt.o $(GUEST_DT_OUT)/test_guest_dt.o
+GUEST_DT_OBJS := $(GUEST_DT_OUT)/guest_dt.o $(GUEST_DT_OUT)/arch_guest_dt.o $(GUEST_DT_OUT)/vgic_dt.o $(GUEST_DT_OUT)/test_guest_dt.o
 GUEST_DT_TEST := $(GUEST_DT_OUT)/test_guest_dt
 GUEST_DT_SAMPLES := sample sample-min
 
@@ -23,6 +23,9 @@ define guest_dt_cc
 endef
 
 $(GUEST_DT_OUT)/guest_dt.o: src/core/guest_dt.c
+	$(guest_dt_cc)
+
+$(GUEST_DT_OUT)/arch_guest_dt.o: src/arch/aarch64/guest_dt.c
 	$(guest_dt_cc)
 
 $(GUEST_DT_OUT)/vgic_dt.o: src/irqchip/vgic_dt.c

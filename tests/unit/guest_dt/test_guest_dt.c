@@ -55,7 +55,7 @@ static struct guest_dt_params case_params(const struct dt_case *c)
         .mem_base = c->mem_base ? c->mem_base : VIRT_MEM_BASE,
         .mem_size = c->mem_size ? c->mem_size : 256ULL << 20,
         .ncpus = c->ncpus,
-        .mpidr = c->mpidr ? c->mpidr : mpidr_linear,
+        .cpu_ids = c->mpidr ? c->mpidr : mpidr_linear,
         .virq = &vgicv3_dt,
         .uart = c->uart, .uart_base = c->uart_base ? c->uart_base : VIRT_UART_BASE,
         .uart_line = VIRT_UART_SPI,
@@ -199,11 +199,11 @@ static void check_cpus(const void *fdt, const struct guest_dt_params *p)
         count++;
     assert_int_equal(count, p->ncpus);
     for (unsigned int i = 0; i < p->ncpus; i++) {
-        snprintf(path, sizeof(path), "/cpus/cpu@%llx", (unsigned long long)p->mpidr[i]);
+        snprintf(path, sizeof(path), "/cpus/cpu@%llx", (unsigned long long)p->cpu_ids[i]);
         node = node_at(fdt, path);
         assert_prop_str(fdt, node, "device_type", "cpu");
         assert_prop_str(fdt, node, "compatible", "arm,armv8");
-        assert_int_equal(prop_u32(fdt, node, "reg"), p->mpidr[i]);
+        assert_int_equal(prop_u32(fdt, node, "reg"), p->cpu_ids[i]);
         assert_prop_str(fdt, node, "enable-method", "psci");
     }
 }
@@ -474,9 +474,9 @@ static void test_bad_params(void **state)
 #define BAD(change) do { p = good; change; expect_bad(&p); } while (0)
     BAD(p.name = NULL);
     BAD(p.ncpus = 0);
-    BAD(p.mpidr = NULL);
-    BAD(p.mpidr = dup);
-    BAD(p.mpidr = aff3);
+    BAD(p.cpu_ids = NULL);
+    BAD(p.cpu_ids = dup);
+    BAD(p.cpu_ids = aff3);
     BAD(p.mem_size = 0);
     BAD(p.virq = NULL);
     BAD(p.timer_ppis = NULL);
@@ -530,7 +530,7 @@ static void test_fits_page(void **state)
     memset(bootargs, 'a', sizeof(bootargs) - 1);
     bootargs[sizeof(bootargs) - 1] = '\0';
     p.ncpus = 8;
-    p.mpidr = mpidr8;
+    p.cpu_ids = mpidr8;
     p.bootargs = bootargs;
     assert_int_equal(guest_dt_build(dt_buf, 4096, &p), 0);
     print_message("8 vCPUs, 1 KiB bootargs: %u bytes\n", fdt_totalsize(dt_buf));

@@ -17,7 +17,6 @@
 
 #include <cmocka.h>
 
-#include <keel/psci.h>
 #include <keel/vcpu.h>
 #include <keel/vm.h>
 
@@ -100,15 +99,15 @@ static void test_cpu_on_answers(void **state)
     struct vm *vm = running_vm(state);
     struct vcpu *t = vm->vcpus[1];
 
-    assert_int_equal(vcpu_request_on(t, 0x40001000, 7), PSCI_RET_SUCCESS);
+    assert_int_equal(vcpu_request_on(t, 0x40001000, 7), VCPU_ON_STARTED);
     assert_int_equal(t->entry, 0x40001000);
     assert_int_equal(t->context, 7);
     assert_true(kicks[1] > 0);
-    assert_int_equal(vcpu_request_on(t, 0x40002000, 8), PSCI_RET_ON_PENDING);
+    assert_int_equal(vcpu_request_on(t, 0x40002000, 8), VCPU_ON_ALREADY_PENDING);
     assert_int_equal(t->entry, 0x40001000); /* not overwritten */
     assert_true(vcpu_claim_entry(t));
-    assert_int_equal(vcpu_request_on(t, 0x40002000, 8), PSCI_RET_ALREADY_ON);
-    assert_int_equal(vcpu_request_on(vm->vcpus[0], 0x40002000, 8), PSCI_RET_ALREADY_ON);
+    assert_int_equal(vcpu_request_on(t, 0x40002000, 8), VCPU_ON_ALREADY_ON);
+    assert_int_equal(vcpu_request_on(vm->vcpus[0], 0x40002000, 8), VCPU_ON_ALREADY_ON);
 }
 
 static void test_cpu_off_then_on(void **state)
@@ -116,13 +115,13 @@ static void test_cpu_off_then_on(void **state)
     struct vm *vm = running_vm(state);
     struct vcpu *t = vm->vcpus[2];
 
-    assert_int_equal(vcpu_request_on(t, 0x40001000, 0), PSCI_RET_SUCCESS);
+    assert_int_equal(vcpu_request_on(t, 0x40001000, 0), VCPU_ON_STARTED);
     assert_true(vcpu_claim_entry(t));
     vcpu_mark_off(t);
     vcpu_release(t);
     assert_int_equal(t->power, VCPU_OFF);
     assert_false(vcpu_claim_entry(t));
-    assert_int_equal(vcpu_request_on(t, 0x40003000, 1), PSCI_RET_SUCCESS);
+    assert_int_equal(vcpu_request_on(t, 0x40003000, 1), VCPU_ON_STARTED);
     assert_true(vcpu_claim_entry(t));
 }
 
@@ -130,7 +129,7 @@ static void test_stop_and_off(void **state)
 {
     struct vm *vm = running_vm(state);
 
-    assert_int_equal(vcpu_request_on(vm->vcpus[1], 0x40001000, 0), PSCI_RET_SUCCESS);
+    assert_int_equal(vcpu_request_on(vm->vcpus[1], 0x40001000, 0), VCPU_ON_STARTED);
     assert_true(vm_lifecycle_stop(vm, VM_OFF));
     assert_int_equal(vm->state, VM_OFF);
     for (unsigned int i = 0; i < 4; i++)
@@ -138,7 +137,7 @@ static void test_stop_and_off(void **state)
     assert_false(vcpu_claim_entry(vm->vcpus[1])); /* its CPU_ON came too late */
     assert_false(vm_lifecycle_stop(vm, VM_CRASHED)); /* only once */
     assert_int_equal(vm->state, VM_OFF);
-    assert_int_equal(vcpu_request_on(vm->vcpus[1], 0x40001000, 0), PSCI_RET_INTERNAL_FAILURE);
+    assert_int_equal(vcpu_request_on(vm->vcpus[1], 0x40001000, 0), VCPU_ON_STOPPING);
 }
 
 /* ---- the races of issue 15 ---- */
@@ -152,7 +151,7 @@ static void test_cpu_on_then_reset_before_entry(void **state)
 {
     struct vm *vm = running_vm(state);
 
-    assert_int_equal(vcpu_request_on(vm->vcpus[1], 0x40001000, 0), PSCI_RET_SUCCESS);
+    assert_int_equal(vcpu_request_on(vm->vcpus[1], 0x40001000, 0), VCPU_ON_STARTED);
     vm_request_reset(vm);
     assert_false(vcpu_claim_entry(vm->vcpus[1]));
     assert_false(vm_claim_reset(vm)); /* vCPU 0 has not left yet */
@@ -161,7 +160,7 @@ static void test_cpu_on_then_reset_before_entry(void **state)
     assert_true(vm->building);
     assert_false(vcpu_claim_entry(vm->vcpus[1]));
     assert_false(vcpu_claim_entry(vm->vcpus[0]));
-    assert_int_equal(vcpu_request_on(vm->vcpus[1], 0x40001000, 0), PSCI_RET_INTERNAL_FAILURE);
+    assert_int_equal(vcpu_request_on(vm->vcpus[1], 0x40001000, 0), VCPU_ON_STOPPING);
     assert_true(vm_finish_reset(vm, true));
     assert_int_equal(vm->state, VM_RUNNING);
     assert_int_equal(vm->vcpus[1]->power, VCPU_OFF);
@@ -174,7 +173,7 @@ static void test_reset_waits_for_running_vcpu(void **state)
 {
     struct vm *vm = running_vm(state);
 
-    assert_int_equal(vcpu_request_on(vm->vcpus[1], 0x40001000, 0), PSCI_RET_SUCCESS);
+    assert_int_equal(vcpu_request_on(vm->vcpus[1], 0x40001000, 0), VCPU_ON_STARTED);
     assert_true(vcpu_claim_entry(vm->vcpus[1]));
     vm_request_reset(vm);
     assert_int_equal(vm->vcpus[1]->power, VCPU_OFF); /* leaves at its next exit */

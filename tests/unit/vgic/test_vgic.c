@@ -27,6 +27,7 @@
 #include <keel/vcpu.h>
 #include <keel/vgic.h>
 #include <keel/vm.h>
+#include <keel/vgic_vm.h>
 
 #include "fake_vgic_deps.h"
 
@@ -104,7 +105,7 @@ static struct vm *vm_new(unsigned int n)
         v->vm = &t->vm;
         v->id = i;
         v->pcpu = i;
-        v->vmpidr = 0x80000000UL | i;
+        v->arch.vmpidr = 0x80000000UL | i;
         t->vm.vcpus[i] = v;
     }
     /* as vm_prepare_boot() */

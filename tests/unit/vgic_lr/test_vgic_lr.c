@@ -88,7 +88,7 @@ static int vm_build(void **state, bool v2)
         struct vcpu *v = &t->vcpus[i];
         v->vm = &t->vm;
         v->id = v->pcpu = i;
-        v->vmpidr = 0x80000000UL | i;
+        v->arch.vmpidr = 0x80000000UL | i;
         t->vm.vcpus[i] = v;
     }
     nr_v2_regions = 0;

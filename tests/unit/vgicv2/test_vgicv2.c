@@ -123,7 +123,7 @@ static int setup_vm(void **state, unsigned int n)
         t->vcpus[i].vm = &t->vm;
         t->vcpus[i].id = i;
         t->vcpus[i].pcpu = i;
-        t->vcpus[i].vmpidr = 0x80000000UL | i;
+        t->vcpus[i].arch.vmpidr = 0x80000000UL | i;
         t->vm.vcpus[i] = &t->vcpus[i];
     }
     vm = &t->vm;

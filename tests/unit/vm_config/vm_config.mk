@@ -17,7 +17,7 @@ VMCFG_LDFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 VMCFG_LDLIBS := -lcmocka -lfdt
 VMCFG_SRCS := tests/unit/vm_config/test_vm_config.c tests/unit/fake_arch.c \
 	tests/fuzz/common/fake_core.c tests/fuzz/vm_config/config_unity.c src/core/passthrough.c \
-	src/core/dt.c src/core/guest_dt.c src/drivers/gic.c tests/unit/fake_gic.c src/irqchip/vgic_dt.c \
+	src/core/dt.c src/core/guest_dt.c src/arch/aarch64/guest_dt.c src/drivers/gic.c tests/unit/fake_gic.c src/irqchip/vgic_dt.c \
 	src/lib/str_copy.c
 VMCFG_OBJS := $(patsubst %.c,$(VMCFG_OUT)/%.o,$(VMCFG_SRCS))
 VMCFG_TEST := $(VMCFG_OUT)/test_vm_config

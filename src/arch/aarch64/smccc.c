@@ -9,6 +9,7 @@
 #include <keel/smccc.h>
 #include <keel/vcpu.h>
 #include <keel/vm.h>
+#include <keel/vgic_vm.h>
 
 #define PSCI_VERSION_1_1 0x10001U
 
@@ -25,7 +26,12 @@ static s64 psci_cpu_on(struct vcpu *v, u64 mpidr, u64 entry, u64 context)
         return PSCI_RET_INVALID_PARAMS;
     if (!ipa_in_ram(v->vm, entry))
         return PSCI_RET_INVALID_ADDRESS;
-    return vcpu_request_on(t, entry, context);
+    switch (vcpu_request_on(t, entry, context)) {
+    case VCPU_ON_STARTED: return PSCI_RET_SUCCESS;
+    case VCPU_ON_ALREADY_ON: return PSCI_RET_ALREADY_ON;
+    case VCPU_ON_ALREADY_PENDING: return PSCI_RET_ON_PENDING;
+    default: return PSCI_RET_INTERNAL_FAILURE; /* the caller is being stopped too */
+    }
 }
 
 static s64 psci_affinity_info(struct vcpu *v, u64 mpidr, u64 level)

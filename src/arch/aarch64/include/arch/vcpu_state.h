@@ -1,0 +1,50 @@
+/*
+ * The AArch64 part of a vCPU: its general registers and the EL1 state Keel
+ * switches, and the exit reasons it counts. Included by keel/vcpu.h.
+ */
+#ifndef ARCH_VCPU_STATE_H
+#define ARCH_VCPU_STATE_H
+
+#include <keel/types.h>
+
+/* While the guest runs, SP_EL2 points just past these: vectors.S saves them in place. */
+struct vcpu_regs {
+    u64 x[31];
+    u64 pad;
+};
+
+/* EL1 state Keel switches when a vCPU (re)starts on a physical CPU. */
+struct vcpu_el1 {
+    u64 sctlr, cpacr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr;
+    u64 tpidr_el0, tpidrro_el0, tpidr_el1, sp_el0, sp_el1, elr_el1, spsr_el1;
+    u64 esr, far, afsr0, afsr1, par, csselr, cntkctl, mdscr;
+    u64 cntv_ctl, cntv_cval;
+    u64 cntp_ctl, cntp_cval; /* the EL1 physical timer, emulated (ptimer.c) */
+};
+
+struct vcpu_arch {
+    u64 vmpidr;         /* MPIDR the guest reads (VMPIDR_EL2) */
+    u64 elr, spsr;
+    struct vcpu_el1 el1;
+};
+
+#define MPIDR_AFF_BITS 0xff00ffffffUL /* Aff3, Aff2, Aff1, Aff0 */
+
+/* vectors.S counts the fast ones by index: EXIT_HVC first (arch/asm.h). */
+enum exit_reason {
+    EXIT_HVC, EXIT_SMC, EXIT_DABT, EXIT_SYSREG, EXIT_IRQ, EXIT_WFX, EXIT_OTHER, EXIT_REASONS
+};
+#define EXIT_REASON_NAMES { "hvc", "smc", "mmio", "sysreg", "irq", "wfx", "other" }
+
+/* Guest-visible register access, where register 31 is XZR. */
+static inline u64 vcpu_regs_get(const struct vcpu_regs *r, unsigned int n)
+{
+    return n == 31 ? 0 : r->x[n];
+}
+static inline void vcpu_regs_set(struct vcpu_regs *r, unsigned int n, u64 val)
+{
+    if (n != 31)
+        r->x[n] = val;
+}
+
+#endif
