@@ -98,7 +98,7 @@ static void check_content(const void *fdt, const struct guest_dt_params *p)
     int cpu;
     fdt_for_each_subnode(cpu, fdt, node) {
         const fdt32_t *r = fdt_getprop(fdt, cpu, "reg", &len);
-        FUZZ_CHECK(n < p->ncpus && r && len == 4 && fdt32_to_cpu(*r) == p->mpidr[n],
+        FUZZ_CHECK(n < p->ncpus && r && len == 4 && fdt32_to_cpu(*r) == p->cpu_ids[n],
                    "cpu node %u", n);
         n++;
     }
