@@ -10,7 +10,7 @@
  * traps those accesses and replays each one on the device itself.
  */
 #include <libfdt.h>
-#include <arch/pgtable.h>
+#include <keel/vcpu_arch.h>
 #include <keel/arch.h>
 #include <keel/guest_dt.h>
 #include <keel/irqchip.h>
@@ -19,7 +19,6 @@
 #include <keel/string.h>
 #include <keel/vm.h>
 
-#define S2_DEVICE (S2_MEMATTR_DEVICE_nGnRE | S2AP_R | S2AP_W | PTE_AF | S2_XN)
 #define PT_MAX_HWIRQ 1024
 
 /* Per physical interrupt: the VM it is forwarded to, as which line. Written at boot, read in exits. */
@@ -187,7 +186,7 @@ const char *pt_parse(const void *fdt, int vm_node, struct vm_config *c)
 
 int vm_map_device(struct vm *vm, u64 ipa, paddr_t pa, u64 size)
 {
-    return pgtable_map(&vm->s2, ipa, pa_addr(pa), size, S2_DEVICE);
+    return arch_s2_map(vm, ipa_init(ipa), pa, size, S2_KIND_DEVICE);
 }
 
 static int pt_map_regs(struct vm *vm, const struct pt_dev *d)
@@ -197,7 +196,7 @@ static int pt_map_regs(struct vm *vm, const struct pt_dev *d)
         if (arch_map_device(base, size))
             return -1;
         if (IS_ALIGNED(base | size, PAGE_SIZE)) {
-            if (pgtable_map(&vm->s2, base, base, size, S2_DEVICE))
+            if (arch_s2_map(vm, ipa_init(base), pa_init(base), size, S2_KIND_DEVICE))
                 return -1;
         } else if (!vm_find_mmio(vm, base)) {
             if (vm->nr_mmio == VM_MAX_MMIO)

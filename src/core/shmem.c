@@ -9,7 +9,7 @@
  * what its peers wrote.
  */
 #include <libfdt.h>
-#include <arch/pgtable.h>
+#include <keel/vcpu_arch.h>
 #include <keel/buddy.h>
 #include <keel/guest_dt.h>
 #include <keel/log.h>
@@ -24,7 +24,6 @@
 #define SHMEM_IPA_END 0x0c000000UL
 #define SHMEM_DOORBELL_LINE 80      /* + region index: the doorbell's interrupt line */
 #define SHMEM_MAX_SIZE (PAGE_SIZE << BUDDY_MAX_ORDER) /* one buddy block */
-#define S2_SHMEM (S2_MEMATTR_NORMAL_WB | S2AP_R | S2AP_W | PTE_AF | PTE_SH_INNER | S2_XN)
 
 struct shmem {
     char name[32];
@@ -155,7 +154,8 @@ int vm_map_shmem(struct vm *vm)
 {
     for (unsigned int i = 0; i < vm->cfg.nr_shmem; i++) {
         const struct shmem *s = &regions[vm->cfg.shmem[i]];
-        if (overlaps_ram(vm, s) || pgtable_map(&vm->s2, s->ipa, s->pa, s->size, S2_SHMEM)) {
+        if (overlaps_ram(vm, s) ||
+            arch_s2_map(vm, ipa_init(s->ipa), pa_init(s->pa), s->size, S2_KIND_SHMEM)) {
             ERROR("vm %s: cannot map shared memory '%s' at IPA %#lx", vm->cfg.name, s->name, s->ipa);
             return -1;
         }

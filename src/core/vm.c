@@ -18,14 +18,6 @@
 struct vm *vms[VM_MAX];
 unsigned int nr_vms;
 
-/* Stage-2 descriptor attributes for guest RAM: normal write-back, RW, executable. */
-#define S2_RAM (S2_MEMATTR_NORMAL_WB | S2AP_R | S2AP_W | PTE_AF | PTE_SH_INNER)
-
-static void *s2_alloc_page(void)
-{
-    return page_alloc_zeroed(0);
-}
-
 /*
  * Lock-free: a guest that faults in a loop on every vCPU calls this on each
  * exit, and must not serialise its own vCPUs (nor anything else) on a lock.
@@ -68,10 +60,7 @@ static void vm_free_ram(struct vm *vm)
 static void vm_free_memory(struct vm *vm)
 {
     vm_free_ram(vm);
-    if (!vm->s2.root)
-        return;
-    pgtable_free_tables(&vm->s2);
-    memset(vm->s2.root, 0, PAGE_SIZE);
+    arch_s2_clear(vm);
 }
 
 /*
@@ -94,7 +83,7 @@ static int vm_alloc_ram_identity(struct vm *vm)
     arch_zero_memory(p, vm->cfg.mem_size);
     vm->chunks[vm->nr_chunks++] = (struct mem_range){ pa_init((u64)p), vm->cfg.mem_size };
     vm->cfg.ram_ipa = (u64)p;
-    return pgtable_map(&vm->s2, (u64)p, (u64)p, vm->cfg.mem_size, S2_RAM);
+    return arch_s2_map(vm, ipa_init((u64)p), pa_init((u64)p), vm->cfg.mem_size, S2_KIND_RAM);
 }
 
 static int vm_alloc_ram(struct vm *vm)
@@ -121,7 +110,7 @@ static int vm_alloc_ram(struct vm *vm)
         u64 size = PAGE_SIZE << order;
         arch_zero_memory(p, size);
         vm->chunks[vm->nr_chunks++] = (struct mem_range){ pa_init((u64)p), size };
-        if (pgtable_map(&vm->s2, ipa, (u64)p, size, S2_RAM))
+        if (arch_s2_map(vm, ipa_init(ipa), pa_init((u64)p), size, S2_KIND_RAM))
             return -1;
         ipa += size;
         left -= size;
@@ -217,9 +206,8 @@ static int vm_build(struct vm *vm)
 static void vm_free(struct vm *vm)
 {
     pt_release(vm);
-    vm_free_memory(vm);
-    if (vm->s2.root)
-        page_free(vm->s2.root);
+    vm_free_ram(vm);
+    arch_s2_destroy(vm);
     for (unsigned int i = 0; i < VM_MAX_VCPUS; i++)
         obj_free(vm->vcpus[i]);
     obj_free(vm);
@@ -239,12 +227,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
     vm->id = nr_vms;
     vm->cfg = *cfg;
     vm->lock = (spinlock_t)SPINLOCK_INIT;
-    vm->s2 = (struct pgtable){ .start_level = 1, .max_block_level = 1,
-                               .alloc_page = s2_alloc_page, .free_page = page_free };
-    vm->s2.root = page_alloc_zeroed(0);
-    if (!vm->s2.root || vm_create_vcpus(vm))
+    if (arch_s2_create(vm) || vm_create_vcpus(vm))
         goto fail;
-    vm->vttbr = ((u64)(vm->id + 1) << 48) | (u64)vm->s2.root;
     vm->virq = virqchip_for_host();
     vm->virq->create_vm(vm); /* its locks, once: others may queue on them at any time */
     if (cfg->console)

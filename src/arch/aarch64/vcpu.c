@@ -155,7 +155,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
 
     cpu_this()->vcpu = v;
     write_sysreg(vtcr_el2, vtcr_value);
-    write_sysreg(vttbr_el2, vm->vttbr);
+    write_sysreg(vttbr_el2, vm->s2_base);
     write_sysreg(vmpidr_el2, v->arch.vmpidr);
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(cptr_el2, CPTR_GUEST);

@@ -5,6 +5,16 @@
 #include <keel/vcpu.h>
 
 void arch_vm_init_stage2_regs(void);
+
+struct vm;
+/* What a guest-physical range is backed by; the architecture picks the attributes. */
+enum s2_kind { S2_KIND_RAM, S2_KIND_DEVICE, S2_KIND_SHMEM };
+/* The VM's empty Stage-2 (G-stage) map and the register value naming it, with its VMID. */
+int arch_s2_create(struct vm *vm);
+int arch_s2_map(struct vm *vm, ipaddr_t ipa, paddr_t pa, u64 size, enum s2_kind kind);
+/* Unmaps everything (a rebuild); the root stays. */
+void arch_s2_clear(struct vm *vm);
+void arch_s2_destroy(struct vm *vm);
 /* A new vCPU's identity (v->vm and v->id are set): its MPIDR or hart id. */
 void arch_vcpu_create(struct vcpu *v);
 /* The reg of its node in the guest's /cpus. */

@@ -88,7 +88,7 @@ struct vm {
     struct vm_config cfg;
     volatile enum vm_state state;
     struct pgtable s2;
-    u64 vttbr;
+    u64 s2_base;           /* VTTBR_EL2 / hgatp: the Stage-2 root and VMID */
     struct mem_range chunks[VM_MAX_CHUNKS]; /* guest RAM, back to back from GUEST_RAM_BASE */
     unsigned int nr_chunks;
     u64 entry, dtb_ipa;    /* where vCPU 0 starts, and x0 */

@@ -1,11 +1,11 @@
 /* The fakes described in fake_core.h. */
 #include <string.h>
 
-#include <arch/pgtable.h>
 #include <drivers/gic.h>
 #include <keel/arch.h>
 #include <keel/buddy.h>
 #include <keel/console_mux.h>
+#include <keel/vcpu_arch.h>
 #include <keel/vm.h>
 
 #include "fake_core.h"
@@ -120,13 +120,13 @@ bool vm_log_ratelimit(struct vm *vm)
     return true;
 }
 
-int pgtable_map(struct pgtable *pt, u64 va, u64 pa, u64 size, u64 attrs)
+int arch_s2_map(struct vm *vm, ipaddr_t ipa, paddr_t pa, u64 size, enum s2_kind kind)
 {
-    (void)pt;
-    (void)va;
+    (void)vm;
+    (void)ipa;
     (void)pa;
     (void)size;
-    (void)attrs;
+    (void)kind;
     return 0;
 }
 
