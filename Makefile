@@ -7,25 +7,27 @@
 #   make soak       an hour of the hostile guest beside Linux, full-size lifecycle stress
 #   make CC=clang   build with clang + lld
 
-CROSS ?= aarch64-linux-gnu-
-BUILD := build
-# One image for every board: Keel relocates itself to wherever it was loaded
-# (boot.S, docs/design-notes.md). It is linked where QEMU virt loads it, so
-# there the relocation changes nothing and keel.elf's addresses are the ones
-# seen at run time (gdb, fault dumps).
-KEEL_LINK_ADDR := 0x40080000
+# Every architecture builds from the same core; src/arch/$(ARCH)/arch.mk says
+# what differs (compiler, link address, its interrupt controllers and
+# drivers). `make` builds all of ALL_ARCHES: aarch64 into build/ (where the
+# tools and tests have always looked), the others into build/<arch>/.
+ARCH ?= aarch64
+.DEFAULT_GOAL := all
+ALL_ARCHES ?= aarch64
+BUILD := $(if $(filter aarch64,$(ARCH)),build,build/$(ARCH))
+include src/arch/$(ARCH)/arch.mk
 
 ifeq ($(origin CC),default)
 CC := $(CROSS)gcc
 endif
 ifneq ($(findstring clang,$(CC)),)
-TARGET_FLAGS := --target=aarch64-linux-gnu -mno-outline-atomics
+TARGET_FLAGS := --target=$(CLANG_TARGET) $(ARCH_CLANG_FLAGS)
 LD_FLAGS_CC := -fuse-ld=lld
 NM := llvm-nm
 OBJCOPY := llvm-objcopy
 NOLOOPDIST :=
 else
-TARGET_FLAGS := -mno-outline-atomics
+TARGET_FLAGS := $(ARCH_GCC_FLAGS)
 NM := $(CROSS)nm
 OBJCOPY := $(CROSS)objcopy
 NOLOOPDIST := -fno-tree-loop-distribute-patterns
@@ -33,7 +35,6 @@ LD_FLAGS_CC := -Wl,--no-warn-rwx-segments
 endif
 
 GIT_REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
-LIBFDT := .cache/libfdt-arm64/usr/lib/aarch64-linux-gnu/libfdt.a
 
 # Freestanding: Keel's own libc headers, the compiler's (stdint, stdarg ...), and
 # /usr/include last for libfdt.h only.
@@ -43,11 +44,11 @@ else
 CC_INCLUDE := $(shell $(CC) -print-file-name=include)
 endif
 INCLUDES := -nostdinc -Isrc/include/libc -isystem $(CC_INCLUDE) -Isrc/include \
-	-Isrc/arch/aarch64/include -idirafter /usr/include
+	-Isrc/arch/$(ARCH)/include -idirafter /usr/include
 DEFINES := -DKEEL_LINK_ADDR=$(KEEL_LINK_ADDR) -DKEEL_GIT=\"$(GIT_REV)\"
 CFLAGS := $(TARGET_FLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-ffreestanding -fno-builtin -fno-common -fno-pic -fno-pie -fno-stack-protector \
-	-fno-omit-frame-pointer -mgeneral-regs-only -mstrict-align -march=armv8-a \
+	-fno-omit-frame-pointer $(ARCH_CFLAGS) \
 	-fno-asynchronous-unwind-tables $(INCLUDES) $(DEFINES)
 ASFLAGS := $(TARGET_FLAGS) -g $(INCLUDES) $(DEFINES)
 # A static PIE: the code is PC-relative already (small code model: adrp/add),
@@ -56,16 +57,20 @@ ASFLAGS := $(TARGET_FLAGS) -g $(INCLUDES) $(DEFINES)
 # those pointers are in read-only data (const tables of function pointers);
 # they are written before the MMU gives the image its permissions.
 LDFLAGS := $(TARGET_FLAGS) $(LD_FLAGS_CC) -nostdlib -static-pie -Wl,--no-dynamic-linker \
-	-Wl,-z,notext -Wl,--build-id=none -Wl,-T,src/arch/aarch64/keel.ld \
+	-Wl,-z,notext -Wl,--build-id=none -Wl,-T,src/arch/$(ARCH)/keel.ld \
 	-Wl,--defsym=KEEL_LINK_ADDR=$(KEEL_LINK_ADDR)
 
-SRCS := $(wildcard src/arch/aarch64/*.c src/arch/aarch64/*.S src/core/*.c src/drivers/*.c src/irqchip/*.c \
-	src/vdev/*.c src/lib/*.c src/platform/*.c)
-OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS)) $(BUILD)/obj/arch/aarch64/vgic_lr.c.gicv2.o
+SRCS := $(wildcard src/arch/$(ARCH)/*.c src/arch/$(ARCH)/*.S src/core/*.c src/vdev/*.c src/lib/*.c \
+	src/platform/*.c) $(ARCH_SRCS)
+OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS)) $(ARCH_OBJS)
 DEPS := $(OBJS:.o=.d)
 
-.PHONY: all run test unit systest soak bench deps guests testguests idprobe clean FORCE
-all: $(LIBFDT) $(BUILD)/keel.bin
+.PHONY: all keel run test unit systest soak bench deps guests testguests idprobe clean FORCE
+all: $(addprefix all-,$(ALL_ARCHES))
+keel all-$(ARCH): $(LIBFDT) $(BUILD)/keel.bin
+	@:
+all-%:
+	$(MAKE) ARCH=$* keel
 
 $(LIBFDT):
 	@bash scripts/deps.sh
@@ -75,11 +80,6 @@ $(BUILD)/obj/lib/string.c.o: CFLAGS += $(NOLOOPDIST)
 $(BUILD)/obj/%.c.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"; $(CC) $(CFLAGS) -MMD -MP -c $< -o $@
-
-# vgic_lr.c a second time, for the GICv2 list registers (see the file).
-$(BUILD)/obj/arch/aarch64/vgic_lr.c.gicv2.o: src/arch/aarch64/vgic_lr.c
-	@mkdir -p $(dir $@)
-	@echo "  CC  $< (GICv2)"; $(CC) $(CFLAGS) -DVGIC_LR_GICV2 -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.S.o: src/%.S
 	@mkdir -p $(dir $@)
@@ -94,7 +94,7 @@ $(BUILD)/ksyms0.S:
 $(BUILD)/%.o: $(BUILD)/%.S
 	$(CC) $(ASFLAGS) -c $< -o $@
 
-$(BUILD)/keel.stage1.elf: $(OBJS) $(BUILD)/ksyms0.o src/arch/aarch64/keel.ld
+$(BUILD)/keel.stage1.elf: $(OBJS) $(BUILD)/ksyms0.o src/arch/$(ARCH)/keel.ld
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(BUILD)/ksyms0.o $(LIBFDT)
 
 $(BUILD)/ksyms.S: $(BUILD)/keel.stage1.elf scripts/gensyms.py
@@ -106,7 +106,7 @@ $(BUILD)/keel.elf: $(OBJS) $(BUILD)/ksyms.o scripts/check-relocs.py
 	@$(NM) -n $@ | grep -i ' t ' > $(BUILD)/keel.nm
 	@grep -i ' t ' $(BUILD)/keel.stage1.nm | cmp -s - $(BUILD)/keel.nm || \
 		{ echo "error: functions moved between the two links"; exit 1; }
-	@python3 scripts/check-relocs.py $@ || { rm -f $@; exit 1; }
+	@python3 scripts/check-relocs.py $(ARCH) $@ || { rm -f $@; exit 1; }
 
 $(BUILD)/keel.bin: $(BUILD)/keel.elf
 	$(OBJCOPY) -O binary $< $@

@@ -2,21 +2,23 @@
 """Check that boot.S can relocate keel.elf: fail the build otherwise.
 
 boot.S applies the dynamic relocations with the MMU off, before any C runs,
-and knows only R_AARCH64_RELATIVE (and skips R_AARCH64_NONE). It writes whole
+and knows only the RELATIVE type (R_AARCH64_RELATIVE, R_RISCV_RELATIVE) and
+skips NONE. It writes whole
 64-bit words, which must be aligned: with the MMU off every data access is
 Device memory, where an unaligned one faults. And nothing in .text may need
 patching: code is PC-relative, a relocation there means an `ldr xN, =sym`
 literal (or similar) slipped in, which would be wrong until relocated.
 
-Reads the ELF itself (ELF-64 Object File Format; AAELF64 for the types), so
+Reads the ELF itself (ELF-64 Object File Format; AAELF64 and the RISC-V ELF
+psABI for the types), so
 it does not depend on which binutils or LLVM tools built Keel.
 """
 import struct
 import sys
 
 SHT_RELA = 4
-R_AARCH64_NONE = 0
-R_AARCH64_RELATIVE = 1027
+# architecture -> (NONE, RELATIVE)
+RELOC_TYPES = {"aarch64": (0, 1027), "riscv64": (0, 3)}
 
 
 def sections(elf):
@@ -29,7 +31,8 @@ def sections(elf):
         yield name, h[1], h[3], h[4], h[5]  # name, type, addr, file offset, size
 
 
-def main(path):
+def main(arch, path):
+    r_none, r_relative = RELOC_TYPES[arch]
     with open(path, "rb") as f:
         elf = f.read()
     if elf[:4] != b"\x7fELF" or elf[4] != 2 or elf[5] != 1:
@@ -44,9 +47,9 @@ def main(path):
             r_offset, r_info, _ = struct.unpack_from("<QQq", elf, at)
             count += 1
             rtype = r_info & 0xffffffff
-            if rtype == R_AARCH64_NONE:
+            if rtype == r_none:
                 continue
-            if rtype != R_AARCH64_RELATIVE:
+            if rtype != r_relative:
                 errors.append(f"{r_offset:#x}: relocation type {rtype}, boot.S applies only RELATIVE")
             if r_offset % 8:
                 errors.append(f"{r_offset:#x}: unaligned relocated word")
@@ -60,6 +63,6 @@ def main(path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: check-relocs.py keel.elf")
-    main(sys.argv[1])
+    if len(sys.argv) != 3 or sys.argv[1] not in RELOC_TYPES:
+        sys.exit("usage: check-relocs.py aarch64|riscv64 keel.elf")
+    main(sys.argv[1], sys.argv[2])
