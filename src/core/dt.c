@@ -196,7 +196,7 @@ static void dt_parse_cpus(const void *fdt, struct platform *plat)
             continue;
         if (plat->cpu_count < PLAT_MAX_CPUS) {
             dt_parse_cpu_enable(fdt, node, plat, plat->cpu_count);
-            plat->cpu_mpidr[plat->cpu_count++] = mpidr;
+            plat->cpu_hwid[plat->cpu_count++] = mpidr;
         } else
             plat->cpus_ignored++;
     }

@@ -34,10 +34,10 @@ static void print_banner(void)
 
     for (unsigned int i = 0; i < p->mem_count; i++)
         total += p->mem[i].size;
-    console_printf("\nKeel %s - type-1 hypervisor for ARMv8-A, running at EL2\n", KEEL_VERSION);
+    console_printf("\nKeel %s - type-1 hypervisor for " ARCH_BANNER "\n", KEEL_VERSION);
     console_printf("  CPUs:    %u", p->cpu_count);
     for (unsigned int i = 0; i < p->cpu_count; i++)
-        console_printf("%s%#lx", i ? " " : " (MPIDR ", p->cpu_mpidr[i]);
+        console_printf("%s%#lx", i ? " " : " (" ARCH_CPU_HWID " ", p->cpu_hwid[i]);
     console_printf("%s", p->cpu_count ? ")" : "");
     if (p->cpu_count > 1)
         console_printf(", started by %s", secondaries_method(p));
@@ -55,12 +55,10 @@ static void print_banner(void)
         irqchip->describe();
     else
         console_printf("  IRQs:    no interrupt controller Keel drives was found\n");
-    if (p->timer_found)
-        console_printf("  Timer:   %lu Hz, PPIs: phys %u, virt %u, hyp %u\n", arch_counter_freq(),
-                       p->timer_irq[1], p->timer_irq[2], p->timer_irq[3]);
+    arch_describe_timer();
     console_printf("  UART:    %s at %#lx\n", p->uart_path[0] ? p->uart_path : "(default)",
                    pa_addr(p->uart.base));
-    console_printf("  PSCI:    %s\n", psci_conduit_name(p->psci));
+    arch_describe_firmware();
     console_printf("  Modules: %u\n", p->module_count);
     for (unsigned int i = 0; i < p->module_count; i++)
         console_printf("    %-8s %#lx-%#lx %s\n", p->modules[i].kind,
@@ -103,7 +101,7 @@ void __noreturn keel_main(const void *fdt, const struct mem_boot_info *info)
     mem_init(info);
     print_banner();
     self->online = true;
-    INFO("cpu0 online (MPIDR %#lx)", self->mpidr);
+    INFO("cpu0 online (" ARCH_CPU_HWID " %#lx)", self->hwid);
     if (irqchip && irqchip->init() == 0 && irqchip->cpu_init() == 0)
         console_mux_init();
     arch_vm_init_stage2_regs();
@@ -122,6 +120,6 @@ void __noreturn keel_secondary_main(void)
     if (irqchip)
         irqchip->cpu_init();
     __atomic_store_n(&self->online, true, __ATOMIC_RELEASE);
-    INFO("cpu%u online (MPIDR %#lx)", self->id, self->mpidr);
+    INFO("cpu%u online (" ARCH_CPU_HWID " %#lx)", self->id, self->hwid);
     keel_idle();
 }

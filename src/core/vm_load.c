@@ -1,6 +1,7 @@
 /*
- * Loading a VM's images per the Linux arm64 boot protocol
- * (Documentation/arch/arm64/booting.rst): the Image goes text_offset bytes
+ * Loading a VM's images per the Linux boot protocol of arm64 and RISC-V
+ * (Documentation/arch/arm64/booting.rst, Documentation/arch/riscv/boot.rst,
+ * whose Image headers agree on everything read here): the Image goes text_offset bytes
  * above a 2 MiB aligned base (here the start of guest RAM), the DTB in the
  * next 2 MiB above the image, the initrd above that. Raw binaries load where
  * their config says and get the DTB at the top of their RAM instead, since
@@ -18,10 +19,10 @@
 #include <keel/vcpu_arch.h>
 #include <keel/vm_load.h>
 
-#define ARM64_IMAGE_MAGIC 0x644d5241U /* "ARM\x64" */
 #define GUEST_DT_MAX (64 * 1024)
 
-struct arm64_image_header {
+/* The fields both architectures' headers share; the magic is the arch's (arch/guest_layout.h). */
+struct linux_image_header {
     u32 code0, code1;
     u64 text_offset;
     u64 image_size;
@@ -37,11 +38,11 @@ struct load_plan {
 
 static int plan_linux(struct vm *vm, struct load_plan *lp)
 {
-    const struct arm64_image_header *h = (const void *)pa_addr(vm->cfg.kernel.base);
+    const struct linux_image_header *h = (const void *)pa_addr(vm->cfg.kernel.base);
     u64 text_offset = h->text_offset, image_size = h->image_size;
 
     if (image_size == 0) { /* kernels before 3.17: fixed offset, size unknown */
-        text_offset = 0x80000;
+        text_offset = GUEST_IMAGE_OLD_TEXT_OFFSET;
         image_size = vm->cfg.kernel.size;
     }
     lp->kernel_ipa = vm->cfg.ram_ipa + text_offset;
@@ -104,13 +105,13 @@ static int vm_write_dt(struct vm *vm, const struct load_plan *lp)
 int vm_load_images(struct vm *vm)
 {
     struct load_plan lp;
-    const struct arm64_image_header *h = (const void *)pa_addr(vm->cfg.kernel.base);
+    const struct linux_image_header *h = (const void *)pa_addr(vm->cfg.kernel.base);
 
     if (vm->cfg.kernel_raw) {
         plan_raw(vm, &lp);
     } else {
-        if (vm->cfg.kernel.size < sizeof(*h) || h->magic != ARM64_IMAGE_MAGIC) {
-            ERROR("vm %s: kernel at %#lx is not an arm64 Image (no ARM\\x64 magic); give "
+        if (vm->cfg.kernel.size < sizeof(*h) || h->magic != GUEST_IMAGE_MAGIC) {
+            ERROR("vm %s: kernel at %#lx is not " GUEST_IMAGE_NAME "; give "
                   "keel,load and keel,entry for a raw binary", vm->cfg.name,
                   pa_addr(vm->cfg.kernel.base));
             return -1;

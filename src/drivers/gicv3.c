@@ -74,10 +74,10 @@ static u64 gicr_find(u64 mpidr)
 static int gicv3_cpu_init(void)
 {
     struct cpu *c = cpu_this();
-    u64 rd = gicr_find(c->mpidr), sgi;
+    u64 rd = gicr_find(c->hwid), sgi;
 
     if (!rd) {
-        ERROR("no GICv3 redistributor for MPIDR %#lx", c->mpidr);
+        ERROR("no GICv3 redistributor for MPIDR %#lx", c->hwid);
         return -1;
     }
     gicr_this[c->id] = rd;
@@ -130,7 +130,7 @@ static void gicv3_deactivate(u32 intid)
 static void gicv3_send_ipi(unsigned int cpu)
 {
     const u64 sgi = GIC_SGI_KICK;
-    u64 mpidr = cpus[cpu].mpidr;
+    u64 mpidr = cpus[cpu].hwid;
     u64 v = ((mpidr >> 8) & 0xff) << 16 | ((mpidr >> 16) & 0xff) << 32 |
             ((mpidr >> 32) & 0xffUL) << 48 | (u64)sgi << 24 |
             ((mpidr & 0xff) / 16) << 44 | BIT(mpidr & 0xf);
@@ -147,7 +147,7 @@ static void gicv3_enable(u32 intid, unsigned int cpu)
         *reg32(sgi, GICD_ISENABLER) = BIT(intid);
         return;
     }
-    u64 mpidr = cpus[cpu].mpidr;
+    u64 mpidr = cpus[cpu].hwid;
     *(volatile u64 *)(gicd + GICD_IROUTER + 8UL * intid) = mpidr & MPIDR_AFF_MASK;
     *reg32(gicd, GICD_ISENABLER + (intid / 32) * 4) = BIT(intid % 32);
 }

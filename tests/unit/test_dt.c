@@ -145,7 +145,7 @@ static void test_qemu_virt(void **state)
     assert_int_equal(plat.cpu_count, cpus);
     assert_int_equal(plat.cpus_ignored, cfg->cpus - cpus);
     for (unsigned int i = 0; i < cpus; i++) {
-        assert_int_equal(plat.cpu_mpidr[i], i);
+        assert_int_equal(plat.cpu_hwid[i], i);
         assert_int_equal(plat.cpu_enable[i], CPU_ENABLE_PSCI);
         assert_int_equal(plat.cpu_release_addr[i], 0);
     }
@@ -214,10 +214,10 @@ static void test_platform_dts(void **state)
     /* 2-cell MPIDRs, cpu-map and the cache node skipped */
     assert_int_equal(plat.cpu_count, 4);
     assert_int_equal(plat.cpus_ignored, 0);
-    assert_int_equal(plat.cpu_mpidr[0], 0x0);
-    assert_int_equal(plat.cpu_mpidr[1], 0x1);
-    assert_int_equal(plat.cpu_mpidr[2], 0x100);
-    assert_int_equal(plat.cpu_mpidr[3], 0x100000000);
+    assert_int_equal(plat.cpu_hwid[0], 0x0);
+    assert_int_equal(plat.cpu_hwid[1], 0x1);
+    assert_int_equal(plat.cpu_hwid[2], 0x100);
+    assert_int_equal(plat.cpu_hwid[3], 0x100000000);
 
     assert_int_equal(plat.gic_version, 2);
     assert_range(&plat.gicd, 0x2f000000, 0x1000);
@@ -274,7 +274,7 @@ static void test_alias_dts(void **state)
     assert_range(&plat.mem[0], 0x80000000, 0x40000000);
     assert_int_equal(plat.reserved_count, 0);
     assert_int_equal(plat.cpu_count, 1);
-    assert_int_equal(plat.cpu_mpidr[0], 0);
+    assert_int_equal(plat.cpu_hwid[0], 0);
 
     assert_int_equal(plat.gic_version, 3);
     assert_range(&plat.gicd, 0x2f000000, 0x10000);
@@ -509,7 +509,7 @@ static void test_odd_nodes(void **state)
     assert_int_equal(plat.cpu_count, PLAT_MAX_CPUS);
     assert_int_equal(plat.cpus_ignored, 11 - PLAT_MAX_CPUS);
     for (u32 i = 0; i < PLAT_MAX_CPUS; i++)
-        assert_int_equal(plat.cpu_mpidr[i], i << 8);
+        assert_int_equal(plat.cpu_hwid[i], i << 8);
     assert_int_equal(plat.psci, PSCI_CONDUIT_NONE);
     assert_no_range(&plat.uart);
     assert_int_equal(plat.uart_irq, 0);
@@ -635,7 +635,7 @@ static void test_rpi4_dts(void **state)
     assert_range(&plat.reserved[0], 0, 0x1000);
     assert_int_equal(plat.cpu_count, 4);
     for (unsigned int i = 0; i < 4; i++) {
-        assert_int_equal(plat.cpu_mpidr[i], i);
+        assert_int_equal(plat.cpu_hwid[i], i);
         assert_int_equal(plat.cpu_enable[i], CPU_ENABLE_SPIN_TABLE);
         assert_int_equal(plat.cpu_release_addr[i], 0xd8 + 8 * i);
     }

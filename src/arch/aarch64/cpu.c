@@ -79,9 +79,9 @@ static int psci_start(unsigned int cpu)
              psci_conduit_name(platform.psci));
         return -1;
     }
-    err = psci_fw_cpu_on(platform.cpu_mpidr[cpu], (u64)secondary_entry, cpu);
+    err = psci_fw_cpu_on(platform.cpu_hwid[cpu], (u64)secondary_entry, cpu);
     if (err)
-        WARN("cpu%u (MPIDR %#lx): PSCI CPU_ON failed: %d", cpu, platform.cpu_mpidr[cpu], err);
+        WARN("cpu%u (MPIDR %#lx): PSCI CPU_ON failed: %d", cpu, platform.cpu_hwid[cpu], err);
     return err;
 }
 

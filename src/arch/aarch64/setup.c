@@ -10,6 +10,7 @@
 #include <arch/sysreg.h>
 #include <drivers/pl011.h>
 #include <keel/arch.h>
+#include <keel/console.h>
 #include <keel/cpu.h>
 #include <keel/early_uart.h>
 #include <keel/init.h>
@@ -44,7 +45,7 @@ static void cpu_setup_el2(unsigned int id)
     write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN | CNTHCTL_EL2_EL1PCEN);
     write_sysreg(cntvoff_el2, 0);
     isb();
-    c->mpidr = read_sysreg(mpidr_el1) & MPIDR_AFF_MASK;
+    c->hwid = read_sysreg(mpidr_el1) & MPIDR_AFF_MASK;
 }
 
 static void map_platform_devices(void)
@@ -72,6 +73,18 @@ static void console_setup(const void *dtb)
     mmu_map_device(pa_addr(platform.uart.base), platform.uart.size);
     mmu_tlb_flush();
     pl011_init(pa_addr(platform.uart.base));
+}
+
+void arch_describe_timer(void)
+{
+    if (platform.timer_found)
+        console_printf("  Timer:   %lu Hz, PPIs: phys %u, virt %u, hyp %u\n", arch_counter_freq(),
+                       platform.timer_irq[1], platform.timer_irq[2], platform.timer_irq[3]);
+}
+
+void arch_describe_firmware(void)
+{
+    console_printf("  PSCI:    %s\n", psci_conduit_name(platform.psci));
 }
 
 void __noreturn boot_primary(u64 dtb)
@@ -108,7 +121,7 @@ void arch_prepare_secondaries(void)
         cpus[i].stack_top = (u64)keel_stacks[i] + KEEL_STACK_SIZE;
     /* Index 0 is the boot CPU, running already. */
     for (unsigned int i = 0; i < KEEL_MAX_CPUS; i++)
-        spin_table_mpidr[i] = i && i < platform.cpu_count ? platform.cpu_mpidr[i] : ~0UL;
+        spin_table_mpidr[i] = i && i < platform.cpu_count ? platform.cpu_hwid[i] : ~0UL;
     /* Read with the MMU and caches off. */
     arch_clean_dcache_range((u64)spin_table_mpidr, sizeof(spin_table_mpidr));
     mmu_publish_for_secondaries();

@@ -7,6 +7,7 @@
 #define KEEL_ARCH_H
 
 #include <keel/types.h>
+#include <arch/arch_info.h>
 
 u64 arch_counter_read(void);
 u64 arch_counter_freq(void);
@@ -16,8 +17,12 @@ void __noreturn arch_cpu_halt(void);
 void arch_dump_backtrace(u64 fp);
 /* Powers the whole machine off through firmware; returns only on failure. */
 void arch_system_off(void);
-/* Starts physical CPU @cpu (index into platform.cpu_mpidr). */
+/* Starts physical CPU @cpu (index into platform.cpu_hwid). */
 int arch_cpu_start(unsigned int cpu);
+
+/* Banner lines (core/main.c): the timer, and the firmware Keel runs on. */
+void arch_describe_timer(void);
+void arch_describe_firmware(void);
 
 /* CPU properties behind the SMCCC_ARCH_FEATURES answers for Spectre mitigations. */
 bool arch_cpu_spectre_v2_safe(void);

@@ -14,7 +14,7 @@ struct cpu {
     struct vcpu *vcpu;  /* running vCPU; offset CPU_VCPU (arch/asm.h) */
     u64 stack_top;      /* offset CPU_STACK_TOP */
     unsigned int id;
-    u64 mpidr;
+    u64 hwid;           /* MPIDR (affinity fields) or hart id */
     volatile bool online;
     struct vcpu *assigned; /* the vCPU pinned to this CPU, if any */
 };

@@ -34,7 +34,7 @@ struct platform {
     struct mem_range reserved[PLAT_MAX_RESERVED]; /* memreserve + reserved-memory */
     unsigned int reserved_count;
 
-    u64 cpu_mpidr[PLAT_MAX_CPUS];
+    u64 cpu_hwid[PLAT_MAX_CPUS];
     enum cpu_enable_method cpu_enable[PLAT_MAX_CPUS];
     u64 cpu_release_addr[PLAT_MAX_CPUS]; /* spin-table: 0 if the DT gives none */
     unsigned int cpu_count;

@@ -16,6 +16,7 @@
 #include <keel/vcpu.h>
 #include <keel/vgic.h>
 #include <keel/vpl011.h>
+#include <arch/guest_layout.h>
 #include <arch/pgtable.h>
 
 #define VM_MAX 8
@@ -28,19 +29,6 @@
 #define PT_MAX_IRQS 4
 #define VM_MAX_SHMEM 4
 #define VM_MAX_CHUNKS 16
-
-/*
- * Guest-physical layout: QEMU's virt board (hw/arm/virt.c memmap). Keel's
- * emulated devices sit in GUEST_EMUL_BASE..the UART's end (the virtual
- * interrupt controller first); devices below GUEST_DEVICE_END; guest RAM must not.
- */
-#define GUEST_EMUL_BASE 0x08000000UL
-#define GUEST_UART_BASE 0x09000000UL
-#define GUEST_UART_SIZE 0x1000UL
-#define GUEST_UART_LINE 1 /* its interrupt line (SPI 1 on virt) */
-#define GUEST_RAM_BASE 0x40000000UL
-#define GUEST_DEVICE_END 0x0c000000UL
-#define GUEST_IPA_BITS 39
 
 enum vm_state { VM_STOPPED, VM_RUNNING, VM_OFF, VM_CRASHED };
 

@@ -1,0 +1,28 @@
+/*
+ * The guest-physical layout of an AArch64 VM: QEMU's virt board
+ * (hw/arm/virt.c memmap), so kernels built for that board find their
+ * devices. Keel's emulated devices sit in GUEST_EMUL_BASE..the UART's end
+ * (the virtual interrupt controller first); devices below GUEST_DEVICE_END;
+ * guest RAM must not.
+ */
+#ifndef ARCH_GUEST_LAYOUT_H
+#define ARCH_GUEST_LAYOUT_H
+
+#define GUEST_EMUL_BASE 0x08000000UL
+#define GUEST_UART_BASE 0x09000000UL
+#define GUEST_UART_SIZE 0x1000UL
+#define GUEST_UART_LINE 1 /* its interrupt line (SPI 1 on virt) */
+#define GUEST_RAM_BASE 0x40000000UL
+#define GUEST_DEVICE_END 0x0c000000UL
+#define GUEST_IPA_BITS 39
+
+/*
+ * The Linux boot protocol's Image (Documentation/arch/arm64/booting.rst):
+ * the magic at 0x38, and the load offset of kernels whose header gives no
+ * image size (before 3.17).
+ */
+#define GUEST_IMAGE_MAGIC 0x644d5241U /* "ARM\x64" */
+#define GUEST_IMAGE_NAME "an arm64 Image (no ARM\\x64 magic)"
+#define GUEST_IMAGE_OLD_TEXT_OFFSET 0x80000
+
+#endif
