@@ -149,7 +149,7 @@ void vm_console_detach(struct vm *vm)
 void vm_console_reset(struct vm *vm)
 {
     spin_lock(&vm->uart_lock);
-    vpl011_init(&vm->uart, vm_uart_tx, vm_uart_irq, vm);
+    GUEST_VUART.reset(&vm->uart, vm_uart_tx, vm_uart_irq, vm);
     vm->console->at_line_start = true;
     vm->console->in_count = 0;
     spin_unlock(&vm->uart_lock);
@@ -161,8 +161,8 @@ static void feed_guest(struct vm *vm)
 {
     struct vm_console *con = vm->console;
 
-    while (con->in_count && vpl011_rx_has_room(&vm->uart)) {
-        vpl011_rx_push(&vm->uart, con->in[con->in_head]);
+    while (con->in_count && GUEST_VUART.rx_has_room(&vm->uart)) {
+        GUEST_VUART.rx_push(&vm->uart, con->in[con->in_head]);
         con->in_head = (con->in_head + 1) % INPUT_QUEUE;
         con->in_count--;
     }
@@ -174,7 +174,7 @@ int vm_uart_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val)
     int ret;
 
     spin_lock(&vm->uart_lock);
-    ret = vpl011_read(&vm->uart, off, size, val);
+    ret = GUEST_VUART.read(&vm->uart, off, size, val);
     feed_guest(vm);
     spin_unlock(&vm->uart_lock);
     return ret;
@@ -186,7 +186,7 @@ int vm_uart_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
     int ret;
 
     spin_lock(&vm->uart_lock);
-    ret = vpl011_write(&vm->uart, off, size, val);
+    ret = GUEST_VUART.write(&vm->uart, off, size, val);
     spin_unlock(&vm->uart_lock);
     return ret;
 }

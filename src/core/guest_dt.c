@@ -1,6 +1,6 @@
 /*
  * Generates the device tree a guest boots with, following the Linux DT
- * bindings clock/fixed-clock.yaml and serial/pl011.yaml. The CPUs, firmware
+ * bindings clock/fixed-clock.yaml, serial/pl011.yaml and serial/8250.yaml. The CPUs, firmware
  * and timer nodes come from the architecture (arch_guest_dt_cpu_nodes), the
  * interrupt controller's node and every interrupt specifier from the VM's
  * virqchip.
@@ -26,6 +26,8 @@
 
 #define GUEST_DT_UART_SIZE 0x1000
 #define GUEST_DT_APB_PCLK_HZ 24000000
+#define GUEST_DT_NS16550A_SIZE 0x100
+#define GUEST_DT_NS16550A_CLOCK_HZ 3686400
 
 /* "<prefix>@<up to 16 hex digits>" */
 #define GUEST_DT_NAME_LEN 32
@@ -131,12 +133,31 @@ static int guest_dt_add_clock(void *fdt)
            fdt_end_node(fdt);
 }
 
+/*
+ * An NS16550A as on QEMU's RISC-V virt board (serial/8250.yaml): byte-wide
+ * registers, and the 1.8432 MHz x 2 input clock the board declares (only
+ * divisor arithmetic depends on it: there is no wire).
+ */
+static int guest_dt_add_ns16550a(void *fdt, const struct guest_dt_params *p)
+{
+    return guest_dt_begin_node_at(fdt, "serial", p->uart_base) ?:
+           fdt_property_string(fdt, "compatible", "ns16550a") ?:
+           guest_dt_prop_reg(fdt, p->uart_base, GUEST_DT_NS16550A_SIZE) ?:
+           guest_dt_prop_line(fdt, p->virq, p->uart_line, VIRQ_LEVEL_HIGH) ?:
+           fdt_property_u32(fdt, "clock-frequency", GUEST_DT_NS16550A_CLOCK_HZ) ?:
+           fdt_end_node(fdt);
+}
+
 static int guest_dt_add_uart(void *fdt, const struct guest_dt_params *p)
 {
+    if (p->uart_ns16550a)
+        return guest_dt_add_ns16550a(fdt, p);
+
     static const char compat[] = "arm,pl011\0arm,primecell";
     static const char clock_names[] = "uartclk\0apb_pclk";
     fdt32_t clocks[2] = { cpu_to_fdt32(GUEST_DT_PHANDLE_CLK), cpu_to_fdt32(GUEST_DT_PHANDLE_CLK) };
-    return guest_dt_begin_node_at(fdt, "pl011", p->uart_base) ?:
+    return guest_dt_add_clock(fdt) ?:
+           guest_dt_begin_node_at(fdt, "pl011", p->uart_base) ?:
            guest_dt_prop_strings(fdt, "compatible", compat) ?:
            guest_dt_prop_reg(fdt, p->uart_base, GUEST_DT_UART_SIZE) ?:
            guest_dt_prop_line(fdt, p->virq, p->uart_line, VIRQ_LEVEL_HIGH) ?:
@@ -151,7 +172,8 @@ static int guest_dt_add_chosen(void *fdt, const struct guest_dt_params *p)
     char uart_path[GUEST_DT_NAME_LEN + 1];
     int err = 0;
 
-    snprintf(uart_path, sizeof(uart_path), "/pl011@%llx", (unsigned long long)p->uart_base);
+    snprintf(uart_path, sizeof(uart_path), "/%s@%llx", p->uart_ns16550a ? "serial" : "pl011",
+             (unsigned long long)p->uart_base);
     if (p->uart)
         err = fdt_begin_node(fdt, "aliases") ?:
               fdt_property_string(fdt, "serial0", uart_path) ?:
@@ -172,7 +194,6 @@ static int guest_dt_add_nodes(void *fdt, const struct guest_dt_params *p)
     return arch_guest_dt_cpu_nodes(fdt, p) ?:
            guest_dt_add_memory(fdt, p) ?:
            p->virq->dt_node(fdt, p->ncpus, GUEST_DT_PHANDLE_INTC) ?:
-           guest_dt_add_clock(fdt) ?:
            (p->uart ? guest_dt_add_uart(fdt, p) : 0) ?:
            (p->extra ? p->extra(fdt, p->extra_ctx) : 0) ?:
            guest_dt_add_chosen(fdt, p);

@@ -84,7 +84,7 @@ static int vm_write_dt(struct vm *vm, const struct load_plan *lp)
         .mem_base = vm->cfg.ram_ipa, .mem_size = vm->cfg.mem_size,
         .ncpus = vm->cfg.nr_vcpus, .cpu_ids = cpu_ids,
         .virq = vm->virq,
-        .uart = vm->cfg.console, .uart_base = GUEST_UART_BASE, .uart_line = GUEST_UART_LINE,
+        .uart = vm->cfg.console, .uart_ns16550a = GUEST_VUART.ns16550a, .uart_base = GUEST_UART_BASE, .uart_line = GUEST_UART_LINE,
         .bootargs = vm->cfg.bootargs[0] ? vm->cfg.bootargs : NULL,
         .initrd_start = vm->cfg.initrd.size ? lp->initrd_ipa : 0,
         .initrd_end = vm->cfg.initrd.size ? lp->initrd_ipa + vm->cfg.initrd.size : 0,

@@ -18,7 +18,8 @@ struct guest_dt_params {
     unsigned int ncpus;           /* vCPUs; the cpu node of vCPU N has reg = cpu_ids[N] */
     const u64 *cpu_ids;           /* Arm: virtual MPIDRs (Aff2..Aff0 only, distinct) */
     const struct virqchip_ops *virq; /* the interrupt controller: its node and specifiers */
-    bool uart;                    /* emulated PL011 present */
+    bool uart;                    /* emulated console UART present: a PL011 ... */
+    bool uart_ns16550a;           /* ... or an NS16550A */
     u64 uart_base;                /* 0x09000000, size 0x1000 */
     u32 uart_line;                /* its interrupt line: 1 on virt (SPI 1) */
     const char *bootargs;         /* may be NULL */

@@ -15,7 +15,7 @@
 #include <keel/types.h>
 #include <keel/vcpu.h>
 #include <keel/vgic.h>
-#include <keel/vpl011.h>
+#include <keel/vuart.h>
 #include <arch/guest_layout.h>
 #include <arch/pgtable.h>
 
@@ -83,12 +83,12 @@ struct vm {
     bool reset_pending;    /* a rebuild is wanted: vCPU 0's CPU does it when all are out */
     bool building;         /* being rebuilt; no vCPU may enter */
     bool stop_after_build; /* stopped (shell) while building: stay stopped */
-    spinlock_t uart_lock;  /* the vPL011: guest MMIO and console input */
+    spinlock_t uart_lock;  /* the console UART: guest MMIO and console input */
     struct vm_console *console;
     struct vcpu *vcpus[VM_MAX_VCPUS];
     const struct virqchip_ops *virq; /* the VM's interrupt controller; state below */
     struct vgic_dist vgic;
-    struct vpl011 uart;
+    union vuart uart;      /* the console UART, GUEST_VUART's model */
     struct mmio_region mmio[VM_MAX_MMIO];
     unsigned int nr_mmio;
     spinlock_t lock;

@@ -12,6 +12,7 @@
 #define GUEST_UART_BASE 0x09000000UL
 #define GUEST_UART_SIZE 0x1000UL
 #define GUEST_UART_LINE 1 /* its interrupt line (SPI 1 on virt) */
+#define GUEST_VUART vuart_pl011 /* its model (keel/vuart.h) */
 #define GUEST_RAM_BASE 0x40000000UL
 #define GUEST_DEVICE_END 0x0c000000UL
 #define GUEST_IPA_BITS 39
