@@ -88,9 +88,10 @@ fetch_riscv64() {
     for tool in dpkg-deb tar cpio gzip xz gpgv od; do
         command -v "$tool" >/dev/null || die "'$tool' not found (run scripts/deps.sh)"
     done
-    # shellcheck source=trixie-deb.sh
+    # shellcheck source=scripts/trixie-deb.sh
     . "$here/trixie-deb.sh"
-    TRIXIE_ARCH=riscv64
+    TRIXIE_ARCH=riscv64  # read by trixie_deb, trixie_field
+    export TRIXIE_ARCH
     mkdir -p "$rc"
     [ -s "$rc/Image" ] && kver="$(cat "$rc/Image.version" 2>/dev/null || true)"
     if [ -n "$kver" ] && [ -s "$rc/initramfs.cpio.gz" ] &&

@@ -91,16 +91,18 @@ cc_include="$(${X}gcc -print-file-name=include)"
 for abi in lp64d lp64; do
     if [ $abi = lp64d ]; then march=rv64gc a="$lib/libfdt.a"
     else march=rv64imac_zicsr_zifencei a="$lib/libfdt-lp64.a"; fi
-    cflags=(-march=$march -mabi=$abi -mcmodel=medany -O2 -std=gnu11 -Wall -Werror
+    cflags=(-march="$march" -mabi="$abi" -mcmodel=medany -O2 -std=gnu11 -Wall -Werror
             -ffreestanding -fno-builtin -fno-pic -fno-pie -fno-stack-protector
             -nostdinc -isystem "$cc_include" -I"$top/src/include/libc" -idirafter "$d/usr/include")
-    ld=(${X}gcc -march=$march -mabi=$abi -nostdlib -static-pie -Wl,--no-dynamic-linker
+    # shellcheck disable=SC2054 # (commas inside -Wl, options)
+    ld=("${X}gcc" -march="$march" -mabi="$abi" -nostdlib -static-pie -Wl,--no-dynamic-linker
         -Wl,--fatal-warnings -Wl,-e,_start)
     ${X}gcc "${cflags[@]}" -c "$t/t.c" -o "$t/t.o" || die "cannot compile the test ($abi)"
     ${X}gcc "${cflags[@]}" -w -c "$t/stubs.c" -o "$t/stubs.o" || die "cannot compile the stubs ($abi)"
     # fdt_check_header alone, then every object of the archive: both must
     # fail, on undefined references only.
     for what in one all; do
+        # shellcheck disable=SC2054
         if [ $what = one ]; then objs=("$a"); else objs=(-Wl,--whole-archive "$a" -Wl,--no-whole-archive); fi
         if "${ld[@]}" -o "$t/t.elf" "$t/t.o" "${objs[@]}" -lgcc 2>"$t/$what.log"; then
             die "the $abi test linked without Keel's libc: not a freestanding link?"

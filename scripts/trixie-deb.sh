@@ -175,8 +175,8 @@ trixie_field() {
 
 # _tx_deb_locked NAME: NAME's .deb in $TRIXIE_DEB_DIR, checked; prints its path.
 _tx_deb_locked() {
-    local name="$1" e file sha size out got try
-    for try in 1 2; do
+    local name="$1" e file sha size out got
+    for _ in 1 2; do
         e="$(_tx_lookup "$name")" || return 1
         file="$(_tx_field_of "$e" Filename)"
         sha="$(_tx_field_of "$e" SHA256)"
