@@ -3,6 +3,8 @@
 # Idempotent: checks first, installs only what is missing.
 set -euo pipefail
 
+die() { echo "[deps] error: $*" >&2; exit 1; }
+
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
@@ -25,6 +27,7 @@ fi
 qemu_major() { qemu-system-aarch64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p'; }
 
 for p in make gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu \
+         gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu gpgv debian-archive-keyring \
          device-tree-compiler python3 python3-pytest python3-pexpect \
          libcmocka-dev libfdt-dev:$(dpkg --print-architecture) cpio gcc clang lld llvm \
          libclang-rt-14-dev; do
@@ -64,5 +67,27 @@ if [ ! -f "$fdt_dir/usr/lib/aarch64-linux-gnu/libfdt.a" ]; then
     mkdir -p "$fdt_dir"
     dpkg -x "$tmp"/libfdt-dev_*_arm64.deb "$fdt_dir"
     rm -rf "$tmp"
+fi
+
+# libfdt for riscv64. riscv64 is a Debian architecture from trixie on, not in
+# bookworm, so trixie's libfdt-dev (riscv64) is fetched through its signed
+# index (scripts/trixie-deb.sh: no foreign architecture, no trixie in apt's
+# sources) and unpacked into the git-ignored cache once scripts/libfdt-riscv64.sh
+# has shown that it links freestanding with bookworm's riscv64-linux-gnu-gcc.
+# It also makes libfdt-lp64.a there, the same objects for a soft-float Keel.
+rv_dir="$top/.cache/libfdt-riscv64"
+rv_lib=usr/lib/riscv64-linux-gnu
+if [ ! -f "$rv_dir/$rv_lib/libfdt.a" ] || [ ! -f "$rv_dir/$rv_lib/libfdt-lp64.a" ]; then
+    echo "[deps] fetching trixie's libfdt-dev (riscv64) into .cache/libfdt-riscv64"
+    rv_deb="$(bash "$top/scripts/trixie-deb.sh" --arch riscv64 libfdt-dev)" ||
+        die "cannot fetch libfdt-dev (riscv64) from trixie"
+    rm -rf "$rv_dir.new"
+    mkdir -p "$rv_dir.new"
+    dpkg-deb -x "$rv_deb" "$rv_dir.new" || die "cannot unpack $rv_deb"
+    bash "$top/scripts/libfdt-riscv64.sh" "$rv_dir.new" ||
+        die "$(basename "$rv_deb") does not link freestanding with riscv64-linux-gnu-gcc $(riscv64-linux-gnu-gcc -dumpfullversion) (above)"
+    basename "$rv_deb" > "$rv_dir.new/.deb"
+    rm -rf "$rv_dir"
+    mv "$rv_dir.new" "$rv_dir"
 fi
 echo "[deps] all build and test dependencies present"
