@@ -4,7 +4,8 @@
 #   make fuzz              run every harness for FUZZ_SECONDS (default 600) each
 #   make fuzz-short        every harness for 30 s, after the regression inputs (CI)
 #   make fuzz-regress      run every committed regression input once
-#   make fuzz-<name>       run one harness for FUZZ_SECONDS (fuzz-vgic, fuzz-vgicv2, fuzz-vm-config ...)
+#   make fuzz-<name>       run one harness for FUZZ_SECONDS (fuzz-vgic, fuzz-vgicv2, fuzz-vm-config,
+#                          fuzz-riscv-insn ...)
 #   make fuzz-build        build the harnesses, run nothing
 #   make fuzz-clean        remove build/fuzz
 #
@@ -48,10 +49,13 @@ FUZZ_SRCS_vgicv2 := $(FUZZ_DIR)/vgicv2/fuzz_vgicv2.c $(FUZZ_VGIC_COMMON) src/irq
 FUZZ_INC_vgicv2 := -I$(FUZZ_DIR)/vgic -Isrc/irqchip
 FUZZ_SRCS_vm_config := $(FUZZ_DIR)/vm_config/fuzz_vm_config.c $(FUZZ_CONFIG_SRCS)
 FUZZ_SRCS_guest_dt := $(FUZZ_DIR)/guest_dt/fuzz_guest_dt.c $(FUZZ_CONFIG_SRCS)
+# RISC-V (HS-mode) load/store decoding; its header is under the riscv64 arch
+FUZZ_SRCS_riscv_insn := $(FUZZ_DIR)/riscv_insn/fuzz_riscv_insn.c src/arch/riscv64/insn.c
+FUZZ_INC_riscv_insn := -Isrc/arch/riscv64/include
 FUZZ_LIBS_vm_config := -lfdt
 FUZZ_LIBS_guest_dt := -lfdt
 
-FUZZ_NAMES := esr vpl011 smccc vgic vgicv2 vm_config guest_dt
+FUZZ_NAMES := esr vpl011 smccc vgic vgicv2 vm_config guest_dt riscv_insn
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/bin/fuzz_,$(FUZZ_NAMES))
 
 # Objects per harness: a unit may be built with harness-specific flags.
