@@ -139,6 +139,15 @@ extern struct machine machine;
 /* Entry point of each guest, on the boot hart. Return to power off. */
 void guest_main(void);
 
+/*
+ * Whether the SBI is OpenSBI, i.e. the guest runs natively with no
+ * hypervisor between it and the platform's (QEMU's) own devices: checks
+ * that QEMU's models are known to fail say SKIP there instead of FAIL.
+ */
+bool native_opensbi(void);
+/* report(), except that a failure is a SKIP with @why when native_opensbi(). */
+bool report_or_known(bool cond, const char *why, const char *fmt, ...) __printf(3, 4);
+
 /* Whether hart @hartid's DT node lists ISA extension @ext (riscv,isa-extensions or riscv,isa). */
 bool dt_hart_has_ext(unsigned long hartid, const char *ext);
 /* The lowest hart id the DT does not list: a hart that does not exist. */

@@ -120,6 +120,30 @@ bool report(bool cond, const char *fmt, ...)
     return cond;
 }
 
+bool native_opensbi(void)
+{
+    return sbi_call0(SBI_EXT_BASE, SBI_GET_IMPL_ID).value == SBI_IMPL_OPENSBI;
+}
+
+bool report_or_known(bool cond, const char *why, const char *fmt, ...)
+{
+    va_list ap;
+    char buf[300];
+
+    if (cond || !native_opensbi()) {
+        count(cond ? &nr_pass : &nr_fail);
+        va_start(ap, fmt);
+        report_line(cond ? "PASS" : "FAIL", fmt, ap);
+        va_end(ap);
+        return cond;
+    }
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    report_skip("%s: natively not so: %s", buf, why);
+    return cond;
+}
+
 void report_info(const char *fmt, ...)
 {
     va_list ap;
