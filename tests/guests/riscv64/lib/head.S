@@ -77,7 +77,7 @@ secondary_entry:
     csrr t1, satp
     csrw sie, zero
     li t2, MAX_HARTS
-    bgeu a0, t2, park
+    bgeu a0, t2, 1f
     mv tp, a0
     la t2, trap_entry
     csrw stvec, t2
@@ -85,7 +85,8 @@ secondary_entry:
     mv a2, t0
     mv a3, t1
     call libguest_secondary         /* (hartid, opaque, sstatus, satp): never returns */
-    j park
+1:  wfi                             /* .text.head's park may be out of a branch's reach */
+    j 1b
 
 /*
  * Every trap comes from S-mode on its hart's own stack: the frame goes
