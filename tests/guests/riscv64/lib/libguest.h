@@ -190,6 +190,7 @@ static inline unsigned long hart_id(void)
  */
 typedef void (*hart_fn)(void *arg);
 #define HART_OPAQUE(boots) (0x6b65656c00000000UL | (boots)) /* "keel" */
+#define HART_HANDOVER 0x626f6f7400000000UL                   /* "boot": make BOOT_HART=n */
 long hart_boot(unsigned long hartid);
 void hart_boot_all(void);                   /* every hart in the DT; FAIL on error */
 bool hart_online(unsigned long hartid);

@@ -442,9 +442,41 @@ void trap_dispatch(struct trap_frame *f)
 /* ---- boot ---- */
 void __noreturn libguest_boot(unsigned long hartid, u64 dtb);
 
+#ifdef LIBGUEST_BOOT_HART
+/*
+ * Verification aid (make BOOT_HART=n): natively OpenSBI's lottery nearly
+ * always boots hart 0, so hand the boot to hart n through HSM and stop
+ * this one, to run every guest from a boot hart that is not 0.
+ */
+static void hand_over_boot(unsigned long hartid)
+{
+    bool listed = false;
+
+    for (unsigned int i = 0; i < machine.nr_harts; i++)
+        listed |= machine.hartid[i] == LIBGUEST_BOOT_HART;
+    if (hartid == LIBGUEST_BOOT_HART || !listed)
+        return;
+    machine.boot_hartid = hartid; /* the new boot hart waits until this one is STOPPED */
+    mb();
+    if (!sbi_hart_start(LIBGUEST_BOOT_HART, (unsigned long)secondary_entry, HART_HANDOVER).error)
+        sbi_hart_stop();
+}
+#endif
+
 void __noreturn libguest_boot(unsigned long hartid, u64 dtb)
 {
+    unsigned long previous = machine.boot_hartid;
+
+    machine = (struct machine){ 0 }; /* a handed-over boot parses again */
     dt_parse(dtb);
+#ifdef LIBGUEST_BOOT_HART
+    if (hartid != LIBGUEST_BOOT_HART)
+        hand_over_boot(hartid);
+    else if (previous != hartid) /* guests expect the other harts STOPPED */
+        while (sbi_hart_get_status(previous).value != SBI_HSM_STATE_STOPPED)
+            cpu_relax();
+#endif
+    (void)previous;
     machine.boot_hartid = hartid;
     writeb(uart_reg(UART_IER), 0);
     if (!machine.nr_harts) {

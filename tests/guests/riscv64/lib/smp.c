@@ -19,6 +19,7 @@ void smp_mark_online(unsigned long hartid);
 void report_prefix_clear(void);
 void __noreturn libguest_secondary(unsigned long hartid, unsigned long opaque, unsigned long sstatus,
                                    unsigned long satp);
+void __noreturn libguest_boot(unsigned long hartid, u64 dtb);
 
 #define BOOT_TIMEOUT_US 2000000
 #define WORK_TIMEOUT_US 20000000
@@ -113,6 +114,8 @@ void __noreturn libguest_secondary(unsigned long hartid, unsigned long opaque, u
     e->sstatus = sstatus;
     e->satp = satp;
     e->boots++;
+    if (opaque == HART_HANDOVER)
+        libguest_boot(hartid, machine.dtb);
     report_prefix_clear();
     sbi_set_timer(~0UL); /* nothing of a previous life pending */
     smp_mark_online(hartid);
