@@ -13,7 +13,7 @@
 # tools and tests have always looked), the others into build/<arch>/.
 ARCH ?= aarch64
 .DEFAULT_GOAL := all
-ALL_ARCHES ?= aarch64
+ALL_ARCHES ?= aarch64 riscv64
 BUILD := $(if $(filter aarch64,$(ARCH)),build,build/$(ARCH))
 include src/arch/$(ARCH)/arch.mk
 
@@ -50,7 +50,7 @@ CFLAGS := $(TARGET_FLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-pa
 	-ffreestanding -fno-builtin -fno-common -fno-pic -fno-pie -fno-stack-protector \
 	-fno-omit-frame-pointer $(ARCH_CFLAGS) \
 	-fno-asynchronous-unwind-tables $(INCLUDES) $(DEFINES)
-ASFLAGS := $(TARGET_FLAGS) -g $(INCLUDES) $(DEFINES)
+ASFLAGS := $(TARGET_FLAGS) $(ARCH_ASFLAGS) -g $(INCLUDES) $(DEFINES)
 # A static PIE: the code is PC-relative already (small code model: adrp/add),
 # so the only absolute addresses are pointers in data; the linker lists each
 # as an R_AARCH64_RELATIVE relocation, which boot.S applies. -z notext: some of
@@ -95,14 +95,14 @@ $(BUILD)/%.o: $(BUILD)/%.S
 	$(CC) $(ASFLAGS) -c $< -o $@
 
 $(BUILD)/keel.stage1.elf: $(OBJS) $(BUILD)/ksyms0.o src/arch/$(ARCH)/keel.ld
-	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(BUILD)/ksyms0.o $(LIBFDT)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(BUILD)/ksyms0.o $(LIBFDT) $(ARCH_LDLIBS)
 
 $(BUILD)/ksyms.S: $(BUILD)/keel.stage1.elf scripts/gensyms.py
 	$(NM) -n $< > $(BUILD)/keel.stage1.nm
 	python3 scripts/gensyms.py $(BUILD)/keel.stage1.nm > $@
 
 $(BUILD)/keel.elf: $(OBJS) $(BUILD)/ksyms.o scripts/check-relocs.py
-	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(BUILD)/ksyms.o $(LIBFDT)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(BUILD)/ksyms.o $(LIBFDT) $(ARCH_LDLIBS)
 	@$(NM) -n $@ | grep -i ' t ' > $(BUILD)/keel.nm
 	@grep -i ' t ' $(BUILD)/keel.stage1.nm | cmp -s - $(BUILD)/keel.nm || \
 		{ echo "error: functions moved between the two links"; exit 1; }

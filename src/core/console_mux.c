@@ -191,6 +191,33 @@ int vm_uart_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
     return ret;
 }
 
+/*
+ * The VM's console without its UART: firmware console calls (SBI DBCN and
+ * the legacy console) write into the same tagged output, and read what
+ * was typed for the VM, first what its UART already holds, then the queue.
+ */
+void vm_console_putc(struct vm *vm, char c)
+{
+    vm_uart_tx(vm, c);
+}
+
+int vm_console_getc(struct vm *vm)
+{
+    struct vm_console *con = vm->console;
+    int c;
+
+    spin_lock(&vm->uart_lock);
+    c = GUEST_VUART.rx_pop(&vm->uart);
+    if (c < 0 && con->in_count) {
+        c = (unsigned char)con->in[con->in_head];
+        con->in_head = (con->in_head + 1) % INPUT_QUEUE;
+        con->in_count--;
+    }
+    feed_guest(vm);
+    spin_unlock(&vm->uart_lock);
+    return c;
+}
+
 static void vm_input(struct vm *vm, char c)
 {
     struct vm_console *con = vm->console;

@@ -229,9 +229,17 @@ static void dt_parse_uart(const void *fdt, struct platform *plat)
     const char *colon = strchr(path, ':');
     int plen = colon ? (int)(colon - path) : (int)strlen(path);
     node = fdt_path_offset_namelen(fdt, path, plen);
-    /* Keel's console driver is a PL011's: anything else is left to early_uart.c. */
-    if (node < 0 || fdt_node_check_compatible(fdt, node, "arm,pl011"))
+    /* Keel drives a PL011 or an NS16550: anything else is left to early_uart.c. */
+    if (node < 0)
         return;
+    if (!fdt_node_check_compatible(fdt, node, "ns16550a") ||
+        !fdt_node_check_compatible(fdt, node, "ns16550")) {
+        const fdt32_t *shift = fdt_getprop(fdt, node, "reg-shift", &len);
+        plat->uart_ns16550 = true;
+        plat->uart_reg_shift = shift && len == 4 ? fdt32_to_cpu(*shift) : 0;
+    } else if (fdt_node_check_compatible(fdt, node, "arm,pl011")) {
+        return;
+    }
     if (!dt_read_reg(fdt, node, 0, &base, &size) || !dt_translate(fdt, node, &base))
         return;
     plat->uart = (struct mem_range){ pa_init(base), size };

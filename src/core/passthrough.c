@@ -47,7 +47,8 @@ static bool overlaps(u64 base, u64 size, const struct mem_range *r)
 static bool reserved_for_keel(u64 base, u64 size)
 {
     const struct mem_range *keel[] = { &platform.uart, &platform.gicd, &platform.gicr,
-                                       &platform.gicc, &platform.gich, &platform.gicv };
+                                       &platform.gicc, &platform.gich, &platform.gicv,
+                                       &platform.plic };
 
     for (unsigned int i = 0; i < ARRAY_SIZE(keel); i++)
         if (overlaps(base, size, keel[i]))

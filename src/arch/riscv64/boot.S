@@ -15,7 +15,7 @@ _start:
     j       primary_entry           /* code0 */
     .long   0                       /* code1 */
     .quad   KEEL_TEXT_OFFSET        /* text_offset */
-    .quad   _keel_image_size        /* image_size, including BSS */
+    .quad   _end - _start           /* image_size, including BSS (a link-time difference) */
     .quad   0                       /* flags: bit 0 = 0, little endian */
     .long   2                       /* version 0.2 */
     .long   0                       /* res1 */

@@ -1,5 +1,5 @@
 /*
- * The console multiplexer: every VM's virtual PL011 shares Keel's physical
+ * The console multiplexer: every VM's virtual UART shares Keel's physical
  * UART. Output lines are tagged with the VM's name; input goes to the VM
  * that has focus.
  */
@@ -15,6 +15,9 @@ void vm_console_init(struct vm *vm);
 void vm_console_reset(struct vm *vm);
 int vm_uart_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val);
 int vm_uart_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val);
+/* Firmware console calls: output as if from the VM's UART; input byte or -1. */
+void vm_console_putc(struct vm *vm, char c);
+int vm_console_getc(struct vm *vm);
 /* Physical UART receive interrupt: route the bytes to the focused VM. */
 void console_rx_irq(void);
 void console_mux_init(void);

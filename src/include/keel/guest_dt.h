@@ -31,6 +31,9 @@ struct guest_dt_params {
 };
 
 #define GUEST_DT_PHANDLE_INTC 1
+/* RISC-V: each hart's local interrupt controller, which the PLIC's interrupts-extended names. */
+#define GUEST_DT_MAX_HARTS 64
+#define GUEST_DT_PHANDLE_HART_INTC(cpu) (0x100 + (cpu))
 
 struct virqchip_ops;
 

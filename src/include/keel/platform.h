@@ -47,12 +47,15 @@ struct platform {
     struct mem_range gich;      /* v2: virtual interface control */
     struct mem_range gicv;      /* v2: virtual CPU interface */
     u32 gic_maint_irq;          /* PPI number (INTID) of the maintenance irq */
+    struct mem_range plic;      /* RISC-V: the platform-level interrupt controller */
 
     u32 timer_irq[4];           /* INTIDs: sec phys, ns phys, virt, hyp phys */
     bool timer_found;
 
     struct mem_range uart;
-    u32 uart_irq;               /* INTID */
+    bool uart_ns16550;          /* an 8250-compatible UART, not a PL011 */
+    u32 uart_reg_shift;         /* ns16550: register stride, log2 bytes */
+    u32 uart_irq;               /* hwirq */
     char uart_path[64];
 
     enum psci_conduit psci;

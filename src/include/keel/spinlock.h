@@ -8,16 +8,17 @@
 
 #include <keel/types.h>
 
+/* 32-bit halves: RISC-V's A extension has no 16-bit atomics. */
 typedef struct {
-    u16 next;
-    u16 owner;
+    u32 next;
+    u32 owner;
 } spinlock_t;
 
 #define SPINLOCK_INIT { 0, 0 }
 
 static inline void spin_lock(spinlock_t *l)
 {
-    u16 me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+    u32 me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
 
     while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me)
         ;
@@ -25,7 +26,7 @@ static inline void spin_lock(spinlock_t *l)
 
 static inline void spin_unlock(spinlock_t *l)
 {
-    __atomic_store_n(&l->owner, (u16)(l->owner + 1), __ATOMIC_RELEASE);
+    __atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
 }
 
 #endif

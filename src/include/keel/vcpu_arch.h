@@ -38,6 +38,9 @@ u64 arch_vcpu_pc(void);
 /* Handles the physical interrupts pending on this CPU; @vcpu may be NULL (idle). */
 void arch_irq_handle_pending(struct vcpu *vcpu);
 
+/* The VM's interrupt controller's output to @v changed (RISC-V: hvip.VSEIP); any CPU. */
+void arch_vcpu_virq_output(struct vcpu *v, bool level);
+
 /* Zeroes guest memory fast (DC ZVA where allowed). */
 void arch_zero_memory(void *p, u64 size);
 /* From an exit handler: drop the exit's stack and go to the idle loop. */

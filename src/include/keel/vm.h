@@ -2,7 +2,7 @@
  * A virtual machine: its configuration (from the device tree), its memory
  * and Stage-2 map, its vCPUs and its emulated devices.
  *
- * Lock order: vm.lock, then vgic.lock, then the console lock. vm.lock guards
+ * Lock order: vm.lock, then vgic.lock (plic.lock), then the console lock. vm.lock guards
  * the lifecycle (state, reset_pending, building, every vCPU's power; see
  * core/vm_lifecycle.c) and nothing else; no log line is printed under it.
  */
@@ -15,6 +15,7 @@
 #include <keel/types.h>
 #include <keel/vcpu.h>
 #include <keel/vgic.h>
+#include <keel/vplic.h>
 #include <keel/vuart.h>
 #include <arch/guest_layout.h>
 #include <arch/pgtable.h>
@@ -87,7 +88,13 @@ struct vm {
     struct vm_console *console;
     struct vcpu *vcpus[VM_MAX_VCPUS];
     const struct virqchip_ops *virq; /* the VM's interrupt controller; state below */
-    struct vgic_dist vgic;
+    union {                /* the state behind virq: one per controller family */
+        struct vgic_dist vgic;
+        struct {
+            struct vplic model;
+            spinlock_t lock;
+        } plic;
+    };
     union vuart uart;      /* the console UART, GUEST_VUART's model */
     struct mmio_region mmio[VM_MAX_MMIO];
     unsigned int nr_mmio;

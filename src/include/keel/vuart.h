@@ -9,6 +9,7 @@
 #define KEEL_VUART_H
 
 #include <keel/types.h>
+#include <keel/vns16550.h>
 #include <keel/vpl011.h>
 
 typedef void (*vuart_tx_fn)(void *ctx, char c);      /* a byte the guest wrote */
@@ -17,6 +18,7 @@ typedef void (*vuart_irq_fn)(void *ctx, bool level); /* interrupt line changed *
 /* The device state, whichever the model. */
 union vuart {
     struct vpl011 pl011;
+    struct vns16550 ns16550;
 };
 
 struct vuart_ops {
@@ -30,8 +32,10 @@ struct vuart_ops {
     int (*write)(union vuart *u, u64 off, unsigned int size, u64 val);
     bool (*rx_has_room)(const union vuart *u);
     bool (*rx_push)(union vuart *u, char c);
+    /* Takes the oldest received byte as a guest read of the data register would; -1 if none. */
+    int (*rx_pop)(union vuart *u);
 };
 
-extern const struct vuart_ops vuart_pl011;
+extern const struct vuart_ops vuart_pl011, vuart_ns16550;
 
 #endif
