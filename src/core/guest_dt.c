@@ -20,6 +20,7 @@
 #include <keel/irqchip.h>
 #include <keel/printf.h>
 #include <keel/string.h>
+#include <arch/guest_layout.h>
 
 #define GUEST_DT_PHANDLE_CLK 2
 
@@ -107,7 +108,8 @@ static int guest_dt_add_root_props(void *fdt, const struct guest_dt_params *p)
            fdt_property_u32(fdt, "#size-cells", 2) ?:
            fdt_property_string(fdt, "compatible", "linux,dummy-virt") ?:
            guest_dt_prop_model(fdt, p->name) ?:
-           fdt_property_u32(fdt, "interrupt-parent", GUEST_DT_PHANDLE_INTC);
+           (GUEST_DT_ROOT_INTERRUPT_PARENT
+                ? fdt_property_u32(fdt, "interrupt-parent", GUEST_DT_PHANDLE_INTC) : 0);
 }
 
 static int guest_dt_add_memory(void *fdt, const struct guest_dt_params *p)
@@ -143,6 +145,7 @@ static int guest_dt_add_ns16550a(void *fdt, const struct guest_dt_params *p)
     return guest_dt_begin_node_at(fdt, "serial", p->uart_base) ?:
            fdt_property_string(fdt, "compatible", "ns16550a") ?:
            guest_dt_prop_reg(fdt, p->uart_base, GUEST_DT_NS16550A_SIZE) ?:
+           fdt_property_u32(fdt, "interrupt-parent", GUEST_DT_PHANDLE_INTC) ?:
            guest_dt_prop_line(fdt, p->virq, p->uart_line, VIRQ_LEVEL_HIGH) ?:
            fdt_property_u32(fdt, "clock-frequency", GUEST_DT_NS16550A_CLOCK_HZ) ?:
            fdt_end_node(fdt);

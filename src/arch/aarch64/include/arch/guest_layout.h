@@ -26,4 +26,7 @@
 #define GUEST_IMAGE_NAME "an arm64 Image (no ARM\\x64 magic)"
 #define GUEST_IMAGE_OLD_TEXT_OFFSET 0x80000
 
+/* Guest DT: the GIC is the root's interrupt-parent, as on QEMU's virt. */
+#define GUEST_DT_ROOT_INTERRUPT_PARENT 1
+
 #endif

@@ -24,4 +24,7 @@
 #define GUEST_IMAGE_NAME "a RISC-V Image (no RSC\\x05 magic)"
 #define GUEST_IMAGE_OLD_TEXT_OFFSET 0x200000
 
+/* Guest DT: no root interrupt-parent: the harts' local controllers must have none (Linux finds them as roots); devices name the PLIC themselves. */
+#define GUEST_DT_ROOT_INTERRUPT_PARENT 0
+
 #endif
