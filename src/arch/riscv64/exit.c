@@ -234,7 +234,8 @@ struct vcpu *riscv_guest_trap(struct vcpu *v)
  * Everything other harts asked of this vCPU since it last entered, then the
  * CSRs sret needs: back to VS-mode (hstatus.SPV) or VU-mode (sstatus.SPP).
  */
-void riscv_vcpu_prepare_entry(struct vcpu *v)
+/* Interrupts other harts raised for @v, and the vPLIC's output, into this hart's hvip. */
+void riscv_vcpu_sync_irqs(struct vcpu *v)
 {
     u32 set = __atomic_exchange_n(&v->arch.hvip_pending, 0, __ATOMIC_ACQUIRE);
 
@@ -244,10 +245,42 @@ void riscv_vcpu_prepare_entry(struct vcpu *v)
         csr_set(CSR_HVIP, HVIP_VSEIP);
     else
         csr_clear(CSR_HVIP, HVIP_VSEIP);
+}
+
+static bool vcpu_stopping(struct vcpu *v)
+{
+    return v->vm->state != VM_RUNNING || v->power != VCPU_ON;
+}
+
+/*
+ * SBI HSM suspend: the hart sleeps until an interrupt the guest has enabled
+ * (hie's VS bits are the guest's vsie) is pending, whatever vsstatus.SIE
+ * says (9.4). WFI here wakes on those too: they are enabled in mie, though
+ * never taken while V = 0. Other harts see the vCPU SUSPENDED meanwhile.
+ */
+void riscv_vcpu_wait_interrupt(struct vcpu *v)
+{
+    const u64 vs = HVIP_VSSIP | HVIP_VSTIP | HVIP_VSEIP;
+
+    __atomic_store_n(&v->arch.suspended, true, __ATOMIC_RELEASE);
+    riscv_vcpu_sync_irqs(v);
+    while (!(csr_read(CSR_HIP) & csr_read(CSR_HIE) & vs) && !vcpu_stopping(v)) {
+        asm volatile("wfi" ::: "memory");
+        arch_irq_handle_pending(v);
+        riscv_vcpu_sync_irqs(v);
+        if (v->arch.fence_done != __atomic_load_n(&v->arch.fence_req, __ATOMIC_ACQUIRE))
+            riscv_fences_run(v);
+    }
+    __atomic_store_n(&v->arch.suspended, false, __ATOMIC_RELEASE);
+}
+
+void riscv_vcpu_prepare_entry(struct vcpu *v)
+{
+    if (unlikely(vcpu_stopping(v)))
+        vcpu_stop_self(v);
+    riscv_vcpu_sync_irqs(v);
     if (v->arch.fence_done != __atomic_load_n(&v->arch.fence_req, __ATOMIC_ACQUIRE))
         riscv_fences_run(v);
-    if (!v->vm || v->vm->state != VM_RUNNING || v->power != VCPU_ON)
-        vcpu_stop_self(v);
     csr_write(CSR_SEPC, v->arch.sepc);
     csr_write(CSR_HSTATUS, HSTATUS_VSXL_64 | HSTATUS_SPV | (v->arch.spp ? HSTATUS_SPVP : 0));
     if (v->arch.spp)

@@ -22,6 +22,7 @@ extern bool riscv_has_sstc;
 void riscv_fences_run(struct vcpu *v);
 void riscv_sbi_call(struct vcpu *v);
 void riscv_vcpu_inject(struct vcpu *v, u64 cause, u64 tval);
+void riscv_vcpu_wait_interrupt(struct vcpu *v);
 
 static struct sbiret ret(long error, long value)
 {
@@ -181,16 +182,18 @@ static struct sbiret hsm_status(struct vcpu *v, u64 hartid)
     if (!t)
         return ret(SBI_ERR_INVALID_PARAM, 0);
     switch (t->power) {
-    case VCPU_ON: return ret(SBI_SUCCESS, SBI_HSM_STATE_STARTED);
+    case VCPU_ON:
+        return ret(SBI_SUCCESS, __atomic_load_n(&t->arch.suspended, __ATOMIC_ACQUIRE)
+                                    ? SBI_HSM_STATE_SUSPENDED : SBI_HSM_STATE_STARTED);
     case VCPU_ON_PENDING: return ret(SBI_SUCCESS, SBI_HSM_STATE_START_PENDING);
     default: return ret(SBI_SUCCESS, SBI_HSM_STATE_STOPPED);
     }
 }
 
 /*
- * Retentive suspend returns at once, as a wake-up by an interrupt that was
- * already there would (the caller re-checks, 9.4). Non-retentive resumes
- * at @addr with the start state of hart_start.
+ * Both default suspends wait for an interrupt (exit.c); retentive then
+ * returns, non-retentive resumes at @addr with the start state of
+ * hart_start (9.4).
  */
 static struct sbiret hsm_suspend(struct vcpu *v, u64 type, u64 addr, u64 opaque)
 {
@@ -199,12 +202,13 @@ static struct sbiret hsm_suspend(struct vcpu *v, u64 type, u64 addr, u64 opaque)
     if (type != t || (t > SBI_HSM_SUSPEND_RET_DEFAULT && t < SBI_HSM_SUSPEND_RET_PLATFORM) ||
         (t > SBI_HSM_SUSPEND_NON_RET_DEFAULT && t < SBI_HSM_SUSPEND_NON_RET_PLATFORM))
         return ret(SBI_ERR_INVALID_PARAM, 0);
+    if (t != SBI_HSM_SUSPEND_RET_DEFAULT && t != SBI_HSM_SUSPEND_NON_RET_DEFAULT)
+        return ret(SBI_ERR_NOT_SUPPORTED, 0);
+    if (t == SBI_HSM_SUSPEND_NON_RET_DEFAULT && !gpa_in_ram(v, addr))
+        return ret(SBI_ERR_INVALID_ADDRESS, 0);
+    riscv_vcpu_wait_interrupt(v);
     if (t == SBI_HSM_SUSPEND_RET_DEFAULT)
         return ret(SBI_SUCCESS, 0);
-    if (t != SBI_HSM_SUSPEND_NON_RET_DEFAULT)
-        return ret(SBI_ERR_NOT_SUPPORTED, 0);
-    if (!gpa_in_ram(v, addr))
-        return ret(SBI_ERR_INVALID_ADDRESS, 0);
     arch_vcpu_reset(v, addr, opaque);
     csr_write(CSR_VSSTATUS, 0);
     csr_write(CSR_VSATP, 0);

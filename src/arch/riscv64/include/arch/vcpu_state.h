@@ -17,6 +17,7 @@ struct vcpu_arch {
     bool spp;           /* it resumes in VS-mode (true) or VU-mode */
     u32 hvip_pending;   /* hvip bits other harts ask for (atomic OR; VSSIP) */
     bool seip;          /* the vPLIC's S-context output: hvip.VSEIP at next entry */
+    bool suspended;     /* in SBI HSM suspend (exit.c), for other harts' hart_get_status */
     u64 fence_req;      /* remote fences asked of this vCPU (sbi.c), atomic */
     u64 fence_done;     /* ... and carried out */
     u64 vstimecmp;      /* the timer deadline (Sstc), kept across a reset */
