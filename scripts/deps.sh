@@ -30,7 +30,7 @@ for p in make gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu \
          gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu gpgv debian-archive-keyring \
          device-tree-compiler python3 python3-pytest python3-pexpect \
          libcmocka-dev libfdt-dev:$(dpkg --print-architecture) cpio gcc clang lld llvm \
-         libclang-rt-14-dev; do
+         libclang-rt-14-dev u-boot-qemu; do
     have_pkg "$p" || need+=("$p")
 done
 
