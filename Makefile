@@ -116,11 +116,13 @@ deps:
 	@bash scripts/deps.sh
 
 guests:
-	@bash scripts/fetch-guests.sh
+	@bash scripts/fetch-guests.sh --arch all
 
-# Bare-metal test and demo guests (tests/guests) -> build/guests/*.elf
+# Bare-metal test and demo guests (tests/guests) -> build/guests/*.elf, and
+# the RISC-V ones (tests/guests/riscv64) -> build/guests/riscv64/*.elf
 testguests: $(LIBFDT)
-	$(MAKE) -C tests/guests CC="$(CC)" GUEST_DIRS="tests/guests/demo bench/guest tests/guests/hostile"
+	$(MAKE) -C tests/guests $(if $(filter aarch64,$(ARCH)),CC="$(CC)") GUEST_DIRS="tests/guests/demo bench/guest tests/guests/hostile"
+	$(MAKE) -C tests/guests/riscv64
 
 # The ID registers of the CPU QEMU emulates, read at EL2 (tools/idprobe/run
 # prints them; docs/cpu-features.md is built from its output).
@@ -139,8 +141,15 @@ RUN_ARGS ?= --smp 4 --shmem name=ring,size=64K \
 	--vm 'name=linux,cpus=2,mem=512M,kernel=$(GUEST_DIR)/Image,initrd=$(GUEST_DIR)/initramfs.cpio.gz,shmem=ring,bootargs=console=ttyAMA0' \
 	--vm 'name=demo,cpus=1,mem=64M,kernel=build/guests/demo.elf,shmem=ring'
 
+# make run ARCH=riscv64: two Debian riscv64 Linux VMs (2 and 1 vCPUs) sharing
+# a memory region, Keel in HS-mode under OpenSBI.
+RV_GUEST_DIR := .cache/guests/riscv64
+RUN_ARGS_riscv64 ?= --arch riscv64 --smp 4 --shmem name=ring,size=64K \
+	--vm 'name=linux,cpus=2,mem=512M,kernel=$(RV_GUEST_DIR)/Image,initrd=$(RV_GUEST_DIR)/initramfs.cpio.gz,shmem=ring,bootargs=console=ttyS0' \
+	--vm 'name=linux2,cpus=1,mem=256M,kernel=$(RV_GUEST_DIR)/Image,initrd=$(RV_GUEST_DIR)/initramfs.cpio.gz,shmem=ring,bootargs=console=ttyS0'
+
 run: deps all guests testguests
-	tools/keel-run $(RUN_ARGS)
+	tools/keel-run $(if $(filter riscv64,$(ARCH)),$(RUN_ARGS_riscv64),$(RUN_ARGS))
 
 # ---- tests ----
 include tests/unit/unit.mk

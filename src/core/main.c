@@ -22,9 +22,9 @@ struct keel_options keel_options;
 static const char *secondaries_method(const struct platform *p)
 {
     for (unsigned int i = 2; i < p->cpu_count; i++)
-        if (p->cpu_enable[i] != p->cpu_enable[1])
+        if (strcmp(arch_cpu_start_method(i), arch_cpu_start_method(1)))
             return "mixed enable-methods";
-    return cpu_enable_method_name(p->cpu_enable[1]);
+    return arch_cpu_start_method(1);
 }
 
 static void print_banner(void)

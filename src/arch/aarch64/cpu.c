@@ -85,6 +85,11 @@ static int psci_start(unsigned int cpu)
     return err;
 }
 
+const char *arch_cpu_start_method(unsigned int cpu)
+{
+    return cpu_enable_method_name(platform.cpu_enable[cpu]);
+}
+
 /* Starts CPU @cpu by its DT enable-method; 0 if it was started (it comes online on its own). */
 int arch_cpu_start(unsigned int cpu)
 {

@@ -76,6 +76,11 @@ int arch_cpu_start(unsigned int cpu)
     return r.error ? -1 : 0;
 }
 
+const char *arch_cpu_start_method(unsigned int cpu)
+{
+    return "SBI HSM";
+}
+
 void arch_system_off(void)
 {
     sbi_ecall(SBI_EXT_SRST, SBI_EXT_SRST_RESET, SBI_SRST_RESET_TYPE_SHUTDOWN,

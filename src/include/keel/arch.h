@@ -19,6 +19,8 @@ void arch_dump_backtrace(u64 fp);
 void arch_system_off(void);
 /* Starts physical CPU @cpu (index into platform.cpu_hwid). */
 int arch_cpu_start(unsigned int cpu);
+/* How it is started, for the banner: "psci", "spin-table", "SBI HSM". */
+const char *arch_cpu_start_method(unsigned int cpu);
 
 /* Banner lines (core/main.c): the timer, and the firmware Keel runs on. */
 void arch_describe_timer(void);
