@@ -128,7 +128,8 @@ int vplic_init(struct vplic *p, const struct vplic_config *cfg)
 {
     unsigned int per = vplic_per_vcpu(cfg->layout);
 
-    if (cfg->ndev < 1 || cfg->ndev > VPLIC_MAX_SOURCES || cfg->nr_vcpus < 1 ||
+    if ((cfg->layout != VPLIC_S_ONLY && cfg->layout != VPLIC_M_AND_S) || cfg->ndev < 1 ||
+        cfg->ndev > VPLIC_MAX_SOURCES || cfg->nr_vcpus < 1 ||
         cfg->nr_vcpus > VPLIC_MAX_CONTEXTS / per)
         return -1;
     p->ndev = cfg->ndev;

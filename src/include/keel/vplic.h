@@ -144,7 +144,8 @@ struct vplic {
  * Sizes the controller from @cfg and puts it in its reset state: every
  * priority, enable and threshold 0, nothing pending, in service or
  * hardware-backed, every input line low, every output low. 0, or -1 if
- * ndev or the number of contexts is out of range (nothing is changed).
+ * ndev, the number of contexts or the layout is out of range (nothing is
+ * changed).
  * It calls no callback.
  */
 int vplic_init(struct vplic *p, const struct vplic_config *cfg);

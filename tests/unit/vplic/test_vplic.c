@@ -147,6 +147,7 @@ static void test_init_limits(void **state)
         { 95, 0, VPLIC_S_ONLY, -1, 0 },
         { 95, 33, VPLIC_S_ONLY, -1, 0 },
         { 95, 17, VPLIC_M_AND_S, -1, 0 },
+        { 95, 1, (enum vplic_layout)2, -1, 0 },
         { 1, 1, VPLIC_S_ONLY, 0, 1 },
         { 1023, 1, VPLIC_S_ONLY, 0, 1 },
         { 95, 32, VPLIC_S_ONLY, 0, 32 },
@@ -158,10 +159,15 @@ static void test_init_limits(void **state)
         struct vplic_config cfg = { .ndev = cases[i].ndev, .nr_vcpus = cases[i].vcpus,
                                     .layout = cases[i].layout };
 
-        memset(&f->p, 0, sizeof(f->p));
+        static struct vplic before;
+
+        memset(&f->p, 0x5a, sizeof(f->p));
+        memcpy(&before, &f->p, sizeof(f->p));
         assert_int_equal(vplic_init(&f->p, &cfg), cases[i].rc);
-        if (cases[i].rc)
+        if (cases[i].rc) {
+            assert_memory_equal(&before, &f->p, sizeof(f->p)); /* refused: untouched */
             continue;
+        }
         assert_int_equal(f->p.nr_contexts, cases[i].contexts);
         assert_int_equal(vplic_size(&f->p), 0x200000 + 0x1000 * (u64)cases[i].contexts);
     }
