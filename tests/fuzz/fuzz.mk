@@ -41,6 +41,8 @@ FUZZ_CONFIG_SRCS := $(FUZZ_DIR)/vm_config/config_unity.c $(FUZZ_DIR)/common/fake
 # harness name -> sources (its own file first)
 FUZZ_SRCS_esr := $(FUZZ_DIR)/esr/fuzz_esr.c src/arch/aarch64/esr.c
 FUZZ_SRCS_vpl011 := $(FUZZ_DIR)/vpl011/fuzz_vpl011.c src/vdev/vpl011.c
+FUZZ_SRCS_vns16550 := $(FUZZ_DIR)/vns16550/fuzz_vns16550.c src/vdev/vns16550.c
+FUZZ_SRCS_vplic := $(FUZZ_DIR)/vplic/fuzz_vplic.c src/irqchip/vplic.c
 FUZZ_SRCS_smccc := $(FUZZ_DIR)/smccc/fuzz_smccc.c src/arch/aarch64/smccc.c src/core/vm_lifecycle.c $(FUZZ_LOG)
 FUZZ_VGIC_COMMON := $(FUZZ_DIR)/vgic/vgic_check.c $(FUZZ_DIR)/vgic/fake_lr.c src/irqchip/vgic.c
 FUZZ_SRCS_vgic := $(FUZZ_DIR)/vgic/fuzz_vgic.c $(FUZZ_VGIC_COMMON) src/irqchip/vgicv3.c
@@ -55,7 +57,7 @@ FUZZ_INC_riscv_insn := -Isrc/arch/riscv64/include
 FUZZ_LIBS_vm_config := -lfdt
 FUZZ_LIBS_guest_dt := -lfdt
 
-FUZZ_NAMES := esr vpl011 smccc vgic vgicv2 vm_config guest_dt riscv_insn
+FUZZ_NAMES := esr vpl011 vns16550 vplic smccc vgic vgicv2 vm_config guest_dt riscv_insn
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/bin/fuzz_,$(FUZZ_NAMES))
 
 # Objects per harness: a unit may be built with harness-specific flags.

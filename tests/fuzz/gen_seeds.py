@@ -84,6 +84,120 @@ def vpl011_seeds():
     write("vpl011", "byte-lanes", u8(2, 0, 0, 0) + u64(0x41) + u8(0, 1, 2, 1) + u8(0, 0, 9, 3))
 
 
+
+# vns16550: op (bit 7: raw offset), offset byte (% 8), then per op: size index
+# (0: 1 byte), value byte and top byte for writes; n-1 and bytes for input.
+NS_CTL = [1, 2, 3, 4, 1, 2]
+
+
+def ns_rd(off, size_idx=0):
+    return u8(0, off, size_idx)
+
+
+def ns_wr(off, val, size_idx=0):
+    return u8(2, off, size_idx, val, 0)
+
+
+def ns_rx(data):
+    return u8(5, 0, len(data) - 1) + data
+
+
+def vns16550_seeds():
+    # Linux's autoconfig: IER probe, loopback MSR, EFR/FCR, IIR FIFO bits, the
+    # variant probes, then startup's THRE and TX-enable tests and RX enabled.
+    probe = ns_rd(1) + ns_wr(1, 0) + ns_rd(1) + ns_wr(1, 0x0f) + ns_rd(1) + ns_wr(1, 0)
+    probe += ns_rd(4) + ns_rd(3) + ns_wr(4, 0x1a) + ns_rd(6) + ns_wr(4, 0)
+    probe += ns_wr(3, 0xbf) + ns_wr(2, 0) + ns_wr(3, 0) + ns_wr(2, 1) + ns_rd(2)
+    probe += ns_wr(3, 0x80) + ns_rd(2) + ns_wr(3, 0xbf) + ns_rd(2) + ns_wr(3, 0xe0) + ns_rd(2)
+    probe += ns_wr(3, 0) + ns_wr(2, 0x21) + ns_rd(2) + ns_wr(2, 1) + ns_wr(1, 0x40) + ns_rd(1)
+    probe += ns_wr(2, 7) + ns_wr(4, 0x10) + b"".join(ns_wr(0, i) for i in range(20))
+    probe += ns_rd(5) + b"".join(ns_rd(0) for _ in range(17)) + ns_wr(4, 0) + ns_wr(2, 0)
+    probe += ns_wr(1, 2) + ns_rd(2) + ns_wr(1, 0) + ns_wr(1, 2) + ns_rd(2) + ns_wr(1, 0)
+    probe += ns_wr(4, 0x0b) + ns_wr(1, 5) + ns_wr(2, 0x81) + ns_rx(b"root\r") + ns_rd(2)
+    probe += ns_rd(5) + b"".join(ns_rd(0) for _ in range(5)) + ns_rd(2)
+    write("vns16550", "linux-probe", probe)
+    # xv6: divisor, FIFO on, RX and TX interrupts; polled output, ISR reads, input.
+    xv6 = ns_wr(1, 0) + ns_wr(3, 0x80) + ns_wr(0, 3) + ns_wr(1, 0) + ns_wr(3, 3) + ns_wr(2, 7)
+    xv6 += ns_wr(1, 3) + ns_rd(2) + ns_rd(5) + ns_wr(0, ord("$")) + ns_rd(2)
+    xv6 += ns_rx(b"ls\n") + ns_rd(2) + ns_rd(5) + ns_rd(0) + ns_rd(5) + ns_rd(0) + ns_rd(0)
+    write("vns16550", "xv6", xv6)
+    # Overrun in both modes, modem status through loopback, the line status interrupt.
+    ovr = ns_wr(1, 0x0f) + ns_rx(b"ab") + ns_rd(2) + ns_rd(5) + ns_wr(2, 0xc1)
+    ovr += ns_rx(bytes(range(20))) + ns_rd(2) + ns_rd(5) + ns_wr(4, 0x1f) + ns_rd(2) + ns_rd(6)
+    ovr += ns_wr(4, 0x10) + ns_rd(6) + ns_wr(2, 0x43) + ns_rd(2)
+    write("vns16550", "overrun-modem", ovr)
+    # Accesses of the wrong sizes and outside the window.
+    bad = ns_rd(0, 5) + ns_wr(0, 0x41, 6) + ns_rd(5, 7) + ns_rd(2, 8) + u8(0x80) + u16(0x100) + u8(0)
+    write("vns16550", "bad-sizes", bad)
+
+
+# vplic: layout, ndev choice, vCPUs, keep byte; then ops (op % 12): reads and
+# writes take an offset (kind, context, operand) and a size index (0: 4 bytes);
+# level and set_hw take bit 7 of the op as their flag (0x88 and 0x8a set it).
+PL_NDEVS = [1, 2, 31, 32, 33, 63, 95, 127, 1023]
+
+
+def pl_config(layout, ndev, vcpus):
+    return u8(layout, PL_NDEVS.index(ndev), vcpus, 1)
+
+
+def pl_rd_claim(ctx):
+    return u8(0, 4, ctx, 0)                        # kind 4: claim/complete
+
+
+def pl_wr(kind_bytes, val):
+    return u8(2) + kind_bytes + u8(0, 1, val)      # value: fin_u8 % 9
+
+
+def pl_prio(src, val):
+    return pl_wr(u8(0, 0) + u16(src), val)
+
+
+def pl_enable(ctx, word, val):
+    return u8(2, 2, ctx, word, 0, 0) + u64(val)
+
+
+def pl_threshold(ctx, val):
+    return pl_wr(u8(0x84, ctx), val)               # kind 4 with bit 7: threshold
+
+
+def pl_level(src, level):
+    return u8(0x88 if level else 4) + u16(src)     # 0x88 % 12 == 4, bit 7: high
+
+
+def pl_pulse(src):
+    return u8(5) + u16(src)
+
+
+def pl_guest(ctx):
+    return u8(7, ctx, 0x09)                        # claim, complete what was claimed
+
+
+def vplic_seeds():
+    # Linux on 4 vCPUs, S-mode contexts: probe, a level line, claim loop, EOI.
+    linux = pl_config(0, 95, 4)
+    for c in range(4):
+        linux += pl_threshold(c, 7)
+    linux += b"".join(pl_prio(s, 1) for s in (1, 10, 33, 95))
+    linux += b"".join(pl_threshold(c, 0) for c in range(4))
+    linux += pl_enable(2, 0, 1 << 10) + pl_enable(0, 1, 1 << 1)
+    linux += pl_level(10, True) + pl_guest(2) + pl_level(10, False) + pl_guest(2)
+    linux += pl_pulse(33) + pl_guest(0) + pl_level(10, True) + pl_prio(10, 0) + pl_rd_claim(2)
+    linux += pl_prio(10, 1) + pl_guest(2)
+    write("vplic", "linux-4cpu", linux)
+    # QEMU's layout as xv6 drives it, with a hardware-backed source and a reset.
+    xv6 = pl_config(1, 95, 2) + pl_prio(10, 1) + pl_prio(1, 1)
+    xv6 += pl_enable(3, 0, (1 << 10) | (1 << 1)) + pl_threshold(3, 0)
+    xv6 += u8(0x8a) + u16(1) + pl_pulse(1) + pl_level(10, True) + pl_guest(3) + pl_guest(3)
+    xv6 += pl_pulse(1) + pl_rd_claim(3) + pl_pulse(1) + u8(10)
+    write("vplic", "xv6-m-and-s", xv6)
+    # Every source and 32 contexts: priorities and enables at the ends, edges held in service.
+    big = pl_config(0, 1023, 32) + pl_prio(1023, 7) + pl_prio(1, 3)
+    big += pl_enable(31, 31, 1 << 31) + pl_enable(0, 0, 2) + pl_threshold(31, 6)
+    big += pl_pulse(1023) + pl_pulse(1) + pl_rd_claim(31) + pl_pulse(1023) + pl_guest(31)
+    big += pl_guest(0) + pl_guest(31)
+    write("vplic", "1023-sources-32-contexts", big)
+
 def smccc_seeds():
     # setup: nr_vcpus-1, ram base index, mem, v2, bhb, ssb, layout, powers x8
     setup = u8(3, 0, 16, 1, 0, 1, 0) + u8(2, 0, 0, 0, 0, 0, 0, 0)
@@ -249,6 +363,8 @@ def guest_dt_seeds():
 if __name__ == "__main__":
     esr_seeds()
     vpl011_seeds()
+    vns16550_seeds()
+    vplic_seeds()
     smccc_seeds()
     vgic_seeds()
     vgicv2_seeds()
