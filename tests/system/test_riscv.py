@@ -48,9 +48,9 @@ def rv_guests():
     return GUEST_BUILD
 
 
-def run_vms(vms, log_name, smp=4):
+def run_vms(vms, log_name, smp=4, args=()):
     """Keel with the VMs (name, elf, cpus) until the machine powers off; (text, code, log)."""
-    cmd = [sys.executable, str(KEEL_RUN), *RV_ARGS, "--smp", str(smp), "--mem", "1G"]
+    cmd = [sys.executable, str(KEEL_RUN), *RV_ARGS, "--smp", str(smp), "--mem", "1G", *args]
     for name, elf, cpus in vms:
         cmd += ["--vm", f"name={name},cpus={cpus},mem=64M,kernel={elf}"]
     log = LOG_DIR / log_name
@@ -93,6 +93,19 @@ def test_riscv_guest(rv_guests, guest, cpus):
     check_guest(text, code, log, guest)
 
 
+# A hart without Sstc: the guests' timer is SBI set_timer, which Keel serves
+# with its own timer and hvip.VSTIP.
+NO_SSTC = ("--cpu", "rv64,sstc=false")
+
+
+@pytest.mark.parametrize("guest,cpus", [("timer", 3), ("sbi", 2)], ids=["timer-3cpu", "sbi-2cpu"])
+def test_riscv_guest_without_sstc(rv_guests, guest, cpus):
+    text, code, log = run_vms([(guest, rv_guests / f"{guest}.elf", cpus)],
+                              f"riscv-{guest}-{cpus}cpu-nosstc.log", args=NO_SSTC)
+    assert "guests' timer: SBI set_timer" in text
+    check_guest(text, code, log, guest)
+
+
 def test_riscv_guests_side_by_side(rv_guests):
     """Two VMs on their own harts: each passes, the SBI calls of one (IPIs,
     fences, HSM, shutdown) never reach the other."""
@@ -110,8 +123,8 @@ def rv_linux(keel):
         if not (RV_GUESTS / f).is_file():
             pytest.skip(f"{RV_GUESTS / f} missing (run scripts/fetch-guests.sh --arch riscv64)")
 
-    def start(vms, smp=4, mem="2G"):
-        args = [*RV_ARGS, "--smp", str(smp), "--mem", mem]
+    def start(vms, smp=4, mem="2G", more=()):
+        args = [*RV_ARGS, "--smp", str(smp), "--mem", mem, *more]
         for name, cpus in vms:
             args += ["--vm", f"name={name},cpus={cpus},mem=512M,kernel={RV_GUESTS / 'Image'},"
                              f"initrd={RV_GUESTS / 'initramfs.cpio.gz'},"
@@ -135,6 +148,16 @@ def test_riscv_linux_boots_smp(rv_linux, cpus):
     assert all(c > 0 for c in counts), f"a vCPU took no timer interrupt:\n{irqs}"
     assert re.search(r"PLIC\s+10\s.*ttyS0", irqs), irqs
     assert not KEEL_FATAL.search(k.output)
+
+
+def test_riscv_linux_without_sstc(rv_linux):
+    """Linux's timer through SBI set_timer (no Sstc on the hart) ticks on both vCPUs."""
+    k = rv_linux([("linux", 2)], smp=2, more=NO_SSTC)
+    sh = GuestShell(k).wait_ready(timeout=180)
+    assert "sstc" not in sh.run("grep -m1 isa /proc/cpuinfo")
+    sh.run("sleep 1")
+    timer = next(l for l in sh.run("cat /proc/interrupts").splitlines() if "riscv-timer" in l)
+    assert all(int(c) > 0 for c in timer.split()[1:3]), timer
 
 
 def test_riscv_two_linux_vms(rv_linux):

@@ -7,6 +7,7 @@
  */
 #include <arch/csr.h>
 #include <arch/insn.h>
+#include <arch/sbi.h>
 #include <keel/arch.h>
 #include <keel/cpu.h>
 #include <keel/irqchip.h>
@@ -176,9 +177,23 @@ static bool irq_handle_one(void)
     return true;
 }
 
+/*
+ * Keel's timer, armed only for a guest on a hart without Sstc (sbi.c): it
+ * fired, so the guest's deadline passed. Disarmed until the guest asks again.
+ */
+static void timer_fired(struct vcpu *v)
+{
+    sbi_ecall(SBI_EXT_TIME, SBI_EXT_TIME_SET_TIMER, ~0UL, 0, 0, 0);
+    if (v)
+        csr_set(CSR_HVIP, HVIP_VSTIP);
+}
+
 void arch_irq_handle_pending(struct vcpu *v)
 {
     u64 sip = csr_read(CSR_SIP);
+
+    if (sip & SIP_STIP)
+        timer_fired(v);
 
     if (sip & SIP_SSIP)
         csr_clear(CSR_SIP, SIP_SSIP); /* a kick: the entry path looks at what changed */

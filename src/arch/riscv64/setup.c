@@ -60,7 +60,8 @@ static void cpu_setup_hs(unsigned int id, u64 hartid)
     csr_write(CSR_HGATP, 0);
     /* Guests' floating point needs sstatus.FS on as well as their own vsstatus.FS. */
     csr_set(CSR_SSTATUS, SSTATUS_FS_INITIAL);
-    csr_write(CSR_SIE, SIP_SSIP | SIP_SEIP);
+    /* Without Sstc the guests' timer is Keel's: its interrupt stands for theirs (sbi.c). */
+    csr_write(CSR_SIE, SIP_SSIP | SIP_SEIP | (riscv_has_sstc ? 0 : SIP_STIP));
 }
 
 /* "rv64imafdch_zicsr_..._sstc": single letters after "rv64", then '_'-separated names. */

@@ -60,6 +60,8 @@ static void vs_csrs_reset(struct vcpu *v)
     csr_write(CSR_HTIMEDELTA, 0);
     if (riscv_has_sstc)
         csr_write(CSR_VSTIMECMP, v->arch.vstimecmp);
+    else
+        sbi_ecall(SBI_EXT_TIME, SBI_EXT_TIME_SET_TIMER, ~0UL, 0, 0, 0);
 }
 
 void __noreturn arch_vcpu_enter(struct vcpu *v)
@@ -79,6 +81,8 @@ void arch_vcpu_quiesce(void)
     csr_write(CSR_HVIP, 0);
     if (riscv_has_sstc)
         csr_write(CSR_VSTIMECMP, ~0UL);
+    else
+        sbi_ecall(SBI_EXT_TIME, SBI_EXT_TIME_SET_TIMER, ~0UL, 0, 0, 0);
     csr_write(CSR_HGATP, 0);
 }
 
