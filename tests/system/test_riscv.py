@@ -139,7 +139,7 @@ def test_riscv_linux_boots_smp(rv_linux, cpus):
     k = rv_linux([("linux", cpus)])
     sh = GuestShell(k).wait_ready(timeout=180)
     out = k.output
-    assert "SBI implementation ID=0x4b45454c" in out, "the guest did not see Keel's SBI"
+    assert "SBI implementation ID=0x4b454c" in out, "the guest did not see Keel's SBI"
     assert "riscv-plic" in out and "ttyS0" in out
     assert sh.run("nproc").strip() == str(cpus)
     irqs = sh.run("cat /proc/interrupts")

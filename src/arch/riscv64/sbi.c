@@ -13,8 +13,6 @@
 #include <keel/version.h>
 #include <keel/vm.h>
 
-/* Not in the SBI implementation ID registry (yet): ASCII "KEEL", out of its small-number range. */
-#define KEEL_SBI_IMPL_ID 0x4b45454cUL
 #define KEEL_SBI_IMPL_VERSION 0x10000UL /* 1.0 */
 #define DBCN_MAX_CHUNK 256
 
@@ -292,6 +290,21 @@ static struct sbiret sbi_dbcn(struct vcpu *v, u64 fid)
     }
 }
 
+/* ---- Keel's own extension (docs/hypercalls.md) ------------------------------------ */
+
+static struct sbiret sbi_keel(struct vcpu *v, u64 fid)
+{
+    s64 n;
+
+    switch (fid) {
+    case SBI_EXT_KEEL_VERSION: return ret(SBI_SUCCESS, 1);
+    case SBI_EXT_KEEL_DOORBELL:
+        n = shmem_doorbell(v->vm, A(0));
+        return n < 0 ? ret(SBI_ERR_INVALID_PARAM, 0) : ret(SBI_SUCCESS, n);
+    default: return ret(SBI_ERR_NOT_SUPPORTED, 0);
+    }
+}
+
 /* ---- BASE ----------------------------------------------------------------------------- */
 
 static bool ext_implemented(u64 ext)
@@ -299,7 +312,7 @@ static bool ext_implemented(u64 ext)
     switch (ext) {
     case SBI_EXT_0_1_SET_TIMER ... SBI_EXT_0_1_SHUTDOWN:
     case SBI_EXT_BASE: case SBI_EXT_TIME: case SBI_EXT_IPI: case SBI_EXT_RFENCE:
-    case SBI_EXT_HSM: case SBI_EXT_SRST: case SBI_EXT_DBCN:
+    case SBI_EXT_HSM: case SBI_EXT_SRST: case SBI_EXT_DBCN: case SBI_EXT_KEEL:
         return true;
     default:
         return false;
@@ -405,6 +418,7 @@ void riscv_sbi_call(struct vcpu *v)
     case SBI_EXT_HSM: r = sbi_hsm(v, fid); break;
     case SBI_EXT_SRST: r = sbi_srst(v, fid); break;
     case SBI_EXT_DBCN: r = sbi_dbcn(v, fid); break;
+    case SBI_EXT_KEEL: r = sbi_keel(v, fid); break;
     default: r = ret(SBI_ERR_NOT_SUPPORTED, 0);
     }
     vcpu_set_reg(v, 10, (u64)r.error);

@@ -81,6 +81,15 @@
 #define SBI_EXT_DBCN_CONSOLE_READ 1
 #define SBI_EXT_DBCN_CONSOLE_WRITE_BYTE 2
 
+/*
+ * Keel's own calls, in the firmware-specific extension space (3.3):
+ * 0x0A000000 + the SBI implementation ID, which Keel keeps below 2^24 for it.
+ */
+#define KEEL_SBI_IMPL_ID 0x4b454cUL /* "KEL": not in the SBI implementation ID registry */
+#define SBI_EXT_KEEL (0x0a000000UL + KEEL_SBI_IMPL_ID)
+#define SBI_EXT_KEEL_VERSION 0   /* value: 1, the version of this ABI */
+#define SBI_EXT_KEEL_DOORBELL 1  /* a0 = shared-memory region id; value: VMs rung */
+
 struct sbiret {
     long error;
     long value;
