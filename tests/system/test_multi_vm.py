@@ -6,20 +6,29 @@ import subprocess
 
 import pytest
 
-from conftest import GuestShell, linux_vm_spec, KEEL_FATAL, focus, free_pages, shell_cmd
+from conftest import GuestShell, clean, linux_vm_spec, KEEL_FATAL, focus, free_pages, shell_cmd
 
 
 
 
 def wait_ready(proc, names, timeout=120):
-    """Waits until every named VM printed its ready marker (any order)."""
+    """Waits until every named VM printed its ready marker (any order).
+
+    The VM with input focus writes straight through, so another VM's whole
+    line can cut one of its lines in two, each piece tagged ("[a] K", "[b]
+    ...", "[a] EEL-GUEST-READY"): each VM's pieces are joined into one stream
+    and the marker is looked for there."""
+    streams = {n: "" for n in names}
     pending = set(names)
-    pats = [rf"\[{re.escape(n)}\] KEEL-GUEST-READY" for n in names]
     while pending:
-        m = proc.expect(pats, timeout)
-        pending.discard(next(n for n, p in zip(names, pats) if re.search(p, m.group(0))))
-
-
+        proc.expect(r"\r?\n", timeout)
+        line = clean(proc.child.before)
+        for n in names:
+            tag = f"[{n}] "
+            if line.startswith(tag):
+                streams[n] += line[len(tag):]
+                if "KEEL-GUEST-READY" in streams[n]:
+                    pending.discard(n)
 
 
 @pytest.mark.usefixtures("need_guest")
