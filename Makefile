@@ -119,10 +119,12 @@ guests:
 	@bash scripts/fetch-guests.sh --arch all
 
 # Bare-metal test and demo guests (tests/guests) -> build/guests/*.elf, and
-# the RISC-V ones (tests/guests/riscv64) -> build/guests/riscv64/*.elf
+# the RISC-V ones (tests/guests/riscv64, and the RISC-V bench guest) ->
+# build/guests/riscv64/*.elf
+RV_BENCH_GUEST := GUEST_DIRS=bench/guest-riscv64
 testguests: $(LIBFDT)
 	$(MAKE) -C tests/guests $(if $(filter aarch64,$(ARCH)),CC="$(CC)") GUEST_DIRS="tests/guests/demo bench/guest tests/guests/hostile"
-	$(MAKE) -C tests/guests/riscv64
+	$(MAKE) -C tests/guests/riscv64 $(RV_BENCH_GUEST)
 
 # The ID registers of the CPU QEMU emulates, read at EL2 (tools/idprobe/run
 # prints them; docs/cpu-features.md is built from its output).
@@ -179,7 +181,10 @@ soak: deps
 	KEEL_LIFECYCLE_CONCURRENT_RESTARTS=$(SOAK_RESTARTS) \
 		/usr/bin/python3 -m pytest -v tests/system/test_hostile.py
 
+# bench/run.py runs the RISC-V micro-benchmarks only if their guest is built:
+# build it here (seconds; it needs nothing `all` does not).
 bench: deps all guests
+	$(MAKE) -C tests/guests/riscv64 $(RV_BENCH_GUEST) bench
 	/usr/bin/python3 bench/run.py
 
 clean:

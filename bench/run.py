@@ -11,6 +11,11 @@ plus pexpect).  See bench/README.md for what is measured and how.
           under -icount shift=0 (lines "BENCH <name> <instructions-per-op>"),
           on a GICv3 board and again on a GICv2 one (the guest sees a vGICv2).
 
+Both again for RISC-V (--arch riscv64; both architectures by default): Debian's
+riscv64 kernel and initramfs (.cache/guests/riscv64/) natively under OpenSBI
+and under Keel in HS-mode, and build/guests/riscv64/bench.elf
+(bench/guest-riscv64).
+
 Prints a table (metric, native, keel, ratio = keel/native) and writes
 build/bench/results.json.  Console logs of every run go to build/bench/logs/.
 """
@@ -40,12 +45,25 @@ LOG_DIR = os.path.join(OUT_DIR, "logs")
 GUEST_DIR = os.path.join(ROOT, ".cache", "guests")
 KEEL_RUN = os.path.join(ROOT, "tools", "keel-run")
 MICRO_ELF = os.path.join(ROOT, "build", "guests", "bench.elf")
+RV_GUEST_DIR = os.path.join(GUEST_DIR, "riscv64")
+RV_MICRO_ELF = os.path.join(ROOT, "build", "guests", "riscv64", "bench.elf")
 
 DEFAULT_CPU = "max,pauth=off,sve=off"   # tools/keel-run's default
 QEMU = os.environ.get("KEEL_QEMU") or "qemu-system-aarch64"   # tools/keel-run reads it too
 LINUX_MEM = "512M"      # guest RAM, native and under Keel
 KEEL_BOARD_MEM = "1G"   # board RAM under Keel: the guest's 512M + Keel's own
 BOOTARGS = "console=ttyAMA0"
+# RISC-V: what tools/keel-run uses for --arch riscv64 (its QEMU, firmware and CPU).
+RV_QEMU = os.environ.get("KEEL_QEMU_RISCV64") or "qemu-system-riscv64"
+OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
+RV_DEFAULT_CPU = "rv64"   # QEMU 10: H and Sstc on
+# earlycon=sbi, as Keel's own tests boot it: the kernel's first line then
+# comes out at once (over the SBI's debug console), not when ttyS0 probes.
+RV_BOOTARGS = "console=ttyS0 earlycon=sbi"
+# sleep=off: while the hart idles, the virtual clock jumps to the next timer
+# instead of following the host's clock, so RISC-V boot figures repeat
+# exactly (with plain shift=0 `Run /init` moved by up to 4% from run to run).
+RV_ICOUNT = "shift=0,sleep=off"
 MARKER = "KEEL-GUEST-READY"
 PROMPT = "keel-guest# "
 # Commands are typed in chunks, each echoed before the next is sent: Keel's
@@ -87,7 +105,24 @@ def native_cmd(cpu, smp, mem, kernel, icount, initrd=None, append=None, dtb=None
     return cmd
 
 
-def keel_cmd(cpu, smp, icount, vm_spec, gic=3):
+def rv_native_cmd(cpu, smp, mem, kernel, icount, initrd=None, append=None, dtb=None):
+    """QEMU's riscv virt board with OpenSBI in M-mode: the guest starts in
+    S-mode, as it starts in VS-mode under Keel (which runs in HS-mode under
+    the same OpenSBI)."""
+    cmd = [RV_QEMU, "-M", "virt", "-cpu", cpu, "-smp", str(smp), "-m", mem, "-nographic",
+           "-nic", "none", "-bios", OPENSBI, "-kernel", kernel]
+    if initrd:
+        cmd += ["-initrd", initrd]
+    if append is not None:
+        cmd += ["-append", append]
+    if dtb:
+        cmd += ["-dtb", dtb]
+    if icount:
+        cmd += ["-icount", RV_ICOUNT]
+    return cmd
+
+
+def keel_cmd(cpu, smp, icount, vm_spec, gic=3, arch="aarch64"):
     """The QEMU command tools/keel-run would run.
 
     keel-run dumps the board DTB and merges the VM nodes first (a QEMU run of
@@ -95,7 +130,8 @@ def keel_cmd(cpu, smp, icount, vm_spec, gic=3):
     wall-clock measurement of the run itself.
     """
     cmd = [sys.executable, KEEL_RUN, "--dry-run", "--smp", str(smp), "--mem", KEEL_BOARD_MEM,
-           "--cpu", cpu, "--gic", str(gic), "--vm", vm_spec]
+           "--cpu", cpu, "--vm", vm_spec]
+    cmd += ["--arch", "riscv64"] if arch == "riscv64" else ["--gic", str(gic)]
     if icount:
         cmd.append("--icount")
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -104,12 +140,15 @@ def keel_cmd(cpu, smp, icount, vm_spec, gic=3):
     lines = [l for l in res.stdout.splitlines() if l.strip() and not l.startswith("#")]
     if not lines:
         raise BenchError("tools/keel-run --dry-run printed no QEMU command")
-    return shlex.split(lines[-1])
+    argv = shlex.split(lines[-1])
+    if icount and arch == "riscv64":
+        argv[argv.index("-icount") + 1] = RV_ICOUNT   # as natively (see RV_ICOUNT)
+    return argv
 
 
-def qemu_version():
+def qemu_version(qemu=QEMU):
     try:
-        out = subprocess.run([QEMU, "--version"], capture_output=True, text=True,
+        out = subprocess.run([qemu, "--version"], capture_output=True, text=True,
                              timeout=30).stdout
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
@@ -205,7 +244,6 @@ class Console:
 # Linux: boot time and a CPU-bound workload
 # ---------------------------------------------------------------------------
 
-RE_BOOTING = r"Booting Linux on physical CPU"
 RE_RUN_INIT = r"\[\s*(\d+\.\d+)\] Run /init as init process"
 RE_NOW = r"now at (\d+) nsecs"
 RE_KEEL_VM_START = r"\[\s*(\d+\.\d+)\] cpu\d+ info: vm linux: starting"
@@ -216,10 +254,88 @@ RE_KEEL_VM_START = r"\[\s*(\d+\.\d+)\] cpu\d+ info: vm linux: starting"
 # host's), and the time it prints is repeatable.  Typed after the marker
 # instead, it races the shell's first read and often loses, adding tens of
 # ms of idle (host) time.
-# 25 bytes, sent at once: inside the 32-entry vPL011 RX FIFO.
+# 25 bytes, sent at once: inside the 32-entry vPL011 RX FIFO (on RISC-V,
+# Keel's console queues 256 bytes ahead of its vNS16550's 16-byte FIFO).
 FIRST_CMD = "head -3 /proc/timer_list"
 # A shell function printing CLOCK_MONOTONIC in ns (busybox date has no %N).
 NOW_FUNC = "n(){ grep -m1 'now at' /proc/timer_list;}"
+
+
+class LinuxArch:
+    """One architecture's Linux benchmark: the guest's files and command
+    line, the QEMU commands, and what the native board has that Keel's VM
+    does not (for the native run on Keel's device set)."""
+
+    def __init__(self, name, title, label, guest_dir, bootargs, first_line, keel_bin,
+                 trim_nodes, trim_props, virtio_parent, trim_cpu, trimmed_what,
+                 features_cmd=None, trimmed_workload=False):
+        self.name, self.title, self.label = name, title, label
+        self.guest_dir, self.bootargs, self.first_line = guest_dir, bootargs, first_line
+        self.keel_bin = keel_bin
+        self.trim_nodes, self.trim_props = trim_nodes, trim_props
+        self.virtio_parent, self.trim_cpu, self.trimmed_what = virtio_parent, trim_cpu, trimmed_what
+        self.features_cmd = features_cmd
+        self.trimmed_workload = trimmed_workload
+
+    def files(self):
+        return (os.path.join(self.guest_dir, "Image"),
+                os.path.join(self.guest_dir, "initramfs.cpio.gz"))
+
+    def cpu(self, args):
+        return args.rv_cpu if self.name == "riscv64" else args.cpu
+
+    def size(self, args):
+        return args.rv_size if self.name == "riscv64" else args.size
+
+    def native(self, cpu, icount, dtb=None):
+        kernel, initrd = self.files()
+        make = rv_native_cmd if self.name == "riscv64" else native_cmd
+        return make(cpu, 1, LINUX_MEM, kernel, icount, initrd=initrd, append=self.bootargs,
+                    dtb=dtb)
+
+    def keel(self, cpu, icount):
+        kernel, initrd = self.files()
+        spec = (f"name=linux,cpus=1,mem={LINUX_MEM},kernel={kernel},initrd={initrd},"
+                f"bootargs={self.bootargs}")
+        return keel_cmd(cpu, 1, icount, spec, arch=self.name)
+
+    def trimmed_cpu(self, cpu):
+        """The native CPU with what Keel hides from its guests switched off
+        (a property --cpu sets already is left as it is)."""
+        add = [kv for kv in self.trim_cpu.split(",") if kv.split("=")[0] + "=" not in cpu]
+        return ",".join([cpu] + add)
+
+
+AARCH64 = LinuxArch(
+    "aarch64", "Linux guest", "linux", GUEST_DIR, BOOTARGS, r"Booting Linux on physical CPU",
+    "build/keel.bin",
+    # Nodes of QEMU's virt DTB that Keel does not give its Linux VM (the
+    # guest DT Keel builds has cpus, memory, the GIC without ITS, timer,
+    # psci, one PL011, apb-pclk, aliases and chosen), and /chosen seeds it
+    # does not provide.
+    ("/pcie@10000000", "/platform-bus@c000000", "/pmu", "/flash@0", "/fw-cfg@9020000",
+     "/gpio-keys", "/pl031@9010000", "/pl061@9030000", "/intc@8000000/its@8080000"),
+    (("/chosen", "kaslr-seed"), ("/chosen", "rng-seed")), "/",
+    "pmu=off",   # Keel hides the PMU from its guests
+    "native on Keel's device set")
+RISCV64 = LinuxArch(
+    "riscv64", "RISC-V Linux guest", "rv-linux", RV_GUEST_DIR, RV_BOOTARGS, r"\] Linux version ",
+    "build/riscv64/keel.bin",
+    # Keel's guest DT has cpus, memory, the PLIC, one NS16550A, aliases and
+    # chosen. Kept natively although Keel's VM has none of them: the CLINT,
+    # which OpenSBI needs for its timer and IPIs, and the test device and
+    # syscon poweroff/reboot nodes, through which it powers off.
+    ("/platform-bus@4000000", "/pmu", "/fw-cfg@10100000", "/flash@20000000",
+     "/soc/rtc@101000", "/soc/pci@30000000"),
+    (("/chosen", "rng-seed"),), "/soc",
+    # Keel's guests see no H (no nested virtualization) and no Zicbom or
+    # Zicboz (src/arch/riscv64/guest_dt.c): without Zicboz the kernel zeroes
+    # pages with stores instead of cbo.zero, which costs it ~10% of its boot.
+    "h=false,zicbom=false,zicboz=false",
+    "native on Keel's device set and ISA",
+    features_cmd="grep -m1 ^isa /proc/cpuinfo",
+    # The ISA changes the workload's instructions too (page zeroing).
+    trimmed_workload=True)
 
 
 def sha256_of_zeros(mib):
@@ -230,50 +346,52 @@ def sha256_of_zeros(mib):
     return h.hexdigest()
 
 
-def linux_argv(system, cpu, icount, dtb=None):
-    kernel = os.path.join(GUEST_DIR, "Image")
-    initrd = os.path.join(GUEST_DIR, "initramfs.cpio.gz")
+def linux_boot(con, r, system, arch):
+    """From QEMU's start to the shell's prompt: the boot figures into @r."""
     if system == "keel":
-        spec = (f"name=linux,cpus=1,mem={LINUX_MEM},kernel={kernel},initrd={initrd},"
-                f"bootargs={BOOTARGS}")
-        return keel_cmd(cpu, 1, icount, spec)
-    return native_cmd(cpu, 1, LINUX_MEM, kernel, icount, initrd=initrd, append=BOOTARGS,
-                      dtb=dtb)
+        m = con.expect(RE_KEEL_VM_START, BOOT_TIMEOUT, "Keel starting the VM")
+        r["wall_vm_start_s"] = time.monotonic() - con.start
+        r["keel_vm_start_s"] = float(m.group(1))
+    con.expect(arch.first_line, BOOT_TIMEOUT, "the kernel's first line")
+    r["wall_kernel_s"] = time.monotonic() - con.start
+    m = con.expect(RE_RUN_INIT, BOOT_TIMEOUT, "the kernel's 'Run /init'")
+    r["guest_init_s"] = float(m.group(1))
+    con.proc.send(FIRST_CMD + "\r")
+    con.expect_exact(MARKER, BOOT_TIMEOUT, MARKER)
+    r["wall_marker_s"] = time.monotonic() - con.start
+    m = con.expect(RE_NOW, CMD_TIMEOUT, "the first command's output")
+    r["guest_first_cmd_s"] = int(m.group(1)) / 1e9
+    con.expect_exact(PROMPT, CMD_TIMEOUT, "the prompt")
 
 
-def linux_run(label, argv, system, work_mib, expect_hash):
+def linux_workload(con, r, label, work_mib, expect_hash):
+    """dd | sha256sum between two CLOCK_MONOTONIC reads; the digest is checked."""
+    con.run(NOW_FUNC)
+    cmd = f"n;dd if=/dev/zero bs=1M count={work_mib}|sha256sum;n"
+    t0 = time.monotonic()
+    out = con.run(cmd, timeout=work_timeout(work_mib))
+    r["work_wall_s"] = time.monotonic() - t0
+    nows = [int(x) for x in re.findall(RE_NOW, out)]
+    digest = re.search(r"\b([0-9a-f]{64})\s+-", out)
+    if len(nows) != 2 or not digest or f"{work_mib}+0 records out" not in out:
+        raise BenchError(f"{label}: unexpected workload output: {out.strip()!r}")
+    if digest.group(1) != expect_hash:
+        raise BenchError(f"{label}: wrong sha256 from the guest: {digest.group(1)} "
+                         f"(expected {expect_hash})")
+    r["work_guest_s"] = (nows[1] - nows[0]) / 1e9
+
+
+def linux_run(label, argv, system, work_mib, expect_hash, arch=AARCH64):
     """One boot (+ workload if work_mib): a dict of measurements."""
     r = {"label": label, "system": system, "command": shlex.join(argv)}
     con = Console(argv, label)
     try:
-        if system == "keel":
-            m = con.expect(RE_KEEL_VM_START, BOOT_TIMEOUT, "Keel starting the VM")
-            r["wall_vm_start_s"] = time.monotonic() - con.start
-            r["keel_vm_start_s"] = float(m.group(1))
-        con.expect(RE_BOOTING, BOOT_TIMEOUT, "the kernel's first line")
-        r["wall_kernel_s"] = time.monotonic() - con.start
-        m = con.expect(RE_RUN_INIT, BOOT_TIMEOUT, "the kernel's 'Run /init'")
-        r["guest_init_s"] = float(m.group(1))
-        con.proc.send(FIRST_CMD + "\r")
-        con.expect_exact(MARKER, BOOT_TIMEOUT, MARKER)
-        r["wall_marker_s"] = time.monotonic() - con.start
-        m = con.expect(RE_NOW, CMD_TIMEOUT, "the first command's output")
-        r["guest_first_cmd_s"] = int(m.group(1)) / 1e9
-        con.expect_exact(PROMPT, CMD_TIMEOUT, "the prompt")
+        linux_boot(con, r, system, arch)
+        if arch.features_cmd:
+            out = con.run(arch.features_cmd).replace("\r", "").strip().splitlines()
+            r["features"] = out[-1].split(":", 1)[-1].strip() if out else ""
         if work_mib:
-            con.run(NOW_FUNC)
-            cmd = f"n;dd if=/dev/zero bs=1M count={work_mib}|sha256sum;n"
-            t0 = time.monotonic()
-            out = con.run(cmd, timeout=work_timeout(work_mib))
-            r["work_wall_s"] = time.monotonic() - t0
-            nows = [int(x) for x in re.findall(RE_NOW, out)]
-            digest = re.search(r"\b([0-9a-f]{64})\s+-", out)
-            if len(nows) != 2 or not digest or f"{work_mib}+0 records out" not in out:
-                raise BenchError(f"{label}: unexpected workload output: {out.strip()!r}")
-            if digest.group(1) != expect_hash:
-                raise BenchError(f"{label}: wrong sha256 from the guest: {digest.group(1)} "
-                                 f"(expected {expect_hash})")
-            r["work_guest_s"] = (nows[1] - nows[0]) / 1e9
+            linux_workload(con, r, label, work_mib, expect_hash)
         con.poweroff()
         r["wall_total_s"] = time.monotonic() - con.start
     finally:
@@ -282,41 +400,33 @@ def linux_run(label, argv, system, work_mib, expect_hash):
 
 
 def work_timeout(mib):
-    return 60 + mib // 2   # 256 MiB takes 8-15 s here, with or without icount
+    return 60 + mib // 2   # 256 MiB takes 8-15 s here, with or without icount (RISC-V: ~20 s)
 
 
-# Nodes of QEMU's virt DTB that Keel does not give its Linux VM (the guest DT
-# Keel builds has cpus, memory, the GIC without ITS, timer, psci, one PL011,
-# apb-pclk, aliases and chosen), and /chosen seeds it does not provide.
-TRIM_NODES = ("/pcie@10000000", "/platform-bus@c000000", "/pmu", "/flash@0",
-              "/fw-cfg@9020000", "/gpio-keys", "/pl031@9010000", "/pl061@9030000",
-              "/intc@8000000/its@8080000")
-TRIM_PROPS = (("/chosen", "kaslr-seed"), ("/chosen", "rng-seed"))
+def trimmed_native_dtb(arch, cpu):
+    """QEMU's own virt DTB for the Linux run, cut down to Keel's guest devices.
 
-
-def trimmed_native_dtb(cpu):
-    """QEMU's own virt DTB for the Linux run, cut down to Keel's guest devices."""
+    Dumped with the CPU the run will have (@cpu: arch.trimmed_cpu()), so that
+    its CPU nodes describe that CPU.
+    """
     os.makedirs(OUT_DIR, exist_ok=True)
-    path = os.path.join(OUT_DIR, "native-trimmed.dtb")
-    dump = native_cmd(cpu, 1, LINUX_MEM, os.path.join(GUEST_DIR, "Image"), False)
+    path = os.path.join(OUT_DIR, f"{arch.label}-native-trimmed.dtb")
+    dump = arch.native(cpu, False)
     dump[dump.index("-M") + 1] += f",dumpdtb={path}"
     res = subprocess.run(dump, capture_output=True, text=True, timeout=60,
                          stdin=subprocess.DEVNULL)
     if res.returncode != 0 or not os.path.isfile(path):
         raise BenchError(f"dumping QEMU's DTB failed: {res.stderr.strip()}")
-    nodes = subprocess.run(["fdtget", "-l", path, "/"], capture_output=True, text=True,
-                           timeout=30).stdout.split()
-    remove = [n for n in TRIM_NODES] + [f"/{n}" for n in nodes if n.startswith("virtio_mmio@")]
+    nodes = subprocess.run(["fdtget", "-l", path, arch.virtio_parent], capture_output=True,
+                           text=True, timeout=30).stdout.split()
+    parent = arch.virtio_parent.rstrip("/")
+    remove = list(arch.trim_nodes) + [f"{parent}/{n}" for n in nodes
+                                      if n.startswith("virtio_mmio@")]
     for node in remove:
         subprocess.run(["fdtput", "-r", path, node], capture_output=True, timeout=30)
-    for node, prop in TRIM_PROPS:
+    for node, prop in arch.trim_props:
         subprocess.run(["fdtput", "-d", path, node, prop], capture_output=True, timeout=30)
     return path
-
-
-def trimmed_cpu(cpu):
-    """Keel hides the PMU from its guests; hide it from the native guest too."""
-    return cpu if "pmu=" in cpu else cpu + ",pmu=off"
 
 
 # ---------------------------------------------------------------------------
@@ -388,6 +498,25 @@ def flatten_for_native(elf, out):
     return out
 
 
+def micro_rows(nat, kel):
+    """One row per benchmark either run printed, in the native run's order."""
+    rows = []
+    for name in list(nat) + [n for n in kel if n not in nat]:
+        n, k = nat.get(name), kel.get(name)
+        rows.append({"name": name, "native": n, "keel": k,
+                     "keel_minus_native": (k - n) if n is not None and k is not None else None,
+                     "ratio": (k / n) if n and k is not None else None})
+    return rows
+
+
+def print_micro(title, rows, digits):
+    print()
+    print(title)
+    print_table(["benchmark", "native", "keel", "keel-native", "ratio"],
+                [[r["name"], fmt(r["native"], digits), fmt(r["keel"], digits),
+                  fmt(r["keel_minus_native"], digits), fmt(r["ratio"], 2, "x")] for r in rows])
+
+
 def run_micro(args, gic=3):
     """Exit-path micro-benchmarks: build/guests/bench.elf natively and under Keel,
     on a GICv3 (vGICv3) or a GICv2 (vGICv2) virt board.
@@ -417,21 +546,41 @@ def run_micro(args, gic=3):
     nat = micro_one("micro-native" + tag, native)
     log(f"micro: keel ({smp} vCPU{plural}, GICv{gic}, icount)")
     kel = micro_one("micro-keel" + tag, keel)
-    rows = []
-    for name in list(nat) + [n for n in kel if n not in nat]:
-        n, k = nat.get(name), kel.get(name)
-        rows.append({"name": name, "native": n, "keel": k,
-                     "keel_minus_native": (k - n) if n is not None and k is not None else None,
-                     "ratio": (k / n) if n and k is not None else None})
-    print()
-    print(f"micro-benchmarks, GICv{gic} (instructions per operation, -icount shift=0, "
-          f"{smp} vCPU{plural})")
-    print_table(["benchmark", "native", "keel", "keel-native", "ratio"],
-                [[r["name"], fmt(r["native"], 1), fmt(r["keel"], 1),
-                  fmt(r["keel_minus_native"], 1), fmt(r["ratio"], 2, "x")] for r in rows])
+    rows = micro_rows(nat, kel)
+    print_micro(f"micro-benchmarks, GICv{gic} (instructions per operation, -icount shift=0, "
+                f"{smp} vCPU{plural})", rows, 1)
     return {"status": "measured", "elf": os.path.relpath(elf, ROOT), "cpus": smp, "gic": gic,
             "icount": "shift=0", "native_image": "raw (x0 = DTB)" if raw else "ELF (x0 = 0)",
             "rows": rows,
+            "commands": {"native": shlex.join(native), "keel": shlex.join(keel)}}
+
+
+def run_rv_micro(args):
+    """RISC-V exit-path micro-benchmarks: build/guests/riscv64/bench.elf
+    natively (S-mode under OpenSBI) and under Keel (VS-mode), one hart.
+
+    Both runs use -icount, under which the guest's rdinstret is QEMU's own
+    instruction count, every privilege mode included, so every figure is
+    exact (bench/guest-riscv64/bench.c). One hart: the only IPI measured is
+    to the sender itself. Returns the JSON section.
+    """
+    elf = args.rv_micro_elf
+    if not os.path.isfile(elf):
+        print("RISC-V micro-benchmarks: guest not built yet "
+              f"({os.path.relpath(elf, ROOT)} does not exist: make testguests builds it)")
+        return {"status": "guest not built", "elf": os.path.relpath(elf, ROOT)}
+    native = rv_native_cmd(args.rv_cpu, 1, "128M", elf, True)
+    keel = keel_cmd(args.rv_cpu, 1, True, f"name=bench,cpus=1,mem=128M,kernel={elf}",
+                    arch="riscv64")
+    log("rv-micro: native (1 hart, OpenSBI, icount)")
+    nat = micro_one("rv-micro-native", native)
+    log("rv-micro: keel (1 vCPU, icount)")
+    kel = micro_one("rv-micro-keel", keel)
+    rows = micro_rows(nat, kel)
+    print_micro("RISC-V micro-benchmarks (instructions per operation: rdinstret under "
+                f"-icount {RV_ICOUNT}, 1 hart)", rows, 2)
+    return {"status": "measured", "elf": os.path.relpath(elf, ROOT), "cpus": 1,
+            "icount": RV_ICOUNT, "rows": rows,
             "commands": {"native": shlex.join(native), "keel": shlex.join(keel)}}
 
 
@@ -475,43 +624,52 @@ LINUX_METRICS = (
 )
 
 
-def run_linux(args, deadline):
-    for f in ("Image", "initramfs.cpio.gz"):
-        if not os.path.isfile(os.path.join(GUEST_DIR, f)):
-            raise BenchError(f"{os.path.relpath(GUEST_DIR, ROOT)}/{f} missing: "
-                             "run `bash scripts/fetch-guests.sh` (or `make guests`)")
-    keel_bin = os.path.join(ROOT, "build", "keel.bin")
-    if not os.path.isfile(keel_bin):
-        raise BenchError("build/keel.bin missing: run `make`")
-    mib = args.size
-    expect_hash = sha256_of_zeros(mib)
-    modes = [True] if args.quick else [True, False]
-    runs, rows, skipped, errors = [], [], [], []
+def linux_check_files(arch):
+    kernel, initrd = arch.files()
+    for f in (kernel, initrd):
+        if not os.path.isfile(f):
+            raise BenchError(f"{os.path.relpath(f, ROOT)} missing: run `bash "
+                             f"scripts/fetch-guests.sh --arch {arch.name}` (or `make guests`)")
+    if not os.path.isfile(os.path.join(ROOT, arch.keel_bin)):
+        raise BenchError(f"{arch.keel_bin} missing: run `make`")
 
+
+def linux_plan(args):
+    """(system, icount, rep, trimmed) of every run, in the order they run."""
     plan = []
-    for icount in modes:
+    for icount in [True] if args.quick else [True, False]:
         reps = 1 if icount and not args.repeat_icount else args.repeat
         for rep in range(reps):
             for system in ("native", "keel"):
                 plan.append((system, icount, rep, False))
     if not args.no_trimmed:
         plan.append(("native-trimmed", True, 0, True))
+    return plan
 
-    for system, icount, rep, trimmed in plan:
+
+def linux_argv(arch, args, system, icount, trimmed):
+    cpu = arch.cpu(args)
+    if trimmed:
+        cpu = arch.trimmed_cpu(cpu)
+        return arch.native(cpu, icount, dtb=trimmed_native_dtb(arch, cpu))
+    return arch.keel(cpu, icount) if system == "keel" else arch.native(cpu, icount)
+
+
+def linux_runs(args, deadline, arch, mib, expect_hash):
+    """Every run of linux_plan(): (runs, skipped, errors)."""
+    runs, skipped, errors = [], [], []
+    for system, icount, rep, trimmed in linux_plan(args):
         mode = "icount" if icount else "no-icount"
-        label = f"linux-{system}-{mode}" + (f"-{rep + 1}" if rep else "")
+        label = f"{arch.label}-{system}-{mode}" + (f"-{rep + 1}" if rep else "")
         if time.monotonic() > deadline:
             skipped.append(label)
             log(f"{label}: skipped, over the time budget (--budget)")
             continue
-        log(f"{label}: boot" + ("" if trimmed else f" + sha256sum of {mib} MiB"))
+        work = 0 if trimmed and not arch.trimmed_workload else mib
+        log(f"{label}: boot" + (f" + sha256sum of {mib} MiB" if work else ""))
         try:
-            if trimmed:
-                argv = linux_argv("native", trimmed_cpu(args.cpu), icount,
-                                  dtb=trimmed_native_dtb(args.cpu))
-            else:
-                argv = linux_argv(system, args.cpu, icount)
-            r = linux_run(label, argv, system, 0 if trimmed else mib, expect_hash)
+            argv = linux_argv(arch, args, system, icount, trimmed)
+            r = linux_run(label, argv, system, work, expect_hash, arch)
         except BenchError as e:
             # One failed run costs its figures, not the others'.
             msg = str(e) if str(e).startswith(label) else f"{label}: {e}"
@@ -524,11 +682,16 @@ def run_linux(args, deadline):
             f"command {r['guest_first_cmd_s']:.4f}s" +
             (f", sha256sum {r['work_guest_s']:.3f}s guest / {r['work_wall_s']:.2f}s wall"
              if "work_guest_s" in r else ""))
+    return runs, skipped, errors
 
+
+def linux_rows(runs, modes, mib, arch):
+    """The table: medians of native and keel per metric and mode."""
     def collect(system, mode, key):
         return median(r.get(key) for r in runs if r["system"] == system and r["mode"] == mode)
 
-    for mode in ["icount", "no-icount"] if not args.quick else ["icount"]:
+    rows = []
+    for mode in modes:
         for key, name, unit in LINUX_METRICS:
             n, k = collect("native", mode, key), collect("keel", mode, key)
             if n is None and k is None:
@@ -547,57 +710,98 @@ def run_linux(args, deadline):
                          "mode": mode, "unit": "s", "native": None, "keel": k,
                          "ratio": None})
         if mode == "icount":
-            for key in ("guest_init_s", "guest_first_cmd_s"):
+            for key in ("guest_init_s", "guest_first_cmd_s", "work_guest_s"):
                 n = collect("native-trimmed", mode, key)
                 k = collect("keel", mode, key)
                 if n is None:
                     continue
-                name = dict((a, b) for a, b, _ in LINUX_METRICS)[key]
-                rows.append({"metric": name + ", native on Keel's device set",
+                name = dict((a, b) for a, b, _ in LINUX_METRICS)[key].format(mib=mib)
+                rows.append({"metric": f"{name}, {arch.trimmed_what}",
                              "mode": mode, "unit": "s", "native": n, "keel": k,
                              "ratio": k / n if n and k is not None else None})
-    return {"size_mib": mib, "expected_sha256": expect_hash, "rows": rows, "runs": runs,
-            "skipped": skipped, "errors": errors,
-            "notes": {"guest time": "CLOCK_MONOTONIC read in the guest (/proc/timer_list) "
-                                    "or the kernel's printk time; under -icount shift=0 one "
-                                    "second of guest time is 1e9 instructions",
-                      "native-trimmed": "native QEMU given its own virt DTB with the "
-                                        "devices Keel does not give its guest removed "
-                                        "(" + ", ".join(TRIM_NODES) + ", virtio_mmio@*), "
-                                        "and pmu=off, as Keel hides the PMU"}}
+    return rows
 
 
-def print_linux(section):
+def linux_features(runs):
+    """What the guest reported of its CPU (RISC-V: /proc/cpuinfo's isa), per system."""
+    seen = {}
+    for r in runs:
+        if "features" in r:
+            seen.setdefault(r["system"], r["features"])
+    return seen
+
+
+def run_linux(args, deadline, arch=AARCH64):
+    linux_check_files(arch)
+    mib = arch.size(args)
+    expect_hash = sha256_of_zeros(mib)
+    runs, skipped, errors = linux_runs(args, deadline, arch, mib, expect_hash)
+    modes = ["icount"] if args.quick else ["icount", "no-icount"]
+    icount = RV_ICOUNT if arch is RISCV64 else "shift=0"
+    section = {"arch": arch.name, "size_mib": mib, "expected_sha256": expect_hash,
+               "rows": linux_rows(runs, modes, mib, arch), "runs": runs,
+               "skipped": skipped, "errors": errors,
+               "notes": {"guest time": "CLOCK_MONOTONIC read in the guest (/proc/timer_list) "
+                                       f"or the kernel's printk time; under -icount {icount} "
+                                       "one second of guest time is 1e9 instructions (plus "
+                                       "any time the guest idled)",
+                         "native-trimmed": "native QEMU given its own virt DTB with the "
+                                           "devices Keel does not give its guest removed "
+                                           "(" + ", ".join(arch.trim_nodes) +
+                                           ", virtio_mmio@*), and -cpu ...," + arch.trim_cpu}}
+    features = linux_features(runs)
+    if features:
+        section["features"] = features
+        if features.get("keel") not in (None, features.get("native-trimmed", features["keel"])):
+            section["warnings"] = ["the guest's ISA differs between Keel and the native run "
+                                   f"on Keel's device set: {features}"]
+    return section
+
+
+def print_linux(section, arch=AARCH64):
+    icount = RV_ICOUNT if arch is RISCV64 else "shift=0"
     print()
-    print(f"Linux guest (1 vCPU, {LINUX_MEM}; ratio = keel/native; "
-          "icount: -icount shift=0, guest time = instructions / 1e9)")
+    print(f"{arch.title} (1 vCPU, {LINUX_MEM}; ratio = keel/native; "
+          f"icount: -icount {icount}, guest time = instructions / 1e9)")
+    def digits(r, v):
+        # Guest time under icount counts instructions: 0.1 ms is 100,000 of them.
+        return 4 if v and (v < 10 or "guest time" in r["metric"]) else 2
+
     table = []
     for r in section["rows"]:
-        table.append([r["metric"], r["mode"], fmt(r["native"], 4 if r["native"] and
-                                                   r["native"] < 10 else 2),
-                      fmt(r["keel"], 4 if r["keel"] and r["keel"] < 10 else 2),
-                      fmt(r["ratio"], 3, "x")])
+        table.append([r["metric"], r["mode"], fmt(r["native"], digits(r, r["native"])),
+                      fmt(r["keel"], digits(r, r["keel"])), fmt(r["ratio"], 3, "x")])
     if table:
         print_table(["metric", "mode", "native", "keel", "ratio"], table, left=2)
     else:
         print("(nothing measured)")
     if section["skipped"]:
         print("skipped (time budget): " + ", ".join(section["skipped"]))
+    for w in section.get("warnings", []):
+        print(f"WARNING: {w}")
     for e in section["errors"]:
         print(f"FAILED: {e}")
 
 
-def main():
+def parse_args():
     p = argparse.ArgumentParser(
         description="Benchmark Keel against native QEMU (see bench/README.md).")
     p.add_argument("--quick", action="store_true",
-                   help="icount runs only, and sha256sum of 64 MiB instead of 256")
+                   help="icount runs only, and sha256sum of 64 MiB instead of 256 "
+                        "(RISC-V: 32 instead of 128)")
     p.add_argument("--only", choices=("linux", "micro"),
                    help="run only the Linux benchmark or only the micro-benchmarks")
+    p.add_argument("--arch", choices=("aarch64", "riscv64"),
+                   help="run only this architecture's benchmarks (default: both)")
     p.add_argument("--cpu", default=DEFAULT_CPU,
                    help=f"QEMU CPU model, for both native and Keel (default {DEFAULT_CPU})")
+    p.add_argument("--rv-cpu", default=RV_DEFAULT_CPU, metavar="MODEL",
+                   help=f"the same for RISC-V (default {RV_DEFAULT_CPU})")
     p.add_argument("--size", type=int, metavar="MIB",
                    help="MiB hashed by the workload (default 256, --quick 64)")
+    p.add_argument("--rv-size", type=int, metavar="MIB",
+                   help="the same for RISC-V, whose emulation is about half as fast here "
+                        "(default 128, --quick 32)")
     p.add_argument("--repeat", type=int, default=3, metavar="N",
                    help="runs of each non-icount configuration; the median is reported "
                         "(default 3)")
@@ -611,18 +815,83 @@ def main():
                         "(default 2)")
     p.add_argument("--micro-elf", default=MICRO_ELF, metavar="PATH",
                    help="micro-benchmark guest (default build/guests/bench.elf)")
-    p.add_argument("--budget", type=float, default=480, metavar="SECONDS",
-                   help="start no new Linux run after this many seconds (default 480)")
+    p.add_argument("--rv-micro-elf", default=RV_MICRO_ELF, metavar="PATH",
+                   help="RISC-V micro-benchmark guest (default build/guests/riscv64/bench.elf)")
+    p.add_argument("--budget", type=float, default=600, metavar="SECONDS",
+                   help="start no new Linux run after this many seconds (default 600)")
     p.add_argument("--json", default=os.path.join(OUT_DIR, "results.json"),
                    help="results file (default build/bench/results.json)")
     args = p.parse_args()
     if args.size is None:
         args.size = 64 if args.quick else 256
-    if args.size < 1 or args.repeat < 1 or args.micro_cpus < 1:
-        p.error("--size, --repeat and --micro-cpus must be at least 1")
-    if not shutil.which(QEMU):
-        sys.exit(f"bench: {QEMU} not found (run scripts/deps.sh)")
+    if args.rv_size is None:
+        args.rv_size = 32 if args.quick else 128
+    if min(args.size, args.rv_size, args.repeat, args.micro_cpus) < 1:
+        p.error("--size, --rv-size, --repeat and --micro-cpus must be at least 1")
+    return args
 
+
+def check_tools(args):
+    if args.arch in (None, "aarch64") and not shutil.which(QEMU):
+        sys.exit(f"bench: {QEMU} not found (run scripts/deps.sh)")
+    if args.arch in (None, "riscv64"):
+        if not shutil.which(RV_QEMU):
+            sys.exit(f"bench: {RV_QEMU} not found (run scripts/deps.sh)")
+        if not os.path.isfile(OPENSBI):
+            sys.exit(f"bench: {OPENSBI} not found (Debian's opensbi; run scripts/deps.sh)")
+
+
+def bench_linux(args, deadline, arch, results):
+    """The Linux benchmark of @arch into results["linux"]; its exit status."""
+    try:
+        results["linux"] = run_linux(args, deadline, arch)
+        print_linux(results["linux"], arch)
+        return 1 if results["linux"]["errors"] else 0
+    except BenchError as e:
+        print(f"bench: {arch.label}: {e}", file=sys.stderr)
+        results["linux"] = {"error": str(e)}
+        return 1
+
+
+def bench_micro(key, what, run, results):
+    """One micro-benchmark pair (@run() measures it) into results[key]; its exit status."""
+    print()
+    try:
+        results[key] = run()
+        return 0
+    except BenchError as e:
+        print(f"bench: {what}: {e}", file=sys.stderr)
+        results[key] = {"status": "error", "error": str(e)}
+        return 1
+
+
+def bench_aarch64(args, deadline, results):
+    status = 0
+    if args.only in (None, "linux"):
+        status |= bench_linux(args, deadline, AARCH64, results)
+    if args.only in (None, "micro"):
+        for gic, key in ((3, "micro"), (2, "micro_gicv2")):
+            status |= bench_micro(key, f"micro (GICv{gic})",
+                                  lambda gic=gic: run_micro(args, gic), results)
+    return status
+
+
+def bench_riscv64(args, deadline, results):
+    """The RISC-V figures, in results["riscv64"]: they run on another QEMU."""
+    rv = results.setdefault("riscv64", {"qemu": qemu_version(RV_QEMU), "cpu": args.rv_cpu,
+                                        "firmware": OPENSBI, "size_mib": args.rv_size})
+    log(f"RISC-V: {rv['qemu']}; -cpu {args.rv_cpu}")
+    status = 0
+    if args.only in (None, "linux"):
+        status |= bench_linux(args, deadline, RISCV64, rv)
+    if args.only in (None, "micro"):
+        status |= bench_micro("micro", "rv-micro", lambda: run_rv_micro(args), rv)
+    return status
+
+
+def main():
+    args = parse_args()
+    check_tools(args)
     start = time.monotonic()
     deadline = start + args.budget
     results = {
@@ -631,32 +900,16 @@ def main():
         "keel": git_rev(),
         "cpu": args.cpu,
         "host": {"cpus": os.cpu_count(), "machine": " ".join(os.uname()[i] for i in (0, 2, 4))},
-        "options": {"quick": args.quick, "only": args.only, "size_mib": args.size,
-                    "repeat": args.repeat},
+        "options": {"quick": args.quick, "only": args.only, "arch": args.arch,
+                    "size_mib": args.size, "rv_size_mib": args.rv_size, "repeat": args.repeat},
     }
-    log(f"{results['qemu']}; Keel {results['keel']}; -cpu {args.cpu}")
     status = 0
     try:
-        if args.only in (None, "linux"):
-            try:
-                results["linux"] = run_linux(args, deadline)
-                print_linux(results["linux"])
-                if results["linux"]["errors"]:
-                    status = 1
-            except BenchError as e:
-                print(f"bench: linux: {e}", file=sys.stderr)
-                results["linux"] = {"error": str(e)}
-                status = 1
-        for gic, key in ((3, "micro"), (2, "micro_gicv2")):
-            if args.only not in (None, "micro"):
-                break
-            print()
-            try:
-                results[key] = run_micro(args, gic)
-            except BenchError as e:
-                print(f"bench: micro (GICv{gic}): {e}", file=sys.stderr)
-                results[key] = {"status": "error", "error": str(e)}
-                status = 1
+        if args.arch in (None, "aarch64"):
+            log(f"{results['qemu']}; Keel {results['keel']}; -cpu {args.cpu}")
+            status |= bench_aarch64(args, deadline, results)
+        if args.arch in (None, "riscv64"):
+            status |= bench_riscv64(args, deadline, results)
     finally:
         results["elapsed_s"] = round(time.monotonic() - start, 1)
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
