@@ -2,7 +2,7 @@
 # top-level Makefile. See tests/fuzz/README.md.
 #
 #   make fuzz              run every harness for FUZZ_SECONDS (default 600) each
-#   make fuzz-short        every harness for 30 s, after the regression inputs (CI)
+#   make fuzz-short        every harness for 20 s, after the regression inputs (CI)
 #   make fuzz-regress      run every committed regression input once
 #   make fuzz-<name>       run one harness for FUZZ_SECONDS (fuzz-vgic, fuzz-vgicv2, fuzz-vm-config,
 #                          fuzz-riscv-insn ...)
@@ -17,7 +17,7 @@
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 600
-FUZZ_SHORT_SECONDS ?= 30
+FUZZ_SHORT_SECONDS ?= 20
 FUZZ_DIR := tests/fuzz
 FUZZ_BUILD := $(BUILD)/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
