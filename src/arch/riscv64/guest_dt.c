@@ -4,7 +4,8 @@
  * local interrupt controller (riscv,cpu-intc) that the PLIC's
  * interrupts-extended names. The ISA is the host's, cut to the extensions
  * Keel lets a guest use (docs/riscv.md): no H (no nested virtualization),
- * nothing whose VS-mode controls Keel leaves off.
+ * nothing whose VS-mode controls Keel leaves off (Zicbom and Zicboz are on,
+ * setup.c).
  */
 #include <libfdt.h>
 #include <keel/guest_dt.h>
@@ -14,11 +15,12 @@
 extern char riscv_isa[1024];
 extern char riscv_mmu_type[16];
 extern u64 riscv_timebase_hz;
+extern u32 riscv_cbom_block, riscv_cboz_block;
 
 /* Multi-letter extensions a guest may see, when the host has them. */
 static const char *const isa_allowed[] = {
     "zicntr", "zicsr", "zifencei", "zihintpause", "zihintntl", "zawrs", "zfa", "zca", "zcd",
-    "zba", "zbb", "zbc", "zbs", "sstc", "svvptc",
+    "zba", "zbb", "zbc", "zbs", "sstc", "svvptc", "zicbom", "zicboz",
 };
 
 static bool allowed_letter(char c)
@@ -76,6 +78,13 @@ static int guest_dt_add_intc(void *fdt, unsigned int cpu)
            fdt_end_node(fdt);
 }
 
+/* Linux uses Zicbom/Zicboz only with their block sizes given (riscv/cpus.yaml). */
+static int guest_dt_add_cbo_sizes(void *fdt)
+{
+    return (riscv_cbom_block ? fdt_property_u32(fdt, "riscv,cbom-block-size", riscv_cbom_block) : 0) ?:
+           (riscv_cboz_block ? fdt_property_u32(fdt, "riscv,cboz-block-size", riscv_cboz_block) : 0);
+}
+
 static int guest_dt_add_cpu(void *fdt, unsigned int cpu, const char *isa)
 {
     return guest_dt_begin_node_at(fdt, "cpu", cpu) ?:
@@ -85,6 +94,7 @@ static int guest_dt_add_cpu(void *fdt, unsigned int cpu, const char *isa)
            fdt_property_string(fdt, "compatible", "riscv") ?:
            fdt_property_string(fdt, "riscv,isa", isa) ?:
            fdt_property_string(fdt, "mmu-type", riscv_mmu_type) ?:
+           guest_dt_add_cbo_sizes(fdt) ?:
            guest_dt_add_intc(fdt, cpu) ?:
            fdt_end_node(fdt);
 }

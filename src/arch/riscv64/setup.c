@@ -26,6 +26,8 @@ bool riscv_has_sstc;
 /* The boot hart's "riscv,isa" and "mmu-type": what guests' CPU nodes are built from. */
 char riscv_isa[1024];
 char riscv_mmu_type[16];
+/* Zicbom/Zicboz block sizes (riscv/cpus.yaml), 0 without the extension. */
+u32 riscv_cbom_block, riscv_cboz_block;
 
 void __noreturn boot_primary(u64 hartid, u64 dtb);
 void __noreturn boot_secondary(unsigned int id);
@@ -55,7 +57,9 @@ static void cpu_setup_hs(unsigned int id, u64 hartid)
     csr_write(CSR_HEDELEG, HEDELEG_GUEST);
     csr_write(CSR_HIDELEG, HIDELEG_GUEST);
     csr_write(CSR_HCOUNTEREN, HCOUNTEREN_CY | HCOUNTEREN_TM | HCOUNTEREN_IR);
-    csr_write(CSR_HENVCFG, riscv_has_sstc ? HENVCFG_STCE : 0);
+    csr_write(CSR_HENVCFG, (riscv_has_sstc ? HENVCFG_STCE : 0) |
+                           (riscv_cboz_block ? HENVCFG_CBZE : 0) |
+                           (riscv_cbom_block ? HENVCFG_CBCFE | HENVCFG_CBIE_FLUSH : 0));
     csr_write(CSR_HVIP, 0);
     csr_write(CSR_HGATP, 0);
     /* Guests' floating point needs sstatus.FS on as well as their own vsstatus.FS. */
@@ -83,7 +87,15 @@ static bool isa_has(const char *isa, const char *ext)
     return false;
 }
 
-/* The boot hart's cpu node: its ISA, MMU and the timebase of /cpus. */
+static u32 dt_u32(const void *fdt, int node, const char *name)
+{
+    int len;
+    const fdt32_t *p = fdt_getprop(fdt, node, name, &len);
+
+    return p && len == 4 ? fdt32_to_cpu(*p) : 0;
+}
+
+/* The boot hart's cpu node: its ISA, MMU, cache-block sizes and the timebase of /cpus. */
 static void parse_cpu(const void *fdt, u64 hartid)
 {
     int cpus = fdt_path_offset(fdt, "/cpus"), node, len;
@@ -98,8 +110,14 @@ static void parse_cpu(const void *fdt, u64 hartid)
             continue;
         str_copy(riscv_isa, isa ? isa : "", sizeof(riscv_isa));
         str_copy(riscv_mmu_type, mmu ? mmu : "riscv,sv39", sizeof(riscv_mmu_type));
+        riscv_cbom_block = dt_u32(fdt, node, "riscv,cbom-block-size");
+        riscv_cboz_block = dt_u32(fdt, node, "riscv,cboz-block-size");
     }
     riscv_has_sstc = isa_has(riscv_isa, "sstc");
+    if (!isa_has(riscv_isa, "zicbom"))
+        riscv_cbom_block = 0;
+    if (!isa_has(riscv_isa, "zicboz"))
+        riscv_cboz_block = 0;
 }
 
 /* OpenSBI boots whichever hart wins its lottery: make it Keel's CPU 0. */

@@ -97,9 +97,23 @@ void __noreturn arch_idle_from_exit(void)
     riscv_idle_on_fresh_stack();
 }
 
+extern u32 riscv_cboz_block;
+
+/*
+ * CBO.ZERO zeroes a whole cache block per instruction (Zicboz; Keel's
+ * permission comes from menvcfg.CBZE, which OpenSBI sets); guest memory is
+ * 2 MiB aligned, so whole blocks. Without Zicboz, plain stores.
+ */
 void arch_zero_memory(void *p, u64 size)
 {
-    memset(p, 0, size);
+    u64 a = (u64)p, end = a + size, b = riscv_cboz_block;
+
+    if (!b || (a | size) & (b - 1)) {
+        memset(p, 0, size);
+        return;
+    }
+    for (; a < end; a += b)
+        asm volatile(".insn i 0x0f, 2, x0, %0, 4" :: "r"(a) : "memory"); /* cbo.zero (a) */
 }
 
 void arch_vcpu_virq_output(struct vcpu *v, bool level)

@@ -103,7 +103,15 @@
 #define HGATP_VMID_SHIFT 44
 #define HGATP_VMID_MASK (0x3fffUL << HGATP_VMID_SHIFT)
 
-/* henvcfg (8.2.5) */
+/*
+ * henvcfg (8.2.5, and the CMO extensions' chapter): the guest's timer
+ * compare, and its cache-block operations. CBIE = 01: an invalidate is done
+ * as a flush, so a guest can never make a line written back by a previous
+ * owner of the memory (Keel's zeroing) disappear and read what lay under it.
+ */
+#define HENVCFG_CBIE_FLUSH (1UL << 4)
+#define HENVCFG_CBCFE BIT(6)
+#define HENVCFG_CBZE BIT(7)
 #define HENVCFG_STCE BIT(63)
 
 /* hcounteren: the guest may read time, cycle and instret (8.2.4) */
