@@ -328,10 +328,8 @@ RISCV64 = LinuxArch(
     ("/platform-bus@4000000", "/pmu", "/fw-cfg@10100000", "/flash@20000000",
      "/soc/rtc@101000", "/soc/pci@30000000"),
     (("/chosen", "rng-seed"),), "/soc",
-    # Keel's guests see no H (no nested virtualization) and no Zicbom or
-    # Zicboz (src/arch/riscv64/guest_dt.c): without Zicboz the kernel zeroes
-    # pages with stores instead of cbo.zero, which costs it ~10% of its boot.
-    "h=false,zicbom=false,zicboz=false",
+    # Keel's guests see no H (no nested virtualization; src/arch/riscv64/guest_dt.c).
+    "h=false",
     "native on Keel's device set and ISA",
     features_cmd="grep -m1 ^isa /proc/cpuinfo",
     # The ISA changes the workload's instructions too (page zeroing).
