@@ -184,8 +184,10 @@ static bool irq_handle_one(void)
 static void timer_fired(struct vcpu *v)
 {
     sbi_ecall(SBI_EXT_TIME, SBI_EXT_TIME_SET_TIMER, ~0UL, 0, 0, 0);
-    if (v)
+    if (v) {
         csr_set(CSR_HVIP, HVIP_VSTIP);
+        v->irqs_injected++;
+    }
 }
 
 void arch_irq_handle_pending(struct vcpu *v)
@@ -249,17 +251,25 @@ struct vcpu *riscv_guest_trap(struct vcpu *v)
  * Everything other harts asked of this vCPU since it last entered, then the
  * CSRs sret needs: back to VS-mode (hstatus.SPV) or VU-mode (sstatus.SPP).
  */
-/* Interrupts other harts raised for @v, and the vPLIC's output, into this hart's hvip. */
+/*
+ * Interrupts other harts raised for @v, and the vPLIC's output, into this
+ * hart's hvip. Each bit that goes from clear to set is an interrupt injected
+ * (the shell's stat), as a list register written is on Arm; one still
+ * pending is not counted again.
+ */
 void riscv_vcpu_sync_irqs(struct vcpu *v)
 {
     u32 set = __atomic_exchange_n(&v->arch.hvip_pending, 0, __ATOMIC_ACQUIRE);
+    u64 was = csr_read(CSR_HVIP);
 
-    if (set)
-        csr_set(CSR_HVIP, set);
     if (__atomic_load_n(&v->arch.seip, __ATOMIC_ACQUIRE))
-        csr_set(CSR_HVIP, HVIP_VSEIP);
+        set |= HVIP_VSEIP;
     else
         csr_clear(CSR_HVIP, HVIP_VSEIP);
+    if (set & ~was)
+        csr_set(CSR_HVIP, set);
+    for (u64 rose = set & ~was; rose; rose &= rose - 1) /* no popcount without libgcc */
+        v->irqs_injected++;
 }
 
 static bool vcpu_stopping(struct vcpu *v)
