@@ -135,12 +135,14 @@ static void handle_guest_page_fault(struct vcpu *v, const struct trap_info *t)
     struct mmio_insn d;
 
     if (unlikely(!r || t->cause == EXC_INST_GUEST_PAGE_FAULT))
-        return access_fault(v, t, gpa, "nothing mapped there");
-    if (unlikely(!decode_access(t, v, &d) || d.write != (t->cause == EXC_STORE_GUEST_PAGE_FAULT)))
-        return access_fault(v, t, gpa, "not a load or store Keel can emulate");
-    if (unlikely(mmio_emulate(v, r, gpa, &d)))
-        return access_fault(v, t, gpa, "refused by the device");
-    v->arch.sepc += d.len;
+        access_fault(v, t, gpa, "nothing mapped there");
+    else if (unlikely(!decode_access(t, v, &d) ||
+                      d.write != (t->cause == EXC_STORE_GUEST_PAGE_FAULT)))
+        access_fault(v, t, gpa, "not a load or store Keel can emulate");
+    else if (unlikely(mmio_emulate(v, r, gpa, &d)))
+        access_fault(v, t, gpa, "refused by the device");
+    else
+        v->arch.sepc += d.len;
 }
 
 /*

@@ -251,15 +251,18 @@ static struct sbiret sbi_srst(struct vcpu *v, u64 fid)
 
 /* ---- DBCN and the legacy console ----------------------------------------------------- */
 
-/* At most DBCN_MAX_CHUNK bytes at a time; the spec lets the call do part of the work. */
+/*
+ * At most DBCN_MAX_CHUNK bytes at a time; the spec lets the call do part of
+ * the work. On RV64 base_addr_lo holds the whole address and base_addr_hi
+ * the bits above 2^64, which no VM has (12.1).
+ */
 static struct sbiret dbcn_rw(struct vcpu *v, u64 n, u64 lo, u64 hi, bool write)
 {
-    u64 gpa = hi << 32 | (u32)lo, done = 0;
+    u64 gpa = lo, done = 0;
 
     if (!n)
         return ret(SBI_SUCCESS, 0);
-    if (!gpa_in_ram(v, gpa) || n > v->vm->cfg.mem_size || !gpa_in_ram(v, gpa + n - 1) ||
-        (u32)lo != lo)
+    if (hi || !gpa_in_ram(v, gpa) || n > v->vm->cfg.mem_size || !gpa_in_ram(v, gpa + n - 1))
         return ret(SBI_ERR_INVALID_PARAM, 0);
     n = MIN(n, DBCN_MAX_CHUNK);
     for (; done < n; done++) {
