@@ -71,6 +71,7 @@ bool arch_guest_dt_params_valid(const struct guest_dt_params *p)
 static int guest_dt_add_intc(void *fdt, unsigned int cpu)
 {
     return fdt_begin_node(fdt, "interrupt-controller") ?:
+           fdt_property_u32(fdt, "#address-cells", 0) ?:
            fdt_property_u32(fdt, "#interrupt-cells", 1) ?:
            fdt_property(fdt, "interrupt-controller", NULL, 0) ?:
            fdt_property_string(fdt, "compatible", "riscv,cpu-intc") ?:
