@@ -138,10 +138,15 @@ void fake_mem_add(struct fake_mem *m, u64 gpa, u64 size)
         fake_die("out of host memory");
 }
 
-void fake_mem_init(struct fake_mem *m)
+void fake_mem_init_empty(struct fake_mem *m)
 {
     memset(m, 0, sizeof(*m));
     m->ops = (struct virtq_mem){ fake_ops_check, fake_ops_read, fake_ops_write, m };
+}
+
+void fake_mem_init(struct fake_mem *m)
+{
+    fake_mem_init_empty(m);
     fake_mem_add(m, FAKE_RAM0, FAKE_RAM1 - FAKE_RAM0);
     fake_mem_add(m, FAKE_RAM1, FAKE_RAM01_END - FAKE_RAM1);
     fake_mem_add(m, FAKE_RAM2, FAKE_RAM2_END - FAKE_RAM2);

@@ -108,6 +108,7 @@ struct fake_mem {
 #define FAKE_RAM2_END 0x50100000ULL
 
 void fake_mem_init(struct fake_mem *m);
+void fake_mem_init_empty(struct fake_mem *m); /* no chunk: the caller adds its own layout */
 void fake_mem_add(struct fake_mem *m, u64 gpa, u64 size); /* another chunk, zeroed */
 void fake_mem_free(struct fake_mem *m);
 bool fake_mem_contains(const struct fake_mem *m, u64 gpa, u64 len);
