@@ -5,7 +5,7 @@
 #   make fuzz-short        every harness for 20 s, after the regression inputs (CI)
 #   make fuzz-regress      run every committed regression input once
 #   make fuzz-<name>       run one harness for FUZZ_SECONDS (fuzz-vgic, fuzz-vgicv2, fuzz-vm-config,
-#                          fuzz-riscv-insn ...)
+#                          fuzz-riscv-insn, fuzz-virtq ...)
 #   make fuzz-build        build the harnesses, run nothing
 #   make fuzz-clean        remove build/fuzz
 #
@@ -54,10 +54,15 @@ FUZZ_SRCS_guest_dt := $(FUZZ_DIR)/guest_dt/fuzz_guest_dt.c $(FUZZ_CONFIG_SRCS)
 # RISC-V (HS-mode) load/store decoding; its header is under the riscv64 arch
 FUZZ_SRCS_riscv_insn := $(FUZZ_DIR)/riscv_insn/fuzz_riscv_insn.c src/arch/riscv64/insn.c
 FUZZ_INC_riscv_insn := -Isrc/arch/riscv64/include
+# virtio-mmio + virtio-blk over split virtqueues, with the unit tests' fake guest
+# (fake_guest_fuzz.c includes it, so it is built without coverage like the harness)
+FUZZ_SRCS_virtq := $(FUZZ_DIR)/virtq/fuzz_virtq.c $(FUZZ_DIR)/virtq/fake_guest_fuzz.c \
+	src/vdev/virtq.c src/vdev/virtio_mmio.c src/vdev/virtio_blk.c
+FUZZ_INC_virtq := -Itests/unit/virtio
 FUZZ_LIBS_vm_config := -lfdt
 FUZZ_LIBS_guest_dt := -lfdt
 
-FUZZ_NAMES := esr vpl011 vns16550 vplic smccc vgic vgicv2 vm_config guest_dt riscv_insn
+FUZZ_NAMES := esr vpl011 vns16550 vplic smccc vgic vgicv2 vm_config guest_dt riscv_insn virtq
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/bin/fuzz_,$(FUZZ_NAMES))
 
 # Objects per harness: a unit may be built with harness-specific flags.

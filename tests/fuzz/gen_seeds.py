@@ -360,6 +360,72 @@ def guest_dt_seeds():
     write("guest_dt", "straight-tiny-buffer", u8(0, 0x20, 1) + b"x" + u8(1, 0) + u8(0, 0x10))
 
 
+# virtq: flags (bit 0 read-only, bits 1-2 capacity 64/63/1/0 sectors, bits
+# 3-5 all set: an empty slot), a disk seed; then ops (op % 14). Registers by
+# index into fuzz_virtq.c's regs[], sizes by index into its sizes[] (0: 4
+# bytes); requests by index into its types[] (0 IN, 3 OUT, 6 FLUSH, 7 GET_ID,
+# 9 DISCARD), sector and length in sectors as one byte each.
+VQ_REGS = [0x000, 0x004, 0x008, 0x00c, 0x010, 0x014, 0x020, 0x024, 0x030, 0x034, 0x038, 0x044,
+           0x050, 0x060, 0x064, 0x070, 0x080, 0x084, 0x090, 0x094, 0x0a0, 0x0a4, 0x0ac, 0x0b0,
+           0x0b4, 0x0b8, 0x0bc, 0x0c0, 0x0fc]
+
+
+def vq_rd(reg, size_idx=0):
+    return u8(0, 0, VQ_REGS.index(reg), size_idx)
+
+
+def vq_wr(reg, val, size_idx=0):
+    return u8(2, 0, VQ_REGS.index(reg), size_idx, 8) + u32(val)   # value kind 8: raw u32
+
+
+def vq_probe(want_idx=0, num_log2=8, base=0):
+    return u8(4, 0, want_idx, num_log2, base)                     # want 0: Linux's features
+
+
+def vq_req(type_idx, sector, nsect, nseg=1, many=0, indirect=1, fill=0x5a):
+    r = u8(5, type_idx, 0, sector, 0, nsect, many)
+    return r + (u8(nseg - 1) if nsect else b"") + u8(indirect, fill)
+
+
+def vq_get_id(length):
+    return u8(5, 7, 0, 0, 170, length, 0) + (u8(0) if length else b"") + u8(1, 0)
+
+
+def vq_batch(reqs):                                               # (type_idx, sector, nsect)
+    return u8(7, len(reqs) - 1) + b"".join(u8(t, 0, sec, 0, n) for t, sec, n in reqs)
+
+
+def vq_desc(slot, gpa_off, len_idx, flags, nxt):
+    # not indirect; an address in chunks A/B; a length from lens[]
+    return u8(100) + u16(slot) + u8(40, 0) + u16(gpa_off) + u8(0, len_idx, flags) + u16(nxt)
+
+
+def vq_chain(descs, head):
+    return u8(8, len(descs) - 1, 0) + b"".join(descs) + u16(head) + u8(0)
+
+
+def virtq_seeds():
+    linux = u8(0, 1) + vq_probe() + vq_req(0, 0, 8, 4) + vq_req(3, 3, 2, 2, indirect=0)
+    linux += vq_req(0, 3, 2, 2) + vq_req(6, 0, 0) + vq_get_id(20) + u8(11, 1)
+    linux += vq_batch([(0, 1, 1), (3, 5, 2), (0, 5, 2)]) + vq_rd(0x060) + u8(12)
+    write("virtq", "linux-io", linux)
+    ro = u8(1, 2) + vq_probe(0, 4, 3) + vq_req(3, 0, 1) + vq_req(0, 0, 1) + vq_req(9, 0, 1)
+    ro += vq_req(0, 64, 1) + vq_req(0, 63, 2, 1, many=1)
+    write("virtq", "read-only-edges", ro)
+    loop = u8(0, 3) + vq_probe(0, 3, 0) + vq_chain([vq_desc(0, 0x100, 2, 1, 0)], 0)
+    loop += vq_rd(0x070) + vq_rd(0x060) + u8(11, 1) + vq_probe()
+    write("virtq", "hostile-loop", loop)
+    bad = u8(0, 4) + vq_wr(0x070, 3) + vq_wr(0x024, 1) + vq_wr(0x020, 1) + vq_wr(0x070, 0xb)
+    bad += vq_wr(0x038, 100) + vq_wr(0x080, 0x40010000) + vq_wr(0x090, 0x40011000)
+    bad += vq_wr(0x0a0, 0x40012000) + vq_wr(0x044, 1) + vq_wr(0x070, 0xf) + vq_rd(0x044)
+    write("virtq", "bad-queue", bad)
+    storm = u8(4, 5) + vq_probe(1, 2, 31) + u8(10, 40) + bytes(40) + vq_req(0, 0, 1)
+    storm += vq_req(0, 1, 1) + vq_get_id(33) + u8(0x8a) + vq_req(0, 0, 1)
+    write("virtq", "storm-one-sector", storm)
+    empty = u8(0x38, 0) + b"".join(vq_rd(r) for r in VQ_REGS) + vq_probe() + u8(13, 0, 0)
+    write("virtq", "empty-slot", empty)
+
+
 if __name__ == "__main__":
     esr_seeds()
     vpl011_seeds()
@@ -370,3 +436,4 @@ if __name__ == "__main__":
     vgicv2_seeds()
     vm_config_seeds()
     guest_dt_seeds()
+    virtq_seeds()
