@@ -191,13 +191,14 @@ static struct sbiret hsm_status(struct vcpu *v, u64 hartid)
 /*
  * Both default suspends wait for an interrupt (exit.c); retentive then
  * returns, non-retentive resumes at @addr with the start state of
- * hart_start (9.4).
+ * hart_start (9.4). suspend_type is 32 bits wide: on RV64 a0's upper half
+ * is not part of it and is ignored (chapter 3).
  */
 static struct sbiret hsm_suspend(struct vcpu *v, u64 type, u64 addr, u64 opaque)
 {
     u32 t = (u32)type;
 
-    if (type != t || (t > SBI_HSM_SUSPEND_RET_DEFAULT && t < SBI_HSM_SUSPEND_RET_PLATFORM) ||
+    if ((t > SBI_HSM_SUSPEND_RET_DEFAULT && t < SBI_HSM_SUSPEND_RET_PLATFORM) ||
         (t > SBI_HSM_SUSPEND_NON_RET_DEFAULT && t < SBI_HSM_SUSPEND_NON_RET_PLATFORM))
         return ret(SBI_ERR_INVALID_PARAM, 0);
     if (t != SBI_HSM_SUSPEND_RET_DEFAULT && t != SBI_HSM_SUSPEND_NON_RET_DEFAULT)

@@ -572,6 +572,13 @@ static void disarm_wake_timer(void)
     sbi_set_timer(~0UL);
 }
 
+/*
+ * suspend_type is 32 bits wide: on RV64 the SBI uses the low 32 bits of a0
+ * alone (chapter 3: "higher privilege software must ensure that it only
+ * uses 32 bit data"). kvm-unit-tests sets bit 63 to check that.
+ */
+#define TYPE_HIGH_BIT (1UL << 63)
+
 static void test_suspend_retentive(void)
 {
     static const unsigned long reserved[] = { 0x00000001, 0x0fffffff };
@@ -592,6 +599,14 @@ static void test_suspend_retentive(void)
     disarm_wake_timer();
     report(r.error == SBI_SUCCESS, "default retentive suspend, the S-timer armed: returns SBI_SUCCESS "
            "(after %lu us, %s)", (unsigned long)ticks_to_us(t1 - t0), err_name(r.error));
+    arm_wake_timer(WAKE_US);
+    t0 = rdtime();
+    r = sbi_hart_suspend(SBI_HSM_SUSPEND_RET_DEFAULT | TYPE_HIGH_BIT, 0, 0);
+    t1 = rdtime();
+    disarm_wake_timer();
+    report(r.error == SBI_SUCCESS, "sbi_hart_suspend(%#lx), default retentive with bit 63 set (ignored): "
+           "returns SBI_SUCCESS (after %lu us, %s)", SBI_HSM_SUSPEND_RET_DEFAULT | TYPE_HIGH_BIT,
+           (unsigned long)ticks_to_us(t1 - t0), err_name(r.error));
 }
 
 static volatile long ret_error;
@@ -686,7 +701,9 @@ static void test_suspend_non_retentive(unsigned long h, u64 bad, const char *bad
            "default non-retentive suspend of hart %lu, resume at %#lx (%s): SBI_ERR_INVALID_ADDRESS (%s)",
            h, (unsigned long)bad, bad_what, nonret_error == 1 ? "no return" : err_name(nonret_error));
 
-    non_retentive_round(h, SBI_HSM_SUSPEND_NON_RET_DEFAULT, "default non-retentive suspend", true);
+    if (non_retentive_round(h, SBI_HSM_SUSPEND_NON_RET_DEFAULT, "default non-retentive suspend", true))
+        non_retentive_round(h, SBI_HSM_SUSPEND_NON_RET_DEFAULT | TYPE_HIGH_BIT,
+                            "default non-retentive suspend with bit 63 set (ignored)", false);
 }
 
 static void test_suspend(void)
@@ -701,6 +718,8 @@ static void test_suspend(void)
         return;
     }
     retentive_woken_by_ipi(h, SBI_HSM_SUSPEND_RET_DEFAULT, "default retentive suspend");
+    retentive_woken_by_ipi(h, SBI_HSM_SUSPEND_RET_DEFAULT | TYPE_HIGH_BIT,
+                           "default retentive suspend with bit 63 set (ignored)");
     test_suspend_non_retentive(h, bad, what);
 }
 
