@@ -192,17 +192,16 @@ static struct sbiret hsm_status(struct vcpu *v, u64 hartid)
  * Both default suspends wait for an interrupt (exit.c); retentive then
  * returns, non-retentive resumes at @addr with the start state of
  * hart_start (9.4). suspend_type is 32 bits wide: on RV64 a0's upper half
- * is not part of it and is ignored (chapter 3).
+ * is not part of it and is ignored (chapter 3). Keel has no
+ * platform-specific types: like reserved ones, SBI_ERR_INVALID_PARAM (9.4:
+ * NOT_SUPPORTED is for a type that is implemented but cannot be used).
  */
 static struct sbiret hsm_suspend(struct vcpu *v, u64 type, u64 addr, u64 opaque)
 {
     u32 t = (u32)type;
 
-    if ((t > SBI_HSM_SUSPEND_RET_DEFAULT && t < SBI_HSM_SUSPEND_RET_PLATFORM) ||
-        (t > SBI_HSM_SUSPEND_NON_RET_DEFAULT && t < SBI_HSM_SUSPEND_NON_RET_PLATFORM))
-        return ret(SBI_ERR_INVALID_PARAM, 0);
     if (t != SBI_HSM_SUSPEND_RET_DEFAULT && t != SBI_HSM_SUSPEND_NON_RET_DEFAULT)
-        return ret(SBI_ERR_NOT_SUPPORTED, 0);
+        return ret(SBI_ERR_INVALID_PARAM, 0);
     if (t == SBI_HSM_SUSPEND_NON_RET_DEFAULT && !gpa_in_ram(v, addr))
         return ret(SBI_ERR_INVALID_ADDRESS, 0);
     riscv_vcpu_wait_interrupt(v);

@@ -582,6 +582,7 @@ static void disarm_wake_timer(void)
 static void test_suspend_retentive(void)
 {
     static const unsigned long reserved[] = { 0x00000001, 0x0fffffff };
+    static const unsigned long platform[] = { 0x10000000, 0x7fffffff }; /* none on virt or under Keel */
     struct sbiret r;
     u64 t0, t1;
 
@@ -591,6 +592,15 @@ static void test_suspend_retentive(void)
         disarm_wake_timer();
         report(r.error == SBI_ERR_INVALID_PARAM, "sbi_hart_suspend(%#lx), a reserved type: "
                "SBI_ERR_INVALID_PARAM (%s)", reserved[i], err_name(r.error));
+    }
+    /* 9.4: "reserved or is platform-specific and unimplemented"; NOT_SUPPORTED is for implemented types */
+    for (unsigned int i = 0; i < ARRAY_SIZE(platform); i++) {
+        arm_wake_timer(WAKE_US);
+        r = sbi_hart_suspend(platform[i], 0, 0);
+        disarm_wake_timer();
+        report_or_known(r.error == SBI_ERR_INVALID_PARAM, "OpenSBI answers SBI_ERR_NOT_SUPPORTED, as SBI 1.0 "
+                        "said", "sbi_hart_suspend(%#lx), a platform-specific type not implemented: "
+                        "SBI_ERR_INVALID_PARAM (%s)", platform[i], err_name(r.error));
     }
     arm_wake_timer(WAKE_US);
     t0 = rdtime();
@@ -700,6 +710,15 @@ static void test_suspend_non_retentive(unsigned long h, u64 bad, const char *bad
     report(nonret_error == SBI_ERR_INVALID_ADDRESS && hart_entry[h].boots == boots,
            "default non-retentive suspend of hart %lu, resume at %#lx (%s): SBI_ERR_INVALID_ADDRESS (%s)",
            h, (unsigned long)bad, bad_what, nonret_error == 1 ? "no return" : err_name(nonret_error));
+
+    /* should an SBI have it after all, the hart resumes at secondary_entry and idles again */
+    nonret_type = 0x90000000;
+    nonret_error = 1;
+    on_hart(h, suspend_non_retentive, secondary_entry);
+    report_or_known(nonret_error == SBI_ERR_INVALID_PARAM, "OpenSBI answers SBI_ERR_NOT_SUPPORTED, as SBI 1.0 "
+                    "said", "sbi_hart_suspend(0x90000000) on hart %lu, a platform-specific type not "
+                    "implemented: SBI_ERR_INVALID_PARAM (%s)", h,
+                    nonret_error == 1 ? "no return" : err_name(nonret_error));
 
     if (non_retentive_round(h, SBI_HSM_SUSPEND_NON_RET_DEFAULT, "default non-retentive suspend", true))
         non_retentive_round(h, SBI_HSM_SUSPEND_NON_RET_DEFAULT | TYPE_HIGH_BIT,
