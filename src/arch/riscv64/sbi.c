@@ -191,17 +191,17 @@ static struct sbiret hsm_status(struct vcpu *v, u64 hartid)
 /*
  * Both default suspends wait for an interrupt (exit.c); retentive then
  * returns, non-retentive resumes at @addr with the start state of
- * hart_start (9.4).
+ * hart_start (9.4). suspend_type is 32 bits wide: on RV64 a0's upper half
+ * is not part of it and is ignored (chapter 3). Keel has no
+ * platform-specific types: like reserved ones, SBI_ERR_INVALID_PARAM (9.4:
+ * NOT_SUPPORTED is for a type that is implemented but cannot be used).
  */
 static struct sbiret hsm_suspend(struct vcpu *v, u64 type, u64 addr, u64 opaque)
 {
     u32 t = (u32)type;
 
-    if (type != t || (t > SBI_HSM_SUSPEND_RET_DEFAULT && t < SBI_HSM_SUSPEND_RET_PLATFORM) ||
-        (t > SBI_HSM_SUSPEND_NON_RET_DEFAULT && t < SBI_HSM_SUSPEND_NON_RET_PLATFORM))
-        return ret(SBI_ERR_INVALID_PARAM, 0);
     if (t != SBI_HSM_SUSPEND_RET_DEFAULT && t != SBI_HSM_SUSPEND_NON_RET_DEFAULT)
-        return ret(SBI_ERR_NOT_SUPPORTED, 0);
+        return ret(SBI_ERR_INVALID_PARAM, 0);
     if (t == SBI_HSM_SUSPEND_NON_RET_DEFAULT && !gpa_in_ram(v, addr))
         return ret(SBI_ERR_INVALID_ADDRESS, 0);
     riscv_vcpu_wait_interrupt(v);
@@ -227,18 +227,21 @@ static struct sbiret sbi_hsm(struct vcpu *v, u64 fid)
 
 /* ---- SRST ---------------------------------------------------------------------------- */
 
+/*
+ * reset_type and reset_reason are 32 bits wide: on RV64 the upper halves of
+ * a0 and a1 are ignored (chapter 3). Keel defines no vendor or platform
+ * types and no implementation or platform reasons: like the reserved ones,
+ * SBI_ERR_INVALID_PARAM (10.1: "reserved or is platform-specific and
+ * unimplemented").
+ */
 static struct sbiret sbi_srst(struct vcpu *v, u64 fid)
 {
-    u64 type = A(0), reason = A(1);
+    u32 type = (u32)A(0), reason = (u32)A(1);
 
     if (fid != SBI_EXT_SRST_RESET)
         return ret(SBI_ERR_NOT_SUPPORTED, 0);
-    if ((u32)type != type || (u32)reason != reason ||
-        (type > SBI_SRST_RESET_TYPE_WARM_REBOOT && type < 0xf0000000UL) ||
-        (reason > SBI_SRST_RESET_REASON_SYSFAIL && reason < 0xe0000000UL))
+    if (type > SBI_SRST_RESET_TYPE_WARM_REBOOT || reason > SBI_SRST_RESET_REASON_SYSFAIL)
         return ret(SBI_ERR_INVALID_PARAM, 0);
-    if (type > SBI_SRST_RESET_TYPE_WARM_REBOOT)
-        return ret(SBI_ERR_NOT_SUPPORTED, 0); /* vendor-specific types */
     if (type == SBI_SRST_RESET_TYPE_SHUTDOWN) {
         INFO("vm %s: SBI system shutdown from vcpu %u", v->vm->cfg.name, v->id);
         vm_stop(v->vm, VM_OFF);
