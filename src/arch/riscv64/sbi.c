@@ -151,6 +151,12 @@ static void timer_set(struct vcpu *v, u64 deadline)
         csr_write(CSR_VSTIMECMP, deadline);
         return;
     }
+    /* A deadline already passed is pending when the call returns, as it is with Sstc. */
+    if (deadline <= csr_read(CSR_TIME)) {
+        csr_set(CSR_HVIP, HVIP_VSTIP);
+        sbi_ecall(SBI_EXT_TIME, SBI_EXT_TIME_SET_TIMER, ~0UL, 0, 0, 0);
+        return;
+    }
     csr_clear(CSR_HVIP, HVIP_VSTIP);
     sbi_ecall(SBI_EXT_TIME, SBI_EXT_TIME_SET_TIMER, deadline, 0, 0, 0);
 }
