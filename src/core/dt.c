@@ -266,11 +266,11 @@ static void dt_parse_psci(const void *fdt, struct platform *plat)
 static void dt_module_kind(const void *fdt, int node, char *kind, size_t size)
 {
     static const char *const kinds[] = { "multiboot,kernel", "multiboot,ramdisk",
-                                         "multiboot,device-tree" };
+                                         "multiboot,device-tree", "keel,disk" };
 
     for (unsigned int i = 0; i < ARRAY_SIZE(kinds); i++) {
         if (fdt_node_check_compatible(fdt, node, kinds[i]) == 0) {
-            str_copy(kind, kinds[i] + strlen("multiboot,"), size);
+            str_copy(kind, strchr(kinds[i], ',') + 1, size);
             return;
         }
     }

@@ -270,7 +270,7 @@ int pt_forward(struct vcpu *v, const struct mmio_region *r, u64 ipa, unsigned in
     return 0;
 }
 
-/* Guest DT nodes beyond the standard set: passed-through devices and shared memory. */
+/* Guest DT nodes beyond the standard set: passed-through devices, shared memory, disks. */
 int vm_dt_extra_nodes(void *fdt, void *ctx)
 {
     struct vm *vm = ctx;
@@ -278,5 +278,5 @@ int vm_dt_extra_nodes(void *fdt, void *ctx)
 
     for (unsigned int i = 0; i < vm->cfg.nr_pt && !err; i++)
         err = guest_dt_copy_node(fdt, host_fdt, vm->cfg.pt[i].node);
-    return err ?: shmem_dt_nodes(fdt, vm);
+    return err ?: shmem_dt_nodes(fdt, vm) ?: vdisk_dt_nodes(fdt, vm);
 }

@@ -98,6 +98,7 @@ static void cmd_help(void)
     console_puts("help              this text\n"
                  "vms               list VMs: state, vCPUs, CPUs, memory, exits\n"
                  "stat <vm>         exits by reason and interrupts injected, per vCPU\n"
+                 "dev <vm>          emulated devices (disks) and their counters\n"
                  "stop <vm>         stop a VM (its memory is kept until it starts again)\n"
                  "start <vm>        start a stopped VM from its pristine images\n"
                  "restart <vm>      stop, rebuild from pristine images, start\n"
@@ -110,6 +111,8 @@ static void vm_command(const char *cmd, struct vm *vm)
 {
     if (!strcmp(cmd, "stat")) {
         cmd_stat(vm);
+    } else if (!strcmp(cmd, "dev")) {
+        vdisk_print(vm);
     } else if (!strcmp(cmd, "stop")) {
         vm_request_stop(vm);
     } else if (!strcmp(cmd, "start")) {
@@ -144,7 +147,7 @@ static void shell_run(char *cmd)
         cmd_mem();
     else if (!strcmp(cmd, "log"))
         cmd_log(arg);
-    else if (!strcmp(cmd, "stat") || !strcmp(cmd, "stop") || !strcmp(cmd, "start") ||
+    else if (!strcmp(cmd, "stat") || !strcmp(cmd, "dev") || !strcmp(cmd, "stop") || !strcmp(cmd, "start") ||
              !strcmp(cmd, "restart")) {
         if (!arg)
             console_printf("usage: %s <vm>\n", cmd);

@@ -56,10 +56,11 @@ static void vm_free_ram(struct vm *vm)
     vm->nr_chunks = 0;
 }
 
-/* Everything the VM's memory map holds: RAM and Stage-2 tables (the root stays). */
+/* Everything the VM's memory map holds: RAM, disk copies and Stage-2 tables (the root stays). */
 static void vm_free_memory(struct vm *vm)
 {
     vm_free_ram(vm);
+    vdisk_free_images(vm);
     arch_s2_clear(vm);
 }
 
@@ -133,6 +134,22 @@ void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size)
     return NULL;
 }
 
+void *vm_ipa_span(struct vm *vm, u64 ipa, u64 *avail)
+{
+    u64 off = ipa - vm->cfg.ram_ipa;
+
+    if (ipa < vm->cfg.ram_ipa)
+        return NULL;
+    for (unsigned int i = 0; i < vm->nr_chunks; i++) {
+        if (off < vm->chunks[i].size) {
+            *avail = vm->chunks[i].size - off;
+            return (void *)(pa_addr(vm->chunks[i].base) + off);
+        }
+        off -= vm->chunks[i].size;
+    }
+    return NULL;
+}
+
 int vm_copy_to_guest(struct vm *vm, ipaddr_t ipa, const void *src, u64 len)
 {
     while (len) {
@@ -198,7 +215,8 @@ static int vm_build(struct vm *vm)
               vm->cfg.name, vm->cfg.mem_size >> 20);
         return -1;
     }
-    if (vm->virq->map(vm) || vm_map_passthrough(vm) || vm_map_shmem(vm))
+    /* disks after passthrough: its forwarded slots must come first in the MMIO table */
+    if (vm->virq->map(vm) || vm_map_passthrough(vm) || vm_map_shmem(vm) || vdisk_build(vm))
         return -1;
     return vm_prepare_boot(vm);
 }
@@ -207,6 +225,8 @@ static void vm_free(struct vm *vm)
 {
     pt_release(vm);
     vm_free_ram(vm);
+    vdisk_free_images(vm);
+    vdisk_destroy(vm);
     arch_s2_destroy(vm);
     for (unsigned int i = 0; i < VM_MAX_VCPUS; i++)
         obj_free(vm->vcpus[i]);
@@ -234,7 +254,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
     if (cfg->console)
         vm_add_mmio(vm, GUEST_UART_BASE, GUEST_UART_SIZE, vm_uart_read, vm_uart_write);
     vm_console_init(vm);
-    if (vm_build(vm))
+    if (vdisk_create(vm) || vm_build(vm))
         goto fail;
     for (unsigned int i = 0; i < cfg->nr_vcpus; i++)
         cpus[vm->vcpus[i]->pcpu].assigned = vm->vcpus[i];

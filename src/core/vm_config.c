@@ -80,7 +80,11 @@ static const char *vm_parse_modules(const void *fdt, int node, struct vm_config 
             return "a module lies outside RAM or is empty";
         if (!module_reserved(&r))
             return "more boot modules than Keel keeps (PLAT_MAX_MODULES)";
-        if (!fdt_node_check_compatible(fdt, mod, "multiboot,kernel")) {
+        if (!fdt_node_check_compatible(fdt, mod, "keel,disk")) {
+            const char *why = vdisk_parse_module(fdt, mod, &r, c);
+            if (why)
+                return why;
+        } else if (!fdt_node_check_compatible(fdt, mod, "multiboot,kernel")) {
             c->kernel = r;
             if ((args = fdt_getprop(fdt, mod, "bootargs", NULL)))
                 str_copy(c->bootargs, args, sizeof(c->bootargs));
@@ -156,7 +160,7 @@ static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
         return "its CPUs are already given to another VM";
     c->console = fdt_getprop(fdt, node, "keel,console", NULL) != NULL;
     return vm_parse_memory_map(fdt, node, c) ?: vm_parse_modules(fdt, node, c) ?:
-           pt_parse(fdt, node, c) ?: shmem_parse_vm(fdt, node, c);
+           pt_parse(fdt, node, c) ?: vdisk_assign_slots(c) ?: shmem_parse_vm(fdt, node, c);
 }
 
 void vms_boot(const void *fdt)

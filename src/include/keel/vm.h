@@ -2,7 +2,8 @@
  * A virtual machine: its configuration (from the device tree), its memory
  * and Stage-2 map, its vCPUs and its emulated devices.
  *
- * Lock order: vm.lock, then vgic.lock (plic.lock), then the console lock. vm.lock guards
+ * Lock order: vm.lock, then vgic.lock (plic.lock), then the console lock; a virtio
+ * transport's lock (core/vdisk.c) before vgic.lock (plic.lock). vm.lock guards
  * the lifecycle (state, reset_pending, building, every vCPU's power; see
  * core/vm_lifecycle.c) and nothing else; no log line is printed under it.
  */
@@ -30,6 +31,16 @@
 #define PT_MAX_IRQS 4
 #define VM_MAX_SHMEM 4
 #define VM_MAX_CHUNKS 16
+#define VM_MAX_DISKS 4
+
+struct vm_virtio; /* the VM's virtio-mmio transports and disks (core/vdisk.c) */
+
+/* A keel,disk module: a disk image the VM sees as a virtio-blk device. */
+struct vm_disk_cfg {
+    struct mem_range image; /* pristine; each (re)build gives the VM a fresh copy */
+    bool read_only;         /* keel,read-only */
+    unsigned int slot;      /* its virtio-mmio slot (GUEST_VIRTIO_BASE + slot * STRIDE) */
+};
 
 enum vm_state { VM_STOPPED, VM_RUNNING, VM_OFF, VM_CRASHED };
 
@@ -62,6 +73,8 @@ struct vm_config {
     unsigned int nr_pt;
     u8 shmem[VM_MAX_SHMEM]; /* indexes into the shared-memory regions */
     unsigned int nr_shmem;
+    struct vm_disk_cfg disks[VM_MAX_DISKS];
+    unsigned int nr_disks;
 };
 
 struct mmio_region {
@@ -96,6 +109,7 @@ struct vm {
         } plic;
     };
     union vuart uart;      /* the console UART, GUEST_VUART's model */
+    struct vm_virtio *virtio; /* NULL: no disk, no virtio-mmio window */
     struct mmio_region mmio[VM_MAX_MMIO];
     unsigned int nr_mmio;
     spinlock_t lock;
@@ -185,8 +199,26 @@ int vm_map_shmem(struct vm *vm);
 int shmem_dt_nodes(void *fdt, struct vm *vm);
 s64 shmem_doorbell(struct vm *vm, u64 id);
 
+/*
+ * Disks (core/vdisk.c): keel,disk modules in the VM's config, their
+ * virtio-mmio slots (after pt_parse: a passed-through slot is skipped),
+ * the devices (at creation), a fresh copy of each image at every build,
+ * the guest DT nodes, the shell's `dev`.
+ */
+const char *vdisk_parse_module(const void *fdt, int mod, const struct mem_range *r,
+                               struct vm_config *c);
+const char *vdisk_assign_slots(struct vm_config *c);
+int vdisk_create(struct vm *vm);
+int vdisk_build(struct vm *vm);
+void vdisk_free_images(struct vm *vm);
+void vdisk_destroy(struct vm *vm);
+int vdisk_dt_nodes(void *fdt, struct vm *vm);
+void vdisk_print(struct vm *vm);
+
 /* Guest memory access by IPA, for Keel's own use (loading images). */
 void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size);
+/* The host address of RAM at @ipa and in *@avail the bytes up to the end of its chunk; NULL if not RAM. */
+void *vm_ipa_span(struct vm *vm, u64 ipa, u64 *avail);
 int vm_copy_to_guest(struct vm *vm, ipaddr_t ipa, const void *src, u64 len);
 
 #endif

@@ -15,6 +15,17 @@
 #define GUEST_VUART vuart_pl011 /* its model (keel/vuart.h) */
 #define GUEST_RAM_BASE 0x40000000UL
 #define GUEST_DEVICE_END 0x0c000000UL
+
+/*
+ * The virtio-mmio transports (keel,disk modules): virt's 32 slots of 0x200
+ * bytes from 0x0a000000, slot n on SPI 16 + n (line 16 + n), each DT node
+ * with reg size 0x200 and dma-coherent, as QEMU writes them.
+ */
+#define GUEST_VIRTIO_BASE 0x0a000000UL
+#define GUEST_VIRTIO_STRIDE 0x200UL
+#define GUEST_VIRTIO_COUNT 32
+#define GUEST_VIRTIO_LINE(n) (16 + (n))
+#define GUEST_VIRTIO_DMA_COHERENT 1
 #define GUEST_IPA_BITS 39
 
 /*

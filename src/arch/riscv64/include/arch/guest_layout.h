@@ -14,6 +14,19 @@
 #define GUEST_VUART vuart_ns16550    /* its model (keel/vuart.h) */
 #define GUEST_RAM_BASE 0x80000000UL
 #define GUEST_DEVICE_END 0x80000000UL
+
+/*
+ * The virtio-mmio transports (keel,disk modules): virt's 8 slots a page
+ * apart from 0x10001000, slot n on PLIC source 1 + n, each DT node with
+ * reg size 0x1000 as QEMU writes them (the registers fill the first 0x200
+ * bytes; the rest of the page aborts). No dma-coherent: QEMU's riscv virt
+ * does not write it, RISC-V being coherent by default.
+ */
+#define GUEST_VIRTIO_BASE 0x10001000UL
+#define GUEST_VIRTIO_STRIDE 0x1000UL
+#define GUEST_VIRTIO_COUNT 8
+#define GUEST_VIRTIO_LINE(n) (1 + (n))
+#define GUEST_VIRTIO_DMA_COHERENT 0
 #define GUEST_IPA_BITS 41            /* Sv39x4 (privileged spec 9.5.1) */
 
 /*
