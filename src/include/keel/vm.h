@@ -33,13 +33,30 @@
 #define VM_MAX_CHUNKS 16
 #define VM_MAX_DISKS 4
 
-struct vm_virtio; /* the VM's virtio-mmio transports and disks (core/vdisk.c) */
+#define VM_NET_NAME_MAX 16
+
+struct vm_virtio; /* the VM's virtio-mmio window and devices (core/vdev.c) */
 
 /* A keel,disk module: a disk image the VM sees as a virtio-blk device. */
 struct vm_disk_cfg {
     struct mem_range image; /* pristine; each (re)build gives the VM a fresh copy */
     bool read_only;         /* keel,read-only */
     unsigned int slot;      /* its virtio-mmio slot (GUEST_VIRTIO_BASE + slot * STRIDE) */
+};
+
+/* keel,net: a virtio-net port on a named network of Keel's switch (core/vnet.c). */
+struct vm_net_cfg {
+    bool enabled;
+    char network[VM_NET_NAME_MAX];
+    u8 mac[6];              /* keel,mac-address; else one made from the VM's id */
+    bool mac_set;
+    unsigned int slot;
+};
+
+/* keel,virtio-console: a virtio-console port (hvc0) on the console multiplexer. */
+struct vm_vconsole_cfg {
+    bool enabled;
+    unsigned int slot;
 };
 
 enum vm_state { VM_STOPPED, VM_RUNNING, VM_OFF, VM_CRASHED };
@@ -75,6 +92,8 @@ struct vm_config {
     unsigned int nr_shmem;
     struct vm_disk_cfg disks[VM_MAX_DISKS];
     unsigned int nr_disks;
+    struct vm_net_cfg net;
+    struct vm_vconsole_cfg vconsole;
 };
 
 struct mmio_region {
@@ -200,20 +219,20 @@ int shmem_dt_nodes(void *fdt, struct vm *vm);
 s64 shmem_doorbell(struct vm *vm, u64 id);
 
 /*
- * Disks (core/vdisk.c): keel,disk modules in the VM's config, their
- * virtio-mmio slots (after pt_parse: a passed-through slot is skipped),
- * the devices (at creation), a fresh copy of each image at every build,
- * the guest DT nodes, the shell's `dev`.
+ * Emulated virtio devices: their configuration (core/vdev_config.c:
+ * keel,disk modules, keel,net, keel,virtio-console; the virtio-mmio slots,
+ * after pt_parse so a passed-through slot is skipped; the guest DT nodes)
+ * and the device types (core/vdisk.c, core/vnet.c, core/vconsole.c), which
+ * core/vdev.c (keel/vdev.h) creates, builds and frees with the VM.
  */
 const char *vdisk_parse_module(const void *fdt, int mod, const struct mem_range *r,
                                struct vm_config *c);
-const char *vdisk_assign_slots(struct vm_config *c);
+const char *vdev_parse_vm(const void *fdt, int vm_node, struct vm_config *c);
+const char *vdev_assign_slots(struct vm_config *c);
+int vdev_dt_nodes(void *fdt, struct vm *vm);
 int vdisk_create(struct vm *vm);
-int vdisk_build(struct vm *vm);
-void vdisk_free_images(struct vm *vm);
-void vdisk_destroy(struct vm *vm);
-int vdisk_dt_nodes(void *fdt, struct vm *vm);
-void vdisk_print(struct vm *vm);
+int vnet_create(struct vm *vm);
+int vconsole_create(struct vm *vm);
 
 /* Guest memory access by IPA, for Keel's own use (loading images). */
 void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size);
