@@ -75,10 +75,12 @@ pack_rootfs() {
 # ---- riscv64 (Debian 13) -----------------------------------------------------
 # Bump when the riscv64 initramfs contents change, so caches are rebuilt; the
 # kernel's version is part of the stamp as well (its modules are inside).
-RV_INITRAMFS_VERSION=1
-# The same modules as the arm64 guest's; they are modules (=m) in trixie's
-# riscv64 kernel too, shipped xz-compressed (decompressed here, signature kept).
-RV_GUEST_MODULES="drivers/virtio/virtio_mmio.ko drivers/block/virtio_blk.ko fs/minix/minix.ko"
+RV_INITRAMFS_VERSION=2
+# The same modules as the arm64 guest's (virtio_console is built in here);
+# they are modules (=m) in trixie's riscv64 kernel too, shipped
+# xz-compressed (decompressed here, signature kept).
+RV_GUEST_MODULES="drivers/virtio/virtio_mmio.ko drivers/block/virtio_blk.ko fs/minix/minix.ko
+    net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko"
 # RISC-V Image header (Documentation/arch/riscv/boot-image-header.rst):
 # text_offset at 0x8, image_size at 0x10, magic2 "RSC\x05" at 0x38.
 rv_header() { od -An -t"$2" -j "$3" -N "$4" "$1" | tr -d ' '; }
@@ -275,8 +277,10 @@ fi
 
 # ---- initramfs ------------------------------------------------------------
 # Bump when the initramfs contents change, so caches are rebuilt.
-INITRAMFS_VERSION=2
-GUEST_MODULES="drivers/virtio/virtio_mmio.ko drivers/block/virtio_blk.ko fs/minix/minix.ko"
+INITRAMFS_VERSION=3
+GUEST_MODULES="drivers/virtio/virtio_mmio.ko drivers/block/virtio_blk.ko fs/minix/minix.ko
+    net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko
+    drivers/char/virtio_console.ko"
 if [ "$(cat "$cache/initramfs.version" 2>/dev/null)" != "$INITRAMFS_VERSION" ]; then
     rm -f "$cache/initramfs.cpio.gz"
 fi
@@ -297,8 +301,10 @@ else
     rootfs="$tmp/root"
     mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc}
     install -m 0755 "$tmp/deb/bin/busybox" "$rootfs/bin/busybox"
-    # A few modules of the same kernel, so a passed-through virtio disk works:
-    # virtio-mmio transport, virtio-blk, and the minix filesystem (no deps).
+    # A few modules of the same kernel, for virtio devices (passed through or
+    # Keel's): the virtio-mmio transport, virtio-blk, the minix filesystem,
+    # virtio-net (with the failover modules it needs; /init loads them in
+    # name order, which puts each after what it depends on), virtio-console.
     kdeb="$(deb_of "linux-image-$(cat "$cache/Image.version")")"
     [ -n "$kdeb" ] || die "kernel package for $(cat "$cache/Image.version") not in $cache"
     dpkg-deb -x "$kdeb" "$tmp/kernel"

@@ -1,20 +1,24 @@
 /*
- * Console multiplexer. Keel owns the physical UART; every VM's virtual PL011
- * is multiplexed onto it.
+ * Console multiplexer. Keel owns the physical UART; every VM's console
+ * ports are multiplexed onto it: its virtual UART (PL011 or NS16550A,
+ * keel,console) and its virtio-console port (hvc0, keel,virtio-console,
+ * core/vconsole.c), each a port of its own.
  *
- * Output: the VM with focus writes straight through, so echo and prompts
- * appear as typed. Other VMs' output is collected a line at a time (bounded:
- * a full buffer goes out as a line) so concurrent VMs never interleave
- * mid-line; nothing is dropped. Lines are prefixed with "[name] " when more
- * than one VM has a console (keel.console-tag=on/off forces it). When a
- * line interrupts a half-written one, a newline is inserted so tags always
- * start lines.
+ * Output: the port with focus writes straight through, so echo and prompts
+ * appear as typed. Other ports' output is collected a line at a time
+ * (bounded: a full buffer goes out as a line) so concurrent ports never
+ * interleave mid-line; nothing is dropped. Lines are prefixed with "[name] "
+ * (the UART) or "[name/hvc] " when there is more than one port
+ * (keel.console-tag=on/off forces it). When a line interrupts a
+ * half-written one, a newline is inserted so tags always start lines.
  *
- * Input goes to the VM with focus, or to the Keel shell. The escape key
+ * Input goes to the port with focus, or to the Keel shell. The escape key
  * (Ctrl-a, or Ctrl-] which QEMU's own console does not intercept) followed
- * by: n = next VM / shell, 0-7 = VM by id, k = Keel shell, ? = help, and the
- * escape key again = send it to the VM. Bytes a VM cannot take yet (its RX
- * FIFO is full) wait in a bounded per-VM queue; overflow is counted.
+ * by: n = next port / shell, 0-7 = VM by id (its UART, else its hvc), k =
+ * Keel shell, ? = help, and the escape key again = send it to the VM. Bytes
+ * a VM's UART cannot take yet (its RX FIFO is full) wait in a bounded
+ * per-VM queue; overflow is counted. The hvc port's input goes to its
+ * device (vconsole_input), which queues it the same way.
  */
 #include <keel/irqchip.h>
 #include <keel/cmdline.h>
@@ -34,39 +38,50 @@
 
 #define LINE_BUFFER 160
 
-struct vm_console {
+struct con_port {
+    struct vm *vm;
+    bool hvc;               /* the virtio-console port, not the UART */
     bool at_line_start;
-    char line[LINE_BUFFER]; /* output held while the VM has no focus */
+    char line[LINE_BUFFER]; /* output held while the port has no focus */
     unsigned int line_len;
+};
+
+struct vm_console {
+    struct con_port uart, hvc;
     char in[INPUT_QUEUE]; /* typed ahead of the guest's RX FIFO */
     unsigned int in_head, in_count;
     u64 in_dropped;
 };
 
 static struct vm_console consoles[VM_MAX];
-static struct vm *focus;            /* NULL: the Keel shell */
-static struct vm *last_writer;      /* VM whose line is open on the console */
+static struct con_port *focus;      /* NULL: the Keel shell */
+static struct con_port *last_writer; /* port whose line is open on the console */
 static bool escape_pending;
 /* Lock order: vm.uart_lock, then mux_lock, then the console lock. */
 static spinlock_t mux_lock = SPINLOCK_INIT;
 
+static bool port_exists(const struct con_port *p)
+{
+    return p->hvc ? p->vm->cfg.vconsole.enabled : p->vm->cfg.console;
+}
+
 static bool tags_on(void)
 {
-    unsigned int with_console = 0;
+    unsigned int ports = 0;
 
     if (keel_options.console_tag >= 0)
         return keel_options.console_tag;
     for (unsigned int i = 0; i < nr_vms; i++)
-        with_console += vms[i]->cfg.console;
-    return with_console > 1;
+        ports += vms[i]->cfg.console + vms[i]->cfg.vconsole.enabled;
+    return ports > 1;
 }
 
 /* Ends a VM's half-written line before Keel or another VM prints. */
 static void close_open_line(void)
 {
-    if (last_writer && !last_writer->console->at_line_start) {
+    if (last_writer && !last_writer->at_line_start) {
         console_write("\n", 1);
-        last_writer->console->at_line_start = true;
+        last_writer->at_line_start = true;
     }
     last_writer = NULL;
 }
@@ -79,48 +94,57 @@ void console_mux_message(const char *s)
     spin_unlock(&mux_lock);
 }
 
-/* Writes @len bytes of @vm's output, tagging line starts. mux_lock held. */
-static void vm_emit(struct vm *vm, const char *s, unsigned int len)
+/* Writes @len bytes of a port's output, tagging line starts. mux_lock held. */
+static void port_emit(struct con_port *p, const char *s, unsigned int len)
 {
-    struct vm_console *con = vm->console;
-    char tag[VM_NAME_MAX + 4];
+    char tag[VM_NAME_MAX + 8];
 
-    if (last_writer != vm)
+    if (last_writer != p)
         close_open_line();
     for (unsigned int i = 0; i < len; i++) {
-        if (con->at_line_start && tags_on())
-            console_write(tag, snprintf(tag, sizeof(tag), "[%s] ", vm->cfg.name));
+        if (p->at_line_start && tags_on())
+            console_write(tag, snprintf(tag, sizeof(tag), "[%s%s] ", p->vm->cfg.name,
+                                        p->hvc ? "/hvc" : ""));
         if (s[i] != '\r')
             console_write(&s[i], 1);
-        con->at_line_start = (s[i] == '\n');
+        p->at_line_start = (s[i] == '\n');
     }
-    last_writer = vm;
+    last_writer = p;
 }
 
-static void vm_flush_line(struct vm *vm)
+static void port_flush_line(struct con_port *p)
 {
-    struct vm_console *con = vm->console;
+    if (p->line_len)
+        port_emit(p, p->line, p->line_len);
+    p->line_len = 0;
+}
 
-    if (con->line_len)
-        vm_emit(vm, con->line, con->line_len);
-    con->line_len = 0;
+static void port_write(struct con_port *p, const char *s, unsigned int len)
+{
+    spin_lock(&mux_lock);
+    if (p == focus) {
+        port_flush_line(p);
+        port_emit(p, s, len);
+    } else {
+        for (unsigned int i = 0; i < len; i++) {
+            p->line[p->line_len++] = s[i];
+            if (s[i] == '\n' || p->line_len == LINE_BUFFER)
+                port_flush_line(p);
+        }
+    }
+    spin_unlock(&mux_lock);
 }
 
 static void vm_uart_tx(void *ctx, char c)
 {
     struct vm *vm = ctx;
-    struct vm_console *con = vm->console;
 
-    spin_lock(&mux_lock);
-    if (vm == focus) {
-        vm_flush_line(vm);
-        vm_emit(vm, &c, 1);
-    } else {
-        con->line[con->line_len++] = c;
-        if (c == '\n' || con->line_len == LINE_BUFFER)
-            vm_flush_line(vm);
-    }
-    spin_unlock(&mux_lock);
+    port_write(&vm->console->uart, &c, 1);
+}
+
+void vm_hvc_write(struct vm *vm, const char *s, unsigned int len)
+{
+    port_write(&vm->console->hvc, s, len);
 }
 
 static void vm_uart_irq(void *ctx, bool level)
@@ -134,15 +158,19 @@ void vm_console_init(struct vm *vm)
     vm->uart_lock = (spinlock_t)SPINLOCK_INIT;
     vm->console = &consoles[vm->id];
     memset(vm->console, 0, sizeof(*vm->console));
+    vm->console->uart = (struct con_port){ .vm = vm, .at_line_start = true };
+    vm->console->hvc = (struct con_port){ .vm = vm, .hvc = true, .at_line_start = true };
     if (!focus && vm->cfg.console)
-        focus = vm;
+        focus = &vm->console->uart;
+    else if (!focus && vm->cfg.vconsole.enabled)
+        focus = &vm->console->hvc;
 }
 
 void vm_console_detach(struct vm *vm)
 {
-    if (focus == vm)
+    if (focus && focus->vm == vm)
         focus = NULL;
-    if (last_writer == vm)
+    if (last_writer && last_writer->vm == vm)
         last_writer = NULL;
 }
 
@@ -150,7 +178,8 @@ void vm_console_reset(struct vm *vm)
 {
     spin_lock(&vm->uart_lock);
     GUEST_VUART.reset(&vm->uart, vm_uart_tx, vm_uart_irq, vm);
-    vm->console->at_line_start = true;
+    vm->console->uart.at_line_start = true;
+    vm->console->hvc.at_line_start = true;
     vm->console->in_count = 0;
     spin_unlock(&vm->uart_lock);
     vm->virq->set_level(vm, GUEST_UART_LINE, false);
@@ -235,45 +264,60 @@ static void vm_input(struct vm *vm, char c)
     spin_unlock(&vm->uart_lock);
 }
 
-static const char *focus_name(void)
-{
-    return focus ? focus->cfg.name : "the Keel shell";
-}
-
 void console_mux_announce(void)
 {
     char msg[160];
 
     snprintf(msg, sizeof(msg),
-             "[keel] console input goes to %s. Ctrl-a (or Ctrl-]) then n: next, k: Keel shell, "
-             "?: help\n", focus_name());
+             "[keel] console input goes to %s%s. Ctrl-a (or Ctrl-]) then n: next, k: Keel shell, "
+             "?: help\n", focus ? focus->vm->cfg.name : "the Keel shell",
+             focus && focus->hvc ? "/hvc" : "");
     console_mux_message(msg);
     if (!focus)
         shell_prompt();
 }
 
-static void focus_set(struct vm *vm)
+static void focus_set(struct con_port *p)
 {
-    focus = vm;
+    focus = p;
     console_mux_announce();
-    if (vm) {
+    if (p) {
         spin_lock(&mux_lock);
-        vm_flush_line(vm); /* its prompt, most likely */
+        port_flush_line(p); /* its prompt, most likely */
         spin_unlock(&mux_lock);
     }
 }
 
+/* UART, then hvc, VM by VM, then the shell: port k is VM k / 2's, its hvc if k is odd. */
 static void focus_next(void)
 {
-    unsigned int start = focus ? focus->id + 1 : 0;
+    unsigned int k = focus ? 2 * focus->vm->id + focus->hvc + 1 : 0;
 
-    for (unsigned int i = start; i < nr_vms; i++) {
-        if (vms[i]->cfg.console) {
-            focus_set(vms[i]);
+    for (; k < 2 * nr_vms; k++) {
+        struct vm_console *con = vms[k / 2]->console;
+        struct con_port *p = k % 2 ? &con->hvc : &con->uart;
+        if (port_exists(p)) {
+            focus_set(p);
             return;
         }
     }
     focus_set(NULL);
+}
+
+static void focus_vm(struct vm *vm)
+{
+    if (port_exists(&vm->console->uart))
+        focus_set(&vm->console->uart);
+    else if (port_exists(&vm->console->hvc))
+        focus_set(&vm->console->hvc);
+}
+
+static void port_input(struct con_port *p, char c)
+{
+    if (p->hvc)
+        vconsole_input(p->vm, c);
+    else
+        vm_input(p->vm, c);
 }
 
 static void escape_command(char c)
@@ -282,10 +326,10 @@ static void escape_command(char c)
         focus_next();
     else if (c == 'k')
         focus_set(NULL);
-    else if (c >= '0' && c <= '7' && (unsigned int)(c - '0') < nr_vms && vms[c - '0']->cfg.console)
-        focus_set(vms[c - '0']);
+    else if (c >= '0' && c <= '7' && (unsigned int)(c - '0') < nr_vms)
+        focus_vm(vms[c - '0']);
     else if (c == CTRL_A || c == CTRL_RSQB)
-        focus ? vm_input(focus, c) : (void)0;
+        focus ? port_input(focus, c) : (void)0;
     else
         console_mux_message("[keel] escape keys: n next, k Keel shell, 0-7 VM by id, "
                             "Ctrl-a Ctrl-a sends Ctrl-a\n");
@@ -299,7 +343,7 @@ static void console_input(char c)
     } else if (c == CTRL_A || c == CTRL_RSQB) {
         escape_pending = true;
     } else if (focus) {
-        vm_input(focus, c);
+        port_input(focus, c);
     } else {
         shell_input(c);
     }

@@ -235,7 +235,7 @@ int vdev_create(struct vm *vm)
     v->mem = (struct virtq_mem){ vdev_mem_check, vdev_mem_read, vdev_mem_write, vm };
     v->empty_lock = (spinlock_t)SPINLOCK_INIT;
     virtio_mmio_init(&v->empty, NULL, NULL, &v->mem, NULL, NULL, NULL);
-    return vdisk_create(vm);
+    return vdisk_create(vm) ?: vnet_create(vm) ?: vconsole_create(vm);
 }
 
 /*

@@ -1,7 +1,7 @@
 /*
- * The console multiplexer: every VM's virtual UART shares Keel's physical
- * UART. Output lines are tagged with the VM's name; input goes to the VM
- * that has focus.
+ * The console multiplexer: every VM's console ports (its virtual UART, its
+ * virtio-console) share Keel's physical UART. Output lines are tagged with
+ * the VM's name (and /hvc); input goes to the port that has focus.
  */
 #ifndef KEEL_CONSOLE_MUX_H
 #define KEEL_CONSOLE_MUX_H
@@ -32,6 +32,9 @@ int vm_console_getc(struct vm *vm);
 #define VM_CONSOLE_BAD_BUFFER (-1)
 s64 vm_console_write_guest(struct vm *vm, u64 ipa, u64 len);
 s64 vm_console_read_guest(struct vm *vm, u64 ipa, u64 len);
+/* The VM's virtio-console port (core/vconsole.c): its output, and where its input goes. */
+void vm_hvc_write(struct vm *vm, const char *s, unsigned int len);
+void vconsole_input(struct vm *vm, char c);
 /* Physical UART receive interrupt: route the bytes to the focused VM. */
 void console_rx_irq(void);
 void console_mux_init(void);
