@@ -22,6 +22,7 @@
  */
 #include <keel/buddy.h>
 #include <keel/console.h>
+#include <keel/hdisk.h>
 #include <keel/log.h>
 #include <keel/mem.h>
 #include <keel/printf.h>
@@ -36,6 +37,7 @@ struct vdisk {
     struct virtio_mmio t;
     struct virtio_blk blk;
     struct virtio_blk_ram ram;
+    struct hdisk_slice slice; /* a keel,disk-slice's backing (keel/hdisk.h) */
     spinlock_t lock;
     struct vm *vm;
     unsigned int index, slot;
@@ -212,8 +214,10 @@ static int vdisk_create_one(struct vm *vm, unsigned int i)
     d->slot = c->slot;
     d->lock = (spinlock_t)SPINLOCK_INIT;
     snprintf(d->id, sizeof(d->id), "keel-disk%u", i);
-    /* the image copy comes at each build (vdisk_build sets ram.base) */
-    virtio_blk_ram_backing(&b, &d->ram, NULL, c->image.size, c->read_only, d->id);
+    if (c->slice)
+        hdisk_slice_backing(&b, &d->slice, c, d->id);
+    else /* the image copy comes at each build (vdisk_build sets ram.base) */
+        virtio_blk_ram_backing(&b, &d->ram, NULL, c->image.size, c->read_only, d->id);
     if (virtio_blk_init(&d->blk, &b))
         return -1;
     return virtio_mmio_init(&d->t, &virtio_blk_ops, &d->blk, &vm->virtio->mem, vdisk_irq,
@@ -260,14 +264,16 @@ int vdisk_build(struct vm *vm)
     for (unsigned int i = 0; i < v->nr; i++) {
         struct vdisk *d = v->disk[i];
         const struct mem_range *img = &vm->cfg.disks[i].image;
-        d->order = order_for_size(img->size);
-        d->copy = page_alloc(d->order);
-        if (!d->copy) {
-            ERROR("vm %s: not enough free memory for a copy of its disk %u (%lu KiB)",
-                  vm->cfg.name, i, img->size >> 10);
-            return -1;
+        if (!vm->cfg.disks[i].slice) { /* a slice is the host disk's sectors: nothing to copy */
+            d->order = order_for_size(img->size);
+            d->copy = page_alloc(d->order);
+            if (!d->copy) {
+                ERROR("vm %s: not enough free memory for a copy of its disk %u (%lu KiB)",
+                      vm->cfg.name, i, img->size >> 10);
+                return -1;
+            }
+            memcpy(d->copy, (const void *)pa_addr(img->base), img->size);
         }
-        memcpy(d->copy, (const void *)pa_addr(img->base), img->size);
         spin_lock(&d->lock);
         d->ram.base = d->copy;
         virtio_mmio_reset(&d->t);
@@ -303,24 +309,42 @@ static u64 stat_load(const u64 *p)
     return __atomic_load_n(p, __ATOMIC_RELAXED); /* counters move under the disk's lock */
 }
 
+/* What a disk is over: "ram", or "host <first>-<last>" (sectors of the host disk). */
+static void vdisk_backing_name(const struct vm_disk_cfg *c, char *buf, size_t size)
+{
+    if (c->slice)
+        snprintf(buf, size, "host %lu-%lu", c->first, c->first + c->sectors - 1);
+    else
+        snprintf(buf, size, "ram");
+}
+
 /* The shell's `dev`: lock-free, so a busy disk never holds up the console. */
 void vdisk_print(struct vm *vm)
 {
+    char backing[48];
+    bool slices = false;
+
     if (!vm->virtio) {
         console_printf("vm %s: no emulated devices\n", vm->cfg.name);
         return;
     }
-    console_printf("%-4s %-10s %-5s %-11s %9s %3s %10s %12s %12s %8s %7s %5s\n", "dev", "type",
+    console_printf("%-4s %-10s %-5s %-11s %9s %3s %10s %12s %12s %8s %7s %5s %s\n", "dev", "type",
                    "slot", "address", "size", "ro", "requests", "read", "written", "flushes",
-                   "errors", "reset");
+                   "errors", "reset", "backing");
     for (unsigned int i = 0; i < vm->virtio->nr; i++) {
         const struct vdisk *d = vm->virtio->disk[i];
+        const struct vm_disk_cfg *c = &vm->cfg.disks[i];
         const struct virtio_blk_stats *s = &d->blk.stats;
-        console_printf("%-4u %-10s %-5u %#-11lx %5lu KiB %3s %10lu %12lu %12lu %8lu %7lu %5lu\n",
-                       i, "virtio-blk", d->slot, slot_base(d->slot), vm->cfg.disks[i].image.size
-                       >> 10, vm->cfg.disks[i].read_only ? "yes" : "no",
-                       stat_load(&s->requests), stat_load(&s->read_bytes),
-                       stat_load(&s->write_bytes), stat_load(&s->flushes),
-                       stat_load(&s->errors), stat_load(&s->bad_chains));
+        vdisk_backing_name(c, backing, sizeof(backing));
+        slices |= c->slice;
+        console_printf("%-4u %-10s %-5u %#-11lx %5lu KiB %3s %10lu %12lu %12lu %8lu %7lu %5lu %s\n",
+                       i, "virtio-blk", d->slot, slot_base(d->slot),
+                       (c->slice ? c->sectors * VIRTIO_BLK_SECTOR : c->image.size) >> 10,
+                       c->read_only ? "yes" : "no", stat_load(&s->requests),
+                       stat_load(&s->read_bytes), stat_load(&s->write_bytes),
+                       stat_load(&s->flushes), stat_load(&s->errors), stat_load(&s->bad_chains),
+                       backing);
     }
+    if (slices)
+        hdisk_print();
 }
