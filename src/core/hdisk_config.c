@@ -16,7 +16,7 @@ static char hdisk_why[192];
 
 int hdisk_dt_node(const void *fdt)
 {
-    int chosen = fdt_path_offset(fdt, "/chosen"), len;
+    int chosen = fdt_path_offset(fdt, "/chosen"), len, node;
     const char *path;
 
     if (chosen < 0)
@@ -26,7 +26,9 @@ int hdisk_dt_node(const void *fdt)
         return -FDT_ERR_NOTFOUND;
     if (len < 2 || path[len - 1])
         return -FDT_ERR_BADVALUE; /* not one NUL-terminated string */
-    return fdt_path_offset(fdt, path);
+    node = fdt_path_offset(fdt, path);
+    /* a disk named but missing is an error, unlike none named */
+    return node == -FDT_ERR_NOTFOUND ? -FDT_ERR_BADPATH : node;
 }
 
 bool hdisk_dt_overlaps(const void *fdt, u64 base, u64 size)

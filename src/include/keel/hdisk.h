@@ -39,7 +39,10 @@ struct vm_disk_cfg;
 
 /* ---- configuration (core/hdisk_config.c: pure DT, host-testable) ---- */
 
-/* The node /chosen/keel,host-disk names, or a negative libfdt error (none configured: -FDT_ERR_NOTFOUND). */
+/*
+ * The node /chosen/keel,host-disk names, or a negative libfdt error:
+ * -FDT_ERR_NOTFOUND if none is named, -FDT_ERR_BADPATH if it names no node.
+ */
 int hdisk_dt_node(const void *fdt);
 /* Whether [base, base + size) overlaps the host disk's registers (passthrough refuses it). */
 bool hdisk_dt_overlaps(const void *fdt, u64 base, u64 size);
