@@ -157,6 +157,36 @@ def test_slices_that_overlap_or_take_the_host_disk_are_refused(keel, tmp_path):
     proc.expect(r"vm e: starting")
 
 
+@pytest.mark.usefixtures("need_guest")
+def test_passthrough_disk_beside_the_host_disk(keel, tmp_path):
+    """--disk keeps the top transport for passthrough, --host-disk takes the
+    next one: one VM drives the first itself, another has a slice of the
+    second, and each write lands in its own file."""
+    passed, disk = tmp_path / "pt.img", tmp_path / "host.img"
+    passed.write_bytes(bytes(8 * MiB) + b"KEEL-DISK-MARKER" + bytes(8 * MiB - 16))
+    pristine = make_host_disk(disk)
+    proc = keel("--smp", "2", "--mem", "1G", "--disk", str(passed), "--host-disk", str(disk),
+                "--vm", linux_vm_spec("p", cpus=1, mem="160M", identity="on",
+                                      passthrough="/virtio_mmio@a003e00"),
+                "--vm", linux_vm_spec("s", cpus=1, mem="160M", slice="0:16M"), timeout=120)
+    proc.expect(r"virtio-blk host disk at 0xa003c00: 131072 sectors \(64 MiB\), flush")
+    wait_ready(proc, ["p", "s"])
+    type_line(proc, "dd if=/dev/vda bs=1M skip=8 count=1 2>/dev/null | head -c 16; echo")
+    tagged(proc, "p", "KEEL-DISK-MARKER")
+    type_line(proc, "echo P-WROTE-THIS|dd of=/dev/vda bs=1M seek=4 conv=fsync;echo w=$?")
+    tagged(proc, "p", r"w=0")
+    focus(proc, "n", "s")
+    type_line(proc, "echo S-WROTE-THIS|dd of=/dev/vda bs=1M seek=4 conv=fsync;echo w=$?")
+    tagged(proc, "s", r"w=0")
+    type_line(proc, "cat /sys/block/vda/size")
+    tagged(proc, "s", r"32768\r*\n")
+    assert not KEEL_FATAL.search(proc.output)
+    image, mine = disk.read_bytes(), passed.read_bytes()
+    assert image[4 * MiB:4 * MiB + 13] == b"S-WROTE-THIS\n"
+    assert image[4 * MiB + 13:] == pristine[4 * MiB + 13:] and image[:4 * MiB] == pristine[:4 * MiB]
+    assert mine[4 * MiB:4 * MiB + 13] == b"P-WROTE-THIS\n" and b"S-WROTE" not in mine
+
+
 def test_riscv_slice_is_written_through_to_the_host_disk(keel, tmp_path):
     for f in ("Image", "initramfs.cpio.gz"):
         if not (RV_GUESTS / f).is_file():
