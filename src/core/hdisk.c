@@ -101,7 +101,7 @@ void hdisk_print(void)
                    "%lu flushes, %lu errors%s\n", hdisk.base, hdisk.capacity,
                    stat_load(&s->requests), stat_load(&s->read_bytes),
                    stat_load(&s->write_bytes), stat_load(&s->flushes), stat_load(&s->errors),
-                   __atomic_load_n(&hdisk.broken, __ATOMIC_RELAXED) ? "; given up (timeout)" : "");
+                   __atomic_load_n(&hdisk.broken, __ATOMIC_RELAXED) ? "; given up (see the log)" : "");
 }
 
 /* ---- a slice's backing ---- */

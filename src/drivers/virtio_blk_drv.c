@@ -46,6 +46,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio rings are litt
 #define DRV_FEATURES (BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_BLK_F_FLUSH) |                      \
                       BIT(VIRTIO_BLK_F_BLK_SIZE) | BIT(VIRTIO_BLK_F_RO))
 #define DRV_LOGGED_ERRORS 16  /* device errors logged one by one; after that only counted */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* 2.7.5 */
 struct vq_desc {
@@ -349,14 +351,17 @@ static void drv_submit(struct virtio_blk_drv *d)
     drv_write(d, REG_QueueNotify, 0);
 }
 
-/* The device gave up or never answered: stop it touching Keel's memory, stop using it. */
-static void drv_break(struct virtio_blk_drv *d, u32 type, u64 sector, u32 len)
+/*
+ * The device never answered, or answered what was never asked: it may
+ * still be working on Keel's buffers, so it is reset and not used again.
+ */
+static void drv_break(struct virtio_blk_drv *d, const char *what, u32 type, u64 sector, u32 len)
 {
     u32 status = drv_read(d, REG_Status);
 
-    ERROR("virtio-blk host disk at %#lx: no answer to a %s of %u bytes at sector %lu in %u s "
-          "(device status %#x); the disk is given up: every later request fails", d->base,
-          drv_type_name(type), len, sector, VIRTIO_BLK_DRV_TIMEOUT_S, status);
+    ERROR("virtio-blk host disk at %#lx: %s a %s of %u bytes at sector %lu (device status %#x); "
+          "the disk is given up: every later request fails", d->base, what,
+          drv_type_name(type), len, sector, status);
     d->broken = true;
     drv_reset(d);
 }
@@ -377,6 +382,26 @@ static bool drv_wait(struct virtio_blk_drv *d)
     return true;
 }
 
+/*
+ * The answer's status. 2.7.8.2: nothing past the used length may be
+ * trusted, so a request whose used length does not cover its status byte
+ * (and, for a read, the data before it) counts as failed whatever it says.
+ */
+static int drv_answer(struct virtio_blk_drv *d, const struct vq_used_elem *e, u32 type,
+                      u64 sector, u32 len)
+{
+    u32 need = (type == VIRTIO_BLK_T_IN ? len : 0) + 1;
+    int status = e->len >= need ? drv_mem(d)->status : VIRTIO_BLK_S_IOERR;
+
+    d->stats.requests++;
+    if (status != VIRTIO_BLK_S_OK && ++d->stats.errors <= DRV_LOGGED_ERRORS)
+        WARN("virtio-blk host disk at %#lx: %s of %u bytes at sector %lu: status %u, %u of %u "
+             "bytes written%s", d->base, drv_type_name(type), len, sector, drv_mem(d)->status,
+             e->len, need, d->stats.errors == DRV_LOGGED_ERRORS
+                           ? " (further errors are only counted)" : "");
+    return status;
+}
+
 /* One request of @len bytes (0 for a flush) in the bounce buffer; its status, or -1. */
 static int drv_request(struct virtio_blk_drv *d, u32 type, u64 sector, u32 len)
 {
@@ -388,25 +413,17 @@ static int drv_request(struct virtio_blk_drv *d, u32 type, u64 sector, u32 len)
     drv_fill_chain(d, type, sector, len);
     drv_submit(d);
     if (!drv_wait(d)) {
-        drv_break(d, type, sector, len);
+        drv_break(d, "no answer in " STR(VIRTIO_BLK_DRV_TIMEOUT_S) " s to", type, sector, len);
         return -1;
     }
     e = m->used.ring[d->next_used % Q];
     d->next_used++;
+    /* only head 0 was ever made available, once: anything else is a broken device */
     if (e.id != 0 || __atomic_load_n(&m->used.idx, __ATOMIC_RELAXED) != d->next_used) {
-        /* only head 0 was ever made available, once: anything else is a broken device */
-        drv_break(d, type, sector, len);
+        drv_break(d, "an answer never asked for (used id or idx) to", type, sector, len);
         return -1;
     }
-    d->stats.requests++;
-    if (m->status != VIRTIO_BLK_S_OK) {
-        if (++d->stats.errors <= DRV_LOGGED_ERRORS)
-            WARN("virtio-blk host disk at %#lx: %s of %u bytes at sector %lu: status %u%s",
-                 d->base, drv_type_name(type), len, sector, m->status,
-                 d->stats.errors == DRV_LOGGED_ERRORS ? " (further errors are only counted)"
-                                                     : "");
-    }
-    return m->status;
+    return drv_answer(d, &e, type, sector, len);
 }
 
 static bool drv_in_range(const struct virtio_blk_drv *d, u64 sector, u32 count)

@@ -72,6 +72,7 @@ struct fake_dev {
     u32 magic, version, queue_num_max, blk_size;
     u64 features_clear;    /* bits DeviceFeatures hides */
     bool drop_notify;      /* a device that never answers */
+    u32 used_id, used_len; /* what the next answer's used element says instead (0: as given) */
     u32 features_sel;
 };
 
@@ -151,6 +152,21 @@ static void dev_setup(u64 sectors, bool read_only)
                                       NULL), 0);
 }
 
+/* A device that lies in its answer: the used element it just wrote, changed (2.7.8). */
+static void fake_rewrite_answer(void)
+{
+    u8 *used = (u8 *)dev.t.queue[0].device;
+    u16 idx;
+    u32 *e;
+
+    memcpy(&idx, used + 2, sizeof(idx));
+    e = (u32 *)(used + 4 + 8 * ((idx - 1) % VIRTIO_BLK_DRV_QUEUE_SIZE));
+    if (dev.used_id)
+        e[0] = dev.used_id;
+    if (dev.used_len)
+        e[1] = dev.used_len;
+}
+
 u32 fake_io_read32(u64 addr)
 {
     u64 off = addr - BASE, v = 0;
@@ -185,6 +201,8 @@ void fake_io_write32(u64 addr, u32 v)
         dev.notifies++;
     }
     assert_int_equal(virtio_mmio_write(&dev.t, off, 4, v), 0);
+    if (off == R_QueueNotify && (dev.used_id || dev.used_len))
+        fake_rewrite_answer();
 }
 
 /* ---- the driver's memory ---- */
@@ -332,7 +350,8 @@ static void test_device_errors(void **state)
     assert_int_equal(drv_up(), 0);
     dev.fail_io = true;
     assert_false(virtio_blk_drv_read(&drv, 5, s, 1));
-    assert_logged("virtio-blk host disk at 0xa003e00: read of 512 bytes at sector 5: status 1");
+    assert_logged("virtio-blk host disk at 0xa003e00: read of 512 bytes at sector 5: status 1, "
+                  "0 of 513 bytes written");
     assert_int_equal(drv.stats.errors, 1);
     dev.fail_io = false;
     assert_true(virtio_blk_drv_read(&drv, 5, s, 1)); /* an error answered is not a broken disk */
@@ -363,8 +382,9 @@ static void test_timeout(void **state)
     assert_int_equal(drv_up(), 0);
     dev.drop_notify = true;
     assert_false(virtio_blk_drv_write(&drv, 5, s, 1));
-    assert_true(strstr(fake_log_last_error, "virtio-blk host disk at 0xa003e00: no answer to a "
-                       "write of 512 bytes at sector 5 in 10 s"));
+    assert_true(strstr(fake_log_last_error, "virtio-blk host disk at 0xa003e00: no answer in "
+                       "10 s to a write of 512 bytes at sector 5 (device status 0xf); the disk "
+                       "is given up"));
     assert_true(drv.broken);
     assert_int_equal(dev.resets, 2);
     assert_false(virtio_mmio_live(&dev.t));
@@ -372,6 +392,29 @@ static void test_timeout(void **state)
     assert_false(virtio_blk_drv_read(&drv, 0, s, 1));
     assert_false(virtio_blk_drv_flush(&drv));
     assert_int_equal(dev.notifies, 0);
+}
+
+/* 2.7.8.2: an answer whose used length misses the data is a failure; a head never made
+   available breaks the driver. */
+static void test_bad_answers(void **state)
+{
+    u8 s[VIRTIO_BLK_SECTOR];
+
+    (void)state;
+    dev_setup(SECTORS, false);
+    assert_int_equal(drv_up(), 0);
+    dev.used_len = VIRTIO_BLK_SECTOR; /* the data, not the status */
+    assert_false(virtio_blk_drv_read(&drv, 3, s, 1));
+    assert_logged("read of 512 bytes at sector 3: status 0, 512 of 513 bytes written");
+    assert_false(drv.broken);
+    dev.used_len = 1; /* enough for a write */
+    assert_true(virtio_blk_drv_write(&drv, 3, s, 1));
+    dev.used_len = 0;
+    dev.used_id = 2;
+    assert_false(virtio_blk_drv_read(&drv, 3, s, 1));
+    assert_true(strstr(fake_log_last_error, "an answer never asked for (used id or idx) to a "
+                       "read of 512 bytes at sector 3"));
+    assert_true(drv.broken);
 }
 
 /* Devices the driver refuses, each with its reason. */
@@ -541,6 +584,7 @@ int main(void)
         cmocka_unit_test_teardown(test_device_errors, teardown),
         cmocka_unit_test_teardown(test_read_only_device, teardown),
         cmocka_unit_test_teardown(test_timeout, teardown),
+        cmocka_unit_test_teardown(test_bad_answers, teardown),
         cmocka_unit_test_teardown(test_refused, teardown),
         /* last: core/hdisk.c keeps the disk it found for good */
         cmocka_unit_test(test_hdisk_slices),
