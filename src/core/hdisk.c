@@ -91,11 +91,19 @@ static u64 stat_load(const u64 *p)
     return __atomic_load_n(p, __ATOMIC_RELAXED); /* counters move under the driver's lock */
 }
 
-void hdisk_print(void)
+static bool hdisk_vm_has_slice(const struct vm *vm)
+{
+    for (unsigned int i = 0; i < vm->cfg.nr_disks; i++)
+        if (vm->cfg.disks[i].slice)
+            return true;
+    return false;
+}
+
+void hdisk_print(const struct vm *vm)
 {
     const struct virtio_blk_drv_stats *s = &hdisk.stats;
 
-    if (!hdisk_present)
+    if (!hdisk_present || !hdisk_vm_has_slice(vm))
         return;
     console_printf("host disk at %#lx: %lu sectors; %lu requests, %lu bytes read, %lu written, "
                    "%lu flushes, %lu errors%s\n", hdisk.base, hdisk.capacity,

@@ -281,5 +281,5 @@ int vm_dt_extra_nodes(void *fdt, void *ctx)
 
     for (unsigned int i = 0; i < vm->cfg.nr_pt && !err; i++)
         err = guest_dt_copy_node(fdt, host_fdt, vm->cfg.pt[i].node);
-    return err ?: shmem_dt_nodes(fdt, vm) ?: vdisk_dt_nodes(fdt, vm);
+    return err ?: shmem_dt_nodes(fdt, vm) ?: vdev_dt_nodes(fdt, vm);
 }

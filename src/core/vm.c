@@ -13,6 +13,7 @@
 #include <keel/panic.h>
 #include <keel/string.h>
 #include <keel/vcpu_arch.h>
+#include <keel/vdev.h>
 #include <keel/vm.h>
 #include <keel/vm_load.h>
 
@@ -61,7 +62,7 @@ static void vm_free_ram(struct vm *vm)
 static void vm_free_memory(struct vm *vm)
 {
     vm_free_ram(vm);
-    vdisk_free_images(vm);
+    vdev_free(vm);
     arch_s2_clear(vm);
 }
 
@@ -217,7 +218,7 @@ static int vm_build(struct vm *vm)
         return -1;
     }
     /* disks after passthrough: its forwarded slots must come first in the MMIO table */
-    if (vm->virq->map(vm) || vm_map_passthrough(vm) || vm_map_shmem(vm) || vdisk_build(vm))
+    if (vm->virq->map(vm) || vm_map_passthrough(vm) || vm_map_shmem(vm) || vdev_build(vm))
         return -1;
     return vm_prepare_boot(vm);
 }
@@ -226,8 +227,8 @@ static void vm_free(struct vm *vm)
 {
     pt_release(vm);
     vm_free_ram(vm);
-    vdisk_free_images(vm);
-    vdisk_destroy(vm);
+    vdev_free(vm);
+    vdev_destroy(vm);
     arch_s2_destroy(vm);
     for (unsigned int i = 0; i < VM_MAX_VCPUS; i++)
         obj_free(vm->vcpus[i]);
@@ -255,7 +256,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
     if (cfg->console)
         vm_add_mmio(vm, GUEST_UART_BASE, GUEST_UART_SIZE, vm_uart_read, vm_uart_write);
     vm_console_init(vm);
-    if (vdisk_create(vm) || vm_build(vm))
+    if (vdev_create(vm) || vm_build(vm))
         goto fail;
     for (unsigned int i = 0; i < cfg->nr_vcpus; i++)
         cpus[vm->vcpus[i]->pcpu].assigned = vm->vcpus[i];

@@ -168,8 +168,8 @@ static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
         return "its CPUs are already given to another VM";
     c->console = fdt_getprop(fdt, node, "keel,console", NULL) != NULL;
     return vm_parse_memory_map(fdt, node, c) ?: vm_parse_modules(fdt, node, c) ?:
-           pt_parse(fdt, node, c) ?: vdisk_assign_slots(c) ?: hdisk_check_slices(c) ?:
-           shmem_parse_vm(fdt, node, c);
+           pt_parse(fdt, node, c) ?: vdev_parse_vm(fdt, node, c) ?: vdev_assign_slots(c) ?:
+           hdisk_check_slices(c) ?: shmem_parse_vm(fdt, node, c);
 }
 
 void vms_boot(const void *fdt)

@@ -74,8 +74,9 @@ def test_two_ram_disks_rw_and_ro(keel, tmp_path):
     focus(proc, "k", "the Keel shell")
     proc.expect("keel> ")
     dev = shell_cmd(proc, "dev l")
-    rows = re.findall(r"^(\d)\s+virtio-blk\s+(\d+)\s+(0x\w+)\s+16384 KiB\s+(yes|no)\s+(\d+)\s+"
-                      r"(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", dev, re.M)
+    rows = re.findall(r"^(\d)\s+virtio-blk\s+slot (\d+)\s+(0x\w+)\s+16384 KiB ro=(yes|no) "
+                      r"requests=(\d+) read=(\d+) written=(\d+) flushes=(\d+) errors=(\d+)",
+                      dev, re.M)
     assert [r[:4] for r in rows] == [("0", "31", "0xa003e00", "no"),
                                      ("1", "30", "0xa003c00", "yes")], dev
     assert int(rows[0][4]) > 0 and int(rows[0][5]) > 0 and int(rows[0][6]) >= 300 << 10, dev

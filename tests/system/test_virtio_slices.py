@@ -107,8 +107,9 @@ def test_two_vms_share_a_host_disk_and_their_data_persists(keel, tmp_path):
     focus(proc, "k", "the Keel shell")
     proc.expect("keel> ")
     dev = shell_cmd(proc, "dev b")
-    row = re.search(r"^0\s+virtio-blk\s+31\s+0xa003e00\s+16384 KiB\s+no\s+(\d+)\s+(\d+)\s+(\d+)"
-                    r"\s+(\d+)\s+(\d+)\s+(\d+)\s+host 65536-98303$", dev, re.M)
+    row = re.search(r"^0\s+virtio-blk\s+slot 31\s+0xa003e00\s+16384 KiB ro=no requests=(\d+) "
+                    r"read=(\d+) written=(\d+) flushes=(\d+) errors=(\d+) resets=(\d+) "
+                    r"backing=host:65536-98303$", dev, re.M)
     assert row, dev
     requests, _, written_bytes, flushes, errors, resets = map(int, row.groups())
     assert written_bytes >= DATA and flushes > 0 and errors == 0 and resets == 0, dev

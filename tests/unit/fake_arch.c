@@ -121,3 +121,9 @@ void arch_clean_dcache_range(u64 start, u64 size)
     (void)start;
     (void)size;
 }
+
+void arch_clean_inval_dcache_range(u64 start, u64 size)
+{
+    (void)start;
+    (void)size;
+}

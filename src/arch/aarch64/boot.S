@@ -178,6 +178,11 @@ mmu_enable:
 arch_clean_dcache_range:
     dcache_range cvac
 
+/* void arch_clean_inval_dcache_range(u64 start, u64 size): clean and invalidate to PoC */
+    .global arch_clean_inval_dcache_range
+arch_clean_inval_dcache_range:
+    dcache_range civac
+
 /* void arch_inval_dcache_range(u64 start, u64 size): invalidate to PoC; whole lines only */
     .global arch_inval_dcache_range
 arch_inval_dcache_range:

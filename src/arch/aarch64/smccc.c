@@ -1,9 +1,11 @@
 /*
  * SMCCC dispatch for HVC #0 and trapped SMC: PSCI 1.1 (Arm DEN 0022),
- * the SMCCC architecture calls (Arm DEN 0028) and Keel's own calls.
+ * the SMCCC architecture calls (Arm DEN 0028) and Keel's own calls
+ * (docs/hypercalls.md: version, doorbell, console).
  * Anything else answers NOT_SUPPORTED and never faults the guest.
  */
 #include <keel/arch.h>
+#include <keel/console_mux.h>
 #include <keel/log.h>
 #include <keel/psci.h>
 #include <keel/smccc.h>
@@ -80,6 +82,14 @@ static s64 smccc_arch_features(u32 fn)
     return SMCCC_RET_NOT_SUPPORTED;
 }
 
+/* KEEL_HC_CONSOLE_WRITE: bytes written, or INVALID_PARAMETER for a buffer not wholly RAM of the VM. */
+static s64 keel_hc_console_write(struct vm *vm, u64 ipa, u64 len)
+{
+    s64 n = vm_console_write_guest(vm, ipa, len);
+
+    return n < 0 ? SMCCC_RET_INVALID_PARAMETER : n;
+}
+
 static s64 smccc_dispatch(struct vcpu *v, u32 fn, u64 a1, u64 a2, u64 a3)
 {
     switch (fn) {
@@ -124,6 +134,13 @@ static s64 smccc_dispatch(struct vcpu *v, u32 fn, u64 a1, u64 a2, u64 a3)
         return 1;
     case KEEL_HC_DOORBELL:
         return shmem_doorbell(v->vm, a1);
+    case KEEL_HC_CONSOLE_WRITE:
+        return keel_hc_console_write(v->vm, a1, a2);
+    case KEEL_HC_CONSOLE_READ_BYTE:
+        return vm_console_getc(v->vm);
+    case KEEL_HC_CONSOLE_WRITE_BYTE:
+        vm_console_putc(v->vm, (char)a1);
+        return SMCCC_RET_SUCCESS;
     }
     return SMCCC_RET_NOT_SUPPORTED;
 }

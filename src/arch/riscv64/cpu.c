@@ -103,3 +103,7 @@ int arch_map_device(u64 base, u64 size)
 void arch_clean_dcache_range(u64 start, u64 size)
 {
 }
+
+void arch_clean_inval_dcache_range(u64 start, u64 size)
+{
+}

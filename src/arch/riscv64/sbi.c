@@ -14,7 +14,6 @@
 #include <keel/vm.h>
 
 #define KEEL_SBI_IMPL_VERSION 0x10000UL /* 1.0 */
-#define DBCN_MAX_CHUNK 256
 
 extern bool riscv_has_sstc;
 void riscv_fences_run(struct vcpu *v);
@@ -260,34 +259,24 @@ static struct sbiret sbi_srst(struct vcpu *v, u64 fid)
 
 /* ---- DBCN and the legacy console ----------------------------------------------------- */
 
+/* A count from core/console_guest.c, or SBI_ERR_INVALID_PARAM for a buffer not wholly RAM of the VM. */
+static struct sbiret console_ret(s64 n)
+{
+    return n < 0 ? ret(SBI_ERR_INVALID_PARAM, 0) : ret(SBI_SUCCESS, (long)n);
+}
+
 /*
- * At most DBCN_MAX_CHUNK bytes at a time; the spec lets the call do part of
- * the work. On RV64 base_addr_lo holds the whole address and base_addr_hi
- * the bits above 2^64, which no VM has (12.1).
+ * console_write and console_read (12.1, 12.2): at most VM_CONSOLE_CHUNK
+ * bytes at a time, as the spec lets the call do part of the work. On RV64
+ * base_addr_lo holds the whole address and base_addr_hi the bits above
+ * 2^64, which no VM has.
  */
 static struct sbiret dbcn_rw(struct vcpu *v, u64 n, u64 lo, u64 hi, bool write)
 {
-    u64 gpa = lo, done = 0;
-
-    if (!n)
-        return ret(SBI_SUCCESS, 0);
-    if (hi || !gpa_in_ram(v, gpa) || n > v->vm->cfg.mem_size || !gpa_in_ram(v, gpa + n - 1))
+    if (n && hi)
         return ret(SBI_ERR_INVALID_PARAM, 0);
-    n = MIN(n, DBCN_MAX_CHUNK);
-    for (; done < n; done++) {
-        char *p = vm_ipa_to_hva(v->vm, ipa_init(gpa + done), 1);
-        if (!p)
-            break;
-        if (write) {
-            vm_console_putc(v->vm, *p);
-        } else {
-            int c = vm_console_getc(v->vm);
-            if (c < 0)
-                break;
-            *p = (char)c;
-        }
-    }
-    return ret(SBI_SUCCESS, (long)done);
+    return console_ret(write ? vm_console_write_guest(v->vm, lo, n)
+                             : vm_console_read_guest(v->vm, lo, n));
 }
 
 static struct sbiret sbi_dbcn(struct vcpu *v, u64 fid)
@@ -304,6 +293,11 @@ static struct sbiret sbi_dbcn(struct vcpu *v, u64 fid)
 
 /* ---- Keel's own extension (docs/hypercalls.md) ------------------------------------ */
 
+/*
+ * The console calls are DBCN's, with Arm's register use (docs/hypercalls.md):
+ * one address register, the length after it; a byte read comes back in the
+ * value, -1 when none waits.
+ */
 static struct sbiret sbi_keel(struct vcpu *v, u64 fid)
 {
     s64 n;
@@ -313,6 +307,11 @@ static struct sbiret sbi_keel(struct vcpu *v, u64 fid)
     case SBI_EXT_KEEL_DOORBELL:
         n = shmem_doorbell(v->vm, A(0));
         return n < 0 ? ret(SBI_ERR_INVALID_PARAM, 0) : ret(SBI_SUCCESS, n);
+    case SBI_EXT_KEEL_CONSOLE_WRITE: return console_ret(vm_console_write_guest(v->vm, A(0), A(1)));
+    case SBI_EXT_KEEL_CONSOLE_READ_BYTE: return ret(SBI_SUCCESS, vm_console_getc(v->vm));
+    case SBI_EXT_KEEL_CONSOLE_WRITE_BYTE:
+        vm_console_putc(v->vm, (char)A(0));
+        return ret(SBI_SUCCESS, 0);
     default: return ret(SBI_ERR_NOT_SUPPORTED, 0);
     }
 }

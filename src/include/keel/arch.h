@@ -42,5 +42,10 @@ int arch_device_read(u64 pa, unsigned int size, u64 *val);
 int arch_device_write(u64 pa, unsigned int size, u64 val);
 /* Cleans data cache lines of [start, start+size) to the point of coherency. */
 void arch_clean_dcache_range(u64 start, u64 size);
+/*
+ * Cleans and invalidates them: Keel's next read of the range comes from
+ * memory, as a guest with its MMU off (caches bypassed) wrote it.
+ */
+void arch_clean_inval_dcache_range(u64 start, u64 size);
 
 #endif

@@ -18,6 +18,20 @@ int vm_uart_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val);
 /* Firmware console calls: output as if from the VM's UART; input byte or -1. */
 void vm_console_putc(struct vm *vm, char c);
 int vm_console_getc(struct vm *vm);
+/*
+ * The same on a buffer in the VM's RAM (core/console_guest.c), for the
+ * console hypercalls and SBI DBCN: [ipa, ipa + len) must be wholly RAM of
+ * the VM, or nothing is done and VM_CONSOLE_BAD_BUFFER is returned. At most
+ * VM_CONSOLE_CHUNK bytes are done per call (the guest calls again for the
+ * rest); the count is returned, 0 for len 0 whatever the address.
+ *  - vm_console_write_guest(): the buffer's bytes to the VM's console;
+ *  - vm_console_read_guest(): input typed for the VM into the buffer, as
+ *    much as is waiting (0 if none).
+ */
+#define VM_CONSOLE_CHUNK 256
+#define VM_CONSOLE_BAD_BUFFER (-1)
+s64 vm_console_write_guest(struct vm *vm, u64 ipa, u64 len);
+s64 vm_console_read_guest(struct vm *vm, u64 ipa, u64 len);
 /* Physical UART receive interrupt: route the bytes to the focused VM. */
 void console_rx_irq(void);
 void console_mux_init(void);

@@ -34,6 +34,7 @@
 #include <keel/types.h>
 #include <keel/virtio_blk.h>
 
+struct vm;
 struct vm_config;
 struct vm_disk_cfg;
 
@@ -60,8 +61,8 @@ u64 hdisk_capacity(void);
 bool hdisk_read_only(void);
 /* Flushes the disk (before the machine powers off); logs a failure. */
 void hdisk_flush_at_power_off(void);
-/* The shell's `dev`: a line on the disk and its counters, if there is one. */
-void hdisk_print(void);
+/* The shell's `dev <vm>`: a line on the disk and its counters, if @vm has a slice of it. */
+void hdisk_print(const struct vm *vm);
 
 /* A slice's backing (the ctx of its virtio_blk_backing). */
 struct hdisk_slice {

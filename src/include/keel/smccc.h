@@ -18,10 +18,16 @@
 #define SMCCC_RET_INVALID_PARAMETER (-3)
 #define SMCCC_ARCH_WORKAROUND_RET_UNAFFECTED 1
 
-/* Keel's own calls: SMCCC vendor-specific hypervisor service range (OEN 6). */
+/*
+ * Keel's own calls: SMCCC vendor-specific hypervisor service range (OEN 6),
+ * 64-bit fast calls only (docs/hypercalls.md).
+ */
 #define KEEL_HC_BASE 0xc6000000U
 #define KEEL_HC_VERSION (KEEL_HC_BASE + 0x0)
 #define KEEL_HC_DOORBELL (KEEL_HC_BASE + 0x1)
+#define KEEL_HC_CONSOLE_WRITE (KEEL_HC_BASE + 0x2)      /* x1 = buffer IPA, x2 = length */
+#define KEEL_HC_CONSOLE_READ_BYTE (KEEL_HC_BASE + 0x3)  /* the byte, or -1: none waiting */
+#define KEEL_HC_CONSOLE_WRITE_BYTE (KEEL_HC_BASE + 0x4) /* x1 bits [7:0] = the byte */
 
 void smccc_handle(struct vcpu *v);
 

@@ -3,8 +3,8 @@
  * and Stage-2 map, its vCPUs and its emulated devices.
  *
  * Lock order: vm.lock, then vgic.lock (plic.lock), then the console lock; a virtio
- * transport's lock (core/vdisk.c) before vgic.lock (plic.lock) and before the
- * host disk driver's (keel/hdisk.h), a leaf but for the console's. vm.lock guards
+ * device's lock (core/vdev.c) before vgic.lock (plic.lock) and before the host
+ * disk driver's (keel/hdisk.h), a leaf but for the console's. vm.lock guards
  * the lifecycle (state, reset_pending, building, every vCPU's power; see
  * core/vm_lifecycle.c) and nothing else; no log line is printed under it.
  */
@@ -34,7 +34,9 @@
 #define VM_MAX_CHUNKS 16
 #define VM_MAX_DISKS 4
 
-struct vm_virtio; /* the VM's virtio-mmio transports and disks (core/vdisk.c) */
+#define VM_NET_NAME_MAX 16
+
+struct vm_virtio; /* the VM's virtio-mmio window and devices (core/vdev.c) */
 
 /*
  * A disk the VM sees as a virtio-blk device: a keel,disk module (a RAM
@@ -46,6 +48,21 @@ struct vm_disk_cfg {
     u64 first, sectors;     /* slice: its 512-byte sectors on the host disk */
     bool read_only;         /* keel,read-only */
     unsigned int slot;      /* its virtio-mmio slot (GUEST_VIRTIO_BASE + slot * STRIDE) */
+};
+
+/* keel,net: a virtio-net port on a named network of Keel's switch (core/vnet.c). */
+struct vm_net_cfg {
+    bool enabled;
+    char network[VM_NET_NAME_MAX];
+    u8 mac[6];              /* keel,mac-address; else one made from the VM's id */
+    bool mac_set;
+    unsigned int slot;
+};
+
+/* keel,virtio-console: a virtio-console port (hvc0) on the console multiplexer. */
+struct vm_vconsole_cfg {
+    bool enabled;
+    unsigned int slot;
 };
 
 enum vm_state { VM_STOPPED, VM_RUNNING, VM_OFF, VM_CRASHED };
@@ -81,6 +98,8 @@ struct vm_config {
     unsigned int nr_shmem;
     struct vm_disk_cfg disks[VM_MAX_DISKS];
     unsigned int nr_disks;
+    struct vm_net_cfg net;
+    struct vm_vconsole_cfg vconsole;
 };
 
 struct mmio_region {
@@ -206,20 +225,20 @@ int shmem_dt_nodes(void *fdt, struct vm *vm);
 s64 shmem_doorbell(struct vm *vm, u64 id);
 
 /*
- * Disks (core/vdisk.c): keel,disk modules in the VM's config, their
- * virtio-mmio slots (after pt_parse: a passed-through slot is skipped),
- * the devices (at creation), a fresh copy of each image at every build,
- * the guest DT nodes, the shell's `dev`.
+ * Emulated virtio devices: their configuration (core/vdev_config.c:
+ * keel,disk modules, keel,net, keel,virtio-console; the virtio-mmio slots,
+ * after pt_parse so a passed-through slot is skipped; the guest DT nodes)
+ * and the device types (core/vdisk.c, core/vnet.c, core/vconsole.c), which
+ * core/vdev.c (keel/vdev.h) creates, builds and frees with the VM.
  */
 const char *vdisk_parse_module(const void *fdt, int mod, const struct mem_range *r,
                                struct vm_config *c);
-const char *vdisk_assign_slots(struct vm_config *c);
+const char *vdev_parse_vm(const void *fdt, int vm_node, struct vm_config *c);
+const char *vdev_assign_slots(struct vm_config *c);
+int vdev_dt_nodes(void *fdt, struct vm *vm);
 int vdisk_create(struct vm *vm);
-int vdisk_build(struct vm *vm);
-void vdisk_free_images(struct vm *vm);
-void vdisk_destroy(struct vm *vm);
-int vdisk_dt_nodes(void *fdt, struct vm *vm);
-void vdisk_print(struct vm *vm);
+int vnet_create(struct vm *vm);
+int vconsole_create(struct vm *vm);
 
 /* Guest memory access by IPA, for Keel's own use (loading images). */
 void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size);

@@ -17,11 +17,14 @@
  *    does not;
  *  - CPU_ON, AFFINITY_INFO, VERSION, SYSTEM_OFF and SYSTEM_RESET do what
  *    PSCI 1.1 says to the fake VM's vCPUs (state, entry point, context
- *    id, kick), and nothing else changes.
+ *    id, kick), and nothing else changes;
+ *  - Keel's console calls pass x1 and x2 through whole and map the core's
+ *    answer to SMCCC's (a count, or INVALID_PARAMETER).
  */
 #include <setjmp.h>
 #include <string.h>
 
+#include <keel/console_mux.h>
 #include <keel/psci.h>
 #include <keel/smccc.h>
 #include <keel/vm.h>
@@ -47,6 +50,9 @@ struct world {
     unsigned int stops, doorbells;
     int stop_why;
     u64 doorbell_id;
+    unsigned int console_calls; /* the fakes of core/console_guest.c and console_mux.c */
+    u64 console_ipa, console_len;
+    char console_byte;
 };
 static struct world w; /* counters kept by the fakes; vCPU fields copied in by snapshot() */
 
@@ -110,6 +116,38 @@ s64 shmem_doorbell(struct vm *m, u64 id)
     return id < 8 ? (s64)(id & 3) : SMCCC_RET_INVALID_PARAMETER;
 }
 
+/*
+ * The console calls' core (core/console_guest.c, console_mux.c), as they
+ * document themselves: a buffer outside [ram_ipa, ram_ipa + mem_size) is
+ * refused, at most VM_CONSOLE_CHUNK bytes are written, no input waits.
+ */
+s64 vm_console_write_guest(struct vm *m, u64 ipa, u64 len)
+{
+    w.console_calls++;
+    w.console_ipa = ipa;
+    w.console_len = len;
+    if (!len)
+        return 0;
+    if (ipa < m->cfg.ram_ipa || ipa - m->cfg.ram_ipa >= m->cfg.mem_size ||
+        len > m->cfg.ram_ipa + m->cfg.mem_size - ipa)
+        return VM_CONSOLE_BAD_BUFFER;
+    return (s64)(len < VM_CONSOLE_CHUNK ? len : VM_CONSOLE_CHUNK);
+}
+
+int vm_console_getc(struct vm *m)
+{
+    (void)m;
+    w.console_calls++;
+    return -1;
+}
+
+void vm_console_putc(struct vm *m, char c)
+{
+    (void)m;
+    w.console_calls++;
+    w.console_byte = c;
+}
+
 bool arch_cpu_spectre_v2_safe(void) { return v2_safe; }
 bool arch_cpu_spectre_bhb_safe(void) { return bhb_safe; }
 bool arch_cpu_ssb_safe(void) { return ssb_safe; }
@@ -126,7 +164,8 @@ static const u32 known_ids[] = {
     PSCI_FN64(PSCI_MIGRATE), PSCI_FN64(PSCI_SYSTEM_RESET2), PSCI_FN64(PSCI_SYSTEM_OFF),
     SMCCC_VERSION, SMCCC_ARCH_FEATURES, SMCCC_ARCH_SOC_ID, SMCCC_ARCH_WORKAROUND_1,
     SMCCC_ARCH_WORKAROUND_2, SMCCC_ARCH_WORKAROUND_3, KEEL_HC_VERSION, KEEL_HC_DOORBELL,
-    KEEL_HC_BASE + 2, 0x86000000U, 0x86000001U, 0xc4000020U, 0x84000020U, 0x8400ffffU,
+    KEEL_HC_CONSOLE_WRITE, KEEL_HC_CONSOLE_READ_BYTE, KEEL_HC_CONSOLE_WRITE_BYTE,
+    KEEL_HC_BASE + 5, 0x86000000U, 0x86000001U, 0x86000002U, 0xc4000020U, 0x84000020U, 0x8400ffffU,
 };
 
 /* The SMCCC service ranges Keel answers; every other ID must be NOT_SUPPORTED. */
@@ -224,6 +263,19 @@ static void check_psci_semantics(u32 fn, const struct world *before, u64 ret, u6
         FUZZ_CHECK(result(ret) == want, "AFFINITY_INFO(%#llx, %llu): %lld, expected %lld",
                    (unsigned long long)a1, (unsigned long long)a2, (long long)result(ret),
                    (long long)want);
+    } else if (fn == KEEL_HC_CONSOLE_WRITE) {
+        bool in_ram = a1 >= vm.cfg.ram_ipa && a1 - vm.cfg.ram_ipa < vm.cfg.mem_size &&
+                      a2 <= vm.cfg.ram_ipa + vm.cfg.mem_size - a1;
+        s64 want = !a2 ? 0 : !in_ram ? SMCCC_RET_INVALID_PARAMETER
+                   : (s64)(a2 < VM_CONSOLE_CHUNK ? a2 : VM_CONSOLE_CHUNK);
+        FUZZ_CHECK(result(ret) == want && w.console_ipa == a1 && w.console_len == a2,
+                   "CONSOLE_WRITE(%#llx, %#llx): %lld, expected %lld", (unsigned long long)a1,
+                   (unsigned long long)a2, (long long)result(ret), (long long)want);
+    } else if (fn == KEEL_HC_CONSOLE_READ_BYTE) {
+        FUZZ_CHECK(result(ret) == -1, "CONSOLE_READ_BYTE with no input: %lld", (long long)result(ret));
+    } else if (fn == KEEL_HC_CONSOLE_WRITE_BYTE) {
+        FUZZ_CHECK(ret == 0 && w.console_byte == (char)a1, "CONSOLE_WRITE_BYTE(%#llx): %#llx",
+                   (unsigned long long)a1, (unsigned long long)ret);
     } else if (fn == PSCI_VERSION) {
         FUZZ_CHECK(ret == 0x10001, "PSCI_VERSION %#llx", (unsigned long long)ret);
     } else if (fn == PSCI_SYSTEM_OFF) {

@@ -89,6 +89,9 @@
 #define SBI_EXT_KEEL (0x0a000000UL + KEEL_SBI_IMPL_ID)
 #define SBI_EXT_KEEL_VERSION 0   /* value: 1, the version of this ABI */
 #define SBI_EXT_KEEL_DOORBELL 1  /* a0 = shared-memory region id; value: VMs rung */
+#define SBI_EXT_KEEL_CONSOLE_WRITE 2      /* a0 = buffer address, a1 = length; value: bytes written */
+#define SBI_EXT_KEEL_CONSOLE_READ_BYTE 3  /* value: the byte, or -1: none waiting */
+#define SBI_EXT_KEEL_CONSOLE_WRITE_BYTE 4 /* a0 bits [7:0] = the byte */
 
 struct sbiret {
     long error;
