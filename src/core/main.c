@@ -7,6 +7,7 @@
 #include <keel/vcpu_arch.h>
 #include <keel/cmdline.h>
 #include <keel/cpu.h>
+#include <keel/hdisk.h>
 #include <keel/init.h>
 #include <keel/irqchip.h>
 #include <keel/log.h>
@@ -109,6 +110,7 @@ void __noreturn keel_main(const void *fdt, const struct mem_boot_info *info)
     INFO("%u CPUs online", cpu_online_count());
     if (keel_options.test[0])
         selftest_run(keel_options.test);
+    hdisk_boot(fdt); /* before the VMs: their slices are checked against it */
     vms_boot(fdt);
     keel_idle();
 }

@@ -13,6 +13,7 @@
 #include <keel/vcpu_arch.h>
 #include <keel/arch.h>
 #include <keel/guest_dt.h>
+#include <keel/hdisk.h>
 #include <keel/irqchip.h>
 #include <keel/log.h>
 #include <keel/platform.h>
@@ -109,6 +110,8 @@ static const char *pt_parse_dev(const void *fdt, const char *path, struct pt_dev
             return "a passed-through device has an empty reg or one past the 39-bit address space";
         if (reserved_for_keel(base, size))
             return "a passed-through device overlaps Keel's own UART, GIC or RAM";
+        if (hdisk_dt_overlaps(fdt, base, size))
+            return "a passed-through device is the host disk Keel drives itself (keel,host-disk)";
         if (base < GUEST_UART_BASE + GUEST_UART_SIZE && base + size > GUEST_EMUL_BASE)
             return "a passed-through device overlaps the VM's virtual GIC or UART";
         d->regs[d->nr_regs++] = (struct mem_range){ pa_init(base), size };

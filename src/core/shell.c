@@ -7,6 +7,7 @@
 #include <keel/buddy.h>
 #include <keel/console.h>
 #include <keel/console_mux.h>
+#include <keel/hdisk.h>
 #include <keel/log.h>
 #include <keel/shell.h>
 #include <keel/string.h>
@@ -99,7 +100,7 @@ static void cmd_help(void)
     console_puts("help              this text\n"
                  "vms               list VMs: state, vCPUs, CPUs, memory, exits\n"
                  "stat <vm>         exits by reason and interrupts injected, per vCPU\n"
-                 "dev <vm>          emulated devices and their counters\n"
+                 "dev <vm>          emulated devices and their counters (and the host disk's)\n"
                  "stop <vm>         stop a VM (its memory is kept until it starts again)\n"
                  "start <vm>        start a stopped VM from its pristine images\n"
                  "restart <vm>      stop, rebuild from pristine images, start\n"
@@ -114,6 +115,7 @@ static void vm_command(const char *cmd, struct vm *vm)
         cmd_stat(vm);
     } else if (!strcmp(cmd, "dev")) {
         vdev_print(vm);
+        hdisk_print(vm);
     } else if (!strcmp(cmd, "stop")) {
         vm_request_stop(vm);
     } else if (!strcmp(cmd, "start")) {

@@ -5,11 +5,15 @@
  * guest's writes last until the VM is powered off or restarted and never
  * reach the pristine module.
  *
+ * Slices of the host disk (keel,disk-slice) are disks here too, over the
+ * backing core/hdisk.c gives them: nothing to copy, their writes persist.
+ *
  * The configuration, the slots and the guest DT nodes are in
  * core/vdev_config.c.
  */
 #include <keel/buddy.h>
 #include <keel/console.h>
+#include <keel/hdisk.h>
 #include <keel/log.h>
 #include <keel/mem.h>
 #include <keel/printf.h>
@@ -22,6 +26,7 @@ struct vdisk {
     struct vdev dev;     /* first: the vdev is the disk */
     struct virtio_blk blk;
     struct virtio_blk_ram ram;
+    struct hdisk_slice slice; /* a keel,disk-slice's backing */
     void *copy;          /* this boot's image, page_alloc'd; NULL between builds */
     unsigned int order;
     char id[VIRTIO_BLK_ID_BYTES + 1];
@@ -38,6 +43,8 @@ static int vdisk_build(struct vdev *dev)
     struct vdisk *d = (struct vdisk *)dev;
     const struct mem_range *img = &vdisk_cfg(d)->image;
 
+    if (vdisk_cfg(d)->slice)
+        return 0; /* the host disk's own sectors */
     d->order = order_for_size(img->size);
     d->copy = page_alloc(d->order);
     if (!d->copy) {
@@ -72,16 +79,23 @@ static u64 stat_load(const u64 *p)
     return __atomic_load_n(p, __ATOMIC_RELAXED); /* counters move under the disk's lock */
 }
 
+/* backing=ram, or backing=host:FIRST-LAST (the slice's sectors on the host disk). */
 static void vdisk_print(const struct vdev *dev)
 {
     const struct vdisk *d = (const struct vdisk *)dev;
+    const struct vm_disk_cfg *c = vdisk_cfg(d);
     const struct virtio_blk_stats *s = &d->blk.stats;
 
     console_printf("%lu KiB ro=%s requests=%lu read=%lu written=%lu flushes=%lu errors=%lu "
-                   "resets=%lu", vdisk_cfg(d)->image.size >> 10,
-                   vdisk_cfg(d)->read_only ? "yes" : "no", stat_load(&s->requests),
+                   "resets=%lu backing=", (c->slice ? c->sectors * VIRTIO_BLK_SECTOR
+                                                    : c->image.size) >> 10,
+                   c->read_only ? "yes" : "no", stat_load(&s->requests),
                    stat_load(&s->read_bytes), stat_load(&s->write_bytes),
                    stat_load(&s->flushes), stat_load(&s->errors), stat_load(&s->bad_chains));
+    if (c->slice)
+        console_printf("host:%lu-%lu", c->first, c->first + c->sectors - 1);
+    else
+        console_printf("ram");
 }
 
 static const struct vdev_type vdisk_type = {
@@ -101,8 +115,10 @@ static int vdisk_create_one(struct vm *vm, unsigned int i)
     if (!d)
         return -1;
     snprintf(d->id, sizeof(d->id), "keel-disk%u", i);
-    /* the image copy comes at each build (vdisk_build sets ram.base) */
-    virtio_blk_ram_backing(&b, &d->ram, NULL, c->image.size, c->read_only, d->id);
+    if (c->slice)
+        hdisk_slice_backing(&b, &d->slice, c, d->id);
+    else /* the image copy comes at each build (vdisk_build sets ram.base) */
+        virtio_blk_ram_backing(&b, &d->ram, NULL, c->image.size, c->read_only, d->id);
     if (virtio_blk_init(&d->blk, &b) ||
         vdev_attach(vm, &d->dev, &vdisk_type, c->slot, i, &virtio_blk_ops, &d->blk)) {
         obj_free(d);

@@ -7,6 +7,7 @@
 #include <keel/cmdline.h>
 #include <keel/console_mux.h>
 #include <keel/cpu.h>
+#include <keel/hdisk.h>
 #include <keel/log.h>
 #include <keel/mem.h>
 #include <keel/panic.h>
@@ -296,6 +297,7 @@ void vm_stop(struct vm *vm, enum vm_state why)
         ERROR("vm %s: stopped after a fatal error; other VMs keep running", vm->cfg.name);
     if (all_vms_off() && !keel_options.stay_up) {
         INFO("all VMs are off: powering the machine off (keel.stay-up keeps Keel running)");
+        hdisk_flush_at_power_off();
         arch_system_off();
         WARN("firmware did not power off; Keel stays up");
     }

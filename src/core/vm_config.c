@@ -8,6 +8,7 @@
 #include <keel/cmdline.h>
 #include <keel/console_mux.h>
 #include <keel/cpu.h>
+#include <keel/hdisk.h>
 #include <keel/log.h>
 #include <keel/platform.h>
 #include <keel/string.h>
@@ -71,6 +72,13 @@ static const char *vm_parse_modules(const void *fdt, int node, struct vm_config 
     fdt_for_each_subnode(mod, fdt, node) {
         struct mem_range r;
         u64 base, size;
+        /* a disk too, in the children's order (keel/hdisk.h) */
+        if (!fdt_node_check_compatible(fdt, mod, "keel,disk-slice")) {
+            const char *why = hdisk_parse_slice(fdt, mod, c);
+            if (why)
+                return why;
+            continue;
+        }
         if (fdt_node_check_compatible(fdt, mod, "multiboot,module"))
             continue;
         if (!dt_read_reg(fdt, mod, 0, &base, &size))
@@ -161,7 +169,7 @@ static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
     c->console = fdt_getprop(fdt, node, "keel,console", NULL) != NULL;
     return vm_parse_memory_map(fdt, node, c) ?: vm_parse_modules(fdt, node, c) ?:
            pt_parse(fdt, node, c) ?: vdev_parse_vm(fdt, node, c) ?: vdev_assign_slots(c) ?:
-           shmem_parse_vm(fdt, node, c);
+           hdisk_check_slices(c) ?: shmem_parse_vm(fdt, node, c);
 }
 
 void vms_boot(const void *fdt)

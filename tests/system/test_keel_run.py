@@ -301,6 +301,7 @@ def test_raspi4b_vm(files, pi_dtb):
     (["--gic", "3"], "fixed gic"),
     (["--cpu", "max"], "fixed cpu"),
     (["--disk", "x.img"], "virtio-mmio"),
+    (["--host-disk", "x.img"], "virtio-mmio"),
 ])
 def test_raspi4b_fixed_machine(files, args, problem):
     res = keel_run(files, "--board", "raspi4b", *args)
@@ -310,3 +311,77 @@ def test_raspi4b_fixed_machine(files, args, problem):
 def test_board_dtb_only_for_raspi4b(files):
     res = keel_run(files, "--board-dtb", str(files["raw"]))
     assert res.returncode == 2 and "--board-dtb is for --board raspi4b" in res.stderr
+
+
+def drives_and_devices(cmd):
+    """The -drive and -device virtio-blk-device arguments, in command-line order."""
+    return [(a, cmd[i + 1]) for i, a in enumerate(cmd)
+            if a == "-drive" or (a == "-device" and cmd[i + 1].startswith("virtio-blk"))]
+
+
+@pytest.fixture
+def host_disk(tmp_path):
+    path = tmp_path / "host.img"
+    with open(path, "wb") as f:
+        f.truncate(64 * MiB)
+    return path
+
+
+def test_host_disk_and_slices(files, tmp_path, host_disk):
+    passthrough = tmp_path / "pt.img"
+    passthrough.write_bytes(bytes(MiB))
+    cmd, dtb = dry_run(files, "--smp", "2", "--disk", str(passthrough), "--host-disk",
+                       str(host_disk),
+                       "--vm", f"name=a,kernel={files['raw']},slice=0:16M;16M:2048s:ro",
+                       "--vm", f"name=b,kernel={files['raw']},slice=32M:16M")
+    # QEMU fills transports from the top in command-line order: --disk first.
+    (d0, f0), (v0, dev0), (d1, f1), (v1, dev1) = drives_and_devices(cmd)
+    assert f0.startswith(f"file={passthrough},") and "id=disk0" in f0
+    assert dev0 == "virtio-blk-device,drive=disk0"
+    assert f1.startswith(f"file={host_disk},") and "id=hostdisk" in f1
+    assert dev1 == "virtio-blk-device,drive=hostdisk"
+    assert cmd[cmd.index("-global") + 1] == "virtio-mmio.force-legacy=false"
+    assert fdtget(dtb, "/chosen", "keel,host-disk", "s") == "/virtio_mmio@a003c00"
+    s0, s1, b0 = "/chosen/vm@0/slice-0", "/chosen/vm@0/slice-1", "/chosen/vm@1/slice-0"
+    assert fdtget(dtb, s0, "compatible", "s") == "keel,disk-slice"
+    assert fdtget(dtb, s0, "keel,sectors") == [0, 0, 0, 32768]
+    assert fdtget(dtb, s0, "keel,read-only", "s") is None
+    assert fdtget(dtb, s1, "keel,sectors") == [0, 32768, 0, 2048]
+    assert fdtget(dtb, s1, "keel,read-only", "s") == ""
+    assert fdtget(dtb, b0, "keel,sectors") == [0, 65536, 0, 32768]
+
+
+def test_host_disk_alone_and_on_riscv(files, host_disk):
+    cmd, dtb = dry_run(files, "--host-disk", str(host_disk))
+    assert fdtget(dtb, "/chosen", "keel,host-disk", "s") == "/virtio_mmio@a003e00"
+    cmd, dtb = dry_run(files, "--arch", "riscv64", "--host-disk", str(host_disk))
+    assert fdtget(dtb, "/chosen", "keel,host-disk", "s") == "/soc/virtio_mmio@10008000"
+    # --disk alone keeps QEMU's own transports (legacy) and names no host disk
+    cmd, dtb = dry_run(files, "--disk", str(host_disk))
+    assert "-global" not in cmd and fdtget(dtb, "/chosen", "keel,host-disk", "s") is None
+
+
+@pytest.mark.parametrize("slices, host, problem", [
+    ("0:16M", False, "vm 'a': slice= needs --host-disk"),
+    ("60M:8M", True, "vm 'a': slice of sectors 122880-139263 goes past the end of --host-disk "
+                     "(131072 sectors)"),
+    ("0:16M;8M:1M", True, "vm 'a': slice of sectors 16384-18431 overlaps vm 'a''s sectors "
+                          "0-32767"),
+    ("0:0", True, "vm 'a': slice='0:0' is empty"),
+    ("0:16M:rw", True, "expected START:SIZE or START:SIZE:ro"),
+    ("x:1M", True, "slice= start 'x' is not a size"),
+    ("0:1M;1M:1M;2M:1M;3M:1M;4M:1M", True, "a VM may have at most 4"),
+])
+def test_bad_slices(files, host_disk, slices, host, problem):
+    args = ["--host-disk", str(host_disk)] if host else []
+    res = keel_run(files, *args, "--vm", f"name=a,kernel={files['raw']},slice={slices}")
+    assert res.returncode == 2 and problem in res.stderr, res.stderr
+
+
+def test_slices_of_two_vms_overlap(files, host_disk):
+    res = keel_run(files, "--smp", "2", "--host-disk", str(host_disk),
+                   "--vm", f"name=a,kernel={files['raw']},slice=0:16M",
+                   "--vm", f"name=b,kernel={files['raw']},slice=15M:2M")
+    assert res.returncode == 2
+    assert res.stderr == ("keel-run: error: vm 'b': slice of sectors 30720-34815 overlaps "
+                          "vm 'a''s sectors 0-32767\n")

@@ -12,7 +12,8 @@ ARCH_CFLAGS := -mgeneral-regs-only -mstrict-align -march=armv8-a
 KEEL_LINK_ADDR := 0x40080000
 LIBFDT := .cache/libfdt-arm64/usr/lib/aarch64-linux-gnu/libfdt.a
 # The GIC family: host drivers and the virtual GICs.
-ARCH_SRCS := $(wildcard src/drivers/gic*.c src/drivers/pl011.c src/irqchip/vgic*.c)
+ARCH_SRCS := $(wildcard src/drivers/gic*.c src/drivers/pl011.c src/irqchip/vgic*.c) \
+	src/drivers/virtio_blk_drv.c
 # vgic_lr.c a second time, for the GICv2 list registers (see the file).
 ARCH_LDLIBS :=
 ARCH_OBJS := $(BUILD)/obj/arch/aarch64/vgic_lr.c.gicv2.o

@@ -14,6 +14,7 @@ ARCH_CFLAGS := $(ARCH_ASFLAGS) -mcmodel=medany
 KEEL_LINK_ADDR := 0x80200000
 # trixie's libfdt re-tagged for the soft-float ABI (scripts/libfdt-riscv64.sh)
 LIBFDT := .cache/libfdt-riscv64/usr/lib/riscv64-linux-gnu/libfdt-lp64.a
-ARCH_SRCS := src/drivers/ns16550.c src/drivers/plic.c $(wildcard src/irqchip/vplic*.c)
+ARCH_SRCS := src/drivers/ns16550.c src/drivers/plic.c $(wildcard src/irqchip/vplic*.c) \
+	src/drivers/virtio_blk_drv.c
 ARCH_OBJS :=
 ARCH_LDLIBS :=

@@ -3,7 +3,8 @@
  * and Stage-2 map, its vCPUs and its emulated devices.
  *
  * Lock order: vm.lock, then vgic.lock (plic.lock), then the console lock; a virtio
- * transport's lock (core/vdisk.c) before vgic.lock (plic.lock). vm.lock guards
+ * device's lock (core/vdev.c) before vgic.lock (plic.lock) and before the host
+ * disk driver's (keel/hdisk.h), a leaf but for the console's. vm.lock guards
  * the lifecycle (state, reset_pending, building, every vCPU's power; see
  * core/vm_lifecycle.c) and nothing else; no log line is printed under it.
  */
@@ -37,9 +38,14 @@
 
 struct vm_virtio; /* the VM's virtio-mmio window and devices (core/vdev.c) */
 
-/* A keel,disk module: a disk image the VM sees as a virtio-blk device. */
+/*
+ * A disk the VM sees as a virtio-blk device: a keel,disk module (a RAM
+ * disk) or a keel,disk-slice (sectors of the host disk, keel/hdisk.h).
+ */
 struct vm_disk_cfg {
-    struct mem_range image; /* pristine; each (re)build gives the VM a fresh copy */
+    struct mem_range image; /* RAM disk: pristine; each (re)build gives the VM a fresh copy */
+    bool slice;             /* a keel,disk-slice: no image, the sectors below */
+    u64 first, sectors;     /* slice: its 512-byte sectors on the host disk */
     bool read_only;         /* keel,read-only */
     unsigned int slot;      /* its virtio-mmio slot (GUEST_VIRTIO_BASE + slot * STRIDE) */
 };

@@ -5,6 +5,7 @@
 #include <keel/arch.h>
 #include <keel/buddy.h>
 #include <keel/console_mux.h>
+#include <keel/hdisk.h>
 #include <keel/vcpu_arch.h>
 #include <keel/vm.h>
 
@@ -17,6 +18,8 @@ unsigned int nr_vms;
 struct vm fuzz_vm_pool[VM_MAX];
 void (*fuzz_vm_create_hook)(const struct vm_config *cfg);
 u64 fuzz_page_budget;
+u64 fuzz_hdisk_sectors;
+bool fuzz_hdisk_ro;
 static u64 next_page = 0x100000000000ULL; /* fake addresses, never dereferenced */
 
 void fuzz_core_reset(u64 page_budget)
@@ -25,6 +28,19 @@ void fuzz_core_reset(u64 page_budget)
     memset(vms, 0, sizeof(vms));
     fuzz_page_budget = page_budget;
     next_page = 0x100000000000ULL;
+    fuzz_hdisk_sectors = 0;
+    fuzz_hdisk_ro = false;
+}
+
+/* core/hdisk.c's answers, without a driver: what the harness set. */
+u64 hdisk_capacity(void)
+{
+    return fuzz_hdisk_sectors;
+}
+
+bool hdisk_read_only(void)
+{
+    return fuzz_hdisk_ro;
 }
 
 /* As vm.c's vm_create(): at most VM_MAX, then a VM the harness can inspect. */

@@ -24,6 +24,9 @@
 #include "../../fuzz/vm_config/config_unity.h"
 
 static u8 dtb[64 * 1024] __attribute__((aligned(8)));
+/* The host disk the next boot() finds (fake hdisk_capacity(); 0: none). */
+static u64 host_disk_sectors;
+static bool host_disk_ro;
 
 static void reg2(int node, u64 base, u64 size)
 {
@@ -104,6 +107,8 @@ static void base_dt(void)
     set_str("/aliases", "dev0", "/virtio_mmio@a000000");
     add_node("/", "chosen");
     set_str("/chosen", "stdout-path", "/pl011@9000000");
+    host_disk_sectors = 0;
+    host_disk_ro = false;
 }
 
 /* A VM as keel-run writes it: 64 MiB, one vCPU, a raw kernel module at @kernel. */
@@ -143,6 +148,8 @@ static unsigned int boot(void)
 {
     fuzz_config_reset();
     fuzz_core_reset(1ULL << 30);
+    fuzz_hdisk_sectors = host_disk_sectors;
+    fuzz_hdisk_ro = host_disk_ro;
     fuzz_vm_create_hook = NULL;
     fake_log_reset();
     assert_int_equal(dt_parse_platform(dtb, &platform), 0);
@@ -495,6 +502,152 @@ static void test_passthrough_spi_is_virtual(void **state)
     assert_logged("doorbell line is a passed-through device's");
 }
 
+/* A keel,disk-slice child of VM @vm: sectors [first, first + count). */
+static void add_slice(const char *vm, const char *name, u64 first, u64 count, bool ro)
+{
+    char parent[64], path[96];
+    fdt32_t c[4] = { cpu_to_fdt32(first >> 32), cpu_to_fdt32((u32)first),
+                     cpu_to_fdt32(count >> 32), cpu_to_fdt32((u32)count) };
+
+    snprintf(parent, sizeof(parent), "/chosen/%s", vm);
+    snprintf(path, sizeof(path), "%s/%s", parent, name);
+    add_node(parent, name);
+    set_str(path, "compatible", "keel,disk-slice");
+    assert_int_equal(fdt_setprop(dtb, node_at(path), "keel,sectors", c, sizeof(c)), 0);
+    if (ro)
+        assert_int_equal(fdt_setprop(dtb, node_at(path), "keel,read-only", NULL, 0), 0);
+}
+
+static void assert_slice(const struct vm_disk_cfg *d, u64 first, u64 sectors, bool ro,
+                         unsigned int slot)
+{
+    assert_true(d->slice);
+    assert_int_equal(d->first, first);
+    assert_int_equal(d->sectors, sectors);
+    assert_int_equal(d->read_only, ro);
+    assert_int_equal(d->slot, slot);
+    assert_int_equal(d->image.size, 0);
+}
+
+/* Slices of one host disk: each a disk of its VM, in the children's order, slots from the top. */
+static void test_disk_slices(void **state)
+{
+    (void)state;
+    base_dt();
+    host_disk_sectors = 131072;
+    /* libfdt adds a node as its parent's first child: the last added is parsed first */
+    add_vm("vm1", 0x7d000000);
+    add_slice("vm1", "s0", 65536, 65536, false); /* up to the last sector */
+    add_vm("vm0", 0x7e000000);
+    add_slice("vm0", "s1", 32768, 16384, false);
+    add_slice("vm0", "s0", 0, 32768, true);
+    assert_int_equal(boot(), 2);
+    assert_int_equal(vms[0]->cfg.nr_disks, 2);
+    assert_slice(&vms[0]->cfg.disks[0], 0, 32768, true, GUEST_VIRTIO_COUNT - 1);
+    assert_slice(&vms[0]->cfg.disks[1], 32768, 16384, false, GUEST_VIRTIO_COUNT - 2);
+    assert_int_equal(vms[1]->cfg.nr_disks, 1);
+    assert_slice(&vms[1]->cfg.disks[0], 65536, 65536, false, GUEST_VIRTIO_COUNT - 1);
+}
+
+/* What a slice may not be; the VM is refused with the reason, the others boot. */
+static void test_disk_slice_refused(void **state)
+{
+    static const struct {
+        u64 first, count;
+        bool ro;
+        const char *why;
+    } bad[] = {
+        { 0, 0, false, "a keel,disk-slice of 0 sectors" },
+        { 131072, 1, false, "its keel,disk-slice (first sector 131072, 1 sectors) goes past "
+                            "the end of the host disk (131072 sectors)" },
+        { 131000, 73, false, "goes past the end of the host disk" },
+        { 1, ~0ULL, false, "goes past the end of the host disk" },  /* first + count wraps */
+        { 40000, 100, false, "its keel,disk-slice (sectors 40000-40099) overlaps vm vm0's "
+                             "(sectors 32768-49151) on the host disk" },
+        { 49151, 1, true, "overlaps vm vm0's (sectors 32768-49151)" }, /* read-only too */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        base_dt();
+        host_disk_sectors = 131072;
+        add_vm("vm1", 0x7d000000); /* parsed second */
+        add_slice("vm1", "s0", bad[i].first, bad[i].count, bad[i].ro);
+        add_vm("vm0", 0x7e000000);
+        add_slice("vm0", "s0", 32768, 16384, false);
+        assert_int_equal(boot(), 1);
+        assert_string_equal(vms[0]->cfg.name, "vm0");
+        assert_logged(bad[i].why);
+    }
+}
+
+static void test_disk_slice_config_errors(void **state)
+{
+    (void)state;
+    /* no host disk */
+    base_dt();
+    add_vm("vm0", 0x7e000000);
+    add_slice("vm0", "s0", 0, 8, false);
+    assert_int_equal(boot(), 0);
+    assert_logged("a keel,disk-slice, but Keel drives no host disk");
+    /* keel,sectors missing or of another size */
+    base_dt();
+    host_disk_sectors = 1024;
+    add_vm("vm0", 0x7e000000);
+    add_slice("vm0", "s0", 0, 8, false);
+    set_u64("/chosen/vm0/s0", "keel,sectors", 8);
+    assert_int_equal(boot(), 0);
+    assert_logged("a keel,disk-slice needs keel,sectors = <first_hi first_lo count_hi count_lo>");
+    /* two slices of one VM overlap */
+    base_dt();
+    host_disk_sectors = 1024;
+    add_vm("vm0", 0x7e000000);
+    add_slice("vm0", "s1", 99, 100, true);
+    add_slice("vm0", "s0", 0, 100, true);
+    assert_int_equal(boot(), 0);
+    assert_logged("two of its keel,disk-slice nodes overlap (sectors 0-99 and 99-198)");
+    /* a read-only host disk takes read-only slices only */
+    base_dt();
+    host_disk_sectors = 1024;
+    host_disk_ro = true;
+    add_vm("vm1", 0x7d000000);
+    add_slice("vm1", "s0", 100, 100, true);
+    add_vm("vm0", 0x7e000000);
+    add_slice("vm0", "s0", 0, 100, false);
+    assert_int_equal(boot(), 1);
+    assert_string_equal(vms[0]->cfg.name, "vm1");
+    assert_logged("a writable keel,disk-slice on a read-only host disk");
+    /* at most 4 disks */
+    base_dt();
+    host_disk_sectors = 1024;
+    add_vm("vm0", 0x7e000000);
+    for (unsigned int i = 0; i < 5; i++) {
+        char name[8] = "s0";
+        name[1] = (char)('0' + i);
+        add_slice("vm0", name, i * 10, 10, false);
+    }
+    assert_int_equal(boot(), 0);
+    assert_logged("more disks (keel,disk modules and keel,disk-slice nodes) than a VM may have");
+}
+
+/* The transport /chosen/keel,host-disk names is Keel's: by path or by alias, no VM gets it. */
+static void test_passthrough_of_host_disk(void **state)
+{
+    (void)state;
+    base_dt();
+    set_str("/chosen", "keel,host-disk", "/virtio_mmio@a000000");
+    add_vm("vm0", 0x7e000000);
+    set_str("/chosen/vm0", "keel,passthrough", "dev0");
+    assert_int_equal(boot(), 0);
+    assert_logged("a passed-through device is the host disk Keel drives itself");
+    set_str("/chosen", "keel,host-disk", "dev0"); /* an alias names it just as well */
+    set_str("/chosen/vm0", "keel,passthrough", "/virtio_mmio@a000000");
+    assert_int_equal(boot(), 0);
+    assert_logged("a passed-through device is the host disk Keel drives itself");
+    set_str("/chosen", "keel,host-disk", "/pl011@9000000"); /* another device: no clash */
+    assert_int_equal(boot(), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +666,10 @@ cmocka_unit_test(test_cpus_two_cells),
         cmocka_unit_test(test_shmem_regions_overlap),
         cmocka_unit_test(test_passthrough_spi_in_two_vms),
         cmocka_unit_test(test_passthrough_spi_is_virtual),
+        cmocka_unit_test(test_disk_slices),
+        cmocka_unit_test(test_disk_slice_refused),
+        cmocka_unit_test(test_disk_slice_config_errors),
+        cmocka_unit_test(test_passthrough_of_host_disk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@ VMCFG_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 VMCFG_LDFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 VMCFG_LDLIBS := -lcmocka -lfdt
 VMCFG_SRCS := tests/unit/vm_config/test_vm_config.c tests/unit/fake_arch.c \
-	tests/fuzz/common/fake_core.c tests/fuzz/vm_config/config_unity.c src/core/passthrough.c src/core/vdev_config.c \
+	tests/fuzz/common/fake_core.c tests/fuzz/vm_config/config_unity.c src/core/passthrough.c src/core/vdev_config.c src/core/hdisk_config.c \
 	src/core/dt.c src/core/guest_dt.c src/arch/aarch64/guest_dt.c src/drivers/gic.c tests/unit/fake_gic.c src/irqchip/vgic_dt.c \
 	src/lib/str_copy.c
 VMCFG_OBJS := $(patsubst %.c,$(VMCFG_OUT)/%.o,$(VMCFG_SRCS))
