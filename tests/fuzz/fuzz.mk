@@ -5,7 +5,7 @@
 #   make fuzz-short        every harness for 20 s, after the regression inputs (CI)
 #   make fuzz-regress      run every committed regression input once
 #   make fuzz-<name>       run one harness for FUZZ_SECONDS (fuzz-vgic, fuzz-vgicv2, fuzz-vm-config,
-#                          fuzz-riscv-insn, fuzz-virtq ...)
+#                          fuzz-riscv-insn, fuzz-virtq, fuzz-virtio-net ...)
 #   make fuzz-build        build the harnesses, run nothing
 #   make fuzz-clean        remove build/fuzz
 #
@@ -59,10 +59,15 @@ FUZZ_INC_riscv_insn := -Isrc/arch/riscv64/include
 FUZZ_SRCS_virtq := $(FUZZ_DIR)/virtq/fuzz_virtq.c $(FUZZ_DIR)/virtq/fake_guest_fuzz.c \
 	src/vdev/virtq.c src/vdev/virtio_mmio.c src/vdev/virtio_blk.c
 FUZZ_INC_virtq := -Itests/unit/virtio
+# virtio-net with the real switch table and port queue, over the same fake guest
+FUZZ_SRCS_virtio_net := $(FUZZ_DIR)/virtio_net/fuzz_virtio_net.c $(FUZZ_DIR)/virtq/fake_guest_fuzz.c \
+	src/vdev/virtq.c src/vdev/virtio_mmio.c src/vdev/virtio_net.c src/vdev/netq.c src/vdev/vswitch.c
+FUZZ_INC_virtio_net := -Itests/unit/virtio
 FUZZ_LIBS_vm_config := -lfdt
 FUZZ_LIBS_guest_dt := -lfdt
 
-FUZZ_NAMES := esr vpl011 vns16550 vplic smccc vgic vgicv2 vm_config guest_dt riscv_insn virtq
+FUZZ_NAMES := esr vpl011 vns16550 vplic smccc vgic vgicv2 vm_config guest_dt riscv_insn virtq \
+	virtio_net
 FUZZ_BINS := $(addprefix $(FUZZ_BUILD)/bin/fuzz_,$(FUZZ_NAMES))
 
 # Objects per harness: a unit may be built with harness-specific flags.

@@ -426,6 +426,77 @@ def virtq_seeds():
     write("virtq", "empty-slot", empty)
 
 
+# virtio_net: flags (bits 1-3: peer ports 1-3 get a pinned address), then
+# ops (op % 16). Frames: a length by index into fuzz_virtio_net.c's lens[]
+# (4: 42, 5: 60, 8: 1514, 9: 1515, 11: 1518, 12: 1519), destination and
+# source by index into its pool (0: the VM's address, 1-7 others; 8
+# broadcast, 9 multicast, 10 reserved, 11 zero), tagged or not, a seed.
+VN_LENS = [0, 6, 13, 14, 42, 60, 64, 590, 1514, 1515, 1516, 1518, 1519, 2000]
+
+
+def vn_frame(len_idx, dst, src, tagged=0, seed=0):
+    return u8(0, len_idx, dst, src, tagged, seed)
+
+
+def vn_probe(want_idx=0, rnum_log2=8, tnum_log2=8):
+    return u8(3, 0, want_idx, rnum_log2, tnum_log2, 0, 0)         # want 0: Linux-like, 1: MAC only
+
+
+def vn_post(sizes, nseg=1):
+    # sizes by index into rx sizes[] (0: 1530, 2: 1526, 5: 612, 6: 100, 8: 12)
+    r = u8(7, len(sizes) - 1, 0)                                 # count, then direct
+    for s in sizes:
+        r += u8(0, s, nseg - 1) + (u16(6) + u8(200)) * (nseg - 1)  # cuts: 6 bytes, then the rest
+    return r
+
+
+def vn_tx_one(frame, hdr=b"\x00", nseg=1, indirect=0):
+    # hdr: one byte < 200 for a clean header, or 200+ then flags, gso selector, num_buffers
+    cuts = (u16(5) + u8(200)) * (nseg - 1)
+    return u8(4, 0, 0, indirect) + frame + hdr + u8(100, nseg - 1) + cuts
+
+
+def vn_deliver(frame):
+    return u8(8) + frame
+
+
+def vn_peer(port, frame):
+    return u8(10, port - 1) + frame
+
+
+def virtio_net_seeds():
+    up = u8(0x0e) + vn_probe() + vn_post([0, 0, 0, 0])
+    traffic = up + vn_tx_one(vn_frame(4, 8, 0)) + vn_peer(1, vn_frame(4, 0, 1))
+    traffic += vn_peer(2, vn_frame(8, 0, 2, seed=3)) + vn_tx_one(vn_frame(8, 2, 0), nseg=3)
+    traffic += vn_deliver(vn_frame(11, 0, 3, tagged=1)) + vn_deliver(vn_frame(5, 0, 3))
+    traffic += vn_deliver(vn_frame(5, 0, 3, seed=9)) + vn_peer(3, vn_frame(6, 8, 3))
+    traffic += u8(13, 1) + vn_post([0, 0]) + vn_tx_one(vn_frame(5, 9, 0), nseg=4, indirect=1)
+    write("virtio_net", "linux-traffic", traffic)
+    limits = u8(0x0e) + vn_probe() + vn_post([6, 8, 2, 5]) + vn_deliver(vn_frame(11, 0, 1, tagged=1))
+    limits += vn_deliver(vn_frame(9, 0, 1)) + vn_deliver(vn_frame(8, 0, 1))
+    limits += vn_deliver(vn_frame(2, 0, 1)) + vn_deliver(vn_frame(7, 0, 1))
+    limits += vn_tx_one(vn_frame(2, 1, 0)) + vn_tx_one(vn_frame(3, 1, 0))
+    limits += vn_tx_one(vn_frame(9, 1, 0)) + vn_tx_one(vn_frame(11, 1, 0, tagged=1))
+    limits += vn_tx_one(vn_frame(12, 1, 0, tagged=1)) + vn_tx_one(vn_frame(5, 1, 0), u8(200, 1, 0, 0))
+    limits += vn_tx_one(vn_frame(5, 1, 0), u8(200, 2, 200, 1, 0))
+    write("virtio_net", "limits", limits)
+    # transmitq1, one descriptor in the ring: 1530 bytes at A + 0x100, device-writable
+    hostile = up + u8(11, 1, 0, 0) + u8(200) + u16(0) + u8(40, 0) + u16(0x100) + u8(0, 7, 2)
+    hostile += u16(0) + u16(0) + u8(0) + vn_deliver(vn_frame(5, 0, 1)) + u8(0, 0, 15, 0)
+    hostile += u8(14) + vn_probe()
+    write("virtio_net", "hostile-tx", hostile)
+    switch = u8(0x02) + vn_probe() + vn_post([0])
+    switch += vn_peer(1, vn_frame(5, 8, 4)) + vn_peer(2, vn_frame(5, 4, 5)) + vn_peer(2, vn_frame(5, 0, 1))
+    switch += vn_peer(3, vn_frame(5, 10, 6)) + vn_peer(3, vn_frame(5, 8, 9)) + u8(15, 1, 4)
+    switch += vn_peer(1, vn_frame(5, 4, 6)) + u8(15, 0, 8) + vn_peer(2, vn_frame(5, 0, 0))
+    switch += vn_peer(2, vn_frame(5, 8, 5)) + u8(0x8a, 0, 19, 0x40)     # port 1: 20 made-up sources
+    switch += vn_peer(3, vn_frame(5, 5, 6)) + u8(15, 2, 9) + vn_peer(3, vn_frame(5, 8, 6))
+    write("virtio_net", "switch-churn", switch)
+    minimal = u8(0) + vn_probe(1, 2, 1) + vn_post([0, 0]) + vn_tx_one(vn_frame(4, 8, 0))
+    minimal += vn_tx_one(vn_frame(4, 8, 0)) + vn_deliver(vn_frame(4, 0, 1)) + u8(13, 1)
+    minimal += vn_deliver(vn_frame(4, 0, 1)) + vn_deliver(vn_frame(4, 0, 1)) + u8(0x8e)
+    write("virtio_net", "minimal-driver", minimal)
+
 if __name__ == "__main__":
     esr_seeds()
     vpl011_seeds()
@@ -437,3 +508,4 @@ if __name__ == "__main__":
     vm_config_seeds()
     guest_dt_seeds()
     virtq_seeds()
+    virtio_net_seeds()

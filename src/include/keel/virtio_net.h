@@ -77,6 +77,26 @@
  *
  * Stats are counted since virtio_net_init(); a reset keeps them.
  *
+ * Wiring it (for the caller, who owns the locks). tx() runs under the
+ * sending port's transport lock, and virtio_net_deliver() needs the
+ * receiving port's, so a tx() that delivers straight to another port takes
+ * a second transport lock inside the first: with a lock per transport, two
+ * VMs sending to each other at once deadlock. Either:
+ *  - one lock per network serialises every transport of the network (and
+ *    its switch and queues): tx() may then call vswitch_forward() and
+ *    virtio_net_deliver() on the other ports directly; or
+ *  - a lock per transport, and tx() only queues: it forwards (keel/
+ *    vswitch.h) and pushes the frame into each destination's netq under
+ *    the network's lock, which is taken inside transport locks and never
+ *    the other way round; after the sending transport's lock is released
+ *    (the MMIO exit is done), each destination is drained under its own
+ *    transport lock (peek, deliver, pop), as rx_ready() does.
+ * Either way virtio_net_deliver() may call the receiving transport's irq()
+ * (the used buffer notification) and error() callbacks, from whichever CPU
+ * delivers. Frames a port queued before its VM was reset are delivered
+ * after the driver comes back unless the caller clears the queue
+ * (netq_clear()) when it resets the transport.
+ *
  * Transmitted frames pass through a bounce buffer in the device
  * (VIRTIO_NET_BOUNCE bytes): tx() never sees guest memory, and a guest
  * changing a buffer while it is copied changes only its own frame.
