@@ -58,7 +58,8 @@ SUMMARY = re.compile(r"virtio-hostile: summary: (\d+) cases, (\d+) failed, (\d+)
 LINUX_IO_MIB = 8
 
 # The shell's `dev <vm>` rows: requests, read, written, flushes, errors, reset (bad chains).
-_DEV = r"^{n}\s+virtio-blk\s+\d+\s+{addr}\s+\d+ KiB\s+{ro}\s+" + r"(\d+)\s+" * 5 + r"(\d+)\s*$"
+_DEV = (r"^{n}\s+virtio-blk\s+slot \d+\s+{addr}\s+\d+ KiB ro={ro} requests=(\d+) read=(\d+) "
+        r"written=(\d+) flushes=(\d+) errors=(\d+) resets=(\d+)\b.*$")
 DEV_ROWS = {
     "vh": _DEV.format(n=0, addr="0xa003e00", ro="no") + r"[\s\S]*" +
           _DEV.format(n=1, addr="0xa003c00", ro="yes"),
