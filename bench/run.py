@@ -503,7 +503,8 @@ def blk_argv(arch, args, system, icount, img):
         argv = make(cpu, 1, LINUX_MEM, kernel, False, initrd=initrd, append=arch.bootargs)
         if icount:
             argv += ["-icount", BLK_ICOUNT]
-        return argv + ["-drive", f"file={img.replace(',', ',,')},if=none,format=raw,id=d0",
+        return argv + ["-global", "virtio-mmio.force-legacy=false",
+                       "-drive", f"file={img.replace(',', ',,')},if=none,format=raw,id=d0",
                        "-device", "virtio-blk-device,drive=d0"]
     spec = (f"name={KEEL_VM},cpus=1,mem={LINUX_MEM},kernel={kernel},initrd={initrd},"
             f"disk={img},bootargs={arch.bootargs}")
@@ -623,6 +624,14 @@ def blk_run(label, argv, system, arch, mib, reps, want, icount):
         if not size or int(size.group(1)) != mib * 2048:
             raise BenchError(f"{label}: /dev/vda is not {mib} MiB "
                              f"({size.group(1) if size else 'no size'} sectors)")
+        # what the driver negotiated (bit i = feature i) and the request size limits
+        m = re.search(r"^([01]{32,})\s*$", con.run("cat /sys/block/vda/device/features"), re.M)
+        if m:
+            r["features"] = [i for i, bit in enumerate(m.group(1)) if bit == "1"]
+        out = con.run("cd /sys/block/vda/queue;cat max_segments max_sectors_kb;cd")
+        m = re.search(r"^(\d+)\s*\n\s*(\d+)\s*$", out.replace("\r", ""), re.M)
+        if m:
+            r["max_segments"], r["max_sectors_kb"] = int(m.group(1)), int(m.group(2))
         r["wall_checks_s"] = 0
         for kind in ("read", "write"):
             ops = r[kind] = []
@@ -734,7 +743,12 @@ def run_blk(args, deadline, arch=AARCH64):
         log(f"{label}: read {med['read']:.1f} MiB/s, write {med['write']:.1f} MiB/s "
             f"(guest time, median); host load average {r['host_load']:.1f}")
     modes = ["icount"] if args.quick else ["icount", "no-icount"]
+    view = {}
+    for r in runs:
+        view.setdefault(r["system"], {k: r[k] for k in ("features", "max_segments",
+                                                         "max_sectors_kb") if k in r})
     return {"arch": arch.name, "size_mib": mib, "image": os.path.relpath(img, ROOT),
+            "guest_view": view,
             "image_digests": want, "icount": BLK_ICOUNT, "repeat": args.repeat,
             "rows": blk_rows(runs, modes, mib), "runs": runs, "skipped": skipped,
             "errors": errors,
@@ -769,6 +783,14 @@ def print_blk(section, arch=AARCH64):
         print_table(["metric", "mode", "native", "keel", "ratio"], table, left=2)
     else:
         print("(nothing measured)")
+    view = section["guest_view"]
+    if "native" in view and "keel" in view:
+        nat, kel = view["native"], view["keel"]
+        print(f"the guest's view: max_segments {nat.get('max_segments')} natively, "
+              f"{kel.get('max_segments')} under Keel; feature bits negotiated only natively "
+              f"{sorted(set(nat.get('features', [])) - set(kel.get('features', [])))}, "
+              f"only under Keel "
+              f"{sorted(set(kel.get('features', [])) - set(nat.get('features', [])))}")
     if section["skipped"]:
         print("skipped (time budget): " + ", ".join(section["skipped"]))
     for e in section["errors"]:
