@@ -1189,8 +1189,8 @@ def parse_args():
                    help="micro-benchmark guest (default build/guests/bench.elf)")
     p.add_argument("--rv-micro-elf", default=RV_MICRO_ELF, metavar="PATH",
                    help="RISC-V micro-benchmark guest (default build/guests/riscv64/bench.elf)")
-    p.add_argument("--budget", type=float, default=600, metavar="SECONDS",
-                   help="start no new Linux run after this many seconds (default 600)")
+    p.add_argument("--budget", type=float, default=900, metavar="SECONDS",
+                   help="start no new Linux run after this many seconds (default 900)")
     p.add_argument("--json", default=os.path.join(OUT_DIR, "results.json"),
                    help="results file (default build/bench/results.json)")
     args = p.parse_args()
