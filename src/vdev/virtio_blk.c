@@ -65,46 +65,87 @@ static bool virtio_blk_flush_backing(struct virtio_blk *b)
     return !b->backing.flush || b->backing.flush(b->backing.ctx);
 }
 
+/*
+ * A backing with map(): @len bytes straight from the disk into the chain's
+ * writable bytes (IN), or from its readable bytes after the header onto
+ * the disk (OUT), in one copy.
+ */
+static bool virtio_blk_move_direct(struct virtio_blk *b, u64 sector, u64 len, bool out)
+{
+    struct virtq_chain *c = &b->chain;
+    u8 *p = b->backing.map(b->backing.ctx, sector, (u32)(len / VIRTIO_BLK_SECTOR), out);
+
+    if (!p)
+        return false;
+    if (out) {
+        if (!virtq_chain_read(c, VIRTIO_BLK_HDR_SIZE, p, len))
+            return false;
+        b->stats.write_bytes += len;
+    } else {
+        if (!virtq_chain_write(c, 0, p, len))
+            return false;
+        b->data_written = (u32)len;
+        b->stats.read_bytes += len;
+    }
+    return true;
+}
+
+/* Any other backing: the same through the bounce buffer, VIRTIO_BLK_BOUNCE bytes at a time. */
+static bool virtio_blk_move_bounce(struct virtio_blk *b, u64 sector, u64 len, bool out)
+{
+    struct virtq_chain *c = &b->chain;
+    const struct virtio_blk_backing *k = &b->backing;
+
+    for (u64 done = 0; done < len;) {
+        u32 n = (u32)MIN(len - done, (u64)VIRTIO_BLK_BOUNCE);
+        u64 at = sector + done / VIRTIO_BLK_SECTOR;
+
+        if (out) {
+            if (!virtq_chain_read(c, VIRTIO_BLK_HDR_SIZE + done, b->bounce, n) ||
+                !k->write(k->ctx, at, b->bounce, n / VIRTIO_BLK_SECTOR))
+                return false;
+            b->stats.write_bytes += n;
+        } else {
+            if (!k->read(k->ctx, at, b->bounce, n / VIRTIO_BLK_SECTOR) ||
+                !virtq_chain_write(c, done, b->bounce, n))
+                return false;
+            b->data_written = (u32)(done + n);
+            b->stats.read_bytes += n;
+        }
+        done += n;
+    }
+    return true;
+}
+
+/* @len data bytes (whole sectors, inside the capacity) between the disk and the chain. */
+static bool virtio_blk_move(struct virtio_blk *b, u64 sector, u64 len, bool out)
+{
+    if (!len)
+        return true; /* the backing is not called */
+    if (b->backing.map)
+        return virtio_blk_move_direct(b, sector, len, out);
+    return virtio_blk_move_bounce(b, sector, len, out);
+}
+
 /* VIRTIO_BLK_T_IN: sectors into the device-writable bytes before the status. */
 static u8 virtio_blk_in(struct virtio_blk *b, u64 sector)
 {
-    const struct virtq_chain *c = &b->chain;
-    u64 len = c->write_len - 1, done = 0;
+    u64 len = b->chain.write_len - 1;
 
-    if (!virtio_blk_range_ok(b, sector, len))
+    if (!virtio_blk_range_ok(b, sector, len) || !virtio_blk_move(b, sector, len, false))
         return VIRTIO_BLK_S_IOERR;
-    while (done < len) {
-        u32 n = (u32)MIN(len - done, (u64)VIRTIO_BLK_BOUNCE);
-
-        if (!b->backing.read(b->backing.ctx, sector + done / VIRTIO_BLK_SECTOR, b->bounce,
-                             n / VIRTIO_BLK_SECTOR) ||
-            !virtq_chain_write(c, done, b->bounce, n))
-            return VIRTIO_BLK_S_IOERR;
-        done += n;
-        b->data_written = (u32)done;
-        b->stats.read_bytes += n;
-    }
     return VIRTIO_BLK_S_OK;
 }
 
 /* VIRTIO_BLK_T_OUT: the device-readable bytes after the header onto the disk. */
 static u8 virtio_blk_out(struct virtio_blk *b, u64 sector, u64 features)
 {
-    const struct virtq_chain *c = &b->chain;
-    u64 len = c->read_len - VIRTIO_BLK_HDR_SIZE, done = 0;
+    u64 len = b->chain.read_len - VIRTIO_BLK_HDR_SIZE;
 
-    if (b->backing.read_only || !virtio_blk_range_ok(b, sector, len))
-        return VIRTIO_BLK_S_IOERR; /* 5.2.6.2: on a read-only disk, nothing written */
-    while (done < len) {
-        u32 n = (u32)MIN(len - done, (u64)VIRTIO_BLK_BOUNCE);
-
-        if (!virtq_chain_read(c, VIRTIO_BLK_HDR_SIZE + done, b->bounce, n) ||
-            !b->backing.write(b->backing.ctx, sector + done / VIRTIO_BLK_SECTOR, b->bounce,
-                              n / VIRTIO_BLK_SECTOR))
-            return VIRTIO_BLK_S_IOERR;
-        done += n;
-        b->stats.write_bytes += n;
-    }
+    /* 5.2.6.2: on a read-only disk, nothing written */
+    if (b->backing.read_only || !virtio_blk_range_ok(b, sector, len) ||
+        !virtio_blk_move(b, sector, len, true))
+        return VIRTIO_BLK_S_IOERR;
     /* 5.2.6.2: without VIRTIO_BLK_F_FLUSH negotiated, a completed write is stable. */
     if (!(features & BIT(VIRTIO_BLK_F_FLUSH)) && !virtio_blk_flush_backing(b))
         return VIRTIO_BLK_S_IOERR;
@@ -254,17 +295,29 @@ static bool virtio_blk_ram_write(void *ctx, u64 sector, const void *buf, u32 cou
     return true;
 }
 
+/* Straight at the image: the device copies between it and guest memory (keel/virtio_blk.h). */
+static void *virtio_blk_ram_map(void *ctx, u64 sector, u32 count, bool write)
+{
+    struct virtio_blk_ram *r = ctx;
+
+    if (!r->base || !virtio_blk_ram_in_range(r, sector, count) || (write && r->read_only))
+        return NULL;
+    return r->base + sector * VIRTIO_BLK_SECTOR;
+}
+
 void virtio_blk_ram_backing(struct virtio_blk_backing *b, struct virtio_blk_ram *ram, void *buf,
                             u64 size, bool read_only, const char *id)
 {
     ram->base = buf;
     ram->sectors = size / VIRTIO_BLK_SECTOR;
+    ram->read_only = read_only;
     *b = (struct virtio_blk_backing){
         .capacity = ram->sectors,
         .read_only = read_only,
         .id = id,
         .read = virtio_blk_ram_read,
         .write = read_only ? NULL : virtio_blk_ram_write,
+        .map = virtio_blk_ram_map,
         .ctx = ram,
     };
 }

@@ -59,8 +59,22 @@
  * GET_ID with more than 20 bytes of data, only what was written before the
  * first gap.
  *
- * Data passes through a VIRTIO_BLK_BOUNCE-byte buffer in the device, a
- * whole number of sectors at a time: the backing never sees guest memory.
+ * Data moves one of two ways, and the statuses and used lengths above are
+ * the same either way (except after a copy from or to guest memory fails:
+ * see below). The backing never sees guest memory, and guest memory is
+ * reached only through the queue's callbacks.
+ *  - A backing with map() (a disk image in host memory) is copied to and
+ *    from directly: for each IN or OUT in range the device asks map() for
+ *    the host address of all the request's sectors, once, and copies the
+ *    whole data between there and the chain.
+ *  - Any other backing (a slice of the host disk) is read or written
+ *    through a VIRTIO_BLK_BOUNCE-byte buffer in the device, a whole number
+ *    of sectors at a time, so that its driver never holds guest memory.
+ * If guest memory refuses a copy midway (the chain was checked when it was
+ * popped, so only a VM whose memory changed since can see this), the
+ * request ends VIRTIO_BLK_S_IOERR having written part of the data: the
+ * used length then counts the bounce path's whole steps before the failed
+ * one, and nothing on the direct path.
  */
 #ifndef KEEL_VIRTIO_BLK_H
 #define KEEL_VIRTIO_BLK_H
@@ -112,7 +126,13 @@
  * Each returns false on an error, which the request reports as
  * VIRTIO_BLK_S_IOERR. write may be NULL for a read-only disk. id is the
  * device ID string GET_ID returns (up to 20 bytes are used; may be NULL).
- * The device copies the struct; ctx and id must outlive it.
+ * map may be NULL; if it is not, the device uses it instead of read() and
+ * write() (which must still be given, as above): the host address of
+ * @count (>= 1) sectors from @sector on, contiguous, which the device then
+ * reads, or writes if @write; NULL, which the request reports as
+ * VIRTIO_BLK_S_IOERR, if the range is not the disk's or @write on a
+ * read-only disk. The device copies the struct; ctx and id must outlive it,
+ * and an address map() gave only the call into the device that asked.
  */
 struct virtio_blk_backing {
     u64 capacity;
@@ -121,6 +141,7 @@ struct virtio_blk_backing {
     bool (*read)(void *ctx, u64 sector, void *buf, u32 count);
     bool (*write)(void *ctx, u64 sector, const void *buf, u32 count);
     bool (*flush)(void *ctx);
+    void *(*map)(void *ctx, u64 sector, u32 count, bool write);
     void *ctx;
 };
 
@@ -140,7 +161,7 @@ struct virtio_blk {
     struct virtio_blk_stats stats;
     struct virtq_chain chain; /* the request being served */
     u32 data_written;         /* its data bytes written so far, from the start */
-    u8 bounce[VIRTIO_BLK_BOUNCE] __aligned(16);
+    u8 bounce[VIRTIO_BLK_BOUNCE] __aligned(16); /* for a backing without map() */
 };
 
 /* The transport's view of the device: pass it with the struct virtio_blk to virtio_mmio_init(). */
@@ -156,13 +177,16 @@ int virtio_blk_init(struct virtio_blk *b, const struct virtio_blk_backing *backi
 struct virtio_blk_ram {
     u8 *base;
     u64 sectors;
+    bool read_only;
 };
 
 /*
  * A backing over @size bytes of host memory at @buf (a trailing part sector
  * is not used), for tests and for images loaded like the kernel: fills @b,
- * with @ram (which must outlive the device) as its ctx. Its read() and
- * write() check the range themselves too; it has no flush().
+ * with @ram (which must outlive the device) as its ctx. It has map(), so
+ * the device copies straight between the image and guest memory; its
+ * read(), write() and map() check the range themselves too (and map() that
+ * a write is to a writable disk with an image); it has no flush().
  */
 void virtio_blk_ram_backing(struct virtio_blk_backing *b, struct virtio_blk_ram *ram, void *buf,
                             u64 size, bool read_only, const char *id);

@@ -3,7 +3,8 @@
  * (src/vdev/virtio_mmio.c, virtq.c, virtio_blk.c) in a fake VM of three
  * memory chunks (two adjacent, one past a hole: tests/unit/virtio's
  * fake_guest), over a RAM disk of 0, 1, 63 or 64 sectors, writable or
- * read-only (or an empty slot), driven by:
+ * read-only, reached through the bounce buffer or directly (map()), or an
+ * empty slot, driven by:
  *  - register reads and writes of every width, at real registers, the
  *    configuration space and anywhere near the window, with values biased
  *    to what matters (status bit combinations, queue sizes, addresses in
@@ -121,6 +122,14 @@ static bool b_write(void *ctx, u64 sector, const void *buf, u32 count)
     check_range(sector, count);
     backing_calls++;
     return inner.write(inner.ctx, sector, buf, count);
+}
+
+static void *b_map(void *ctx, u64 sector, u32 count, bool write)
+{
+    FUZZ_CHECK(!write || !read_only, "map for a write to a read-only disk");
+    check_range(sector, count);
+    backing_calls++;
+    return inner.map(inner.ctx, sector, count, write);
 }
 
 static bool b_flush(void *ctx)
@@ -646,6 +655,7 @@ static void start(struct fuzz_in *in)
     b.read = b_read;
     b.write = read_only ? NULL : b_write;
     b.flush = b_flush;
+    b.map = flags & 0x40 ? b_map : NULL;
     FUZZ_CHECK(!virtio_blk_init(&blk, &b), "virtio_blk_init");
     FUZZ_CHECK(!virtio_mmio_init(&t, empty ? NULL : &virtio_blk_ops, &blk, &mem.ops, on_irq,
                                  on_error, NULL),

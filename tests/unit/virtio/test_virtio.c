@@ -53,7 +53,9 @@ struct fixture {
     int last_err;
     unsigned int last_err_queue;
     unsigned int backing_reads, backing_writes, backing_flushes;
+    unsigned int backing_maps; /* map() calls, also counted as reads or writes */
     bool fail_read, fail_write, fail_flush;
+    bool direct; /* the backing has map(): the device copies without its bounce buffer */
 };
 
 /* ---- fixture ---- */
@@ -91,6 +93,21 @@ static bool count_write(void *ctx, u64 sector, const void *buf, u32 count)
     return !f->fail_write && f->inner.write(f->inner.ctx, sector, buf, count);
 }
 
+/* map() stands for a read or a write: counted and failed as one. */
+static void *count_map(void *ctx, u64 sector, u32 count, bool write)
+{
+    struct fixture *f = ctx;
+
+    f->backing_maps++;
+    if (write)
+        f->backing_writes++;
+    else
+        f->backing_reads++;
+    if (write ? f->fail_write : f->fail_read)
+        return NULL;
+    return f->inner.map(f->inner.ctx, sector, count, write);
+}
+
 static bool count_flush(void *ctx)
 {
     struct fixture *f = ctx;
@@ -115,6 +132,7 @@ static void make_blk(struct fixture *f, bool read_only)
     b.read = count_read;
     b.write = read_only ? NULL : count_write;
     b.flush = count_flush;
+    b.map = f->direct ? count_map : NULL;
     b.ctx = f;
     assert_int_equal(virtio_blk_init(&f->blk, &b), 0);
     assert_int_equal(virtio_mmio_init(&f->t, &virtio_blk_ops, &f->blk, &f->m.ops, rec_irq,
@@ -122,11 +140,12 @@ static void make_blk(struct fixture *f, bool read_only)
                      0);
 }
 
-static int setup(void **state)
+static int setup_as(void **state, bool direct)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
+    f->direct = direct;
     fake_mem_init(&f->m);
     f->disk = malloc(DISK_SECTORS * 512);
     assert_non_null(f->disk);
@@ -135,6 +154,18 @@ static int setup(void **state)
     make_blk(f, false);
     *state = f;
     return 0;
+}
+
+/* The bounce path: a backing without map(), as the host disk's slices. */
+static int setup(void **state)
+{
+    return setup_as(state, false);
+}
+
+/* The direct path: the same RAM disk with map(), as Keel's RAM disks. */
+static int setup_direct(void **state)
+{
+    return setup_as(state, true);
 }
 
 static int teardown(void **state)
@@ -1806,6 +1837,119 @@ static void test_blk_event_idx(void **state)
     assert_int_equal(rd(f, R_InterruptStatus), VIRTIO_MMIO_INT_VRING);
 }
 
+/* One request on a fresh device over a fresh disk, bounce or direct: what it gave. */
+struct blk_run {
+    struct fake_blk_result r;
+    struct virtio_blk_stats stats;
+    unsigned int calls; /* read(), write() and map() */
+    unsigned int maps;
+};
+
+static struct blk_run blk_run_on(struct fixture *f, bool direct, bool read_only, u32 type,
+                                 u64 sector, u8 *data, u32 len, unsigned int nseg)
+{
+    struct blk_run run;
+
+    for (u64 i = 0; i < DISK_SECTORS * 512; i++)
+        f->disk[i] = disk_byte(i);
+    fake_drv_free(&f->d);
+    f->direct = direct;
+    f->backing_reads = f->backing_writes = f->backing_maps = 0;
+    make_blk(f, read_only);
+    blk_up(f, LINUX_BLK_FEATURES, 256);
+    run.r = fake_blk_rw(&f->d, type, sector, data, len, nseg);
+    run.stats = f->blk.stats;
+    run.calls = f->backing_reads + f->backing_writes;
+    run.maps = f->backing_maps;
+    return run;
+}
+
+/*
+ * The direct path (a backing with map()) answers every request as the
+ * bounce path does: the same status, used length, data in the guest or on
+ * the disk, and counters; with one map() call where the bounce path makes
+ * one read() or write() per 4 KiB.
+ */
+static void test_blk_paths_agree(void **state)
+{
+    struct fixture *f = *state;
+    static u8 data[2][65536], disk[65536 + 512];
+    static const struct {
+        u32 type;
+        u64 sector;
+        u32 len;
+        unsigned int nseg;
+        bool ro;
+    } cases[] = {
+        /* segment cuts on and off the bounce path's 4 KiB steps */
+        { VIRTIO_BLK_T_IN, 0, 512, 1, false },
+        { VIRTIO_BLK_T_IN, 7, 4096, 1, false },
+        { VIRTIO_BLK_T_IN, 17, 4096 + 512, 3, false },
+        { VIRTIO_BLK_T_IN, 3, 12288, 5, false },
+        { VIRTIO_BLK_T_IN, 100, 31744, 62, false },
+        { VIRTIO_BLK_T_IN, 1900, 65536, 7, false },
+        { VIRTIO_BLK_T_IN, 1000, 65536, 61, false },
+        { VIRTIO_BLK_T_OUT, 0, 512, 1, false },
+        { VIRTIO_BLK_T_OUT, 5, 4096 + 512, 3, false },
+        { VIRTIO_BLK_T_OUT, 3, 12288, 5, false },
+        { VIRTIO_BLK_T_OUT, 1900, 65536, 7, false },
+        { VIRTIO_BLK_T_OUT, 1000, 65536, 61, false },
+        /* past the capacity, at its end, not whole sectors, wrapping */
+        { VIRTIO_BLK_T_IN, DISK_SECTORS - 1, 1024, 2, false },
+        { VIRTIO_BLK_T_IN, DISK_SECTORS - 8, 4096, 2, false },
+        { VIRTIO_BLK_T_IN, DISK_SECTORS, 0, 0, false },
+        { VIRTIO_BLK_T_IN, DISK_SECTORS, 512, 1, false },
+        { VIRTIO_BLK_T_IN, 0, 100, 1, false },
+        { VIRTIO_BLK_T_IN, ~0ULL, 512, 1, false },
+        { VIRTIO_BLK_T_IN, 1ULL << 55, 512, 1, false },
+        { VIRTIO_BLK_T_OUT, DISK_SECTORS - 1, 1024, 2, false },
+        { VIRTIO_BLK_T_OUT, DISK_SECTORS - 8, 4096, 2, false },
+        { VIRTIO_BLK_T_OUT, DISK_SECTORS, 0, 0, false },
+        { VIRTIO_BLK_T_OUT, 0, 513, 1, false },
+        { VIRTIO_BLK_T_OUT, ~0ULL, 512, 1, false },
+        /* read-only: reads as ever, writes refused with nothing written */
+        { VIRTIO_BLK_T_IN, 40, 8192, 4, true },
+        { VIRTIO_BLK_T_OUT, 40, 8192, 4, true },
+        { VIRTIO_BLK_T_OUT, DISK_SECTORS, 512, 1, true },
+    };
+
+    for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+        u32 type = cases[i].type, len = cases[i].len;
+        u64 sector = cases[i].sector;
+        bool in_range = sector <= DISK_SECTORS && len % 512 == 0 &&
+                        len / 512 <= DISK_SECTORS - sector && !(type == VIRTIO_BLK_T_OUT &&
+                                                                  cases[i].ro);
+        struct blk_run run[2];
+        u64 at = in_range ? sector * 512 : 0;
+
+        for (int direct = 0; direct < 2; direct++) {
+            fill_pattern(data[direct], len, i);
+            run[direct] = blk_run_on(f, direct, cases[i].ro, type, sector, data[direct], len,
+                                     cases[i].nseg);
+            assert_true(run[direct].r.completed);
+            if (!direct) /* what the bounce path left on the disk */
+                memcpy(disk, f->disk + at, in_range ? len : 0);
+            else
+                assert_memory_equal(f->disk + at, disk, in_range ? len : 0);
+            assert_int_equal(f->m.refused + f->m.torn + f->m.forbidden_writes, 0);
+        }
+        assert_int_equal(run[1].r.status, run[0].r.status);
+        assert_int_equal(run[1].r.used_len, run[0].r.used_len);
+        assert_memory_equal(data[1], data[0], len);
+        assert_memory_equal(&run[1].stats, &run[0].stats, sizeof(run[0].stats));
+        assert_int_equal(run[0].maps, 0);
+        assert_int_equal(run[0].calls, in_range ? (len + 4095) / 4096 : 0);
+        assert_int_equal(run[1].maps, in_range && len);
+        assert_int_equal(run[1].calls, run[1].maps);
+        /* and the status is what it should be */
+        assert_int_equal(run[0].r.status, in_range ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR);
+        if (in_range && type == VIRTIO_BLK_T_IN)
+            assert_memory_equal(data[1], f->disk + at, len);
+        else if (in_range && len)
+            assert_int_equal(f->disk[at + len - 1], data[1][len - 1]);
+    }
+}
+
 static void test_blk_init_and_ram_backing(void **state)
 {
     struct fixture *f = *state;
@@ -1822,6 +1966,13 @@ static void test_blk_init_and_ram_backing(void **state)
     assert_false(b.write(b.ctx, 1, sector, 1));
     assert_true(b.write(b.ctx, 0, sector, 1));
     assert_null(b.flush);
+    /* map(): the image itself, inside the capacity */
+    assert_ptr_equal(b.map(b.ctx, 0, 1, false), img);
+    assert_ptr_equal(b.map(b.ctx, 0, 1, true), img);
+    assert_null(b.map(b.ctx, 0, 2, false));
+    assert_null(b.map(b.ctx, 1, 1, true));
+    assert_null(b.map(b.ctx, ~0ULL, 1, false));
+    assert_null(b.map(b.ctx, 1, ~0U, false));
     b.read = NULL;
     assert_int_equal(virtio_blk_init(&f->blk, &b), -1);
     virtio_blk_ram_backing(&b, &ram, img, sizeof(img), false, "x");
@@ -1831,7 +1982,17 @@ static void test_blk_init_and_ram_backing(void **state)
     assert_int_equal(virtio_blk_init(&f->blk, &b), 0);
     virtio_blk_ram_backing(&b, &ram, img, sizeof(img), true, "x");
     assert_null(b.write);
+    assert_ptr_equal(b.map(b.ctx, 0, 1, false), img);
+    assert_null(b.map(b.ctx, 0, 1, true)); /* read-only */
+    /* no image (a VM's disk between builds): nothing to map */
+    virtio_blk_ram_backing(&b, &ram, NULL, 4096, false, "x");
+    assert_null(b.map(b.ctx, 0, 1, false));
 }
+
+/* A virtio-blk test twice: over the bounce path, then over the direct one (map()). */
+#define BOTH_PATHS(t)                                     \
+    cmocka_unit_test_setup_teardown(t, setup, teardown), \
+    { #t " (direct)", t, setup_direct, teardown, NULL }
 
 int main(void)
 {
@@ -1869,20 +2030,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mmio_unzeroed_used_ring, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mmio_notification_storm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mmio_config_changed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_config, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_read_write, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_counters, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_flush, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_write_through_without_flush, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_get_id, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_unsupported, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_out_of_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_read_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_backing_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_any_layout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_malformed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_descriptors_outside, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_blk_event_idx, setup, teardown),
+        BOTH_PATHS(test_blk_config),
+        BOTH_PATHS(test_blk_read_write),
+        BOTH_PATHS(test_blk_counters),
+        BOTH_PATHS(test_blk_flush),
+        BOTH_PATHS(test_blk_write_through_without_flush),
+        BOTH_PATHS(test_blk_get_id),
+        BOTH_PATHS(test_blk_unsupported),
+        BOTH_PATHS(test_blk_out_of_range),
+        BOTH_PATHS(test_blk_read_only),
+        BOTH_PATHS(test_blk_backing_errors),
+        BOTH_PATHS(test_blk_any_layout),
+        BOTH_PATHS(test_blk_malformed),
+        BOTH_PATHS(test_blk_descriptors_outside),
+        BOTH_PATHS(test_blk_event_idx),
+        cmocka_unit_test_setup_teardown(test_blk_paths_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blk_init_and_ram_backing, setup, teardown),
     };
 
