@@ -155,7 +155,7 @@ static u8 virtio_blk_out(struct virtio_blk *b, u64 sector, u64 features)
 /* VIRTIO_BLK_T_GET_ID: the id string, NUL-padded to 20 bytes, as much as fits. */
 static u8 virtio_blk_get_id(struct virtio_blk *b)
 {
-    const struct virtq_chain *c = &b->chain;
+    struct virtq_chain *c = &b->chain;
     u8 id[VIRTIO_BLK_ID_BYTES] = { 0 };
     u32 n = MIN(c->write_len - 1, (u32)VIRTIO_BLK_ID_BYTES);
 
@@ -191,7 +191,7 @@ static u8 virtio_blk_execute(struct virtio_blk *b, const u8 *hdr, u64 features)
  */
 static int virtio_blk_request(struct virtio_blk *b, u64 features, u32 *written)
 {
-    const struct virtq_chain *c = &b->chain;
+    struct virtq_chain *c = &b->chain;
     u8 hdr[VIRTIO_BLK_HDR_SIZE], status;
 
     if (!c->write_len)

@@ -33,7 +33,7 @@ static void virtio_console_output(struct virtio_console *c, const u8 *buf, u32 l
  */
 static int virtio_console_tx_chain(struct virtio_console *c)
 {
-    const struct virtq_chain *ch = &c->chain;
+    struct virtq_chain *ch = &c->chain;
     u32 done = 0;
 
     while (done < ch->read_len) {
@@ -81,7 +81,7 @@ static int virtio_console_tx(struct virtio_console *c, struct virtq *vq)
 static s64 virtio_console_rx_chain(struct virtio_console *c, struct virtq *vq, const u8 *buf,
                                    u32 len)
 {
-    const struct virtq_chain *ch = &c->chain;
+    struct virtq_chain *ch = &c->chain;
     u32 n = MIN(len, ch->write_len);
     int err;
 

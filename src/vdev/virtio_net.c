@@ -66,7 +66,7 @@ static int virtio_net_tx_drop(struct virtio_net *n)
  */
 static int virtio_net_tx_one(struct virtio_net *n)
 {
-    const struct virtq_chain *c = &n->tx_chain;
+    struct virtq_chain *c = &n->tx_chain;
     u8 hdr[VIRTIO_NET_HDR_SIZE];
     u32 len;
 
@@ -118,7 +118,7 @@ static int virtio_net_transmit(struct virtio_net *n, struct virtq *vq)
  */
 static int virtio_net_rx_one(struct virtio_net *n, struct virtq *vq, const u8 *frame, u32 len)
 {
-    const struct virtq_chain *c = &n->rx_chain;
+    struct virtq_chain *c = &n->rx_chain;
     u8 hdr[VIRTIO_NET_HDR_SIZE] = { 0 };
     int err;
 

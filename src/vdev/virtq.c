@@ -233,6 +233,7 @@ static int virtq_walk(const struct virtq *q, u16 head, struct virtq_chain *c)
     c->head = head;
     c->nseg = c->nread = 0;
     c->read_len = c->write_len = 0;
+    c->cursor[0] = c->cursor[1] = (struct virtq_cursor){ 0, 0 };
     for (;;) {
         if (++w.steps > w.entries)
             return VIRTQ_ERR_LOOP;
@@ -366,43 +367,65 @@ bool virtq_needs_notify(struct virtq *q)
 
 /* ---- copying ---- */
 
-/* Copies between @buf and [offset, offset + len) of the chain's readable or writable bytes. */
-static bool virtq_chain_copy(const struct virtq_chain *c, bool to_guest, u64 offset, u8 *buf,
+/*
+ * Copies between @buf and [offset, offset + len) of the chain's readable or
+ * writable bytes. The part's cursor says where its previous copy ended (a
+ * segment, and the part's bytes before it): a copy from there on starts
+ * its search at that segment, one before it from the part's first. The
+ * cursor always names a segment of the part (or the part's end) and the
+ * bytes before it, so a search from it finds what one from the start does.
+ */
+static bool virtq_chain_copy(struct virtq_chain *c, bool to_guest, u64 offset, u8 *buf,
                              size_t len)
 {
-    unsigned int i = to_guest ? c->nread : 0, end = to_guest ? c->nseg : c->nread;
+    unsigned int first = to_guest ? c->nread : 0;
     u64 total = to_guest ? c->write_len : c->read_len;
+    struct virtq_cursor *cur = &c->cursor[to_guest];
     const struct virtq_mem *m = c->mem;
+    unsigned int i = first;
+    u64 base = 0; /* the part's bytes before seg[i] */
 
     if (offset > total || len > total - offset)
         return false;
-    for (; i < end && len; i++) {
+    if (!len)
+        return true;
+    if (offset >= cur->base) {
+        i = first + cur->seg;
+        base = cur->base;
+    }
+    /* offset < total, so a segment of the part holds it: the search ends inside the part */
+    while (offset - base >= c->seg[i].len)
+        base += c->seg[i++].len;
+    for (;;) {
         const struct virtq_seg *s = &c->seg[i];
-        size_t n;
-        bool ok;
+        u64 at = offset - base;
+        size_t n = MIN(s->len - at, len);
+        bool ok = to_guest ? m->write(m->ctx, s->gpa + at, buf, n)
+                           : m->read(m->ctx, s->gpa + at, buf, n);
 
-        if (offset >= s->len) {
-            offset -= s->len;
-            continue;
-        }
-        n = MIN(s->len - offset, len);
-        ok = to_guest ? m->write(m->ctx, s->gpa + offset, buf, n)
-                      : m->read(m->ctx, s->gpa + offset, buf, n);
         if (!ok)
-            return false;
+            break;
         buf += n;
         len -= n;
-        offset = 0;
+        offset += n;
+        if (!len)
+            break;
+        /* s is done and bytes remain: they are in the part's next non-empty segment */
+        base += s->len;
+        while (!c->seg[++i].len)
+            ;
     }
-    return true;
+    cur->seg = (u16)(i - first);
+    cur->base = (u32)base;
+    return !len;
 }
 
-bool virtq_chain_read(const struct virtq_chain *c, u64 offset, void *buf, size_t len)
+bool virtq_chain_read(struct virtq_chain *c, u64 offset, void *buf, size_t len)
 {
     return virtq_chain_copy(c, false, offset, buf, len);
 }
 
-bool virtq_chain_write(const struct virtq_chain *c, u64 offset, const void *buf, size_t len)
+bool virtq_chain_write(struct virtq_chain *c, u64 offset, const void *buf, size_t len)
 {
     return virtq_chain_copy(c, true, offset, (u8 *)buf, len);
 }

@@ -148,10 +148,23 @@ struct virtq_seg {
 };
 
 /*
+ * Where the last copy in one part of a chain (its readable or its writable
+ * bytes) ended: a segment of that part, counted from the part's first, and
+ * the part's bytes before it. The next copy at or past @base starts its
+ * search there instead of at the part's first segment, so copying a chain
+ * front to back in steps costs each segment once, not once per step.
+ */
+struct virtq_cursor {
+    u32 base;
+    u16 seg;
+};
+
+/*
  * A chain the driver made available, as virtq_pop() walked it: seg[0 ..
  * nread - 1] are device-readable, seg[nread .. nseg - 1] device-writable.
  * It refers to guest memory through the queue's callbacks, so it is valid
- * until the queue is reset.
+ * until the queue is reset. Only virtq_pop() fills one (the cursors are
+ * virtq_chain_read()'s and virtq_chain_write()'s, set by it).
  */
 struct virtq_chain {
     const struct virtq_mem *mem;
@@ -160,6 +173,7 @@ struct virtq_chain {
     u16 nread;     /* device-readable segments, first */
     u32 read_len;  /* bytes in the device-readable segments */
     u32 write_len; /* bytes in the device-writable segments */
+    struct virtq_cursor cursor[2]; /* [0] the readable part's, [1] the writable part's */
     struct virtq_seg seg[VIRTQ_MAX_SEGS];
 };
 
@@ -229,10 +243,13 @@ bool virtq_needs_notify(struct virtq *q);
  * Copy @len bytes at @offset in the chain's device-readable bytes into
  * @buf (read), or @buf into its device-writable bytes (write), crossing
  * segments as needed. False if the range goes past what the chain has, or
- * guest memory refused a copy (then part of it may have been done).
+ * guest memory refused a copy (then part of it may have been done). Any
+ * offset, in any order; copies at or after the end of the part's previous
+ * one (front to back, as devices mostly do) find their first segment
+ * without walking the part from its start (struct virtq_cursor).
  */
-bool virtq_chain_read(const struct virtq_chain *c, u64 offset, void *buf, size_t len);
-bool virtq_chain_write(const struct virtq_chain *c, u64 offset, const void *buf, size_t len);
+bool virtq_chain_read(struct virtq_chain *c, u64 offset, void *buf, size_t len);
+bool virtq_chain_write(struct virtq_chain *c, u64 offset, const void *buf, size_t len);
 
 /* A word or two for a log line: what the (negative or positive) error code means. */
 const char *virtq_strerror(int err);

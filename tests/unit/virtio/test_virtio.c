@@ -336,6 +336,154 @@ static void test_virtq_chain_copy(void **state)
     assert_int_equal(f->m.refused + f->m.torn + f->m.forbidden_writes, 0);
 }
 
+/* The cursor of one part of f->c names a segment of the part and the part's bytes before it. */
+static void check_cursor(const struct virtq_chain *c, bool writable)
+{
+    const struct virtq_cursor *cur = &c->cursor[writable];
+    unsigned int first = writable ? c->nread : 0, n = writable ? c->nseg - c->nread : c->nread;
+    u64 base = 0;
+
+    assert_true(cur->seg <= n);
+    for (unsigned int i = 0; i < cur->seg; i++)
+        base += c->seg[first + i].len;
+    assert_int_equal(cur->base, base);
+}
+
+/* Front to back in steps: each copy starts where the cursor is, and leaves it where it ended. */
+static void test_virtq_chain_cursor(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_sg sg[6];
+    u8 in[400], out[400];
+    u16 id;
+    u32 len;
+
+    vq_up(f, 8, 0);
+    for (int i = 0; i < 400; i++)
+        in[i] = (u8)(i * 13 + 5);
+    sg[0] = (struct fake_sg){ buf(f, 100), 100 };
+    sg[1] = (struct fake_sg){ buf(f, 0), 0 };
+    sg[2] = (struct fake_sg){ buf(f, 300), 300 };
+    sg[3] = (struct fake_sg){ buf(f, 50), 50 };
+    sg[4] = (struct fake_sg){ buf(f, 0), 0 };
+    sg[5] = (struct fake_sg){ buf(f, 150), 150 };
+    guest_write(&f->m, sg[0].gpa, in, 100);
+    guest_write(&f->m, sg[2].gpa, in + 100, 300);
+    fake_drv_add(&f->d, sg, 3, 3);
+    assert_int_equal(virtq_pop(&f->q, &f->c), 1);
+    assert_int_equal(f->c.cursor[0].seg + f->c.cursor[0].base, 0); /* popped: at the start */
+    assert_int_equal(f->c.cursor[1].seg + f->c.cursor[1].base, 0);
+    for (unsigned int off = 0, step = 1; off < 400; off += step, step = step * 3 + 1) {
+        u32 n = MIN(step, 400 - off);
+
+        assert_true(virtq_chain_read(&f->c, off, out + off, n));
+        check_cursor(&f->c, false);
+    }
+    assert_memory_equal(out, in, 400);
+    assert_int_equal(f->c.cursor[0].seg, 2); /* the copy ended in the third segment */
+    assert_int_equal(f->c.cursor[0].base, 100);
+    /* backwards: from the part's start again */
+    assert_true(virtq_chain_read(&f->c, 50, out, 100));
+    assert_memory_equal(out, in + 50, 100);
+    assert_int_equal(f->c.cursor[0].seg, 2);
+    assert_true(virtq_chain_read(&f->c, 10, out, 10));
+    assert_memory_equal(out, in + 10, 10);
+    assert_int_equal(f->c.cursor[0].seg, 0);
+    /* the writable part has its own; a copy ending on a segment's end leaves it there */
+    assert_true(virtq_chain_write(&f->c, 0, in, 50));
+    assert_int_equal(f->c.cursor[1].seg, 0);
+    assert_true(virtq_chain_write(&f->c, 50, in + 50, 150));
+    assert_int_equal(f->c.cursor[1].seg, 2); /* past the empty one */
+    assert_int_equal(f->c.cursor[1].base, 50);
+    check_cursor(&f->c, true);
+    guest_read(&f->m, sg[3].gpa, out, 50);
+    guest_read(&f->m, sg[5].gpa, out + 50, 150);
+    assert_memory_equal(out, in, 200);
+    assert_int_equal(f->c.cursor[0].seg, 0); /* untouched by writes */
+    /* a copy refused midway leaves a cursor that still holds: the next copies are right */
+    f->c.seg[2].gpa = HOLE;
+    assert_false(virtq_chain_read(&f->c, 20, out, 200));
+    check_cursor(&f->c, false);
+    f->c.seg[2].gpa = sg[2].gpa;
+    assert_true(virtq_chain_read(&f->c, 390, out, 10));
+    assert_memory_equal(out, in + 390, 10);
+    assert_true(virtq_chain_read(&f->c, 0, out, 400));
+    assert_memory_equal(out, in, 400);
+    /* past the end: refused, as before */
+    assert_false(virtq_chain_read(&f->c, 399, out, 2));
+    assert_false(virtq_chain_write(&f->c, 200, out, 1));
+    assert_true(virtq_chain_write(&f->c, 200, out, 0));
+    assert_int_equal(virtq_push(&f->q, f->c.head, 0), 0);
+    assert_true(fake_drv_get_used(&f->d, &id, &len));
+    assert_int_equal(f->m.refused, 1); /* the hole, once */
+    assert_int_equal(f->m.torn + f->m.forbidden_writes, 0);
+}
+
+/*
+ * Copies of random lengths at random offsets, in any order (mostly on from
+ * where the last one ended, as devices copy), over chains of 1 to
+ * VIRTQ_MAX_SEGS segments of random lengths, empty ones too: each reads or
+ * writes exactly what a flat model of the two parts says.
+ */
+static void test_virtq_chain_random_copies(void **state)
+{
+    struct fixture *f = *state;
+    static struct fake_sg sg[VIRTQ_MAX_SEGS];
+    static u8 model[2][VIRTQ_MAX_SEGS * 120], got[VIRTQ_MAX_SEGS * 120];
+    u16 id;
+    u32 len;
+
+    srand(20261202);
+    vq_up(f, 256, 0);
+    for (int round = 0; round < 300; round++) {
+        unsigned int nseg = 1 + rand() % VIRTQ_MAX_SEGS, nout = rand() % (nseg + 1);
+        u64 part[2] = { 0, 0 }, end[2] = { 0, 0 };
+
+        fake_drv_heap_reset(&f->d);
+        for (unsigned int i = 0; i < nseg; i++) {
+            bool w = i >= nout;
+            u32 n = rand() % 4 ? (u32)(rand() % 120) : 0;
+
+            sg[i] = (struct fake_sg){ buf(f, n), n };
+            for (u32 k = 0; k < n; k++)
+                model[w][part[w] + k] = (u8)rand();
+            guest_write(&f->m, sg[i].gpa, model[w] + part[w], n);
+            part[w] += n;
+        }
+        fake_drv_add(&f->d, sg, nout, nseg - nout);
+        assert_int_equal(virtq_pop(&f->q, &f->c), 1);
+        for (int op = 0; op < 60; op++) {
+            int w = rand() % 2;
+            u64 off = rand() % 3 ? end[w] : (u64)(rand() % (part[w] + 1));
+            u64 room = part[w] - MIN(off, part[w]);
+            u64 n = rand() % 8 ? (u64)(rand() % (room + 1)) : room + 1 + rand() % 3;
+            bool fits = off + n <= part[w];
+
+            if (w) {
+                for (u64 k = 0; k < n && k < sizeof(got); k++)
+                    got[k] = (u8)rand();
+                assert_int_equal(virtq_chain_write(&f->c, off, got, n), fits);
+                if (fits)
+                    memcpy(model[1] + off, got, n);
+            } else {
+                assert_int_equal(virtq_chain_read(&f->c, off, got, n), fits);
+                if (fits)
+                    assert_memory_equal(got, model[0] + off, n);
+            }
+            if (fits)
+                end[w] = off + n;
+            check_cursor(&f->c, w);
+        }
+        for (unsigned int i = nout, at = 0; i < nseg; at += sg[i].len, i++) {
+            guest_read(&f->m, sg[i].gpa, got, sg[i].len);
+            assert_memory_equal(got, model[1] + at, sg[i].len);
+        }
+        assert_int_equal(virtq_push(&f->q, f->c.head, 0), 0);
+        assert_true(fake_drv_get_used(&f->d, &id, &len));
+    }
+    assert_int_equal(f->m.refused + f->m.torn + f->m.forbidden_writes, 0);
+}
+
 /* A ring whose descriptor table straddles two chunks: still whole accesses, never torn. */
 static void test_virtq_ring_across_chunks(void **state)
 {
@@ -2000,6 +2148,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_virtq_init_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtq_pop_push, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtq_chain_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_virtq_chain_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_virtq_chain_random_copies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtq_ring_across_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtq_index_wrap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtq_avail_idx, setup, teardown),
