@@ -14,9 +14,10 @@
  * completed before the next is taken.
  *
  * What it offers: one request queue of VIRTIO_BLK_QUEUE_SIZE entries;
- * VIRTIO_BLK_F_SEG_MAX (seg_max = VIRTQ_MAX_SEGS - 2: a request's header
- * and status take the other two buffers), VIRTIO_BLK_F_BLK_SIZE (512),
- * VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO for a read-only backing; the
+ * VIRTIO_BLK_F_SEG_MAX (seg_max = VIRTQ_MAX_SEGS - 2 = 254, as QEMU's: a
+ * request's header and status take the other two buffers),
+ * VIRTIO_BLK_F_BLK_SIZE (512), VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO for a
+ * read-only backing; the
  * transport adds VIRTIO_F_VERSION_1, VIRTIO_F_INDIRECT_DESC and
  * VIRTIO_F_EVENT_IDX. The configuration space (5.2.4) is struct
  * virtio_blk_config up to unused1: capacity, seg_max, blk_size and

@@ -11,8 +11,8 @@
  *    and around guest memory, feature words);
  *  - a Linux-like driver (probe, queue setup at random sizes and places,
  *    DRIVER_OK), then well-formed virtio-blk requests of every type, at
- *    every sector edge, cut into 0-62 buffers, direct or indirect, alone
- *    or in batches behind one notification;
+ *    every sector edge, cut into 0 to seg_max buffers, direct or indirect,
+ *    alone or in batches behind one notification;
  *  - hostile steps: bytes scribbled over the rings, descriptor chains
  *    written by hand with any address, length, flags and next, available
  *    indices moved anywhere;
@@ -157,7 +157,7 @@ static bool access_ok(u64 off, unsigned int size)
     return (size == 1 || size == 2 || size == 4) && off % size == 0;
 }
 
-/* struct virtio_blk_config (5.2.4): capacity, seg_max 62, blk_size 512, num_queues 1. */
+/* struct virtio_blk_config (5.2.4): capacity, seg_max 254, blk_size 512, num_queues 1. */
 static u8 config_byte(u64 off)
 {
     if (off < 8)
@@ -470,7 +470,7 @@ static void check_disk(void)
 static void do_request(struct fuzz_in *in)
 {
     struct req r = pick_req(in, sizeof(data));
-    unsigned int many = fin_bool(in) ? 62 : 4;
+    unsigned int many = fin_bool(in) ? VIRTQ_MAX_SEGS - 2 : 4;
     unsigned int nseg = r.len ? 1 + fin_u8(in) % many : 0;
     struct fake_blk_result res;
     u32 used;

@@ -469,7 +469,7 @@ static void test_tx_indirect(void **state)
 static void test_tx_long_chain(void **state)
 {
     struct fixture *f = *state;
-    static u8 msg[8000];
+    static u8 msg[16000];
     struct fake_sg sg[VIRTQ_MAX_SEGS];
     u32 off = 0;
 
@@ -477,7 +477,7 @@ static void test_tx_long_chain(void **state)
     con_up(f, LINUX_CON_FEATURES);
     f->tx.use_indirect = true;
     for (unsigned int i = 0; i < ARRAY_SIZE(sg); i++) {
-        u32 n = i + 1 < ARRAY_SIZE(sg) ? 1 + (i * 37) % 200 : (u32)sizeof(msg) - off;
+        u32 n = i + 1 < ARRAY_SIZE(sg) ? 1 + (i * 37) % 100 : (u32)sizeof(msg) - off;
 
         sg[i] = (struct fake_sg){ fake_drv_alloc(&f->tx, n, 4), n };
         off += n;
