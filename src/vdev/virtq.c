@@ -155,21 +155,48 @@ int virtq_init(struct virtq *q, const struct virtq_mem *mem, u64 desc, u64 drive
 
 /* ---- walking a chain ---- */
 
-/* Where a walk is: the queue's descriptor table, then perhaps one indirect table. */
+/*
+ * Descriptors of an indirect table read at once: Linux lays a request out
+ * in one, an entry after the other, and a call into guest memory per
+ * descriptor cost as much as the rest of the walk.
+ */
+#define VIRTQ_READ_AHEAD 16
+
+/*
+ * Where a walk is: the queue's descriptor table, then perhaps one indirect
+ * table, and what was read ahead from the latter: entries [ahead_first,
+ * ahead_first + ahead_n) in ahead[].
+ */
 struct virtq_walk {
     u64 table;
     u32 entries; /* descriptors in the table */
     u32 steps;   /* descriptors read from it so far */
     bool indirect;
+    u32 ahead_first, ahead_n;
+    u8 ahead[VIRTQ_READ_AHEAD * DESC_SIZE] __aligned(8);
 };
 
-static bool virtq_read_desc(const struct virtq *q, const struct virtq_walk *w, u32 i,
+/*
+ * Entry @i (< entries) of the walk's table: from what was read ahead, or,
+ * in an indirect table, with up to VIRTQ_READ_AHEAD - 1 entries after it
+ * (never past the table's end, which virtq_enter_indirect() found inside
+ * the VM); in the queue's table, alone (a chain there is rarely in order).
+ */
+static bool virtq_read_desc(const struct virtq *q, struct virtq_walk *w, u32 i,
                             struct virtq_desc *d)
 {
-    u8 b[DESC_SIZE];
+    const u8 *b;
 
-    if (!q->mem->read(q->mem->ctx, w->table + (u64)i * DESC_SIZE, b, sizeof(b)))
-        return false;
+    if (i - w->ahead_first >= w->ahead_n) {
+        u32 n = w->indirect ? MIN(w->entries - i, (u32)VIRTQ_READ_AHEAD) : 1;
+
+        w->ahead_n = 0; /* nothing valid if the read fails */
+        if (!q->mem->read(q->mem->ctx, w->table + (u64)i * DESC_SIZE, w->ahead, n * DESC_SIZE))
+            return false;
+        w->ahead_first = i;
+        w->ahead_n = n;
+    }
+    b = w->ahead + (i - w->ahead_first) * DESC_SIZE;
     d->addr = get_le64(b);
     d->len = get_le32(b + 8);
     d->flags = get_le16(b + 12);
@@ -190,6 +217,7 @@ static int virtq_enter_indirect(const struct virtq *q, struct virtq_walk *w,
     w->entries = d->len / DESC_SIZE;
     w->steps = 0;
     w->indirect = true;
+    w->ahead_n = 0; /* what was read ahead was the queue's table */
     return 0;
 }
 
@@ -224,10 +252,15 @@ static int virtq_add_seg(struct virtq_chain *c, const struct virtq_desc *d)
  */
 static int virtq_walk(const struct virtq *q, u16 head, struct virtq_chain *c)
 {
-    struct virtq_walk w = { .table = q->desc, .entries = q->size };
+    struct virtq_walk w; /* not zeroed as a whole: ahead[] is only read once filled */
     struct virtq_desc d;
     u32 i = head;
     int err;
+
+    w.table = q->desc;
+    w.entries = q->size;
+    w.steps = w.ahead_first = w.ahead_n = 0;
+    w.indirect = false;
 
     c->mem = q->mem;
     c->head = head;

@@ -763,6 +763,77 @@ static void test_virtq_indirect(void **state)
     }
 }
 
+/*
+ * An indirect table is read VIRTQ_READ_AHEAD (16) entries at a time: never
+ * past its end (here the end of the VM's RAM, or the hole), across the two
+ * host buffers of contiguous guest memory, and right whatever order its
+ * next fields take.
+ */
+static void test_virtq_indirect_read_ahead(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        u64 end;     /* where the table ends */
+        u32 entries;
+    } tables[] = {
+        { FAKE_RAM2_END, 37 }, { HOLE, 16 }, { HOLE, 1 }, { FAKE_RAM1 + 16 * 9, 40 },
+        { FAKE_RAM2_END, VIRTQ_MAX_SEGS },
+    };
+    u64 b;
+
+    vq_up(f, 8, F_INDIRECT_DESC);
+    b = buf(f, 512);
+    for (unsigned int t = 0; t < ARRAY_SIZE(tables); t++) {
+        u32 n = tables[t].entries;
+        u64 table = tables[t].end - 16 * (u64)n;
+        u16 head = t & 1 ? 3 : 0; /* entry 0 of the queue's table is not entry 0 of this one */
+
+        /* in table order, each buffer a byte longer than the last */
+        for (u32 i = 0; i < n; i++)
+            fake_drv_desc(&f->d, table, i, b + i, 1 + i, i + 1 < n ? VIRTQ_DESC_F_NEXT : 0,
+                          (u16)(i + 1));
+        desc(f, head, table, 16 * n, VIRTQ_DESC_F_INDIRECT, 0);
+        fake_drv_publish(&f->d, head);
+        fake_mem_clear_counts(&f->m);
+        assert_int_equal(virtq_pop(&f->q, &f->c), 1);
+        assert_int_equal(f->c.nseg, n);
+        for (u32 i = 0; i < n; i++) {
+            assert_int_equal(f->c.seg[i].gpa, b + i);
+            assert_int_equal(f->c.seg[i].len, 1 + i);
+        }
+        /* the idx, the ring entry, the queue's descriptor, the table in 16s */
+        assert_int_equal(f->m.reads, 3 + (n + 15) / 16);
+        assert_int_equal(f->m.refused + f->m.torn, 0);
+        assert_int_equal(virtq_push(&f->q, head, 0), 0);
+    }
+    /* any order: entry 0 (2.7.5.3.2), backwards every other one from the end, then the odd ones */
+    {
+        u32 n = 40, order[40], k = 0;
+        u64 table = fake_drv_alloc(&f->d, 16 * n, 16);
+
+        order[k++] = 0;
+        for (u32 i = n - 2; i >= 2; i -= 2)
+            order[k++] = i;
+        for (u32 i = 1; i < n; i += 2)
+            order[k++] = i;
+        for (u32 j = 0; j < n; j++)
+            fake_drv_desc(&f->d, table, order[j], b + j, 1 + j,
+                          j + 1 < n ? VIRTQ_DESC_F_NEXT : 0, j + 1 < n ? (u16)order[j + 1] : 0);
+        desc(f, 5, table, 16 * n, VIRTQ_DESC_F_INDIRECT, 0);
+        fake_drv_publish(&f->d, 5);
+        assert_int_equal(virtq_pop(&f->q, &f->c), 1);
+        assert_int_equal(f->c.nseg, n);
+        for (u32 j = 0; j < n; j++) {
+            assert_int_equal(f->c.seg[j].gpa, b + j);
+            assert_int_equal(f->c.seg[j].len, 1 + j);
+        }
+        /* ... and a loop in it is still a loop */
+        fake_drv_desc(&f->d, table, order[n - 1], b, 1, VIRTQ_DESC_F_NEXT, (u16)order[0]);
+        fake_drv_publish(&f->d, 5);
+        expect_broken(f, VIRTQ_ERR_LOOP);
+    }
+}
+
 static void indirect_case(struct fixture *f, u64 features, u16 flags, u64 addr, u32 len, int err)
 {
     virtq_reset(&f->q);
@@ -2165,6 +2236,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_virtq_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtq_indirect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtq_indirect_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_virtq_indirect_read_ahead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtq_flags_suppression, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtq_used_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_virtq_avail_event, setup, teardown),
