@@ -17,7 +17,8 @@ VIRTIO_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 VIRTIO_LDFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 VIRTIO_LDLIBS := -lcmocka
 VIRTIO_SRCS := src/vdev/virtq.c src/vdev/virtio_mmio.c src/vdev/virtio_blk.c \
-	tests/unit/virtio/fake_guest.c tests/unit/virtio/test_virtio.c
+	tests/unit/virtio/fake_guest.c tests/unit/virtio/virtio_test_util.c \
+	tests/unit/virtio/test_virtio.c
 VIRTIO_OBJS := $(patsubst %.c,$(VIRTIO_OUT)/%.o,$(notdir $(VIRTIO_SRCS)))
 VIRTIO_TEST := $(VIRTIO_OUT)/test_virtio
 VIRTIO_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1 \

@@ -17,7 +17,8 @@ VCON_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 VCON_LDFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 VCON_LDLIBS := -lcmocka
 VCON_SRCS := src/vdev/virtq.c src/vdev/virtio_mmio.c src/vdev/virtio_console.c \
-	tests/unit/virtio/fake_guest.c tests/unit/virtio_console/test_virtio_console.c
+	tests/unit/virtio/fake_guest.c tests/unit/virtio/virtio_test_util.c \
+	tests/unit/virtio_console/test_virtio_console.c
 VCON_OBJS := $(patsubst %.c,$(VCON_OUT)/%.o,$(notdir $(VCON_SRCS)))
 VCON_TEST := $(VCON_OUT)/test_virtio_console
 VCON_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1 \

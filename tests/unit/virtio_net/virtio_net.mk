@@ -18,7 +18,8 @@ VNET_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 VNET_LDFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 VNET_LDLIBS := -lcmocka
 VNET_SRCS := src/vdev/virtq.c src/vdev/virtio_mmio.c src/vdev/virtio_net.c src/vdev/netq.c \
-	src/vdev/vswitch.c tests/unit/virtio/fake_guest.c tests/unit/virtio_net/test_virtio_net.c
+	src/vdev/vswitch.c tests/unit/virtio/fake_guest.c tests/unit/virtio/virtio_test_util.c \
+	tests/unit/virtio_net/test_virtio_net.c
 VNET_OBJS := $(patsubst %.c,$(VNET_OUT)/%.o,$(notdir $(VNET_SRCS)))
 VNET_TEST := $(VNET_OUT)/test_virtio_net
 VNET_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1 \
