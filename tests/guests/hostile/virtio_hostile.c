@@ -2090,7 +2090,7 @@ void guest_main(void)
     }
     storm();
     if (net.present && net.peers)
-        net_case_rx_after_reset("rx-after-the-storm");
+        net_case_rx_broadcast_after_storm();
     if (racing) {
         racing = false;
         case_start("racer");
