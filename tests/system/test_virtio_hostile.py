@@ -1,18 +1,32 @@
-"""Keel's virtio-blk RAM disks against a hostile driver: the bare-metal
-guest tests/guests/hostile/virtio_hostile.c drives the virtio-mmio
-transport directly (descriptors outside its RAM, looping chains, bad
-indirect tables, wrapping lengths, queues set up against the spec, features
-never offered, requests past the capacity or to a read-only disk, a storm of
-notifications, a second vCPU notifying all along) and checks each answer
-against the spec and Keel's headers. It prints one line per case,
-"virtio-hostile: <case>: ok" or "...: FAIL <why>", then a summary.
+"""Keel's virtio-blk RAM disks and virtio-net port against a hostile
+driver: the bare-metal guest tests/guests/hostile/virtio_hostile.c (its
+network part in virtio_hostile_net.inc) drives the virtio-mmio transport
+directly (descriptors outside its RAM, looping chains, bad indirect tables,
+wrapping lengths, queues set up against the spec, features never offered,
+requests past the capacity or to a read-only disk; frames too short, too
+long, with offload headers, from spoofed, group or zero sources, to reserved
+groups, device-writable transmit and device-readable receive buffers,
+receive chains too small; a storm of notifications and broadcast frames)
+and checks each answer against the spec and Keel's headers. It prints one
+line per case, "virtio-hostile: <case>: ok" or "...: FAIL <why>", then a
+summary.
 
-On Arm it runs next to a Linux VM whose own disk sits at the same
-guest-physical address: Linux writes and checks data (sha256) before the
-storm, during it and after, and must finish its I/O during the storm in a
-bounded time. Keel must not fault, must say in its log why each queue broke
+On Arm it runs (one vCPU) on network "lan" next to two Linux VMs on it,
+linux (10.0.0.1, with a disk at the same guest-physical address as the
+guest's first) and peer (10.0.0.2). Before the storm, during it and after,
+linux writes and checks data on its disk (sha256), and the two ping each
+other and move NET_MIB MiB through nc (md5 on both ends); during the storm
+both must finish within a generous bound of their pace outside it. While
+the guest's network cases run, the Linux VMs get no more frames than the
+guest says it relayed (none of the thousands refused or not relayed), and
+they still reach each other after it spoofed their MACs. Keel's `dev`
+counters must show the guest's dropped and refused frames and its breaks
+exactly, the Linux VMs' traffic, and the drops of their bounded queues in
+the storm. Keel must not fault, must say in its log why each queue broke
 (every reason the cases provoke), and must keep those lines to its per-VM
-limit. On RISC-V the guest runs alone.
+limit. On RISC-V the guest runs alone (two harts, a racer on the second),
+its network port with nobody else on the network: no receive or spoofing
+cases.
 
 The images carry a pattern the guest knows: 512-byte sectors of 64
 little-endian words, word j of sector s being tag << 48 | s << 16 | j (tag
