@@ -10,6 +10,9 @@ plus pexpect).  See bench/README.md for what is measured and how.
   micro   build/guests/bench.elf, when it exists: exit-path micro-benchmarks
           under -icount shift=0 (lines "BENCH <name> <instructions-per-op>"),
           on a GICv3 board and again on a GICv2 one (the guest sees a vGICv2).
+  blk     the Linux guest with a disk: QEMU's own virtio-blk natively, a Keel
+          RAM disk under Keel; sequential O_DIRECT reads and writes (dd) timed
+          in the guest, Keel's exits per request from its shell.
 
 Both again for RISC-V (--arch riscv64; both architectures by default): Debian's
 riscv64 kernel and initramfs (.cache/guests/riscv64/) natively under OpenSBI
@@ -118,18 +121,20 @@ def rv_native_cmd(cpu, smp, mem, kernel, icount, initrd=None, append=None, dtb=N
     if dtb:
         cmd += ["-dtb", dtb]
     if icount:
-        cmd += ["-icount", RV_ICOUNT]
+        # a string is the -icount option itself (the blk bench's plain shift=0)
+        cmd += ["-icount", icount if isinstance(icount, str) else RV_ICOUNT]
     return cmd
 
 
-def keel_cmd(cpu, smp, icount, vm_spec, gic=3, arch="aarch64"):
+def keel_cmd(cpu, smp, icount, vm_spec, gic=3, arch="aarch64", board_mem=KEEL_BOARD_MEM):
     """The QEMU command tools/keel-run would run.
 
     keel-run dumps the board DTB and merges the VM nodes first (a QEMU run of
     its own); asking it for the command with --dry-run keeps that out of the
-    wall-clock measurement of the run itself.
+    wall-clock measurement of the run itself. On RISC-V, a string @icount is
+    the -icount option to use instead of RV_ICOUNT.
     """
-    cmd = [sys.executable, KEEL_RUN, "--dry-run", "--smp", str(smp), "--mem", KEEL_BOARD_MEM,
+    cmd = [sys.executable, KEEL_RUN, "--dry-run", "--smp", str(smp), "--mem", board_mem,
            "--cpu", cpu, "--vm", vm_spec]
     cmd += ["--arch", "riscv64"] if arch == "riscv64" else ["--gic", str(gic)]
     if icount:
@@ -142,7 +147,8 @@ def keel_cmd(cpu, smp, icount, vm_spec, gic=3, arch="aarch64"):
         raise BenchError("tools/keel-run --dry-run printed no QEMU command")
     argv = shlex.split(lines[-1])
     if icount and arch == "riscv64":
-        argv[argv.index("-icount") + 1] = RV_ICOUNT   # as natively (see RV_ICOUNT)
+        # as natively (see RV_ICOUNT)
+        argv[argv.index("-icount") + 1] = icount if isinstance(icount, str) else RV_ICOUNT
     return argv
 
 
@@ -425,6 +431,370 @@ def trimmed_native_dtb(arch, cpu):
     for node, prop in arch.trim_props:
         subprocess.run(["fdtput", "-d", path, node, prop], capture_output=True, timeout=30)
     return path
+
+
+# ---------------------------------------------------------------------------
+# virtio-blk: sequential reads and writes of a disk, measured in the guest
+# ---------------------------------------------------------------------------
+
+BLK_SEED = b"keel bench virtio-blk image"
+# Plain shift=0 on both architectures, RISC-V included: natively the guest
+# idles while QEMU's block layer does the I/O in its own threads, and with
+# sleep=off (RV_ICOUNT) every such wait would make the virtual clock jump to
+# the next timer instead of following the host's.
+BLK_ICOUNT = "shift=0"
+# The guest's shell functions, one line each (prompt + line inside 80 columns):
+#   n  CLOCK_MONOTONIC and the CPU's idle and iowait sleep times (ns) so far
+#   c  drop the page cache, then the disk's counters (/sys/block/vda/stat)
+#   t  dd with 1 MiB blocks and the given operands between two n, then the
+#      counters again
+BLK_FUNCS = (
+    "n(){ grep -E 'now at|_sleeptime' /proc/timer_list;}",
+    "c(){ echo 3 >/proc/sys/vm/drop_caches;cat /sys/block/vda/stat;}",
+    't(){ c;n;dd bs=1M "$@";n;cat /sys/block/vda/stat;}',
+)
+BLK_OPS = {
+    "read": "t if=/dev/vda of=/dev/null count={n} iflag=direct",
+    "write": "t if=/dev/zero of=/dev/vda count={n} oflag=direct conv=fsync",
+}
+# The disk's first n MiB through a digest (sha256, or md5: a quarter of the
+# guest's time, for the other checks).
+BLK_CHECK = "dd if=/dev/vda bs=1M count={n} iflag=direct|{algo}sum"
+RE_SLEEP = re.compile(r"\.(?:idle|iowait)_sleeptime\s*:\s*(\d+) nsecs")
+RE_DISKSTAT = re.compile(r"^\s*\d+(?:\s+\d+){10,}\s*$", re.M)
+# /sys/block/<dev>/stat (Documentation/block/stat.rst): (requests, sectors)
+# completed. An fsync's flush counts as a write: Linux 6.1 sends it as an
+# empty REQ_OP_WRITE | REQ_PREFLUSH (blkdev_issue_flush).
+DISKSTAT = {"read": (0, 2), "write": (4, 6)}
+KEEL_ESC = "\x1d"   # Ctrl-]: Keel's console escape (QEMU's -nographic keeps Ctrl-a)
+KEEL_PROMPT = "keel> "
+KEEL_VM = "linux"   # the VM's name in Keel's shell
+
+
+def blk_image(mib):
+    """build/bench/blk.img: @mib MiB of SHAKE-256 output (deterministic,
+    incompressible), made when missing or different; its sha256 and md5."""
+    os.makedirs(OUT_DIR, exist_ok=True)
+    path = os.path.join(OUT_DIR, "blk.img")
+    data = hashlib.shake_256(BLK_SEED).digest(mib << 20)
+    if not os.path.isfile(path) or os.path.getsize(path) != len(data) or \
+            open(path, "rb").read() != data:
+        with open(path, "wb") as f:
+            f.write(data)
+    return path, {algo: hashlib.new(algo, data).hexdigest() for algo in ("sha256", "md5")}
+
+
+def blk_board_mem(mib):
+    """Keel's board RAM: the VM's 512 MiB, the image as a module and Keel's
+    copy of it (rounded up to a power of two), the kernel and Keel's own."""
+    copy = 1 << max(mib - 1, 1).bit_length()
+    need = 512 + mib + copy + 128 + 160
+    return f"{-(-need // 1024)}G"
+
+
+def blk_argv(arch, args, system, icount, img):
+    """Native: QEMU's own virtio-blk on the virt board's virtio-mmio bus, the
+    file through QEMU's block layer. Keel: the same file as a RAM disk."""
+    kernel, initrd = arch.files()
+    cpu = arch.cpu(args)
+    opt = BLK_ICOUNT if icount else False
+    if system == "native":
+        make = rv_native_cmd if arch is RISCV64 else native_cmd
+        argv = make(cpu, 1, LINUX_MEM, kernel, False, initrd=initrd, append=arch.bootargs)
+        if icount:
+            argv += ["-icount", BLK_ICOUNT]
+        return argv + ["-global", "virtio-mmio.force-legacy=false",
+                       "-drive", f"file={img.replace(',', ',,')},if=none,format=raw,id=d0",
+                       "-device", "virtio-blk-device,drive=d0"]
+    spec = (f"name={KEEL_VM},cpus=1,mem={LINUX_MEM},kernel={kernel},initrd={initrd},"
+            f"disk={img},bootargs={arch.bootargs}")
+    return keel_cmd(cpu, 1, opt, spec, arch=arch.name,
+                    board_mem=blk_board_mem(os.path.getsize(img) >> 20))
+
+
+def keel_shell(con, commands):
+    """Runs commands in Keel's shell (console focus moved there and back to
+    the VM with the escape key); returns their outputs."""
+    con.proc.send(KEEL_ESC + "k")
+    con.expect(r"\[keel\] console input goes to the Keel shell\.", CMD_TIMEOUT,
+               "the Keel shell's focus")
+    con.expect_exact(KEEL_PROMPT, CMD_TIMEOUT, "the Keel shell's prompt")
+    outs = []
+    for cmd in commands:
+        con.proc.send(cmd + "\r")
+        con.expect_exact(cmd, CMD_TIMEOUT, f"the echo of {cmd!r} in the Keel shell")
+        outs.append(con.expect_exact(KEEL_PROMPT, CMD_TIMEOUT,
+                                     f"the Keel shell after {cmd!r}").replace("\r", ""))
+    con.proc.send(KEEL_ESC + "0")
+    con.expect(rf"\[keel\] console input goes to {KEEL_VM}\.", CMD_TIMEOUT, "the VM's focus")
+    return outs
+
+
+def keel_counters(con):
+    """The VM's exits by reason (summed over vCPUs, and "injected") from
+    `stat`, and its first disk's counters from `dev`."""
+    stat, dev = keel_shell(con, [f"stat {KEEL_VM}", f"dev {KEEL_VM}"])
+    lines = stat.splitlines()
+    header = next((l.split() for l in lines if l.startswith("vcpu ")), None)
+    if not header:
+        raise BenchError(f"unexpected output of Keel's stat: {stat.strip()!r}")
+    c = dict.fromkeys(header[1:], 0)
+    for l in lines:
+        f = l.split()
+        if len(f) == len(header) and f[0].isdigit():
+            for name, v in zip(header[1:], f[1:]):
+                c[name] += int(v)
+    m = re.search(r"virtio-blk .*?requests=(\d+) read=(\d+) written=(\d+) flushes=(\d+)", dev)
+    if not m:
+        raise BenchError(f"unexpected output of Keel's dev: {dev.strip()!r}")
+    for key, v in zip(("dev_requests", "dev_read", "dev_written", "dev_flushes"), m.groups()):
+        c[key] = int(v)
+    return c
+
+
+def blk_op(con, label, kind, count):
+    """One timed dd (@kind read or write, @count MiB) in the guest: guest
+    time, idle time and the disk's counters from before to after."""
+    cmd = BLK_OPS[kind].format(n=count)
+    t0 = time.monotonic()
+    out = con.run(cmd, timeout=work_timeout(count)).replace("\r", "")
+    wall = time.monotonic() - t0
+    nows = [(m.start(), int(m.group(1))) for m in re.finditer(RE_NOW, out)]
+    stats = [[int(x) for x in l.split()] for l in RE_DISKSTAT.findall(out)]
+    if len(nows) != 2 or len(stats) != 2 or f"{count}+0 records out" not in out:
+        raise BenchError(f"{label}: unexpected output of {cmd!r}: {out.strip()!r}")
+    split = nows[1][0]
+    idle = [sum(int(x) for x in RE_SLEEP.findall(part)) for part in (out[:split], out[split:])]
+    req, sect = DISKSTAT[kind]
+    guest = (nows[1][1] - nows[0][1]) / 1e9
+    op = {"mib": count, "guest_s": guest, "idle_s": (idle[1] - idle[0]) / 1e9,
+          "wall_s": wall, "requests": stats[1][req] - stats[0][req],
+          "sectors": stats[1][sect] - stats[0][sect]}
+    op["busy_s"] = op["guest_s"] - op["idle_s"]
+    if count:
+        op["mib_per_s"] = count / guest if guest > 0 else None
+        if op["sectors"] != count * 2048:
+            raise BenchError(f"{label}: {kind} of {count} MiB moved {op['sectors']} sectors")
+    return op
+
+
+def blk_exits(before, after, base):
+    """Keel's counters from @before to @after, less the same for the
+    count=0 run (@base: the typing, the console and the timer), per request."""
+    d = {k: (after[k] - before[k]) - base.get(k, 0) for k in after}
+    reqs = d["dev_requests"]
+    out = {"requests": reqs}
+    for k, v in d.items():
+        if not k.startswith("dev_"):
+            out[k] = v
+            out[f"{k}_per_request"] = v / reqs if reqs > 0 else None
+    out["all_per_request"] = (sum(v for k, v in d.items()
+                                  if not k.startswith("dev_") and k != "injected") / reqs
+                              if reqs > 0 else None)
+    return out
+
+
+def blk_check(con, label, mib, algo, want, what):
+    out = con.run(BLK_CHECK.format(n=mib, algo=algo), timeout=work_timeout(mib))
+    m = re.search(r"\b([0-9a-f]{32,64})\s+-", out)
+    if not m or m.group(1) != want:
+        raise BenchError(f"{label}: {algo} of the disk's first {mib} MiB {what} is "
+                         f"{m.group(1) if m else out.strip()!r}, expected {want}")
+
+
+def blk_run(label, argv, system, arch, mib, reps, want, icount):
+    """One boot: per kind (read, then write) a count=0 dd and @reps timed
+    ones, then a digest of what the disk holds (@want: the image's). Under
+    -icount: Keel's counters around each dd (the exits do not depend on the
+    clock), the image's sha256 and the md5 of the zeroes written. Without
+    it, only the image's md5: each check is a full read and hash in the
+    guest, and the runs are the same code."""
+    r = {"label": label, "system": system, "command": shlex.join(argv),
+         "host_load": os.getloadavg()[0]}   # the no-icount figures follow it
+    exits = system == "keel" and icount
+    counters = (lambda: keel_counters(con)) if exits else (lambda: None)
+    con = Console(argv, label)
+    try:
+        linux_boot(con, {}, system, arch)
+        r["wall_boot_s"] = time.monotonic() - con.start
+        for f in BLK_FUNCS:
+            con.run(f)
+        size = re.search(r"^(\d+)\s*$", con.run("cat /sys/block/vda/size").replace("\r", ""),
+                         re.M)
+        if not size or int(size.group(1)) != mib * 2048:
+            raise BenchError(f"{label}: /dev/vda is not {mib} MiB "
+                             f"({size.group(1) if size else 'no size'} sectors)")
+        # what the driver negotiated (bit i = feature i) and the request size limits
+        m = re.search(r"^([01]{32,})\s*$", con.run("cat /sys/block/vda/device/features"), re.M)
+        if m:
+            r["features"] = [i for i, bit in enumerate(m.group(1)) if bit == "1"]
+        out = con.run("cd /sys/block/vda/queue;cat max_segments max_sectors_kb;cd")
+        m = re.search(r"^(\d+)\s*\n\s*(\d+)\s*$", out.replace("\r", ""), re.M)
+        if m:
+            r["max_segments"], r["max_sectors_kb"] = int(m.group(1)), int(m.group(2))
+        r["wall_checks_s"] = 0
+        for kind in ("read", "write"):
+            ops = r[kind] = []
+            k0 = counters()
+            r[f"{kind}_base"] = blk_op(con, label, kind, 0)
+            k = counters()
+            base = {key: k[key] - k0[key] for key in k} if exits else None
+            for _ in range(reps):
+                op = blk_op(con, label, kind, mib)
+                if exits:
+                    k_next = counters()
+                    op["keel"] = blk_exits(k, k_next, base)
+                    k = k_next
+                ops.append(op)
+            t0 = time.monotonic()
+            if kind == "read":
+                algo = "sha256" if icount else "md5"
+                blk_check(con, label, mib, algo, want[algo], "as read")
+            elif icount:
+                blk_check(con, label, mib, "md5", hashlib.md5(bytes(mib << 20)).hexdigest(),
+                          "after writing zeroes")
+            r["wall_checks_s"] += time.monotonic() - t0
+        con.poweroff()
+        r["wall_total_s"] = time.monotonic() - con.start
+    finally:
+        con.close()
+    return r
+
+
+# (kind, key in an op, metric, unit, digits)
+BLK_METRICS = (
+    ("read", "mib_per_s", "read {mib} MiB (O_DIRECT): throughput, guest time", "MiB/s", 1),
+    ("write", "mib_per_s", "write {mib} MiB (O_DIRECT, fsync): throughput, guest time",
+     "MiB/s", 1),
+    ("read", "busy_s", "read: guest busy time (idle excluded)", "ms", 2),
+    ("write", "busy_s", "write: guest busy time (idle excluded)", "ms", 2),
+    ("read", "requests", "read: requests", "", 0),
+    ("write", "requests", "write: requests (the fsync's flush included)", "", 0),
+)
+# Keel only: (key in op["keel"], what)
+BLK_EXIT_METRICS = (("mmio_per_request", "MMIO exits per request"),
+                    ("irq_per_request", "IRQ exits per request"),
+                    ("all_per_request", "exits per request, all reasons"))
+
+
+def blk_plan(args):
+    return [(system, icount) for icount in ([True] if args.quick else [True, False])
+            for system in ("native", "keel")]
+
+
+def blk_rows(runs, modes, mib):
+    def samples(system, mode, kind, key, sub=None):
+        out = []
+        for r in runs:
+            if r["system"] == system and r["mode"] == mode:
+                for op in r.get(kind, []):
+                    v = (op.get("keel") or {}).get(key) if sub else op.get(key)
+                    out.append(v * 1000 if v is not None and key == "busy_s" else v)
+        return out
+
+    rows = []
+    for mode in modes:
+        for kind, key, name, unit, digits in BLK_METRICS:
+            s = {sys_: samples(sys_, mode, kind, key) for sys_ in ("native", "keel")}
+            n, k = median(s["native"]), median(s["keel"])
+            if n is None and k is None:
+                continue
+            rows.append({"metric": name.format(mib=mib), "mode": mode, "unit": unit,
+                         "digits": digits, "native": n, "keel": k,
+                         "ratio": k / n if n and k is not None else None, "samples": s})
+        for kind in ("read", "write"):
+            for key, what in BLK_EXIT_METRICS:
+                s = samples("keel", mode, kind, key, sub=True)
+                k = median(s)
+                if k is not None:
+                    rows.append({"metric": f"{kind}: Keel's {what}", "mode": mode, "unit": "",
+                                 "digits": 2, "native": None, "keel": k, "ratio": None,
+                                 "samples": {"keel": s}})
+    return rows
+
+
+def run_blk(args, deadline, arch=AARCH64):
+    linux_check_files(arch)
+    mib = args.blk_size
+    img, want = blk_image(mib)
+    work = os.path.join(OUT_DIR, "blk-native.img")   # native QEMU writes to its file
+    runs, skipped, errors = [], [], []
+    for system, icount in blk_plan(args):
+        mode = "icount" if icount else "no-icount"
+        label = f"{arch.label}-blk-{system}-{mode}"
+        if time.monotonic() > deadline:
+            skipped.append(label)
+            log(f"{label}: skipped, over the time budget (--budget)")
+            continue
+        log(f"{label}: boot, then {args.repeat} x dd of {mib} MiB from and to /dev/vda")
+        try:
+            if system == "native":
+                shutil.copyfile(img, work)
+            argv = blk_argv(arch, args, system, icount, work if system == "native" else img)
+            r = blk_run(label, argv, system, arch, mib, args.repeat, want, icount)
+        except BenchError as e:
+            msg = str(e) if str(e).startswith(label) else f"{label}: {e}"
+            print(f"bench: {msg}", file=sys.stderr)
+            errors.append(msg)
+            continue
+        r["mode"] = mode
+        runs.append(r)
+        med = {kind: median(op["mib_per_s"] for op in r[kind]) for kind in ("read", "write")}
+        log(f"{label}: read {med['read']:.1f} MiB/s, write {med['write']:.1f} MiB/s "
+            f"(guest time, median); host load average {r['host_load']:.1f}")
+    modes = ["icount"] if args.quick else ["icount", "no-icount"]
+    view = {}
+    for r in runs:
+        view.setdefault(r["system"], {k: r[k] for k in ("features", "max_segments",
+                                                         "max_sectors_kb") if k in r})
+    return {"arch": arch.name, "size_mib": mib, "image": os.path.relpath(img, ROOT),
+            "guest_view": view,
+            "image_digests": want, "icount": BLK_ICOUNT, "repeat": args.repeat,
+            "rows": blk_rows(runs, modes, mib), "runs": runs, "skipped": skipped,
+            "errors": errors,
+            "notes": {
+                "native": "QEMU's virtio-blk-device on the virt board's virtio-mmio bus, "
+                          "over a copy of the image through QEMU's block layer (raw, "
+                          "cache=writeback: the host's page cache)",
+                "keel": "the image as a keel,disk module; Keel serves requests from its "
+                        "RAM copy inside the QueueNotify exit",
+                "guest time": "CLOCK_MONOTONIC around dd in the guest; under -icount "
+                              f"{BLK_ICOUNT} busy time is instructions (1 ns each), but "
+                              "idle time (natively: waiting for QEMU's I/O threads) "
+                              "follows the host's clock",
+                "busy": "guest time less the CPU's idle and iowait sleep time "
+                        "(/proc/timer_list)",
+                "exits per request": "-icount runs: Keel's stat and dev counters around "
+                                     "the dd, less the same around a count=0 dd, per request "
+                                     "Keel served (the fsync's flush not counted)"}}
+
+
+def print_blk(section, arch=AARCH64):
+    print()
+    print(f"virtio-blk, {arch.title} (1 vCPU, {LINUX_MEM}; disk of {section['size_mib']} MiB; "
+          f"medians of {section['repeat']} dd per boot; ratio = keel/native; icount: -icount "
+          f"{section['icount']})")
+    table = []
+    for r in section["rows"]:
+        name = r["metric"] + (f" ({r['unit']})" if r["unit"] else "")
+        table.append([name, r["mode"], fmt(r["native"], r["digits"]),
+                      fmt(r["keel"], r["digits"]), fmt(r["ratio"], 3, "x")])
+    if table:
+        print_table(["metric", "mode", "native", "keel", "ratio"], table, left=2)
+    else:
+        print("(nothing measured)")
+    view = section["guest_view"]
+    if "native" in view and "keel" in view:
+        nat, kel = view["native"], view["keel"]
+        print(f"the guest's view: max_segments {nat.get('max_segments')} natively, "
+              f"{kel.get('max_segments')} under Keel; feature bits negotiated only natively "
+              f"{sorted(set(nat.get('features', [])) - set(kel.get('features', [])))}, "
+              f"only under Keel "
+              f"{sorted(set(kel.get('features', [])) - set(nat.get('features', [])))}")
+    if section["skipped"]:
+        print("skipped (time budget): " + ", ".join(section["skipped"]))
+    for e in section["errors"]:
+        print(f"FAILED: {e}")
 
 
 # ---------------------------------------------------------------------------
@@ -787,8 +1157,9 @@ def parse_args():
     p.add_argument("--quick", action="store_true",
                    help="icount runs only, and sha256sum of 64 MiB instead of 256 "
                         "(RISC-V: 32 instead of 128)")
-    p.add_argument("--only", choices=("linux", "micro"),
-                   help="run only the Linux benchmark or only the micro-benchmarks")
+    p.add_argument("--only", choices=("linux", "micro", "blk"),
+                   help="run only the Linux benchmark, the micro-benchmarks or the "
+                        "virtio-blk benchmark")
     p.add_argument("--arch", choices=("aarch64", "riscv64"),
                    help="run only this architecture's benchmarks (default: both)")
     p.add_argument("--cpu", default=DEFAULT_CPU,
@@ -800,6 +1171,9 @@ def parse_args():
     p.add_argument("--rv-size", type=int, metavar="MIB",
                    help="the same for RISC-V, whose emulation is about half as fast here "
                         "(default 128, --quick 32)")
+    p.add_argument("--blk-size", type=int, metavar="MIB",
+                   help="MiB of the virtio-blk disk, each dd reads or writes all of it "
+                        "(default 64, --quick 32)")
     p.add_argument("--repeat", type=int, default=3, metavar="N",
                    help="runs of each non-icount configuration; the median is reported "
                         "(default 3)")
@@ -815,8 +1189,8 @@ def parse_args():
                    help="micro-benchmark guest (default build/guests/bench.elf)")
     p.add_argument("--rv-micro-elf", default=RV_MICRO_ELF, metavar="PATH",
                    help="RISC-V micro-benchmark guest (default build/guests/riscv64/bench.elf)")
-    p.add_argument("--budget", type=float, default=600, metavar="SECONDS",
-                   help="start no new Linux run after this many seconds (default 600)")
+    p.add_argument("--budget", type=float, default=900, metavar="SECONDS",
+                   help="start no new Linux run after this many seconds (default 900)")
     p.add_argument("--json", default=os.path.join(OUT_DIR, "results.json"),
                    help="results file (default build/bench/results.json)")
     args = p.parse_args()
@@ -824,8 +1198,12 @@ def parse_args():
         args.size = 64 if args.quick else 256
     if args.rv_size is None:
         args.rv_size = 32 if args.quick else 128
-    if min(args.size, args.rv_size, args.repeat, args.micro_cpus) < 1:
-        p.error("--size, --rv-size, --repeat and --micro-cpus must be at least 1")
+    if args.blk_size is None:
+        args.blk_size = 32 if args.quick else 64
+    if min(args.size, args.rv_size, args.blk_size, args.repeat, args.micro_cpus) < 1:
+        p.error("--size, --rv-size, --blk-size, --repeat and --micro-cpus must be at least 1")
+    if args.blk_size > 512:
+        p.error("--blk-size: at most 512 (MiB)")
     return args
 
 
@@ -851,6 +1229,18 @@ def bench_linux(args, deadline, arch, results):
         return 1
 
 
+def bench_blk(args, deadline, arch, results):
+    """The virtio-blk benchmark of @arch into results["blk"]; its exit status."""
+    try:
+        results["blk"] = run_blk(args, deadline, arch)
+        print_blk(results["blk"], arch)
+        return 1 if results["blk"]["errors"] else 0
+    except BenchError as e:
+        print(f"bench: {arch.label}-blk: {e}", file=sys.stderr)
+        results["blk"] = {"error": str(e)}
+        return 1
+
+
 def bench_micro(key, what, run, results):
     """One micro-benchmark pair (@run() measures it) into results[key]; its exit status."""
     print()
@@ -871,6 +1261,8 @@ def bench_aarch64(args, deadline, results):
         for gic, key in ((3, "micro"), (2, "micro_gicv2")):
             status |= bench_micro(key, f"micro (GICv{gic})",
                                   lambda gic=gic: run_micro(args, gic), results)
+    if args.only in (None, "blk"):
+        status |= bench_blk(args, deadline, AARCH64, results)
     return status
 
 
@@ -884,6 +1276,8 @@ def bench_riscv64(args, deadline, results):
         status |= bench_linux(args, deadline, RISCV64, rv)
     if args.only in (None, "micro"):
         status |= bench_micro("micro", "rv-micro", lambda: run_rv_micro(args), rv)
+    if args.only in (None, "blk"):
+        status |= bench_blk(args, deadline, RISCV64, rv)
     return status
 
 
@@ -899,7 +1293,8 @@ def main():
         "cpu": args.cpu,
         "host": {"cpus": os.cpu_count(), "machine": " ".join(os.uname()[i] for i in (0, 2, 4))},
         "options": {"quick": args.quick, "only": args.only, "arch": args.arch,
-                    "size_mib": args.size, "rv_size_mib": args.rv_size, "repeat": args.repeat},
+                    "size_mib": args.size, "rv_size_mib": args.rv_size,
+                    "blk_size_mib": args.blk_size, "repeat": args.repeat},
     }
     status = 0
     try:

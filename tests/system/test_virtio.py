@@ -133,3 +133,38 @@ def test_riscv_two_ram_disks_rw_and_ro(keel, tmp_path):
     out = sh.run("grep virtio /proc/interrupts")
     assert re.search(r"PLIC\s+8\s", out) and re.search(r"PLIC\s+7\s", out), out
     assert not KEEL_FATAL.search(proc.output)
+
+
+@pytest.mark.usefixtures("need_guest")
+def test_ram_disk_beside_a_passed_through_disk(keel, tmp_path):
+    """QEMU's own virtio-blk at 0x0a003e00, passed through, and a RAM disk in
+    the same VM: the RAM disk skips the forwarded slot and takes the next one
+    down; each disk is its own (markers, a write reaching only the host file)."""
+    host, ram = tmp_path / "host.img", tmp_path / "ram.img"
+    make_disk(host, b"KEEL-HOST-DISK-MK")
+    ram_sum = make_disk(ram)
+    proc = keel("--smp", "2", "--mem", "1G", "--disk", str(host), "--vm",
+                linux_vm_spec("l", cpus=2, mem="256M", identity="on",
+                              passthrough="/virtio_mmio@a003e00", disk=str(ram)), timeout=90)
+    sh = GuestShell(proc).wait_ready()
+    out = sh.run("ls /sys/bus/platform/devices | grep virtio_mmio")
+    assert "a003e00.virtio_mmio" in out and "a003c00.virtio_mmio" in out, out
+    # Which vdX is which depends on probe order: find them by their markers.
+    found = {}
+    for dev in ("vda", "vdb"):
+        out = read_marker(sh, f"/dev/{dev}")
+        found["host" if "KEEL-HOST-DISK-MK" in out else "ram" if MARKER.decode() in out
+              else out] = dev
+    assert set(found) == {"host", "ram"}, found
+    sh.run(f"echo to-host|dd of=/dev/{found['host']} bs=512 seek=100 conv=fsync")
+    sh.run(f"echo to-ram|dd of=/dev/{found['ram']} bs=512 seek=100 conv=fsync")
+    out = sh.run(f"dd if=/dev/{found['ram']} bs=512 skip=100 count=1 2>/dev/null|head -c6;echo")
+    assert "to-ram" in out, out
+    focus(proc, "k", "the Keel shell")
+    proc.expect("keel> ")
+    dev = shell_cmd(proc, "dev l")
+    assert re.search(r"^0\s+virtio-blk\s+slot 30\s+0xa003c00\s", dev, re.M), dev
+    assert not KEEL_FATAL.search(proc.output)
+    data = host.read_bytes()
+    assert data[100 * 512:100 * 512 + 7] == b"to-host" and b"to-ram" not in data
+    assert hashlib.sha256(ram.read_bytes()).hexdigest() == ram_sum  # the module stays pristine

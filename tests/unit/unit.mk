@@ -34,9 +34,10 @@ UNIT_SRCS_test_dt := src/core/dt.c src/core/early_uart.c src/platform/boards.c s
 UNIT_SRCS_test_esr := src/arch/aarch64/esr.c
 UNIT_SRCS_test_printf := src/lib/printf.c
 UNIT_SRCS_test_pgtable := src/arch/aarch64/pgtable.c
+UNIT_SRCS_test_string := src/lib/string.c
 UNIT_LIBS_test_dt := -lfdt
 
-UNIT_TESTS := test_buddy test_dt test_esr test_printf test_pgtable
+UNIT_TESTS := test_buddy test_dt test_esr test_printf test_pgtable test_string
 UNIT_BINS := $(addprefix $(UNIT_BUILD)/,$(UNIT_TESTS))
 
 unit_obj = $(UNIT_BUILD)/obj/$(1:.c=.o)
@@ -45,6 +46,10 @@ UNIT_OBJS := $(sort $(foreach s,$(UNIT_ALL_SRCS),$(call unit_obj,$(s))))
 
 $(call unit_obj,src/lib/printf.c) $(call unit_obj,$(UNIT_DIR)/test_printf.c): \
 	UNIT_EXTRA_DEFS := $(UNIT_PRINTF_DEFS)
+# The same for the string functions: all of them renamed, and no builtins.
+UNIT_STRING_DEFS := -fno-builtin $(foreach f,memcpy memmove memset memcmp memchr strlen strnlen \
+	strcmp strncmp strchr strrchr strtoul,-D$(f)=keel_$(f))
+$(call unit_obj,src/lib/string.c): UNIT_EXTRA_DEFS := $(UNIT_STRING_DEFS)
 
 $(UNIT_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
