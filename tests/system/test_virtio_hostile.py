@@ -201,17 +201,24 @@ class Linux:
         return int(m.group(2))
 
 
-def net_round(con, linux, peer, r):
+def net_round(con, linux, peer, r, storm=False):
     """The Linux VMs ping each other, then NET_MIB MiB of fresh random data
     go from linux to peer through nc, md5 checked on both ends: how long
-    the pings and the transfer took."""
+    the pings and the transfer took, and how many pings were lost. In the
+    storm a ping may be lost (the peers' inbound queues overflow with
+    broadcast frames, and ICMP is not retransmitted), but not all of them;
+    outside it, none."""
+    pings = 4 if storm else 2
+    lost = 0
     con.focus("1", "peer")
     peer.run(f"nc -l -p {5000 + r}|md5sum>g{r} &")
     con.focus("0", "linux")
     linux.run(f"dd if=/dev/urandom of=x{r} bs=1M count={NET_MIB} 2>$N")
     want = re.search(r"\b([0-9a-f]{32})\b", linux.run(f"md5sum x{r}")).group(1)
     t0 = time.time()
-    assert linux.pings("10.0.0.2") == 2, f"round {r}: linux's pings to peer were lost"
+    got = linux.pings("10.0.0.2", pings)
+    assert got == pings or storm and got, f"round {r}: linux's pings to peer: {got} of {pings}"
+    lost += pings - got
     linux.run(f"nc 10.0.0.2 {5000 + r} <x{r}", timeout=300)
     con.focus("1", "peer")
     for _ in range(10):
@@ -220,10 +227,12 @@ def net_round(con, linux, peer, r):
             break
         peer.run("sleep 1")
     assert want in got, f"round {r}: linux sent {want}, peer received {got[-300:]!r}"
-    assert peer.pings("10.0.0.1") == 2, f"round {r}: peer's pings to linux were lost"
+    got = peer.pings("10.0.0.1", pings)
+    assert got == pings or storm and got, f"round {r}: peer's pings to linux: {got} of {pings}"
+    lost += pings - got
     took = time.time() - t0
     con.focus("0", "linux")
-    return took
+    return took, lost
 
 
 def dev_rows(con, vm):
@@ -367,7 +376,7 @@ def test_hostile_virtio_driver_beside_linux(keel, tmp_path):
     linux.run("ip a add 10.0.0.1/24 dev eth0;ip l set eth0 up")
     sums = [None] * 3
     sums[0], t_before = linux.io_round(0)
-    n_before = net_round(con, linux, peer, 0)
+    n_before, _ = net_round(con, linux, peer, 0)
 
     # The network cases, with the Linux VMs up: what reached them meanwhile.
     con.wait(r"net: waiting for 'n'", "vh", 180)
@@ -397,7 +406,7 @@ def test_hostile_virtio_driver_beside_linux(keel, tmp_path):
     con.wait(r"storm: started", "vh", 30, since)
     con.focus("0", "linux")
     sums[1], t_during = linux.io_round(1)
-    n_during = net_round(con, linux, peer, 1)
+    n_during, lost = net_round(con, linux, peer, 1, storm=True)
     con.focus("2", "vh")
     since = len(con.stream("vh"))
     proc.send("e")
@@ -407,7 +416,7 @@ def test_hostile_virtio_driver_beside_linux(keel, tmp_path):
     linux.run("ping -c 6 10.0.0.77 >$N 2>&1 &")
     con.wait(r"virtio-hostile: summary: ", "vh", 180, since)
     sums[2], t_after = linux.io_round(2)
-    n_after = net_round(con, linux, peer, 2)
+    n_after, _ = net_round(con, linux, peer, 2)
     # Everything Linux wrote is still there.
     for r in range(3):
         n = LINUX_IO_MIB
@@ -456,7 +465,7 @@ def test_hostile_virtio_driver_beside_linux(keel, tmp_path):
     assert not KEEL_FATAL.search(text + proc.output)
     print(f"virtio hostile beside Linux: {logged}; {storm.group(0)}; {frames.group(0)}; "
           f"net {counted}; Linux I/O {t_before:.1f}s / {t_during:.1f}s / {t_after:.1f}s, "
-          f"network {n_before:.1f}s / {n_during:.1f}s / {n_after:.1f}s; "
+          f"network {n_before:.1f}s / {n_during:.1f}s ({lost} of 8 pings lost) / {n_after:.1f}s; "
           f"{time.time() - t_start:.0f}s")
 
 
