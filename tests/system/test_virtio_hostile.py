@@ -175,7 +175,7 @@ class Linux:
 
     def sha(self, command):
         out = self.run(command)
-        m = re.search(r"\b([0-9a-f]{64})\b", out)
+        m = re.search(r"(?<![0-9a-f])([0-9a-f]{64})(?![0-9a-f])", out)
         assert m, f"no sha256 in {out[-500:]!r}"
         return m.group(1)
 
@@ -205,30 +205,32 @@ def net_round(con, linux, peer, r, storm=False):
     """The Linux VMs ping each other, then NET_MIB MiB of fresh random data
     go from linux to peer through nc, md5 checked on both ends: how long
     the pings and the transfer took, and how many pings were lost. In the
-    storm a ping may be lost (the peers' inbound queues overflow with
-    broadcast frames, and ICMP is not retransmitted), but not all of them;
-    outside it, none."""
+    storm the flooder may fill only its share of each peer's inbound queue
+    (core/vnet.c), so the peers' frames to each other still find room: at
+    most one ping of four may be lost (ICMP is not retransmitted, and a
+    share can still overflow in a burst); outside it, none."""
     pings = 4 if storm else 2
     lost = 0
     con.focus("1", "peer")
     peer.run(f"nc -l -p {5000 + r}|md5sum>g{r} &")
     con.focus("0", "linux")
     linux.run(f"dd if=/dev/urandom of=x{r} bs=1M count={NET_MIB} 2>$N")
-    want = re.search(r"\b([0-9a-f]{32})\b", linux.run(f"md5sum x{r}")).group(1)
+    want = re.search(r"(?<![0-9a-f])([0-9a-f]{32})(?![0-9a-f])",
+                     linux.run(f"md5sum x{r}")).group(1)
     t0 = time.time()
     got = linux.pings("10.0.0.2", pings)
-    assert got == pings or storm and got, f"round {r}: linux's pings to peer: {got} of {pings}"
+    assert got >= pings - storm, f"round {r}: linux's pings to peer: {got} of {pings}"
     lost += pings - got
     linux.run(f"nc 10.0.0.2 {5000 + r} <x{r}", timeout=300)
     con.focus("1", "peer")
     for _ in range(10):
         got = peer.run(f"cat g{r}")
-        if re.search(r"\b[0-9a-f]{32}\b", got):
+        if re.search(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", got):
             break
         peer.run("sleep 1")
     assert want in got, f"round {r}: linux sent {want}, peer received {got[-300:]!r}"
     got = peer.pings("10.0.0.1", pings)
-    assert got == pings or storm and got, f"round {r}: peer's pings to linux: {got} of {pings}"
+    assert got >= pings - storm, f"round {r}: peer's pings to linux: {got} of {pings}"
     lost += pings - got
     took = time.time() - t0
     con.focus("0", "linux")
