@@ -825,8 +825,6 @@ NET_MEM = "256M"        # each VM's RAM (natively: each QEMU's); the data sits i
 NET_BOARD_MEM = "1G"    # Keel's board: the two VMs, their images and Keel
 NET_PINGS = 20
 NET_PING_INTERVAL = "0.2"
-NET_PING_DELAY = 3      # s from typing the pings to the first: Keel's counters are read then
-NET_PING_DONE = "ping-done"
 NET_TCP_PORT = 5000
 # QEMU's device made as close to Keel's as its properties allow: no mergeable
 # receive buffers (the driver then posts the same single-buffer receive
@@ -915,10 +913,6 @@ class NetNative:
     def run(self, vm, line, timeout=CMD_TIMEOUT):
         return self.cons[vm].run(line, timeout).replace("\r", "")
 
-    def wait_line(self, vm, pattern, timeout):
-        """Until @vm's console prints @pattern (a regex), with no command running."""
-        self.cons[vm].expect(pattern, timeout, f"{pattern!r} from {vm}")
-
     def counters(self):
         return None
 
@@ -975,9 +969,6 @@ class NetKeel:
         return "\n".join(l[len(tag):] for l in
                          (clean_line(x) for x in self.con.proc.before.split("\n"))
                          if l.startswith(tag))
-
-    def wait_line(self, vm, pattern, timeout):
-        self.con.expect(rf"\[{vm}\] {pattern}", timeout, f"{pattern!r} from {vm}")
 
     def counters(self):
         """Per VM: exits by reason and "injected" (stat), and the port's
@@ -1060,34 +1051,35 @@ def net_per(delta, units):
 
 def net_ping(sh, label):
     """NET_PINGS pings from a to b after a warm-up (ARP): every round trip ping
-    printed, in ms, and Keel's counters around them. The pings run in the
-    background, with their output in a file, and start NET_PING_DELAY
-    seconds after the command: the counters are read in between, so that
-    neither typing nor ping's lines on the console (two or three exits a
-    character) count, only the line that says they are done."""
+    printed, in ms, and Keel's exits per round trip. For the exits, the
+    pings run as a one-letter shell function with their output in a file,
+    and the same counted around a function that does nothing is subtracted:
+    what is left is the pings' own, without typing, the prompt or ping's
+    lines on the console (two or three exits a character)."""
     warm = sh.run("a", f"ping -c 3 -W 2 {NET_IP['b']}", timeout=CMD_TIMEOUT)
     if not RE_PING.search(warm):
         raise BenchError(f"{label}: b does not answer a's pings: {warm.strip()!r}")
-    sh.run("a", f"(sleep {NET_PING_DELAY};ping -c {NET_PINGS} -i {NET_PING_INTERVAL} "
-                f"{NET_IP['b']} >/tmp/p;echo {NET_PING_DONE})&")
-    t0 = time.monotonic()
+    sh.run("a", f"g(){{ ping -c {NET_PINGS} -i {NET_PING_INTERVAL} {NET_IP['b']} >/tmp/p;}}")
+    sh.run("a", "h(){ :;}")
     k0 = sh.counters()
-    late = time.monotonic() - t0 > NET_PING_DELAY
-    sh.wait_line("a", NET_PING_DONE + "\r", CMD_TIMEOUT + NET_PINGS)
+    sh.run("a", "h")
     k1 = sh.counters()
-    out = sh.run("a", "wait;cat /tmp/p")
+    sh.run("a", "g", timeout=CMD_TIMEOUT + NET_PINGS)
+    k2 = sh.counters()
+    out = sh.run("a", "cat /tmp/p")
     rtt = [float(t) for _, t in RE_PING.findall(out)]
     if len(rtt) != NET_PINGS:
         raise BenchError(f"{label}: {len(rtt)} of {NET_PINGS} pings answered: "
                          f"{out.strip()!r}")
     p = {"rtt_ms": rtt, "median_ms": statistics.median(rtt), "min_ms": min(rtt),
          "max_ms": max(rtt)}
-    if k0 and not late:
-        d = net_delta(k0, k1)
-        p["keel"] = {vm: {"exits": d[vm], "per_round_trip": net_per(d[vm], NET_PINGS)}
-                     for vm in NET_VMS}
-    elif k0:
-        p["keel_late"] = "Keel's shell answered after the pings had started: no exits counted"
+    if k0:
+        base, d = net_delta(k0, k1), net_delta(k1, k2)
+        p["keel"] = {}
+        for vm in NET_VMS:
+            less = {k: v - base[vm][k] for k, v in d[vm].items() if k != "dev"}
+            p["keel"][vm] = {"exits": d[vm], "baseline": base[vm],
+                             "per_round_trip": net_per(less, NET_PINGS)}
     return p
 
 
@@ -1151,7 +1143,10 @@ def net_check(r):
             if dev.get("dropped") or dev.get("errors"):
                 warn.append(f"{r['label']}: Keel's port of {vm} counted dropped="
                             f"{dev.get('dropped')} errors={dev.get('errors')}")
-        if a["tx"] != b["rx"] or b["tx"] != a["rx"]:
+        # Keel's shell reads one VM's counters after the other's, and a
+        # frame sent in between (the connection's last ones) counts on one
+        # side only: a difference of a frame or two is that.
+        if abs(a["tx"] - b["rx"]) > 2 or abs(b["tx"] - a["rx"]) > 2:
             warn.append(f"{r['label']}: a sent {a['tx']} frames and b received {b['rx']}; "
                         f"b sent {b['tx']} and a received {a['rx']}")
     return warn
