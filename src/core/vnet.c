@@ -18,6 +18,12 @@
  * the queue until the peer's driver adds buffers (rx_ready, in the peer's
  * own exit).
  *
+ * Fairness: each sender may hold at most its share of a destination's
+ * queue (NETQ_LEN divided among the other ports of the network), so a VM
+ * that floods a peer fills only its own share and the peer still gets
+ * what the other VMs send it; the flooder's frames past its share are
+ * dropped and counted at the destination.
+ *
  * Locking (after keel/vdev.h's device lock, never before it):
  *   network.lock   the switch table; held for one forwarding decision;
  *   port.in_lock   a port's inbound queue; taken by any sender (under the
@@ -44,8 +50,11 @@ struct vnet_port {
     struct vnet_network *nw;
     unsigned int port;            /* its index on the switch */
     u32 kick;                     /* ports this one queued frames for: atomics only */
-    spinlock_t in_lock;
+    spinlock_t in_lock;           /* guards in, in_src, in_held */
     struct netq in;               /* frames for this VM, waiting for receive buffers */
+    u8 in_src[NETQ_LEN];          /* the sending port of each frame in @in, oldest at in_head */
+    unsigned int in_head;
+    u8 in_held[VSWITCH_MAX_PORTS];/* frames each sender has in @in */
 };
 
 struct vnet_network {
@@ -60,6 +69,33 @@ static spinlock_t networks_lock = SPINLOCK_INIT; /* finding or making a network,
 
 /* ---- a frame's way ---- */
 
+/* Into @dst's queue, if sender @src has not used up its share of it (see above). */
+static void vnet_queue(struct vnet_port *dst, unsigned int src, u32 ports, const u8 *frame,
+                       u32 len)
+{
+    unsigned int others = 0;
+
+    for (u32 m = ports & ~BIT(src); m; m &= m - 1) /* no popcount: Keel has no libgcc */
+        others++;
+    others = MAX(others, 1u);
+
+    spin_lock(&dst->in_lock);
+    if (dst->in_held[src] >= NETQ_LEN / others) {
+        dst->in.stats.dropped++;
+    } else if (netq_push(&dst->in, frame, len)) {
+        dst->in_src[(dst->in_head + netq_count(&dst->in) - 1) % NETQ_LEN] = (u8)src;
+        dst->in_held[src]++;
+    }
+    spin_unlock(&dst->in_lock);
+}
+
+/* The oldest queued frame is gone (delivered or cleared). in_lock held. */
+static void vnet_unqueue(struct vnet_port *p)
+{
+    p->in_held[p->in_src[p->in_head]]--;
+    p->in_head = (p->in_head + 1) % NETQ_LEN;
+}
+
 /* From the model, under the sender's device lock: into each destination's queue. */
 static void vnet_tx(void *ctx, const u8 *frame, u32 len)
 {
@@ -72,12 +108,8 @@ static void vnet_tx(void *ctx, const u8 *frame, u32 len)
     vswitch_forward(&nw->sw, p->port, frame, len, &out); /* refused: out is 0, counted */
     memcpy(to, nw->port, sizeof(to)); /* a port in @out is attached, so not NULL */
     spin_unlock(&nw->lock);
-    for (u32 m = out; m; m &= m - 1) {
-        struct vnet_port *dst = to[__builtin_ctz(m)];
-        spin_lock(&dst->in_lock);
-        netq_push(&dst->in, frame, len);
-        spin_unlock(&dst->in_lock);
-    }
+    for (u32 m = out; m; m &= m - 1)
+        vnet_queue(to[__builtin_ctz(m)], p->port, vswitch_ports(&nw->sw), frame, len);
     if (out)
         __atomic_fetch_or(&p->kick, out, __ATOMIC_RELAXED);
 }
@@ -89,8 +121,10 @@ static void vnet_deliver_queued(struct vnet_port *p)
     u32 len;
 
     spin_lock(&p->in_lock);
-    while ((frame = netq_peek(&p->in, &len)) && virtio_net_deliver(&p->net, &p->dev.t, frame, len))
+    while ((frame = netq_peek(&p->in, &len)) && virtio_net_deliver(&p->net, &p->dev.t, frame, len)) {
         netq_pop(&p->in);
+        vnet_unqueue(p);
+    }
     spin_unlock(&p->in_lock);
 }
 
@@ -129,6 +163,8 @@ static int vnet_build(struct vdev *dev)
 
     spin_lock(&p->in_lock);
     netq_clear(&p->in);
+    p->in_head = 0;
+    memset(p->in_held, 0, sizeof(p->in_held));
     spin_unlock(&p->in_lock);
     return 0;
 }

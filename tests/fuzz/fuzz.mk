@@ -54,13 +54,16 @@ FUZZ_SRCS_guest_dt := $(FUZZ_DIR)/guest_dt/fuzz_guest_dt.c $(FUZZ_CONFIG_SRCS)
 # RISC-V (HS-mode) load/store decoding; its header is under the riscv64 arch
 FUZZ_SRCS_riscv_insn := $(FUZZ_DIR)/riscv_insn/fuzz_riscv_insn.c src/arch/riscv64/insn.c
 FUZZ_INC_riscv_insn := -Isrc/arch/riscv64/include
+# The virtio harnesses' shared fake VM, hostile steps and transport checks
+FUZZ_VIRTIO := $(FUZZ_DIR)/common/fuzz_virtio.c
 # virtio-mmio + virtio-blk over split virtqueues, with the unit tests' fake guest
 # (fake_guest_fuzz.c includes it, so it is built without coverage like the harness)
 FUZZ_SRCS_virtq := $(FUZZ_DIR)/virtq/fuzz_virtq.c $(FUZZ_DIR)/virtq/fake_guest_fuzz.c \
-	src/vdev/virtq.c src/vdev/virtio_mmio.c src/vdev/virtio_blk.c
+	$(FUZZ_VIRTIO) src/vdev/virtq.c src/vdev/virtio_mmio.c src/vdev/virtio_blk.c
 FUZZ_INC_virtq := -Itests/unit/virtio
 # virtio-net with the real switch table and port queue, over the same fake guest
 FUZZ_SRCS_virtio_net := $(FUZZ_DIR)/virtio_net/fuzz_virtio_net.c $(FUZZ_DIR)/virtq/fake_guest_fuzz.c \
+	$(FUZZ_VIRTIO) \
 	src/vdev/virtq.c src/vdev/virtio_mmio.c src/vdev/virtio_net.c src/vdev/netq.c src/vdev/vswitch.c
 FUZZ_INC_virtio_net := -Itests/unit/virtio
 FUZZ_LIBS_vm_config := -lfdt

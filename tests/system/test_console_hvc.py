@@ -1,7 +1,7 @@
 """Keel's console hypercalls (docs/hypercalls.md) from bare-metal guests that
-have no UART driver: tests/guests/hvc/hvc_console.c on Arm (SMCCC
-KEEL_HC_CONSOLE_*) and tests/guests/riscv64/hvc_console.c on RISC-V (FIDs
-2-4 of Keel's SBI extension). Neither guest ever touches its UART: every
+have no UART driver: tests/guests/hvc/hvc_console.c, built for Arm (SMCCC
+KEEL_HC_CONSOLE_*) and for RISC-V (tests/guests/riscv64/hvc_console.c
+includes it; FIDs 2-4 of Keel's SBI extension). Neither guest ever touches its UART: every
 line below, PASS/FAIL and SUMMARY included, reached the console through
 the calls, so without them the run shows nothing and fails. Each guest
 prints a line in one call and one across a page boundary in two (256

@@ -91,18 +91,45 @@ $(UNIT_DTB_DIR)/%.dtb: $(UNIT_DIR)/dts/%.dts
 
 UNIT_DEFS_test_dt := -DUNIT_DTB_DIR=\"$(abspath $(UNIT_DTB_DIR))\"
 
+# ---- running ----
+UNIT_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
 # ---- suites in subdirectories ----
-# tests/unit/<dir>/<dir>.mk is a self-contained suite with a phony target
-# unit-<dir> (underscores become dashes) that builds and runs it. Each one
-# found is included here and run by "make unit".
+# tests/unit/<dir>/<dir>.mk is a suite with a phony target unit-<dir>
+# (underscores become dashes) that builds and runs it. Each one found is
+# included here and run by "make unit".
+#
+# Most are one test binary over a few sources, and their .mk only says which:
+#   $(eval $(call unit_suite,<dir>,<sources>,<flags>[,<libraries>]))
+# compiles each source (a path from the repository's top) with the flags
+# below and then <flags> (include paths, warnings) into build/unit/<dir>/,
+# links build/unit/<dir>/test_<dir> with cmocka and <libraries>, and runs it
+# with UNIT_ENV as unit-<dir>. Everything is rebuilt when the .mk changes.
+UNIT_SUITE_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+
+define unit_suite
+UNIT_OBJS_$(1) := $$(patsubst %.c,$(UNIT_BUILD)/$(1)/%.o,$(2))
+
+$(UNIT_BUILD)/$(1)/%.o: %.c $(UNIT_DIR)/$(1)/$(1).mk
+	@mkdir -p $$(dir $$@)
+	@echo "  HOSTCC  $$<"; $(UNIT_CC) $(UNIT_SUITE_CFLAGS) $(3) -MMD -MP -c $$< -o $$@
+
+$(UNIT_BUILD)/$(1)/test_$(1): $$(UNIT_OBJS_$(1))
+	@echo "  HOSTLD  $$@"; $(UNIT_CC) $(UNIT_LDFLAGS) -o $$@ $$^ $(UNIT_LDLIBS) $(4)
+
+.PHONY: unit-$(subst _,-,$(1))
+unit-$(subst _,-,$(1)): $(UNIT_BUILD)/$(1)/test_$(1)
+	$(UNIT_ENV) $$<
+
+-include $$(UNIT_OBJS_$(1):.o=.d)
+endef
+
 UNIT_SUBMKS := $(foreach f,$(wildcard $(UNIT_DIR)/*/*.mk),\
 	$(if $(filter $(notdir $(patsubst %/,%,$(dir $(f)))).mk,$(notdir $(f))),$(f)))
 UNIT_SUBTARGETS := $(foreach f,$(UNIT_SUBMKS),unit-$(subst _,-,$(basename $(notdir $(f)))))
 include $(UNIT_SUBMKS)
-
-# ---- running ----
-UNIT_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 .PHONY: unit unit-build unit-clean $(addprefix unit-,$(UNIT_TESTS))
 

@@ -63,8 +63,7 @@
 #include <keel/virtq.h>
 #include <keel/vswitch.h>
 
-#include "fake_guest.h"
-#include "fuzz_input.h"
+#include "fuzz_virtio.h"
 
 /* The fake VM: A and B adjacent (the heaps), C past a hole (the rings). */
 #define RAM_A 0x40000000ULL
@@ -101,6 +100,10 @@ static u64 tx_calls;
 static u8 sent[4][ETH_FRAME_MAX]; /* the last frames tx() got, for a batch */
 static u32 sent_len[4];
 static u8 pool[POOL][ETH_ALEN];
+static const u32 hostile_lens[] = { 0, 1, 11, 12, 13, 26, 1526, 1530, 1531, 4096, 0xffffffff };
+static const struct vfuzz_vm vm = {
+    &mem, RAM_A, RAM_B, RAM_HOLE, RAM_C, RAM_END, hostile_lens, ARRAY_SIZE(hostile_lens),
+};
 
 /* Receive chains the fake driver made available, oldest first. */
 struct posted {
@@ -122,12 +125,6 @@ static bool carried(const u8 *frame, u32 len)
 }
 
 /* ---- callbacks ---- */
-
-static void on_irq(void *ctx, bool level)
-{
-    FUZZ_CHECK(level != line, "irq() repeated level %d", level);
-    line = level;
-}
 
 static void on_error(void *ctx, unsigned int queue, int err)
 {
@@ -257,16 +254,6 @@ static u64 offered(void)
     return (1ULL << 32) | (1ULL << 28) | (1ULL << 29) | (1ULL << 3) | (1ULL << 5) | (1ULL << 16);
 }
 
-/* 4.2.2.2 */
-static bool access_ok(u64 off, unsigned int size)
-{
-    if (off >= 0x200)
-        return false;
-    if (off < 0x100)
-        return size == 4 && off % 4 == 0;
-    return (size == 1 || size == 2 || size == 4) && off % size == 0;
-}
-
 /* struct virtio_net_config (5.1.4): mac, status 1, max_virtqueue_pairs 1, mtu 1500. */
 static u8 config_byte(u64 off)
 {
@@ -343,27 +330,7 @@ static void check_switch(void)
 
 static void check_state(void)
 {
-    u32 s = t.status;
-
-    FUZZ_CHECK(!(s & ~0xcfU), "Status %#x", s);
-    FUZZ_CHECK(!(s & VIRTIO_STATUS_DRIVER_OK) || (s & VIRTIO_STATUS_FEATURES_OK),
-               "DRIVER_OK without FEATURES_OK: %#x", s);
-    if (s & VIRTIO_STATUS_FEATURES_OK)
-        FUZZ_CHECK(!(t.driver_features & ~offered()) && (t.driver_features & (1ULL << 32)),
-                   "FEATURES_OK for %#llx", (unsigned long long)t.driver_features);
-    FUZZ_CHECK(!(t.interrupt_status & ~3U), "InterruptStatus %#x", t.interrupt_status);
-    FUZZ_CHECK(line == (t.interrupt_status != 0) && t.line == line, "line %d, InterruptStatus %#x",
-               line, t.interrupt_status);
-    FUZZ_CHECK(!mem.refused && !mem.torn, "asked outside the VM %llu times, torn %llu",
-               (unsigned long long)mem.refused, (unsigned long long)mem.torn);
-    if (s & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
-        FUZZ_CHECK(reported, "DEVICE_NEEDS_RESET not reported");
-    else
-        reported = false;
-    if (clean)
-        FUZZ_CHECK(!mem.forbidden_writes && !(s & VIRTIO_STATUS_DEVICE_NEEDS_RESET),
-                   "a well-formed driver: %llu writes to its areas, Status %#x",
-                   (unsigned long long)mem.forbidden_writes, s);
+    vfuzz_check_transport(&t, &mem, offered(), line, &reported, clean);
     FUZZ_CHECK(net.stats.tx_packets == tx_calls, "tx_packets %llu, tx() called %llu times",
                (unsigned long long)net.stats.tx_packets, (unsigned long long)tx_calls);
     FUZZ_CHECK(netq_count(&pending) <= NETQ_LEN, "netq holds %u", netq_count(&pending));
@@ -381,13 +348,7 @@ static const unsigned int sizes[] = { 4, 4, 4, 4, 1, 2, 8, 0, 3 };
 
 static u64 pick_offset(struct fuzz_in *in)
 {
-    unsigned int k = fin_u8(in);
-
-    if (k < 200)
-        return fin_pick(in, regs);
-    if (k < 240)
-        return 0x100 + fin_u8(in) % 0x18; /* the configuration space and just past it */
-    return fin_u16(in) % 0x240;
+    return vfuzz_pick_offset(in, regs, ARRAY_SIZE(regs), 0x18);
 }
 
 static u32 pick_value(struct fuzz_in *in)
@@ -417,43 +378,12 @@ static u32 pick_value(struct fuzz_in *in)
 
 static void do_read(u64 off, unsigned int size)
 {
-    u64 v = 0x0123456789abcdefULL;
-    int rc = virtio_mmio_read(&t, off, size, &v);
-    u32 want;
-
-    FUZZ_CHECK((rc == 0) == access_ok(off, size), "read %#llx/%u: rc %d",
-               (unsigned long long)off, size, rc);
-    if (rc) {
-        FUZZ_CHECK(v == 0x0123456789abcdefULL, "refused read wrote its value");
-        return;
-    }
-    if (off >= 0x100) {
-        u64 want64 = 0;
-
-        for (unsigned int i = 0; i < size; i++)
-            want64 |= (u64)config_byte(off - 0x100 + i) << (8 * i);
-        FUZZ_CHECK(v == want64, "config %#llx/%u: %#llx, want %#llx", (unsigned long long)off,
-                   size, (unsigned long long)v, (unsigned long long)want64);
-    } else if (expected_reg(off, &want)) {
-        FUZZ_CHECK(v == want, "register %#llx: %#llx, want %#x", (unsigned long long)off,
-                   (unsigned long long)v, want);
-    }
-}
-
-/* Writes that leave the well-formed driver's predictions standing (QueueNotify included). */
-static bool harmless_write(u64 off)
-{
-    return off >= 0x100 || off == 0x014 || off == 0x030 || off == 0x050 || off == 0x064 ||
-           off == 0x0ac;
+    vfuzz_read(&t, off, size, config_byte, expected_reg);
 }
 
 static void do_write(u64 off, unsigned int size, u32 v)
 {
-    int rc = virtio_mmio_write(&t, off, size, v);
-
-    FUZZ_CHECK((rc == 0) == access_ok(off, size), "write %#llx/%u: rc %d",
-               (unsigned long long)off, size, rc);
-    if (!rc && !harmless_write(off))
+    if (!vfuzz_write(&t, off, size, v))
         clean = driver_up = false;
 }
 
@@ -539,25 +469,20 @@ static void do_probe(struct fuzz_in *in)
     u64 rbase = RX_RING + 16 * (u64)(fin_u8(in) % 32), tbase = TX_RING + 16 * (u64)(fin_u8(in) % 32);
     bool ok;
 
-    fake_drv_free(&rxd);
-    fake_drv_free(&txd);
-    ok = fake_drv_negotiate(&rxd, &t, &mem, want);
+    ok = fake_drv_negotiate_pair(&rxd, &txd, &t, &mem, want);
     FUZZ_CHECK(ok == !!(want & offered() & (1ULL << 32)), "FEATURES_OK %d for %#llx", ok,
                (unsigned long long)want);
     clean = driver_up = false;
     p_head = p_count = 0;
     if (!ok)
         return;
-    txd = rxd;
     FUZZ_CHECK(fake_drv_setup_queue(&rxd, VIRTIO_NET_RX_QUEUE, rnum, rbase, RX_HEAP_LO, RX_HEAP_HI),
                "receiveq1");
     FUZZ_CHECK(fake_drv_setup_queue(&txd, VIRTIO_NET_TX_QUEUE, tnum, tbase, TX_HEAP_LO, TX_HEAP_HI),
                "transmitq1");
     mem.nforbid = 0;
-    fake_mem_forbid(&mem, rxd.desc, 16 * (u64)rnum);
-    fake_mem_forbid(&mem, rxd.avail, 6 + 2 * (u64)rnum);
-    fake_mem_forbid(&mem, txd.desc, 16 * (u64)tnum);
-    fake_mem_forbid(&mem, txd.avail, 6 + 2 * (u64)tnum);
+    fake_drv_watch(&rxd);
+    fake_drv_watch(&txd);
     fake_mem_clear_counts(&mem);
     clean = driver_up = true;
     fake_drv_driver_ok(&rxd); /* rx_ready() runs: waiting frames find no chain */
@@ -673,8 +598,7 @@ static void do_post(struct fuzz_in *in)
         p->head = fake_drv_add(&rxd, sg, 0, p->n);
         p_count++;
     }
-    if (fake_drv_kick_needed(&rxd))
-        fake_drv_kick(&rxd); /* rx_ready(): what waits is delivered now */
+    fake_drv_kick_if_needed(&rxd); /* rx_ready(): what waits is delivered now */
 }
 
 /*
@@ -796,26 +720,6 @@ static void do_port_churn(struct fuzz_in *in)
 
 /* ---- hostile steps ---- */
 
-static u64 pick_gpa(struct fuzz_in *in)
-{
-    static const u64 at[] = { RAM_A, RAM_B - 8, RAM_B, RAM_HOLE - 16, RAM_HOLE, RAM_C,
-                              RAM_END - 4, RAM_END, 0, ~0ULL - 15, 0x60000000 };
-    unsigned int k = fin_u8(in);
-
-    if (k < 128)
-        return RAM_A + fin_u16(in) % (RAM_HOLE - RAM_A);
-    if (k < 224)
-        return fin_pick(in, at) + fin_u8(in) % 32;
-    return fin_u64(in);
-}
-
-static u32 pick_len(struct fuzz_in *in)
-{
-    static const u32 lens[] = { 0, 1, 11, 12, 13, 26, 1526, 1530, 1531, 4096, 0xffffffff };
-
-    return fin_u8(in) < 200 ? fin_pick(in, lens) : fin_u32(in);
-}
-
 /* A chain written by hand into either queue's table (or an indirect table), made available. */
 static void do_hostile_chain(struct fuzz_in *in)
 {
@@ -823,23 +727,10 @@ static void do_hostile_chain(struct fuzz_in *in)
     const struct virtq *vq = &t.queue[q].vq;
     u64 table = RAM_A + 16 * (u64)(fin_u8(in) % 64);
     struct fake_drv *d = q ? &txd : &rxd;
-    u16 idx;
 
     if (!vq->size)
         return;
-    for (unsigned int i = 0; i < n; i++) {
-        bool ind = fin_u8(in) < 64;
-        u32 slot = fin_u16(in) % (ind ? 8 : vq->size);
-        u64 addr = fin_u8(in) < 32 ? table : pick_gpa(in);
-        u32 len = pick_len(in);
-        u16 flags = fin_u8(in) & 7, next = fin_u16(in) % (vq->size + 2);
-
-        d->m = &mem;
-        fake_drv_desc(d, ind ? table : vq->desc, slot, addr, len, flags, next);
-    }
-    idx = guest_r16(&mem, vq->avail + 2);
-    guest_w16(&mem, vq->avail + 4 + 2 * (u64)(idx % vq->size), fin_u16(in) % (vq->size + 1));
-    guest_w16(&mem, vq->avail + 2, (u16)(idx + (fin_u8(in) < 240 ? 1 : fin_u16(in))));
+    vfuzz_hostile_chain(in, &vm, d, vq, table, n);
     clean = driver_up = false;
     do_write(0x050, 4, q);
 }
@@ -847,25 +738,7 @@ static void do_hostile_chain(struct fuzz_in *in)
 /* Bytes scribbled over a queue's areas or anywhere in the VM. */
 static void do_scribble(struct fuzz_in *in)
 {
-    const struct virtq *vq = &t.queue[fin_u8(in) & 1].vq;
-    unsigned int k = fin_u8(in) % 4, n = 1 + fin_u8(in) % 8;
-    u64 base = RAM_A, span = RAM_HOLE - RAM_A;
-
-    if (vq->size && k == 0) {
-        base = vq->desc;
-        span = 16 * (u64)vq->size;
-    } else if (vq->size && k == 1) {
-        base = vq->avail;
-        span = 6 + 2 * (u64)vq->size;
-    } else if (vq->size && k == 2) {
-        base = vq->used;
-        span = 6 + 8 * (u64)vq->size;
-    }
-    for (unsigned int i = 0; i < n; i++) {
-        u8 b = fin_u8(in);
-
-        guest_write(&mem, base + fin_u16(in) % span, &b, 1);
-    }
+    vfuzz_scribble(in, &vm, &t.queue[fin_u8(in) & 1].vq);
     clean = driver_up = false;
     if (fin_bool(in))
         do_write(0x050, 4, fin_u8(in) & 1);
@@ -873,24 +746,11 @@ static void do_scribble(struct fuzz_in *in)
 
 /* ---- the program ---- */
 
-static void setup_once(void)
-{
-    if (mem.nchunks)
-        return;
-    fake_mem_init_empty(&mem);
-    fake_mem_add(&mem, RAM_A, RAM_B - RAM_A);
-    fake_mem_add(&mem, RAM_B, RAM_HOLE - RAM_B);
-    fake_mem_add(&mem, RAM_C, RAM_END - RAM_C);
-}
-
 static void start(struct fuzz_in *in)
 {
     unsigned int flags = fin_u8(in);
 
-    for (unsigned int i = 0; i < mem.nchunks; i++)
-        memset(mem.chunk[i].host, 0, mem.chunk[i].size);
-    fake_mem_clear_counts(&mem);
-    mem.nforbid = 0;
+    vfuzz_mem_reset(&vm);
     fake_drv_free(&rxd);
     fake_drv_free(&txd);
     memset(&rxd, 0, sizeof(rxd));
@@ -902,7 +762,8 @@ static void start(struct fuzz_in *in)
         pool[i][5] = (u8)(i + 1);
     }
     FUZZ_CHECK(!virtio_net_init(&net, pool[0], on_tx, on_rx_ready, NULL), "virtio_net_init");
-    FUZZ_CHECK(!virtio_mmio_init(&t, &virtio_net_ops, &net, &mem.ops, on_irq, on_error, NULL),
+    FUZZ_CHECK(!virtio_mmio_init(&t, &virtio_net_ops, &net, &mem.ops, vfuzz_on_irq, on_error,
+                                 &line),
                "virtio_mmio_init");
     netq_init(&pending);
     FUZZ_CHECK(!vswitch_init(&sw, "fuzz"), "vswitch_init");
@@ -986,14 +847,10 @@ static void step(struct fuzz_in *in, unsigned int op)
     }
 }
 
-/* FUZZ_VERBOSE=1: a line per step, to see what an input does. */
+/* With FUZZ_VERBOSE=1, a line per step: what an input does. */
 static void trace(unsigned int op)
 {
-    static int on = -1;
-
-    if (on < 0)
-        on = getenv("FUZZ_VERBOSE") && *getenv("FUZZ_VERBOSE") != '0';
-    if (!on)
+    if (!vfuzz_verbose())
         return;
     fprintf(stderr,
             "op %2u: Status %#04x int %u clean %d up %d posted %u waiting %u | tx %llu drop %llu "
@@ -1005,24 +862,11 @@ static void trace(unsigned int op)
             (unsigned long long)net.stats.rx_no_buffer, (unsigned long long)net.stats.bad_chains);
 }
 
+static const struct vfuzz_program program = {
+    &vm, &t, start, step, check_state, trace, &tx_calls, 16,
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
 {
-    struct fuzz_in in = { bytes, size };
-
-    setup_once();
-    start(&in);
-    check_state();
-    while (!fin_done(&in)) {
-        unsigned int op = fin_u8(&in);
-        bool frozen = t.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-        u64 reads = mem.reads, writes = mem.writes, calls = tx_calls;
-
-        step(&in, op);
-        if (frozen && (t.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
-            FUZZ_CHECK(mem.reads == reads && mem.writes == writes && tx_calls == calls,
-                       "the device went on after DEVICE_NEEDS_RESET (op %u)", op % 16);
-        check_state();
-        trace(op);
-    }
-    return 0;
+    return vfuzz_run(&program, bytes, size);
 }

@@ -55,8 +55,7 @@
 #include <keel/virtio_mmio.h>
 #include <keel/virtq.h>
 
-#include "fake_guest.h"
-#include "fuzz_input.h"
+#include "fuzz_virtio.h"
 
 /* The fake VM: A and B adjacent (the heap), C past a hole (the rings). */
 #define RAM_A 0x40000000ULL
@@ -75,6 +74,10 @@ static struct virtio_blk_ram ram;
 static struct virtio_blk_backing inner;
 static u8 disk[MAX_SECTORS * 512], shadow[MAX_SECTORS * 512];
 static u8 data[8192], back[8192];
+static const u32 hostile_lens[] = { 0, 1, 16, 17, 32, 512, 513, 4096, 0x80000000, 0xffffffff };
+static const struct vfuzz_vm vm = {
+    &mem, RAM_A, RAM_B, RAM_HOLE, RAM_C, RAM_END, hostile_lens, ARRAY_SIZE(hostile_lens),
+};
 
 static u64 capacity;
 static bool read_only, empty;
@@ -85,12 +88,6 @@ static bool driver_up;      /* the fake driver has queue 0 live */
 static u64 backing_calls;
 
 /* ---- callbacks ---- */
-
-static void on_irq(void *ctx, bool level)
-{
-    FUZZ_CHECK(level != line, "irq() repeated level %d", level);
-    line = level;
-}
 
 static void on_error(void *ctx, unsigned int queue, int err)
 {
@@ -138,19 +135,14 @@ static u64 offered(void)
     return read_only ? f | (1ULL << 5) : f;
 }
 
-/* 4.2.2.2 */
-static bool access_ok(u64 off, unsigned int size)
-{
-    if (off >= 0x200)
-        return false;
-    if (off < 0x100)
-        return size == 4 && off % 4 == 0;
-    return (size == 1 || size == 2 || size == 4) && off % size == 0;
-}
-
-/* struct virtio_blk_config (5.2.4): capacity, seg_max 62, blk_size 512, num_queues 1. */
+/*
+ * struct virtio_blk_config (5.2.4): capacity, seg_max 62, blk_size 512,
+ * num_queues 1. An empty slot's reads 0.
+ */
 static u8 config_byte(u64 off)
 {
+    if (empty)
+        return 0;
     if (off < 8)
         return (u8)(capacity >> (8 * off));
     if (off == 12)
@@ -238,29 +230,10 @@ static void check_queue(unsigned int q)
 
 static void check_state(void)
 {
-    u32 s = t.status;
-
-    FUZZ_CHECK(!(s & ~0xcfU), "Status %#x", s);
-    FUZZ_CHECK(!(s & VIRTIO_STATUS_DRIVER_OK) || (s & VIRTIO_STATUS_FEATURES_OK),
-               "DRIVER_OK without FEATURES_OK: %#x", s);
-    if (s & VIRTIO_STATUS_FEATURES_OK)
-        FUZZ_CHECK(!(t.driver_features & ~offered()) && (t.driver_features & (1ULL << 32)),
-                   "FEATURES_OK for %#llx", (unsigned long long)t.driver_features);
-    FUZZ_CHECK(!(t.interrupt_status & ~3U), "InterruptStatus %#x", t.interrupt_status);
-    FUZZ_CHECK(line == (t.interrupt_status != 0) && t.line == line,
-               "line %d, InterruptStatus %#x", line, t.interrupt_status);
-    FUZZ_CHECK(!mem.refused && !mem.torn, "asked outside the VM %llu times, torn %llu",
-               (unsigned long long)mem.refused, (unsigned long long)mem.torn);
-    if (s & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
-        FUZZ_CHECK(reported, "DEVICE_NEEDS_RESET not reported");
-    else
-        reported = false;
-    if (clean)
-        FUZZ_CHECK(!mem.forbidden_writes && !(s & VIRTIO_STATUS_DEVICE_NEEDS_RESET),
-                   "a well-formed driver: %llu writes to its areas, Status %#x",
-                   (unsigned long long)mem.forbidden_writes, s);
+    vfuzz_check_transport(&t, &mem, offered(), line, &reported, clean);
     if (empty)
-        FUZZ_CHECK(!mem.reads && !mem.writes && !mem.checks && !s, "an empty slot did something");
+        FUZZ_CHECK(!mem.reads && !mem.writes && !mem.checks && !t.status,
+                   "an empty slot did something");
     for (unsigned int q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
         check_queue(q);
 }
@@ -275,13 +248,7 @@ static const u64 regs[] = {
 
 static u64 pick_offset(struct fuzz_in *in)
 {
-    unsigned int k = fin_u8(in);
-
-    if (k < 200)
-        return fin_pick(in, regs);
-    if (k < 240)
-        return 0x100 + fin_u8(in) % 0x48; /* the configuration space and just past it */
-    return fin_u16(in) % 0x240;
+    return vfuzz_pick_offset(in, regs, ARRAY_SIZE(regs), 0x48);
 }
 
 static u32 pick_value(struct fuzz_in *in)
@@ -314,45 +281,12 @@ static u32 pick_value(struct fuzz_in *in)
 
 static void do_read(u64 off, unsigned int size)
 {
-    u64 v = 0x0123456789abcdefULL;
-    int rc = virtio_mmio_read(&t, off, size, &v);
-    u32 want;
-
-    FUZZ_CHECK((rc == 0) == access_ok(off, size), "read %#llx/%u: rc %d",
-               (unsigned long long)off, size, rc);
-    if (rc) {
-        FUZZ_CHECK(v == 0x0123456789abcdefULL, "refused read wrote its value");
-        return;
-    }
-    FUZZ_CHECK(v < (1ULL << (8 * size)), "read %#llx/%u gave %#llx", (unsigned long long)off,
-               size, (unsigned long long)v);
-    if (off >= 0x100) {
-        u64 want64 = 0;
-
-        for (unsigned int i = 0; i < size; i++)
-            want64 |= (u64)(empty ? 0 : config_byte(off - 0x100 + i)) << (8 * i);
-        FUZZ_CHECK(v == want64, "config %#llx/%u: %#llx, want %#llx", (unsigned long long)off,
-                   size, (unsigned long long)v, (unsigned long long)want64);
-    } else if (expected_reg(off, &want)) {
-        FUZZ_CHECK(v == want, "register %#llx: %#llx, want %#x", (unsigned long long)off,
-                   (unsigned long long)v, want);
-    }
-}
-
-/* Registers whose writes leave a well-formed driver's predictions standing. */
-static bool harmless_write(u64 off)
-{
-    return off >= 0x100 || off == 0x014 || off == 0x030 || off == 0x050 || off == 0x064 ||
-           off == 0x0ac;
+    vfuzz_read(&t, off, size, config_byte, expected_reg);
 }
 
 static void do_write(u64 off, unsigned int size, u32 v)
 {
-    int rc = virtio_mmio_write(&t, off, size, v);
-
-    FUZZ_CHECK((rc == 0) == access_ok(off, size), "write %#llx/%u: rc %d",
-               (unsigned long long)off, size, rc);
-    if (!rc && !harmless_write(off))
+    if (!vfuzz_write(&t, off, size, v))
         clean = driver_up = false;
 }
 
@@ -514,8 +448,7 @@ static void do_batch(struct fuzz_in *in)
         else
             fake_drv_add(&drv, (struct fake_sg[]){ sg[0], sg[2] }, 1, 1);
     }
-    if (fake_drv_kick_needed(&drv))
-        fake_drv_kick(&drv);
+    fake_drv_kick_if_needed(&drv);
     for (unsigned int i = 0; i < added; i++) {
         u8 st, want = predict(&r[i], &used);
 
@@ -535,52 +468,16 @@ static void do_batch(struct fuzz_in *in)
 
 /* ---- hostile steps ---- */
 
-static u64 pick_gpa(struct fuzz_in *in)
-{
-    static const u64 at[] = { RAM_A, RAM_B - 8, RAM_B, RAM_HOLE - 16, RAM_HOLE, RAM_C,
-                              RAM_END - 4, RAM_END, 0, ~0ULL - 15, 0x60000000 };
-    unsigned int k = fin_u8(in);
-
-    if (k < 128)
-        return RAM_A + fin_u16(in) % (RAM_HOLE - RAM_A);
-    if (k < 224) {
-        u64 a = fin_pick(in, at);
-
-        return a + fin_u8(in) % 32;
-    }
-    return fin_u64(in);
-}
-
-static u32 pick_len(struct fuzz_in *in)
-{
-    static const u32 lens[] = { 0, 1, 16, 17, 32, 512, 513, 4096, 0x80000000, 0xffffffff };
-
-    return fin_u8(in) < 200 ? fin_pick(in, lens) : fin_u32(in);
-}
-
 /* A chain written by hand into queue 0's table (or an indirect table), made available, notified. */
 static void do_hostile_chain(struct fuzz_in *in)
 {
     const struct virtq *vq = &t.queue[0].vq;
     unsigned int n = 1 + fin_u8(in) % 6;
     u64 table = RAM_A + 16 * (u64)(fin_u8(in) % 64);
-    u16 idx;
 
     if (empty || !vq->size)
         return;
-    for (unsigned int i = 0; i < n; i++) {
-        bool ind = fin_u8(in) < 64;
-        u32 slot = fin_u16(in) % (ind ? 8 : vq->size);
-        u64 addr = fin_u8(in) < 32 ? table : pick_gpa(in);
-        u32 len = pick_len(in);
-        u16 flags = fin_u8(in) & 7, next = fin_u16(in) % (vq->size + 2);
-
-        drv.m = &mem;
-        fake_drv_desc(&drv, ind ? table : vq->desc, slot, addr, len, flags, next);
-    }
-    idx = guest_r16(&mem, vq->avail + 2);
-    guest_w16(&mem, vq->avail + 4 + 2 * (u64)(idx % vq->size), fin_u16(in) % (vq->size + 1));
-    guest_w16(&mem, vq->avail + 2, (u16)(idx + (fin_u8(in) < 240 ? 1 : fin_u16(in))));
+    vfuzz_hostile_chain(in, &vm, &drv, vq, table, n);
     clean = driver_up = false;
     do_write(0x050, 4, 0);
 }
@@ -588,25 +485,7 @@ static void do_hostile_chain(struct fuzz_in *in)
 /* Bytes scribbled over queue 0's areas or anywhere in the VM. */
 static void do_scribble(struct fuzz_in *in)
 {
-    const struct virtq *vq = &t.queue[0].vq;
-    unsigned int k = fin_u8(in) % 4, n = 1 + fin_u8(in) % 8;
-    u64 base = RAM_A, span = RAM_HOLE - RAM_A;
-
-    if (vq->size && k == 0) {
-        base = vq->desc;
-        span = 16 * (u64)vq->size;
-    } else if (vq->size && k == 1) {
-        base = vq->avail;
-        span = 6 + 2 * (u64)vq->size;
-    } else if (vq->size && k == 2) {
-        base = vq->used;
-        span = 6 + 8 * (u64)vq->size;
-    }
-    for (unsigned int i = 0; i < n; i++) {
-        u8 b = fin_u8(in);
-
-        guest_write(&mem, base + fin_u16(in) % span, &b, 1);
-    }
+    vfuzz_scribble(in, &vm, &t.queue[0].vq);
     clean = driver_up = false;
     if (fin_bool(in))
         do_write(0x050, 4, 0);
@@ -614,26 +493,13 @@ static void do_scribble(struct fuzz_in *in)
 
 /* ---- the program ---- */
 
-static void setup_once(void)
-{
-    if (mem.nchunks)
-        return;
-    fake_mem_init_empty(&mem);
-    fake_mem_add(&mem, RAM_A, RAM_B - RAM_A);
-    fake_mem_add(&mem, RAM_B, RAM_HOLE - RAM_B);
-    fake_mem_add(&mem, RAM_C, RAM_END - RAM_C);
-}
-
 static void start(struct fuzz_in *in)
 {
     static const u64 caps[] = { MAX_SECTORS, MAX_SECTORS - 1, 1, 0 };
     unsigned int flags = fin_u8(in), seed = fin_u8(in);
     struct virtio_blk_backing b;
 
-    for (unsigned int i = 0; i < mem.nchunks; i++)
-        memset(mem.chunk[i].host, 0, mem.chunk[i].size);
-    fake_mem_clear_counts(&mem);
-    mem.nforbid = 0;
+    vfuzz_mem_reset(&vm);
     fake_drv_free(&drv);
     memset(&drv, 0, sizeof(drv));
     read_only = flags & 1;
@@ -647,8 +513,8 @@ static void start(struct fuzz_in *in)
     b.write = read_only ? NULL : b_write;
     b.flush = b_flush;
     FUZZ_CHECK(!virtio_blk_init(&blk, &b), "virtio_blk_init");
-    FUZZ_CHECK(!virtio_mmio_init(&t, empty ? NULL : &virtio_blk_ops, &blk, &mem.ops, on_irq,
-                                 on_error, NULL),
+    FUZZ_CHECK(!virtio_mmio_init(&t, empty ? NULL : &virtio_blk_ops, &blk, &mem.ops,
+                                 vfuzz_on_irq, on_error, &line),
                "virtio_mmio_init");
     line = reported = clean = driver_up = false;
     backing_calls = 0;
@@ -719,14 +585,10 @@ static void step(struct fuzz_in *in, unsigned int op)
     }
 }
 
-/* FUZZ_VERBOSE=1: a line per step, to see what an input does. */
+/* With FUZZ_VERBOSE=1, a line per step: what an input does. */
 static void trace(unsigned int op)
 {
-    static int on = -1;
-
-    if (on < 0)
-        on = getenv("FUZZ_VERBOSE") && *getenv("FUZZ_VERBOSE") != '0';
-    if (!on)
+    if (!vfuzz_verbose())
         return;
     fprintf(stderr, "op %2u: Status %#04x int %u q0 %u clean %d up %d | reqs %llu err %llu bad %llu\n",
             op % 14, t.status, t.interrupt_status, t.queue[0].vq.size, clean, driver_up,
@@ -734,24 +596,11 @@ static void trace(unsigned int op)
             (unsigned long long)blk.stats.bad_chains);
 }
 
+static const struct vfuzz_program program = {
+    &vm, &t, start, step, check_state, trace, &backing_calls, 14,
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
 {
-    struct fuzz_in in = { bytes, size };
-
-    setup_once();
-    start(&in);
-    check_state();
-    while (!fin_done(&in)) {
-        unsigned int op = fin_u8(&in);
-        bool frozen = t.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-        u64 reads = mem.reads, writes = mem.writes, calls = backing_calls;
-
-        step(&in, op);
-        if (frozen && (t.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
-            FUZZ_CHECK(mem.reads == reads && mem.writes == writes && backing_calls == calls,
-                       "the device went on after DEVICE_NEEDS_RESET (op %u)", op % 14);
-        check_state();
-        trace(op);
-    }
-    return 0;
+    return vfuzz_run(&program, bytes, size);
 }

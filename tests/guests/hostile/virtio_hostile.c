@@ -32,16 +32,21 @@
  * lines about a broken queue comes out and names its reason; the sweep
  * and the storm that follow are not, so the limit shows.
  *
+ * With a network port (keel,net), the virtio-net cases follow the disks'
+ * (virtio_hostile_net.inc, which says what they check).
+ *
  * The storm: after the cases the guest prints "virtio-hostile: storm:
  * waiting" and waits for an 's' on its console; it then writes QueueNotify
  * as fast as it can (an idle live queue, a queue the device lacks, the
  * empty slot, a broken device), breaking and re-initialising the device
  * every STORM_ROUND notifications, until it reads an 'e' and has done at
- * least STORM_MIN notifications (the racer's included, below). A VM
- * beside it does its disk I/O meanwhile.
+ * least STORM_MIN notifications (the racer's included, below); with a
+ * network port, it also sends broadcast frames, at least NET_STORM_MIN. The
+ * VMs beside it do their disk I/O and move data over the network meanwhile.
  *
  * With a second vCPU, it runs a racer the whole time: QueueNotify on both
- * disks and reads of their registers, in a loop, so that every case also
+ * disks (and both queues of the network port) and reads of their
+ * registers, in a loop, so that every case also
  * meets notifications from another CPU at any point (they cannot change
  * an answer the cases check: they can only make the device take a chain
  * a moment earlier, or look at a queue that is not live).
@@ -303,6 +308,7 @@ struct vdev {
     struct vdesc *desc;
     u16 *avail;
     struct vused *used;
+    u32 qsel;          /* its queue: 0 on a disk; the network port has one struct per queue */
     u32 qsize;         /* of the current initialisation */
     bool quiet;        /* the driver asked for no used buffer notification (EVENT_IDX) */
     u16 avail_idx;     /* the driver's next available idx */
@@ -407,7 +413,7 @@ static bool negotiate(struct vdev *d, u64 feat)
 
 static void queue_regs(struct vdev *d, u32 num, u64 desc, u64 driver, u64 device)
 {
-    wr(d, REG_QUEUE_SEL, 0);
+    wr(d, REG_QUEUE_SEL, d->qsel);
     wr(d, REG_QUEUE_NUM, num);
     wr64(d, REG_QUEUE_DESC_LOW, desc);
     wr64(d, REG_QUEUE_DRIVER_LOW, driver);
@@ -489,7 +495,7 @@ static void avail_publish(struct vdev *d, u16 idx)
 
 static void notify(struct vdev *d)
 {
-    wr(d, REG_QUEUE_NOTIFY, 0);
+    wr(d, REG_QUEUE_NOTIFY, d->qsel);
 }
 
 static u16 used_idx_now(struct vdev *d)
@@ -1895,6 +1901,8 @@ static void sweep(struct vdev *d)
 }
 
 /* ---- the racer, on a second vCPU ---- */
+static void net_race(void);
+
 static void racer(void *arg)
 {
     (void)arg;
@@ -1905,6 +1913,7 @@ static void racer(void *arg)
             (void)readl(disks[i].base + REG_INTERRUPT_STATUS);
             (void)readl(disks[i].base + REG_CONFIG);
         }
+        net_race();
         WRITE_ONCE(racer_notifies, racer_notifies + 2);
     }
 }
@@ -1923,6 +1932,8 @@ static int wait_char(u64 max_us)
     return c;
 }
 
+#include "virtio_hostile_net.inc"
+
 static void storm(void)
 {
     struct vdev *d = &disks[0], *r = &disks[1];
@@ -1933,6 +1944,7 @@ static void storm(void)
 
     case_start("storm");
     check(dev_up(d) && dev_up(r), "no clean initialisation");
+    check(!net.present || net_storm_start(), "no clean initialisation of the network port");
     printf("virtio-hostile: storm: waiting for 's'\n");
     do
         c = wait_char(SIGNAL_MAX_US);
@@ -1945,7 +1957,16 @@ static void storm(void)
     t0 = vh_now_us();
     raced = READ_ONCE(racer_notifies);
     end = t0 + STORM_MAX_US;
-    while (!(stop && n + READ_ONCE(racer_notifies) - raced >= STORM_MIN) && !case_failed) {
+    for (;;) {
+        bool disk_more = !(stop && n + READ_ONCE(racer_notifies) - raced >= STORM_MIN);
+
+        if (case_failed || !(disk_more || (net.present && net.storm_frames < NET_STORM_MIN)))
+            break;
+        /* broadcast frames: the peers' bounded queues fill, drop and count */
+        if (net.present)
+            net_storm_round();
+        if (!disk_more)
+            goto next; /* the disks had their share: only the network's is missing */
         /* an idle live queue: each costs the device a look at the available idx */
         for (int i = 0; i < STORM_ROUND - 4000; i++)
             wr(d, REG_QUEUE_NOTIFY, 0);
@@ -1972,6 +1993,7 @@ static void storm(void)
         check(good_read(d, (n / STORM_ROUND) % RW_SECTORS, 1, d->tag), "read during the storm");
         check(good_read(r, (n / STORM_ROUND) % RO_SECTORS, 1, r->tag),
               "read of the read-only disk during the storm");
+next:
         while ((c = vh_getc()) >= 0)
             stop |= c == 'e';
         if (!check(vh_now_us() < end, "no 'e' within %lu s", STORM_MAX_US / 1000000))
@@ -1985,6 +2007,9 @@ static void storm(void)
                "ms (%lu per ms)\n", (unsigned long)n, (unsigned long)raced,
                (unsigned long)breaks, (unsigned long)(us / 1000),
                (unsigned long)(us >= 1000 ? n / (us / 1000) : n));
+        if (net.present)
+            printf("virtio-hostile: storm: %lu broadcast frames\n",
+                   (unsigned long)net.storm_frames);
     }
     check(good_read_disk(d) && good_read_disk(r), "no good read after the storm");
     case_end();
@@ -2015,6 +2040,7 @@ void guest_main(void)
            VH_DISK0 - VH_STRIDE);
     disk_init(&disks[0], 0, false);
     disk_init(&disks[1], 1, true);
+    net_init();
     if (readl(disks[0].base + REG_DEVICE_ID) != 2 || readl(disks[1].base + REG_DEVICE_ID) != 2) {
         printf("virtio-hostile: disks: FAIL DeviceID %u and %u (the VM needs "
                "disk=rw.img;ro.img:ro)\n",
@@ -2057,7 +2083,15 @@ void guest_main(void)
     sweep(&disks[0]);
     printf("virtio-hostile: cases done: %u cases, %u failed, %u breaks, %lu ms\n", nr_cases,
            nr_failed, nr_breaks, (unsigned long)((vh_now_us() - t0) / 1000));
+    if (net.present) {
+        pace = true;
+        udelay(1100000); /* the sweep's suppressed lines counted: a new second for the port's */
+        net_cases();
+        pace = false;
+    }
     storm();
+    if (net.present && net.peers)
+        net_case_rx_broadcast_after_storm();
     if (racing) {
         racing = false;
         case_start("racer");

@@ -270,6 +270,24 @@ void mmio_w32(struct virtio_mmio *t, u64 off, u32 v)
         fake_die("write of %#llx refused", (unsigned long long)off);
 }
 
+u64 mmio_features_offered(struct virtio_mmio *t)
+{
+    u64 v;
+
+    mmio_w32(t, R_DeviceFeaturesSel, 1);
+    v = (u64)mmio_r32(t, R_DeviceFeatures) << 32;
+    mmio_w32(t, R_DeviceFeaturesSel, 0);
+    return v | mmio_r32(t, R_DeviceFeatures);
+}
+
+void mmio_set_features(struct virtio_mmio *t, u64 v)
+{
+    mmio_w32(t, R_DriverFeaturesSel, 0);
+    mmio_w32(t, R_DriverFeatures, (u32)v);
+    mmio_w32(t, R_DriverFeaturesSel, 1);
+    mmio_w32(t, R_DriverFeatures, (u32)(v >> 32));
+}
+
 /* ---- the driver: negotiation and queue setup ---- */
 
 static void fake_drv_add_status(struct fake_drv *d, u32 bits)
@@ -289,10 +307,7 @@ bool fake_drv_negotiate(struct fake_drv *d, struct virtio_mmio *t, struct fake_m
         fake_die("Status is not 0 right after a reset");
     fake_drv_add_status(d, S_ACKNOWLEDGE);
     fake_drv_add_status(d, S_DRIVER);
-    mmio_w32(t, R_DeviceFeaturesSel, 1);
-    offered = (u64)mmio_r32(t, R_DeviceFeatures) << 32;
-    mmio_w32(t, R_DeviceFeaturesSel, 0);
-    offered |= mmio_r32(t, R_DeviceFeatures);
+    offered = mmio_features_offered(t);
     accept = want & offered;
     mmio_w32(t, R_DriverFeaturesSel, 1);
     mmio_w32(t, R_DriverFeatures, (u32)(accept >> 32));
@@ -305,6 +320,17 @@ bool fake_drv_negotiate(struct fake_drv *d, struct virtio_mmio *t, struct fake_m
     d->event_idx = accept & F_EVENT_IDX;
     d->indirect = accept & F_INDIRECT_DESC;
     d->use_indirect = d->indirect;
+    return true;
+}
+
+bool fake_drv_negotiate_pair(struct fake_drv *a, struct fake_drv *b, struct virtio_mmio *t,
+                             struct fake_mem *m, u64 want)
+{
+    fake_drv_free(a);
+    fake_drv_free(b);
+    if (!fake_drv_negotiate(a, t, m, want))
+        return false;
+    *b = *a;
     return true;
 }
 
@@ -345,8 +371,7 @@ void fake_drv_layout(struct fake_drv *d, struct fake_mem *m, u32 num, u64 base, 
     guest_fill(m, d->avail, 0, 6 + 2 * (size_t)num);
     guest_fill(m, d->used, 0, 6 + 8 * (size_t)num);
     m->nforbid = 0;
-    fake_mem_forbid(m, d->desc, 16 * (u64)num);
-    fake_mem_forbid(m, d->avail, 6 + 2 * (u64)num);
+    fake_drv_watch(d);
     fake_drv_init_free_list(d);
     d->heap = d->heap_lo = heap_lo;
     d->heap_hi = heap_hi;
@@ -371,6 +396,12 @@ bool fake_drv_setup_queue(struct fake_drv *d, unsigned int q, u32 num, u64 base,
     fake_drv_w64(d->t, R_QueueDeviceLow, d->used);
     mmio_w32(d->t, R_QueueReady, 1);
     return true;
+}
+
+void fake_drv_watch(const struct fake_drv *d)
+{
+    fake_mem_forbid(d->m, d->desc, 16 * (u64)d->num);
+    fake_mem_forbid(d->m, d->avail, 6 + 2 * (u64)d->num);
 }
 
 void fake_drv_driver_ok(struct fake_drv *d)
@@ -503,6 +534,14 @@ void fake_drv_kick(struct fake_drv *d)
     mmio_w32(d->t, R_QueueNotify, d->q);
 }
 
+bool fake_drv_kick_if_needed(struct fake_drv *d)
+{
+    if (!fake_drv_kick_needed(d))
+        return false;
+    fake_drv_kick(d);
+    return true;
+}
+
 static void fake_drv_release(struct fake_drv *d, u16 head)
 {
     u16 last = head;
@@ -591,8 +630,7 @@ struct fake_blk_result fake_blk_rw(struct fake_drv *d, u32 type, u64 sector, voi
     guest_fill(d->m, status, 0xff, 1);
     sg[n++] = (struct fake_sg){ status, 1 };
     r.head = fake_drv_add(d, sg, in ? 1 : n - 1, in ? n - 1 : 1);
-    if (fake_drv_kick_needed(d))
-        fake_drv_kick(d);
+    fake_drv_kick_if_needed(d);
     if (fake_drv_get_used(d, &(u16){ 0 }, &r.used_len)) {
         r.completed = true;
         guest_read(d->m, status, &r.status, 1);

@@ -130,6 +130,10 @@ void guest_w64(struct fake_mem *m, u64 gpa, u64 v);
 /* A 32-bit register access that must succeed. */
 u32 mmio_r32(struct virtio_mmio *t, u64 off);
 void mmio_w32(struct virtio_mmio *t, u64 off, u32 v);
+/* Both words of DeviceFeatures (high, then low). */
+u64 mmio_features_offered(struct virtio_mmio *t);
+/* Both words of DriverFeatures (low, then high), whatever the device offers. */
+void mmio_set_features(struct virtio_mmio *t, u64 v);
 
 /* ---- the driver ---- */
 
@@ -163,6 +167,12 @@ struct fake_drv {
  * back. True if the device kept FEATURES_OK. @d is zeroed first.
  */
 bool fake_drv_negotiate(struct fake_drv *d, struct virtio_mmio *t, struct fake_mem *m, u64 want);
+/*
+ * The same for a device with two queues, a driver each (@a and @b, freed
+ * first): both take the negotiated state, neither has a queue yet.
+ */
+bool fake_drv_negotiate_pair(struct fake_drv *a, struct fake_drv *b, struct virtio_mmio *t,
+                             struct fake_mem *m, u64 want);
 
 /*
  * Sets up queue @q with @num entries as Linux does, the descriptor table at
@@ -181,6 +191,8 @@ bool fake_drv_setup_queue(struct fake_drv *d, unsigned int q, u32 num, u64 base,
  */
 void fake_drv_layout(struct fake_drv *d, struct fake_mem *m, u32 num, u64 base, u64 heap_lo,
                      u64 heap_hi, u64 features);
+/* Adds @d's descriptor table and available ring to the ranges forbidden for the device. */
+void fake_drv_watch(const struct fake_drv *d);
 void fake_drv_driver_ok(struct fake_drv *d);
 void fake_drv_free(struct fake_drv *d);
 
@@ -201,6 +213,7 @@ void fake_drv_publish(struct fake_drv *d, u16 head);
 /* Linux's virtqueue_kick_prepare_split() for what was added since the last kick decision. */
 bool fake_drv_kick_needed(struct fake_drv *d);
 void fake_drv_kick(struct fake_drv *d); /* QueueNotify */
+bool fake_drv_kick_if_needed(struct fake_drv *d); /* both: whether it kicked */
 /* Linux's virtqueue_get_buf(): the next used element, if any; frees its descriptors. */
 bool fake_drv_get_used(struct fake_drv *d, u16 *id, u32 *len);
 /* Interrupt handler: read InterruptStatus, ACK it, return it. */

@@ -19,7 +19,7 @@
 #include <keel/virtio_mmio.h>
 #include <keel/virtq.h>
 
-#include "fake_guest.h"
+#include "virtio_test_util.h"
 
 #define DISK_SECTORS 2048 /* 1 MiB */
 #define DISK_ID "keel-test-disk"
@@ -47,32 +47,21 @@ struct fixture {
     struct virtio_blk_backing inner; /* the RAM backing the counting one wraps */
     u8 *disk;
 
-    bool irq[4096]; /* levels passed to irq(), in order */
-    unsigned int nirq;
-    unsigned int nerr;
-    int last_err;
-    unsigned int last_err_queue;
+    bool irq[4096]; /* levels passed to irq(), in order: ev.nirq of them */
+    struct mmio_events ev;
     unsigned int backing_reads, backing_writes, backing_flushes;
     bool fail_read, fail_write, fail_flush;
 };
 
 /* ---- fixture ---- */
 
+/* The transport's irq(), its ctx &f->ev: every level, whether it changed or not. */
 static void rec_irq(void *ctx, bool level)
 {
-    struct fixture *f = ctx;
+    struct fixture *f = container_of(ctx, struct fixture, ev);
 
-    assert_true(f->nirq < ARRAY_SIZE(f->irq));
-    f->irq[f->nirq++] = level;
-}
-
-static void rec_err(void *ctx, unsigned int queue, int err)
-{
-    struct fixture *f = ctx;
-
-    f->nerr++;
-    f->last_err = err;
-    f->last_err_queue = queue;
+    assert_true(f->ev.nirq < ARRAY_SIZE(f->irq));
+    f->irq[f->ev.nirq++] = level;
 }
 
 static bool count_read(void *ctx, u64 sector, void *buf, u32 count)
@@ -118,7 +107,7 @@ static void make_blk(struct fixture *f, bool read_only)
     b.ctx = f;
     assert_int_equal(virtio_blk_init(&f->blk, &b), 0);
     assert_int_equal(virtio_mmio_init(&f->t, &virtio_blk_ops, &f->blk, &f->m.ops, rec_irq,
-                                      rec_err, f),
+                                      mmio_events_err, &f->ev),
                      0);
 }
 
@@ -780,26 +769,6 @@ static void test_virtq_strerror(void **state)
 
 /* ---- the transport ---- */
 
-static u32 rd(struct fixture *f, u64 off)
-{
-    return mmio_r32(&f->t, off);
-}
-
-static void wr(struct fixture *f, u64 off, u32 v)
-{
-    mmio_w32(&f->t, off, v);
-}
-
-static u64 features_offered(struct fixture *f)
-{
-    u64 v;
-
-    wr(f, R_DeviceFeaturesSel, 1);
-    v = (u64)rd(f, R_DeviceFeatures) << 32;
-    wr(f, R_DeviceFeaturesSel, 0);
-    return v | rd(f, R_DeviceFeatures);
-}
-
 /* Linux's probe with @want, queue 0 of @num entries at RINGS, DRIVER_OK. */
 static void blk_up(struct fixture *f, u64 want, u32 num)
 {
@@ -812,12 +781,7 @@ static void blk_up(struct fixture *f, u64 want, u32 num)
 
 static void expect_needs_reset(struct fixture *f, int err)
 {
-    assert_true(rd(f, R_Status) & S_DEVICE_NEEDS_RESET);
-    assert_false(virtio_mmio_live(&f->t));
-    assert_int_equal(f->nerr, 1);
-    assert_int_equal(f->last_err, -err);
-    assert_int_equal(f->m.refused, 0);
-    assert_int_equal(f->m.forbidden_writes, 0);
+    expect_mmio_needs_reset(&f->t, &f->ev, &f->m, err);
 }
 
 static void test_mmio_identity(void **state)
@@ -862,7 +826,7 @@ static void test_mmio_identity(void **state)
     /* offsets no register occupies */
     for (u64 off = 0x0c4; off < 0x0fc; off += 4)
         assert_int_equal(rd(f, off), 0);
-    assert_int_equal(f->nirq, 0);
+    assert_int_equal(f->ev.nirq, 0);
 }
 
 /* An unused slot, as QEMU's: magic, version and vendor; DeviceID 0, so Linux skips it. */
@@ -871,7 +835,8 @@ static void test_mmio_empty_slot(void **state)
     struct fixture *f = *state;
     u64 v;
 
-    assert_int_equal(virtio_mmio_init(&f->t, NULL, NULL, NULL, rec_irq, rec_err, f), 0);
+    assert_int_equal(
+        virtio_mmio_init(&f->t, NULL, NULL, NULL, rec_irq, mmio_events_err, &f->ev), 0);
     for (u64 off = 0; off < VIRTIO_MMIO_SIZE; off += 4) {
         u32 want = off == R_MagicValue ? 0x74726976 : off == R_Version ? 2 :
                    off == R_VendorID ? 0x4c45454b : 0;
@@ -891,7 +856,7 @@ static void test_mmio_empty_slot(void **state)
     virtio_mmio_reset(&f->t);
     assert_int_equal(rd(f, R_Status), 0);
     assert_int_equal(rd(f, R_ConfigGeneration), 0);
-    assert_int_equal(f->nirq + f->nerr, 0);
+    assert_int_equal(f->ev.nirq + f->ev.nerr, 0);
     assert_int_equal(f->m.reads + f->m.writes + f->m.checks, 0);
 }
 
@@ -923,7 +888,8 @@ static void test_mmio_init_refuses(void **state)
             ops.num_queues = bad[i].value;
         else
             memcpy((u8 *)&ops + bad[i].off, &bad[i].value, sizeof(u32));
-        assert_int_equal(virtio_mmio_init(&f->t, &ops, &f->blk, &f->m.ops, rec_irq, rec_err, f),
+        assert_int_equal(virtio_mmio_init(&f->t, &ops, &f->blk, &f->m.ops, rec_irq,
+                                          mmio_events_err, &f->ev),
                          -1);
         assert_null(f->t.ops); /* left an empty slot */
         assert_int_equal(rd(f, R_DeviceID), 0);
@@ -939,7 +905,7 @@ static void test_mmio_init_refuses(void **state)
     ops.config_size = VIRTIO_MMIO_CONFIG_MAX;
     ops.num_queues = VIRTIO_MMIO_MAX_QUEUES;
     assert_int_equal(virtio_mmio_init(&f->t, &ops, &f->blk, &f->m.ops, NULL, NULL, NULL), 0);
-    assert_int_equal(features_offered(f), F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX);
+    assert_int_equal(mmio_features_offered(&f->t), F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX);
     wr(f, R_QueueSel, VIRTIO_MMIO_MAX_QUEUES - 1);
     assert_int_equal(rd(f, R_QueueNumMax), 1);
     wr(f, R_QueueSel, VIRTIO_MMIO_MAX_QUEUES);
@@ -985,21 +951,13 @@ static void test_mmio_features(void **state)
     u64 base = F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX | BLK_F_SEG_MAX | BLK_F_BLK_SIZE |
                BLK_F_FLUSH;
 
-    assert_int_equal(features_offered(f), base);
+    assert_int_equal(mmio_features_offered(&f->t), base);
     wr(f, R_DeviceFeaturesSel, 2);
     assert_int_equal(rd(f, R_DeviceFeatures), 0);
     wr(f, R_DeviceFeaturesSel, 0xffffffff);
     assert_int_equal(rd(f, R_DeviceFeatures), 0);
     make_blk(f, true);
-    assert_int_equal(features_offered(f), base | BLK_F_RO);
-}
-
-static void set_features(struct fixture *f, u64 v)
-{
-    wr(f, R_DriverFeaturesSel, 0);
-    wr(f, R_DriverFeatures, (u32)v);
-    wr(f, R_DriverFeaturesSel, 1);
-    wr(f, R_DriverFeatures, (u32)(v >> 32));
+    assert_int_equal(mmio_features_offered(&f->t), base | BLK_F_RO);
 }
 
 /* FEATURES_OK only for a subset of the offer with VERSION_1 (2.2.2, 6.1); bits only ever added. */
@@ -1018,7 +976,7 @@ static void test_mmio_feature_negotiation(void **state)
     for (unsigned int i = 0; i < ARRAY_SIZE(refused); i++) {
         wr(f, R_Status, 0);
         wr(f, R_Status, S_ACKNOWLEDGE | S_DRIVER);
-        set_features(f, refused[i]);
+        mmio_set_features(&f->t, refused[i]);
         wr(f, R_Status, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK);
         assert_int_equal(rd(f, R_Status), S_ACKNOWLEDGE | S_DRIVER);
         wr(f, R_Status, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
@@ -1026,7 +984,7 @@ static void test_mmio_feature_negotiation(void **state)
     }
     /* A word above 1 with a bit set: nothing is offered there (sticky until reset). */
     wr(f, R_Status, 0);
-    set_features(f, F_VERSION_1);
+    mmio_set_features(&f->t, F_VERSION_1);
     wr(f, R_DriverFeaturesSel, 2);
     wr(f, R_DriverFeatures, 1);
     wr(f, R_DriverFeatures, 0);
@@ -1034,10 +992,10 @@ static void test_mmio_feature_negotiation(void **state)
     assert_int_equal(rd(f, R_Status), 0);
     /* A valid subset: accepted, then frozen (2.2: renegotiation only by reset). */
     wr(f, R_Status, 0);
-    set_features(f, F_VERSION_1 | F_EVENT_IDX | BLK_F_FLUSH);
+    mmio_set_features(&f->t, F_VERSION_1 | F_EVENT_IDX | BLK_F_FLUSH);
     wr(f, R_Status, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK);
     assert_int_equal(rd(f, R_Status), S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK);
-    set_features(f, F_VERSION_1);
+    mmio_set_features(&f->t, F_VERSION_1);
     assert_int_equal(virtio_mmio_features(&f->t), F_VERSION_1 | F_EVENT_IDX | BLK_F_FLUSH);
     /* The driver cannot clear bits, nor set DEVICE_NEEDS_RESET; FAILED it can. */
     wr(f, R_Status, S_ACKNOWLEDGE);
@@ -1052,7 +1010,7 @@ static void test_mmio_feature_negotiation(void **state)
     assert_int_equal(rd(f, R_Status), 0);
     assert_int_equal(virtio_mmio_features(&f->t), 0);
     assert_int_equal(f->t.queue_sel, 0);
-    assert_int_equal(f->nerr, 0);
+    assert_int_equal(f->ev.nerr, 0);
 }
 
 static void test_mmio_queue_setup(void **state)
@@ -1067,7 +1025,7 @@ static void test_mmio_queue_setup(void **state)
     wr(f, R_QueueDeviceLow, (u32)RINGS + 0x2000);
     wr(f, R_QueueReady, 1);
     assert_int_equal(rd(f, R_QueueReady), 0);
-    assert_int_equal(f->nerr, 0);
+    assert_int_equal(f->ev.nerr, 0);
     /* Linux's way */
     blk_up(f, LINUX_BLK_FEATURES, 128);
     assert_int_equal(f->t.queue[0].num, 128);
@@ -1101,7 +1059,7 @@ static void test_mmio_queue_setup(void **state)
     /* a driver that never writes QueueNum gets QueueNumMax */
     wr(f, R_Status, 0);
     assert_int_equal(f->t.queue[0].num, VIRTIO_BLK_QUEUE_SIZE);
-    assert_int_equal(f->nerr, 0);
+    assert_int_equal(f->ev.nerr, 0);
 }
 
 struct bad_queue {
@@ -1132,7 +1090,7 @@ static void test_mmio_bad_queues(void **state)
     for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
         const struct bad_queue *c = &cases[i];
 
-        f->nerr = 0;
+        f->ev.nerr = 0;
         assert_true(fake_drv_negotiate(&f->d, &f->t, &f->m, LINUX_BLK_FEATURES));
         wr(f, R_QueueSel, 0);
         wr(f, R_QueueNum, c->num);
@@ -1145,14 +1103,14 @@ static void test_mmio_bad_queues(void **state)
         wr(f, R_QueueReady, 1);
         assert_int_equal(rd(f, R_QueueReady), 0);
         expect_needs_reset(f, c->err);
-        assert_int_equal(f->last_err_queue, 0);
+        assert_int_equal(f->ev.last_err_queue, 0);
         assert_int_equal(rd(f, R_InterruptStatus), 0); /* no notification before DRIVER_OK */
         fake_drv_driver_ok(&f->d);
         assert_false(virtio_mmio_live(&f->t));
         wr(f, R_QueueNotify, 0);
         assert_int_equal(f->m.reads + f->m.writes, 0); /* never touched the queue */
     }
-    assert_int_equal(f->nirq, 0);
+    assert_int_equal(f->ev.nirq, 0);
 }
 
 /* A broken chain once running: DEVICE_NEEDS_RESET and a configuration change interrupt (2.1.2). */
@@ -1167,7 +1125,7 @@ static void test_mmio_needs_reset_interrupt(void **state)
     fake_drv_kick(&f->d);
     expect_needs_reset(f, VIRTQ_ERR_LOOP);
     assert_int_equal(rd(f, R_InterruptStatus), VIRTIO_MMIO_INT_CONFIG);
-    assert_int_equal(f->nirq, 1);
+    assert_int_equal(f->ev.nirq, 1);
     assert_true(f->irq[0]);
     /* the device stops: further notifications are ignored, nothing touched */
     fake_mem_clear_counts(&f->m);
@@ -1175,10 +1133,10 @@ static void test_mmio_needs_reset_interrupt(void **state)
         fake_drv_kick(&f->d);
     assert_int_equal(f->m.reads + f->m.writes, 0);
     virtio_mmio_device_error(&f->t, 0, -VIRTQ_ERR_MEM); /* already: reported once */
-    assert_int_equal(f->nerr, 1);
+    assert_int_equal(f->ev.nerr, 1);
     /* the driver's way out: reset and probe again */
     fake_drv_interrupt(&f->d);
-    assert_int_equal(f->nirq, 2);
+    assert_int_equal(f->ev.nirq, 2);
     assert_false(f->irq[1]);
     fake_drv_free(&f->d);
     blk_up(f, LINUX_BLK_FEATURES, 16);
@@ -1195,31 +1153,31 @@ static void test_mmio_interrupt_line(void **state)
     assert_int_equal(fake_blk_rw(&f->d, VIRTIO_BLK_T_IN, 0, data, 512, 1).status,
                      VIRTIO_BLK_S_OK);
     assert_int_equal(rd(f, R_InterruptStatus), VIRTIO_MMIO_INT_VRING);
-    assert_int_equal(f->nirq, 1);
+    assert_int_equal(f->ev.nirq, 1);
     assert_true(f->irq[0]);
     wr(f, R_InterruptACK, VIRTIO_MMIO_INT_CONFIG | 0xfc); /* not the pending bit: no change */
     assert_int_equal(rd(f, R_InterruptStatus), VIRTIO_MMIO_INT_VRING);
-    assert_int_equal(f->nirq, 1);
+    assert_int_equal(f->ev.nirq, 1);
     fake_blk_rw(&f->d, VIRTIO_BLK_T_IN, 0, data, 512, 1); /* again: already high, no call */
-    assert_int_equal(f->nirq, 1);
+    assert_int_equal(f->ev.nirq, 1);
     wr(f, R_InterruptACK, VIRTIO_MMIO_INT_VRING);
     assert_int_equal(rd(f, R_InterruptStatus), 0);
-    assert_int_equal(f->nirq, 2);
+    assert_int_equal(f->ev.nirq, 2);
     assert_false(f->irq[1]);
     /* a guest reset with the line high drops it through irq() */
     fake_blk_rw(&f->d, VIRTIO_BLK_T_IN, 0, data, 512, 1);
-    assert_int_equal(f->nirq, 3);
+    assert_int_equal(f->ev.nirq, 3);
     wr(f, R_Status, 0);
     assert_int_equal(rd(f, R_InterruptStatus), 0);
-    assert_int_equal(f->nirq, 4);
+    assert_int_equal(f->ev.nirq, 4);
     assert_false(f->irq[3]);
     /* virtio_mmio_reset() (the VM's reset) does not call irq() */
     fake_drv_free(&f->d);
     blk_up(f, F_VERSION_1, 16);
     fake_blk_rw(&f->d, VIRTIO_BLK_T_IN, 0, data, 512, 1);
-    assert_int_equal(f->nirq, 5);
+    assert_int_equal(f->ev.nirq, 5);
     virtio_mmio_reset(&f->t);
-    assert_int_equal(f->nirq, 5);
+    assert_int_equal(f->ev.nirq, 5);
     assert_int_equal(rd(f, R_Status), 0);
     assert_int_equal(rd(f, R_InterruptStatus), 0);
     assert_false(f->t.line);
@@ -1286,7 +1244,7 @@ static void test_mmio_notification_storm(void **state)
         wr(f, R_QueueNotify, q * 4099); /* no such queue: nothing at all */
     assert_int_equal(f->m.reads, 100000);
     assert_int_equal(rd(f, R_InterruptStatus), 0);
-    assert_int_equal(f->nirq + f->nerr, 0);
+    assert_int_equal(f->ev.nirq + f->ev.nerr, 0);
     assert_int_equal(fake_blk_rw(&f->d, VIRTIO_BLK_T_IN, 3, data, 512, 1).status,
                      VIRTIO_BLK_S_OK);
     assert_memory_equal(data, f->disk + 3 * 512, 512);
@@ -1304,42 +1262,35 @@ static void test_mmio_config_changed(void **state)
     assert_int_equal(rd(f, R_ConfigGeneration), 2);
     assert_int_equal(rd(f, R_InterruptStatus), VIRTIO_MMIO_INT_CONFIG);
     assert_int_equal(fake_drv_interrupt(&f->d), VIRTIO_MMIO_INT_CONFIG);
-    assert_int_equal(f->nirq, 2);
+    assert_int_equal(f->ev.nirq, 2);
 }
 
 /* ---- virtio-blk ---- */
-
-static u64 cfg(struct fixture *f, u64 off, unsigned int size)
-{
-    u64 v = ~0ULL;
-
-    assert_int_equal(virtio_mmio_read(&f->t, R_Config + off, size, &v), 0);
-    return v;
-}
 
 /* 5.2.4, read with the widths 4.2.2.2 prescribes, before FEATURES_OK (2.5.2). */
 static void test_blk_config(void **state)
 {
     struct fixture *f = *state;
 
-    assert_int_equal(cfg(f, 0, 4), DISK_SECTORS); /* capacity, low half */
-    assert_int_equal(cfg(f, 4, 4), 0);            /* capacity, high half */
-    assert_int_equal(cfg(f, 12, 4), VIRTQ_MAX_SEGS - 2); /* seg_max */
-    assert_int_equal(cfg(f, 20, 4), 512);                /* blk_size */
-    assert_int_equal(cfg(f, 34, 2), 1);                  /* num_queues */
-    assert_int_equal(cfg(f, 1, 1), DISK_SECTORS >> 8);
-    assert_int_equal(cfg(f, 0, 2), DISK_SECTORS & 0xffff);
-    assert_int_equal(cfg(f, 8, 4), 0);  /* size_max: F_SIZE_MAX not offered */
-    assert_int_equal(cfg(f, 32, 1), 0); /* writeback */
-    assert_int_equal(cfg(f, 33, 1), 0); /* unused0 (5.2.5.2: the device MUST initialize it to 0) */
-    assert_int_equal(cfg(f, 56, 4), 0); /* write_zeroes_may_unmap, unused1 */
+    assert_int_equal(cfg_rd(f, 0, 4), DISK_SECTORS);        /* capacity, low half */
+    assert_int_equal(cfg_rd(f, 4, 4), 0);                   /* capacity, high half */
+    assert_int_equal(cfg_rd(f, 12, 4), VIRTQ_MAX_SEGS - 2); /* seg_max */
+    assert_int_equal(cfg_rd(f, 20, 4), 512);                /* blk_size */
+    assert_int_equal(cfg_rd(f, 34, 2), 1);                  /* num_queues */
+    assert_int_equal(cfg_rd(f, 1, 1), DISK_SECTORS >> 8);
+    assert_int_equal(cfg_rd(f, 0, 2), DISK_SECTORS & 0xffff);
+    assert_int_equal(cfg_rd(f, 8, 4), 0);  /* size_max: F_SIZE_MAX not offered */
+    assert_int_equal(cfg_rd(f, 32, 1), 0); /* writeback */
+    /* unused0 (5.2.5.2: the device MUST initialize it to 0) */
+    assert_int_equal(cfg_rd(f, 33, 1), 0);
+    assert_int_equal(cfg_rd(f, 56, 4), 0); /* write_zeroes_may_unmap, unused1 */
     for (u64 off = VIRTIO_BLK_CONFIG_SIZE; off < VIRTIO_MMIO_CONFIG_MAX; off += 4)
-        assert_int_equal(cfg(f, off, 4), 0); /* past the space */
+        assert_int_equal(cfg_rd(f, off, 4), 0); /* past the space */
     /* nothing is writable */
     assert_int_equal(virtio_mmio_write(&f->t, R_Config, 4, 7), 0);
     assert_int_equal(virtio_mmio_write(&f->t, R_Config + 32, 1, 1), 0);
-    assert_int_equal(cfg(f, 0, 4), DISK_SECTORS);
-    assert_int_equal(cfg(f, 32, 1), 0);
+    assert_int_equal(cfg_rd(f, 0, 4), DISK_SECTORS);
+    assert_int_equal(cfg_rd(f, 32, 1), 0);
     assert_int_equal(rd(f, R_ConfigGeneration), 0);
 }
 
@@ -1722,7 +1673,7 @@ static void test_blk_malformed(void **state)
     r = blk_raw(f, sg, 0, 1, st);
     assert_int_equal(r.status, VIRTIO_BLK_S_IOERR);
     assert_int_equal(f->backing_writes, 0);
-    assert_int_equal(f->nerr, 0);
+    assert_int_equal(f->ev.nerr, 0);
     /* no device-writable byte: the request cannot be answered */
     fake_drv_interrupt(&f->d);
     sg[0] = (struct fake_sg){ h, 16 };
@@ -1747,7 +1698,7 @@ static void test_blk_descriptors_outside(void **state)
         struct fake_sg sg[3];
         u64 h, st;
 
-        f->nerr = 0;
+        f->ev.nerr = 0;
         fake_drv_free(&f->d);
         blk_up(f, LINUX_BLK_FEATURES, 16);
         f->d.use_indirect = i & 1;
@@ -1784,25 +1735,22 @@ static void test_blk_event_idx(void **state)
         sg[3 * i + 2] = (struct fake_sg){ st, 1 };
         fake_drv_add(&f->d, sg + 3 * i, 1, 2);
     }
-    if (fake_drv_kick_needed(&f->d)) {
-        fake_drv_kick(&f->d);
-        kicks++;
-    }
+    kicks += fake_drv_kick_if_needed(&f->d);
     assert_int_equal(kicks, 1);
-    assert_int_equal(f->nirq, 1); /* one interrupt for eight */
+    assert_int_equal(f->ev.nirq, 1); /* one interrupt for eight */
     assert_int_equal(fake_drv_interrupt(&f->d), VIRTIO_MMIO_INT_VRING);
     for (int i = 0; i < 8; i++)
         assert_true(fake_drv_get_used(&f->d, &id, &len));
     /* the next request: used_event is 8 now, so it interrupts */
     assert_int_equal(fake_blk_rw(&f->d, VIRTIO_BLK_T_IN, 0, (u8[512]){ 0 }, 512, 1).status,
                      VIRTIO_BLK_S_OK);
-    assert_int_equal(f->nirq, 3);
+    assert_int_equal(f->ev.nirq, 3);
     fake_drv_interrupt(&f->d);
     /* a driver that stops reaping (used_event stays) gets no more interrupts */
     f->d.event_idx = false;
     fake_blk_rw(&f->d, VIRTIO_BLK_T_IN, 0, (u8[512]){ 0 }, 512, 1);
     fake_blk_rw(&f->d, VIRTIO_BLK_T_IN, 0, (u8[512]){ 0 }, 512, 1);
-    assert_int_equal(f->nirq, 5);
+    assert_int_equal(f->ev.nirq, 5);
     assert_int_equal(rd(f, R_InterruptStatus), VIRTIO_MMIO_INT_VRING);
 }
 

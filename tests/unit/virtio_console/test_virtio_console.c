@@ -18,7 +18,7 @@
 #include <keel/virtio_mmio.h>
 #include <keel/virtq.h>
 
-#include "fake_guest.h"
+#include "virtio_test_util.h"
 
 /* Feature bits as the spec numbers them (5.3.3). */
 #define CON_F_SIZE (1ULL << 0)
@@ -56,11 +56,7 @@ struct fixture {
     unsigned int pieces; /* write() calls */
     u32 max_piece;
 
-    unsigned int nirq; /* changes of the interrupt line */
-    bool line;
-    unsigned int nerr;
-    int last_err;
-    unsigned int last_err_queue;
+    struct mmio_events ev;
 
     unsigned int rx_ready_calls;
     const u8 *held; /* input rx_ready() passes on, as a console multiplexer would */
@@ -82,24 +78,6 @@ static void rec_write(void *ctx, const u8 *buf, u32 len)
         f->max_piece = len;
 }
 
-static void rec_irq(void *ctx, bool level)
-{
-    struct fixture *f = ctx;
-
-    assert_true(level != f->line);
-    f->line = level;
-    f->nirq++;
-}
-
-static void rec_err(void *ctx, unsigned int queue, int err)
-{
-    struct fixture *f = ctx;
-
-    f->nerr++;
-    f->last_err = err;
-    f->last_err_queue = queue;
-}
-
 static void rec_rx_ready(void *ctx)
 {
     struct fixture *f = ctx;
@@ -115,8 +93,8 @@ static void make_console(struct fixture *f, bool with_write)
     struct virtio_console_io io = { with_write ? rec_write : NULL, rec_rx_ready, f };
 
     virtio_console_init(&f->con, &io);
-    assert_int_equal(virtio_mmio_init(&f->t, &virtio_console_ops, &f->con, &f->m.ops, rec_irq,
-                                      rec_err, f),
+    assert_int_equal(virtio_mmio_init(&f->t, &virtio_console_ops, &f->con, &f->m.ops,
+                                      mmio_events_irq, mmio_events_err, &f->ev),
                      0);
 }
 
@@ -142,30 +120,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static u32 rd(struct fixture *f, u64 off)
-{
-    return mmio_r32(&f->t, off);
-}
-
-static void wr(struct fixture *f, u64 off, u32 v)
-{
-    mmio_w32(&f->t, off, v);
-}
-
-/* A configuration space access of @size bytes that the transport must allow. */
-static u64 cfg_rd(struct fixture *f, u64 off, unsigned int size)
-{
-    u64 v = ~0ULL;
-
-    assert_int_equal(virtio_mmio_read(&f->t, R_Config + off, size, &v), 0);
-    return v;
-}
-
-static void cfg_wr(struct fixture *f, u64 off, unsigned int size, u64 v)
-{
-    assert_int_equal(virtio_mmio_write(&f->t, R_Config + off, size, v), 0);
-}
-
 /*
  * Linux's probe: negotiate @want, set up transmitq0 then receiveq0 (or only
  * transmitq0 without @rx_queue), and set DRIVER_OK unless @driver_ok is
@@ -173,15 +127,11 @@ static void cfg_wr(struct fixture *f, u64 off, unsigned int size, u64 v)
  */
 static void con_setup(struct fixture *f, u64 want, bool rx_queue, bool driver_ok)
 {
-    fake_drv_free(&f->rx);
-    fake_drv_free(&f->tx);
-    assert_true(fake_drv_negotiate(&f->rx, &f->t, &f->m, want));
-    f->tx = f->rx; /* the negotiated state; no queue yet */
+    assert_true(fake_drv_negotiate_pair(&f->rx, &f->tx, &f->t, &f->m, want));
     assert_true(fake_drv_setup_queue(&f->tx, TXQ, QNUM, TX_RING, TX_HEAP, RX_HEAP));
     if (rx_queue) {
         assert_true(fake_drv_setup_queue(&f->rx, RXQ, QNUM, RX_RING, RX_HEAP, HEAPS_END));
-        fake_mem_forbid(&f->m, f->tx.desc, 16 * QNUM);
-        fake_mem_forbid(&f->m, f->tx.avail, 6 + 2 * QNUM);
+        fake_drv_watch(&f->tx);
     }
     if (driver_ok)
         fake_drv_driver_ok(&f->tx);
@@ -193,12 +143,6 @@ static void con_up(struct fixture *f, u64 want)
     assert_int_equal(rd(f, R_Status), S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 }
 
-static void kick_if_needed(struct fake_drv *d)
-{
-    if (fake_drv_kick_needed(d))
-        fake_drv_kick(d);
-}
-
 static void expect_output(struct fixture *f, const void *want, u32 len)
 {
     assert_int_equal(f->out_len, len);
@@ -207,14 +151,9 @@ static void expect_output(struct fixture *f, const void *want, u32 len)
 
 static void expect_needs_reset(struct fixture *f, int err, unsigned int queue)
 {
-    assert_true(rd(f, R_Status) & S_DEVICE_NEEDS_RESET);
-    assert_false(virtio_mmio_live(&f->t));
-    assert_int_equal(f->nerr, 1);
-    assert_int_equal(f->last_err, -err);
-    assert_int_equal(f->last_err_queue, queue);
+    expect_mmio_needs_reset(&f->t, &f->ev, &f->m, err);
+    assert_int_equal(f->ev.last_err_queue, queue);
     assert_true(rd(f, R_InterruptStatus) & VIRTIO_MMIO_INT_CONFIG);
-    assert_int_equal(f->m.refused, 0);
-    assert_int_equal(f->m.forbidden_writes, 0);
 }
 
 static void fill_pattern(u8 *p, u32 len, unsigned int seed)
@@ -241,7 +180,7 @@ static u32 tx_chain(struct fixture *f, const struct fake_sg *sg, unsigned int n)
     u32 len;
 
     head = fake_drv_add(&f->tx, sg, n, 0);
-    kick_if_needed(&f->tx);
+    fake_drv_kick_if_needed(&f->tx);
     assert_true(fake_drv_get_used(&f->tx, &id, &len));
     assert_int_equal(id, head);
     return len;
@@ -398,7 +337,7 @@ static void test_emerg_wr(void **state)
     assert_int_equal(f->con.stats.tx_bytes, 8);
     assert_int_equal(f->con.stats.dropped, 0);
     /* no used buffer notification for it: only the broken device's configuration change */
-    assert_int_equal(f->nirq, 2);
+    assert_int_equal(f->ev.nirq, 2);
 }
 
 /* ---- transmitq0 ---- */
@@ -452,7 +391,7 @@ static void test_tx_indirect(void **state)
     }
     /* each chain is one indirect descriptor in the ring */
     assert_int_equal(f->tx.num_free, QNUM - 3);
-    kick_if_needed(&f->tx);
+    fake_drv_kick_if_needed(&f->tx);
     assert_int_equal(f->tx.kicks, 1);
     for (unsigned int c = 0; c < 3; c++) {
         assert_true(fake_drv_get_used(&f->tx, &id, &len));
@@ -498,7 +437,7 @@ static void test_tx_writable_buffer(void **state)
     for (unsigned int i = 0; i < ARRAY_SIZE(writable_len); i++) {
         struct fake_sg sg[2];
 
-        f->nerr = 0;
+        f->ev.nerr = 0;
         con_up(f, F_VERSION_1);
         sg[0] = (struct fake_sg){ fake_drv_alloc(&f->tx, 3, 1), 3 };
         guest_write(&f->m, sg[0].gpa, "abc", 3);
@@ -530,7 +469,7 @@ static void test_tx_bad_chains(void **state)
     assert_int_equal(f->con.stats.bad_chains, 1);
 
     /* a good chain, then a head outside the table, in one notification */
-    f->nerr = 0;
+    f->ev.nerr = 0;
     con_up(f, F_VERSION_1);
     sg[0] = (struct fake_sg){ fake_drv_alloc(&f->tx, 5, 1), 5 };
     guest_write(&f->m, sg[0].gpa, "first", 5);
@@ -544,7 +483,7 @@ static void test_tx_bad_chains(void **state)
     assert_int_equal(f->con.stats.bad_chains, 2);
 
     /* a loop of descriptors */
-    f->nerr = 0;
+    f->ev.nerr = 0;
     con_up(f, F_VERSION_1);
     fake_drv_desc(&f->tx, f->tx.desc, 0, fake_drv_alloc(&f->tx, 8, 1), 8, VIRTQ_DESC_F_NEXT, 1);
     fake_drv_desc(&f->tx, f->tx.desc, 1, fake_drv_alloc(&f->tx, 8, 1), 8, VIRTQ_DESC_F_NEXT, 0);
@@ -574,7 +513,7 @@ static void test_tx_without_write(void **state)
     cfg_wr(f, 8, 4, 'y');
     assert_int_equal(f->con.stats.dropped, 301);
     assert_int_equal(f->con.stats.tx_bytes, 0);
-    assert_int_equal(f->nerr, 0);
+    assert_int_equal(f->ev.nerr, 0);
 }
 
 /* ---- receiveq0 ---- */
@@ -595,7 +534,7 @@ static void test_rx_fills_several_chains(void **state)
         ha = rx_post(f, a_len, 1, a);
         hb = rx_post(f, b_len, 2, b);
         hc = rx_post(f, c_len, 1, c);
-        kick_if_needed(&f->rx);
+        fake_drv_kick_if_needed(&f->rx);
         fake_drv_interrupt(&f->rx);
         fake_mem_clear_counts(&f->m);
         assert_int_equal(virtio_console_receive(&f->con, &f->t, (const u8 *)in, 20), 20);
@@ -630,7 +569,7 @@ static void test_rx_more_than_room(void **state)
     con_up(f, F_VERSION_1);
     h[0] = rx_post(f, lens, 1, g[0]);
     h[1] = rx_post(f, lens, 1, g[1]);
-    kick_if_needed(&f->rx);
+    fake_drv_kick_if_needed(&f->rx);
     assert_int_equal(virtio_console_receive(&f->con, &f->t, in, sizeof(in)), 20);
     expect_rx_used(f, h[0], 10);
     expect_rx_used(f, h[1], 10);
@@ -638,7 +577,7 @@ static void test_rx_more_than_room(void **state)
     expect_guest(f, g[1][0], in + 10, 10, 0);
     /* the caller passes the rest once the driver has made room */
     h[0] = rx_post(f, lens, 1, g[0]);
-    kick_if_needed(&f->rx);
+    fake_drv_kick_if_needed(&f->rx);
     assert_int_equal(virtio_console_receive(&f->con, &f->t, in + 20, sizeof(in) - 20), 10);
     expect_rx_used(f, h[0], 10);
     expect_guest(f, g[0][0], in + 20, 10, 0);
@@ -662,7 +601,7 @@ static void test_rx_no_buffer(void **state)
     fake_mem_clear_counts(&f->m);
     assert_int_equal(virtio_console_receive(&f->con, &f->t, (const u8 *)"a", 1), 0);
     assert_int_equal(f->m.reads + f->m.writes, 0);
-    assert_int_equal(f->nerr, 0);
+    assert_int_equal(f->ev.nerr, 0);
 }
 
 /* Not live: before DRIVER_OK, with DEVICE_NEEDS_RESET, after a reset. Buffers stay the driver's. */
@@ -730,7 +669,7 @@ static void test_rx_bad_chains(void **state)
     assert_int_equal(f->con.stats.bad_chains, 1);
 
     /* a buffer outside the VM */
-    f->nerr = 0;
+    f->ev.nerr = 0;
     con_up(f, F_VERSION_1);
     sg[0] = (struct fake_sg){ FAKE_RAM2_END - 4, 8 };
     fake_drv_add(&f->rx, sg, 0, 1);
@@ -773,7 +712,7 @@ static void test_rx_ready(void **state)
     f->held_len = (u32)strlen((const char *)f->held);
     con_setup(f, F_VERSION_1, true, false);
     h = rx_post(f, lens, 1, g);
-    kick_if_needed(&f->rx); /* not live yet: ignored */
+    fake_drv_kick_if_needed(&f->rx); /* not live yet: ignored */
     assert_int_equal(f->rx_ready_calls, 0);
     fake_drv_driver_ok(&f->rx);
     assert_int_equal(f->rx_ready_calls, 1);
@@ -792,11 +731,11 @@ static void test_rx_ready(void **state)
     rec_rx_ready(f);
     assert_int_equal(f->held_taken, 0);
     h = rx_post(f, (const u32[]){ 4 }, 1, g);
-    kick_if_needed(&f->rx);
+    fake_drv_kick_if_needed(&f->rx);
     assert_int_equal(f->held_taken, 4);
     expect_rx_used(f, h, 4);
     h = rx_post(f, (const u32[]){ 16 }, 1, g);
-    kick_if_needed(&f->rx);
+    fake_drv_kick_if_needed(&f->rx);
     assert_int_equal(f->held_taken, 10);
     expect_rx_used(f, h, 6);
     expect_guest(f, g[0], "456789", 6, 10);
@@ -818,7 +757,7 @@ static void test_rx_event_idx(void **state)
     assert_true(f->rx.event_idx);
     h[0] = rx_post(f, lens, 1, g);
     h[1] = rx_post(f, lens, 1, g);
-    kick_if_needed(&f->rx);
+    fake_drv_kick_if_needed(&f->rx);
     /* 4 bytes fill both and find the ring empty: the driver is asked for the next one */
     assert_int_equal(virtio_console_receive(&f->con, &f->t, (const u8 *)"abcdef", 6), 4);
     expect_rx_used(f, h[0], 2);
@@ -847,13 +786,13 @@ static void test_reset(void **state)
     guest_write(&f->m, sg[0].gpa, "ok", 2);
     assert_int_equal(tx_chain(f, sg, 1), 0);
     wr(f, R_Status, 0);
-    assert_int_equal(f->line, false);
+    assert_int_equal(f->ev.line, false);
     con_up(f, LINUX_CON_FEATURES);
     sg[0] = (struct fake_sg){ fake_drv_alloc(&f->tx, 1, 1), 1 };
     guest_write(&f->m, sg[0].gpa, "!", 1);
     assert_int_equal(tx_chain(f, sg, 1), 0);
     h = rx_post(f, lens, 1, g);
-    kick_if_needed(&f->rx);
+    fake_drv_kick_if_needed(&f->rx);
     assert_int_equal(virtio_console_receive(&f->con, &f->t, (const u8 *)"abc", 3), 3);
     expect_rx_used(f, h, 3);
     expect_output(f, "ok!", 3);

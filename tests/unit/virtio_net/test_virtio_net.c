@@ -23,7 +23,7 @@
 #include <keel/virtq.h>
 #include <keel/vswitch.h>
 
-#include "fake_guest.h"
+#include "virtio_test_util.h"
 
 /*
  * Guest memory (fake_guest.h's standard layout): the rings in chunk 2, the
@@ -89,31 +89,10 @@ struct fixture {
     unsigned int rx_ready_calls;
     struct netq *pending; /* rx_ready() drains it into the device, if set */
 
-    unsigned int nirq, nerr;
-    bool line;
-    int last_err;
-    unsigned int last_err_queue;
+    struct mmio_events ev;
 };
 
 /* ---- fixture ---- */
-
-static void rec_irq(void *ctx, bool level)
-{
-    struct fixture *f = ctx;
-
-    assert_true(level != f->line);
-    f->line = level;
-    f->nirq++;
-}
-
-static void rec_err(void *ctx, unsigned int queue, int err)
-{
-    struct fixture *f = ctx;
-
-    f->nerr++;
-    f->last_err = err;
-    f->last_err_queue = queue;
-}
 
 static void rec_tx(void *ctx, const u8 *frame, u32 len)
 {
@@ -146,8 +125,8 @@ static int setup(void **state)
     assert_non_null(f);
     fake_mem_init(&f->m);
     assert_int_equal(virtio_net_init(&f->net, mac_a, rec_tx, rec_rx_ready, f), 0);
-    assert_int_equal(virtio_mmio_init(&f->t, &virtio_net_ops, &f->net, &f->m.ops, rec_irq,
-                                      rec_err, f),
+    assert_int_equal(virtio_mmio_init(&f->t, &virtio_net_ops, &f->net, &f->m.ops,
+                                      mmio_events_irq, mmio_events_err, &f->ev),
                      0);
     *state = f;
     return 0;
@@ -164,52 +143,22 @@ static int teardown(void **state)
     return 0;
 }
 
-static u32 rd(struct fixture *f, u64 off)
-{
-    return mmio_r32(&f->t, off);
-}
-
-static void wr(struct fixture *f, u64 off, u32 v)
-{
-    mmio_w32(&f->t, off, v);
-}
-
-static u64 features_offered(struct fixture *f)
-{
-    u64 v;
-
-    wr(f, R_DeviceFeaturesSel, 1);
-    v = (u64)rd(f, R_DeviceFeatures) << 32;
-    wr(f, R_DeviceFeaturesSel, 0);
-    return v | rd(f, R_DeviceFeatures);
-}
-
 /* Linux's probe with @want, up to FEATURES_OK: both queues' drivers share the negotiation. */
 static void net_negotiate(struct fixture *f, u64 want)
 {
-    fake_drv_free(&f->rx);
-    fake_drv_free(&f->tx);
-    assert_true(fake_drv_negotiate(&f->rx, &f->t, &f->m, want));
-    f->tx = f->rx;
+    assert_true(fake_drv_negotiate_pair(&f->rx, &f->tx, &f->t, &f->m, want));
 }
 
-/* Watches both queues' driver areas (fake_drv_setup_queue() watches only its own). */
-static void watch_both(struct fixture *f)
-{
-    f->m.nforbid = 0;
-    fake_mem_forbid(&f->m, f->rx.desc, 16 * (u64)f->rx.num);
-    fake_mem_forbid(&f->m, f->rx.avail, 6 + 2 * (u64)f->rx.num);
-    fake_mem_forbid(&f->m, f->tx.desc, 16 * (u64)f->tx.num);
-    fake_mem_forbid(&f->m, f->tx.avail, 6 + 2 * (u64)f->tx.num);
-}
-
+/* Both queues, both watched (fake_drv_setup_queue() watches only its own). */
 static void net_queues(struct fixture *f)
 {
     assert_true(fake_drv_setup_queue(&f->rx, VIRTIO_NET_RX_QUEUE, QNUM, RX_RING, RX_HEAP_LO,
                                      RX_HEAP_HI));
     assert_true(fake_drv_setup_queue(&f->tx, VIRTIO_NET_TX_QUEUE, QNUM, TX_RING, TX_HEAP_LO,
                                      TX_HEAP_HI));
-    watch_both(f);
+    f->m.nforbid = 0;
+    fake_drv_watch(&f->rx);
+    fake_drv_watch(&f->tx);
 }
 
 /* Probe with @want, both queues, DRIVER_OK. */
@@ -230,13 +179,10 @@ static void expect_clean(struct fixture *f)
 
 static void expect_needs_reset(struct fixture *f, unsigned int queue, int err)
 {
-    assert_true(rd(f, R_Status) & S_DEVICE_NEEDS_RESET);
-    assert_false(virtio_mmio_live(&f->t));
-    assert_int_equal(f->nerr, 1);
-    assert_int_equal(f->last_err, -err);
-    assert_int_equal(f->last_err_queue, queue);
+    expect_mmio_needs_reset(&f->t, &f->ev, &f->m, err);
+    assert_int_equal(f->ev.last_err_queue, queue);
     assert_true(rd(f, R_InterruptStatus) & VIRTIO_MMIO_INT_CONFIG);
-    expect_clean(f);
+    assert_int_equal(f->m.torn, 0);
 }
 
 /* ---- frames ---- */
@@ -349,8 +295,7 @@ static u16 rx_post_cut(struct fixture *f, const u32 *cut, unsigned int ncut, u64
         gpa[i] = sg[i].gpa;
     }
     head = fake_drv_add(&f->rx, sg, 0, ncut);
-    if (fake_drv_kick_needed(&f->rx))
-        fake_drv_kick(&f->rx);
+    fake_drv_kick_if_needed(&f->rx);
     return head;
 }
 
@@ -402,16 +347,8 @@ static void test_net_identity(void **state)
         wr(f, R_QueueSel, q);
         assert_int_equal(rd(f, R_QueueNumMax), q < 2 ? 256 : 0); /* receiveq1, transmitq1 */
     }
-    assert_int_equal(features_offered(f), NET_OFFERED);
-    assert_int_equal(f->nirq + f->nerr, 0);
-}
-
-static u64 cfg(struct fixture *f, u64 off, unsigned int size)
-{
-    u64 v = ~0ULL;
-
-    assert_int_equal(virtio_mmio_read(&f->t, R_Config + off, size, &v), 0);
-    return v;
+    assert_int_equal(mmio_features_offered(&f->t), NET_OFFERED);
+    assert_int_equal(f->ev.nirq + f->ev.nerr, 0);
 }
 
 /* 5.1.4: mac, status, max_virtqueue_pairs, mtu; readable before FEATURES_OK (2.5.2). */
@@ -427,33 +364,25 @@ static void test_net_config(void **state)
     };
 
     for (unsigned int i = 0; i < sizeof(want); i++)
-        assert_int_equal(cfg(f, i, 1), want[i]);
-    assert_int_equal(cfg(f, 0, 4), 0x12005452);
-    assert_int_equal(cfg(f, 4, 2), 0x5634);
-    assert_int_equal(cfg(f, 6, 2), 1);
-    assert_int_equal(cfg(f, 8, 2), 1);
-    assert_int_equal(cfg(f, 10, 2), 1500);
-    assert_int_equal(cfg(f, 8, 4), 0x05dc0001);
-    assert_int_equal(cfg(f, 0xfc, 4), 0);
+        assert_int_equal(cfg_rd(f, i, 1), want[i]);
+    assert_int_equal(cfg_rd(f, 0, 4), 0x12005452);
+    assert_int_equal(cfg_rd(f, 4, 2), 0x5634);
+    assert_int_equal(cfg_rd(f, 6, 2), 1);
+    assert_int_equal(cfg_rd(f, 8, 2), 1);
+    assert_int_equal(cfg_rd(f, 10, 2), 1500);
+    assert_int_equal(cfg_rd(f, 8, 4), 0x05dc0001);
+    assert_int_equal(cfg_rd(f, 0xfc, 4), 0);
     /* nothing is writable */
     for (unsigned int i = 0; i < 12; i++)
         assert_int_equal(virtio_mmio_write(&f->t, R_Config + i, 1, 0xa5), 0);
     assert_int_equal(virtio_mmio_write(&f->t, R_Config, 4, 0), 0);
     for (unsigned int i = 0; i < sizeof(want); i++)
-        assert_int_equal(cfg(f, i, 1), want[i]);
+        assert_int_equal(cfg_rd(f, i, 1), want[i]);
     /* the same after a probe, and DRIVER_OK */
     net_up(f, LINUX_NET_FEATURES);
     for (unsigned int i = 0; i < sizeof(want); i++)
-        assert_int_equal(cfg(f, i, 1), want[i]);
+        assert_int_equal(cfg_rd(f, i, 1), want[i]);
     assert_int_equal(rd(f, R_ConfigGeneration), 0);
-}
-
-static void set_features(struct fixture *f, u64 v)
-{
-    wr(f, R_DriverFeaturesSel, 0);
-    wr(f, R_DriverFeatures, (u32)v);
-    wr(f, R_DriverFeaturesSel, 1);
-    wr(f, R_DriverFeatures, (u32)(v >> 32));
 }
 
 static void test_net_feature_negotiation(void **state)
@@ -475,7 +404,7 @@ static void test_net_feature_negotiation(void **state)
     for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
         wr(f, R_Status, 0);
         wr(f, R_Status, S_ACKNOWLEDGE | S_DRIVER);
-        set_features(f, bad[i]);
+        mmio_set_features(&f->t, bad[i]);
         wr(f, R_Status, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK);
         assert_int_equal(rd(f, R_Status), S_ACKNOWLEDGE | S_DRIVER);
     }
@@ -647,7 +576,7 @@ static void test_net_tx_bad_frames(void **state)
     /* none of it is a reason for a reset */
     assert_int_equal(rd(f, R_Status) & S_DEVICE_NEEDS_RESET, 0);
     assert_int_equal(f->net.stats.bad_chains, 0);
-    assert_int_equal(f->nerr, 0);
+    assert_int_equal(f->ev.nerr, 0);
     expect_clean(f);
 }
 
@@ -661,7 +590,7 @@ static void test_net_tx_batch(void **state)
 
     net_up(f, LINUX_NET_FEATURES);
     fake_drv_interrupt(&f->rx);
-    f->nirq = 0;
+    f->ev.nirq = 0;
     for (unsigned int i = 0; i < 6; i++) {
         tx_hdr(bytes[i], 0, 0, 0);
         make_frame(bytes[i] + HDR, 100, mac_b, mac_a, 0x0800, (u8)(40 + i));
@@ -677,7 +606,7 @@ static void test_net_tx_batch(void **state)
         assert_true(fake_drv_get_used(&f->tx, &id, &len));
         assert_int_equal(len, 0);
     }
-    assert_int_equal(f->nirq, 1); /* raised once, never lowered: InterruptStatus not acked */
+    assert_int_equal(f->ev.nirq, 1); /* raised once, never lowered: InterruptStatus not acked */
     expect_clean(f);
 }
 
@@ -723,7 +652,7 @@ static void test_net_tx_outside(void **state)
     for (unsigned int i = 0; i < ARRAY_SIZE(targets); i++) {
         struct fake_sg sg[2];
 
-        f->nerr = 0;
+        f->ev.nerr = 0;
         net_up(f, LINUX_NET_FEATURES);
         f->tx.use_indirect = i & 1;
         fake_mem_clear_counts(&f->m);
@@ -760,7 +689,7 @@ static void test_net_rx_deliver(void **state)
     for (u32 i = HDR + 98; i < VIRTIO_NET_RX_BUF_MIN; i++)
         assert_int_equal(got[i], 0xee); /* nothing past the frame */
     assert_int_equal(rd(f, R_InterruptStatus), VIRTIO_MMIO_INT_VRING);
-    assert_true(f->line);
+    assert_true(f->ev.line);
     assert_int_equal(f->net.stats.rx_packets, 1);
     assert_int_equal(f->net.stats.rx_bytes, 98);
     assert_int_equal(f->net.stats.rx_dropped + f->net.stats.rx_no_buffer, 0);
@@ -1104,7 +1033,7 @@ static void test_net_rx_readable_breaks(void **state)
     assert_true(virtio_net_deliver(&f->net, &f->t, frame, sizeof(frame)));
     assert_int_equal(f->m.reads + f->m.writes, 0);
     assert_int_equal(f->net.stats.rx_dropped, 2);
-    assert_int_equal(f->nerr, 1);
+    assert_int_equal(f->ev.nerr, 1);
 }
 
 /* A receive buffer outside the VM: the queue breaks, nothing written anywhere. */
@@ -1715,8 +1644,7 @@ static void world_vm_up(struct net_world *w, unsigned int i, const u8 *mac)
                      0);
     p->port = vswitch_port_add(&w->sw, mac);
     assert_int_equal(p->port, (int)i);
-    assert_true(fake_drv_negotiate(&p->rx, &p->t, &w->m, LINUX_NET_FEATURES));
-    p->tx = p->rx;
+    assert_true(fake_drv_negotiate_pair(&p->rx, &p->tx, &p->t, &w->m, LINUX_NET_FEATURES));
     assert_true(fake_drv_setup_queue(&p->rx, 0, 16, base, base + 0x10000, base + 0x20000));
     assert_true(fake_drv_setup_queue(&p->tx, 1, 16, base + 0x8000, base + 0x20000,
                                      base + 0x40000));
@@ -1770,8 +1698,7 @@ static void test_net_two_vms(void **state)
     for (unsigned int i = 0; i < 2; i++) {
         gpa_b[i] = fake_drv_alloc(&w->vm[1].rx, 1530, 8);
         fake_drv_add(&w->vm[1].rx, (struct fake_sg[]){ { gpa_b[i], 1530 } }, 0, 1);
-        if (fake_drv_kick_needed(&w->vm[1].rx))
-            fake_drv_kick(&w->vm[1].rx);
+        fake_drv_kick_if_needed(&w->vm[1].rx);
     }
     /* A broadcasts an ARP request: B gets it */
     make_frame(arp, sizeof(arp), bcast, mac_a, 0x0806, 1);
