@@ -13,6 +13,9 @@ plus pexpect).  See bench/README.md for what is measured and how.
   blk     the Linux guest with a disk: QEMU's own virtio-blk natively, a Keel
           RAM disk under Keel; sequential O_DIRECT reads and writes (dd) timed
           in the guest, Keel's exits per request from its shell.
+  net     two Linux guests: two QEMUs with QEMU's own virtio-net joined by a
+          socket natively, two VMs on one Keel network under Keel; ping round
+          trips and nc throughput from one to the other, Keel's exits per frame.
 
 Both again for RISC-V (--arch riscv64; both architectures by default): Debian's
 riscv64 kernel and initramfs (.cache/guests/riscv64/) natively under OpenSBI
@@ -30,6 +33,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import statistics
 import struct
 import subprocess
@@ -131,11 +135,14 @@ def keel_cmd(cpu, smp, icount, vm_spec, gic=3, arch="aarch64", board_mem=KEEL_BO
 
     keel-run dumps the board DTB and merges the VM nodes first (a QEMU run of
     its own); asking it for the command with --dry-run keeps that out of the
-    wall-clock measurement of the run itself. On RISC-V, a string @icount is
-    the -icount option to use instead of RV_ICOUNT.
+    wall-clock measurement of the run itself. @vm_spec is one --vm spec or a
+    list of them. On RISC-V, a string @icount is the -icount option to use
+    instead of RV_ICOUNT.
     """
     cmd = [sys.executable, KEEL_RUN, "--dry-run", "--smp", str(smp), "--mem", board_mem,
-           "--cpu", cpu, "--vm", vm_spec]
+           "--cpu", cpu]
+    for spec in [vm_spec] if isinstance(vm_spec, str) else vm_spec:
+        cmd += ["--vm", spec]
     cmd += ["--arch", "riscv64"] if arch == "riscv64" else ["--gic", str(gic)]
     if icount:
         cmd.append("--icount")
@@ -512,9 +519,10 @@ def blk_argv(arch, args, system, icount, img):
                     board_mem=blk_board_mem(os.path.getsize(img) >> 20))
 
 
-def keel_shell(con, commands):
+def keel_shell(con, commands, back=("0", KEEL_VM)):
     """Runs commands in Keel's shell (console focus moved there and back to
-    the VM with the escape key); returns their outputs."""
+    the VM with the escape key; @back: that key and the VM's name); returns
+    their outputs."""
     con.proc.send(KEEL_ESC + "k")
     con.expect(r"\[keel\] console input goes to the Keel shell\.", CMD_TIMEOUT,
                "the Keel shell's focus")
@@ -525,15 +533,15 @@ def keel_shell(con, commands):
         con.expect_exact(cmd, CMD_TIMEOUT, f"the echo of {cmd!r} in the Keel shell")
         outs.append(con.expect_exact(KEEL_PROMPT, CMD_TIMEOUT,
                                      f"the Keel shell after {cmd!r}").replace("\r", ""))
-    con.proc.send(KEEL_ESC + "0")
-    con.expect(rf"\[keel\] console input goes to {KEEL_VM}\.", CMD_TIMEOUT, "the VM's focus")
+    con.proc.send(KEEL_ESC + back[0])
+    con.expect(rf"\[keel\] console input goes to {re.escape(back[1])}\.", CMD_TIMEOUT,
+               "the VM's focus")
     return outs
 
 
-def keel_counters(con):
-    """The VM's exits by reason (summed over vCPUs, and "injected") from
-    `stat`, and its first disk's counters from `dev`."""
-    stat, dev = keel_shell(con, [f"stat {KEEL_VM}", f"dev {KEEL_VM}"])
+def keel_stat(stat):
+    """Exits by reason, summed over the VM's vCPUs, and "injected", from the
+    output of the shell's `stat`."""
     lines = stat.splitlines()
     header = next((l.split() for l in lines if l.startswith("vcpu ")), None)
     if not header:
@@ -544,6 +552,14 @@ def keel_counters(con):
         if len(f) == len(header) and f[0].isdigit():
             for name, v in zip(header[1:], f[1:]):
                 c[name] += int(v)
+    return c
+
+
+def keel_counters(con):
+    """The VM's exits by reason (summed over vCPUs, and "injected") from
+    `stat`, and its first disk's counters from `dev`."""
+    stat, dev = keel_shell(con, [f"stat {KEEL_VM}", f"dev {KEEL_VM}"])
+    c = keel_stat(stat)
     m = re.search(r"virtio-blk .*?requests=(\d+) read=(\d+) written=(\d+) flushes=(\d+)", dev)
     if not m:
         raise BenchError(f"unexpected output of Keel's dev: {dev.strip()!r}")
@@ -793,6 +809,538 @@ def print_blk(section, arch=AARCH64):
               f"{sorted(set(kel.get('features', [])) - set(nat.get('features', [])))}")
     if section["skipped"]:
         print("skipped (time budget): " + ", ".join(section["skipped"]))
+    for e in section["errors"]:
+        print(f"FAILED: {e}")
+
+
+# ---------------------------------------------------------------------------
+# virtio-net: two Linux VMs, ping round trips and a bulk transfer between them
+# ---------------------------------------------------------------------------
+
+NET_VMS = ("a", "b")    # a pings b and sends to it; Keel's console index = position
+NET_IP = {"a": "10.0.0.1", "b": "10.0.0.2"}
+NET_MAC = {"a": "02:4b:45:4c:00:01", "b": "02:4b:45:4c:00:02"}   # Keel's defaults for them
+NET_NAME = "lan"
+NET_MEM = "256M"        # each VM's RAM (natively: each QEMU's); the data sits in tmpfs
+NET_BOARD_MEM = "1G"    # Keel's board: the two VMs, their images and Keel
+NET_PINGS = 20
+NET_PING_INTERVAL = "0.2"
+NET_TCP_PORT = 5000
+# QEMU's device made as close to Keel's as its properties allow: no mergeable
+# receive buffers (the driver then posts the same single-buffer receive
+# chains as under Keel), no control queue, MTU 1500 offered. The checksum and
+# segmentation offloads go by themselves: the socket netdev has no vnet
+# header, and QEMU then offers none of them.
+NET_NATIVE_DEV = ("mrg_rxbuf=off,ctrl_vq=off,ctrl_rx=off,ctrl_vlan=off,ctrl_mac_addr=off,"
+                  "ctrl_guest_offloads=off,guest_announce=off,host_mtu=1500")
+# The guests' shell functions (prompt + line inside 80 columns):
+#   n  CLOCK_MONOTONIC and the CPU's idle and iowait sleep (ns), as for virtio-blk
+#   q  the timer's and the NIC's interrupt counts
+#   p  eth0's frames received and sent (rx_packets, then tx_packets)
+#   s  q, TCP's counters and p between two marker lines
+NET_FUNCS = (
+    "n(){ grep -E 'now at|_sleeptime' /proc/timer_list;}",
+    "q(){ grep -E '_timer|-timer|virtio' /proc/interrupts;}",
+    "p(){ cat /sys/class/net/eth0/statistics/[rt]x_packets;}",
+    "s(){ echo s0;q;grep Tcp: /proc/net/snmp;p;echo s1;}",
+)
+NET_DATA = "/tmp/x"
+NET_GOT = "/tmp/got"
+# The receiver, in the background with its output in a file: nothing it
+# prints can then come between the sender's command and its output.
+NET_RECEIVE = f"(s;n;nc -l -p {NET_TCP_PORT} >{NET_GOT};n;s)>/tmp/r 2>&1 &"
+NET_SEND = f"s;n;nc {NET_IP['b']} {NET_TCP_PORT} <{NET_DATA};n;s"
+RE_NET_S = re.compile(r"^s0$(.*?)^s1$", re.S | re.M)
+RE_NET_IRQ = re.compile(r"^\s*\d+:\s+(\d+)\s.*?(\S+)\s*$", re.M)
+RE_PING = re.compile(r"seq=(\d+) ttl=\d+ time=(\d+(?:\.\d+)?) ms")
+RE_NET_DEV = re.compile(r"^\s*\d+\s+virtio-net\s.*?\bnet=(\S+) mac=(\S+) (.*)$", re.M)
+
+
+def net_timeout(mib):
+    return 60 + 3 * mib   # Keel without icount moved 1-2 MiB/s here on a loaded host
+
+
+def free_tcp_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (for QEMU's socket netdev)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def net_native_argv(arch, args, vm, port, icount):
+    """One of the two native QEMUs: the virt board with QEMU's own
+    virtio-net-device, its frames on a TCP socket to the other QEMU (a
+    listens, b connects). Under icount plain shift=0 on RISC-V too: with
+    sleep=off, a guest waiting for the other QEMU would jump to its next
+    timer."""
+    kernel, initrd = arch.files()
+    make = rv_native_cmd if arch is RISCV64 else native_cmd
+    argv = make(arch.cpu(args), 1, NET_MEM, kernel, "shift=0" if icount else False,
+                initrd=initrd, append=arch.bootargs)
+    end = "listen" if vm == NET_VMS[0] else "connect"
+    return argv + ["-global", "virtio-mmio.force-legacy=false",
+                   "-netdev", f"socket,id=n0,{end}=127.0.0.1:{port}",
+                   "-device", f"virtio-net-device,netdev=n0,mac={NET_MAC[vm]},{NET_NATIVE_DEV}"]
+
+
+def net_keel_argv(arch, args, icount):
+    """Keel with two physical CPUs and the two VMs, one vCPU each, on one network."""
+    kernel, initrd = arch.files()
+    specs = [f"name={vm},cpus=1,mem={NET_MEM},kernel={kernel},initrd={initrd},net={NET_NAME},"
+             f"bootargs={arch.bootargs}" for vm in NET_VMS]
+    return keel_cmd(arch.cpu(args), len(NET_VMS), icount, specs, arch=arch.name,
+                    board_mem=NET_BOARD_MEM)
+
+
+class NetNative:
+    """The two native guests, each on the console of its own QEMU."""
+    system = "native"
+
+    def __init__(self, arch, args, label, port, icount):
+        self.cons = {}
+        self.commands = {}
+        for vm in NET_VMS:
+            argv = net_native_argv(arch, args, vm, port, icount)
+            self.commands[vm] = shlex.join(argv)
+            self.cons[vm] = Console(argv, f"{label}-{vm}")
+            if vm == NET_VMS[0]:
+                # b connects at its start: a's QEMU must be listening by then
+                self.cons[vm].expect(arch.first_line, BOOT_TIMEOUT, "the kernel's first line")
+        for vm, con in self.cons.items():
+            con.expect_exact(MARKER, BOOT_TIMEOUT, MARKER)
+            con.expect_exact(PROMPT, CMD_TIMEOUT, "the prompt")
+
+    def run(self, vm, line, timeout=CMD_TIMEOUT):
+        return self.cons[vm].run(line, timeout).replace("\r", "")
+
+    def counters(self):
+        return None
+
+    def close(self):
+        for con in self.cons.values():
+            con.close()
+
+
+class NetKeel:
+    """The two VMs on Keel's one console: their lines come tagged "[a] ",
+    and input goes to the VM with the focus (the first, at start)."""
+    system = "keel"
+
+    def __init__(self, argv, label):
+        self.commands = {"keel": shlex.join(argv)}
+        self.con = Console(argv, label)
+        self.focus = NET_VMS[0]
+        self.wait_ready()
+
+    def wait_ready(self):
+        """Until both VMs printed the marker, then each one's prompt. A line
+        of one VM can cut another's in two, each piece tagged: each VM's
+        pieces are joined before the marker is looked for. Keel holds back
+        a VM's partial line (its prompt) while the VM does not have the
+        focus, so each VM is given the focus and an Enter for a new prompt."""
+        streams = dict.fromkeys(NET_VMS, "")
+        end = time.monotonic() + BOOT_TIMEOUT
+        while not all(MARKER in v for v in streams.values()):
+            self.con.expect(r"\r?\n", max(1.0, end - time.monotonic()),
+                            f"both VMs' {MARKER}")
+            line = clean_line(self.con.proc.before)
+            for vm in NET_VMS:
+                if line.startswith(f"[{vm}] "):
+                    streams[vm] += line[len(vm) + 3:]
+        for vm in NET_VMS:
+            self.to(vm)
+            self.con.proc.send("\r")
+            self.con.expect(rf"\[{vm}\] {re.escape(PROMPT)}", CMD_TIMEOUT, f"{vm}'s prompt")
+
+    def to(self, vm):
+        if vm != self.focus:
+            self.con.proc.send(KEEL_ESC + str(NET_VMS.index(vm)))
+            self.con.expect(rf"\[keel\] console input goes to {vm}\.", CMD_TIMEOUT,
+                            f"{vm}'s focus")
+            self.focus = vm
+
+    def run(self, vm, line, timeout=CMD_TIMEOUT):
+        """A command in @vm's shell; its output without the tags (the other
+        VM's lines dropped)."""
+        self.to(vm)
+        self.con.type_line(line)
+        self.con.expect(rf"\[{vm}\] {re.escape(PROMPT)}", timeout, f"the prompt after {line!r}")
+        tag = f"[{vm}] "
+        return "\n".join(l[len(tag):] for l in
+                         (clean_line(x) for x in self.con.proc.before.split("\n"))
+                         if l.startswith(tag))
+
+    def counters(self):
+        """Per VM: exits by reason and "injected" (stat), and the port's
+        counters (dev)."""
+        cmds = [f"{c} {vm}" for vm in NET_VMS for c in ("stat", "dev")]
+        outs = dict(zip(cmds, keel_shell(self.con, cmds,
+                                         back=(str(NET_VMS.index(self.focus)), self.focus))))
+        c = {}
+        for vm in NET_VMS:
+            c[vm] = keel_stat(outs[f"stat {vm}"])
+            m = RE_NET_DEV.search(outs[f"dev {vm}"])
+            if not m or m.group(1) != NET_NAME:
+                raise BenchError(f"unexpected output of Keel's dev {vm}: "
+                                 f"{outs[f'dev {vm}'].strip()!r}")
+            c[vm]["dev"] = {k: int(v) for k, v in (kv.split("=", 1)
+                                                   for kv in m.group(3).split())}
+        return c
+
+    def close(self):
+        self.con.close()
+
+
+def clean_line(text):
+    """A console line without CRs and escape sequences (the prompt's cursor query)."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r", "")
+
+
+def net_s(label, block):
+    """The output of s: interrupts, TCP's counters, eth0's frames."""
+    r = {"timer_irqs": 0, "nic_irqs": 0}
+    for m in RE_NET_IRQ.finditer(block):
+        if "timer" in m.group(2):
+            r["timer_irqs"] += int(m.group(1))
+        elif m.group(2).startswith("virtio"):
+            r["nic_irqs"] += int(m.group(1))
+    tcp = re.findall(r"^Tcp: (.*)$", block, re.M)
+    if len(tcp) == 2:
+        r.update((k, int(v)) for k, v in zip(tcp[0].split(), tcp[1].split())
+                 if k in ("InSegs", "OutSegs", "RetransSegs"))
+    frames = re.findall(r"^(\d+)\s*$", block, re.M)
+    if len(frames) != 2 or "RetransSegs" not in r:
+        raise BenchError(f"{label}: unexpected counters from the guest: {block.strip()!r}")
+    r["rx_frames"], r["tx_frames"] = int(frames[0]), int(frames[1])
+    return r
+
+
+def net_window(label, out):
+    """s;n;...;n;s output: the guest time, busy time and counter deltas in between."""
+    blocks = RE_NET_S.findall(out)
+    rest = RE_NET_S.sub("", out)
+    nows = [m for m in re.finditer(RE_NOW, rest)]
+    if len(blocks) != 2 or len(nows) != 2:
+        raise BenchError(f"{label}: unexpected output: {out.strip()!r}")
+    idle = [sum(int(x) for x in RE_SLEEP.findall(rest[m.end():e]))
+            for m, e in ((nows[0], nows[1].start()), (nows[1], len(rest)))]
+    before, after = net_s(label, blocks[0]), net_s(label, blocks[1])
+    guest = (int(nows[1].group(1)) - int(nows[0].group(1))) / 1e9
+    w = {"guest_s": guest, "idle_s": (idle[1] - idle[0]) / 1e9}
+    w["busy_s"] = w["guest_s"] - w["idle_s"]
+    w.update((k, after[k] - before[k]) for k in after)
+    return w
+
+
+def net_delta(before, after):
+    """Keel's counters from @before to @after, per VM."""
+    d = {}
+    for vm in NET_VMS:
+        d[vm] = {k: after[vm][k] - before[vm][k] for k in after[vm] if k != "dev"}
+        d[vm]["dev"] = {k: after[vm]["dev"][k] - before[vm]["dev"][k] for k in after[vm]["dev"]}
+    return d
+
+
+def net_per(delta, units):
+    """Exits by reason, all reasons, and interrupts injected, per unit (a
+    frame the VM sent or received, or a ping round trip)."""
+    exits = {k: v for k, v in delta.items() if k != "dev"}
+    exits["all"] = sum(v for k, v in exits.items() if k != "injected")
+    return {k: v / units if units else None for k, v in exits.items()}
+
+
+def net_ping(sh, label):
+    """NET_PINGS pings from a to b after a warm-up (ARP): every round trip ping
+    printed, in ms, and Keel's exits per round trip. For the exits, the
+    pings run as a one-letter shell function with their output in a file,
+    and the same counted around a function that does nothing is subtracted:
+    what is left is the pings' own, without typing, the prompt or ping's
+    lines on the console (two or three exits a character)."""
+    warm = sh.run("a", f"ping -c 3 -W 2 {NET_IP['b']}", timeout=CMD_TIMEOUT)
+    if not RE_PING.search(warm):
+        raise BenchError(f"{label}: b does not answer a's pings: {warm.strip()!r}")
+    sh.run("a", f"g(){{ ping -c {NET_PINGS} -i {NET_PING_INTERVAL} {NET_IP['b']} >/tmp/p;}}")
+    sh.run("a", "h(){ :;}")
+    k0 = sh.counters()
+    sh.run("a", "h")
+    k1 = sh.counters()
+    sh.run("a", "g", timeout=CMD_TIMEOUT + NET_PINGS)
+    k2 = sh.counters()
+    out = sh.run("a", "cat /tmp/p")
+    rtt = [float(t) for _, t in RE_PING.findall(out)]
+    if len(rtt) != NET_PINGS:
+        raise BenchError(f"{label}: {len(rtt)} of {NET_PINGS} pings answered: "
+                         f"{out.strip()!r}")
+    p = {"rtt_ms": rtt, "median_ms": statistics.median(rtt), "min_ms": min(rtt),
+         "max_ms": max(rtt)}
+    if k0:
+        base, d = net_delta(k0, k1), net_delta(k1, k2)
+        p["keel"] = {}
+        for vm in NET_VMS:
+            less = {k: v - base[vm][k] for k, v in d[vm].items() if k != "dev"}
+            p["keel"][vm] = {"exits": d[vm], "baseline": base[vm],
+                             "per_round_trip": net_per(less, NET_PINGS)}
+    return p
+
+
+def net_transfer(sh, label, mib):
+    """@mib MiB of random data from a to b through nc: the sender's window
+    (guest time, busy time, its counters), the receiver's, the digests, and
+    Keel's counters around the sender's command."""
+    out = sh.run("a", f"dd if=/dev/urandom of={NET_DATA} bs=1M count={mib}",
+                 timeout=net_timeout(mib))
+    if f"{mib}+0 records out" not in out:
+        raise BenchError(f"{label}: making the data failed: {out.strip()!r}")
+    m = re.search(r"\b([0-9a-f]{32})\s", sh.run("a", f"md5sum {NET_DATA}", timeout=net_timeout(mib)))
+    if not m:
+        raise BenchError(f"{label}: no md5 of the data")
+    sent_md5 = m.group(1)
+    sh.run("b", NET_RECEIVE)
+    # nc listens by the time this returns (it is printed before the prompt)
+    out = sh.run("b", f"until netstat -ltn|grep -q :{NET_TCP_PORT};do sleep .1;done;echo up")
+    if "up" not in out.split():
+        raise BenchError(f"{label}: b's nc does not listen: {out.strip()!r}")
+    k0 = sh.counters()
+    t0 = time.monotonic()
+    out = sh.run("a", NET_SEND, timeout=net_timeout(mib))
+    wall = time.monotonic() - t0
+    k1 = sh.counters()
+    if re.search(r"^nc: ", out, re.M):
+        raise BenchError(f"{label}: a's nc failed: {out.strip()!r}")
+    t = {"mib": mib, "wall_s": wall, "sender": net_window(f"{label} (a)", out)}
+    out = sh.run("b", f"wait;cat /tmp/r;md5sum {NET_GOT}", timeout=net_timeout(mib))
+    t["receiver"] = net_window(f"{label} (b)", out)
+    m = re.search(rf"\b([0-9a-f]{{32}})\s+{NET_GOT}", out)
+    if not m or m.group(1) != sent_md5:
+        raise BenchError(f"{label}: b received data with md5 {m.group(1) if m else None}, "
+                         f"a sent {sent_md5}")
+    t["md5"] = sent_md5
+    t["mib_per_s"] = mib / t["sender"]["guest_s"] if t["sender"]["guest_s"] > 0 else None
+    t["wall_mib_per_s"] = mib / wall
+    if k0:
+        d = net_delta(k0, k1)
+        t["keel"] = {vm: {"exits": d[vm],
+                          "per_frame": net_per(d[vm], d[vm]["dev"]["tx"] + d[vm]["dev"]["rx"])}
+                     for vm in NET_VMS}
+    return t
+
+
+def net_check(r):
+    """What Keel's counters say about lost frames: warnings. (TCP's
+    retransmissions are no sign: on a loaded host, late ACKs make Linux send
+    segments again that were not lost, natively too.)"""
+    warn = []
+    t = r.get("transfer")
+    ping = (r.get("ping") or {}).get("keel")
+    if ping and ping["a"]["exits"]["dev"]["tx"] < NET_PINGS:
+        warn.append(f"{r['label']}: Keel's counters around the pings saw only "
+                    f"{ping['a']['exits']['dev']['tx']} frames from a")
+    keel = t and t.get("keel")
+    if keel:
+        a, b = keel["a"]["exits"]["dev"], keel["b"]["exits"]["dev"]
+        for vm in NET_VMS:
+            dev = keel[vm]["exits"]["dev"]
+            if dev.get("dropped") or dev.get("errors"):
+                warn.append(f"{r['label']}: Keel's port of {vm} counted dropped="
+                            f"{dev.get('dropped')} errors={dev.get('errors')}")
+        # Keel's shell reads one VM's counters after the other's, and a
+        # frame sent in between (the connection's last ones) counts on one
+        # side only: a difference of a frame or two is that.
+        if abs(a["tx"] - b["rx"]) > 2 or abs(b["tx"] - a["rx"]) > 2:
+            warn.append(f"{r['label']}: a sent {a['tx']} frames and b received {b['rx']}; "
+                        f"b sent {b['tx']} and a received {a['rx']}")
+    return warn
+
+
+def net_run(arch, args, label, system, icount, mib):
+    """One boot of the two guests: ping round trips, then the transfer."""
+    r = {"label": label, "system": system, "host_load": os.getloadavg()[0]}
+    start = time.monotonic()
+    if system == "native":
+        sh = NetNative(arch, args, label, free_tcp_port(), icount)
+    else:
+        sh = NetKeel(net_keel_argv(arch, args, icount), label)
+    try:
+        r["commands"] = sh.commands
+        r["wall_boot_s"] = time.monotonic() - start
+        r["features"] = {}
+        for vm in NET_VMS:
+            for f in NET_FUNCS:
+                sh.run(vm, f)
+            out = sh.run(vm, f"ip a add {NET_IP[vm]}/24 dev eth0 && ip l set eth0 up && "
+                             "echo up")
+            if "up" not in out.split():
+                raise BenchError(f"{label}: eth0 of {vm} did not come up: {out.strip()!r}")
+            m = re.search(r"^([01]{32,})\s*$", sh.run(vm, "cat /sys/class/net/eth0/device/features"),
+                          re.M)
+            if m:
+                r["features"][vm] = [i for i, bit in enumerate(m.group(1)) if bit == "1"]
+        r["ping"] = net_ping(sh, label)
+        r["transfer"] = t = net_transfer(sh, label, mib)
+        # CPU time of both guests (and of Keel) for the transfer. Under Keel
+        # with icount, the vCPUs run round robin on one clock, so a's busy
+        # time has b's (and Keel's on b's behalf) in it already.
+        t["work_s"] = t["sender"]["busy_s"] + (0 if system == "keel" and icount else
+                                                t["receiver"]["busy_s"])
+        frames = t["sender"]["tx_frames"]
+        t["work_per_frame_us"] = t["work_s"] / frames * 1e6 if frames else None
+        r["wall_total_s"] = time.monotonic() - start
+    finally:
+        sh.close()
+    r["warnings"] = net_check(r)
+    return r
+
+
+def net_plan(args):
+    """Native and Keel, without and with -icount shift=0 (RISC-V: Keel with
+    shift=0,sleep=off); --quick: with it only."""
+    return [(system, icount) for icount in ((True,) if args.quick else (False, True))
+            for system in ("native", "keel")]
+
+
+# (path in a run, metric, unit, digits, where): where "both" shows the
+# metric in both modes, "no-icount" only there, "guest-clock" everywhere but
+# natively under icount, where a guest that waits for the other's QEMU
+# counts host time.
+NET_METRICS = (
+    (("ping", "median_ms"), "ping a to b: median round trip of {pings}", "ms", 3,
+     "guest-clock"),
+    (("transfer", "mib_per_s"), "nc {mib} MiB a to b: throughput, a's guest time", "MiB/s", 2,
+     "guest-clock"),
+    (("transfer", "wall_mib_per_s"), "nc: throughput, wall-clock", "MiB/s", 2, "no-icount"),
+    (("transfer", "sender", "busy_s"), "nc: a's CPU busy (its idle excluded)", "s", 3,
+     "no-icount"),
+    (("transfer", "receiver", "busy_s"), "nc: b's CPU busy", "s", 3, "no-icount"),
+    (("transfer", "work_s"), "nc: CPU time of a and b (icount: instructions of both and "
+     "Keel's, G)", "s", 3, "both"),
+    (("transfer", "work_per_frame_us"), "nc: the same per frame a sent (icount: k insns)",
+     "us", 1, "both"),
+    (("transfer", "sender", "tx_frames"), "nc: frames a sent", "", 0, "both"),
+    (("transfer", "sender", "rx_frames"), "nc: frames a received (ACKs)", "", 0, "both"),
+    (("transfer", "sender", "nic_irqs"), "nc: a's NIC interrupts", "", 0, "both"),
+    (("transfer", "receiver", "nic_irqs"), "nc: b's NIC interrupts", "", 0, "both"),
+    (("transfer", "sender", "timer_irqs"), "nc: a's timer interrupts", "", 0, "both"),
+    (("transfer", "receiver", "timer_irqs"), "nc: b's timer interrupts", "", 0, "both"),
+    (("transfer", "sender", "RetransSegs"), "nc: TCP segments a sent again", "", 0, "both"),
+)
+# Keel only: (workload, per-what key, what) -> one row per VM: MMIO, IRQ, all, injected
+NET_EXIT_ROWS = (("ping", "per_round_trip", "exits per ping round trip"),
+                 ("transfer", "per_frame", "exits per frame it sent or received"))
+NET_EXIT_KEYS = ("mmio", "irq", "all", "injected")
+
+
+def net_get(run, path):
+    for key in path:
+        run = run.get(key) if isinstance(run, dict) else None
+    return run
+
+
+def net_rows(runs, modes, mib):
+    rows = []
+    for mode in modes:
+        sel = {s: [r for r in runs if r["system"] == s and r["mode"] == mode]
+               for s in ("native", "keel")}
+        for path, name, unit, digits, where in NET_METRICS:
+            if where == "no-icount" and mode != "no-icount":
+                continue
+            s = {k: [net_get(r, path) for r in v] for k, v in sel.items()}
+            if where == "guest-clock" and mode == "icount":
+                s["native"] = []
+            n, k = median(s["native"]), median(s["keel"])
+            if n is None and k is None:
+                continue
+            rows.append({"metric": name.format(mib=mib, pings=NET_PINGS), "mode": mode,
+                         "unit": unit, "digits": digits, "native": n, "keel": k,
+                         "ratio": k / n if n and k is not None else None, "samples": s})
+        for work, per, what in NET_EXIT_ROWS:
+            for vm in NET_VMS:
+                vals = [net_get(r, (work, "keel", vm, per)) for r in sel["keel"]]
+                vals = [v for v in vals if v]
+                if not vals:
+                    continue
+                k = {key: median(v.get(key) for v in vals) for key in NET_EXIT_KEYS}
+                rows.append({"metric": f"{work}: {vm}'s Keel {what}: "
+                                       + ", ".join(NET_EXIT_KEYS),
+                             "mode": mode, "unit": "", "digits": 2, "native": None,
+                             "keel": k, "ratio": None})
+    return rows
+
+
+def run_net(args, deadline, arch=AARCH64):
+    linux_check_files(arch)
+    mib = args.net_size
+    runs, skipped, errors, warnings = [], [], [], []
+    for system, icount in net_plan(args):
+        mode = "icount" if icount else "no-icount"
+        label = f"{arch.label}-net-{system}-{mode}"
+        if time.monotonic() > deadline:
+            skipped.append(label)
+            log(f"{label}: skipped, over the time budget (--budget)")
+            continue
+        log(f"{label}: two guests, {NET_PINGS} pings and nc of {mib} MiB from a to b")
+        try:
+            r = net_run(arch, args, label, system, icount, mib)
+        except BenchError as e:
+            msg = str(e) if str(e).startswith(label) else f"{label}: {e}"
+            print(f"bench: {msg}", file=sys.stderr)
+            errors.append(msg)
+            continue
+        r["mode"] = mode
+        runs.append(r)
+        warnings += r["warnings"]
+        log(f"{label}: ping median {r['ping']['median_ms']:.3f} ms, nc "
+            f"{r['transfer']['mib_per_s']:.2f} MiB/s guest time "
+            f"({r['transfer']['wall_mib_per_s']:.2f} wall); host load average "
+            f"{r['host_load']:.1f}")
+    features = {}
+    for r in runs:
+        features.setdefault(r["system"], r["features"].get("a"))
+    if features.get("native") is not None and features.get("keel") is not None and \
+            features["native"] != features["keel"]:
+        warnings.append(f"the driver negotiated other features natively ({features['native']}) "
+                        f"than under Keel ({features['keel']})")
+    return {"arch": arch.name, "size_mib": mib, "pings": NET_PINGS,
+            "ping_interval_s": float(NET_PING_INTERVAL), "features": features,
+            "rows": net_rows(runs, ["no-icount", "icount"], mib), "runs": runs,
+            "skipped": skipped, "errors": errors, "warnings": warnings,
+            "notes": {
+                "native": "two QEMUs, each one guest with QEMU's virtio-net-device "
+                          f"({NET_NATIVE_DEV}), joined by a TCP socket netdev on 127.0.0.1",
+                "keel": f"one QEMU, --smp 2, two VMs with one vCPU each on network "
+                        f"{NET_NAME!r}; a frame goes to the peer in the sender's QueueNotify "
+                        "exit",
+                "throughput": "MiB sent divided by the sender's CLOCK_MONOTONIC around "
+                              "its nc (which ends when the receiver has closed)",
+                "icount": "Keel only: both vCPUs run round robin on one virtual clock, "
+                          "so guest time counts the instructions of both VMs and of Keel "
+                          "(1 ns each), plus any time both idle; natively each QEMU has a "
+                          "clock of its own and a guest waiting for the other counts host "
+                          "time",
+                "exits": "Keel's stat and dev counters around the pings and a's nc; per "
+                         "frame = per frame that VM sent or received"}}
+
+
+def print_net(section, arch=AARCH64):
+    print()
+    print(f"virtio-net, {arch.title}s a and b (1 vCPU, {NET_MEM} each; {section['pings']} "
+          f"pings, nc of {section['size_mib']} MiB; ratio = keel/native; icount: Keel only)")
+    table = []
+    for r in section["rows"]:
+        name = r["metric"] + (f" ({r['unit']})" if r["unit"] else "")
+        if isinstance(r["keel"], dict):
+            keel = ", ".join(fmt(r["keel"][k], r["digits"]) for k in NET_EXIT_KEYS)
+        else:
+            keel = fmt(r["keel"], r["digits"])
+        table.append([name, r["mode"], fmt(r["native"], r["digits"]), keel,
+                      fmt(r["ratio"], 3, "x")])
+    if table:
+        print_table(["metric", "mode", "native", "keel", "ratio"], table, left=2)
+    else:
+        print("(nothing measured)")
+    if section["skipped"]:
+        print("skipped (time budget): " + ", ".join(section["skipped"]))
+    for w in section["warnings"]:
+        print(f"WARNING: {w}")
     for e in section["errors"]:
         print(f"FAILED: {e}")
 
@@ -1157,9 +1705,9 @@ def parse_args():
     p.add_argument("--quick", action="store_true",
                    help="icount runs only, and sha256sum of 64 MiB instead of 256 "
                         "(RISC-V: 32 instead of 128)")
-    p.add_argument("--only", choices=("linux", "micro", "blk"),
-                   help="run only the Linux benchmark, the micro-benchmarks or the "
-                        "virtio-blk benchmark")
+    p.add_argument("--only", choices=("linux", "micro", "blk", "net"),
+                   help="run only the Linux benchmark, the micro-benchmarks, the "
+                        "virtio-blk or the virtio-net benchmark")
     p.add_argument("--arch", choices=("aarch64", "riscv64"),
                    help="run only this architecture's benchmarks (default: both)")
     p.add_argument("--cpu", default=DEFAULT_CPU,
@@ -1174,6 +1722,9 @@ def parse_args():
     p.add_argument("--blk-size", type=int, metavar="MIB",
                    help="MiB of the virtio-blk disk, each dd reads or writes all of it "
                         "(default 64, --quick 32)")
+    p.add_argument("--net-size", type=int, metavar="MIB",
+                   help="MiB sent from one guest to the other through nc in the virtio-net "
+                        "benchmark (default 32, --quick 16)")
     p.add_argument("--repeat", type=int, default=3, metavar="N",
                    help="runs of each non-icount configuration; the median is reported "
                         "(default 3)")
@@ -1200,8 +1751,14 @@ def parse_args():
         args.rv_size = 32 if args.quick else 128
     if args.blk_size is None:
         args.blk_size = 32 if args.quick else 64
-    if min(args.size, args.rv_size, args.blk_size, args.repeat, args.micro_cpus) < 1:
-        p.error("--size, --rv-size, --blk-size, --repeat and --micro-cpus must be at least 1")
+    if args.net_size is None:
+        args.net_size = 16 if args.quick else 32
+    if min(args.size, args.rv_size, args.blk_size, args.net_size, args.repeat,
+           args.micro_cpus) < 1:
+        p.error("--size, --rv-size, --blk-size, --net-size, --repeat and --micro-cpus must be "
+                "at least 1")
+    if args.net_size > 128:
+        p.error("--net-size: at most 128 (MiB; the data sits in each guest's RAM)")
     if args.blk_size > 512:
         p.error("--blk-size: at most 512 (MiB)")
     return args
@@ -1241,6 +1798,18 @@ def bench_blk(args, deadline, arch, results):
         return 1
 
 
+def bench_net(args, deadline, arch, results):
+    """The virtio-net benchmark of @arch into results["net"]; its exit status."""
+    try:
+        results["net"] = run_net(args, deadline, arch)
+        print_net(results["net"], arch)
+        return 1 if results["net"]["errors"] else 0
+    except BenchError as e:
+        print(f"bench: {arch.label}-net: {e}", file=sys.stderr)
+        results["net"] = {"error": str(e)}
+        return 1
+
+
 def bench_micro(key, what, run, results):
     """One micro-benchmark pair (@run() measures it) into results[key]; its exit status."""
     print()
@@ -1263,6 +1832,8 @@ def bench_aarch64(args, deadline, results):
                                   lambda gic=gic: run_micro(args, gic), results)
     if args.only in (None, "blk"):
         status |= bench_blk(args, deadline, AARCH64, results)
+    if args.only in (None, "net"):
+        status |= bench_net(args, deadline, AARCH64, results)
     return status
 
 
@@ -1278,6 +1849,8 @@ def bench_riscv64(args, deadline, results):
         status |= bench_micro("micro", "rv-micro", lambda: run_rv_micro(args), rv)
     if args.only in (None, "blk"):
         status |= bench_blk(args, deadline, RISCV64, rv)
+    if args.only in (None, "net"):
+        status |= bench_net(args, deadline, RISCV64, rv)
     return status
 
 
@@ -1294,7 +1867,8 @@ def main():
         "host": {"cpus": os.cpu_count(), "machine": " ".join(os.uname()[i] for i in (0, 2, 4))},
         "options": {"quick": args.quick, "only": args.only, "arch": args.arch,
                     "size_mib": args.size, "rv_size_mib": args.rv_size,
-                    "blk_size_mib": args.blk_size, "repeat": args.repeat},
+                    "blk_size_mib": args.blk_size, "net_size_mib": args.net_size,
+                    "repeat": args.repeat},
     }
     status = 0
     try:

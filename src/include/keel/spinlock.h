@@ -6,6 +6,7 @@
 #ifndef KEEL_SPINLOCK_H
 #define KEEL_SPINLOCK_H
 
+#include <arch/relax.h>
 #include <keel/types.h>
 
 /* 32-bit halves: RISC-V's A extension has no 16-bit atomics. */
@@ -21,7 +22,7 @@ static inline void spin_lock(spinlock_t *l)
     u32 me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
 
     while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me)
-        ;
+        arch_cpu_relax();
 }
 
 static inline void spin_unlock(spinlock_t *l)
