@@ -1774,40 +1774,30 @@ def check_tools(args):
             sys.exit(f"bench: {OPENSBI} not found (Debian's opensbi; run scripts/deps.sh)")
 
 
-def bench_linux(args, deadline, arch, results):
-    """The Linux benchmark of @arch into results["linux"]; its exit status."""
+def bench_section(key, run, show, args, deadline, arch, results):
+    """One Linux benchmark section (run_linux, run_blk, run_net) of @arch
+    into results[key], printed with @show; its exit status."""
     try:
-        results["linux"] = run_linux(args, deadline, arch)
-        print_linux(results["linux"], arch)
-        return 1 if results["linux"]["errors"] else 0
+        results[key] = run(args, deadline, arch)
+        show(results[key], arch)
+        return 1 if results[key]["errors"] else 0
     except BenchError as e:
-        print(f"bench: {arch.label}: {e}", file=sys.stderr)
-        results["linux"] = {"error": str(e)}
+        where = arch.label if key == "linux" else f"{arch.label}-{key}"
+        print(f"bench: {where}: {e}", file=sys.stderr)
+        results[key] = {"error": str(e)}
         return 1
+
+
+def bench_linux(args, deadline, arch, results):
+    return bench_section("linux", run_linux, print_linux, args, deadline, arch, results)
 
 
 def bench_blk(args, deadline, arch, results):
-    """The virtio-blk benchmark of @arch into results["blk"]; its exit status."""
-    try:
-        results["blk"] = run_blk(args, deadline, arch)
-        print_blk(results["blk"], arch)
-        return 1 if results["blk"]["errors"] else 0
-    except BenchError as e:
-        print(f"bench: {arch.label}-blk: {e}", file=sys.stderr)
-        results["blk"] = {"error": str(e)}
-        return 1
+    return bench_section("blk", run_blk, print_blk, args, deadline, arch, results)
 
 
 def bench_net(args, deadline, arch, results):
-    """The virtio-net benchmark of @arch into results["net"]; its exit status."""
-    try:
-        results["net"] = run_net(args, deadline, arch)
-        print_net(results["net"], arch)
-        return 1 if results["net"]["errors"] else 0
-    except BenchError as e:
-        print(f"bench: {arch.label}-net: {e}", file=sys.stderr)
-        results["net"] = {"error": str(e)}
-        return 1
+    return bench_section("net", run_net, print_net, args, deadline, arch, results)
 
 
 def bench_micro(key, what, run, results):
