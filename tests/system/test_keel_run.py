@@ -385,3 +385,29 @@ def test_slices_of_two_vms_overlap(files, host_disk):
     assert res.returncode == 2
     assert res.stderr == ("keel-run: error: vm 'b': slice of sectors 30720-34815 overlaps "
                           "vm 'a''s sectors 0-32767\n")
+
+
+def test_net_mac_and_hvc_keys(files):
+    _, dtb = dry_run(files, "--smp", "2",
+                     "--vm", f"name=a,kernel={files['raw']},net=lan,mac=52:54:00:ab:cd:ef,hvc=on",
+                     "--vm", f"name=b,kernel={files['raw']},net=lan")
+    assert fdtget(dtb, "/chosen/vm@0", "keel,net", "s") == "lan"
+    assert fdtget(dtb, "/chosen/vm@0", "keel,mac-address", "bx") == "52 54 0 ab cd ef"
+    assert fdtget(dtb, "/chosen/vm@0", "keel,virtio-console", "bx") == ""
+    assert fdtget(dtb, "/chosen/vm@1", "keel,net", "s") == "lan"
+    assert fdtget(dtb, "/chosen/vm@1", "keel,mac-address", "bx") is None
+    assert fdtget(dtb, "/chosen/vm@1", "keel,virtio-console", "bx") is None
+
+
+@pytest.mark.parametrize("spec,problem", [
+    ("net=a b", "must be 1 to 15 letters"),
+    ("net=abcdefghijklmnop", "must be 1 to 15 letters"),
+    ("mac=52:54:00:00:00:01", "mac= needs net="),
+    ("net=lan,mac=53:54:00:00:00:01", "is a multicast address"),
+    ("net=lan,mac=00:00:00:00:00:00", "is all zeroes"),
+    ("net=lan,mac=52:54:00:00:01", "is not six hex bytes"),
+    ("hvc=yes", "hvc=yes must be on or off"),
+])
+def test_bad_net_keys(files, spec, problem):
+    res = keel_run(files, "--vm", f"name=a,kernel={files['raw']},{spec}")
+    assert res.returncode == 2 and problem in res.stderr, res.stderr
