@@ -21,26 +21,13 @@
  * chunks it spans. ipa only ever moves to the end of a chunk, so a length
  * that would wrap past 2^64 runs out of RAM first.
  */
-static bool vm_console_buffer_ok(struct vm *vm, u64 ipa, u64 len)
-{
-    u64 avail;
-
-    while (vm_ipa_span(vm, ipa, &avail)) {
-        if (avail >= len)
-            return true;
-        ipa += avail;
-        len -= avail;
-    }
-    return false;
-}
-
 s64 vm_console_write_guest(struct vm *vm, u64 ipa, u64 len)
 {
     u64 done = 0, avail;
 
     if (!len)
         return 0;
-    if (!vm_console_buffer_ok(vm, ipa, len))
+    if (!vm_ipa_range_is_ram(vm, ipa, len))
         return VM_CONSOLE_BAD_BUFFER;
     len = MIN(len, (u64)VM_CONSOLE_CHUNK);
     while (done < len) {
@@ -67,7 +54,7 @@ s64 vm_console_read_guest(struct vm *vm, u64 ipa, u64 len)
 
     if (!len)
         return 0;
-    if (!vm_console_buffer_ok(vm, ipa, len))
+    if (!vm_ipa_range_is_ram(vm, ipa, len))
         return VM_CONSOLE_BAD_BUFFER;
     len = MIN(len, (u64)VM_CONSOLE_CHUNK);
     while (done < len && c >= 0) {

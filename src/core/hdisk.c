@@ -12,6 +12,7 @@
 #include <keel/hdisk.h>
 #include <keel/log.h>
 #include <keel/platform.h>
+#include <keel/vdev.h>
 #include <keel/virtio_mmio.h>
 #include <keel/vm.h>
 
@@ -86,11 +87,6 @@ void hdisk_flush_at_power_off(void)
         ERROR("host disk at %#lx: the flush before power-off failed", hdisk.base);
 }
 
-static u64 stat_load(const u64 *p)
-{
-    return __atomic_load_n(p, __ATOMIC_RELAXED); /* counters move under the driver's lock */
-}
-
 static bool hdisk_vm_has_slice(const struct vm *vm)
 {
     for (unsigned int i = 0; i < vm->cfg.nr_disks; i++)
@@ -107,8 +103,8 @@ void hdisk_print(const struct vm *vm)
         return;
     console_printf("host disk at %#lx: %lu sectors; %lu requests, %lu bytes read, %lu written, "
                    "%lu flushes, %lu errors%s\n", hdisk.base, hdisk.capacity,
-                   stat_load(&s->requests), stat_load(&s->read_bytes),
-                   stat_load(&s->write_bytes), stat_load(&s->flushes), stat_load(&s->errors),
+                   vdev_stat(&s->requests), vdev_stat(&s->read_bytes),
+                   vdev_stat(&s->write_bytes), vdev_stat(&s->flushes), vdev_stat(&s->errors),
                    __atomic_load_n(&hdisk.broken, __ATOMIC_RELAXED) ? "; given up (see the log)" : "");
 }
 

@@ -100,12 +100,9 @@ static void vconsole_print(const struct vdev *dev)
     const struct vconsole *c = (const struct vconsole *)dev;
     const struct virtio_console_stats *s = &c->con.stats;
 
-    console_printf("port=hvc0 in=%lu out=%lu dropped=%lu resets=%lu",
-                   __atomic_load_n(&s->rx_bytes, __ATOMIC_RELAXED),
-                   __atomic_load_n(&s->tx_bytes, __ATOMIC_RELAXED),
-                   __atomic_load_n(&c->in_dropped, __ATOMIC_RELAXED) +
-                   __atomic_load_n(&s->dropped, __ATOMIC_RELAXED),
-                   __atomic_load_n(&s->bad_chains, __ATOMIC_RELAXED));
+    console_printf("port=hvc0 in=%lu out=%lu dropped=%lu resets=%lu", vdev_stat(&s->rx_bytes),
+                   vdev_stat(&s->tx_bytes), vdev_stat(&c->in_dropped) + vdev_stat(&s->dropped),
+                   vdev_stat(&s->bad_chains));
 }
 
 static const struct vdev_type vconsole_type = {

@@ -31,15 +31,7 @@ struct vm_virtio {
 
 static bool vdev_mem_check(void *ctx, u64 gpa, u64 len)
 {
-    u64 avail;
-
-    while (vm_ipa_span(ctx, gpa, &avail)) {
-        if (avail >= len)
-            return true;
-        gpa += avail; /* the next chunk: gpa + len < 2^64, so no wrap */
-        len -= avail;
-    }
-    return false;
+    return vm_ipa_range_is_ram(ctx, gpa, len);
 }
 
 /*

@@ -74,11 +74,6 @@ static void vdisk_destroy(struct vdev *dev)
     obj_free(dev);
 }
 
-static u64 stat_load(const u64 *p)
-{
-    return __atomic_load_n(p, __ATOMIC_RELAXED); /* counters move under the disk's lock */
-}
-
 /* backing=ram, or backing=host:FIRST-LAST (the slice's sectors on the host disk). */
 static void vdisk_print(const struct vdev *dev)
 {
@@ -89,9 +84,9 @@ static void vdisk_print(const struct vdev *dev)
     console_printf("%lu KiB ro=%s requests=%lu read=%lu written=%lu flushes=%lu errors=%lu "
                    "resets=%lu backing=", (c->slice ? c->sectors * VIRTIO_BLK_SECTOR
                                                     : c->image.size) >> 10,
-                   c->read_only ? "yes" : "no", stat_load(&s->requests),
-                   stat_load(&s->read_bytes), stat_load(&s->write_bytes),
-                   stat_load(&s->flushes), stat_load(&s->errors), stat_load(&s->bad_chains));
+                   c->read_only ? "yes" : "no", vdev_stat(&s->requests),
+                   vdev_stat(&s->read_bytes), vdev_stat(&s->write_bytes),
+                   vdev_stat(&s->flushes), vdev_stat(&s->errors), vdev_stat(&s->bad_chains));
     if (c->slice)
         console_printf("host:%lu-%lu", c->first, c->first + c->sectors - 1);
     else

@@ -189,11 +189,6 @@ static void vnet_destroy(struct vdev *dev)
     spin_unlock(&networks_lock);
 }
 
-static u64 stat_load(const u64 *v)
-{
-    return __atomic_load_n(v, __ATOMIC_RELAXED); /* counters move under other locks */
-}
-
 static void vnet_print(const struct vdev *dev)
 {
     const struct vnet_port *p = (const struct vnet_port *)dev;
@@ -202,11 +197,11 @@ static void vnet_print(const struct vdev *dev)
 
     console_printf("net=%s mac=%02x:%02x:%02x:%02x:%02x:%02x rx=%lu rx_bytes=%lu tx=%lu "
                    "tx_bytes=%lu dropped=%lu errors=%lu resets=%lu", p->nw->sw.name, m[0], m[1],
-                   m[2], m[3], m[4], m[5], stat_load(&s->rx_packets), stat_load(&s->rx_bytes),
-                   stat_load(&s->tx_packets), stat_load(&s->tx_bytes),
-                   stat_load(&p->in.stats.dropped) + stat_load(&s->rx_dropped),
-                   stat_load(&s->tx_dropped) + stat_load(&p->nw->sw.port[p->port].stats.dropped),
-                   stat_load(&s->bad_chains));
+                   m[2], m[3], m[4], m[5], vdev_stat(&s->rx_packets), vdev_stat(&s->rx_bytes),
+                   vdev_stat(&s->tx_packets), vdev_stat(&s->tx_bytes),
+                   vdev_stat(&p->in.stats.dropped) + vdev_stat(&s->rx_dropped),
+                   vdev_stat(&s->tx_dropped) + vdev_stat(&p->nw->sw.port[p->port].stats.dropped),
+                   vdev_stat(&s->bad_chains));
 }
 
 static const struct vdev_type vnet_type = {

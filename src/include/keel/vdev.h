@@ -47,6 +47,15 @@ struct vdev {
     unsigned int err_queue;
 };
 
+/*
+ * A device counter for the shell's `dev`, read without the device's lock
+ * (counters move under it), so a busy device never holds up the console.
+ */
+static inline u64 vdev_stat(const u64 *counter)
+{
+    return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
 /* The base of slot @slot in the guest's physical map. */
 static inline u64 vdev_slot_base(unsigned int slot)
 {

@@ -244,6 +244,19 @@ int vconsole_create(struct vm *vm);
 void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size);
 /* The host address of RAM at @ipa and in *@avail the bytes up to the end of its chunk; NULL if not RAM. */
 void *vm_ipa_span(struct vm *vm, u64 ipa, u64 *avail);
+/* Whether [ipa, ipa + len) is all RAM of @vm, across chunks (len 0: whether @ipa is). */
+static inline bool vm_ipa_range_is_ram(struct vm *vm, u64 ipa, u64 len)
+{
+    u64 avail;
+
+    while (vm_ipa_span(vm, ipa, &avail)) {
+        if (avail >= len)
+            return true;
+        ipa += avail; /* the next chunk's first byte: inside RAM, so no wrap */
+        len -= avail;
+    }
+    return false;
+}
 int vm_copy_to_guest(struct vm *vm, ipaddr_t ipa, const void *src, u64 len);
 
 #endif
