@@ -729,19 +729,28 @@ def blk_rows(runs, modes, mib):
     return rows
 
 
+def within_budget(plan, prefix, deadline, skipped):
+    """The (system, icount) runs of @plan with their mode and label
+    ("<prefix>-<system>-<mode>"); those past @deadline are logged and put
+    in @skipped instead."""
+    for system, icount in plan:
+        mode = "icount" if icount else "no-icount"
+        label = f"{prefix}-{system}-{mode}"
+        if time.monotonic() > deadline:
+            skipped.append(label)
+            log(f"{label}: skipped, over the time budget (--budget)")
+            continue
+        yield system, icount, mode, label
+
+
 def run_blk(args, deadline, arch=AARCH64):
     linux_check_files(arch)
     mib = args.blk_size
     img, want = blk_image(mib)
     work = os.path.join(OUT_DIR, "blk-native.img")   # native QEMU writes to its file
     runs, skipped, errors = [], [], []
-    for system, icount in blk_plan(args):
-        mode = "icount" if icount else "no-icount"
-        label = f"{arch.label}-blk-{system}-{mode}"
-        if time.monotonic() > deadline:
-            skipped.append(label)
-            log(f"{label}: skipped, over the time budget (--budget)")
-            continue
+    for system, icount, mode, label in within_budget(blk_plan(args), f"{arch.label}-blk",
+                                                     deadline, skipped):
         log(f"{label}: boot, then {args.repeat} x dd of {mib} MiB from and to /dev/vda")
         try:
             if system == "native":
@@ -1270,13 +1279,8 @@ def run_net(args, deadline, arch=AARCH64):
     linux_check_files(arch)
     mib = args.net_size
     runs, skipped, errors, warnings = [], [], [], []
-    for system, icount in net_plan(args):
-        mode = "icount" if icount else "no-icount"
-        label = f"{arch.label}-net-{system}-{mode}"
-        if time.monotonic() > deadline:
-            skipped.append(label)
-            log(f"{label}: skipped, over the time budget (--budget)")
-            continue
+    for system, icount, mode, label in within_budget(net_plan(args), f"{arch.label}-net",
+                                                     deadline, skipped):
         log(f"{label}: two guests, {NET_PINGS} pings and nc of {mib} MiB from a to b")
         try:
             r = net_run(arch, args, label, system, icount, mib)
