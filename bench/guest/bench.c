@@ -18,6 +18,8 @@
 #define PSCI_VERSION_FN 0x84000000U
 #define GICD_IIDR_OFF 0x0008
 #define UARTFR_OFF 0x018
+/* QEMU virt's first virtio-mmio slot: natively QEMU's empty transport, under Keel its own. */
+#define VIRTIO_SLOT0_MAGIC 0x0a000000UL
 #define BENCH_SGI 3
 
 /*
@@ -224,6 +226,7 @@ void guest_main(void)
     bench_hvc("hvc_psci_version", PSCI_VERSION_FN);
     bench_read("mmio_gicd_iidr", machine.gicd_base + GICD_IIDR_OFF);
     bench_read("mmio_uart_fr", machine.uart_base + UARTFR_OFF);
+    bench_read("mmio_virtio_magic", VIRTIO_SLOT0_MAGIC);
     bench_sgi_self();
     bench_timer_latency();
     bench_ipi();
