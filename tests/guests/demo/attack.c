@@ -4,8 +4,9 @@
  * modules, an unassigned device, the physical GIC's frames that are not
  * emulated for it) and checks that each attempt ends in a synchronous
  * external abort at its own EL1, not in data. (The virtio-mmio slots at
- * 0x0a000000 are every VM's own, emulated empty: tests/guests/mmio.c.) Run next to another VM by
- * tests/system/test_isolation.py, which checks that VM is unharmed.
+ * 0x0a000000 are every VM's own, emulated empty: tests/guests/mmio.c.)
+ * Run next to another VM by tests/system/test_isolation.py, which checks
+ * that VM is unharmed.
  *
  * It expects 64 MiB of RAM at 0x40000000 and one vCPU.
  */
