@@ -97,6 +97,7 @@ void __noreturn boot_primary(u64 dtb)
     mmu_init(dtb);
     cpu_setup_el2(0);
     mops_init(); /* before the first large memcpy */
+    dt_index_build((const void *)dtb); /* the host DT does not change: see dt_index.c */
     dt_err = dt_parse_platform((const void *)dtb, &platform);
     console_setup((const void *)dtb);
     if (dt_err)
