@@ -64,6 +64,7 @@ struct vgic_cpu {
     u16 lr_intid[VGIC_MAX_LRS];  /* INTID in each used LR */
     u32 used_lrs;                /* bitmap of LRs Keel filled */
     u64 spilled[VGIC_NR_IRQS / 64]; /* active IRQs evicted from the LRs, not yet deactivated */
+    u32 nr_spilled;              /* bits set in spilled: one word for every flush to test */
     bool sleeping;               /* GICR_WAKER.ProcessorSleep */
     bool lr_stale;               /* an LR's priority or group changed from elsewhere */
     u32 gicr_ctlr;
