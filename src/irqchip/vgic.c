@@ -27,9 +27,11 @@ bool vgic_irq_pending(const struct vgic_irq *irq)
 
 /*
  * Called with the vgic lock held after any change to @irq. Queues it for an
- * LR on its target when it can be signalled, and wakes that target.
+ * LR on its target when it can be signalled, and wakes that target. Inline
+ * for the injection paths (vgic_pend, vgic_pend_sgi), which run on every
+ * SGI and timer interrupt; vgic_update() for the rest.
  */
-void vgic_update(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
+static inline void vgic_update_irq(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
 {
     struct vcpu *t = irq_target(vm, owner, irq);
 
@@ -49,6 +51,11 @@ void vgic_update(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
     } else {
         t->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
     }
+}
+
+void vgic_update(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
+{
+    vgic_update_irq(vm, owner, irq);
 }
 
 static void vgic_irq_defaults(struct vgic_irq *irq, u32 intid)
@@ -313,7 +320,30 @@ void vgic_pend(struct vm *vm, struct vcpu *target, u32 intid, u32 pintid)
         if (pintid)
             irq->hw_intid = (u16)pintid;
         irq->pending = true;
-        vgic_update(vm, target, irq);
+        vgic_update_irq(vm, target, irq);
+    }
+    spin_unlock(&vm->vgic.lock);
+}
+
+/* SGI @intid pending on every vCPU whose index is set in @vcpus: one lock for them all. */
+void vgic_pend_sgi(struct vm *vm, u32 vcpus, u32 intid)
+{
+    spin_lock(&vm->vgic.lock);
+    for (; vcpus; vcpus &= vcpus - 1) {
+        struct vcpu *t = vm->vcpus[__builtin_ctz(vcpus)];
+        struct vgic_irq *irq = &t->vgic.private_irqs[intid];
+
+        u64 bit = BIT(intid);
+
+        /*
+         * vgic_update_irq() for an SGI: always edge, so pending is all it
+         * needs besides its enables; a want bit already set was kicked for.
+         */
+        irq->pending = true;
+        if (vgic_irq_signalable(&vm->vgic, irq) && !(t->vgic.want[0] & bit)) {
+            t->vgic.want[0] |= bit;
+            vcpu_kick(t);
+        }
     }
     spin_unlock(&vm->vgic.lock);
 }
