@@ -242,6 +242,8 @@ void vgic_send_sgi(struct vcpu *vcpu, u64 sgir)
     /* the targets first, then one lock for all of them (vgic_pend_sgi) */
     if (sgir & BIT(40)) { /* IRM: every vCPU but the sender */
         hit = (u32)(BIT(n) - 1) & ~(u32)BIT(vcpu->id);
+    } else if ((vcpu->arch.vmpidr & 0xff00fffff0UL) == match && targets == BIT(vcpu->arch.vmpidr & 0xf)) {
+        hit = BIT(vcpu->id); /* to itself alone: affinities are unique, no other vCPU matches */
     } else {
         for (unsigned int i = 0; i < n; i++) {
             u64 mpidr = vm->vcpus[i]->arch.vmpidr;
