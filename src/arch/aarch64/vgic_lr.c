@@ -453,12 +453,26 @@ static void lr_done_refill(struct vcpu *vcpu, unsigned int n)
     vcpu->irqs_injected++;
 }
 
+/*
+ * What is still wanted after the refills, highest priority first, into
+ * free LRs or room made for it; maintenance requests go into @hcr. Out of
+ * line: an exit whose interrupt was refilled in place needs none of it.
+ */
+static u64 __attribute__((noinline)) vgic_flush_wanted(struct vcpu *vcpu, u64 hcr)
+{
+    u32 all_lrs = ich_lrs_all();
+    struct vgic_irq *irq;
+
+    while (vgic_wants_flush(&vcpu->vgic) && (irq = want_pick(vcpu)) &&
+           vgic_flush_one(vcpu, irq, all_lrs, &hcr))
+        ;
+    return hcr;
+}
+
 void vgic_flush(struct vcpu *vcpu)
 {
     struct vgic_cpu *c = &vcpu->vgic;
-    u32 all_lrs = ich_lrs_all();
     u64 hcr = ICH_HCR_EL2_En;
-    struct vgic_irq *irq;
 
     if (!vgic_wants_flush(c))
         return;
@@ -475,8 +489,8 @@ void vgic_flush(struct vcpu *vcpu)
         for (u32 done = lrs_done(c->used_lrs); done; done &= done - 1)
             lr_done_refill(vcpu, __builtin_ctz(done));
     }
-    while (vgic_wants_flush(c) && (irq = want_pick(vcpu)) && vgic_flush_one(vcpu, irq, all_lrs, &hcr))
-        ;
+    if (vgic_wants_flush(c))
+        hcr = vgic_flush_wanted(vcpu, hcr);
     if (spilled_any(c))
         hcr |= SPILL_TRAPS;
     spin_unlock(&vcpu->vm->vgic.lock);
