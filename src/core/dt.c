@@ -12,7 +12,7 @@
 /* Reads entry @idx of a "reg" property using the parent's cell sizes. */
 bool dt_read_reg(const void *fdt, int node, int idx, u64 *base, u64 *size)
 {
-    int parent = fdt_parent_offset(fdt, node);
+    int parent = dt_parent(fdt, node);
     int ac = fdt_address_cells(fdt, parent), sc = fdt_size_cells(fdt, parent);
     int len;
     const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
@@ -43,7 +43,7 @@ static u64 dt_cells(const fdt32_t *c, int n)
 static bool dt_translate_step(const void *fdt, int bus, u64 *addr)
 {
     int len, ca = fdt_address_cells(fdt, bus), sc = fdt_size_cells(fdt, bus);
-    int pa = fdt_address_cells(fdt, fdt_parent_offset(fdt, bus));
+    int pa = fdt_address_cells(fdt, dt_parent(fdt, bus));
     const fdt32_t *r = fdt_getprop(fdt, bus, "ranges", &len);
 
     if (!r || !len)
@@ -62,7 +62,7 @@ static bool dt_translate_step(const void *fdt, int bus, u64 *addr)
 
 bool dt_translate(const void *fdt, int node, u64 *addr)
 {
-    for (int bus = fdt_parent_offset(fdt, node); bus > 0; bus = fdt_parent_offset(fdt, bus))
+    for (int bus = dt_parent(fdt, node); bus > 0; bus = dt_parent(fdt, bus))
         if (!dt_translate_step(fdt, bus, addr))
             return false;
     return true;

@@ -168,8 +168,8 @@ static void probe_contexts(const void *fdt, int node)
 
     nr_ctx = 0;
     for (int i = 0; ie && i + 1 < len / 4 && nr_ctx < PLIC_MAX_CTX; i += 2) {
-        int intc = fdt_node_offset_by_phandle(fdt, fdt32_to_cpu(ie[i]));
-        int cpu = intc >= 0 ? fdt_parent_offset(fdt, intc) : -1;
+        int intc = dt_node_by_phandle(fdt, fdt32_to_cpu(ie[i]));
+        int cpu = intc >= 0 ? dt_parent(fdt, intc) : -1;
         u64 hart, size;
         ctx_hart[nr_ctx] = ~0UL;
         if (cpu >= 0 && fdt32_to_cpu(ie[i + 1]) == IRQ_S_EXT && dt_read_reg(fdt, cpu, 0, &hart, &size))

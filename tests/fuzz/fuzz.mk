@@ -35,7 +35,7 @@ FUZZ_LOG := $(FUZZ_DIR)/common/fuzz_log.c
 # Parser and DT generator: the real libfdt-using units, with fakes for
 # the allocator, the page tables and the GIC.
 FUZZ_CONFIG_SRCS := $(FUZZ_DIR)/vm_config/config_unity.c $(FUZZ_DIR)/common/fake_core.c \
-	$(FUZZ_DIR)/common/host_dt.c src/core/passthrough.c src/core/vdev_config.c src/core/hdisk_config.c src/core/dt.c src/core/guest_dt.c src/arch/aarch64/guest_dt.c \
+	$(FUZZ_DIR)/common/host_dt.c src/core/passthrough.c src/core/vdev_config.c src/core/hdisk_config.c src/core/dt.c src/core/dt_index.c src/core/guest_dt.c src/arch/aarch64/guest_dt.c \
 	src/drivers/gic.c tests/unit/fake_gic.c src/irqchip/vgic_dt.c src/lib/str_copy.c $(FUZZ_LOG)
 
 # harness name -> sources (its own file first)

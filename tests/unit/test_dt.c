@@ -766,6 +766,35 @@ static void test_cpu_enable_methods(void **state)
             assert_int_equal(plat.cpu_release_addr[i], 0);
 }
 
+/* The boot-time index answers as libfdt's own walks, for every node and phandle. */
+static void check_index(const char *name)
+{
+    void *fdt = load_dtb(name, NULL);
+    int depth = 0, phandles = 0;
+
+    dt_index_build(fdt);
+    for (int node = 0; node >= 0; node = fdt_next_node(fdt, node, &depth)) {
+        u32 ph = fdt_get_phandle(fdt, node);
+        assert_int_equal(dt_parent(fdt, node), fdt_parent_offset(fdt, node));
+        if (ph) {
+            assert_int_equal(dt_node_by_phandle(fdt, ph), node);
+            phandles++;
+        }
+    }
+    assert_true(phandles > 0);
+    assert_int_equal(dt_node_by_phandle(fdt, 0x7fffffff), -FDT_ERR_NOTFOUND);
+    assert_int_equal(dt_node_by_phandle(fdt, 0), -FDT_ERR_BADPHANDLE);
+    dt_index_drop();
+}
+
+static void test_index_matches_libfdt(void **state)
+{
+    (void)state;
+    check_index("virt-gicv3-smp4.dtb");
+    check_index("rpi4.dtb");
+    check_index("platform.dtb");
+}
+
 #define VIRT(i) \
     cmocka_unit_test_prestate_setup_teardown(test_qemu_virt, NULL, free_blobs, \
                                              (void *)&virt_configs[i])
@@ -787,6 +816,7 @@ int main(int argc, char **argv)
         T(test_odd_nodes),
         T(test_reserved_memory_multiple_regs),
         T(test_long_paths),
+        T(test_index_matches_libfdt),
     };
     _Static_assert(sizeof(virt_configs) / sizeof(virt_configs[0]) == 7, "one VIRT() per config");
 

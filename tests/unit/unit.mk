@@ -29,7 +29,7 @@ UNIT_PRINTF_DEFS := -Dvsnprintf=keel_vsnprintf -Dsnprintf=keel_snprintf
 
 # test name -> sources it links (the test file itself and fake_arch.c are implied)
 UNIT_SRCS_test_buddy := src/core/buddy.c
-UNIT_SRCS_test_dt := src/core/dt.c src/core/early_uart.c src/platform/boards.c src/lib/str_copy.c src/drivers/gic.c \
+UNIT_SRCS_test_dt := src/core/dt.c src/core/dt_index.c src/core/early_uart.c src/platform/boards.c src/lib/str_copy.c src/drivers/gic.c \
 	$(UNIT_DIR)/fake_gic.c
 UNIT_SRCS_test_esr := src/arch/aarch64/esr.c
 UNIT_SRCS_test_printf := src/lib/printf.c

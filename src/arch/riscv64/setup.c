@@ -162,6 +162,7 @@ void __noreturn boot_primary(u64 hartid, u64 dtb)
     int dt_err;
 
     asm volatile("mv tp, zero");
+    dt_index_build((const void *)dtb); /* the host DT does not change: see dt_index.c */
     dt_err = dt_parse_platform((const void *)dtb, &platform);
     if (!dt_err) {
         boot_hart_first(hartid);

@@ -70,6 +70,16 @@ struct platform {
 int dt_parse_platform(const void *fdt, struct platform *plat);
 const char *psci_conduit_name(enum psci_conduit c);
 const char *cpu_enable_method_name(enum cpu_enable_method m);
+/*
+ * The host DT's nodes' parents and phandles, recorded in one walk at boot
+ * (core/dt_index.c), before anything reads the tree. dt_parent() and
+ * dt_node_by_phandle() answer as fdt_parent_offset() and
+ * fdt_node_offset_by_phandle(), from the index for that tree.
+ */
+void dt_index_build(const void *fdt);
+void dt_index_drop(void); /* forget it (host unit tests reuse buffers) */
+int dt_parent(const void *fdt, int node);
+int dt_node_by_phandle(const void *fdt, u32 phandle);
 /* Entry @idx of @node's "reg", with its parent's #address-cells/#size-cells (1 or 2). */
 bool dt_read_reg(const void *fdt, int node, int idx, u64 *base, u64 *size);
 /* A bus address in @node's reg to a CPU physical address, through its buses' "ranges". */

@@ -9,7 +9,7 @@
 # the fake bus.
 
 HDISK_SRCS := tests/unit/hdisk/test_hdisk.c tests/unit/fake_arch.c src/drivers/virtio_blk_drv.c \
-	src/core/hdisk.c src/core/hdisk_config.c src/core/dt.c src/lib/str_copy.c \
+	src/core/hdisk.c src/core/hdisk_config.c src/core/dt.c src/core/dt_index.c src/lib/str_copy.c \
 	src/vdev/virtq.c src/vdev/virtio_mmio.c src/vdev/virtio_blk.c
 $(eval $(call unit_suite,hdisk,$(HDISK_SRCS),-Itests/unit/hdisk -Isrc/include \
 	-Isrc/arch/aarch64/include -Itests/unit -Wno-unused-parameter,-lfdt))
