@@ -10,12 +10,14 @@
 
 const struct irqchip_ops *irqchip;
 static unsigned int nr_lrs; /* the same on every CPU */
+u32 gic_lr_mask;
 u64 gic_gich;
 bool gic_cpuif_sysreg;
 
 void gic_set_nr_lrs(unsigned int n)
 {
     nr_lrs = n;
+    gic_lr_mask = (u32)((1UL << n) - 1);
 }
 
 unsigned int gic_nr_lrs(void)

@@ -27,9 +27,11 @@ bool vgic_irq_pending(const struct vgic_irq *irq)
 
 /*
  * Called with the vgic lock held after any change to @irq. Queues it for an
- * LR on its target when it can be signalled, and wakes that target.
+ * LR on its target when it can be signalled, and wakes that target. Inline
+ * for the injection paths (vgic_pend, vgic_pend_sgi), which run on every
+ * SGI and timer interrupt; vgic_update() for the rest.
  */
-void vgic_update(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
+static inline void vgic_update_irq(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
 {
     struct vcpu *t = irq_target(vm, owner, irq);
 
@@ -49,6 +51,11 @@ void vgic_update(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
     } else {
         t->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
     }
+}
+
+void vgic_update(struct vm *vm, struct vcpu *owner, struct vgic_irq *irq)
+{
+    vgic_update_irq(vm, owner, irq);
 }
 
 static void vgic_irq_defaults(struct vgic_irq *irq, u32 intid)
@@ -313,8 +320,54 @@ void vgic_pend(struct vm *vm, struct vcpu *target, u32 intid, u32 pintid)
         if (pintid)
             irq->hw_intid = (u16)pintid;
         irq->pending = true;
-        vgic_update(vm, target, irq);
+        vgic_update_irq(vm, target, irq);
     }
+    spin_unlock(&vm->vgic.lock);
+}
+
+/*
+ * SGI @intid pending on every vCPU whose index is set in @vcpus: one lock
+ * for them all, and the kicks after it (none of them needs it held), so
+ * the loop under the lock calls nothing.
+ */
+void vgic_pend_sgi(struct vm *vm, u32 vcpus, u32 intid)
+{
+    u64 bit = BIT(intid);
+    u32 kick = 0;
+
+    spin_lock(&vm->vgic.lock);
+    for (u32 left = vcpus; left; left &= left - 1) {
+        struct vcpu *t = vm->vcpus[__builtin_ctz(left)];
+        struct vgic_irq *irq = &t->vgic.private_irqs[intid];
+
+        /*
+         * vgic_update_irq() for an SGI: always edge, so pending is all it
+         * needs besides its enables; a want bit already set was kicked for.
+         */
+        irq->pending = true;
+        if (vgic_irq_signalable(&vm->vgic, irq) && !(t->vgic.want[0] & bit)) {
+            t->vgic.want[0] |= bit;
+            kick |= left & -left;
+        }
+    }
+    spin_unlock(&vm->vgic.lock);
+    for (; kick; kick &= kick - 1)
+        vcpu_kick(vm->vcpus[__builtin_ctz(kick)]);
+}
+
+/* The virtual timer, forwarded with the HW bit to the vCPU it belongs to. */
+void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid)
+{
+    struct vm *vm = vcpu->vm;
+    struct vgic_irq *irq = &vcpu->vgic.private_irqs[intid];
+
+    /* vgic_pend() for a private interrupt of the running vCPU: no lookup */
+    if (intid >= VGIC_NR_PRIVATE)
+        return;
+    spin_lock(&vm->vgic.lock);
+    irq->hw_intid = (u16)pintid;
+    irq->pending = true;
+    vgic_update_irq(vm, vcpu, irq);
     spin_unlock(&vm->vgic.lock);
 }
 
@@ -350,11 +403,6 @@ void vgic_set_private_level(struct vcpu *vcpu, u32 intid, bool level)
     vgic_line(vcpu->vm, vcpu, intid, level);
 }
 
-/* The virtual timer, forwarded with the HW bit to the vCPU it belongs to. */
-void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid)
-{
-    vgic_pend(vcpu->vm, vcpu, intid, pintid);
-}
 
 /* A physical SPI forwarded with the HW bit: the guest's deactivation ends it. */
 void vgic_inject_hw_spi(struct vm *vm, u32 intid, u32 pintid)

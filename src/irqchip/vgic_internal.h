@@ -29,6 +29,8 @@ bool vgic_irq_regs_write(struct vm *vm, struct vcpu *owner, u64 off, unsigned in
                          u32 lo, u32 hi);
 /* Latches @intid pending (forwarded from physical @pintid when non-zero). Takes the lock. */
 void vgic_pend(struct vm *vm, struct vcpu *target, u32 intid, u32 pintid);
+/* SGI @intid (0-15) pending on each vCPU whose index is set in @vcpus. Takes the lock. */
+void vgic_pend_sgi(struct vm *vm, u32 vcpus, u32 intid);
 /* An SPI's route (IROUTER, ITARGETSR) was written: it follows it (vgic_spi_route). */
 void vgic_reroute(struct vm *vm, struct vgic_irq *irq);
 /* GICD_CTLR's group enables (both versions, one security state). */

@@ -231,22 +231,29 @@ int vgicr_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
 void vgic_send_sgi(struct vcpu *vcpu, u64 sgir)
 {
     struct vm *vm = vcpu->vm;
-    bool irm = sgir & BIT(40);
-    u64 aff321 = ((sgir >> 16) & 0xff) << 8 | ((sgir >> 32) & 0xff) << 16 | ((sgir >> 48) & 0xffUL) << 32;
-    unsigned int rs = (sgir >> 44) & 0xf;
+    unsigned int n = vm->cfg.nr_vcpus;
+    /* a target's Aff3.Aff2.Aff1 and Aff0[7:4] must be these; Aff0[3:0] picks a TargetList bit */
+    u64 match = ((sgir >> 16) & 0xff) << 8 | ((sgir >> 32) & 0xff) << 16 |
+                ((sgir >> 48) & 0xffUL) << 32 | ((sgir >> 44) & 0xf) << 4;
     u16 targets = sgir & 0xffff;
     u32 intid = (sgir >> 24) & 0xf;
+    u32 hit = 0;
 
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
-        struct vcpu *t = vm->vcpus[i];
-        u64 mpidr = t->arch.vmpidr;
-        unsigned int aff0 = mpidr & 0xff;
+    /* the targets first, then one lock for all of them (vgic_pend_sgi) */
+    if (sgir & BIT(40)) { /* IRM: every vCPU but the sender */
+        hit = (u32)(BIT(n) - 1) & ~(u32)BIT(vcpu->id);
+    } else if ((vcpu->arch.vmpidr & 0xff00fffff0UL) == match && targets == BIT(vcpu->arch.vmpidr & 0xf)) {
+        hit = BIT(vcpu->id); /* to itself alone: affinities are unique, no other vCPU matches */
+    } else {
+        for (unsigned int i = 0; i < n; i++) {
+            u64 mpidr = vm->vcpus[i]->arch.vmpidr;
 
-        /* vgic_pend() rather than vgic_inject(): one call less on the self-SGI path */
-        if (irm ? t != vcpu : (mpidr & 0xff00ffff00UL) == aff321 && aff0 / 16 == rs &&
-                                  (targets & BIT(aff0 % 16)))
-            vgic_pend(vm, t, intid, 0);
+            if ((mpidr & 0xff00fffff0UL) == match && (targets & BIT(mpidr & 0xf)))
+                hit |= BIT(i);
+        }
     }
+    if (hit)
+        vgic_pend_sgi(vm, hit, intid);
 }
 
 /* Reset state (IHI 0069 12.9.4: GICD_CTLR.ARE and DS as this vGIC fixes them). Lock held. */

@@ -92,7 +92,7 @@ static u64 lr_sgi_source(struct vgic_irq *irq) { return 0; }
 
 static bool spilled_any(const struct vgic_cpu *c)
 {
-    return c->spilled[0] | c->spilled[1] | c->spilled[2] | c->spilled[3];
+    return c->nr_spilled != 0;
 }
 
 /*
@@ -177,6 +177,7 @@ static void lr_spill(struct vcpu *vcpu, unsigned int n)
     irq->spilled = true;
     irq->spilled_on = (u8)vcpu->id;
     vcpu->vgic.spilled[irq->intid / 64] |= BIT(irq->intid % 64);
+    vcpu->vgic.nr_spilled++;
 }
 
 /*
@@ -191,6 +192,7 @@ static void spill_end(struct vm *vm, struct vgic_irq *irq)
     struct vcpu *owner = vm->vcpus[irq->spilled_on];
 
     owner->vgic.spilled[irq->intid / 64] &= ~BIT(irq->intid % 64);
+    owner->vgic.nr_spilled--;
     irq->spilled = false;
     irq->active = false;
     if (irq->hw_intid && (irq->intid >= VGIC_NR_PRIVATE || owner == cpu_this()->vcpu))
@@ -346,19 +348,19 @@ static bool lr_make_room(struct vcpu *vcpu, const struct vgic_irq *irq, u64 *hcr
     return false;
 }
 
-/* Highest-priority (lowest value) wanted interrupt, or -1. */
-static int want_pick(struct vcpu *vcpu)
+/* Highest-priority (lowest value) wanted interrupt, or NULL if none is. */
+static struct vgic_irq *want_pick(struct vcpu *vcpu)
 {
     struct vgic_cpu *c = &vcpu->vgic;
-    int best = -1;
-    u8 best_prio = 0xff;
+    struct vgic_irq *best = NULL;
+    unsigned int best_prio = 0x100; /* above any priority: the first one wins */
 
     for (unsigned int w = 0; w < ARRAY_SIZE(c->want); w++) {
         for (u64 bits = c->want[w]; bits; bits &= bits - 1) {
-            u32 intid = w * 64 + __builtin_ctzl(bits);
-            struct vgic_irq *irq = vgic_get_irq(vcpu->vm, vcpu, intid);
-            if (best < 0 || irq->priority < best_prio) {
-                best = (int)intid;
+            struct vgic_irq *irq = vgic_get_irq(vcpu->vm, vcpu, w * 64 + __builtin_ctzl(bits));
+
+            if (irq->priority < best_prio) {
+                best = irq;
                 best_prio = irq->priority;
             }
         }
@@ -367,10 +369,10 @@ static int want_pick(struct vcpu *vcpu)
 }
 
 /* Puts one wanted interrupt in an LR; false if no LR can take it. Lock held. */
-static bool vgic_flush_one(struct vcpu *vcpu, u32 intid, u32 all_lrs, u64 *hcr)
+static bool vgic_flush_one(struct vcpu *vcpu, struct vgic_irq *irq, u32 all_lrs, u64 *hcr)
 {
     struct vgic_cpu *c = &vcpu->vgic;
-    struct vgic_irq *irq = vgic_get_irq(vcpu->vm, vcpu, intid);
+    u32 intid = irq->intid;
     u32 free_lrs = all_lrs & ~c->used_lrs;
 
     if (VGIC_SGI_SOURCES && irq->in_lr && irq->sgi_sources) {
@@ -420,12 +422,57 @@ static bool vgic_flush_one(struct vcpu *vcpu, u32 intid, u32 all_lrs, u64 *hcr)
     return true;
 }
 
+/*
+ * LR @n, which the guest has finished, at the start of a flush. A private
+ * interrupt pending again by now (the next SGI, the next timer period) goes
+ * straight back into it, built afresh (current priority, group, source),
+ * instead of being folded back, queued and picked again: any free LR may
+ * take any wanted interrupt, and this one is free. Anything else is folded
+ * back as vgic_reclaim() does (an SPI follows its route there). Lock held.
+ */
+static void lr_done_refill(struct vcpu *vcpu, unsigned int n)
+{
+    struct vgic_cpu *c = &vcpu->vgic;
+    u32 intid = c->lr_intid[n];
+    struct vgic_irq *irq;
+
+    if (intid >= VGIC_NR_PRIVATE) {
+        vgic_reclaim(vcpu, BIT(n));
+        return;
+    }
+    irq = &c->private_irqs[intid];
+    irq->active = false;
+    if (!vgic_irq_signalable(&vcpu->vm->vgic, irq)) {
+        lr_release(vcpu, n);
+        return;
+    }
+    ich_lr_write(n, lr_build(irq) | lr_sgi_source(irq));
+    /* the latch now lives in the LR (but other sources' do not) */
+    irq->pending = VGIC_SGI_SOURCES && irq->sgi_sources != 0;
+    c->want[0] &= ~BIT(intid);
+    vcpu->irqs_injected++;
+}
+
+/*
+ * What is still wanted after the refills, highest priority first, into
+ * free LRs or room made for it; maintenance requests go into @hcr. Out of
+ * line: an exit whose interrupt was refilled in place needs none of it.
+ */
+static u64 __attribute__((noinline)) vgic_flush_wanted(struct vcpu *vcpu, u64 hcr)
+{
+    u32 all_lrs = ich_lrs_all();
+    struct vgic_irq *irq;
+
+    while (vgic_wants_flush(&vcpu->vgic) && (irq = want_pick(vcpu)) &&
+           vgic_flush_one(vcpu, irq, all_lrs, &hcr))
+        ;
+    return hcr;
+}
+
 void vgic_flush(struct vcpu *vcpu)
 {
     struct vgic_cpu *c = &vcpu->vgic;
-    u32 all_lrs = (u32)(BIT(gic_nr_lrs()) - 1);
     u64 hcr = ICH_HCR_EL2_En;
-    int intid;
 
     if (!vgic_wants_flush(c))
         return;
@@ -434,16 +481,16 @@ void vgic_flush(struct vcpu *vcpu)
     if (spilled_any(c))
         vgic_fold_eoicount(vcpu);
     /*
-     * Fold back finished LRs first: an LR left behind by an edge interrupt
-     * (no maintenance IRQ) would otherwise be re-pended as it was, with a
-     * stale priority and route.
+     * Finished LRs first: an LR left behind by an edge interrupt (no
+     * maintenance IRQ) would otherwise be re-pended as it was, with a stale
+     * priority and route.
      */
-    if (c->used_lrs)
-        vgic_reclaim(vcpu, lrs_done(c->used_lrs));
-    while (vgic_wants_flush(c) && (intid = want_pick(vcpu)) >= 0) {
-        if (!vgic_flush_one(vcpu, (u32)intid, all_lrs, &hcr))
-            break;
+    if (c->used_lrs) {
+        for (u32 done = lrs_done(c->used_lrs); done; done &= done - 1)
+            lr_done_refill(vcpu, __builtin_ctz(done));
     }
+    if (vgic_wants_flush(c))
+        hcr = vgic_flush_wanted(vcpu, hcr);
     if (spilled_any(c))
         hcr |= SPILL_TRAPS;
     spin_unlock(&vcpu->vm->vgic.lock);

@@ -78,5 +78,7 @@ static inline void gic_enable_percpu(void (*enable)(u32 intid, unsigned int cpu)
 /* Number of list registers of this CPU's virtual interface (both versions). */
 unsigned int gic_nr_lrs(void);
 void gic_set_nr_lrs(unsigned int n); /* by the driver, from its VTR */
+/* One bit per list register: the flush asks on every exit, so a load, not a call. */
+extern u32 gic_lr_mask;
 
 #endif

@@ -64,6 +64,7 @@ struct vgic_cpu {
     u16 lr_intid[VGIC_MAX_LRS];  /* INTID in each used LR */
     u32 used_lrs;                /* bitmap of LRs Keel filled */
     u64 spilled[VGIC_NR_IRQS / 64]; /* active IRQs evicted from the LRs, not yet deactivated */
+    u32 nr_spilled;              /* bits set in spilled: one word for every flush to test */
     bool sleeping;               /* GICR_WAKER.ProcessorSleep */
     bool lr_stale;               /* an LR's priority or group changed from elsewhere */
     u32 gicr_ctlr;
@@ -114,7 +115,7 @@ int vgicr_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val);
 void vgic_inject(struct vm *vm, struct vcpu *target, u32 intid);
 /* Sets the line level of a level-sensitive SPI (emulated devices). */
 void vgic_set_level(struct vm *vm, u32 intid, bool level);
-/* Injects a hardware interrupt (HW bit): guest deactivation reaches @pintid. */
+/* Injects private hardware interrupt @intid (HW bit): guest deactivation reaches @pintid. */
 void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid);
 void vgic_inject_hw_spi(struct vm *vm, u32 intid, u32 pintid);
 void vgic_set_private_level(struct vcpu *vcpu, u32 intid, bool level);

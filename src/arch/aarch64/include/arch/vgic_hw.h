@@ -25,6 +25,9 @@ u32 ich_elrsr_read(void);
 u32 ich_eisr_read(void);
 void ich_aprs_clear(void);
 void ich_sync(void);
+unsigned int gic_nr_lrs(void);
+/* The faked number of LRs changes from test to test. */
+static inline u32 ich_lrs_all(void) { return (u32)((1UL << gic_nr_lrs()) - 1); }
 
 #else
 
@@ -148,6 +151,12 @@ static inline u32 ich_elrsr_read(void)
 static inline u32 ich_eisr_read(void)
 {
     return VGIC_HW_GICH ? *gich_reg(GICH_EISR0) : (u32)read_sysreg(ICH_EISR_EL2);
+}
+
+/* Every list register of this CPU's interface, one bit each. */
+static inline u32 ich_lrs_all(void)
+{
+    return gic_lr_mask;
 }
 
 /* No active priorities: the vCPU starts with nothing being handled. */
