@@ -11,12 +11,15 @@
 
 #define ITERS 2000
 #define TIMER_ROUNDS 50
+#define IPI_WARMUP 16
 
 /* A function ID from the SiP service (OEN 2), which Keel does not implement. */
 #define SMCCC_SIP_NULL 0x82000000U
 #define PSCI_VERSION_FN 0x84000000U
 #define GICD_IIDR_OFF 0x0008
 #define UARTFR_OFF 0x018
+/* QEMU virt's first virtio-mmio slot: natively QEMU's empty transport, under Keel its own. */
+#define VIRTIO_SLOT0_MAGIC 0x0a000000UL
 #define BENCH_SGI 3
 
 /*
@@ -114,6 +117,107 @@ static void bench_timer_latency(void)
     print_result("vtimer_latency", per_op_x10(total, TIMER_ROUNDS));
 }
 
+/*
+ * Cross-CPU IPI, CPU 0 to CPU 1, as round trips. CPU 0 sends BENCH_SGI and
+ * polls a counter in memory; CPU 1 polls its acknowledge register with
+ * interrupts masked, EOIs the SGI and bumps the counter. Both polling loops
+ * run cpu_relax() (YIELD) each time round.
+ *
+ * What the figure counts: under -icount QEMU runs the CPUs round robin on
+ * one thread, and the virtual counter advances with the instructions of
+ * every CPU, so the counter CPU 0 reads around the rounds counts what both
+ * CPUs executed meanwhile. Outside parallel TCG, YIELD ends the CPU's turn,
+ * so each side polls exactly once per round before the other runs: CPU 0
+ * sends and polls, CPU 1 acknowledges, EOIs, bumps the counter and polls
+ * (spurious), CPU 0 sees the counter. Natively the figure is those guest
+ * instructions of both CPUs; under Keel the same ones plus everything Keel
+ * runs on both physical CPUs (the trapped send, the physical IPI, the
+ * injection, and anything it makes the guest poll in addition). No CPU ever
+ * idles (no WFI), which would let the clock follow the host's.
+ *
+ * The polls are counted, so the log shows whether Keel changed them.
+ */
+struct ipi_ping {
+    unsigned int rounds;     /* warm-up included */
+    bool ready;              /* CPU 1 polls with interrupts masked */
+    u32 acked;               /* rounds CPU 1 has acknowledged */
+    u32 others;              /* other INTIDs CPU 1 acknowledged */
+    u64 polls;               /* CPU 1's spurious acknowledges */
+};
+
+static void ipi_responder(void *arg)
+{
+    struct ipi_ping *p = arg;
+    u64 polls = 0;
+
+    local_irq_disable();
+    gic_irq_enable(BENCH_SGI);
+    __atomic_store_n(&p->ready, true, __ATOMIC_RELEASE);
+    while (READ_ONCE(p->acked) < p->rounds) {
+        u32 intid = gic_ack();
+
+        if (intid == GIC_SPURIOUS) {
+            polls++;
+            cpu_relax();
+            continue;
+        }
+        gic_eoi(intid);
+        if (intid == BENCH_SGI)
+            __atomic_store_n(&p->acked, p->acked + 1, __ATOMIC_RELEASE);
+        else
+            p->others++;
+    }
+    gic_irq_disable(BENCH_SGI);
+    p->polls = polls;
+}
+
+/* Rounds @from to @to - 1: send, then wait for CPU 1 to count it. Returns CPU 0's polls. */
+static u64 ipi_rounds(struct ipi_ping *p, u32 from, u32 to)
+{
+    u64 polls = 0;
+
+    for (u32 n = from; n < to; n++) {
+        gic_send_sgi(1, BENCH_SGI);
+        while (__atomic_load_n(&p->acked, __ATOMIC_ACQUIRE) != n + 1) {
+            polls++;
+            cpu_relax();
+        }
+    }
+    return polls;
+}
+
+static void bench_ipi(void)
+{
+    static struct ipi_ping ping = { .rounds = IPI_WARMUP + ITERS };
+    u64 t0, t1, polls;
+
+    if (machine.nr_cpus < 2)
+        return;
+    if (smp_boot(1) != PSCI_RET_SUCCESS) {
+        printf("FAIL: bench: CPU_ON of CPU 1 failed\n");
+        return;
+    }
+    local_irq_disable();
+    on_cpu_async(1, ipi_responder, &ping);
+    /* Before it is ready, CPU 1's idle loop would take the SGI as an interrupt. */
+    if (!wait_until(READ_ONCE(ping.ready), 1000000)) {
+        printf("FAIL: bench: CPU 1 did not start answering IPIs\n");
+        return;
+    }
+    /* The warm-up brings both CPUs into step; then the timed rounds. */
+    ipi_rounds(&ping, 0, IPI_WARMUP);
+    t0 = cntvct();
+    polls = ipi_rounds(&ping, IPI_WARMUP, ping.rounds);
+    t1 = cntvct();
+    if (!cpu_idle_wait(1, 10000000))
+        printf("FAIL: bench: CPU 1 still busy after the IPI rounds\n");
+    if (ping.others)
+        printf("FAIL: bench: CPU 1 acknowledged %u other interrupts\n", ping.others);
+    printf("bench: ipi: %u rounds, CPU 0 polled %lu times, CPU 1 %lu (warm-up included)\n",
+           ITERS, polls, ping.polls);
+    print_result("ipi_cpu0_to_cpu1_round_trip", per_op_x10(t1 - t0, ITERS));
+}
+
 void guest_main(void)
 {
     printf("bench: %u iterations per figure, counter %lu Hz\n", ITERS, cnt_freq());
@@ -122,6 +226,8 @@ void guest_main(void)
     bench_hvc("hvc_psci_version", PSCI_VERSION_FN);
     bench_read("mmio_gicd_iidr", machine.gicd_base + GICD_IIDR_OFF);
     bench_read("mmio_uart_fr", machine.uart_base + UARTFR_OFF);
+    bench_read("mmio_virtio_magic", VIRTIO_SLOT0_MAGIC);
     bench_sgi_self();
     bench_timer_latency();
+    bench_ipi();
 }

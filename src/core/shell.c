@@ -62,8 +62,9 @@ static void cmd_stat(struct vm *vm)
     static const char *const reasons[EXIT_REASONS] = EXIT_REASON_NAMES;
 
     console_printf("vm %s: %s, boot %u, RAM at IPA %#lx, doorbells received %lu, console "
-                   "input dropped %lu\n", vm->cfg.name, vm_state_name(vm->state), vm->boots,
-                   vm->cfg.ram_ipa, vm->doorbells, vm_console_dropped(vm));
+                   "input dropped %lu, RAM touched %lu of %lu MiB\n", vm->cfg.name,
+                   vm_state_name(vm->state), vm->boots, vm->cfg.ram_ipa, vm->doorbells,
+                   vm_console_dropped(vm), vm->ram_blocks_filled * 2, vm->cfg.mem_size >> 20);
     console_printf("%-6s", "vcpu");
     for (unsigned int r = 0; r < EXIT_REASONS; r++)
         console_printf(" %10s", reasons[r]);

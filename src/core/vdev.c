@@ -3,9 +3,11 @@
  * queues live in, the interrupt lines, and the lifetime of every emulated
  * virtio device, whatever its type.
  *
- * A VM with at least one device gets the whole slot window as one MMIO
- * region: empty slots read DeviceID 0, as on QEMU. A VM without devices
- * has no window, so accesses there abort as before.
+ * Every VM gets the whole slot window as one MMIO region, as QEMU's virt
+ * boards have it: a guest built for them may probe the slots without
+ * reading the DT. Empty slots read DeviceID 0, as on QEMU, and cost
+ * nothing per VM: they have no state (virtio_mmio_empty_read), and a VM
+ * without devices has no struct vm_virtio at all.
  */
 #include <keel/console.h>
 #include <keel/log.h>
@@ -19,12 +21,9 @@
 
 struct vm_virtio {
     struct virtq_mem mem;
-    struct virtio_mmio empty; /* every slot without a device: stateless, but calls are serialised */
-    spinlock_t empty_lock;
     struct vdev *slot[GUEST_VIRTIO_COUNT];
     struct vdev *order[GUEST_VIRTIO_COUNT]; /* in attach order, for the shell and lifetime calls */
     unsigned int nr;
-    bool window;              /* the MMIO region is in vm->mmio (it stays across rebuilds) */
 };
 
 /* ---- guest memory for the queues: the VM's RAM chunks ---- */
@@ -137,23 +136,19 @@ void vdev_unlock(struct vdev *d)
         vdev_log_broken(d, err, queue);
 }
 
-/* The whole window: the slot picks the transport, the offset in it the register. */
+/*
+ * The whole window: the slot picks the transport, the offset in it the
+ * register. A VM without devices has no vm_virtio: every slot is empty.
+ */
 static int vdev_access(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val, bool write)
 {
     struct vm_virtio *v = vcpu->vm->virtio;
-    struct vdev *d = v->slot[off / GUEST_VIRTIO_STRIDE];
+    struct vdev *d = v ? v->slot[off / GUEST_VIRTIO_STRIDE] : NULL;
     u64 reg = off % GUEST_VIRTIO_STRIDE;
     int ret;
 
-    if (!d) {
-        spin_lock(&v->empty_lock);
-        if (write)
-            ret = virtio_mmio_write(&v->empty, reg, size, *val);
-        else
-            ret = virtio_mmio_read(&v->empty, reg, size, val);
-        spin_unlock(&v->empty_lock);
-        return ret;
-    }
+    if (!d)
+        return write ? virtio_mmio_empty_write(reg, size) : virtio_mmio_empty_read(reg, size, val);
     vdev_lock(d);
     ret = write ? virtio_mmio_write(&d->t, reg, size, *val) : virtio_mmio_read(&d->t, reg, size, val);
     vdev_unlock(d);
@@ -225,29 +220,46 @@ int vdev_create(struct vm *vm)
     if (!v)
         return -1;
     v->mem = (struct virtq_mem){ vdev_mem_check, vdev_mem_read, vdev_mem_write, vm };
-    v->empty_lock = (spinlock_t)SPINLOCK_INIT;
-    virtio_mmio_init(&v->empty, NULL, NULL, &v->mem, NULL, NULL, NULL);
     return vdisk_create(vm) ?: vnet_create(vm) ?: vconsole_create(vm);
 }
 
+/* The window's region stays in vm->mmio across rebuilds: added by the first build. */
+static bool vdev_window_added(const struct vm *vm)
+{
+    for (unsigned int i = 0; i < vm->nr_mmio; i++)
+        if (vm->mmio[i].read == vdev_read)
+            return true;
+    return false;
+}
+
 /*
- * Every build: each type's per-boot work, then the transport reset (the
- * virqchip's reset_vm drops their lines). After vm_map_passthrough, so
- * forwarded slots precede the window in vm->mmio and win the lookup.
+ * The window, on the first build. A VM with devices needs it; one without
+ * gets it if its MMIO table has room left by passthrough, which it had
+ * before every VM got a window.
+ */
+static int vdev_add_window(struct vm *vm)
+{
+    if (vdev_window_added(vm))
+        return 0;
+    if (vm->nr_mmio == VM_MAX_MMIO)
+        return vm->virtio ? -1 : 0;
+    vm_add_mmio(vm, GUEST_VIRTIO_BASE, VDEV_WINDOW, vdev_read, vdev_write);
+    return 0;
+}
+
+/*
+ * Every build: the window, each type's per-boot work, then the transport
+ * reset (the virqchip's reset_vm drops their lines). After
+ * vm_map_passthrough, so forwarded slots precede the window in vm->mmio
+ * and win the lookup.
  */
 int vdev_build(struct vm *vm)
 {
     struct vm_virtio *v = vm->virtio;
 
-    if (!v)
-        return 0;
-    if (!v->window) {
-        if (vm->nr_mmio == VM_MAX_MMIO)
-            return -1;
-        vm_add_mmio(vm, GUEST_VIRTIO_BASE, VDEV_WINDOW, vdev_read, vdev_write);
-        v->window = true;
-    }
-    for (unsigned int i = 0; i < v->nr; i++) {
+    if (vdev_add_window(vm))
+        return -1;
+    for (unsigned int i = 0; v && i < v->nr; i++) {
         struct vdev *d = v->order[i];
         if (d->type->build && d->type->build(d))
             return -1;

@@ -1,6 +1,7 @@
 /*
- * VM objects: guest RAM and its Stage-2 map, vCPUs pinned to physical CPUs,
- * the emulated devices, and the lifecycle (start, power off, reset).
+ * VM objects: their Stage-2 map, vCPUs pinned to physical CPUs, the emulated
+ * devices, and the lifecycle (start, power off, reset). Guest RAM is in
+ * core/vm_ram.c.
  */
 #include <keel/arch.h>
 #include <keel/buddy.h>
@@ -51,122 +52,12 @@ const char *vm_state_name(enum vm_state s)
     return s <= VM_CRASHED ? names[s] : "?";
 }
 
-static void vm_free_ram(struct vm *vm)
-{
-    for (unsigned int i = 0; i < vm->nr_chunks; i++)
-        page_free((void *)pa_addr(vm->chunks[i].base));
-    vm->nr_chunks = 0;
-}
-
 /* Everything the VM's memory map holds: RAM, disk copies and Stage-2 tables (the root stays). */
 static void vm_free_memory(struct vm *vm)
 {
-    vm_free_ram(vm);
+    vm_ram_free(vm);
     vdev_free(vm);
     arch_s2_clear(vm);
-}
-
-/*
- * Guest RAM in as few naturally aligned buddy blocks as possible (each at
- * least 2 MiB, so Stage-2 uses blocks), mapped back to back from
- * GUEST_RAM_BASE. Pages are zeroed: they may have belonged to another VM.
- */
-/*
- * Identity-mapped RAM must be physically contiguous: one buddy block, of
- * which the VM gets the first mem_size bytes (the rest idles until the VM
- * is destroyed).
- */
-static int vm_alloc_ram_identity(struct vm *vm)
-{
-    unsigned int order = MAX(order_for_size(vm->cfg.mem_size), 9U);
-    void *p = order <= BUDDY_MAX_ORDER ? page_alloc(order) : NULL;
-
-    if (!p)
-        return -1;
-    arch_zero_memory(p, vm->cfg.mem_size);
-    vm->chunks[vm->nr_chunks++] = (struct mem_range){ pa_init((u64)p), vm->cfg.mem_size };
-    vm->cfg.ram_ipa = (u64)p;
-    return arch_s2_map(vm, ipa_init((u64)p), pa_init((u64)p), vm->cfg.mem_size, S2_KIND_RAM);
-}
-
-static int vm_alloc_ram(struct vm *vm)
-{
-    u64 left = vm->cfg.mem_size, ipa = vm->cfg.ram_ipa;
-
-    if (page_free_count() < (vm->cfg.mem_size >> PAGE_SHIFT))
-        return -1; /* fail before zeroing gigabytes we cannot use */
-    if (vm->cfg.identity)
-        return vm_alloc_ram_identity(vm);
-    while (left) {
-        unsigned int order = BUDDY_MAX_ORDER;
-        void *p = NULL;
-        while ((PAGE_SIZE << order) > left)
-            order--;
-        for (; order >= 9 && !(p = page_alloc(order)); order--)
-            ;
-        if (!p || vm->nr_chunks == VM_MAX_CHUNKS) {
-            if (p)
-                page_free(p);
-            vm_free_ram(vm);
-            return -1;
-        }
-        u64 size = PAGE_SIZE << order;
-        arch_zero_memory(p, size);
-        vm->chunks[vm->nr_chunks++] = (struct mem_range){ pa_init((u64)p), size };
-        if (arch_s2_map(vm, ipa_init(ipa), pa_init((u64)p), size, S2_KIND_RAM))
-            return -1;
-        ipa += size;
-        left -= size;
-    }
-    return 0;
-}
-
-void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size)
-{
-    u64 off = ipa_addr(ipa) - vm->cfg.ram_ipa;
-
-    if (ipa_addr(ipa) < vm->cfg.ram_ipa)
-        return NULL;
-    for (unsigned int i = 0; i < vm->nr_chunks; i++) {
-        if (off < vm->chunks[i].size)
-            return off + size <= vm->chunks[i].size
-                       ? (void *)(pa_addr(vm->chunks[i].base) + off) : NULL;
-        off -= vm->chunks[i].size;
-    }
-    return NULL;
-}
-
-void *vm_ipa_span(struct vm *vm, u64 ipa, u64 *avail)
-{
-    u64 off = ipa - vm->cfg.ram_ipa;
-
-    if (ipa < vm->cfg.ram_ipa)
-        return NULL;
-    for (unsigned int i = 0; i < vm->nr_chunks; i++) {
-        if (off < vm->chunks[i].size) {
-            *avail = vm->chunks[i].size - off;
-            return (void *)(pa_addr(vm->chunks[i].base) + off);
-        }
-        off -= vm->chunks[i].size;
-    }
-    return NULL;
-}
-
-int vm_copy_to_guest(struct vm *vm, ipaddr_t ipa, const void *src, u64 len)
-{
-    while (len) {
-        u64 n = MIN(len, PAGE_SIZE - (ipa_addr(ipa) & (PAGE_SIZE - 1)));
-        void *dst = vm_ipa_to_hva(vm, ipa, n);
-        if (!dst)
-            return -1;
-        memcpy(dst, src, n);
-        /* the guest starts with its MMU and caches off: push the bytes to memory */
-        arch_clean_dcache_range((u64)dst, n);
-        ipa = ipa_add(ipa, n);
-        src = (const u8 *)src + n;
-        len -= n;
-    }
-    return 0;
 }
 
 void vm_add_mmio(struct vm *vm, u64 base, u64 size,
@@ -214,7 +105,7 @@ static int vm_prepare_boot(struct vm *vm)
 /* Memory, Stage-2 map and images: everything a rebuild redoes. */
 static int vm_build(struct vm *vm)
 {
-    if (vm_alloc_ram(vm)) {
+    if (vm_ram_alloc(vm)) {
         ERROR("%s (%s): not enough free memory for %lu MiB of guest RAM", vm->cfg.node,
               vm->cfg.name, vm->cfg.mem_size >> 20);
         return -1;
@@ -228,7 +119,7 @@ static int vm_build(struct vm *vm)
 static void vm_free(struct vm *vm)
 {
     pt_release(vm);
-    vm_free_ram(vm);
+    vm_ram_destroy(vm);
     vdev_free(vm);
     vdev_destroy(vm);
     arch_s2_destroy(vm);

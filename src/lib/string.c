@@ -23,6 +23,15 @@
  * source: every word is loaded before the stores that could overwrite it
  * (a store to d[i + 1] ends before s[i + 2] when d < s).
  */
+/*
+ * Large copies and sets go to the CPU's own bulk instructions when the arch
+ * found some at boot (arm64 FEAT_MOPS, arch/aarch64/mops.c); below
+ * BULK_MIN bytes the loops here cost less than the call.
+ */
+void *(*memcpy_bulk)(void *dst, const void *src, size_t n);
+void *(*memset_bulk)(void *dst, int c, size_t n);
+#define BULK_MIN 256
+
 #define COPY_PAIR(d, s, i)                  \
     do {                                    \
         u64 lo_ = (s)[i], hi_ = (s)[i + 1]; \
@@ -96,6 +105,8 @@ void *memcpy(void *dst, const void *src, size_t n)
     u8 *d = dst;
     const u8 *s = src;
 
+    if (n >= BULK_MIN && memcpy_bulk)
+        return memcpy_bulk(dst, src, n);
     if (n >= 16) {
         for (; (uintptr_t)d & 7; n--)
             *d++ = *s++;
@@ -127,6 +138,8 @@ void *memset(void *dst, int c, size_t n)
 {
     u8 *d = dst;
 
+    if (n >= BULK_MIN && memset_bulk)
+        return memset_bulk(dst, c, n);
     /* Zeroes (page tables, structures) a word at a time, 64 bytes an iteration (stp xzr on arm64). */
     if (c == 0 && IS_ALIGNED((uintptr_t)d | n, 8)) {
         u64 *w = (u64 *)d;

@@ -361,7 +361,7 @@ static u32 virtio_mmio_reg_read(struct virtio_mmio *t, u64 reg)
 }
 
 /* An empty slot (4.2.2, QEMU's unused transports): only what identifies a virtio-mmio window. */
-static u32 virtio_mmio_empty_read(u64 reg)
+static u32 virtio_mmio_empty_reg(u64 reg)
 {
     switch (reg) {
     case MagicValue:
@@ -467,26 +467,40 @@ static bool virtio_mmio_access_ok(u64 off, unsigned int size)
 
 int virtio_mmio_read(struct virtio_mmio *t, u64 offset, unsigned int size, u64 *value)
 {
+    if (!t->ops)
+        return virtio_mmio_empty_read(offset, size, value);
     if (!virtio_mmio_access_ok(offset, size))
         return -1;
     if (offset >= VIRTIO_MMIO_CONFIG)
         *value = virtio_mmio_config_read(t, offset - VIRTIO_MMIO_CONFIG, size);
-    else if (t->ops)
-        *value = virtio_mmio_reg_read(t, offset);
     else
-        *value = virtio_mmio_empty_read(offset);
+        *value = virtio_mmio_reg_read(t, offset);
     return 0;
 }
 
 int virtio_mmio_write(struct virtio_mmio *t, u64 offset, unsigned int size, u64 value)
 {
+    if (!t->ops)
+        return virtio_mmio_empty_write(offset, size);
     if (!virtio_mmio_access_ok(offset, size))
         return -1;
-    if (!t->ops)
-        return 0;
     if (offset >= VIRTIO_MMIO_CONFIG)
         virtio_mmio_config_write(t, offset - VIRTIO_MMIO_CONFIG, size, value);
     else
         virtio_mmio_reg_write(t, offset, (u32)value);
     return 0;
+}
+
+/* No configuration space: 0 there, as everywhere but the identifying registers. */
+int virtio_mmio_empty_read(u64 offset, unsigned int size, u64 *value)
+{
+    if (!virtio_mmio_access_ok(offset, size))
+        return -1;
+    *value = offset < VIRTIO_MMIO_CONFIG ? virtio_mmio_empty_reg(offset) : 0;
+    return 0;
+}
+
+int virtio_mmio_empty_write(u64 offset, unsigned int size)
+{
+    return virtio_mmio_access_ok(offset, size) ? 0 : -1;
 }

@@ -9,11 +9,18 @@
  *  - an instruction fetch outside RAM: EC 0x21, IFSC 0x10
  *  - accesses an emulated device cannot take (a byte access to GICD_CTLR,
  *    a load pair) abort the same way
+ *  - the virtio-mmio slots of QEMU's virt board (0x0a000000 + 0x200 n, 32)
+ *    are there in a VM without virtio devices, every one empty (virtio 1.2
+ *    4.2.2): MagicValue "virt", Version 2, DeviceID 0, writes ignored, the
+ *    transport's access rules; past the 32nd slot nothing
  *  - unaligned loads and stores to RAM work (SCTLR_EL1.A = 0, Normal memory)
  *  - exclusives (LDXR/STXR and friends, CLREX) and, where present, LSE
  *    atomics on RAM, on one vCPU and across all of them
  */
 #include "libguest.h"
+
+#define VIRTIO_SLOT(n) (0x0a000000UL + 0x200UL * (n))
+#define VIRTIO_MAGIC 0x74726976 /* "virt" */
 
 static bool check_abort(const char *what, u64 addr, bool write, bool taken, const struct fault *f,
                         u64 pc)
@@ -117,7 +124,7 @@ static void test_outside(void)
 
     report_prefix_push("outside");
     probe("board flash (0x0)", 0x0);
-    probe("board virtio-mmio", 0x0a000000);
+    probe("past the virtio-mmio slots", VIRTIO_SLOT(32));
     probe_gic_frames();
     probe("past the UART page", machine.uart_base + 0x1000);
     probe("past RAM", ram_end);
@@ -137,7 +144,7 @@ static void test_outside(void)
     }
     report(bad == 0, "sweep of %u addresses outside the map: all abort (%u did not)", n, bad);
 
-    /* a load pair: no syndrome (ISV = 0), nothing there: still an abort */
+    /* a load pair: no syndrome (ISV = 0), so not emulated: still an abort */
     {
         struct fault f;
         u64 a = 0x0a000000, x = 0, y = 0;
@@ -146,6 +153,43 @@ static void test_outside(void)
         bool t = fault_taken(&f);
         check_abort("load pair", a, false, t, &f, 0);
     }
+    report_prefix_pop();
+}
+
+/* ---- QEMU virt's virtio-mmio slots, empty in a VM without virtio devices ---- */
+
+static void check_empty_slot(unsigned int n)
+{
+    u64 a = VIRTIO_SLOT(n);
+    u32 magic = readl(a), version = readl(a + 0x004), id = readl(a + 0x008);
+
+    report(magic == VIRTIO_MAGIC && version == 2 && id == 0,
+           "slot %u at %#lx: MagicValue %#x, Version %u, DeviceID %u", n, a, magic, version, id);
+    writel(a + 0x070, 0xff); /* Status: an empty slot ignores writes */
+    writel(a + 0x100, 0xffffffff);
+    report(readl(a + 0x070) == 0 && readl(a + 0x100) == 0 && readb(a + 0x103) == 0,
+           "slot %u: writes ignored, configuration space 0", n);
+}
+
+static void test_virtio_slots(void)
+{
+    struct fault f;
+    u64 a = VIRTIO_SLOT(0), pc;
+    bool t;
+
+    report_prefix_push("virtio-mmio");
+    check_empty_slot(0);
+    check_empty_slot(16);
+    check_empty_slot(31);
+    /* the same access rules as a slot with a device: registers 32-bit only */
+    fault_expect();
+    access(a, 1, false, &pc);
+    t = fault_taken(&f);
+    check_abort("byte load of MagicValue", a, false, t, &f, pc);
+    fault_expect();
+    access(a + 0x070, 8, true, &pc);
+    t = fault_taken(&f);
+    check_abort("64-bit store to Status", a + 0x070, true, t, &f, pc);
     report_prefix_pop();
 }
 
@@ -380,6 +424,7 @@ void guest_main(void)
                 machine.ram_base + machine.ram_size - 1);
     test_outside();
     test_device_misuse();
+    test_virtio_slots();
     test_ifetch();
     test_unaligned();
     test_exclusive();

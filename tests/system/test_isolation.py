@@ -46,7 +46,7 @@ def test_attacking_guest_is_contained(keel, demo_guests):
     assert int(summary.group(2)) == 0 and int(summary.group(1)) >= 20, proc.output[-3000:]
     proc.expect(r"vm attack: powered off")
     out = proc.output
-    for ipa in ("0x44000000", "0x80000000", "0xbe000000", "0xa000000", "0x8080000"):
+    for ipa in ("0x44000000", "0x80000000", "0xbe000000", "0xc000000", "0x8080000"):
         assert re.search(rf"vm attack vcpu 0: read at IPA {ipa}\b", out), ipa
         assert re.search(rf"vm attack vcpu 0: write at IPA {ipa}\b", out), ipa
     # The Linux VM next to it runs on, its memory intact.

@@ -165,11 +165,29 @@ mmu_enable:
     lsl     x3, x3, x2
     sub     x4, x3, #1
     bic     x0, x0, x4
+    /* four lines an iteration while four remain (2 MiB of zeroed guest RAM at a time) */
+    lsl     x5, x3, #2
+    add     x6, x0, x5
+    cmp     x6, x1
+    b.hi    2f
+3:  add     x7, x0, x3
+    dc      \op, x0
+    dc      \op, x7
+    add     x0, x7, x3
+    add     x7, x0, x3
+    dc      \op, x0
+    dc      \op, x7
+    add     x0, x7, x3
+    add     x6, x0, x5
+    cmp     x6, x1
+    b.ls    3b
+2:  cmp     x0, x1
+    b.hs    4f
 1:  dc      \op, x0
     add     x0, x0, x3
     cmp     x0, x1
     b.lo    1b
-    dsb     sy
+4:  dsb     sy
     ret
 .endm
 
@@ -223,26 +241,6 @@ arch_idle_from_exit:
     mov     sp, x1
     mov     x29, #0
     b       keel_idle
-
-/* void arch_zero_memory(void *p, u64 size): size a multiple of 64 KiB */
-    .global arch_zero_memory
-arch_zero_memory:
-    mrs     x2, dczid_el0
-    tbnz    x2, #4, 2f              /* DZP: DC ZVA prohibited */
-    and     x2, x2, #0xf
-    mov     x3, #4
-    lsl     x3, x3, x2              /* block size in bytes */
-    add     x1, x0, x1
-1:  dc      zva, x0
-    add     x0, x0, x3
-    cmp     x0, x1
-    b.lo    1b
-    ret
-2:  add     x1, x0, x1
-3:  stp     xzr, xzr, [x0], #16
-    cmp     x0, x1
-    b.lo    3b
-    ret
 
 /* void arch_fpsimd_zero(void): a vCPU starts with clean FP/SIMD state. */
     .global arch_fpsimd_zero

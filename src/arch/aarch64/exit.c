@@ -64,12 +64,20 @@ static u64 sign_extend(u64 v, unsigned int bits)
     return (v ^ m) - m;
 }
 
+/* DFSC/IFSC: a translation fault at any level (D13.2.39) */
+static bool is_translation_fault(u64 esr)
+{
+    return (esr & ESR_ELx_FSC_TYPE_MASK) == ESR_ELx_FSC_TRANS;
+}
+
 /* The failure paths stay out of line so the emulation path keeps few registers. */
 static void __attribute__((noinline, cold)) dabt_unhandled(struct vcpu *v, u64 esr, u64 ipa,
                                                             const struct mmio_region *r)
 {
     bool write = esr & ESR_ELx_WNR;
 
+    if (!r && is_translation_fault(esr) && vm_ram_fault(v->vm, ipa_init(ipa)))
+        return; /* RAM not touched before: now zeroed and mapped, the access retries */
     VM_WARN(v->vm, "vm %s vcpu %u: %s at IPA %#lx (VA %#lx, PC %#lx): %s; abort injected",
             v->vm->cfg.name, v->id, write ? "write" : "read", ipa, read_sysreg(far_el2),
             read_sysreg(elr_el2),
@@ -233,6 +241,8 @@ struct vcpu_regs *vcpu_handle_sync(struct vcpu_regs *regs)
         break;
     case ESR_ELx_EC_IABT_LOW:
         v->exits[EXIT_OTHER]++;
+        if (is_translation_fault(esr) && vm_ram_fault(v->vm, ipa_init(fault_ipa())))
+            break; /* first fetch from a RAM block: now zeroed and mapped */
         VM_WARN(v->vm, "vm %s vcpu %u: instruction fetch from IPA %#lx (PC %#lx) outside its memory; abort injected",
              v->vm->cfg.name, v->id, fault_ipa(), read_sysreg(elr_el2));
         arch_vcpu_inject_iabt(v, read_sysreg(far_el2));

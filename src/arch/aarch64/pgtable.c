@@ -33,6 +33,8 @@ static u64 *split_block(struct pgtable *pt, u64 *entry, unsigned int level)
         for (unsigned int i = 0; i < PT_ENTRIES; i++)
             table[i] = (pa + i * PT_LEVEL_SIZE(level + 1)) | attrs | type;
     }
+    /* the table's contents before its link: another CPU may walk it now (RAM filled on first touch) */
+    __atomic_thread_fence(__ATOMIC_RELEASE); /* dmb ish */
     *entry = (u64)(uintptr_t)table | PTE_TYPE_TABLE;
     return table;
 }

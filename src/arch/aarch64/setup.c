@@ -19,6 +19,8 @@
 #include <keel/panic.h>
 #include <keel/platform.h>
 
+void mops_init(void);
+
 u8 keel_stacks[PLAT_MAX_CPUS][KEEL_STACK_SIZE] __aligned(16);
 /*
  * The MPIDR of each Keel CPU index, for spin_table_entry (boot.S): a CPU
@@ -94,6 +96,7 @@ void __noreturn boot_primary(u64 dtb)
 
     mmu_init(dtb);
     cpu_setup_el2(0);
+    mops_init(); /* before the first large memcpy */
     dt_err = dt_parse_platform((const void *)dtb, &platform);
     console_setup((const void *)dtb);
     if (dt_err)

@@ -134,6 +134,8 @@ static void handle_guest_page_fault(struct vcpu *v, const struct trap_info *t)
     struct mmio_region *r = vcpu_find_mmio(v, gpa);
     struct mmio_insn d;
 
+    if (unlikely(!r) && vm_ram_fault(v->vm, ipa_init(gpa)))
+        return; /* RAM not touched before: now zeroed and mapped, the access retries */
     if (unlikely(!r || t->cause == EXC_INST_GUEST_PAGE_FAULT))
         access_fault(v, t, gpa, "nothing mapped there");
     else if (unlikely(!decode_access(t, v, &d) ||

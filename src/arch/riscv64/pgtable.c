@@ -35,6 +35,8 @@ static u64 *pt_next(struct pgtable *pt, u64 *slot)
         u64 *t = pt->alloc_page();
         if (!t)
             return NULL;
+        /* the table's zeroes before its link: another hart may walk it now (RAM filled on first touch) */
+        __atomic_thread_fence(__ATOMIC_RELEASE); /* fence rw, w */
         *slot = pte_make((u64)t, 0);
     }
     return pte_is_table(*slot) ? pte_table(*slot) : NULL;

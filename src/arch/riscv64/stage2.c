@@ -38,6 +38,18 @@ int arch_s2_map(struct vm *vm, ipaddr_t ipa, paddr_t pa, u64 size, enum s2_kind 
     return pgtable_map(&vm->s2, ipa_addr(ipa), pa_addr(pa), size, s2_attrs[kind]);
 }
 
+/*
+ * A hart may cache invalid G-stage entries, and its implicit walks need a
+ * fence to see PTE stores (privileged spec 1.12, 8.3.2 and 4.2.1): a local
+ * HFENCE.GVMA for the VM's VMID.
+ */
+void arch_s2_sync_mapped(struct vm *vm)
+{
+    u64 vmid = vm->id + 1;
+
+    __asm__ volatile(".insn r 0x73, 0, 0x31, x0, x0, %0" :: "r"(vmid) : "memory"); /* hfence.gvma x0, vmid */
+}
+
 void arch_s2_clear(struct vm *vm)
 {
     if (!vm->s2.root)

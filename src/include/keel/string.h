@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <keel/types.h>
 
+/* The arch's bulk copy and set for large sizes, if the CPU has them (lib/string.c); else NULL. */
+extern void *(*memcpy_bulk)(void *dst, const void *src, size_t n);
+extern void *(*memset_bulk)(void *dst, int c, size_t n);
+
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
 

@@ -12,6 +12,12 @@ enum s2_kind { S2_KIND_RAM, S2_KIND_DEVICE, S2_KIND_SHMEM };
 /* The VM's empty Stage-2 (G-stage) map and the register value naming it, with its VMID. */
 int arch_s2_create(struct vm *vm);
 int arch_s2_map(struct vm *vm, ipaddr_t ipa, paddr_t pa, u64 size, enum s2_kind kind);
+/*
+ * After a mapping was added while the VM may run (RAM filled on first
+ * touch): makes it visible to this CPU's translations of the VM. Other CPUs
+ * that still fault on it come through here too.
+ */
+void arch_s2_sync_mapped(struct vm *vm);
 /* Unmaps everything (a rebuild); the root stays. */
 void arch_s2_clear(struct vm *vm);
 void arch_s2_destroy(struct vm *vm);

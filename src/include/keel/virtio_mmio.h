@@ -227,6 +227,13 @@ void virtio_mmio_reset(struct virtio_mmio *t);
 /* 0 on success, -1 if the access is not allowed (size, alignment, window): the caller injects an abort */
 int virtio_mmio_read(struct virtio_mmio *t, u64 offset, unsigned int size, u64 *value);
 int virtio_mmio_write(struct virtio_mmio *t, u64 offset, unsigned int size, u64 value);
+/*
+ * An empty slot with no struct virtio_mmio behind it: the same answers as a
+ * transport without ops, from no state, so every empty slot of every VM
+ * shares them without a lock.
+ */
+int virtio_mmio_empty_read(u64 offset, unsigned int size, u64 *value);
+int virtio_mmio_empty_write(u64 offset, unsigned int size);
 
 /*
  * For the device model (from its ops, or from outside with the caller's

@@ -116,8 +116,11 @@ struct vm {
     volatile enum vm_state state;
     struct pgtable s2;
     u64 s2_base;           /* VTTBR_EL2 / hgatp: the Stage-2 root and VMID */
-    struct mem_range chunks[VM_MAX_CHUNKS]; /* guest RAM, back to back from GUEST_RAM_BASE */
+    struct mem_range chunks[VM_MAX_CHUNKS]; /* guest RAM, back to back from cfg.ram_ipa */
     unsigned int nr_chunks;
+    u64 *ram_ready;        /* a bit per 2 MiB block of RAM: zeroed and mapped (core/vm_ram.c) */
+    spinlock_t ram_lock;   /* filling a block: a leaf but for the allocators' locks */
+    u64 ram_blocks_filled; /* of those, since the last build (shell stat) */
     u64 entry, dtb_ipa;    /* where vCPU 0 starts, and x0 */
     bool reset_pending;    /* a rebuild is wanted: vCPU 0's CPU does it when all are out */
     bool building;         /* being rebuilt; no vCPU may enter */
@@ -259,22 +262,33 @@ int vdisk_create(struct vm *vm);
 int vnet_create(struct vm *vm);
 int vconsole_create(struct vm *vm);
 
-/* Guest memory access by IPA, for Keel's own use (loading images). */
-void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size);
-/* The host address of RAM at @ipa and in *@avail the bytes up to the end of its chunk; NULL if not RAM. */
-void *vm_ipa_span(struct vm *vm, u64 ipa, u64 *avail);
-/* Whether [ipa, ipa + len) is all RAM of @vm, across chunks (len 0: whether @ipa is). */
-static inline bool vm_ipa_range_is_ram(struct vm *vm, u64 ipa, u64 len)
+/*
+ * Guest RAM (core/vm_ram.c), zeroed and mapped 2 MiB at a time on first
+ * touch. Every host address Keel derives from a guest address comes from
+ * vm_ipa_span() or vm_ipa_to_hva(), which make the memory they return ready.
+ */
+int vm_ram_alloc(struct vm *vm);   /* at each build: blocks taken, none zeroed */
+void vm_ram_free(struct vm *vm);   /* the blocks back to the allocator */
+void vm_ram_destroy(struct vm *vm);
+/* A Stage-2 translation fault at @ipa: true if it was RAM, now ready (retry the access). */
+bool vm_ram_fault(struct vm *vm, ipaddr_t ipa);
+static inline u64 vm_ram_ready_bytes(const struct vm *vm)
 {
-    u64 avail;
+    return ((vm->cfg.mem_size >> 21) + 63) / 64 * 8;
+}
+/* The host address of RAM at @ipa, if @size bytes from there are in one block; else NULL. */
+void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size);
+/*
+ * The host address of RAM at @ipa and in *@avail the bytes from there to
+ * the end of its 2 MiB block; NULL if not RAM.
+ */
+void *vm_ipa_span(struct vm *vm, u64 ipa, u64 *avail);
+/* Whether [ipa, ipa + len) is all RAM of @vm (len 0: whether @ipa is); RAM is one IPA range. */
+static inline bool vm_ipa_range_is_ram(const struct vm *vm, u64 ipa, u64 len)
+{
+    u64 off = ipa - vm->cfg.ram_ipa;
 
-    while (vm_ipa_span(vm, ipa, &avail)) {
-        if (avail >= len)
-            return true;
-        ipa += avail; /* the next chunk's first byte: inside RAM, so no wrap */
-        len -= avail;
-    }
-    return false;
+    return ipa >= vm->cfg.ram_ipa && off < vm->cfg.mem_size && len <= vm->cfg.mem_size - off;
 }
 int vm_copy_to_guest(struct vm *vm, ipaddr_t ipa, const void *src, u64 len);
 

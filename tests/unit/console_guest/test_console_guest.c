@@ -98,6 +98,9 @@ static int setup(void **state)
     }
     out_len = in_head = in_len = 0;
     ninval = nclean = 0;
+    /* vm_ipa_range_is_ram() (vm.h) reads the RAM range from the config */
+    the_vm.cfg.ram_ipa = RAM;
+    the_vm.cfg.mem_size = RAM_END - RAM;
     return 0;
 }
 

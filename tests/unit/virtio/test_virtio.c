@@ -1094,7 +1094,16 @@ static void test_mmio_empty_slot(void **state)
 
         wr(f, off, 0xffffffff);
         assert_int_equal(rd(f, off), want);
+        /* the stateless empty slot a VM's window uses answers the same */
+        assert_int_equal(virtio_mmio_empty_write(off, 4), 0);
+        assert_int_equal(virtio_mmio_empty_read(off, 4, &v), 0);
+        assert_int_equal(v, want);
     }
+    assert_int_equal(virtio_mmio_empty_read(R_Config + 3, 1, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(virtio_mmio_empty_read(R_MagicValue, 1, &v), -1);
+    assert_int_equal(virtio_mmio_empty_write(R_Status, 8), -1);
+    assert_int_equal(virtio_mmio_empty_read(VIRTIO_MMIO_SIZE, 4, &v), -1);
     assert_int_equal(virtio_mmio_read(&f->t, R_Config + 3, 1, &v), 0);
     assert_int_equal(v, 0);
     assert_int_equal(virtio_mmio_read(&f->t, R_Status, 2, &v), -1); /* the same access rules */
