@@ -204,7 +204,8 @@ int vm_uart_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val)
 
     spin_lock(&vm->uart_lock);
     ret = GUEST_VUART.read(&vm->uart, off, size, val);
-    feed_guest(vm);
+    if (vm->console->in_count) /* a guest polling its UART mostly has nothing queued */
+        feed_guest(vm);
     spin_unlock(&vm->uart_lock);
     return ret;
 }

@@ -79,6 +79,8 @@ static int vm_create_vcpus(struct vm *vm)
             return -1;
         v->vm = vm;
         v->id = i;
+        v->stopping = true; /* off until vcpu_claim_entry() */
+        v->mmio_hint = &vm->mmio[0]; /* never NULL: an unused slot has size 0 and matches nothing */
         v->pcpu = __builtin_ctzl(mask);
         mask &= mask - 1;
         arch_vcpu_create(v);

@@ -21,17 +21,28 @@
 #include <keel/vm.h>
 
 /*
- * Written under the lock, but also read without it (the exit path's quick
- * check, AFFINITY_INFO, the idle loop): single-copy atomic stores.
+ * Written under the lock, but also read without it (AFFINITY_INFO, the idle
+ * loop, and through vcpu->stopping the exit path's quick check):
+ * single-copy atomic stores.
  */
+/* vcpu->stopping follows power and state: every change of either goes through here. */
+static void update_stopping(struct vcpu *v)
+{
+    __atomic_store_n(&v->stopping, v->power != VCPU_ON || v->vm->state != VM_RUNNING,
+                     __ATOMIC_RELAXED);
+}
+
 static void set_power(struct vcpu *v, enum vcpu_power p)
 {
     __atomic_store_n(&v->power, p, __ATOMIC_RELAXED);
+    update_stopping(v);
 }
 
 static void set_state(struct vm *vm, enum vm_state s)
 {
     __atomic_store_n(&vm->state, s, __ATOMIC_RELAXED);
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
+        update_stopping(vm->vcpus[i]);
 }
 
 static void set_reset_pending(struct vm *vm, bool pending)

@@ -9,7 +9,34 @@
  * Only synchronous aborts are caught; a device that reports an error as an
  * SError is not covered (QEMU's devices abort synchronously).
  */
+#include <arch/sysreg.h>
 #include <keel/arch.h>
+
+/*
+ * The EL2 exception registers, which describe the guest exit that asked for
+ * the access until a fault on it overwrites them (and the fixup's return
+ * sets ELR_EL2 and SPSR_EL2 to Keel's own): saved before each access and
+ * put back after a fault, so the exit can still step over or inject an
+ * abort at the guest's instruction and name its address.
+ */
+struct exit_syndrome {
+    u64 elr, spsr, esr, far, hpfar;
+};
+
+static inline struct exit_syndrome exit_syndrome_save(void)
+{
+    return (struct exit_syndrome){ read_sysreg(elr_el2), read_sysreg(spsr_el2), read_sysreg(esr_el2),
+                                   read_sysreg(far_el2), read_sysreg(hpfar_el2) };
+}
+
+static void __attribute__((noinline, cold)) exit_syndrome_restore(const struct exit_syndrome *e)
+{
+    write_sysreg(elr_el2, e->elr);
+    write_sysreg(spsr_el2, e->spsr);
+    write_sysreg(esr_el2, e->esr);
+    write_sysreg(far_el2, e->far);
+    write_sysreg(hpfar_el2, e->hpfar);
+}
 
 /* One guarded access: "1:" is the instruction, "2:" where it resumes. */
 #define EX_FIXUP                                   \
@@ -31,6 +58,7 @@
 
 int arch_device_read(u64 pa, unsigned int size, u64 *val)
 {
+    struct exit_syndrome e = exit_syndrome_save();
     int err = 0;
     u64 v = 0;
 
@@ -41,12 +69,15 @@ int arch_device_read(u64 pa, unsigned int size, u64 *val)
     case 8: GUARDED_LOAD("ldr", "x", err, v, pa); break;
     default: return -1;
     }
+    if (err)
+        exit_syndrome_restore(&e);
     *val = v;
     return err;
 }
 
 int arch_device_write(u64 pa, unsigned int size, u64 val)
 {
+    struct exit_syndrome e = exit_syndrome_save();
     int err = 0;
 
     switch (size) {
@@ -56,5 +87,7 @@ int arch_device_write(u64 pa, unsigned int size, u64 val)
     case 8: GUARDED_STORE("str", "x", err, val, pa); break;
     default: return -1;
     }
+    if (err)
+        exit_syndrome_restore(&e);
     return err;
 }

@@ -79,6 +79,22 @@
     mov     sp, x1
 .endm
 
+/* SP = the register block: x0-x18 and x30 from it, then back into the guest. */
+.macro guest_return
+    load_caller_saved_from_x2
+    ldp     x0, x1, [sp, #16 * 0]
+    add     sp, sp, #VCPU_REGS_SIZE
+    eret
+    dsb     nsh                         /* speculation barrier after ERET */
+    isb
+.endm
+
+/* The same from x0, the register block a handler returned. */
+.macro resume_caller_saved
+    mov     sp, x0
+    guest_return
+.endm
+
 /* IRQ, FIQ, SError: the handlers never touch the guest's registers. */
 .macro guest_vector handler
     .balign 0x80
@@ -104,7 +120,10 @@ el2_vectors:
     fault_vector 5
     fault_vector 6
     fault_vector 7
-    /* Lower EL, AArch64: guest exits. Synchronous ones look for the HVC fast path first. */
+    /*
+     * Lower EL, AArch64: guest exits. Synchronous ones look for the HVC fast
+     * path first, then for a data abort (emulated MMIO), the two hot ones.
+     */
     .balign 0x80
     sub     sp, sp, #VCPU_REGS_SIZE
     stp     x0, x1, [sp, #16 * 0]
@@ -112,6 +131,8 @@ el2_vectors:
     lsr     x1, x0, #26                 /* ESR_ELx.EC */
     cmp     x1, #0x16                   /* ESR_ELx_EC_HVC64 */
     b.eq    hvc_fast
+    cmp     x1, #0x24                   /* ESR_ELx_EC_DABT_LOW */
+    b.eq    guest_dabt
     b       guest_sync_classify
     guest_vector vcpu_handle_irq
     guest_vector vcpu_handle_fiq
@@ -153,13 +174,11 @@ hvc_not_supported:
 
 /*
  * Which registers a synchronous exit needs saved. x0 = ESR_EL2, x1 = EC.
- * Data aborts (ISS.SRT, D13.2.39) and MSR/MRS traps (ISS.Rt) name one
- * register; everything else (SMCCC: x0-x17, aborts without a syndrome,
- * other traps) touches none above x18.
+ * Data aborts (ISS.SRT, D13.2.39; the vector sends them to guest_dabt) and
+ * MSR/MRS traps (ISS.Rt) name one register; everything else (SMCCC: x0-x17,
+ * aborts without a syndrome, other traps) touches none above x18.
  */
 guest_sync_classify:
-    cmp     x1, #0x24                   /* ESR_ELx_EC_DABT_LOW */
-    b.eq    guest_dabt
     cmp     x1, #0x18                   /* ESR_ELx_EC_SYS64 */
     b.ne    guest_sync_partial
     ubfx    x1, x0, #5, #5              /* Rt */
@@ -191,7 +210,7 @@ guest_dabt:
 3:  save_caller_saved_from_x2
     switch_to_cpu_stack
     bl      vcpu_handle_dabt
-    b       vcpu_resume_caller_saved
+    resume_caller_saved                 /* inline: no branch on the MMIO path */
 
 guest_sync_partial:
     save_caller_saved_from_x2
@@ -208,20 +227,14 @@ guest_sync_partial:
 arch_vcpu_resume:
     mov     sp, x0
     load_callee_saved
-    b       1f
+    guest_return
 
 /*
  * Back to the guest after a handler that saved only x0-x18 and x30: the C
  * code has preserved x19-x29, which still hold the guest's values.
  */
 vcpu_resume_caller_saved:
-    mov     sp, x0
-1:  load_caller_saved_from_x2
-    ldp     x0, x1, [sp, #16 * 0]
-    add     sp, sp, #VCPU_REGS_SIZE
-    eret
-    dsb     nsh
-    isb
+    resume_caller_saved
 
 el2_fault_common:
     save_caller_saved_from_x2           /* the same layout as struct el2_frame */

@@ -131,7 +131,7 @@ static void __attribute__((noinline, cold)) access_fault(struct vcpu *v, const s
 static void handle_guest_page_fault(struct vcpu *v, const struct trap_info *t)
 {
     u64 gpa = (t->htval << 2) | (t->tval & 3);
-    struct mmio_region *r = vm_find_mmio(v->vm, gpa);
+    struct mmio_region *r = vcpu_find_mmio(v, gpa);
     struct mmio_insn d;
 
     if (unlikely(!r) && vm_ram_fault(v->vm, ipa_init(gpa)))
@@ -278,7 +278,7 @@ void riscv_vcpu_sync_irqs(struct vcpu *v)
 
 static bool vcpu_stopping(struct vcpu *v)
 {
-    return v->vm->state != VM_RUNNING || v->power != VCPU_ON;
+    return v->stopping; /* the VM not RUNNING or the vCPU not ON (vm_lifecycle.c) */
 }
 
 /*

@@ -10,6 +10,7 @@
 #include <arch/vcpu_state.h>
 
 struct vm;
+struct mmio_region;
 
 enum vcpu_power { VCPU_OFF, VCPU_ON_PENDING, VCPU_ON };
 
@@ -21,6 +22,13 @@ struct vcpu {
     unsigned int pcpu;  /* physical CPU it is pinned to */
     volatile enum vcpu_power power;
     volatile bool running; /* on its physical CPU, in guest or exit handling */
+    /*
+     * power != ON or the VM not RUNNING: the vCPU leaves at its next exit.
+     * One flag for the exit path's one test; vm_lifecycle.c keeps it in step
+     * with both, under vm->lock.
+     */
+    volatile u32 stopping; /* a bool; a word so the test is one load and one branch */
+    struct mmio_region *mmio_hint; /* the region of its last MMIO exit, tried first (vm.h) */
     u64 entry, context; /* PSCI CPU_ON arguments, consumed at start */
     struct vcpu_arch arch;
     struct vgic_cpu vgic;

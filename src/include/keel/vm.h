@@ -187,13 +187,32 @@ void vcpu_release(struct vcpu *v);
 bool vm_claim_reset(struct vm *vm);
 /* End of a rebuild (@built: it worked); true if the VM was started. */
 bool vm_finish_reset(struct vm *vm, bool built);
-/* The emulated or forwarded region holding @ipa. Inline: it is on every MMIO exit. */
+/* The emulated or forwarded region holding @ipa. */
 static inline struct mmio_region *vm_find_mmio(struct vm *vm, u64 ipa)
 {
     for (unsigned int i = 0; i < vm->nr_mmio; i++)
         if (ipa - vm->mmio[i].base < vm->mmio[i].size) /* unsigned: also catches ipa < base */
             return &vm->mmio[i];
     return NULL;
+}
+/*
+ * The same from a vCPU's MMIO exit, which is on every one: a guest mostly
+ * talks to one device for a while (polling a UART, programming the
+ * interrupt controller), so the region of its last exit is tried first,
+ * one compare. Regions are only ever added (at creation; forwarded
+ * passthrough ones when the VM is built), never moved or removed, so the
+ * hint stays a valid slot of vm->mmio for the VM's lifetime.
+ */
+static inline struct mmio_region *vcpu_find_mmio(struct vcpu *v, u64 ipa)
+{
+    struct mmio_region *r = v->mmio_hint;
+
+    if (likely(ipa - r->base < r->size))
+        return r;
+    r = vm_find_mmio(v->vm, ipa);
+    if (r)
+        v->mmio_hint = r;
+    return r;
 }
 /* An emulated MMIO region (at VM creation). */
 void vm_add_mmio(struct vm *vm, u64 base, u64 size,

@@ -125,6 +125,44 @@ static void test_cpu_off_then_on(void **state)
     assert_true(vcpu_claim_entry(t));
 }
 
+/* vcpu->stopping, the exit path's one test, says what power and state say. */
+static void assert_stopping_in_step(struct vm *vm)
+{
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
+        struct vcpu *v = vm->vcpus[i];
+        assert_int_equal(v->stopping, v->power != VCPU_ON || vm->state != VM_RUNNING);
+    }
+}
+
+static void test_stopping_follows_power_and_state(void **state)
+{
+    struct vm *vm = running_vm(state);
+    struct vcpu *t = vm->vcpus[1];
+
+    assert_false(vm->vcpus[0]->stopping);
+    assert_stopping_in_step(vm);
+    assert_int_equal(vcpu_request_on(t, 0x40001000, 0), VCPU_ON_STARTED);
+    assert_true(t->stopping); /* pending is not on */
+    assert_true(vcpu_claim_entry(t));
+    assert_false(t->stopping);
+    vcpu_mark_off(t);
+    assert_true(t->stopping);
+    vcpu_release(t);
+    assert_stopping_in_step(vm);
+    vm_request_reset(vm);
+    assert_true(vm->vcpus[0]->stopping);
+    assert_stopping_in_step(vm);
+    vcpu_release(vm->vcpus[0]);
+    assert_true(vm_claim_reset(vm));
+    assert_true(vm_finish_reset(vm, true));
+    assert_stopping_in_step(vm);
+    assert_true(vcpu_claim_entry(vm->vcpus[0]));
+    assert_false(vm->vcpus[0]->stopping);
+    assert_true(vm_lifecycle_stop(vm, VM_OFF));
+    assert_stopping_in_step(vm);
+    assert_true(vm->vcpus[0]->stopping);
+}
+
 static void test_stop_and_off(void **state)
 {
     struct vm *vm = running_vm(state);
@@ -324,6 +362,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_start_runs_vcpu0_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cpu_on_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cpu_off_then_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stopping_follows_power_and_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_and_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cpu_on_then_reset_before_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_waits_for_running_vcpu, setup, teardown),

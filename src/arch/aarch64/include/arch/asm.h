@@ -26,7 +26,7 @@
 #define CPU_VCPU 0
 #define CPU_STACK_TOP 8
 
-/* struct vcpu_regs layout: x0..x30 and a pad word (checked in arch/aarch64/vcpu.c) */
+/* struct vcpu_regs layout: x0..x30 and a sink word for XZR (checked in arch/aarch64/vcpu.c) */
 #define VCPU_REGS_SIZE (32 * 8)
 #define VCPU_EXITS VCPU_REGS_SIZE /* struct vcpu.exits[], EXIT_HVC first */
 

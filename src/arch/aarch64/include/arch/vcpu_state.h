@@ -10,7 +10,7 @@
 /* While the guest runs, SP_EL2 points just past these: vectors.S saves them in place. */
 struct vcpu_regs {
     u64 x[31];
-    u64 pad;
+    u64 xzr_sink; /* where an emulated load into XZR (register 31) goes: never read */
 };
 
 /* EL1 state Keel switches when a vCPU (re)starts on a physical CPU. */
