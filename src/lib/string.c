@@ -141,14 +141,17 @@ void *memset(void *dst, int c, size_t n)
     if (n >= BULK_MIN && memset_bulk)
         return memset_bulk(dst, c, n);
     /*
-     * A word at a time, 64 bytes an iteration (stp on arm64), the byte
-     * repeated in each: page tables and structures zeroed, the allocator's
-     * page metadata set to 0xff.
+     * A word at a time once @d is aligned, 64 bytes an iteration (stp on
+     * arm64), the byte repeated in each: page tables and structures zeroed,
+     * the allocator's page metadata set to 0xff, the part of a guest RAM
+     * block an image does not cover (any size) zeroed.
      */
-    if (IS_ALIGNED((uintptr_t)d | n, 8)) {
-        u64 *w = (u64 *)d, v = (u8)c * 0x0101010101010101UL;
+    if (n >= 16) {
+        u64 *w, v = (u8)c * 0x0101010101010101UL;
 
-        for (; n >= 64; n -= 64, w += 8) {
+        for (; (uintptr_t)d & 7; n--)
+            *d++ = (u8)c;
+        for (w = (u64 *)d; n >= 64; n -= 64, w += 8) {
             w[0] = v;
             w[1] = v;
             w[2] = v;
@@ -158,9 +161,9 @@ void *memset(void *dst, int c, size_t n)
             w[6] = v;
             w[7] = v;
         }
-        for (; n; n -= 8)
+        for (; n >= 8; n -= 8)
             *w++ = v;
-        return dst;
+        d = (u8 *)w;
     }
     while (n--)
         *d++ = (u8)c;
