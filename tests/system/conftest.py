@@ -14,6 +14,7 @@ Environment:
 """
 import os
 import re
+import subprocess
 import shlex
 import shutil
 import sys
@@ -267,6 +268,16 @@ def bare_qemu(_processes):
                                                "-nic", "none", *args])
 
     return start
+
+
+def built_test_guests(*names):
+    """`make testguests` (bare-metal guests, build/guests/); the directory,
+    after checking that each named guest's ELF is there."""
+    subprocess.run(["make", "-s", "testguests"], cwd=REPO, check=True, capture_output=True)
+    out = REPO / "build" / "guests"
+    for g in names:
+        assert (out / f"{g}.elf").is_file(), f"build/guests/{g}.elf was not built"
+    return out
 
 
 @pytest.fixture

@@ -4,19 +4,14 @@ import re
 
 import pytest
 
-from conftest import GuestShell, linux_vm_spec, KEEL_FATAL, REPO
+from conftest import GuestShell, built_test_guests, linux_vm_spec, KEEL_FATAL
 
-GUESTS = REPO / "build" / "guests"
 ESC = "\x1d"
 
 
 @pytest.fixture(scope="module")
 def demo_guests():
-    import subprocess
-    subprocess.run(["make", "-s", "testguests"], cwd=REPO, check=True, capture_output=True)
-    for g in ("attack", "demo"):
-        assert (GUESTS / f"{g}.elf").is_file()
-    return GUESTS
+    return built_test_guests("attack", "demo")
 
 
 def sha256_of_blob(shell):

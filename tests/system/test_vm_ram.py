@@ -12,19 +12,14 @@ import re
 
 import pytest
 
-from conftest import KEEL_FATAL, REPO, ESC, shell_cmd
+from conftest import KEEL_FATAL, ESC, built_test_guests, shell_cmd
 
-GUESTS = REPO / "build" / "guests"
 BOOTS = 3
 
 
 @pytest.fixture(scope="module")
 def guests():
-    import subprocess
-    subprocess.run(["make", "-s", "testguests"], cwd=REPO, check=True, capture_output=True)
-    for g in ("ramzero", "demo"):
-        assert (GUESTS / f"{g}.elf").is_file()
-    return GUESTS
+    return built_test_guests("ramzero", "demo")
 
 
 @pytest.mark.parametrize("gic", (3, 2), ids=("gicv3", "gicv2"))
