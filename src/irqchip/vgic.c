@@ -38,18 +38,17 @@ static inline void vgic_update_irq(struct vm *vm, struct vcpu *owner, struct vgi
     if (!t)
         return;
     if (vgic_irq_signalable(&vm->vgic, irq)) {
-        u64 *w = &t->vgic.want[irq->intid / 64], bit = BIT(irq->intid % 64);
         /*
          * Kick only on the 0 -> 1 transition: if the bit was set already, the
          * target was kicked for it and has not flushed yet, so a guest ringing
          * a doorbell in a loop costs its peer one exit, not one per ring.
          */
-        if (!(*w & bit)) {
-            *w |= bit;
+        if (!vgic_wanted(&t->vgic, irq->intid)) {
+            vgic_want_set(&t->vgic, irq->intid);
             vcpu_kick(t);
         }
     } else {
-        t->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
+        vgic_want_clear(&t->vgic, irq->intid);
     }
 }
 
@@ -99,7 +98,7 @@ void vgic_reroute(struct vm *vm, struct vgic_irq *irq)
         return;
     }
     if (irq->target < vm->cfg.nr_vcpus) /* no longer queued where it was going */
-        vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
+        vgic_want_clear(&vm->vcpus[irq->target]->vgic, irq->intid);
     irq->target = t ? (u8)t->id : 0xff;
     vgic_update(vm, NULL, irq);
 }
@@ -346,7 +345,7 @@ void vgic_pend_sgi(struct vm *vm, u32 vcpus, u32 intid)
          */
         irq->pending = true;
         if (vgic_irq_signalable(&vm->vgic, irq) && !(t->vgic.want[0] & bit)) {
-            t->vgic.want[0] |= bit;
+            vgic_want_set(&t->vgic, intid);
             kick |= left & -left;
         }
     }

@@ -106,7 +106,6 @@ static void vgic_requeue(struct vcpu *self, struct vgic_irq *irq)
 {
     struct vm *vm = self->vm;
     struct vcpu *t = self;
-    u64 bit = BIT(irq->intid % 64);
 
     if (irq->intid >= VGIC_NR_PRIVATE) {
         /*
@@ -115,13 +114,13 @@ static void vgic_requeue(struct vcpu *self, struct vgic_irq *irq)
          * too (found by the vGIC fuzzer: one SPI in LRs of two vCPUs).
          */
         if (irq->target < vm->cfg.nr_vcpus)
-            vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~bit;
+            vgic_want_clear(&vm->vcpus[irq->target]->vgic, irq->intid);
         t = vgic_spi_route(vm, irq);
         irq->target = t ? (u8)t->id : 0xff;
     }
     /* the distributor's own test, group enable included (the fuzzer again) */
     if (t && vgic_irq_signalable(&vm->vgic, irq)) {
-        t->vgic.want[irq->intid / 64] |= bit;
+        vgic_want_set(&t->vgic, irq->intid);
         if (t != self)
             vcpu_kick(t);
     }
@@ -389,7 +388,7 @@ static bool vgic_flush_one(struct vcpu *vcpu, struct vgic_irq *irq, u32 all_lrs,
         irq->pending = irq->sgi_sources != 0;
         if (irq->sgi_sources)
             ich_lr_write(irq->lr, lr | ICH_LR_EOI);
-        c->want[intid / 64] &= ~BIT(intid % 64);
+        vgic_want_clear(c, intid);
         return true;
     } else if (irq->in_lr) {
         /* Already in an LR (active): add the pending state to it. */
@@ -399,7 +398,7 @@ static bool vgic_flush_one(struct vcpu *vcpu, struct vgic_irq *irq, u32 all_lrs,
          * Active outside the LRs (spilled, or set by ISACTIVER): it cannot be
          * taken before its deactivation, which queues it again.
          */
-        c->want[intid / 64] &= ~BIT(intid % 64);
+        vgic_want_clear(c, intid);
         return true;
     } else {
         if (!free_lrs) {
@@ -417,7 +416,7 @@ static bool vgic_flush_one(struct vcpu *vcpu, struct vgic_irq *irq, u32 all_lrs,
     }
     /* the latch now lives in the LR (but other sources' do not) */
     irq->pending = VGIC_SGI_SOURCES && irq->sgi_sources != 0;
-    c->want[intid / 64] &= ~BIT(intid % 64);
+    vgic_want_clear(c, intid);
     vcpu->irqs_injected++;
     return true;
 }
@@ -449,7 +448,7 @@ static void lr_done_refill(struct vcpu *vcpu, unsigned int n)
     ich_lr_write(n, lr_build(irq) | lr_sgi_source(irq));
     /* the latch now lives in the LR (but other sources' do not) */
     irq->pending = VGIC_SGI_SOURCES && irq->sgi_sources != 0;
-    c->want[0] &= ~BIT(intid);
+    vgic_want_clear(c, intid);
     vcpu->irqs_injected++;
 }
 

@@ -1030,7 +1030,8 @@ static void test_inject_kicks_once_until_flushed(void **state)
     vgic_inject(vm, NULL, 43);
     assert_int_equal(fake_kicks_of(vm->vcpus[0]), 1);
     /* once taken back (as a flush does), the next ring kicks again */
-    vm->vcpus[0]->vgic.want[0] &= ~(BIT(42) | BIT(43));
+    vgic_want_clear(&vm->vcpus[0]->vgic, 42);
+    vgic_want_clear(&vm->vcpus[0]->vgic, 43);
     vm->vgic.spis[42 - 32].pending = false;
     fake_vgic_reset();
     vgic_inject(vm, NULL, 42);
