@@ -71,6 +71,22 @@ static u64 gicr_find(u64 mpidr)
     return 0;
 }
 
+/* ICC_SGI1R_EL1 (IHI 0069 12.2.22) sending Keel's kick to the CPU with MPIDR @mpidr. */
+static u64 kick_sgir(u64 mpidr)
+{
+    const u64 sgi = GIC_SGI_KICK;
+
+    return ((mpidr >> 8) & 0xff) << 16 | ((mpidr >> 16) & 0xff) << 32 |
+           ((mpidr >> 32) & 0xffUL) << 48 | (u64)sgi << 24 |
+           ((mpidr & 0xff) / 16) << 44 | BIT(mpidr & 0xf);
+}
+
+/*
+ * Each CPU's kick_sgir(), stored as it comes up (gicv3_cpu_init): a kick is
+ * sent on every cross-CPU injection. Never 0 once set (TargetList has a bit).
+ */
+static u64 kick_sgir_of[PLAT_MAX_CPUS];
+
 static int gicv3_cpu_init(void)
 {
     struct cpu *c = cpu_this();
@@ -81,6 +97,7 @@ static int gicv3_cpu_init(void)
         return -1;
     }
     gicr_this[c->id] = rd;
+    kick_sgir_of[c->id] = kick_sgir(c->hwid);
     sgi = rd + GICR_SGI_BASE;
     *reg32(rd, GICR_WAKER) &= ~GICR_WAKER_ProcessorSleep;
     if (!wait_clear(reg32(rd, GICR_WAKER), GICR_WAKER_ChildrenAsleep))
@@ -129,12 +146,10 @@ static void gicv3_deactivate(u32 intid)
 
 static void gicv3_send_ipi(unsigned int cpu)
 {
-    const u64 sgi = GIC_SGI_KICK;
-    u64 mpidr = cpus[cpu].hwid;
-    u64 v = ((mpidr >> 8) & 0xff) << 16 | ((mpidr >> 16) & 0xff) << 32 |
-            ((mpidr >> 32) & 0xffUL) << 48 | (u64)sgi << 24 |
-            ((mpidr & 0xff) / 16) << 44 | BIT(mpidr & 0xf);
+    u64 v = kick_sgir_of[cpu];
 
+    if (unlikely(!v))
+        v = kick_sgir(cpus[cpu].hwid);
     dsb(ishst);
     write_sysreg(ICC_SGI1R_EL1, v);
     isb();

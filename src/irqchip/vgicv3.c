@@ -242,6 +242,8 @@ void vgic_send_sgi(struct vcpu *vcpu, u64 sgir)
     /* the targets first, then one lock for all of them (vgic_pend_sgi) */
     if (sgir & BIT(40)) { /* IRM: every vCPU but the sender */
         hit = (u32)(BIT(n) - 1) & ~(u32)BIT(vcpu->id);
+    } else if (vm->vgic.aff0_is_index) {
+        hit = match ? 0 : targets & (u32)(BIT(n) - 1); /* TargetList bit i is vCPU i */
     } else if ((vcpu->arch.vmpidr & 0xff00fffff0UL) == match && targets == BIT(vcpu->arch.vmpidr & 0xf)) {
         hit = BIT(vcpu->id); /* to itself alone: affinities are unique, no other vCPU matches */
     } else {
@@ -261,6 +263,10 @@ void vgicv3_reset(struct vm *vm)
 {
     vgic_init_vm(vm);
     vm->vgic.ctlr = GICD_CTLR_ARE | GICD_CTLR_DS;
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
+    vm->vgic.aff0_is_index = vm->cfg.nr_vcpus <= 16;
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
         vgic_init_vcpu(vm->vcpus[i]);
+        if ((vm->vcpus[i]->arch.vmpidr & MPIDR_AFF_BITS) != i)
+            vm->vgic.aff0_is_index = false;
+    }
 }

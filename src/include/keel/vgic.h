@@ -74,6 +74,11 @@ struct vgic_cpu {
 struct vgic_dist {
     spinlock_t lock;
     bool v2;           /* GICv2 model: ITARGETSR routing, per-source SGIs */
+    /*
+     * v3: vCPU i's MPIDR is Aff0 = i, the other fields 0 (vm.c's layout;
+     * 16 vCPUs at most): an SGI's TargetList is then the vCPU mask itself.
+     */
+    bool aff0_is_index;
     u32 ctlr;
     unsigned int nr_vcpus;
     struct vgic_irq spis[VGIC_NR_SPIS];
