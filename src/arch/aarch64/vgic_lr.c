@@ -32,6 +32,7 @@
 #define VGIC_LR_FN(name) name##_gicv3
 #endif
 #define vgic_flush VGIC_LR_FN(vgic_flush)
+#define vgic_inject_hw_flush VGIC_LR_FN(vgic_inject_hw_flush)
 #define vgic_lr_changed VGIC_LR_FN(vgic_lr_changed)
 #define vgic_lr_refresh VGIC_LR_FN(vgic_lr_refresh)
 #define vgic_lr_state VGIC_LR_FN(vgic_lr_state)
@@ -468,14 +469,12 @@ static u64 __attribute__((noinline)) vgic_flush_wanted(struct vcpu *vcpu, u64 hc
     return hcr;
 }
 
-void vgic_flush(struct vcpu *vcpu)
+/* vgic_flush() with the lock held: the ICH_HCR_EL2 value to write once it is dropped. */
+static inline __attribute__((always_inline)) u64 vgic_flush_locked(struct vcpu *vcpu)
 {
     struct vgic_cpu *c = &vcpu->vgic;
     u64 hcr = ICH_HCR_EL2_En;
 
-    if (!vgic_wants_flush(c))
-        return;
-    spin_lock(&vcpu->vm->vgic.lock);
     /* EOIcount first: the HCR write below would lose it */
     if (spilled_any(c))
         vgic_fold_eoicount(vcpu);
@@ -492,6 +491,38 @@ void vgic_flush(struct vcpu *vcpu)
         hcr = vgic_flush_wanted(vcpu, hcr);
     if (spilled_any(c))
         hcr |= SPILL_TRAPS;
+    return hcr;
+}
+
+void vgic_flush(struct vcpu *vcpu)
+{
+    u64 hcr;
+
+    if (!vgic_wants_flush(&vcpu->vgic))
+        return;
+    spin_lock(&vcpu->vm->vgic.lock);
+    hcr = vgic_flush_locked(vcpu);
+    spin_unlock(&vcpu->vm->vgic.lock);
+    ich_hcr_write(hcr);
+}
+
+/*
+ * The virtual timer (or another private interrupt forwarded with the HW
+ * bit) fired for @vcpu, which runs on this CPU and flushes on its way back
+ * in: vgic_inject_hw() and vgic_flush() under one lock, and no kick, the
+ * vCPU being right here. The interrupt is latched and queued as
+ * vgic_inject_hw() does it (vgic_pend_hw_here), then flushed.
+ */
+void vgic_inject_hw_flush(struct vcpu *vcpu, u32 intid, u32 pintid)
+{
+    u64 hcr;
+
+    spin_lock(&vcpu->vm->vgic.lock);
+    if (!vgic_pend_hw_here(vcpu, intid, pintid)) {
+        spin_unlock(&vcpu->vm->vgic.lock);
+        return;
+    }
+    hcr = vgic_flush_locked(vcpu);
     spin_unlock(&vcpu->vm->vgic.lock);
     ich_hcr_write(hcr);
 }

@@ -124,6 +124,16 @@ void vgic_set_level(struct vm *vm, u32 intid, bool level);
 /* Injects private hardware interrupt @intid (HW bit): guest deactivation reaches @pintid. */
 void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid);
 void vgic_inject_hw_spi(struct vm *vm, u32 intid, u32 pintid);
+/*
+ * vgic_inject_hw() and then vgic_flush() under one lock, for @vcpu running
+ * on this CPU (the exit path's virtual timer; src/arch/aarch64/vgic_lr.c).
+ */
+void vgic_inject_hw_flush(struct vcpu *vcpu, u32 intid, u32 pintid);
+/*
+ * Its first half (src/irqchip/vgic.c), lock held: @intid (private, < 32)
+ * latched pending and queued on @vcpu, not kicked. True if a flush is due.
+ */
+bool vgic_pend_hw_here(struct vcpu *vcpu, u32 intid, u32 pintid);
 void vgic_set_private_level(struct vcpu *vcpu, u32 intid, bool level);
 /* v2: SGI @sgi to @target from vCPU @src (GICD_SGIR, SPENDSGIR). */
 void vgic_inject_sgi_from(struct vm *vm, struct vcpu *target, u32 sgi, unsigned int src);
