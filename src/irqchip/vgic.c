@@ -370,11 +370,12 @@ void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid)
     spin_unlock(&vm->vgic.lock);
 }
 
-bool vgic_pend_hw_here(struct vcpu *vcpu, u32 intid, u32 pintid)
+bool vgic_pend_here(struct vcpu *vcpu, u32 intid, u32 pintid)
 {
     struct vgic_irq *irq = &vcpu->vgic.private_irqs[intid];
 
-    irq->hw_intid = (u16)pintid;
+    if (pintid)
+        irq->hw_intid = (u16)pintid;
     irq->pending = true;
     /* vgic_update_irq() for its own vCPU, without the kick */
     if (vgic_irq_signalable(&vcpu->vm->vgic, irq))

@@ -254,7 +254,9 @@ void vgic_send_sgi(struct vcpu *vcpu, u64 sgir)
                 hit |= BIT(i);
         }
     }
-    if (hit)
+    if (hit == BIT(vcpu->id)) /* to itself: it runs here, and flushes as it pends */
+        vgic_inject_here(vcpu, intid, 0);
+    else if (hit)
         vgic_pend_sgi(vm, hit, intid);
 }
 

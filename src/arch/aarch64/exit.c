@@ -320,7 +320,7 @@ static bool irq_handle_one(struct vcpu *v)
         return false;
     gic_eoi(intid);
     if (intid == platform.timer_irq[2] && v) {
-        vgic_inject_hw_flush(v, intid, intid); /* its vCPU is this one: flushed at once */
+        vgic_inject_here(v, intid, intid); /* its vCPU is this one: flushed at once */
         return true;
     }
     return irq_handle_other(v, intid);

@@ -32,7 +32,7 @@
 #define VGIC_LR_FN(name) name##_gicv3
 #endif
 #define vgic_flush VGIC_LR_FN(vgic_flush)
-#define vgic_inject_hw_flush VGIC_LR_FN(vgic_inject_hw_flush)
+#define vgic_inject_here VGIC_LR_FN(vgic_inject_here)
 #define vgic_lr_changed VGIC_LR_FN(vgic_lr_changed)
 #define vgic_lr_refresh VGIC_LR_FN(vgic_lr_refresh)
 #define vgic_lr_state VGIC_LR_FN(vgic_lr_state)
@@ -507,18 +507,17 @@ void vgic_flush(struct vcpu *vcpu)
 }
 
 /*
- * The virtual timer (or another private interrupt forwarded with the HW
- * bit) fired for @vcpu, which runs on this CPU and flushes on its way back
- * in: vgic_inject_hw() and vgic_flush() under one lock, and no kick, the
- * vCPU being right here. The interrupt is latched and queued as
- * vgic_inject_hw() does it (vgic_pend_hw_here), then flushed.
+ * A private interrupt of @vcpu, which runs on this CPU and would flush on
+ * its way back in (the virtual timer, an SGI to itself): vgic_pend() and
+ * vgic_flush() under one lock, and no kick, the vCPU being right here.
+ * Latched and queued as vgic_pend() does it (vgic_pend_here), then flushed.
  */
-void vgic_inject_hw_flush(struct vcpu *vcpu, u32 intid, u32 pintid)
+void vgic_inject_here(struct vcpu *vcpu, u32 intid, u32 pintid)
 {
     u64 hcr;
 
     spin_lock(&vcpu->vm->vgic.lock);
-    if (!vgic_pend_hw_here(vcpu, intid, pintid)) {
+    if (!vgic_pend_here(vcpu, intid, pintid)) {
         spin_unlock(&vcpu->vm->vgic.lock);
         return;
     }

@@ -125,15 +125,17 @@ void vgic_set_level(struct vm *vm, u32 intid, bool level);
 void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid);
 void vgic_inject_hw_spi(struct vm *vm, u32 intid, u32 pintid);
 /*
- * vgic_inject_hw() and then vgic_flush() under one lock, for @vcpu running
- * on this CPU (the exit path's virtual timer; src/arch/aarch64/vgic_lr.c).
+ * Private @intid (< 32; forwarded from @pintid when non-zero) pending on
+ * @vcpu, which runs on this CPU and is about to enter: latched, queued and
+ * flushed under one lock, no kick (src/arch/aarch64/vgic_lr.c). The exit
+ * path's virtual timer, and a vGICv3 SGI a vCPU sends itself alone.
  */
-void vgic_inject_hw_flush(struct vcpu *vcpu, u32 intid, u32 pintid);
+void vgic_inject_here(struct vcpu *vcpu, u32 intid, u32 pintid);
 /*
- * Its first half (src/irqchip/vgic.c), lock held: @intid (private, < 32)
- * latched pending and queued on @vcpu, not kicked. True if a flush is due.
+ * Its first half (src/irqchip/vgic.c), lock held: latched and queued as
+ * vgic_pend() does it, not kicked. True if a flush is due.
  */
-bool vgic_pend_hw_here(struct vcpu *vcpu, u32 intid, u32 pintid);
+bool vgic_pend_here(struct vcpu *vcpu, u32 intid, u32 pintid);
 void vgic_set_private_level(struct vcpu *vcpu, u32 intid, bool level);
 /* v2: SGI @sgi to @target from vCPU @src (GICD_SGIR, SPENDSGIR). */
 void vgic_inject_sgi_from(struct vm *vm, struct vcpu *target, u32 sgi, unsigned int src);

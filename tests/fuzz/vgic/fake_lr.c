@@ -293,3 +293,12 @@ int vgic_lr_sgi_source(struct vgic_irq *irq)
     return n >= 0 && lr_of(fake_lr.current, (unsigned int)n)->pending ?
            lr_of(fake_lr.current, (unsigned int)n)->source : -1;
 }
+
+/* Pends, then the flush the real one does under the same lock (fake_lr_flush). */
+void vgic_inject_here(struct vcpu *v, u32 intid, u32 pintid)
+{
+    spin_lock(&v->vm->vgic.lock);
+    if (vgic_pend_here(v, intid, pintid))
+        fake_lr_flush(v);
+    spin_unlock(&v->vm->vgic.lock);
+}
