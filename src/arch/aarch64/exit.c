@@ -259,12 +259,32 @@ struct vcpu_regs *vcpu_handle_sync(struct vcpu_regs *regs)
     return exit_return(v);
 }
 
+static bool irq_handle_other(struct vcpu *v, u32 intid);
+
+/*
+ * From a guest exit, one interrupt per exit: another one still pending
+ * takes the guest straight back here, so the common case does not pay for
+ * a second acknowledge. The two a guest's CPU takes most are tested first,
+ * inline: the virtual timer, forwarded with the HW bit to the vCPU running
+ * here, and Keel's kick, another CPU having queued something for it
+ * (exit_return flushes it). The rest is irq_handle_other().
+ */
 struct vcpu_regs *vcpu_handle_irq(struct vcpu_regs *regs)
 {
     struct vcpu *v = vcpu_of_regs(regs);
+    u32 intid;
 
     v->exits[EXIT_IRQ]++;
-    arch_irq_handle_pending(v);
+    intid = gic_ack_eoi();
+    if (intid == platform.timer_irq[2]) {
+        vgic_inject_here(v, intid, intid); /* flushed at once: skips exit_return's flush */
+    } else if (intid == GIC_SGI_KICK) {
+        if (unlikely(v->vgic.lr_stale))
+            vgic_lr_refresh(v);
+        gic_deactivate(intid);
+    } else if (intid != IRQCHIP_NONE) {
+        irq_handle_other(v, intid);
+    }
     return exit_return(v);
 }
 
@@ -320,17 +340,13 @@ static bool irq_handle_one(struct vcpu *v)
         return false;
     gic_eoi(intid);
     if (intid == platform.timer_irq[2] && v) {
-        vgic_inject_here(v, intid, intid); /* its vCPU is this one: flushed at once */
+        vgic_inject_here(v, intid, intid);
         return true;
     }
     return irq_handle_other(v, intid);
 }
 
-/*
- * From a guest exit, one interrupt per exit: another one still pending
- * takes the guest straight back here, so the common case does not pay for
- * a second acknowledge. The idle loop drains them all.
- */
+/* The idle loop (no vCPU) drains them all; a guest exit takes one (vcpu_handle_irq). */
 void arch_irq_handle_pending(struct vcpu *v)
 {
     if (v) {

@@ -56,6 +56,26 @@ static inline void gic_eoi(u32 intid)
     isb();
 }
 
+/* gic_ack() and, if there was one, gic_eoi(): one test of the CPU interface for both. */
+static inline u32 gic_ack_eoi(void)
+{
+    u32 intid;
+
+    if (__builtin_expect(!gic_cpuif_sysreg, 0)) {
+        intid = irqchip_ack();
+        if (intid != IRQCHIP_NONE)
+            irqchip_eoi(intid);
+        return intid;
+    }
+    intid = (u32)read_sysreg(ICC_IAR1_EL1) & 0xffffff;
+    dsb(sy);
+    if (intid >= GIC_INTID_SPURIOUS)
+        return IRQCHIP_NONE;
+    write_sysreg(ICC_EOIR1_EL1, intid);
+    isb();
+    return intid;
+}
+
 static inline void gic_deactivate(u32 intid)
 {
     if (__builtin_expect(!gic_cpuif_sysreg, 0))
