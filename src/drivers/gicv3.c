@@ -81,12 +81,6 @@ static u64 kick_sgir(u64 mpidr)
            ((mpidr & 0xff) / 16) << 44 | BIT(mpidr & 0xf);
 }
 
-/*
- * Each CPU's kick_sgir(), stored as it comes up (gicv3_cpu_init): a kick is
- * sent on every cross-CPU injection. Never 0 once set (TargetList has a bit).
- */
-static u64 kick_sgir_of[PLAT_MAX_CPUS];
-
 static int gicv3_cpu_init(void)
 {
     struct cpu *c = cpu_this();
@@ -97,7 +91,7 @@ static int gicv3_cpu_init(void)
         return -1;
     }
     gicr_this[c->id] = rd;
-    kick_sgir_of[c->id] = kick_sgir(c->hwid);
+    gic_kick_sgir[c->id] = kick_sgir(c->hwid);
     sgi = rd + GICR_SGI_BASE;
     *reg32(rd, GICR_WAKER) &= ~GICR_WAKER_ProcessorSleep;
     if (!wait_clear(reg32(rd, GICR_WAKER), GICR_WAKER_ChildrenAsleep))
@@ -146,10 +140,9 @@ static void gicv3_deactivate(u32 intid)
 
 static void gicv3_send_ipi(unsigned int cpu)
 {
-    u64 v = kick_sgir_of[cpu];
+    /* gic_send_kick() sends it inline once @cpu is up (gic_kick_sgir) */
+    u64 v = kick_sgir(cpus[cpu].hwid);
 
-    if (unlikely(!v))
-        v = kick_sgir(cpus[cpu].hwid);
     dsb(ishst);
     write_sysreg(ICC_SGI1R_EL1, v);
     isb();
