@@ -430,7 +430,7 @@ static bool vgic_flush_one(struct vcpu *vcpu, struct vgic_irq *irq, u32 all_lrs,
  * take any wanted interrupt, and this one is free. Anything else is folded
  * back as vgic_reclaim() does (an SPI follows its route there). Lock held.
  */
-static void lr_done_refill(struct vcpu *vcpu, unsigned int n)
+static inline __attribute__((always_inline)) void lr_done_refill(struct vcpu *vcpu, unsigned int n)
 {
     struct vgic_cpu *c = &vcpu->vgic;
     u32 intid = c->lr_intid[n];
