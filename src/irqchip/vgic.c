@@ -78,6 +78,7 @@ void vgic_init_vcpu(struct vcpu *vcpu)
     struct vgic_cpu *c = &vcpu->vgic;
 
     memset(c, 0, sizeof(*c));
+    vcpu->want_words = 0; /* the summary of c->want, kept in the vCPU (keel/vcpu.h) */
     for (u32 i = 0; i < VGIC_NR_PRIVATE; i++)
         vgic_irq_defaults(&c->private_irqs[i], i);
     c->sleeping = true;

@@ -186,13 +186,18 @@ static void handle_unknown(struct vcpu *v, u64 esr)
     arch_vcpu_inject_undef(v);
 }
 
-/* After any exit: the vCPU may have been stopped from elsewhere, and IRQs may wait. */
+/*
+ * After any exit: the vCPU may have been stopped from elsewhere, and IRQs
+ * may wait; one load of v->exit_work tells whether either is so.
+ */
 static struct vcpu_regs *exit_return(struct vcpu *v)
 {
-    if (unlikely(v->stopping))
-        vcpu_stop_self(v);
-    if (vgic_wants_flush(&v->vgic))
-        vgic_flush(v);
+    /* a volatile load, not __atomic: GCC folds the offset into the LDR only for the former */
+    if (*(volatile u64 *)&v->exit_work) {
+        if (unlikely(v->stopping))
+            vcpu_stop_self(v);
+        vgic_flush(v); /* it tests want_words again: nothing to do if only stopping was set */
+    }
     return &v->regs;
 }
 

@@ -61,7 +61,6 @@ struct vgic_irq {
 struct vgic_cpu {
     struct vgic_irq private_irqs[VGIC_NR_PRIVATE];
     u64 want[VGIC_NR_IRQS / 64]; /* pending+enabled IRQs waiting for an LR */
-    u32 want_words;              /* bit w: want[w] != 0 (vgic_want_set/clear keep it) */
     u16 lr_intid[VGIC_MAX_LRS];  /* INTID in each used LR */
     u32 used_lrs;                /* bitmap of LRs Keel filled */
     u64 spilled[VGIC_NR_IRQS / 64]; /* active IRQs evicted from the LRs, not yet deactivated */
@@ -147,30 +146,7 @@ void vgic_send_sgi(struct vcpu *vcpu, u64 sgir);
 /* Entry/exit hooks, run on the vCPU's own physical CPU. */
 void vgic_flush(struct vcpu *vcpu); /* move wanted IRQs into LRs */
 
-/*
- * Any interrupt waiting for a list register? Inline: asked on every exit,
- * so it is one load of the summary word, not of all four want words.
- */
-static inline bool vgic_wants_flush(const struct vgic_cpu *c)
-{
-    return c->want_words != 0;
-}
-
-/* Every change to a want bit goes through these two (vgic lock held), so want_words stays true. */
-static inline void vgic_want_set(struct vgic_cpu *c, u32 intid)
-{
-    c->want[intid / 64] |= 1UL << (intid % 64);
-    c->want_words |= 1U << (intid / 64);
-}
-
-static inline void vgic_want_clear(struct vgic_cpu *c, u32 intid)
-{
-    u64 w = c->want[intid / 64] & ~(1UL << (intid % 64));
-
-    c->want[intid / 64] = w;
-    if (!w)
-        c->want_words &= ~(1U << (intid / 64));
-}
+/* vgic_wants_flush(), vgic_want_set() and vgic_want_clear() are in keel/vcpu.h. */
 
 static inline bool vgic_wanted(const struct vgic_cpu *c, u32 intid)
 {
