@@ -128,8 +128,7 @@ static int __attribute__((noinline)) mmio_write(struct vcpu *v, struct mmio_regi
 
     if (size < 8)
         val &= (1UL << (8 * size)) - 1;
-    return r->forward ? pt_forward(v, r, ipa, size, &val, true)
-                      : r->write(v, ipa - r->base, size, val);
+    return r->write(v, ipa - r->base, size, val);
 }
 
 /* A sign-extending load (LDRSB, LDRSH, LDRSW): to 64 bits, or to 32 and zero above (SF). */
@@ -147,8 +146,7 @@ static inline int mmio_read(struct vcpu *v, struct mmio_region *r, u64 ipa, u64 
 {
     u64 val;
 
-    if (r->forward ? pt_forward(v, r, ipa, dabt_size(esr), &val, false)
-                   : r->read(v, ipa - r->base, dabt_size(esr), &val))
+    if (r->read(v, ipa - r->base, dabt_size(esr), &val))
         return -1;
     if (unlikely(esr & ESR_ELx_SSE))
         val = dabt_sign_extend(val, esr);
