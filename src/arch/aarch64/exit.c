@@ -120,7 +120,7 @@ static inline u64 *dabt_reg(struct vcpu *v, u64 esr)
     return &v->regs.x[(esr >> ESR_ELx_SRT_SHIFT) & ESR_ELx_SRT_MASK];
 }
 
-static int __attribute__((noinline)) mmio_write(struct vcpu *v, struct mmio_region *r, u64 ipa,
+static int __attribute__((noinline)) mmio_write(struct vcpu *v, struct mmio_region *r, u64 off,
                                                 u64 esr)
 {
     unsigned int size = dabt_size(esr);
@@ -128,7 +128,7 @@ static int __attribute__((noinline)) mmio_write(struct vcpu *v, struct mmio_regi
 
     if (size < 8)
         val &= (1UL << (8 * size)) - 1;
-    return r->write(v, ipa - r->base, size, val);
+    return r->write(v, off, size, val);
 }
 
 /* A sign-extending load (LDRSB, LDRSH, LDRSW): to 64 bits, or to 32 and zero above (SF). */
@@ -141,12 +141,12 @@ static u64 __attribute__((noinline, cold)) dabt_sign_extend(u64 val, u64 esr)
     return (esr & ESR_ELx_SF) ? val : (val & 0xffffffffUL);
 }
 
-/* A load from an emulated or forwarded device; 0, or -1 if the device refused it. */
-static inline int mmio_read(struct vcpu *v, struct mmio_region *r, u64 ipa, u64 esr)
+/* A load from an emulated or forwarded device, @off into @r; 0, or -1 if the device refused it. */
+static inline int mmio_read(struct vcpu *v, struct mmio_region *r, u64 off, u64 esr)
 {
     u64 val;
 
-    if (r->read(v, ipa - r->base, dabt_size(esr), &val))
+    if (r->read(v, off, dabt_size(esr), &val))
         return -1;
     if (unlikely(esr & ESR_ELx_SSE))
         val = dabt_sign_extend(val, esr);
@@ -156,10 +156,27 @@ static inline int mmio_read(struct vcpu *v, struct mmio_region *r, u64 ipa, u64 
     return 0;
 }
 
+/*
+ * vcpu_find_mmio(), keeping the offset into the region that the hint's
+ * test computes: the compiler does not carry it across the two ways out.
+ */
+static inline struct mmio_region *find_mmio(struct vcpu *v, u64 ipa, u64 *off)
+{
+    struct mmio_region *r = v->mmio_hint;
+
+    *off = ipa - r->base;
+    if (likely(*off < r->size))
+        return r;
+    r = vcpu_find_mmio(v, ipa);
+    if (r)
+        *off = ipa - r->base;
+    return r;
+}
+
 static void handle_dabt(struct vcpu *v, u64 esr)
 {
-    u64 ipa = fault_ipa();
-    struct mmio_region *r = vcpu_find_mmio(v, ipa);
+    u64 ipa = fault_ipa(), off;
+    struct mmio_region *r = find_mmio(v, ipa, &off);
 
     /* Three tests, each a single bit test: combined, GCC builds a mask compare of five. */
     if (unlikely(!r))
@@ -168,8 +185,8 @@ static void handle_dabt(struct vcpu *v, u64 esr)
         dabt_unhandled(v, esr, ipa, r);
     else if (unlikely(esr & ESR_ELx_S1PTW))
         dabt_unhandled(v, esr, ipa, r);
-    else if (unlikely((esr & ESR_ELx_WNR) ? mmio_write(v, r, ipa, esr)
-                                          : mmio_read(v, r, ipa, esr)))
+    else if (unlikely((esr & ESR_ELx_WNR) ? mmio_write(v, r, off, esr)
+                                          : mmio_read(v, r, off, esr)))
         dabt_refused(v, esr);
     else
         skip_instr(esr);
