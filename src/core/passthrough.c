@@ -193,6 +193,25 @@ int vm_map_device(struct vm *vm, u64 ipa, paddr_t pa, u64 size)
     return arch_s2_map(vm, ipa_init(ipa), pa, size, S2_KIND_DEVICE);
 }
 
+/*
+ * A forwarded region's accessors (struct mmio_region), so an MMIO exit
+ * calls every region alike: the exit has just found the region, which
+ * vcpu_find_mmio() leaves in v->mmio_hint.
+ */
+static int pt_forward_read(struct vcpu *v, u64 off, unsigned int size, u64 *val)
+{
+    const struct mmio_region *r = v->mmio_hint;
+
+    return pt_forward(v, r, r->base + off, size, val, false);
+}
+
+static int pt_forward_write(struct vcpu *v, u64 off, unsigned int size, u64 val)
+{
+    const struct mmio_region *r = v->mmio_hint;
+
+    return pt_forward(v, r, r->base + off, size, &val, true);
+}
+
 static int pt_map_regs(struct vm *vm, const struct pt_dev *d)
 {
     for (unsigned int r = 0; r < d->nr_regs; r++) {
@@ -206,8 +225,9 @@ static int pt_map_regs(struct vm *vm, const struct pt_dev *d)
             if (vm->nr_mmio == VM_MAX_MMIO)
                 return -1;
             vm->mmio[vm->nr_mmio++] = (struct mmio_region){ .base = base, .size = size,
-                                                            .forward = true,
-                                                            .widths = d->widths };
+                                                            .widths = d->widths,
+                                                            .read = pt_forward_read,
+                                                            .write = pt_forward_write };
         }
     }
     return 0;

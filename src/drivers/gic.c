@@ -13,6 +13,7 @@ static unsigned int nr_lrs; /* the same on every CPU */
 u32 gic_lr_mask;
 u64 gic_gich;
 bool gic_cpuif_sysreg;
+u64 gic_kick_sgir[PLAT_MAX_CPUS];
 
 void gic_set_nr_lrs(unsigned int n)
 {

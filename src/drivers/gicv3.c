@@ -71,6 +71,16 @@ static u64 gicr_find(u64 mpidr)
     return 0;
 }
 
+/* ICC_SGI1R_EL1 (IHI 0069 12.2.22) sending Keel's kick to the CPU with MPIDR @mpidr. */
+static u64 kick_sgir(u64 mpidr)
+{
+    const u64 sgi = GIC_SGI_KICK;
+
+    return ((mpidr >> 8) & 0xff) << 16 | ((mpidr >> 16) & 0xff) << 32 |
+           ((mpidr >> 32) & 0xffUL) << 48 | (u64)sgi << 24 |
+           ((mpidr & 0xff) / 16) << 44 | BIT(mpidr & 0xf);
+}
+
 static int gicv3_cpu_init(void)
 {
     struct cpu *c = cpu_this();
@@ -81,6 +91,7 @@ static int gicv3_cpu_init(void)
         return -1;
     }
     gicr_this[c->id] = rd;
+    gic_kick_sgir[c->id] = kick_sgir(c->hwid);
     sgi = rd + GICR_SGI_BASE;
     *reg32(rd, GICR_WAKER) &= ~GICR_WAKER_ProcessorSleep;
     if (!wait_clear(reg32(rd, GICR_WAKER), GICR_WAKER_ChildrenAsleep))
@@ -129,11 +140,8 @@ static void gicv3_deactivate(u32 intid)
 
 static void gicv3_send_ipi(unsigned int cpu)
 {
-    const u64 sgi = GIC_SGI_KICK;
-    u64 mpidr = cpus[cpu].hwid;
-    u64 v = ((mpidr >> 8) & 0xff) << 16 | ((mpidr >> 16) & 0xff) << 32 |
-            ((mpidr >> 32) & 0xffUL) << 48 | (u64)sgi << 24 |
-            ((mpidr & 0xff) / 16) << 44 | BIT(mpidr & 0xf);
+    /* gic_send_kick() sends it inline once @cpu is up (gic_kick_sgir) */
+    u64 v = kick_sgir(cpus[cpu].hwid);
 
     dsb(ishst);
     write_sysreg(ICC_SGI1R_EL1, v);

@@ -38,18 +38,17 @@ static inline void vgic_update_irq(struct vm *vm, struct vcpu *owner, struct vgi
     if (!t)
         return;
     if (vgic_irq_signalable(&vm->vgic, irq)) {
-        u64 *w = &t->vgic.want[irq->intid / 64], bit = BIT(irq->intid % 64);
         /*
          * Kick only on the 0 -> 1 transition: if the bit was set already, the
          * target was kicked for it and has not flushed yet, so a guest ringing
          * a doorbell in a loop costs its peer one exit, not one per ring.
          */
-        if (!(*w & bit)) {
-            *w |= bit;
+        if (!vgic_wanted(&t->vgic, irq->intid)) {
+            vgic_want_set(&t->vgic, irq->intid);
             vcpu_kick(t);
         }
     } else {
-        t->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
+        vgic_want_clear(&t->vgic, irq->intid);
     }
 }
 
@@ -79,6 +78,7 @@ void vgic_init_vcpu(struct vcpu *vcpu)
     struct vgic_cpu *c = &vcpu->vgic;
 
     memset(c, 0, sizeof(*c));
+    vcpu->want_words = 0; /* the summary of c->want, kept in the vCPU (keel/vcpu.h) */
     for (u32 i = 0; i < VGIC_NR_PRIVATE; i++)
         vgic_irq_defaults(&c->private_irqs[i], i);
     c->sleeping = true;
@@ -99,7 +99,7 @@ void vgic_reroute(struct vm *vm, struct vgic_irq *irq)
         return;
     }
     if (irq->target < vm->cfg.nr_vcpus) /* no longer queued where it was going */
-        vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
+        vgic_want_clear(&vm->vcpus[irq->target]->vgic, irq->intid);
     irq->target = t ? (u8)t->id : 0xff;
     vgic_update(vm, NULL, irq);
 }
@@ -346,7 +346,7 @@ void vgic_pend_sgi(struct vm *vm, u32 vcpus, u32 intid)
          */
         irq->pending = true;
         if (vgic_irq_signalable(&vm->vgic, irq) && !(t->vgic.want[0] & bit)) {
-            t->vgic.want[0] |= bit;
+            vgic_want_set(&t->vgic, intid);
             kick |= left & -left;
         }
     }
@@ -369,6 +369,21 @@ void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid)
     irq->pending = true;
     vgic_update_irq(vm, vcpu, irq);
     spin_unlock(&vm->vgic.lock);
+}
+
+bool vgic_pend_here(struct vcpu *vcpu, u32 intid, u32 pintid)
+{
+    struct vgic_irq *irq = &vcpu->vgic.private_irqs[intid];
+
+    if (pintid)
+        irq->hw_intid = (u16)pintid;
+    irq->pending = true;
+    /* vgic_update_irq() for its own vCPU, without the kick */
+    if (vgic_irq_signalable(&vcpu->vm->vgic, irq))
+        vgic_want_set(&vcpu->vgic, intid);
+    else
+        vgic_want_clear(&vcpu->vgic, intid);
+    return vgic_wants_flush(&vcpu->vgic);
 }
 
 void vgic_inject(struct vm *vm, struct vcpu *target, u32 intid)

@@ -224,6 +224,30 @@ int vgicr_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
 }
 
 
+/* ICC_SGI1R_EL1's Aff1 [23:16], Aff2 [39:32], RS [47:44] and Aff3 [55:48]. */
+#define SGIR_AFF_RS (GENMASK(23, 16) | GENMASK(39, 32) | GENMASK(55, 44))
+
+/* The vCPUs an SGI names when their MPIDRs are not vCPU i = Aff0 i (vgic.aff0_is_index). */
+static u32 __attribute__((noinline)) sgi_targets_by_mpidr(struct vcpu *vcpu, u64 sgir)
+{
+    struct vm *vm = vcpu->vm;
+    /* a target's Aff3.Aff2.Aff1 and Aff0[7:4] must be these; Aff0[3:0] picks a TargetList bit */
+    u64 match = ((sgir >> 16) & 0xff) << 8 | ((sgir >> 32) & 0xff) << 16 |
+                ((sgir >> 48) & 0xffUL) << 32 | ((sgir >> 44) & 0xf) << 4;
+    u16 targets = sgir & 0xffff;
+    u32 hit = 0;
+
+    if ((vcpu->arch.vmpidr & 0xff00fffff0UL) == match && targets == BIT(vcpu->arch.vmpidr & 0xf))
+        return BIT(vcpu->id); /* to itself alone: affinities are unique, no other vCPU matches */
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
+        u64 mpidr = vm->vcpus[i]->arch.vmpidr;
+
+        if ((mpidr & 0xff00fffff0UL) == match && (targets & BIT(mpidr & 0xf)))
+            hit |= BIT(i);
+    }
+    return hit;
+}
+
 /*
  * ICC_SGI1R_EL1 (IHI 0069 12.2.22): the vCPUs named by affinity and target
  * list, or all but the sender (IRM).
@@ -231,28 +255,22 @@ int vgicr_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val)
 void vgic_send_sgi(struct vcpu *vcpu, u64 sgir)
 {
     struct vm *vm = vcpu->vm;
-    unsigned int n = vm->cfg.nr_vcpus;
-    /* a target's Aff3.Aff2.Aff1 and Aff0[7:4] must be these; Aff0[3:0] picks a TargetList bit */
-    u64 match = ((sgir >> 16) & 0xff) << 8 | ((sgir >> 32) & 0xff) << 16 |
-                ((sgir >> 48) & 0xffUL) << 32 | ((sgir >> 44) & 0xf) << 4;
-    u16 targets = sgir & 0xffff;
+    u32 all = (u32)(BIT(vm->cfg.nr_vcpus) - 1);
     u32 intid = (sgir >> 24) & 0xf;
-    u32 hit = 0;
+    u32 hit;
 
     /* the targets first, then one lock for all of them (vgic_pend_sgi) */
-    if (sgir & BIT(40)) { /* IRM: every vCPU but the sender */
-        hit = (u32)(BIT(n) - 1) & ~(u32)BIT(vcpu->id);
-    } else if ((vcpu->arch.vmpidr & 0xff00fffff0UL) == match && targets == BIT(vcpu->arch.vmpidr & 0xf)) {
-        hit = BIT(vcpu->id); /* to itself alone: affinities are unique, no other vCPU matches */
-    } else {
-        for (unsigned int i = 0; i < n; i++) {
-            u64 mpidr = vm->vcpus[i]->arch.vmpidr;
-
-            if ((mpidr & 0xff00fffff0UL) == match && (targets & BIT(mpidr & 0xf)))
-                hit |= BIT(i);
-        }
-    }
-    if (hit)
+    if (sgir & BIT(40)) /* IRM: every vCPU but the sender */
+        hit = all & ~(u32)BIT(vcpu->id);
+    else if (!vm->vgic.aff0_is_index)
+        hit = sgi_targets_by_mpidr(vcpu, sgir);
+    else if (sgir & SGIR_AFF_RS) /* vCPU i is Aff0 i: no vCPU above Aff0 15 */
+        hit = 0;
+    else
+        hit = (u32)sgir & 0xffff & all; /* TargetList bit i is vCPU i */
+    if (hit == BIT(vcpu->id)) /* to itself: it runs here, and flushes as it pends */
+        vgic_inject_here(vcpu, intid, 0);
+    else if (hit)
         vgic_pend_sgi(vm, hit, intid);
 }
 
@@ -261,6 +279,10 @@ void vgicv3_reset(struct vm *vm)
 {
     vgic_init_vm(vm);
     vm->vgic.ctlr = GICD_CTLR_ARE | GICD_CTLR_DS;
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
+    vm->vgic.aff0_is_index = vm->cfg.nr_vcpus <= 16;
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
         vgic_init_vcpu(vm->vcpus[i]);
+        if ((vm->vcpus[i]->arch.vmpidr & MPIDR_AFF_BITS) != i)
+            vm->vgic.aff0_is_index = false;
+    }
 }

@@ -120,7 +120,7 @@ static inline u64 *dabt_reg(struct vcpu *v, u64 esr)
     return &v->regs.x[(esr >> ESR_ELx_SRT_SHIFT) & ESR_ELx_SRT_MASK];
 }
 
-static int __attribute__((noinline)) mmio_write(struct vcpu *v, struct mmio_region *r, u64 ipa,
+static int __attribute__((noinline)) mmio_write(struct vcpu *v, struct mmio_region *r, u64 off,
                                                 u64 esr)
 {
     unsigned int size = dabt_size(esr);
@@ -128,8 +128,7 @@ static int __attribute__((noinline)) mmio_write(struct vcpu *v, struct mmio_regi
 
     if (size < 8)
         val &= (1UL << (8 * size)) - 1;
-    return r->forward ? pt_forward(v, r, ipa, size, &val, true)
-                      : r->write(v, ipa - r->base, size, val);
+    return r->write(v, off, size, val);
 }
 
 /* A sign-extending load (LDRSB, LDRSH, LDRSW): to 64 bits, or to 32 and zero above (SF). */
@@ -142,13 +141,12 @@ static u64 __attribute__((noinline, cold)) dabt_sign_extend(u64 val, u64 esr)
     return (esr & ESR_ELx_SF) ? val : (val & 0xffffffffUL);
 }
 
-/* A load from an emulated or forwarded device; 0, or -1 if the device refused it. */
-static inline int mmio_read(struct vcpu *v, struct mmio_region *r, u64 ipa, u64 esr)
+/* A load from an emulated or forwarded device, @off into @r; 0, or -1 if the device refused it. */
+static inline int mmio_read(struct vcpu *v, struct mmio_region *r, u64 off, u64 esr)
 {
     u64 val;
 
-    if (r->forward ? pt_forward(v, r, ipa, dabt_size(esr), &val, false)
-                   : r->read(v, ipa - r->base, dabt_size(esr), &val))
+    if (r->read(v, off, dabt_size(esr), &val))
         return -1;
     if (unlikely(esr & ESR_ELx_SSE))
         val = dabt_sign_extend(val, esr);
@@ -158,10 +156,27 @@ static inline int mmio_read(struct vcpu *v, struct mmio_region *r, u64 ipa, u64 
     return 0;
 }
 
+/*
+ * vcpu_find_mmio(), keeping the offset into the region that the hint's
+ * test computes: the compiler does not carry it across the two ways out.
+ */
+static inline struct mmio_region *find_mmio(struct vcpu *v, u64 ipa, u64 *off)
+{
+    struct mmio_region *r = v->mmio_hint;
+
+    *off = ipa - r->base;
+    if (likely(*off < r->size))
+        return r;
+    r = vcpu_find_mmio(v, ipa);
+    if (r)
+        *off = ipa - r->base;
+    return r;
+}
+
 static void handle_dabt(struct vcpu *v, u64 esr)
 {
-    u64 ipa = fault_ipa();
-    struct mmio_region *r = vcpu_find_mmio(v, ipa);
+    u64 ipa = fault_ipa(), off;
+    struct mmio_region *r = find_mmio(v, ipa, &off);
 
     /* Three tests, each a single bit test: combined, GCC builds a mask compare of five. */
     if (unlikely(!r))
@@ -170,8 +185,8 @@ static void handle_dabt(struct vcpu *v, u64 esr)
         dabt_unhandled(v, esr, ipa, r);
     else if (unlikely(esr & ESR_ELx_S1PTW))
         dabt_unhandled(v, esr, ipa, r);
-    else if (unlikely((esr & ESR_ELx_WNR) ? mmio_write(v, r, ipa, esr)
-                                          : mmio_read(v, r, ipa, esr)))
+    else if (unlikely((esr & ESR_ELx_WNR) ? mmio_write(v, r, off, esr)
+                                          : mmio_read(v, r, off, esr)))
         dabt_refused(v, esr);
     else
         skip_instr(esr);
@@ -186,13 +201,18 @@ static void handle_unknown(struct vcpu *v, u64 esr)
     arch_vcpu_inject_undef(v);
 }
 
-/* After any exit: the vCPU may have been stopped from elsewhere, and IRQs may wait. */
+/*
+ * After any exit: the vCPU may have been stopped from elsewhere, and IRQs
+ * may wait; one load of v->exit_work tells whether either is so.
+ */
 static struct vcpu_regs *exit_return(struct vcpu *v)
 {
-    if (unlikely(v->stopping))
-        vcpu_stop_self(v);
-    if (vgic_wants_flush(&v->vgic))
-        vgic_flush(v);
+    /* a volatile load, not __atomic: GCC folds the offset into the LDR only for the former */
+    if (*(volatile u64 *)&v->exit_work) {
+        if (unlikely(v->stopping))
+            vcpu_stop_self(v);
+        vgic_flush(v); /* it tests want_words again: nothing to do if only stopping was set */
+    }
     return &v->regs;
 }
 
@@ -259,12 +279,32 @@ struct vcpu_regs *vcpu_handle_sync(struct vcpu_regs *regs)
     return exit_return(v);
 }
 
+static bool irq_handle_other(struct vcpu *v, u32 intid);
+
+/*
+ * From a guest exit, one interrupt per exit: another one still pending
+ * takes the guest straight back here, so the common case does not pay for
+ * a second acknowledge. The two a guest's CPU takes most are tested first,
+ * inline: the virtual timer, forwarded with the HW bit to the vCPU running
+ * here, and Keel's kick, another CPU having queued something for it
+ * (exit_return flushes it). The rest is irq_handle_other().
+ */
 struct vcpu_regs *vcpu_handle_irq(struct vcpu_regs *regs)
 {
     struct vcpu *v = vcpu_of_regs(regs);
+    u32 intid;
 
     v->exits[EXIT_IRQ]++;
-    arch_irq_handle_pending(v);
+    intid = gic_ack_eoi();
+    if (intid == platform.timer_irq[2]) {
+        vgic_inject_here(v, intid, intid); /* flushed at once: skips exit_return's flush */
+    } else if (intid == GIC_SGI_KICK) {
+        if (unlikely(v->vgic.lr_stale))
+            vgic_lr_refresh(v);
+        gic_deactivate(intid);
+    } else if (intid != IRQCHIP_NONE) {
+        irq_handle_other(v, intid);
+    }
     return exit_return(v);
 }
 
@@ -320,17 +360,13 @@ static bool irq_handle_one(struct vcpu *v)
         return false;
     gic_eoi(intid);
     if (intid == platform.timer_irq[2] && v) {
-        vgic_inject_hw(v, intid, intid);
+        vgic_inject_here(v, intid, intid);
         return true;
     }
     return irq_handle_other(v, intid);
 }
 
-/*
- * From a guest exit, one interrupt per exit: another one still pending
- * takes the guest straight back here, so the common case does not pay for
- * a second acknowledge. The idle loop drains them all.
- */
+/* The idle loop (no vCPU) drains them all; a guest exit takes one (vcpu_handle_irq). */
 void arch_irq_handle_pending(struct vcpu *v)
 {
     if (v) {

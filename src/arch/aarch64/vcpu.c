@@ -273,5 +273,5 @@ void vcpu_kick(struct vcpu *v)
 {
     /* TPIDR_EL2 read inline: this runs on every injection */
     if (v->pcpu != ((struct cpu *)read_sysreg(tpidr_el2))->id)
-        irqchip_send_ipi(v->pcpu);
+        gic_send_kick(v->pcpu);
 }

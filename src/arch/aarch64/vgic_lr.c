@@ -32,6 +32,7 @@
 #define VGIC_LR_FN(name) name##_gicv3
 #endif
 #define vgic_flush VGIC_LR_FN(vgic_flush)
+#define vgic_inject_here VGIC_LR_FN(vgic_inject_here)
 #define vgic_lr_changed VGIC_LR_FN(vgic_lr_changed)
 #define vgic_lr_refresh VGIC_LR_FN(vgic_lr_refresh)
 #define vgic_lr_state VGIC_LR_FN(vgic_lr_state)
@@ -106,7 +107,6 @@ static void vgic_requeue(struct vcpu *self, struct vgic_irq *irq)
 {
     struct vm *vm = self->vm;
     struct vcpu *t = self;
-    u64 bit = BIT(irq->intid % 64);
 
     if (irq->intid >= VGIC_NR_PRIVATE) {
         /*
@@ -115,13 +115,13 @@ static void vgic_requeue(struct vcpu *self, struct vgic_irq *irq)
          * too (found by the vGIC fuzzer: one SPI in LRs of two vCPUs).
          */
         if (irq->target < vm->cfg.nr_vcpus)
-            vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~bit;
+            vgic_want_clear(&vm->vcpus[irq->target]->vgic, irq->intid);
         t = vgic_spi_route(vm, irq);
         irq->target = t ? (u8)t->id : 0xff;
     }
     /* the distributor's own test, group enable included (the fuzzer again) */
     if (t && vgic_irq_signalable(&vm->vgic, irq)) {
-        t->vgic.want[irq->intid / 64] |= bit;
+        vgic_want_set(&t->vgic, irq->intid);
         if (t != self)
             vcpu_kick(t);
     }
@@ -389,7 +389,7 @@ static bool vgic_flush_one(struct vcpu *vcpu, struct vgic_irq *irq, u32 all_lrs,
         irq->pending = irq->sgi_sources != 0;
         if (irq->sgi_sources)
             ich_lr_write(irq->lr, lr | ICH_LR_EOI);
-        c->want[intid / 64] &= ~BIT(intid % 64);
+        vgic_want_clear(c, intid);
         return true;
     } else if (irq->in_lr) {
         /* Already in an LR (active): add the pending state to it. */
@@ -399,7 +399,7 @@ static bool vgic_flush_one(struct vcpu *vcpu, struct vgic_irq *irq, u32 all_lrs,
          * Active outside the LRs (spilled, or set by ISACTIVER): it cannot be
          * taken before its deactivation, which queues it again.
          */
-        c->want[intid / 64] &= ~BIT(intid % 64);
+        vgic_want_clear(c, intid);
         return true;
     } else {
         if (!free_lrs) {
@@ -417,7 +417,7 @@ static bool vgic_flush_one(struct vcpu *vcpu, struct vgic_irq *irq, u32 all_lrs,
     }
     /* the latch now lives in the LR (but other sources' do not) */
     irq->pending = VGIC_SGI_SOURCES && irq->sgi_sources != 0;
-    c->want[intid / 64] &= ~BIT(intid % 64);
+    vgic_want_clear(c, intid);
     vcpu->irqs_injected++;
     return true;
 }
@@ -430,7 +430,7 @@ static bool vgic_flush_one(struct vcpu *vcpu, struct vgic_irq *irq, u32 all_lrs,
  * take any wanted interrupt, and this one is free. Anything else is folded
  * back as vgic_reclaim() does (an SPI follows its route there). Lock held.
  */
-static void lr_done_refill(struct vcpu *vcpu, unsigned int n)
+static inline __attribute__((always_inline)) void lr_done_refill(struct vcpu *vcpu, unsigned int n)
 {
     struct vgic_cpu *c = &vcpu->vgic;
     u32 intid = c->lr_intid[n];
@@ -449,7 +449,7 @@ static void lr_done_refill(struct vcpu *vcpu, unsigned int n)
     ich_lr_write(n, lr_build(irq) | lr_sgi_source(irq));
     /* the latch now lives in the LR (but other sources' do not) */
     irq->pending = VGIC_SGI_SOURCES && irq->sgi_sources != 0;
-    c->want[0] &= ~BIT(intid);
+    vgic_want_clear(c, intid);
     vcpu->irqs_injected++;
 }
 
@@ -469,14 +469,12 @@ static u64 __attribute__((noinline)) vgic_flush_wanted(struct vcpu *vcpu, u64 hc
     return hcr;
 }
 
-void vgic_flush(struct vcpu *vcpu)
+/* vgic_flush() with the lock held: the ICH_HCR_EL2 value to write once it is dropped. */
+static inline __attribute__((always_inline)) u64 vgic_flush_locked(struct vcpu *vcpu)
 {
     struct vgic_cpu *c = &vcpu->vgic;
     u64 hcr = ICH_HCR_EL2_En;
 
-    if (!vgic_wants_flush(c))
-        return;
-    spin_lock(&vcpu->vm->vgic.lock);
     /* EOIcount first: the HCR write below would lose it */
     if (spilled_any(c))
         vgic_fold_eoicount(vcpu);
@@ -493,6 +491,37 @@ void vgic_flush(struct vcpu *vcpu)
         hcr = vgic_flush_wanted(vcpu, hcr);
     if (spilled_any(c))
         hcr |= SPILL_TRAPS;
+    return hcr;
+}
+
+void vgic_flush(struct vcpu *vcpu)
+{
+    u64 hcr;
+
+    if (!vgic_wants_flush(&vcpu->vgic))
+        return;
+    spin_lock(&vcpu->vm->vgic.lock);
+    hcr = vgic_flush_locked(vcpu);
+    spin_unlock(&vcpu->vm->vgic.lock);
+    ich_hcr_write(hcr);
+}
+
+/*
+ * A private interrupt of @vcpu, which runs on this CPU and would flush on
+ * its way back in (the virtual timer, an SGI to itself): vgic_pend() and
+ * vgic_flush() under one lock, and no kick, the vCPU being right here.
+ * Latched and queued as vgic_pend() does it (vgic_pend_here), then flushed.
+ */
+void vgic_inject_here(struct vcpu *vcpu, u32 intid, u32 pintid)
+{
+    u64 hcr;
+
+    spin_lock(&vcpu->vm->vgic.lock);
+    if (!vgic_pend_here(vcpu, intid, pintid)) {
+        spin_unlock(&vcpu->vm->vgic.lock);
+        return;
+    }
+    hcr = vgic_flush_locked(vcpu);
     spin_unlock(&vcpu->vm->vgic.lock);
     ich_hcr_write(hcr);
 }

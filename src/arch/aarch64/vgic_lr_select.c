@@ -20,6 +20,7 @@
     }
 
 VGIC_LR_BOTH(void, vgic_flush, (struct vcpu *v), (v))
+VGIC_LR_BOTH(void, vgic_inject_here, (struct vcpu *v, u32 intid, u32 pintid), (v, intid, pintid))
 VGIC_LR_BOTH(void, vgic_sync, (struct vcpu *v), (v))
 VGIC_LR_BOTH(void, vgic_maintenance, (struct vcpu *v), (v))
 VGIC_LR_BOTH(void, vgic_vcpu_reset_hw, (struct vcpu *v), (v))

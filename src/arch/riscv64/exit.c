@@ -101,11 +101,9 @@ static int mmio_emulate(struct vcpu *v, struct mmio_region *r, u64 gpa, const st
         val = vcpu_get_reg(v, d->reg);
         if (d->size < 8)
             val &= (1UL << (8 * d->size)) - 1;
-        return r->forward ? pt_forward(v, r, gpa, d->size, &val, true)
-                          : r->write(v, gpa - r->base, d->size, val);
+        return r->write(v, gpa - r->base, d->size, val);
     }
-    if (r->forward ? pt_forward(v, r, gpa, d->size, &val, false)
-                   : r->read(v, gpa - r->base, d->size, &val))
+    if (r->read(v, gpa - r->base, d->size, &val))
         return -1;
     if (d->sign_extend && d->size < 8)
         val = sign_extend(val, 8 * d->size);

@@ -33,6 +33,11 @@ extern u64 gic_gich;
  * every interrupt a guest's CPU takes.
  */
 extern bool gic_cpuif_sysreg; /* set by the GICv3 driver */
+/*
+ * GICv3: per CPU, the ICC_SGI1R_EL1 value that sends it Keel's kick, set
+ * as it comes up (never 0 then: TargetList has a bit). 0 on GICv2.
+ */
+extern u64 gic_kick_sgir[PLAT_MAX_CPUS];
 
 #ifndef VGIC_HW_FAKE
 #include <arch/gicv3_regs.h>
@@ -54,6 +59,38 @@ static inline void gic_eoi(u32 intid)
         return irqchip_eoi(intid);
     write_sysreg(ICC_EOIR1_EL1, intid);
     isb();
+}
+
+/* Keel's kick to @cpu: on every cross-CPU injection, so no call through the ops on GICv3. */
+static inline void gic_send_kick(unsigned int cpu)
+{
+    u64 sgir = gic_kick_sgir[cpu];
+
+    if (__builtin_expect(!sgir, 0))
+        return irqchip_send_ipi(cpu);
+    dsb(ishst);
+    write_sysreg(ICC_SGI1R_EL1, sgir);
+    isb();
+}
+
+/* gic_ack() and, if there was one, gic_eoi(): one test of the CPU interface for both. */
+static inline u32 gic_ack_eoi(void)
+{
+    u32 intid;
+
+    if (__builtin_expect(!gic_cpuif_sysreg, 0)) {
+        intid = irqchip_ack();
+        if (intid != IRQCHIP_NONE)
+            irqchip_eoi(intid);
+        return intid;
+    }
+    intid = (u32)read_sysreg(ICC_IAR1_EL1) & 0xffffff;
+    dsb(sy);
+    if (intid >= GIC_INTID_SPURIOUS)
+        return IRQCHIP_NONE;
+    write_sysreg(ICC_EOIR1_EL1, intid);
+    isb();
+    return intid;
 }
 
 static inline void gic_deactivate(u32 intid)

@@ -23,17 +23,51 @@ struct vcpu {
     volatile enum vcpu_power power;
     volatile bool running; /* on its physical CPU, in guest or exit handling */
     /*
-     * power != ON or the VM not RUNNING: the vCPU leaves at its next exit.
-     * One flag for the exit path's one test; vm_lifecycle.c keeps it in step
-     * with both, under vm->lock.
+     * What an exit must see to before the guest runs again, read as one
+     * word (exit_work) by the exit path's one test. stopping: power != ON
+     * or the VM not RUNNING, the vCPU leaves at its next exit (a bool;
+     * vm_lifecycle.c keeps it in step with both, under vm->lock).
+     * want_words: bit w set iff vgic.want[w] is not 0, an interrupt waits
+     * for a list register (vgic_want_set/clear keep it, vgic lock held).
      */
-    volatile u32 stopping; /* a bool; a word so the test is one load and one branch */
+    union {
+        u64 exit_work;
+        struct {
+            volatile u32 stopping;
+            u32 want_words;
+        };
+    };
     struct mmio_region *mmio_hint; /* the region of its last MMIO exit, tried first (vm.h) */
     u64 entry, context; /* PSCI CPU_ON arguments, consumed at start */
     struct vcpu_arch arch;
     struct vgic_cpu vgic;
     u64 irqs_injected;
 };
+
+/*
+ * Any interrupt waiting for a list register? Inline: asked on every flush,
+ * so it is one load of the summary word, not of all four want words.
+ */
+static inline bool vgic_wants_flush(const struct vgic_cpu *c)
+{
+    return container_of(c, const struct vcpu, vgic)->want_words != 0;
+}
+
+/* Every change to a want bit goes through these two (vgic lock held), so want_words stays true. */
+static inline void vgic_want_set(struct vgic_cpu *c, u32 intid)
+{
+    c->want[intid / 64] |= 1UL << (intid % 64);
+    container_of(c, struct vcpu, vgic)->want_words |= 1U << (intid / 64);
+}
+
+static inline void vgic_want_clear(struct vgic_cpu *c, u32 intid)
+{
+    u64 w = c->want[intid / 64] & ~(1UL << (intid % 64));
+
+    c->want[intid / 64] = w;
+    if (!w)
+        container_of(c, struct vcpu, vgic)->want_words &= ~(1U << (intid / 64));
+}
 
 static inline struct vcpu *vcpu_of_regs(struct vcpu_regs *regs)
 {

@@ -73,6 +73,11 @@ struct vgic_cpu {
 struct vgic_dist {
     spinlock_t lock;
     bool v2;           /* GICv2 model: ITARGETSR routing, per-source SGIs */
+    /*
+     * v3: vCPU i's MPIDR is Aff0 = i, the other fields 0 (vm.c's layout;
+     * 16 vCPUs at most): an SGI's TargetList is then the vCPU mask itself.
+     */
+    bool aff0_is_index;
     u32 ctlr;
     unsigned int nr_vcpus;
     struct vgic_irq spis[VGIC_NR_SPIS];
@@ -118,6 +123,18 @@ void vgic_set_level(struct vm *vm, u32 intid, bool level);
 /* Injects private hardware interrupt @intid (HW bit): guest deactivation reaches @pintid. */
 void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid);
 void vgic_inject_hw_spi(struct vm *vm, u32 intid, u32 pintid);
+/*
+ * Private @intid (< 32; forwarded from @pintid when non-zero) pending on
+ * @vcpu, which runs on this CPU and is about to enter: latched, queued and
+ * flushed under one lock, no kick (src/arch/aarch64/vgic_lr.c). The exit
+ * path's virtual timer, and a vGICv3 SGI a vCPU sends itself alone.
+ */
+void vgic_inject_here(struct vcpu *vcpu, u32 intid, u32 pintid);
+/*
+ * Its first half (src/irqchip/vgic.c), lock held: latched and queued as
+ * vgic_pend() does it, not kicked. True if a flush is due.
+ */
+bool vgic_pend_here(struct vcpu *vcpu, u32 intid, u32 pintid);
 void vgic_set_private_level(struct vcpu *vcpu, u32 intid, bool level);
 /* v2: SGI @sgi to @target from vCPU @src (GICD_SGIR, SPENDSGIR). */
 void vgic_inject_sgi_from(struct vm *vm, struct vcpu *target, u32 sgi, unsigned int src);
@@ -129,10 +146,11 @@ void vgic_send_sgi(struct vcpu *vcpu, u64 sgir);
 /* Entry/exit hooks, run on the vCPU's own physical CPU. */
 void vgic_flush(struct vcpu *vcpu); /* move wanted IRQs into LRs */
 
-/* Any interrupt waiting for a list register? Inline: asked on every exit. */
-static inline bool vgic_wants_flush(const struct vgic_cpu *c)
+/* vgic_wants_flush(), vgic_want_set() and vgic_want_clear() are in keel/vcpu.h. */
+
+static inline bool vgic_wanted(const struct vgic_cpu *c, u32 intid)
 {
-    return c->want[0] | c->want[1] | c->want[2] | c->want[3];
+    return c->want[intid / 64] & (1UL << (intid % 64));
 }
 void vgic_sync(struct vcpu *vcpu);  /* fold back LRs the guest finished */
 void vgic_maintenance(struct vcpu *vcpu);

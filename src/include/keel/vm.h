@@ -104,8 +104,8 @@ struct vm_config {
 
 struct mmio_region {
     u64 base, size;
-    bool forward;     /* passthrough smaller than a page: accesses replayed on the device */
-    u8 widths;        /* forward: access sizes the device takes, an OR of 1, 2, 4, 8 */
+    /* passthrough smaller than a page (accesses replayed on the device): the sizes it takes */
+    u8 widths;        /* an OR of 1, 2, 4, 8; its read and write are pt_forward()'s */
     int (*read)(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val);
     int (*write)(struct vcpu *vcpu, u64 off, unsigned int size, u64 val);
 };
@@ -211,7 +211,7 @@ static inline struct mmio_region *vcpu_find_mmio(struct vcpu *v, u64 ipa)
         return r;
     r = vm_find_mmio(v->vm, ipa);
     if (r)
-        v->mmio_hint = r;
+        v->mmio_hint = r; /* the region found is the hint: passthrough.c's accessors rely on it */
     return r;
 }
 /* An emulated MMIO region (at VM creation). */

@@ -70,12 +70,12 @@ static void fold_back(struct vcpu *v, unsigned int n)
     if (irq->intid >= VGIC_NR_PRIVATE) {
         t = vgic_spi_route(vm, irq);
         if (irq->target < vm->cfg.nr_vcpus && !fake_lr.like_current)
-            vm->vcpus[irq->target]->vgic.want[irq->intid / 64] &= ~BIT(irq->intid % 64);
+            vgic_want_clear(&vm->vcpus[irq->target]->vgic, irq->intid);
         irq->target = t ? (u8)t->id : 0xff;
     }
     if (t && (irq->pending || (!irq->edge && irq->level)) && irq->enabled &&
         (fake_lr.like_current || group_enabled(vm, irq))) {
-        t->vgic.want[irq->intid / 64] |= BIT(irq->intid % 64);
+        vgic_want_set(&t->vgic, irq->intid);
         if (t != v)
             vcpu_kick(t);
     }
@@ -157,7 +157,7 @@ void fake_lr_flush(struct vcpu *v)
             irq->lr = (u8)n;
         }
         irq->pending = irq->sgi_sources != 0;
-        c->want[intid / 64] &= ~BIT(intid % 64);
+        vgic_want_clear(c, intid);
     }
 }
 
@@ -292,4 +292,13 @@ int vgic_lr_sgi_source(struct vgic_irq *irq)
 
     return n >= 0 && lr_of(fake_lr.current, (unsigned int)n)->pending ?
            lr_of(fake_lr.current, (unsigned int)n)->source : -1;
+}
+
+/* Pends, then the flush the real one does under the same lock (fake_lr_flush). */
+void vgic_inject_here(struct vcpu *v, u32 intid, u32 pintid)
+{
+    spin_lock(&v->vm->vgic.lock);
+    if (vgic_pend_here(v, intid, pintid))
+        fake_lr_flush(v);
+    spin_unlock(&v->vm->vgic.lock);
 }

@@ -81,6 +81,9 @@ static void check_irq(struct vm *vm, struct vgic_irq *irq, struct vcpu *owner)
 static void check_wants(struct vm *vm, struct vcpu *v)
 {
     for (unsigned int w = 0; w < VGIC_NR_IRQS / 64; w++) {
+        FUZZ_CHECK(!(v->want_words & BIT(w)) == !v->vgic.want[w],
+                   "vCPU %u: want_words %#x, want[%u] %#llx", v->id, v->want_words, w,
+                   (unsigned long long)v->vgic.want[w]);
         for (u64 bits = v->vgic.want[w]; bits; bits &= bits - 1) {
             u32 intid = w * 64 + (u32)__builtin_ctzll(bits);
             struct vgic_irq *irq = vgic_get_irq(vm, v, intid);

@@ -2,9 +2,11 @@
  * Fakes for the functions src/irqchip/vgic.c links against (see
  * fake_vgic_deps.h). `nm -u` on vgic.o lists them: vgic_sync,
  * vgic_lr_state, vgic_lr_set_state, vgic_lr_changed, vgic_hw_unpend and vcpu_kick;
- * vgicv2.o (tests/unit/vgicv2) adds vgic_lr_sgi_source.
+ * vgicv3.o adds vgic_inject_here; vgicv2.o (tests/unit/vgicv2) adds vgic_lr_sgi_source.
  */
 #include <string.h>
+
+#include <keel/vm.h>
 
 #include "fake_vgic_deps.h"
 
@@ -76,4 +78,14 @@ void vgic_lr_changed(struct vm *vm, struct vgic_irq *irq)
     (void)vm;
     (void)irq;
     fake_vgic.lr_changed_calls++;
+}
+
+/* The pending half only: the tests look at the want bits a flush would take. */
+void vgic_inject_here(struct vcpu *vcpu, u32 intid, u32 pintid)
+{
+    spin_lock(&vcpu->vm->vgic.lock);
+    vgic_pend_here(vcpu, intid, pintid);
+    spin_unlock(&vcpu->vm->vgic.lock);
+    fake_vgic.injects_here++;
+    fake_vgic.injected_here = vcpu;
 }

@@ -18,6 +18,8 @@ struct fake_vgic_log {
     unsigned int syncs;                     /* vgic_sync() calls */
     unsigned int lr_state_calls, lr_set_state_calls;
     unsigned int hw_unpends;                /* vgic_hw_unpend() calls */
+    unsigned int injects_here;              /* vgic_inject_here() calls */
+    struct vcpu *injected_here;             /* the last one's vCPU */
     struct vgic_irq *last_hw_unpend;
 };
 

@@ -170,8 +170,8 @@ void fake_phys_fire(struct vcpu *v, u32 intid)
 {
     fake_run(v);
     phys_owner(intid)->phys_active[intid] = true;
-    if (intid < VGIC_NR_PRIVATE)
-        vgic_inject_hw(v, intid, intid);
+    if (intid < VGIC_NR_PRIVATE) /* as the exit path does it (exit.c) */
+        vgic_inject_here(v, intid, intid);
     else
         vgic_inject_hw_spi(v->vm, intid, intid);
 }

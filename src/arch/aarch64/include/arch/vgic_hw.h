@@ -97,16 +97,27 @@ static inline u64 ich_lr_read(unsigned int n)
     return 0;
 }
 
+/*
+ * A write is on every flush: rather than a switch (a bounds test, a table
+ * load, then the branch), a branch straight into a run of "msr; b" pairs,
+ * pair @n (< 16, ICH_VTR_EL2.ListRegs) writing ICH_LR<n>_EL2. Keel builds
+ * no BTI landing pads, so an indirect branch may land anywhere.
+ */
 static inline void ich_lr_write(unsigned int n, u64 v)
 {
+    u64 at;
+
     if (VGIC_HW_GICH) {
         *gich_reg(GICH_LR(n)) = gich_lr_from_ich(v);
         return;
     }
-#define ICH_LR_WRITE(i, reg) case i: write_sysreg(reg, v); break;
-    switch (n) {
-    ICH_LR_CASES(ICH_LR_WRITE)
-    }
+#define ICH_LR_WRITE(i, reg) "msr " #reg ", %x[v]\n\tb 2f\n\t"
+    __asm__ volatile("adr %[at], 1f\n\t"
+                     "add %[at], %[at], %x[n], lsl #3\n\t"
+                     "br %[at]\n"
+                     "1:\n\t" ICH_LR_CASES(ICH_LR_WRITE) "2:"
+                     : [at] "=&r"(at)
+                     : [n] "r"((u64)n), [v] "rZ"(v));
 #undef ICH_LR_WRITE
 }
 
