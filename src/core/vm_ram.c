@@ -130,29 +130,17 @@ bool vm_ram_fault(struct vm *vm, ipaddr_t ipa)
     return true;
 }
 
-/*
- * The host address of RAM offset @off (inside RAM), its block made ready
- * (@keep, @keep_len: see block_fill()), and in *@avail the bytes to the
- * block's end, not further: the next block may not be zeroed yet.
- */
-static u8 *block_span(struct vm *vm, u64 off, u64 keep, u64 keep_len, u64 *avail)
-{
-    u8 *p;
-
-    if (block_populate(vm, off, keep, keep_len))
-        return NULL;
-    p = chunk_span(vm, off, avail);
-    *avail = MIN(*avail, RAM_BLOCK_SIZE - (off & (RAM_BLOCK_SIZE - 1)));
-    return p;
-}
-
 void *vm_ipa_span(struct vm *vm, u64 ipa, u64 *avail)
 {
     u64 off = ipa - vm->cfg.ram_ipa;
+    void *p;
 
-    if (ipa < vm->cfg.ram_ipa || off >= vm->cfg.mem_size)
+    if (ipa < vm->cfg.ram_ipa || off >= vm->cfg.mem_size || block_populate(vm, off, 0, 0))
         return NULL;
-    return block_span(vm, off, 0, 0, avail);
+    p = chunk_span(vm, off, avail);
+    /* only up to the end of this block: the next one may not be zeroed yet */
+    *avail = MIN(*avail, RAM_BLOCK_SIZE - (off & (RAM_BLOCK_SIZE - 1)));
+    return p;
 }
 
 /*
@@ -168,10 +156,11 @@ int vm_copy_to_guest(struct vm *vm, ipaddr_t ipa, const void *src, u64 len)
         return -1;
     while (len) {
         u64 avail = 0;
-        u8 *dst = block_span(vm, off, off, len, &avail);
-        if (!dst)
+        u8 *dst;
+        if (block_populate(vm, off, off, len))
             return -1;
-        avail = MIN(avail, len);
+        dst = chunk_span(vm, off, &avail);
+        avail = MIN(MIN(avail, len), RAM_BLOCK_SIZE - (off & (RAM_BLOCK_SIZE - 1)));
         memcpy(dst, src, avail);
         /* the guest starts with its MMU and caches off: push the bytes to memory */
         arch_clean_dcache_range((u64)dst, avail);
