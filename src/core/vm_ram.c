@@ -13,8 +13,8 @@
  *    arch's abort and guest-page-fault handlers) zeroes and maps the block,
  *    and the access is retried;
  *  - Keel: every host address Keel derives from a guest address comes from
- *    vm_ipa_span(), which does the same for the block it returns
- *    (virtqueues, console calls), or from vm_copy_to_guest() (images).
+ *    vm_ipa_span() or vm_ipa_to_hva(), which do the same for the blocks
+ *    they return (loading images, virtqueues, console calls).
  * A bit per block (ram_ready) says which blocks are done; it is set, under
  * ram_lock, only after the zeroes and the mapping are visible, and read
  * without the lock. Identity-mapped VMs (keel,identity) are the exception:
@@ -141,6 +141,14 @@ void *vm_ipa_span(struct vm *vm, u64 ipa, u64 *avail)
     /* only up to the end of this block: the next one may not be zeroed yet */
     *avail = MIN(*avail, RAM_BLOCK_SIZE - (off & (RAM_BLOCK_SIZE - 1)));
     return p;
+}
+
+void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size)
+{
+    u64 avail;
+    void *p = vm_ipa_span(vm, ipa_addr(ipa), &avail);
+
+    return p && size <= avail ? p : NULL;
 }
 
 /*

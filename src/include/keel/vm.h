@@ -269,7 +269,7 @@ int vconsole_create(struct vm *vm);
 /*
  * Guest RAM (core/vm_ram.c), zeroed and mapped 2 MiB at a time on first
  * touch. Every host address Keel derives from a guest address comes from
- * vm_ipa_span() or vm_copy_to_guest(), which make the memory they reach ready.
+ * vm_ipa_span() or vm_ipa_to_hva(), which make the memory they return ready.
  */
 int vm_ram_alloc(struct vm *vm);   /* at each build: blocks taken, none zeroed */
 void vm_ram_free(struct vm *vm);   /* the blocks back to the allocator */
@@ -280,6 +280,8 @@ static inline u64 vm_ram_ready_bytes(const struct vm *vm)
 {
     return ((vm->cfg.mem_size >> 21) + 63) / 64 * 8;
 }
+/* The host address of RAM at @ipa, if @size bytes from there are in one block; else NULL. */
+void *vm_ipa_to_hva(struct vm *vm, ipaddr_t ipa, u64 size);
 /*
  * The host address of RAM at @ipa and in *@avail the bytes from there to
  * the end of its 2 MiB block; NULL if not RAM.
