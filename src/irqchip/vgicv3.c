@@ -237,6 +237,8 @@ static u32 __attribute__((noinline)) sgi_targets_by_mpidr(struct vcpu *vcpu, u64
     u16 targets = sgir & 0xffff;
     u32 hit = 0;
 
+    if ((vcpu->arch.vmpidr & 0xff00fffff0UL) == match && targets == BIT(vcpu->arch.vmpidr & 0xf))
+        return BIT(vcpu->id); /* to itself alone: affinities are unique, no other vCPU matches */
     for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
         u64 mpidr = vm->vcpus[i]->arch.vmpidr;
 

@@ -156,10 +156,27 @@ static inline int mmio_read(struct vcpu *v, struct mmio_region *r, u64 off, u64 
     return 0;
 }
 
+/*
+ * vcpu_find_mmio(), keeping the offset into the region that the hint's
+ * test computes: the compiler does not carry it across the two ways out.
+ */
+static inline struct mmio_region *find_mmio(struct vcpu *v, u64 ipa, u64 *off)
+{
+    struct mmio_region *r = v->mmio_hint;
+
+    *off = ipa - r->base;
+    if (likely(*off < r->size))
+        return r;
+    r = vcpu_find_mmio(v, ipa);
+    if (r)
+        *off = ipa - r->base;
+    return r;
+}
+
 static void handle_dabt(struct vcpu *v, u64 esr)
 {
     u64 ipa = fault_ipa(), off;
-    struct mmio_region *r = vcpu_find_mmio(v, ipa, &off);
+    struct mmio_region *r = find_mmio(v, ipa, &off);
 
     /* Three tests, each a single bit test: combined, GCC builds a mask compare of five. */
     if (unlikely(!r))

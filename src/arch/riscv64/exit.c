@@ -93,8 +93,7 @@ static bool decode_access(const struct trap_info *t, struct vcpu *v, struct mmio
     }
 }
 
-/* An access @off into @r, decoded in @d; 0, or -1 if the device refused it. */
-static int mmio_emulate(struct vcpu *v, struct mmio_region *r, u64 off, const struct mmio_insn *d)
+static int mmio_emulate(struct vcpu *v, struct mmio_region *r, u64 gpa, const struct mmio_insn *d)
 {
     u64 val;
 
@@ -102,9 +101,9 @@ static int mmio_emulate(struct vcpu *v, struct mmio_region *r, u64 off, const st
         val = vcpu_get_reg(v, d->reg);
         if (d->size < 8)
             val &= (1UL << (8 * d->size)) - 1;
-        return r->write(v, off, d->size, val);
+        return r->write(v, gpa - r->base, d->size, val);
     }
-    if (r->read(v, off, d->size, &val))
+    if (r->read(v, gpa - r->base, d->size, &val))
         return -1;
     if (d->sign_extend && d->size < 8)
         val = sign_extend(val, 8 * d->size);
@@ -129,13 +128,8 @@ static void __attribute__((noinline, cold)) access_fault(struct vcpu *v, const s
 /* htval holds the guest-physical address shifted right by 2 (8.2.11); stval's low bits complete it. */
 static void handle_guest_page_fault(struct vcpu *v, const struct trap_info *t)
 {
-    /*
-     * The offset is taken again from @gpa, which stays live anyway: keeping
-     * @off live across the decode too costs every exit (this is inlined
-     * into the trap handler) one more saved register.
-     */
-    u64 gpa = (t->htval << 2) | (t->tval & 3), off;
-    struct mmio_region *r = vcpu_find_mmio(v, gpa, &off);
+    u64 gpa = (t->htval << 2) | (t->tval & 3);
+    struct mmio_region *r = vcpu_find_mmio(v, gpa);
     struct mmio_insn d;
 
     if (unlikely(!r) && vm_ram_fault(v->vm, ipa_init(gpa)))
@@ -145,7 +139,7 @@ static void handle_guest_page_fault(struct vcpu *v, const struct trap_info *t)
     else if (unlikely(!decode_access(t, v, &d) ||
                       d.write != (t->cause == EXC_STORE_GUEST_PAGE_FAULT)))
         access_fault(v, t, gpa, "not a load or store Keel can emulate");
-    else if (unlikely(mmio_emulate(v, r, gpa - r->base, &d))) /* not @off: see above */
+    else if (unlikely(mmio_emulate(v, r, gpa, &d)))
         access_fault(v, t, gpa, "refused by the device");
     else
         v->arch.sepc += d.len;

@@ -196,26 +196,22 @@ static inline struct mmio_region *vm_find_mmio(struct vm *vm, u64 ipa)
     return NULL;
 }
 /*
- * The same from a vCPU's MMIO exit, which is on every one, with @ipa's
- * offset into the region in *@off: a guest mostly talks to one device for
- * a while (polling a UART, programming the interrupt controller), so the
- * region of its last exit is tried first, one compare, whose offset is the
- * answer. Regions are only ever added (at creation; forwarded passthrough
- * ones when the VM is built), never moved or removed, so the hint stays a
- * valid slot of vm->mmio for the VM's lifetime.
+ * The same from a vCPU's MMIO exit, which is on every one: a guest mostly
+ * talks to one device for a while (polling a UART, programming the
+ * interrupt controller), so the region of its last exit is tried first,
+ * one compare. Regions are only ever added (at creation; forwarded
+ * passthrough ones when the VM is built), never moved or removed, so the
+ * hint stays a valid slot of vm->mmio for the VM's lifetime.
  */
-static inline struct mmio_region *vcpu_find_mmio(struct vcpu *v, u64 ipa, u64 *off)
+static inline struct mmio_region *vcpu_find_mmio(struct vcpu *v, u64 ipa)
 {
     struct mmio_region *r = v->mmio_hint;
 
-    *off = ipa - r->base;
-    if (likely(*off < r->size))
+    if (likely(ipa - r->base < r->size))
         return r;
     r = vm_find_mmio(v->vm, ipa);
-    if (r) {
+    if (r)
         v->mmio_hint = r; /* the region found is the hint: passthrough.c's accessors rely on it */
-        *off = ipa - r->base;
-    }
     return r;
 }
 /* An emulated MMIO region (at VM creation). */
