@@ -355,6 +355,22 @@ void vgic_pend_sgi(struct vm *vm, u32 vcpus, u32 intid)
         vcpu_kick(vm->vcpus[__builtin_ctz(kick)]);
 }
 
+/* The virtual timer, forwarded with the HW bit to the vCPU it belongs to. */
+void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid)
+{
+    struct vm *vm = vcpu->vm;
+    struct vgic_irq *irq = &vcpu->vgic.private_irqs[intid];
+
+    /* vgic_pend() for a private interrupt of the running vCPU: no lookup */
+    if (intid >= VGIC_NR_PRIVATE)
+        return;
+    spin_lock(&vm->vgic.lock);
+    irq->hw_intid = (u16)pintid;
+    irq->pending = true;
+    vgic_update_irq(vm, vcpu, irq);
+    spin_unlock(&vm->vgic.lock);
+}
+
 bool vgic_pend_here(struct vcpu *vcpu, u32 intid, u32 pintid)
 {
     struct vgic_irq *irq = &vcpu->vgic.private_irqs[intid];

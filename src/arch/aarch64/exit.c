@@ -279,17 +279,23 @@ struct vcpu_regs *vcpu_handle_sync(struct vcpu_regs *regs)
     return exit_return(v);
 }
 
-static void irq_handle_other(struct vcpu *v, u32 intid);
+static bool irq_handle_other(struct vcpu *v, u32 intid);
 
 /*
- * One acknowledged, priority-dropped interrupt (IRQCHIP_NONE: none) on the
- * CPU @v runs on. The two a guest's CPU takes most are tested first,
+ * From a guest exit, one interrupt per exit: another one still pending
+ * takes the guest straight back here, so the common case does not pay for
+ * a second acknowledge. The two a guest's CPU takes most are tested first,
  * inline: the virtual timer, forwarded with the HW bit to the vCPU running
  * here, and Keel's kick, another CPU having queued something for it
  * (exit_return flushes it). The rest is irq_handle_other().
  */
-static inline __attribute__((always_inline)) void irq_handle_vcpu(struct vcpu *v, u32 intid)
+struct vcpu_regs *vcpu_handle_irq(struct vcpu_regs *regs)
 {
+    struct vcpu *v = vcpu_of_regs(regs);
+    u32 intid;
+
+    v->exits[EXIT_IRQ]++;
+    intid = gic_ack_eoi();
     if (intid == platform.timer_irq[2]) {
         vgic_inject_here(v, intid, intid); /* flushed at once: skips exit_return's flush */
     } else if (intid == GIC_SGI_KICK) {
@@ -299,19 +305,6 @@ static inline __attribute__((always_inline)) void irq_handle_vcpu(struct vcpu *v
     } else if (intid != IRQCHIP_NONE) {
         irq_handle_other(v, intid);
     }
-}
-
-/*
- * From a guest exit, one interrupt per exit: another one still pending
- * takes the guest straight back here, so the common case does not pay for
- * a second acknowledge.
- */
-struct vcpu_regs *vcpu_handle_irq(struct vcpu_regs *regs)
-{
-    struct vcpu *v = vcpu_of_regs(regs);
-
-    v->exits[EXIT_IRQ]++;
-    irq_handle_vcpu(v, gic_ack_eoi());
     return exit_return(v);
 }
 
@@ -333,15 +326,16 @@ struct vcpu_regs *vcpu_handle_serror(struct vcpu_regs *regs)
 /*
  * Physical interrupts: the virtual timer is forwarded with the HW bit (the
  * guest's deactivation deactivates it), everything Keel handles itself is
- * dropped and deactivated here. This is all but the virtual timer and the
- * kick of a CPU running a vCPU (irq_handle_vcpu), out of line: @intid
- * acknowledged and priority-dropped; @v is NULL in the idle loop, where a
- * kick only needs its deactivation.
+ * dropped and deactivated here.
  */
-static void __attribute__((noinline)) irq_handle_other(struct vcpu *v, u32 intid)
+/* Everything but the virtual timer, out of line: @intid acknowledged and priority-dropped. */
+static bool __attribute__((noinline)) irq_handle_other(struct vcpu *v, u32 intid)
 {
-    if (pt_handle_irq(intid)) {
-        return; /* deactivated by the guest, through the HW bit */
+    if (intid == GIC_SGI_KICK) { /* another CPU queued something for this one: exit_return flushes */
+        if (v && v->vgic.lr_stale)
+            vgic_lr_refresh(v);
+    } else if (pt_handle_irq(intid)) {
+        return true; /* deactivated by the guest, through the HW bit */
     } else if (intid == platform.timer_irq[3]) { /* CNTHP: the guest's emulated physical timer */
         v ? ptimer_sync(v) : ptimer_idle();
     } else if (intid == platform.gic_maint_irq && v) {
@@ -350,17 +344,35 @@ static void __attribute__((noinline)) irq_handle_other(struct vcpu *v, u32 intid
         console_rx_irq();
     }
     gic_deactivate(intid);
+    return true;
 }
 
-/* With a vCPU, one interrupt as an exit takes it; the idle loop (NULL) drains them all. */
+/*
+ * Handles one acknowledged interrupt; false if there was none. The
+ * virtual timer, the interrupt a guest's CPU takes most, is tested first
+ * and keeps this function small; the rest is irq_handle_other().
+ */
+static bool irq_handle_one(struct vcpu *v)
+{
+    u32 intid = gic_ack();
+
+    if (intid == IRQCHIP_NONE)
+        return false;
+    gic_eoi(intid);
+    if (intid == platform.timer_irq[2] && v) {
+        vgic_inject_here(v, intid, intid);
+        return true;
+    }
+    return irq_handle_other(v, intid);
+}
+
+/* The idle loop (no vCPU) drains them all; a guest exit takes one (vcpu_handle_irq). */
 void arch_irq_handle_pending(struct vcpu *v)
 {
-    u32 intid;
-
     if (v) {
-        irq_handle_vcpu(v, gic_ack_eoi());
+        irq_handle_one(v);
         return;
     }
-    while ((intid = gic_ack_eoi()) != IRQCHIP_NONE)
-        irq_handle_other(NULL, intid);
+    while (irq_handle_one(NULL))
+        ;
 }

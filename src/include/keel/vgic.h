@@ -120,6 +120,8 @@ int vgicr_write(struct vcpu *vcpu, u64 off, unsigned int size, u64 val);
 void vgic_inject(struct vm *vm, struct vcpu *target, u32 intid);
 /* Sets the line level of a level-sensitive SPI (emulated devices). */
 void vgic_set_level(struct vm *vm, u32 intid, bool level);
+/* Injects private hardware interrupt @intid (HW bit): guest deactivation reaches @pintid. */
+void vgic_inject_hw(struct vcpu *vcpu, u32 intid, u32 pintid);
 void vgic_inject_hw_spi(struct vm *vm, u32 intid, u32 pintid);
 /*
  * Private @intid (< 32; forwarded from @pintid when non-zero) pending on

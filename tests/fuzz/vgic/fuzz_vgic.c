@@ -277,7 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 fake_lr.current = NULL;
                 vgic_inject_hw_spi(&vm, intid, intid);
             } else {
-                vgic_inject_here(v, 27, 27); /* the virtual timer, as the IRQ exit injects it */
+                vgic_inject_hw(v, 27, 27); /* the virtual timer */
             }
             break;
         }

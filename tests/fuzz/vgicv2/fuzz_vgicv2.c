@@ -449,7 +449,7 @@ static void inject(struct fuzz_in *in, struct vcpu *v, u8 op)
             vgic_inject_hw_spi(&vm, intid, intid);
         } else {
             fake_lr.current = v;
-            vgic_inject_here(v, 27, 27); /* the virtual timer, as the IRQ exit injects it */
+            vgic_inject_hw(v, 27, 27); /* the virtual timer */
         }
     }
 }
