@@ -213,6 +213,15 @@ static void dt_parse_timer(const void *fdt, struct platform *plat)
         dt_read_irq(fdt, node, i, &plat->timer_irq[i]);
 }
 
+/* The first interrupt: one PPI for every CPU, or (some SoCs) an SPI per CPU, which Keel does not forward. */
+static void dt_parse_pmu(const void *fdt, struct platform *plat)
+{
+    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-pmuv3");
+
+    if (node >= 0)
+        dt_read_irq(fdt, node, 0, &plat->pmu_irq);
+}
+
 /*
  * /chosen/stdout-path is a path or an alias, optionally followed by
  * ":options". Its reg is a bus address on boards like the Raspberry Pi 4
@@ -312,6 +321,7 @@ int dt_parse_platform(const void *fdt, struct platform *plat)
     dt_parse_cpus(fdt, plat);
     irqchip_probe(fdt, plat); /* before anything with interrupts */
     dt_parse_timer(fdt, plat);
+    dt_parse_pmu(fdt, plat);
     dt_parse_uart(fdt, plat);
     dt_parse_psci(fdt, plat);
     chosen = fdt_path_offset(fdt, "/chosen");

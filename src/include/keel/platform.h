@@ -51,6 +51,12 @@ struct platform {
 
     u32 timer_irq[4];           /* INTIDs: sec phys, ns phys, virt, hyp phys */
     bool timer_found;
+    /*
+     * INTID of the PMU's overflow interrupt ("arm,armv8-pmuv3"), 0 if none.
+     * The architecture's boot code clears it, before any other CPU starts,
+     * when guests are not given the PMU: non-zero means guests have one.
+     */
+    u32 pmu_irq;
 
     struct mem_range uart;
     bool uart_ns16550;          /* an 8250-compatible UART, not a PL011 */
