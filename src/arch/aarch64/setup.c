@@ -6,6 +6,7 @@
 #include <libfdt.h>
 #include <arch/asm.h>
 #include <arch/mmu.h>
+#include <arch/pmu.h>
 #include <arch/psci_fw.h>
 #include <arch/sysreg.h>
 #include <drivers/pl011.h>
@@ -82,6 +83,7 @@ void arch_describe_timer(void)
     if (platform.timer_found)
         console_printf("  Timer:   %lu Hz, PPIs: phys %u, virt %u, hyp %u\n", arch_counter_freq(),
                        platform.timer_irq[1], platform.timer_irq[2], platform.timer_irq[3]);
+    pmu_describe(); /* the other per-CPU device whose PPI a guest gets */
 }
 
 void arch_describe_firmware(void)
@@ -105,6 +107,7 @@ void __noreturn boot_primary(u64 dtb)
 
     map_platform_devices();
     psci_fw_init(platform.psci);
+    pmu_init(); /* before any CPU enables its PPIs */
 
     info.image_start = (u64)_start;
     info.image_end = (u64)_end;

@@ -3,6 +3,7 @@
  * the guest owns, and synthesised exceptions injected into EL1.
  */
 #include <arch/esr.h>
+#include <arch/pmu.h>
 #include <arch/sysreg.h>
 #include <drivers/gic.h>
 #include <keel/cpu.h>
@@ -29,9 +30,11 @@
 /* SVE, AMU and trace are hidden from guests: trap them (CPTR_EL2, E2H = 0). */
 #define CPTR_GUEST (CPTR_EL2_RES1 | CPTR_EL2_TZ | CPTR_EL2_TAM | CPTR_EL2_TTA)
 
-/* PMU, debug, SPE and trace registers trap and read as zero (sysreg.c). */
-#define MDCR_GUEST (MDCR_EL2_TPM | MDCR_EL2_TPMCR | MDCR_EL2_TDA | MDCR_EL2_TDOSA | \
-                    MDCR_EL2_TDRA | MDCR_EL2_TTRF | MDCR_EL2_TPMS)
+/*
+ * Debug and trace registers trap and read as zero (sysreg.c), SPE's are
+ * UNDEFINED; the PMU's controls are pmu_mdcr()'s (direct access, or hidden).
+ */
+#define MDCR_GUEST (MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA | MDCR_EL2_TTRF | MDCR_EL2_TPMS)
 
 #define SCTLR_EL1_RES1 0x30d00800UL
 #define SPSR_EL1H_MASKED (PSR_MODE_EL1h | PSR_D | PSR_A | PSR_I | PSR_F)
@@ -139,10 +142,11 @@ static void el1_load(const struct vcpu_el1 *e)
     write_sysreg(cntv_ctl_el0, e->cntv_ctl);
 }
 
-/* Stops the guest's timer and interrupt state on this CPU once its vCPU is gone. */
+/* Stops the guest's timer, PMU and interrupt state on this CPU once its vCPU is gone. */
 void arch_vcpu_quiesce(void)
 {
     write_sysreg(cntv_ctl_el0, 0);
+    pmu_quiesce();
     write_sysreg(cnthp_ctl_el2, 0);
     write_sysreg(hcr_el2, HCR_EL2_RW);
     isb();
@@ -159,7 +163,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     write_sysreg(vmpidr_el2, v->arch.vmpidr);
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(cptr_el2, CPTR_GUEST);
-    write_sysreg(mdcr_el2, (read_sysreg(mdcr_el2) & 0x1f) | MDCR_GUEST);
+    write_sysreg(mdcr_el2, MDCR_GUEST | pmu_mdcr());
     write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN); /* EL1 physical timer traps (ptimer.c) */
     write_sysreg(cnthp_ctl_el2, 0);
     write_sysreg(cntvoff_el2, 0);
@@ -170,6 +174,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
     el1_load(&v->arch.el1);
     arch_fpsimd_zero(); /* nothing of Keel's boot-time libfdt use or a previous run leaks */
+    pmu_vcpu_reset(v); /* before the vGIC reset deactivates its PPI: the line is low by then */
     vgic_vcpu_reset_hw(v);
     write_sysreg(elr_el2, v->arch.elr);
     write_sysreg(spsr_el2, v->arch.spsr);

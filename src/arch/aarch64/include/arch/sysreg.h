@@ -147,6 +147,7 @@
 #define CPTR_EL2_TCPAC BIT(31)
 
 /* MDCR_EL2, D13.3.7 */
+#define MDCR_EL2_HPMN_MASK 0x1fUL
 #define MDCR_EL2_TPMCR BIT(5)
 #define MDCR_EL2_TPM BIT(6)
 #define MDCR_EL2_TDE BIT(8)
@@ -154,6 +155,25 @@
 #define MDCR_EL2_TDOSA BIT(10)
 #define MDCR_EL2_TDRA BIT(11)
 #define MDCR_EL2_TPMS BIT(14)
+#define MDCR_EL2_HPMD BIT(17) /* FEAT_PMUv3p1 */
 #define MDCR_EL2_TTRF BIT(19)
+#define MDCR_EL2_HCCD BIT(23) /* FEAT_PMUv3p5 */
+
+/* D13.2, ID_AA64DFR0_EL1.PMUVer and ID_DFR0_EL1.PerfMon: one encoding from PMUv3p1 on */
+#define ID_AA64DFR0_EL1_PMUVER_SHIFT 8
+#define ID_DFR0_EL1_PERFMON_SHIFT 24
+#define ID_PMUVER_PMUV3P1 4
+#define ID_PMUVER_PMUV3P5 6
+#define ID_PMUVER_IMPDEF 0xf
+
+/* D13.4 Performance Monitors registers: PMCR_EL0 */
+#define PMCR_EL0_E BIT(0)
+#define PMCR_EL0_P BIT(1)
+#define PMCR_EL0_C BIT(2)
+#define PMCR_EL0_DP BIT(5)
+#define PMCR_EL0_LC BIT(6)
+#define PMCR_EL0_N(v) (((v) >> 11) & 0x1f)
+/* PMSELR_EL0.SEL of the cycle counter: PMXEVTYPER_EL0 then reaches PMCCFILTR_EL0 */
+#define PMSELR_EL0_SEL_CYCLE 31
 
 #endif

@@ -1,0 +1,36 @@
+/*
+ * The PMUv3 guests count with (src/arch/aarch64/pmu.c): the hardware's own,
+ * accessed directly, with Keel's EL2 kept out of its counters.
+ */
+#ifndef ARCH_PMU_H
+#define ARCH_PMU_H
+
+#include <keel/types.h>
+
+struct vcpu;
+
+/*
+ * The PMU version guests read in ID_AA64DFR0_EL1.PMUVer (and, AArch32,
+ * ID_DFR0_EL1.PerfMon): 0 when they have none. Set by pmu_init().
+ */
+extern unsigned int pmu_guest_ver;
+
+/*
+ * Boot CPU, once the host DT is parsed and before the GIC is set up:
+ * decides whether guests get the PMU (clearing platform.pmu_irq if not).
+ */
+void pmu_init(void);
+/* The banner's PMU line. */
+void pmu_describe(void);
+/* MDCR_EL2's PMU controls for a guest on this CPU. */
+u64 pmu_mdcr(void);
+/* A vCPU (re)starting on this CPU: the PMU as after a reset, nothing of a previous run. */
+void pmu_vcpu_reset(struct vcpu *v);
+/* No vCPU on this CPU any more: nothing counts, the overflow line is low. */
+void pmu_quiesce(void);
+/* Whether PMCR_EL0 traps (MDCR_EL2.TPMCR) with the PMU given to guests. */
+bool pmu_pmcr_trapped(void);
+u64 pmu_pmcr_read(const struct vcpu *v);
+void pmu_pmcr_write(struct vcpu *v, u64 val);
+
+#endif

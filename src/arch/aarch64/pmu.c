@@ -1,0 +1,193 @@
+/*
+ * The PMU guests see: the CPU's own PMUv3, its registers accessed without a
+ * trap, every event counter the guest's (MDCR_EL2.HPMN = PMCR_EL0.N), and
+ * Keel's EL2 kept out of all of them whatever the guest's filters say
+ * (PMEVTYPER<n>_EL0.NSH, PMCCFILTR_EL0.NSH): MDCR_EL2.HPMD (FEAT_PMUv3p1)
+ * prohibits event counting at EL2, and MDCR_EL2.HCCD (FEAT_PMUv3p5) stops
+ * the cycle counter there (Arm ARM D13.3.7 MDCR_EL2, and the Performance
+ * Monitors Extension chapter on prohibited counting). Without HCCD the
+ * cycle counter stops in a prohibited region only while PMCR_EL0.DP is 1,
+ * so PMCR_EL0 alone traps (MDCR_EL2.TPMCR) and Keel keeps DP set beneath
+ * the value the guest sees. Without HPMD (the PMUv3 of Armv8.0) nothing
+ * stops a guest from counting Keel's instructions, and the PMU stays
+ * hidden as before. Keel never counts anything itself.
+ * docs/design-notes.md ("Guest PMU") has the why.
+ */
+#include <arch/pmu.h>
+#include <arch/sysreg.h>
+#include <drivers/gic.h>
+#include <keel/log.h>
+#include <keel/platform.h>
+#include <keel/vcpu.h>
+
+enum pmu_mode {
+    PMU_NONE,      /* no PMUv3: its registers do not exist, Keel touches none */
+    PMU_HIDDEN,    /* a PMUv3 guests are not given: it traps (TPM), RAZ/WI */
+    PMU_TRAP_PMCR, /* direct, but PMCR_EL0 traps to keep DP set (no HCCD) */
+    PMU_DIRECT,    /* direct, nothing traps */
+};
+
+static enum pmu_mode mode;
+static const char *hidden_why;
+unsigned int pmu_guest_ver;
+
+static unsigned int cpu_pmuver(void)
+{
+    return ID_FIELD(read_sysreg(id_aa64dfr0_el1), ID_AA64DFR0_EL1_PMUVER_SHIFT);
+}
+
+/* Why guests cannot have the PMU of a CPU with PMUv3 version @ver, or NULL. */
+static const char *pmu_refusal(unsigned int ver)
+{
+    if (ver < ID_PMUVER_PMUV3P1)
+        return "PMUv3 without FEAT_PMUv3p1: no MDCR_EL2.HPMD to keep EL2 out of its counters";
+    if (!platform.pmu_irq)
+        return "no arm,armv8-pmuv3 node with an interrupt in the host DT";
+    if (platform.pmu_irq < 16 || platform.pmu_irq >= GIC_NR_PRIVATE)
+        return "its interrupt is not a PPI";
+    /* MDCR_EL2.HPMN = 0 is CONSTRAINED UNPREDICTABLE without FEAT_HPMN0 */
+    if (!PMCR_EL0_N(read_sysreg(pmcr_el0)))
+        return "no event counters";
+    return NULL;
+}
+
+void pmu_init(void)
+{
+    unsigned int ver = cpu_pmuver();
+
+    if (ver == 0 || ver == ID_PMUVER_IMPDEF) {
+        mode = PMU_NONE;
+        platform.pmu_irq = 0;
+        return;
+    }
+    hidden_why = pmu_refusal(ver);
+    if (hidden_why) {
+        mode = PMU_HIDDEN;
+        platform.pmu_irq = 0;
+        return;
+    }
+    mode = ver >= ID_PMUVER_PMUV3P5 ? PMU_DIRECT : PMU_TRAP_PMCR;
+    pmu_guest_ver = MIN(ver, ID_PMUVER_PMUV3P5);
+}
+
+void pmu_describe(void)
+{
+    if (mode == PMU_NONE)
+        console_printf("  PMU:     none\n");
+    else if (mode == PMU_HIDDEN)
+        console_printf("  PMU:     hidden from guests: %s\n", hidden_why);
+    else
+        console_printf("  PMU:     PMUVer %u, %lu event counters, PPI %u; guests see PMUVer %u%s\n",
+                       cpu_pmuver(), PMCR_EL0_N(read_sysreg(pmcr_el0)), platform.pmu_irq,
+                       pmu_guest_ver, mode == PMU_TRAP_PMCR ? ", PMCR_EL0 trapped" : "");
+}
+
+/* All event counters to the guest; read on each CPU, in case their PMUs differ. */
+static u64 pmu_hpmn(void)
+{
+    return PMCR_EL0_N(read_sysreg(pmcr_el0)) & MDCR_EL2_HPMN_MASK;
+}
+
+u64 pmu_mdcr(void)
+{
+    switch (mode) {
+    case PMU_DIRECT:
+        return pmu_hpmn() | MDCR_EL2_HPMD | MDCR_EL2_HCCD;
+    case PMU_TRAP_PMCR:
+        return pmu_hpmn() | MDCR_EL2_HPMD | MDCR_EL2_TPMCR;
+    case PMU_HIDDEN:
+        return pmu_hpmn() | MDCR_EL2_TPM | MDCR_EL2_TPMCR;
+    default:
+        return 0; /* TPM and TPMCR are RES0 without a PMU; its registers are UNDEFINED anyway */
+    }
+}
+
+bool pmu_pmcr_trapped(void)
+{
+    return mode == PMU_TRAP_PMCR;
+}
+
+/* PMCR_EL0 as the hardware holds it for a guest's @val: with DP where DP stands in for HCCD. */
+static u64 pmcr_hw(u64 val)
+{
+    return mode == PMU_TRAP_PMCR ? val | PMCR_EL0_DP : val;
+}
+
+/*
+ * DP is invisible to the guest but for reading it back: a guest at EL1 or
+ * EL0 in Non-secure state is never in a prohibited region.
+ */
+u64 pmu_pmcr_read(const struct vcpu *v)
+{
+    return (read_sysreg(pmcr_el0) & ~PMCR_EL0_DP) | (v->arch.pmcr_dp ? PMCR_EL0_DP : 0);
+}
+
+void pmu_pmcr_write(struct vcpu *v, u64 val)
+{
+    v->arch.pmcr_dp = val & PMCR_EL0_DP;
+    write_sysreg(pmcr_el0, pmcr_hw(val));
+}
+
+/* Nothing counts, no overflow is flagged, none may interrupt. */
+static void pmu_stop(void)
+{
+    write_sysreg(pmcntenclr_el0, GENMASK(31, 0));
+    write_sysreg(pmintenclr_el1, GENMASK(31, 0));
+    write_sysreg(pmovsclr_el0, GENMASK(31, 0));
+}
+
+/*
+ * PMEVTYPER<n>_EL0 for every counter and PMCCFILTR_EL0, through PMSELR_EL0
+ * (the registers' own encodings name n in the instruction).
+ */
+static void pmu_zero_filters(void)
+{
+    unsigned int n = (unsigned int)PMCR_EL0_N(read_sysreg(pmcr_el0));
+
+    for (unsigned int i = 0; i < n; i++) {
+        write_sysreg(pmselr_el0, i);
+        isb();
+        write_sysreg(pmxevtyper_el0, 0);
+    }
+    write_sysreg(pmselr_el0, PMSELR_EL0_SEL_CYCLE);
+    isb();
+    write_sysreg(pmxevtyper_el0, 0);
+    write_sysreg(pmselr_el0, 0);
+}
+
+/*
+ * PMCR_EL0.LC is RES1 where no EL can be AArch32 (D13.4, PMCR_EL0), and
+ * EL0 is the first to be: ID_AA64PFR0_EL1.EL0 [3:0] = 2 says it can.
+ */
+static u64 pmcr_reset_lc(void)
+{
+    return (read_sysreg(id_aa64pfr0_el1) & 0xf) == 2 ? 0 : PMCR_EL0_LC;
+}
+
+/*
+ * The hardware's reset values are mostly UNKNOWN; these are the definite
+ * ones a guest can rely on, and they leave nothing of the previous run on
+ * this core: counters stopped and zeroed (PMCR_EL0.P and C, E clear), no
+ * overflow or interrupt enabled, every filter 0, EL0 access off. Done with
+ * the PMU hidden too: PMUSERENR_EL0 decides what the guest's EL0 reaches
+ * before MDCR_EL2.TPM does.
+ */
+void pmu_vcpu_reset(struct vcpu *v)
+{
+    if (mode == PMU_NONE)
+        return;
+    pmu_stop();
+    v->arch.pmcr_dp = false;
+    write_sysreg(pmcr_el0, pmcr_hw(PMCR_EL0_P | PMCR_EL0_C | pmcr_reset_lc()));
+    write_sysreg(pmuserenr_el0, 0);
+    pmu_zero_filters();
+    isb();
+}
+
+void pmu_quiesce(void)
+{
+    if (mode == PMU_NONE)
+        return;
+    pmu_stop();
+    isb();
+}
