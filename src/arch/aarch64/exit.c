@@ -5,6 +5,7 @@
  * well-behaved guest takes at run time.
  */
 #include <arch/esr.h>
+#include <arch/pmu.h>
 #include <arch/sysreg.h>
 #include <drivers/gic.h>
 #include <keel/console.h>
@@ -324,9 +325,9 @@ struct vcpu_regs *vcpu_handle_serror(struct vcpu_regs *regs)
 }
 
 /*
- * Physical interrupts: the virtual timer is forwarded with the HW bit (the
- * guest's deactivation deactivates it), everything Keel handles itself is
- * dropped and deactivated here.
+ * Physical interrupts: the virtual timer and the PMU's overflow are
+ * forwarded with the HW bit (the guest's deactivation deactivates them),
+ * everything Keel handles itself is dropped and deactivated here.
  */
 /* Everything but the virtual timer, out of line: @intid acknowledged and priority-dropped. */
 static bool __attribute__((noinline)) irq_handle_other(struct vcpu *v, u32 intid)
@@ -334,6 +335,12 @@ static bool __attribute__((noinline)) irq_handle_other(struct vcpu *v, u32 intid
     if (intid == GIC_SGI_KICK) { /* another CPU queued something for this one: exit_return flushes */
         if (v && v->vgic.lr_stale)
             vgic_lr_refresh(v);
+    } else if (intid == platform.pmu_irq) { /* 0 without one: the kick, taken above */
+        if (v) {
+            vgic_inject_here(v, intid, intid);
+            return true; /* deactivated by the guest, through the HW bit */
+        }
+        pmu_quiesce(); /* an overflow that outlived its vCPU: lower the line */
     } else if (pt_handle_irq(intid)) {
         return true; /* deactivated by the guest, through the HW bit */
     } else if (intid == platform.timer_irq[3]) { /* CNTHP: the guest's emulated physical timer */

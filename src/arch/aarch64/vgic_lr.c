@@ -795,7 +795,9 @@ void vgic_vcpu_reset_hw(struct vcpu *vcpu)
         spill_drop_all(vcpu);
         spin_unlock(&vcpu->vm->vgic.lock);
     }
-    /* a timer interrupt forwarded to the previous run may still be active */
+    /* a timer or PMU interrupt forwarded to the previous run may still be active */
     irqchip_deactivate(platform.timer_irq[2]);
+    if (platform.pmu_irq)
+        irqchip_deactivate(platform.pmu_irq);
     ich_sync();
 }

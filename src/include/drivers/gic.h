@@ -102,7 +102,10 @@ static inline void gic_deactivate(u32 intid)
 }
 #endif
 
-/* The per-CPU interrupts Keel takes (its IPI, maintenance, the timers), through the driver's @enable. */
+/*
+ * The per-CPU interrupts Keel takes (its IPI, maintenance, the timers, the
+ * PMU's overflow when guests have the PMU), through the driver's @enable.
+ */
 static inline void gic_enable_percpu(void (*enable)(u32 intid, unsigned int cpu), unsigned int cpu)
 {
     enable(GIC_SGI_KICK, cpu);
@@ -110,6 +113,8 @@ static inline void gic_enable_percpu(void (*enable)(u32 intid, unsigned int cpu)
         enable(platform.gic_maint_irq, cpu);
     enable(platform.timer_irq[2], cpu); /* virtual timer */
     enable(platform.timer_irq[3], cpu); /* EL2 physical timer: guests' CNTP_* */
+    if (platform.pmu_irq)
+        enable(platform.pmu_irq, cpu); /* forwarded to the vCPU running here */
 }
 
 /* Number of list registers of this CPU's virtual interface (both versions). */
