@@ -1,12 +1,13 @@
 /*
  * Traps from AArch32 EL0 (a guest's 32-bit userspace): the condition check
  * a trapped conditional instruction still owes, the IT-block state a
- * skipped T32 instruction must advance, and the CP15 generic-timer
- * accesses that reach EL2 because the EL1 physical timer is emulated
- * (CNTHCTL_EL2.EL1PCEN = 0; ptimer.c). Only EL0 can be AArch32 here
+ * skipped T32 instruction must advance, the CP15 generic-timer accesses
+ * that reach EL2 because the EL1 physical timer is emulated
+ * (CNTHCTL_EL2.EL1PCEN = 0; ptimer.c), and PMCR where it traps (pmu.c). Only EL0 can be AArch32 here
  * (HCR_EL2.RW = 1), so Rt names the user-mode register R<t> = X<t>.
  */
 #include <arch/esr.h>
+#include <arch/pmu.h>
 #include <arch/sysreg.h>
 #include <keel/log.h>
 #include <keel/vcpu.h>
@@ -66,11 +67,25 @@ static void undef32(struct vcpu *v, u64 esr, const char *what)
     arch_vcpu_inject_undef(v);
 }
 
+/* PMCR (opc1 0, c9, c12, opc2 0), the AArch32 view of PMCR_EL0's low half. */
+static bool is_pmcr(u32 opc1, u32 crn, u32 crm, u32 opc2)
+{
+    return opc1 == 0 && crn == 9 && crm == 12 && opc2 == 0;
+}
+
+static void cp15_pmcr(struct vcpu *v, unsigned int rt, bool read)
+{
+    if (read)
+        vcpu_set_reg(v, rt, (u32)pmu_pmcr_read(v));
+    else
+        pmu_pmcr_write(v, (u32)vcpu_get_reg(v, rt));
+}
+
 /*
  * MRC/MCR p15 (EC 0x03): CNTP_TVAL (opc1 0, c14, c2, opc2 0) and CNTP_CTL
- * (opc2 1). ISS: Opc2[19:17] Opc1[16:14] CRn[13:10] Rt[9:5] CRm[4:1]
- * Direction[0] (1: read). 0: emulated or skipped (condition failed); -1:
- * UNDEFINED injected.
+ * (opc2 1), and PMCR when the PMU is the guest's but PMCR traps. ISS:
+ * Opc2[19:17] Opc1[16:14] CRn[13:10] Rt[9:5] CRm[4:1] Direction[0] (1:
+ * read). 0: emulated or skipped (condition failed); -1: UNDEFINED injected.
  */
 int cp15_32_handle(struct vcpu *v, u64 esr)
 {
@@ -82,6 +97,10 @@ int cp15_32_handle(struct vcpu *v, u64 esr)
 
     if (!aarch32_cond_passed(esr, read_sysreg(spsr_el2)))
         return 0;
+    if (is_pmcr(opc1, crn, crm, opc2) && pmu_pmcr_trapped() && rt <= 14) {
+        cp15_pmcr(v, rt, read);
+        return 0;
+    }
     if (opc1 != 0 || crn != 14 || crm != 2 || opc2 > 1 || rt > 14) {
         undef32(v, esr, read ? "MRC p15" : "MCR p15");
         return -1;

@@ -5,6 +5,7 @@
  * after injecting an exception.
  */
 #include <arch/esr.h>
+#include <arch/pmu.h>
 #include <arch/sysreg.h>
 #include <keel/log.h>
 #include <keel/vcpu.h>
@@ -18,6 +19,7 @@
 #define SYS_MDSCR_EL1 SYS_REG(2, 0, 0, 2, 2)
 #define SYS_OSLAR_EL1 SYS_REG(2, 0, 1, 0, 4)
 #define SYS_OSLSR_EL1 SYS_REG(2, 0, 1, 1, 4)
+#define SYS_PMCR_EL0 SYS_REG(3, 3, 9, 12, 0)
 /*
  * What guests see of the ID registers (op0 3, op1 0, CRn 0, CRm 1-7, each
  * described in the Arm ARM's D13.2, "General system control registers").
@@ -37,7 +39,7 @@ static const u64 id_caps[NR_ID_REGS] = {
     /* AArch32, for 32-bit EL0: its instruction sets and memory model pass whole */
     [IDX(1, 0)] = ALL(0) | ALL(4) | ALL(8) | ALL(12) | CAP(16, 1) | ALL(24),  /* ID_PFR0 */
     [IDX(1, 1)] = ALL(0) | ALL(16) | CAP(28, 1),                              /* ID_PFR1 */
-    [IDX(1, 2)] = CAP(0, 6) | ALL(4) | ALL(8) | ALL(20),                      /* ID_DFR0 */
+    [IDX(1, 2)] = CAP(0, 6) | ALL(4) | ALL(8) | ALL(20),      /* ID_DFR0; PerfMon: id_pmu_field() */
     [IDX(1, 4)] = ~0UL, [IDX(1, 5)] = ~0UL, [IDX(1, 6)] = ~0UL, [IDX(1, 7)] = ~0UL, /* ID_MMFR0-3 */
     [IDX(2, 0)] = ~0UL, [IDX(2, 1)] = ~0UL, [IDX(2, 2)] = ~0UL, [IDX(2, 3)] = ~0UL, /* ID_ISAR0-3 */
     [IDX(2, 4)] = ~0UL, [IDX(2, 5)] = ~0UL, [IDX(2, 6)] = ~0UL, [IDX(2, 7)] = ~0UL, /* ISAR4-5, MMFR4, ISAR6 */
@@ -49,7 +51,10 @@ static const u64 id_caps[NR_ID_REGS] = {
                   CAP(56, 1) | ALL(60),
     /* ID_AA64PFR1: BT, SSBS, CSV2_frac without SCXTNUM */
     [IDX(4, 1)] = ALL(0) | ALL(4) | CAP(32, 1),
-    /* ID_AA64DFR0: the Armv8.0 debug architecture, its breakpoints and watchpoints, DoubleLock */
+    /*
+     * ID_AA64DFR0: the Armv8.0 debug architecture, its breakpoints and
+     * watchpoints, DoubleLock; PMUVer is id_pmu_field()'s
+     */
     [IDX(5, 0)] = CAP(0, 6) | ALL(12) | ALL(20) | ALL(28) | ALL(36),
     /* ID_AA64ISAR0: every field but TME */
     [IDX(6, 0)] = ~0UL & ~ALL(0) & ~ALL(24),
@@ -93,6 +98,32 @@ static u64 id_for_vm(const struct vcpu *v, unsigned int idx, u64 val)
     return val;
 }
 
+/*
+ * ID_AA64DFR0_EL1.PMUVer [11:8] and ID_DFR0_EL1.PerfMon [27:24]: the
+ * version pmu.c gives guests (0: none), never above the hardware's field,
+ * where 0xF is an IMPLEMENTATION DEFINED PMU rather than a version. Both
+ * registers use one encoding from PMUv3p1 on, the only versions given.
+ */
+static u64 id_pmu_field(unsigned int idx, u64 hw)
+{
+    unsigned int lo;
+    u64 f;
+
+    if (idx == IDX(5, 0))
+        lo = ID_AA64DFR0_EL1_PMUVER_SHIFT;
+    else if (idx == IDX(1, 2))
+        lo = ID_DFR0_EL1_PERFMON_SHIFT;
+    else
+        return 0;
+    f = ID_FIELD(hw, lo);
+    return f == ID_PMUVER_IMPDEF ? 0 : (u64)MIN(f, pmu_guest_ver) << lo;
+}
+
+static u64 id_read(const struct vcpu *v, unsigned int idx, u64 hw)
+{
+    return id_for_vm(v, idx, id_sanitise(idx, hw)) | id_pmu_field(idx, hw);
+}
+
 /* The ID register space (op0 3, op1 0, CRn 0, CRm 1-7): reserved encodings read as zero. */
 #define ID_CASE(crm, op2) \
     case SYS_REG(3, 0, 0, crm, op2): return read_sysreg(S3_0_C0_C##crm##_##op2);
@@ -112,7 +143,10 @@ static bool is_id_reg(u32 op0, u32 op1, u32 crn, u32 crm)
     return op0 == 3 && op1 == 0 && crn == 0 && crm >= 1 && crm <= 7;
 }
 
-/* PMU (CRn 9, CRm 12-14 and CRn 14 event registers) and physical timer. */
+/*
+ * The PMU's registers (CRn 9, CRm 12-14, and CRn 14's event registers)
+ * trap only while it is hidden from guests; debug; ACTLR_EL1.
+ */
 static bool is_raz_wi(u32 op0, u32 op1, u32 crn, u32 crm, u32 op2)
 {
     if (op0 == 2) /* debug: breakpoints, watchpoints, OS lock, claim tags */
@@ -143,7 +177,14 @@ static int __attribute__((noinline)) sysreg_handle_other(struct vcpu *v, u64 esr
     if (is_id_reg(op0, op1, crn, crm)) {
         if (!read)
             goto undef; /* ID registers are read-only */
-        vcpu_set_reg(v, rt, id_for_vm(v, IDX(crm, op2), id_sanitise(IDX(crm, op2), id_read_hw(reg))));
+        vcpu_set_reg(v, rt, id_read(v, IDX(crm, op2), id_read_hw(reg)));
+        return 0;
+    }
+    if (reg == SYS_PMCR_EL0 && pmu_pmcr_trapped()) {
+        if (read)
+            vcpu_set_reg(v, rt, pmu_pmcr_read(v));
+        else
+            pmu_pmcr_write(v, vcpu_get_reg(v, rt));
         return 0;
     }
     if (op0 == 3 && op1 == 3 && crn == 14 && crm == 2 && op2 <= 2) {
