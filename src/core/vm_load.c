@@ -89,6 +89,7 @@ static int vm_write_dt(struct vm *vm, const struct load_plan *lp)
         .initrd_start = vm->cfg.initrd.size ? lp->initrd_ipa : 0,
         .initrd_end = vm->cfg.initrd.size ? lp->initrd_ipa + vm->cfg.initrd.size : 0,
         .timer_ppis = platform.timer_irq,
+        .pmu_ppi = platform.pmu_irq,
         .extra = vm_dt_extra_nodes,
         .extra_ctx = vm,
     };

@@ -1,8 +1,9 @@
 /*
- * The AArch64 part of a guest's device tree: PSCI, the CPUs (reg = MPIDR)
- * and the architected timer, following the Linux DT bindings arm/psci.yaml,
- * arm/cpus.yaml and timer/arm,arch_timer.yaml. Pure logic: unit-tested on
- * the host with core/guest_dt.c (tests/unit/guest_dt/).
+ * The AArch64 part of a guest's device tree: PSCI, the CPUs (reg = MPIDR),
+ * the architected timer and the PMU, following the Linux DT bindings
+ * arm/psci.yaml, arm/cpus.yaml, timer/arm,arch_timer.yaml and arm/pmu.yaml.
+ * Pure logic: unit-tested on the host with core/guest_dt.c
+ * (tests/unit/guest_dt/).
  */
 #include <libfdt.h>
 #include <keel/guest_dt.h>
@@ -37,6 +38,8 @@ bool arch_guest_dt_params_valid(const struct guest_dt_params *p)
     for (int i = 0; i < 4; i++)
         if (!p->virq->dt_spec_private(cells, p->ncpus, p->timer_ppis[i], VIRQ_LEVEL_HIGH))
             return false;
+    if (p->pmu_ppi && !p->virq->dt_spec_private(cells, p->ncpus, p->pmu_ppi, VIRQ_LEVEL_HIGH))
+        return false;
     return guest_dt_mpidrs_valid(p->cpu_ids, p->ncpus);
 }
 
@@ -96,9 +99,25 @@ static int guest_dt_add_timer(void *fdt, const struct guest_dt_params *p)
            fdt_end_node(fdt);
 }
 
+/*
+ * One PPI for every CPU: the overflow line is level, as Keel forwards the
+ * hardware's (the guest's deactivation of it deactivates the physical one).
+ */
+static int guest_dt_add_pmu(void *fdt, const struct guest_dt_params *p)
+{
+    u32 cells[4];
+    unsigned int n = p->virq->dt_spec_private(cells, p->ncpus, p->pmu_ppi, VIRQ_LEVEL_HIGH);
+
+    return fdt_begin_node(fdt, "pmu") ?:
+           fdt_property_string(fdt, "compatible", "arm,armv8-pmuv3") ?:
+           guest_dt_prop_irqs(fdt, cells, n) ?:
+           fdt_end_node(fdt);
+}
+
 int arch_guest_dt_cpu_nodes(void *fdt, const struct guest_dt_params *p)
 {
     return guest_dt_add_psci(fdt) ?:
            guest_dt_add_cpus(fdt, p) ?:
-           guest_dt_add_timer(fdt, p);
+           guest_dt_add_timer(fdt, p) ?:
+           (p->pmu_ppi ? guest_dt_add_pmu(fdt, p) : 0);
 }

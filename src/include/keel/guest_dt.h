@@ -25,6 +25,7 @@ struct guest_dt_params {
     const char *bootargs;         /* may be NULL */
     u64 initrd_start, initrd_end; /* IPA, 0/0 if none */
     const u32 *timer_ppis;        /* Arm: 4 per-CPU hwirqs: sec phys, ns phys, virt, hyp: 29, 30, 27, 26 */
+    u32 pmu_ppi;                  /* Arm: the PMU's overflow PPI (INTID): 23; 0: no PMU */
     /* Optional: adds more top-level nodes (passthrough devices, shared memory). */
     int (*extra)(void *fdt, void *ctx);
     void *extra_ctx;
