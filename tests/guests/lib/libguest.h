@@ -80,6 +80,8 @@ struct machine {
     u64 mpidr[MAX_CPUS];     /* their reg (MPIDR affinity), in DT order */
     bool psci_smc;           /* /psci method = "smc" */
     u32 timer_ppi[4];        /* INTIDs: secure phys, phys, virt, hyp phys */
+    u32 pmu_intid;           /* "arm,armv8-pmuv3": its first interrupt (0: no node) */
+    u32 pmu_irq_flags;       /* and that specifier's flags cell (4: level-high) */
 };
 extern struct machine machine;
 

@@ -275,6 +275,15 @@ static void dt_parse(const void *fdt)
         for (int i = 0; irqs && i < 4 && len >= (i + 1) * 12; i++)
             machine.timer_ppi[i] = dt_intid(irqs + 3 * i);
     }
+
+    node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-pmuv3");
+    if (node >= 0) {
+        const fdt32_t *irq = fdt_getprop(fdt, node, "interrupts", &len);
+        if (irq && len >= 12) {
+            machine.pmu_intid = dt_intid(irq);
+            machine.pmu_irq_flags = fdt32_to_cpu(irq[2]);
+        }
+    }
 }
 
 int cpu_by_mpidr(u64 mpidr)
