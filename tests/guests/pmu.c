@@ -389,7 +389,15 @@ static void check_overflow_irq(void)
     ovs = read_sysreg(pmovsset_el0);
     report(got, "PMINTENSET_EL1 set with the overflow flagged: the PPI (%u) is taken", ppi);
     report(ovs & BIT(n), "PMOVSSET_EL0 shows counter %u (%#lx)", n, ovs);
-    if (got) {
+    if (got && gic_v2()) {
+        /*
+         * QEMU's GICv2 model re-evaluates the physical CPU interface only at
+         * its next physical event after a guest's EOI deactivates a HW-linked
+         * interrupt (hw/intc/arm_gic.c, gic_complete_irq: the virtual one
+         * alone), so a level still high is not re-signalled there.
+         */
+        report_skip("a level taken again after the EOI: not on QEMU's GICv2 model");
+    } else if (got) {
         gic_eoi(ppi);
         got = wait_pmu_irq(LATE_US);
         report(got, "a level: taken again after the EOI while the overflow stays");
