@@ -81,6 +81,13 @@ def test_boots_and_takes_interrupts_on_every_vcpu(linux, gic, cpus):
     # The guest's console is an interrupt-driven PL011 (SPI 1 = INTID 33).
     assert sum(row(after, r"\b33\b.*uart-pl011$")) > 0
 
+    # The host's PMUv3, given to the guest (its DT node and PMUVer): Linux's
+    # driver probes it on both GICs.
+    perf = sh.run("dmesg | grep 'hw perfevents'")
+    assert re.search(r"hw perfevents: enabled with armv8_pmuv3(_0)? PMU driver", perf), perf
+    assert sh.run("ls -d /sys/bus/event_source/devices/armv8_pmuv3*").strip(), \
+        "no armv8_pmuv3 PMU in /sys/bus/event_source/devices"
+
     assert not KEEL_FATAL.search(keel.output) and not GUEST_OOPS.search(keel.output)
 
 
