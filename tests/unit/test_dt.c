@@ -173,6 +173,7 @@ static void test_qemu_virt(void **state)
     assert_int_equal(plat.timer_irq[1], 30);
     assert_int_equal(plat.timer_irq[2], 27);
     assert_int_equal(plat.timer_irq[3], 26);
+    assert_int_equal(plat.pmu_irq, 23); /* arm,armv8-pmuv3: PPI 7 */
 
     /* console from /chosen/stdout-path */
     assert_range(&plat.uart, 0x09000000, 0x1000);
@@ -232,6 +233,7 @@ static void test_platform_dts(void **state)
     assert_int_equal(plat.timer_irq[1], 30);
     assert_int_equal(plat.timer_irq[2], 27);
     assert_int_equal(plat.timer_irq[3], 26);
+    assert_int_equal(plat.pmu_irq, 0); /* no PMU node */
 
     /* "path:options", the second UART, inside a 1-cell bus */
     assert_string_equal(plat.uart_path, "/soc@0/serial@1c0a0000");

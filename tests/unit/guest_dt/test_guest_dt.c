@@ -46,6 +46,7 @@ struct dt_case {
     u64 initrd_start, initrd_end;
     u64 mem_base, mem_size;
     u64 uart_base;
+    u32 pmu_ppi;
 };
 
 static struct guest_dt_params case_params(const struct dt_case *c)
@@ -62,6 +63,7 @@ static struct guest_dt_params case_params(const struct dt_case *c)
         .bootargs = c->bootargs,
         .initrd_start = c->initrd_start, .initrd_end = c->initrd_end,
         .timer_ppis = virt_timer_ppis,
+        .pmu_ppi = c->pmu_ppi,
     };
 }
 
@@ -253,6 +255,21 @@ static void check_timer(const void *fdt)
     assert_no_prop(fdt, node, "always-on");
 }
 
+/* QEMU virt's PMU: PPI 7 (INTID 23), level-high; no node without one. */
+static void check_pmu(const void *fdt, const struct guest_dt_params *p)
+{
+    static const u32 irqs[] = { 1, 7, 4 };
+    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-pmuv3");
+
+    if (!p->pmu_ppi) {
+        assert_int_equal(node, -FDT_ERR_NOTFOUND);
+        return;
+    }
+    assert_int_equal(node, node_at(fdt, "/pmu"));
+    assert_prop_str(fdt, node, "compatible", "arm,armv8-pmuv3");
+    assert_prop_cells(fdt, node, "interrupts", irqs, 3);
+}
+
 static int clock_node(const void *fdt)
 {
     int node = node_at(fdt, "/apb-pclk");
@@ -399,11 +416,13 @@ enum {
 
 #define INITRD_IPA 0x48000000ULL
 #define BOOTARGS "console=ttyAMA0 earlycon rdinit=/sbin/init"
+#define VIRT_PMU_PPI 23
 
 static const struct dt_case cases[] = {
     [CASE_1CPU_BARE] = { .ncpus = 1 },
     [CASE_1CPU_FULL] = { .ncpus = 1, .uart = true, .bootargs = BOOTARGS,
-                         .initrd_start = INITRD_IPA, .initrd_end = INITRD_IPA + 0x1234567 },
+                         .initrd_start = INITRD_IPA, .initrd_end = INITRD_IPA + 0x1234567,
+                         .pmu_ppi = VIRT_PMU_PPI },
     [CASE_2CPU_UART_INITRD] = { .ncpus = 2, .uart = true,
                                 .initrd_start = INITRD_IPA, .initrd_end = INITRD_IPA + 0x200000 },
     [CASE_2CPU_EMPTY_BOOTARGS] = { .ncpus = 2, .bootargs = "" },
@@ -416,9 +435,10 @@ static const struct dt_case cases[] = {
                              .mem_size = 0x100000000ULL, .initrd_start = 0x17f000000ULL,
                              .initrd_end = 0x17f800000ULL },
     [CASE_4CPU_FULL] = { .ncpus = 4, .uart = true, .bootargs = BOOTARGS,
-                         .initrd_start = INITRD_IPA, .initrd_end = INITRD_IPA + 0x400000 },
+                         .initrd_start = INITRD_IPA, .initrd_end = INITRD_IPA + 0x400000,
+                         .pmu_ppi = VIRT_PMU_PPI },
     [CASE_4CPU_CLUSTERS] = { .ncpus = 4, .mpidr = mpidr_clusters, .uart = true,
-                             .bootargs = BOOTARGS },
+                             .bootargs = BOOTARGS, .pmu_ppi = VIRT_PMU_PPI },
     [CASE_4CPU_EMPTY_INITRD] = { .ncpus = 4, .uart = true,
                                  .initrd_start = INITRD_IPA, .initrd_end = INITRD_IPA },
 };
@@ -436,6 +456,7 @@ static void test_case(void **state)
     check_memory(dt_buf, &p);
     check_gic(dt_buf, &p);
     check_timer(dt_buf);
+    check_pmu(dt_buf, &p);
     check_uart(dt_buf, &p);
     check_chosen(dt_buf, &p);
     check_unit_addresses(dt_buf);
@@ -486,6 +507,8 @@ static void test_bad_params(void **state)
     BAD(p.timer_ppis = NULL);
     BAD(p.timer_ppis = spi_ppi);
     BAD(p.timer_ppis = sgi_ppi);
+    BAD(p.pmu_ppi = 32); /* an SPI: one per CPU is not describable as one PPI */
+    BAD(p.pmu_ppi = 7);  /* an SGI */
     BAD(p.uart_line = 988);
 #undef BAD
     /* The highest SPI is fine; a bad one is ignored when there is no UART. */
