@@ -20,7 +20,11 @@ EL2 = "an EL2 feature: guests run at EL1 with no virtual EL2"
 STAGE1 = "the guest's own stage-1 translation, independent of Keel's stage 2"
 INFO = "informative: describes the hardware, nothing to virtualise"
 DEBUG = "debug registers are RAZ/WI today (Keel keeps only MDSCR_EL1); issue 14 adds debug"
-PMU = "no PMU for guests: PMU registers are RAZ/WI (issue 14)"
+PMU = ("the host's PMUv3, accessed directly with Keel's EL2 never counted (MDCR_EL2.HPMD, "
+       "HCCD, or PMCR_EL0 trapped to keep DP set), up to PMUv3p5; 0 where the host has none or "
+       "only Armv8.0's (no HPMD): then PMU registers are RAZ/WI")
+PMU_EXT = "a PMU extension Keel does not handle: hidden"
+PMU_EL2 = "an EL2 control of the PMU (HPMN 0): guests run at EL1 with no virtual EL2"
 TRACE = "no trace: CPTR_EL2.TTA and MDCR_EL2.TTRF trap it"
 RAS = "RAS error records are not virtualised: HCR_EL2.TERR traps them"
 MTE = "MTE tags and TCO are not context-switched: HCR_EL2.ATA clear traps its registers (issue 14)"
@@ -49,7 +53,7 @@ REGS = [
     (1, 2, "ID_DFR0_EL1", [
         (0, "CopDbg", DEBUG + "; Armv8.0 level", "cap 6"), (4, "CopSDbg", DEBUG, P),
         (8, "MMapDbg", DEBUG, P), (12, "CopTrc", TRACE, H), (16, "MMapTrc", TRACE, H),
-        (20, "MProfDbg", DEBUG, P), (24, "PerfMon", PMU, H), (28, "TraceFilt", TRACE, H)]),
+        (20, "MProfDbg", DEBUG, P), (24, "PerfMon", PMU, "cap 6"), (28, "TraceFilt", TRACE, H)]),
     (1, 3, "ID_AFR0_EL1", [(0, "(all)", "IMPLEMENTATION DEFINED: nothing to promise", H)]),
     (1, 4, "ID_MMFR0_EL1", [(0, "(all)", "AArch32 memory model, for 32-bit EL0: " + INFO, P)]),
     (1, 5, "ID_MMFR1_EL1", [(0, "(all)", "AArch32 memory model: " + INFO, P)]),
@@ -69,7 +73,7 @@ REGS = [
     (3, 4, "ID_PFR2_EL1", [
         (0, "CSV3", INFO, P), (4, "SSBS", "PSTATE.SSBS as on exception entry", P),
         (8, "RAS_frac", RAS, H)]),
-    (3, 5, "ID_DFR1_EL1", [(0, "MTPMU", PMU, H), (4, "HPMN0", PMU, H)]),
+    (3, 5, "ID_DFR1_EL1", [(0, "MTPMU", PMU_EXT, H), (4, "HPMN0", PMU_EL2, H)]),
     (3, 6, "ID_MMFR5_EL1", [(0, "(all)", "AArch32 memory model: " + INFO, P)]),
     (4, 0, "ID_AA64PFR0_EL1", [
         (0, "EL0", "AArch64 and AArch32 EL0 (32-bit userspace traps are handled)", P),
@@ -107,13 +111,13 @@ REGS = [
     (4, 7, "ID_AA64FPFR0_EL1", [(0, "(all)", "FP8 needs FPMR (HCRX_EL2.EnFPM): " + HIDE_NEW, H)]),
     (5, 0, "ID_AA64DFR0_EL1", [
         (0, "DebugVer", DEBUG + "; Armv8.0 level", "cap 6"), (4, "TraceVer", TRACE, H),
-        (8, "PMUVer", PMU, H), (12, "BRPs", DEBUG, P), (16, "PMSS", PMU, H),
-        (20, "WRPs", DEBUG, P), (24, "SEBEP", PMU, H), (28, "CTX_CMPs", DEBUG, P),
+        (8, "PMUVer", PMU, "cap 6"), (12, "BRPs", DEBUG, P), (16, "PMSS", PMU_EXT, H),
+        (20, "WRPs", DEBUG, P), (24, "SEBEP", PMU_EXT, H), (28, "CTX_CMPs", DEBUG, P),
         (32, "PMSVer", "no SPE: MDCR_EL2.TPMS traps it", H),
         (36, "DoubleLock", "OSDLR_EL1 is RAZ/WI with the other debug registers", P),
-        (40, "TraceFilt", TRACE, H), (44, "TraceBuffer", TRACE, H), (48, "MTPMU", PMU, H),
+        (40, "TraceFilt", TRACE, H), (44, "TraceBuffer", TRACE, H), (48, "MTPMU", PMU_EXT, H),
         (52, "BRBE", "no branch records: the fine-grained traps catch them", H),
-        (56, "ExtTrcBuff", TRACE, H), (60, "HPMN0", PMU, H)]),
+        (56, "ExtTrcBuff", TRACE, H), (60, "HPMN0", PMU_EL2, H)]),
     (5, 1, "ID_AA64DFR1_EL1", [(0, "(all)", "newer debug and PMU features: " + HIDE_NEW, H)]),
     (5, 4, "ID_AA64AFR0_EL1", [(0, "(all)", "IMPLEMENTATION DEFINED: nothing to promise", H)]),
     (5, 5, "ID_AA64AFR1_EL1", [(0, "(all)", "IMPLEMENTATION DEFINED: nothing to promise", H)]),
