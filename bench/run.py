@@ -315,7 +315,8 @@ class LinuxArch:
     def trimmed_cpu(self, cpu):
         """The native CPU with what Keel hides from its guests switched off
         (a property --cpu sets already is left as it is)."""
-        add = [kv for kv in self.trim_cpu.split(",") if kv.split("=")[0] + "=" not in cpu]
+        add = [kv for kv in self.trim_cpu.split(",")
+               if kv and kv.split("=")[0] + "=" not in cpu]
         return ",".join([cpu] + add)
 
 
@@ -324,12 +325,12 @@ AARCH64 = LinuxArch(
     "build/keel.bin",
     # Nodes of QEMU's virt DTB that Keel does not give its Linux VM (the
     # guest DT Keel builds has cpus, memory, the GIC without ITS, timer,
-    # psci, one PL011, apb-pclk, aliases and chosen), and /chosen seeds it
-    # does not provide.
-    ("/pcie@10000000", "/platform-bus@c000000", "/pmu", "/flash@0", "/fw-cfg@9020000",
+    # pmu, psci, one PL011, apb-pclk, aliases and chosen), and /chosen seeds
+    # it does not provide.
+    ("/pcie@10000000", "/platform-bus@c000000", "/flash@0", "/fw-cfg@9020000",
      "/gpio-keys", "/pl031@9010000", "/pl061@9030000", "/intc@8000000/its@8080000"),
     (("/chosen", "kaslr-seed"), ("/chosen", "rng-seed")), "/",
-    "pmu=off",   # Keel hides the PMU from its guests
+    "",  # nothing to switch off: Keel's guests have the host's PMU (issue 14)
     "native on Keel's device set")
 RISCV64 = LinuxArch(
     "riscv64", "RISC-V Linux guest", "rv-linux", RV_GUEST_DIR, RV_BOOTARGS, r"\] Linux version ",
@@ -1668,7 +1669,9 @@ def run_linux(args, deadline, arch=AARCH64):
                          "native-trimmed": "native QEMU given its own virt DTB with the "
                                            "devices Keel does not give its guest removed "
                                            "(" + ", ".join(arch.trim_nodes) +
-                                           ", virtio_mmio@*), and -cpu ...," + arch.trim_cpu}}
+                                           ", virtio_mmio@*)" +
+                                           (", and -cpu ...," + arch.trim_cpu
+                                            if arch.trim_cpu else "")}}
     features = linux_features(runs)
     if features:
         section["features"] = features
