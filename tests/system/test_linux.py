@@ -87,6 +87,7 @@ def test_boots_and_takes_interrupts_on_every_vcpu(linux, gic, cpus):
     assert re.search(r"hw perfevents: enabled with armv8_pmuv3(_0)? PMU driver", perf), perf
     assert sh.run("ls -d /sys/bus/event_source/devices/armv8_pmuv3*").strip(), \
         "no armv8_pmuv3 PMU in /sys/bus/event_source/devices"
+    assert len(row(after, r"\b23\b.*Level\s+arm-pmu$")) == cpus  # its PPI, on every vCPU
 
     assert not KEEL_FATAL.search(keel.output) and not GUEST_OOPS.search(keel.output)
 
