@@ -155,6 +155,11 @@ static int __attribute__((noinline)) sysreg_handle_other(struct vcpu *v, u64 esr
             ptimer_write(v, which[op2], vcpu_get_reg(v, rt));
         return 0;
     }
+    if (op0 == 3 && op1 == 3 && crn == 14 && crm == 3 && op2 <= 2) {
+        /* CNTV_TVAL/CTL/CVAL_EL0, trapped by CNTHCTL_EL2.EL1TVT while armed (vtimer.c) */
+        vtimer_access(v, op2, read, rt);
+        return 0;
+    }
     if (reg == SYS_MDSCR_EL1) {
         if (read)
             vcpu_set_reg(v, rt, v->arch.el1.mdscr);

@@ -160,7 +160,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(cptr_el2, CPTR_GUEST);
     write_sysreg(mdcr_el2, (read_sysreg(mdcr_el2) & 0x1f) | MDCR_GUEST);
-    write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN); /* EL1 physical timer traps (ptimer.c) */
+    write_sysreg(cnthctl_el2, CNTHCTL_GUEST); /* EL1 physical timer traps (ptimer.c) */
     write_sysreg(cnthp_ctl_el2, 0);
     write_sysreg(cntvoff_el2, 0);
     feature_traps_load();

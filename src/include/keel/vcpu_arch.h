@@ -33,6 +33,10 @@ u64 ptimer_read(struct vcpu *v, unsigned int reg);
 void ptimer_write(struct vcpu *v, unsigned int reg, u64 val);
 void ptimer_sync(struct vcpu *v);
 void ptimer_idle(void);
+/* The virtual timer's level (vtimer.c): CNTHCTL_EL2 with its trap armed, 0 if it has none. */
+extern u64 vtimer_trap_cnthctl;
+void vtimer_init(void);
+void vtimer_access(struct vcpu *v, unsigned int op2, bool read, unsigned int rt);
 
 /* Zeroes the FP/SIMD registers, FPSR and FPCR (boot.S). */
 void arch_fpsimd_zero(void);
