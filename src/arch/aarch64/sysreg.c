@@ -157,7 +157,10 @@ static int __attribute__((noinline)) sysreg_handle_other(struct vcpu *v, u64 esr
     }
     if (op0 == 3 && op1 == 3 && crn == 14 && crm == 3 && op2 <= 2) {
         /* CNTV_TVAL/CTL/CVAL_EL0, trapped by CNTHCTL_EL2.EL1TVT while armed (vtimer.c) */
-        vtimer_access(v, op2, read, rt);
+        if (read)
+            vcpu_set_reg(v, rt, vtimer_trapped_read(v, op2));
+        else
+            vtimer_trapped_write(v, op2, vcpu_get_reg(v, rt));
         return 0;
     }
     if (reg == SYS_MDSCR_EL1) {

@@ -71,17 +71,30 @@ static void vtimer_reg_write(unsigned int op2, u64 val)
 }
 
 /*
- * A trapped CNTV_TVAL_EL0 (@op2 0), CNTV_CTL_EL0 (1) or CNTV_CVAL_EL0 (2)
- * access, done on the guest's behalf (at EL2 with E2H 0 these names are
- * the EL1 virtual timer's own registers); then the line is sampled and the
- * trap kept only while the interrupt still waits in an LR.
+ * After a trapped access: the line sampled, and the trap kept only while
+ * the interrupt still waits in an LR.
  */
-void vtimer_access(struct vcpu *v, unsigned int op2, bool read, unsigned int rt)
+static void vtimer_trap_update(struct vcpu *v)
 {
-    if (read)
-        vcpu_set_reg(v, rt, vtimer_reg_read(op2));
-    else
-        vtimer_reg_write(op2, vcpu_get_reg(v, rt));
     if (!vgic_hw_resample(v))
         write_sysreg(cnthctl_el2, CNTHCTL_GUEST);
+}
+
+/*
+ * A trapped CNTV_TVAL (@reg 0), CNTV_CTL (1) or CNTV_CVAL (2) access, from
+ * AArch64 or AArch32, done on the guest's behalf: at EL2 with E2H 0 these
+ * names are the EL1 virtual timer's own registers.
+ */
+u64 vtimer_trapped_read(struct vcpu *v, unsigned int reg)
+{
+    u64 val = vtimer_reg_read(reg);
+
+    vtimer_trap_update(v);
+    return val;
+}
+
+void vtimer_trapped_write(struct vcpu *v, unsigned int reg, u64 val)
+{
+    vtimer_reg_write(reg, val);
+    vtimer_trap_update(v);
 }
