@@ -53,11 +53,12 @@ static const u64 id_caps[NR_ID_REGS] = {
     [IDX(5, 0)] = CAP(0, 6) | ALL(12) | ALL(20) | ALL(28) | ALL(36),
     /* ID_AA64ISAR0: every field but TME */
     [IDX(6, 0)] = ~0UL & ~ALL(0) & ~ALL(24),
-    /* ID_AA64ISAR1: DPB, JSCVT, FCMA, LRCPC, FRINTTS, SB, SPECRES, BF16, DGH, I8MM, XS */
-    [IDX(6, 1)] = ALL(0) | ALL(12) | ALL(16) | ALL(20) | ALL(32) | ALL(36) | ALL(40) | ALL(44) |
-                  ALL(48) | ALL(52) | ALL(56),
-    /* ID_AA64ISAR2: WFxT, RPRES, BC, CLRBHB, RPRFM, CSSC */
-    [IDX(6, 2)] = ALL(0) | ALL(4) | ALL(20) | ALL(28) | ALL(48) | ALL(52),
+    /* ID_AA64ISAR1: DPB, APA, API, JSCVT, FCMA, LRCPC, GPA, GPI, FRINTTS, SB, SPECRES, BF16, DGH, I8MM, XS */
+    [IDX(6, 1)] = ALL(0) | ALL(4) | ALL(8) | ALL(12) | ALL(16) | ALL(20) | ALL(24) | ALL(28) |
+                  ALL(32) | ALL(36) | ALL(40) | ALL(44) | ALL(48) | ALL(52) | ALL(56),
+    /* ID_AA64ISAR2: WFxT, RPRES, GPA3, APA3, BC, PAC_frac, CLRBHB, RPRFM, CSSC */
+    [IDX(6, 2)] = ALL(0) | ALL(4) | ALL(8) | ALL(12) | ALL(20) | ALL(24) | ALL(28) | ALL(48) |
+                  ALL(52),
     /* ID_AA64MMFR0: PARange up to 40 bits, ASIDBits, SNSMem, the stage-1 granules, ExS, ECV level 1 */
     [IDX(7, 0)] = CAP(0, 2) | ALL(4) | ALL(12) | ALL(20) | ALL(24) | ALL(28) | ALL(44) | CAP(60, 1),
     /* ID_AA64MMFR1: HAFDBS up to dirty state, HPDS, PAN, SpecSEI, ETS, AFP, nTLBPA, TIDCP1, CMOW, ECBHB */
