@@ -4,6 +4,7 @@
  * console and EL2 controls, then hands over to the generic keel_main().
  */
 #include <libfdt.h>
+#include <arch/mte.h>
 #include <arch/asm.h>
 #include <arch/mmu.h>
 #include <arch/psci_fw.h>
@@ -48,6 +49,7 @@ static void cpu_setup_el2(unsigned int id)
     write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN | CNTHCTL_EL2_EL1PCEN);
     write_sysreg(cntvoff_el2, 0);
     isb();
+    mte_cpu_setup();
     c->hwid = read_sysreg(mpidr_el1) & MPIDR_AFF_MASK;
 }
 

@@ -4,6 +4,7 @@
  * Returns 0 when emulated (the caller steps over the instruction), or -1
  * after injecting an exception.
  */
+#include <arch/mte.h>
 #include <arch/esr.h>
 #include <arch/sysreg.h>
 #include <keel/log.h>
@@ -85,6 +86,8 @@ static u64 id_sanitise(unsigned int idx, u64 hw)
  */
 static u64 id_for_vm(const struct vcpu *v, unsigned int idx, u64 val)
 {
+    if (idx == IDX(4, 1))
+        val = mte_id_pfr1(v->vm, val);
     if (!v->vm->vgic.v2)
         return val;
     if (idx == IDX(4, 0))

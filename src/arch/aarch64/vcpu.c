@@ -2,6 +2,7 @@
  * Entering a guest: the EL2 controls that define what traps, the EL1 state
  * the guest owns, and synthesised exceptions injected into EL1.
  */
+#include <arch/mte.h>
 #include <arch/esr.h>
 #include <arch/sysreg.h>
 #include <drivers/gic.h>
@@ -19,7 +20,7 @@
  * registers (TIDCP) and ACTLR (TACR). WFI/WFE run natively: each vCPU has
  * its core. Pointer authentication, where the CPU has it, is the guest's
  * (API/APK set, its keys reset at every vCPU start: pauth_keys_load). MTE
- * is hidden (ATA clear), so are SCXTNUM (EnSCXT clear), and, where the CPU
+ * is a tagged VM's only (ATA: mte.c), hidden too are SCXTNUM (EnSCXT clear), and, where the CPU
  * has them, LORegions (TLOR) and the RAS error records (TERR). See
  * docs/cpu-features.md.
  */
@@ -73,9 +74,12 @@ static bool cpu_has_pauth(void)
  * has them. API and APK let the guest's PAC instructions and key registers
  * run untrapped: Keel itself signs nothing, so the keys are the guest's alone.
  */
-static u64 hcr_guest(void)
+static u64 hcr_guest(const struct vm *vm)
 {
     u64 hcr = HCR_GUEST;
+
+    if (vm->cfg.mem_tagging)
+        hcr |= HCR_EL2_ATA;
 
     if (cpu_has_pauth())
         hcr |= HCR_EL2_API | HCR_EL2_APK;
@@ -204,13 +208,14 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     write_sysreg(cnthp_ctl_el2, 0);
     write_sysreg(cntvoff_el2, 0);
     feature_traps_load();
-    write_sysreg(hcr_el2, hcr_guest());
+    write_sysreg(hcr_el2, hcr_guest(vm));
     isb();
     /* A new VMID or a rebuilt VM: drop stale stage-1+2 translations of this VMID. */
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
     el1_load(&v->arch.el1);
     if (cpu_has_pauth())
         pauth_keys_load(&v->arch.el1);
+    mte_vcpu_reset();
     arch_fpsimd_zero(); /* nothing of Keel's boot-time libfdt use or a previous run leaks */
     vgic_vcpu_reset_hw(v);
     write_sysreg(elr_el2, v->arch.elr);
@@ -223,9 +228,10 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
  * PSTATE on taking an exception to EL1, as the Arm ARM's
  * AArch64.TakeException() builds it: NZCV and DIT carry over (both SPSR
  * formats hold them at the same bits), D, A, I, F set, EL1h, and IL, SS,
- * UAO, BTYPE and TCO clear (Keel hides MTE); PAN set when SCTLR_EL1.SPAN is
- * 0, SSBS from SCTLR_EL1.DSSBS and ALLINT from NOT SCTLR_EL1.SPINTMASK,
- * each where the CPU implements it (FEAT_PAN, FEAT_SSBS, FEAT_NMI).
+ * UAO and BTYPE clear; PAN set when SCTLR_EL1.SPAN is 0, SSBS from
+ * SCTLR_EL1.DSSBS, ALLINT from NOT SCTLR_EL1.SPINTMASK and TCO set, each
+ * where the CPU implements it (FEAT_PAN, FEAT_SSBS, FEAT_NMI, FEAT_MTE: the
+ * CPU sets TCO on the exceptions it delivers itself, tagged VM or not).
  */
 static u64 exception_pstate(u64 spsr)
 {
@@ -241,6 +247,8 @@ static u64 exception_pstate(u64 spsr)
         p |= PSR_SSBS;
     if (((pfr1 >> 36) & 0xf) && !(sctlr & SCTLR_EL1_SPINTMASK)) /* ID_AA64PFR1_EL1.NMI */
         p |= PSR_ALLINT;
+    if (ID_FIELD(pfr1, ID_AA64PFR1_EL1_MTE_SHIFT))
+        p |= PSR_TCO;
     return p;
 }
 

@@ -55,6 +55,11 @@ void arch_vcpu_virq_output(struct vcpu *v, bool level);
 
 /* Zeroes guest memory fast (DC ZVA where allowed). */
 void arch_zero_memory(void *p, u64 size);
+/* Memory tagging (Arm FEAT_MTE2) for VMs that ask for it (cfg.mem_tagging). */
+bool arch_mem_tagging_supported(void);
+/* Sets the allocation tags of [p, p + size) to 0, data untouched; size a multiple of 64 KiB. */
+void arch_zero_tags(void *p, u64 size);
+
 /* From an exit handler: drop the exit's stack and go to the idle loop. */
 void __noreturn arch_idle_from_exit(void);
 

@@ -58,10 +58,13 @@
 #define HCR_EL2_TERR BIT(36)
 #define HCR_EL2_APK BIT(40)
 #define HCR_EL2_API BIT(41)
+#define HCR_EL2_ATA BIT(56)
 #define HCR_EL2_TID4 BIT(49)
 #define HCR_EL2_FWB BIT(46)
 
 /* D13.2.113 SCTLR_EL2 (E2H == 0): the bits boot.S needs live in arch/asm.h */
+#define SCTLR_EL2_TCF_MASK (3UL << 40) /* tag check faults at EL2: 0, none */
+#define SCTLR_EL2_ATA BIT(43)          /* Allocation Tag access at EL2 */
 
 /* D13.2.121 TCR_EL2 (E2H == 0) */
 #define TCR_EL2_RES1 (BIT(31) | BIT(23))
@@ -91,6 +94,7 @@
 #define ID_AA64MMFR1_EL1_LO_SHIFT 16
 #define ID_AA64MMFR1_EL1_HCX_SHIFT 40
 #define ID_AA64PFR0_EL1_RAS_SHIFT 28
+#define ID_AA64PFR1_EL1_MTE_SHIFT 8
 #define ID_FIELD(v, shift) (((v) >> (shift)) & 0xf)
 
 /*
@@ -108,6 +112,7 @@
 #define MAIR_IDX_DEVICE 0 /* Device-nGnRE */
 #define MAIR_IDX_NORMAL 1 /* Normal, inner/outer write-back, read/write-allocate */
 #define MAIR_IDX_NORMAL_NC 2
+#define MAIR_ATTR_NORMAL_TAGGED 0xf0UL /* FEAT_MTE2: Tagged Normal, inner/outer write-back */
 #define MAIR_EL2_VALUE ((0x04UL << (8 * MAIR_IDX_DEVICE)) | (0xffUL << (8 * MAIR_IDX_NORMAL)) | \
                         (0x44UL << (8 * MAIR_IDX_NORMAL_NC)))
 
@@ -130,6 +135,7 @@
 #define PSR_DIT BIT(24)     /* at bit 24 in both the AArch64 and the AArch32 SPSR format */
 #define PSR_SSBS BIT(12)    /* AArch64 format */
 #define PSR_ALLINT BIT(13)
+#define PSR_TCO BIT(25)     /* FEAT_MTE: tag checks override */
 #define PSR_MODE32 BIT(4)   /* M[4]: taken from AArch32 */
 #define PSR_BTYPE GENMASK(11, 10) /* AArch64 format, FEAT_BTI */
 /* C5.2.18 SPSR_EL2 when taken from AArch32: T, IT[1:0] at 26:25 and IT[7:2] at 15:10 */
