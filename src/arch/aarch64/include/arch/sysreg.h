@@ -128,6 +128,7 @@
 #define PSR_ALLINT BIT(13)
 #define PSR_MODE32 BIT(4)   /* M[4]: taken from AArch32 */
 #define PSR_BTYPE GENMASK(11, 10) /* AArch64 format, FEAT_BTI */
+#define PSR_SS BIT(21)      /* software step, at bit 21 in both SPSR formats (D2.12) */
 /* C5.2.18 SPSR_EL2 when taken from AArch32: T, IT[1:0] at 26:25 and IT[7:2] at 15:10 */
 #define PSR_AA32_T BIT(5)
 #define PSR_AA32_IT_LO GENMASK(26, 25)
