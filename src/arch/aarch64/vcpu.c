@@ -2,6 +2,7 @@
  * Entering a guest: the EL2 controls that define what traps, the EL1 state
  * the guest owns, and synthesised exceptions injected into EL1.
  */
+#include <arch/debug.h>
 #include <arch/esr.h>
 #include <arch/sysreg.h>
 #include <drivers/gic.h>
@@ -29,9 +30,14 @@
 /* SVE, AMU and trace are hidden from guests: trap them (CPTR_EL2, E2H = 0). */
 #define CPTR_GUEST (CPTR_EL2_RES1 | CPTR_EL2_TZ | CPTR_EL2_TAM | CPTR_EL2_TTA)
 
-/* PMU, debug, SPE and trace registers trap and read as zero (sysreg.c). */
-#define MDCR_GUEST (MDCR_EL2_TPM | MDCR_EL2_TPMCR | MDCR_EL2_TDA | MDCR_EL2_TDOSA | \
-                    MDCR_EL2_TDRA | MDCR_EL2_TTRF | MDCR_EL2_TPMS)
+/*
+ * PMU, SPE and trace registers trap and read as zero (sysreg.c); the
+ * debug traps depend on the vCPU's OS lock (debug_mdcr_traps, debug.c).
+ * TDE stays clear: the guest's debug exceptions go to its own EL1. Every
+ * other bit is written 0, so the enables of newer debug features (EBWE's
+ * breakpoints past 16, EnSTEPOP, EnSPM) stay off.
+ */
+#define MDCR_GUEST (MDCR_EL2_TPM | MDCR_EL2_TPMCR | MDCR_EL2_TTRF | MDCR_EL2_TPMS)
 
 #define SCTLR_EL1_RES1 0x30d00800UL
 #define SPSR_EL1H_MASKED (PSR_MODE_EL1h | PSR_D | PSR_A | PSR_I | PSR_F)
@@ -108,6 +114,7 @@ void arch_vcpu_reset(struct vcpu *v, u64 entry, u64 x0)
     v->arch.elr = entry;
     v->arch.spsr = SPSR_EL1H_MASKED;
     v->arch.el1.sctlr = SCTLR_EL1_RES1;
+    debug_vcpu_reset(v);
 }
 
 static void el1_load(const struct vcpu_el1 *e)
@@ -159,7 +166,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     write_sysreg(vmpidr_el2, v->arch.vmpidr);
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(cptr_el2, CPTR_GUEST);
-    write_sysreg(mdcr_el2, (read_sysreg(mdcr_el2) & 0x1f) | MDCR_GUEST);
+    write_sysreg(mdcr_el2, (read_sysreg(mdcr_el2) & 0x1f) | MDCR_GUEST | debug_mdcr_traps(v));
     write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN); /* EL1 physical timer traps (ptimer.c) */
     write_sysreg(cnthp_ctl_el2, 0);
     write_sysreg(cntvoff_el2, 0);
@@ -169,6 +176,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     /* A new VMID or a rebuilt VM: drop stale stage-1+2 translations of this VMID. */
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
     el1_load(&v->arch.el1);
+    debug_vcpu_load(v);
     arch_fpsimd_zero(); /* nothing of Keel's boot-time libfdt use or a previous run leaks */
     vgic_vcpu_reset_hw(v);
     write_sysreg(elr_el2, v->arch.elr);

@@ -156,5 +156,16 @@
 #define MDCR_EL2_TDRA BIT(11)
 #define MDCR_EL2_TPMS BIT(14)
 #define MDCR_EL2_TTRF BIT(19)
+#define MDCR_EL2_TDCC BIT(27) /* FEAT_FGT */
+
+/* D13.3 (debug registers): the fields Keel reads or sets */
+#define ID_AA64DFR0_EL1_BRPS_SHIFT 12
+#define ID_AA64DFR0_EL1_WRPS_SHIFT 20
+#define ID_AA64DFR0_EL1_DOUBLELOCK_SHIFT 36
+#define MDSCR_EL1_SS BIT(0)
+#define MDSCR_EL1_KDE BIT(13)
+#define MDSCR_EL1_MDE BIT(15)
+#define OSLSR_EL1_OSLM_IMPLEMENTED BIT(3) /* OSLM 0b10: the OS lock is implemented */
+#define OSLSR_EL1_OSLK BIT(1)
 
 #endif
