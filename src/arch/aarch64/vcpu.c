@@ -225,6 +225,10 @@ static void __attribute__((noinline, cold)) vector_faults(struct vcpu *v, u64 ve
 /*
  * Delivers a synchronous exception to the guest's EL1 as the hardware would
  * (Arm ARM D1.10: vector offset by source EL and stack, PSTATE as on entry).
+ * SPSR_EL1 is the trapped PSTATE whole: its SS is the step state the
+ * instruction left (1, it did not execute), so the guest's handler returns
+ * to a step of that instruction, and PSTATE.SS enters 0, as
+ * AArch64.TakeException() saves and clears it.
  */
 void arch_vcpu_inject_sync(struct vcpu *v, u64 esr, u64 far)
 {
