@@ -311,6 +311,8 @@ struct vcpu_regs *vcpu_handle_irq(struct vcpu_regs *regs)
     intid = gic_ack_eoi();
     if (intid == platform.timer_irq[2]) {
         vgic_inject_here(v, intid, intid); /* flushed at once: skips exit_return's flush */
+        if (vtimer_trap_cnthctl) /* follow the line while it waits in the LR (vtimer.c) */
+            write_sysreg(cnthctl_el2, vtimer_trap_cnthctl);
     } else if (intid == GIC_SGI_KICK) {
         if (unlikely(v->vgic.lr_stale))
             vgic_lr_refresh(v);
@@ -374,6 +376,8 @@ static bool irq_handle_one(struct vcpu *v)
     gic_eoi(intid);
     if (intid == platform.timer_irq[2] && v) {
         vgic_inject_here(v, intid, intid);
+        if (vtimer_trap_cnthctl)
+            write_sysreg(cnthctl_el2, vtimer_trap_cnthctl);
         return true;
     }
     return irq_handle_other(v, intid);

@@ -9,6 +9,7 @@
 #include <arch/psci_fw.h>
 #include <arch/sysreg.h>
 #include <drivers/pl011.h>
+#include <keel/vcpu_arch.h>
 #include <keel/arch.h>
 #include <keel/console.h>
 #include <keel/cpu.h>
@@ -105,6 +106,7 @@ void __noreturn boot_primary(u64 dtb)
 
     map_platform_devices();
     psci_fw_init(platform.psci);
+    vtimer_init();
 
     info.image_start = (u64)_start;
     info.image_end = (u64)_end;

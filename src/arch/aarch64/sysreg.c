@@ -51,11 +51,12 @@ static const u64 id_caps[NR_ID_REGS] = {
     [IDX(5, 0)] = CAP(0, 6) | ALL(12) | ALL(20) | ALL(28) | ALL(36),
     /* ID_AA64ISAR0: every field but TME */
     [IDX(6, 0)] = ~0UL & ~ALL(0) & ~ALL(24),
-    /* ID_AA64ISAR1: DPB, JSCVT, FCMA, LRCPC, FRINTTS, SB, SPECRES, BF16, DGH, I8MM, XS */
-    [IDX(6, 1)] = ALL(0) | ALL(12) | ALL(16) | ALL(20) | ALL(32) | ALL(36) | ALL(40) | ALL(44) |
-                  ALL(48) | ALL(52) | ALL(56),
-    /* ID_AA64ISAR2: WFxT, RPRES, BC, CLRBHB, RPRFM, CSSC */
-    [IDX(6, 2)] = ALL(0) | ALL(4) | ALL(20) | ALL(28) | ALL(48) | ALL(52),
+    /* ID_AA64ISAR1: DPB, APA, API, JSCVT, FCMA, LRCPC, GPA, GPI, FRINTTS, SB, SPECRES, BF16, DGH, I8MM, XS */
+    [IDX(6, 1)] = ALL(0) | ALL(4) | ALL(8) | ALL(12) | ALL(16) | ALL(20) | ALL(24) | ALL(28) |
+                  ALL(32) | ALL(36) | ALL(40) | ALL(44) | ALL(48) | ALL(52) | ALL(56),
+    /* ID_AA64ISAR2: WFxT, RPRES, GPA3, APA3, BC, PAC_frac, CLRBHB, RPRFM, CSSC */
+    [IDX(6, 2)] = ALL(0) | ALL(4) | ALL(8) | ALL(12) | ALL(20) | ALL(24) | ALL(28) | ALL(48) |
+                  ALL(52),
     /* ID_AA64MMFR0: PARange up to 40 bits, ASIDBits, SNSMem, the stage-1 granules, ExS, ECV level 1 */
     [IDX(7, 0)] = CAP(0, 2) | ALL(4) | ALL(12) | ALL(20) | ALL(24) | ALL(28) | ALL(44) | CAP(60, 1),
     /* ID_AA64MMFR1: HAFDBS up to dirty state, HPDS, PAN, SpecSEI, ETS, AFP, nTLBPA, TIDCP1, CMOW, ECBHB */
@@ -149,6 +150,14 @@ static int __attribute__((noinline)) sysreg_handle_other(struct vcpu *v, u64 esr
             vcpu_set_reg(v, rt, ptimer_read(v, which[op2]));
         else
             ptimer_write(v, which[op2], vcpu_get_reg(v, rt));
+        return 0;
+    }
+    if (op0 == 3 && op1 == 3 && crn == 14 && crm == 3 && op2 <= 2) {
+        /* CNTV_TVAL/CTL/CVAL_EL0, trapped by CNTHCTL_EL2.EL1TVT while armed (vtimer.c) */
+        if (read)
+            vcpu_set_reg(v, rt, vtimer_trapped_read(v, op2));
+        else
+            vtimer_trapped_write(v, op2, vcpu_get_reg(v, rt));
         return 0;
     }
     if (op0 == 2) { /* debug: breakpoints, watchpoints, OS lock, claim tags, DCC */

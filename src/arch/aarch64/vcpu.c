@@ -18,10 +18,11 @@
  * (IMO/FMO/AMO), SMC (TSC: PSCI may use either conduit), ID registers so
  * Keel can hide what it does not virtualise (TID3), implementation-defined
  * registers (TIDCP) and ACTLR (TACR). WFI/WFE run natively: each vCPU has
- * its core. Pointer authentication is hidden until Keel resets its keys
- * (API/APK clear: its instructions and keys trap, and Keel answers UNDEFINED);
- * so are MTE (ATA clear), SCXTNUM (EnSCXT clear), and, where the CPU has them,
- * LORegions (TLOR) and the RAS error records (TERR). See docs/cpu-features.md.
+ * its core. Pointer authentication, where the CPU has it, is the guest's
+ * (API/APK set, its keys reset at every vCPU start: pauth_keys_load). MTE
+ * is hidden (ATA clear), so are SCXTNUM (EnSCXT clear), and, where the CPU
+ * has them, LORegions (TLOR) and the RAS error records (TERR). See
+ * docs/cpu-features.md.
  */
 #define HCR_GUEST (HCR_EL2_VM | HCR_EL2_SWIO | HCR_EL2_PTW | HCR_EL2_FMO | HCR_EL2_IMO |    \
                    HCR_EL2_AMO | HCR_EL2_FB | HCR_EL2_BSU_IS | HCR_EL2_TSC | HCR_EL2_TID3 | \
@@ -60,10 +61,30 @@ void arch_vm_init_stage2_regs(void)
                  VTCR_EL2_SH0_INNER | VTCR_EL2_TG0_4K | (parange << VTCR_EL2_PS_SHIFT);
 }
 
-/* TLOR and TERR are RES0 without their features: set only where the CPU has them. */
+/*
+ * FEAT_PAuth in any form: an address algorithm (ID_AA64ISAR1_EL1.APA [7:4],
+ * API [11:8], ID_AA64ISAR2_EL1.APA3 [15:12]) or a generic one (GPA [27:24],
+ * GPI [31:28], GPA3 [11:8]); Arm ARM D17.2.62/63.
+ */
+static bool cpu_has_pauth(void)
+{
+    u64 isar1 = read_sysreg(id_aa64isar1_el1), isar2 = read_sysreg(s3_0_c0_c6_2);
+
+    return ID_FIELD(isar1, 4) || ID_FIELD(isar1, 8) || ID_FIELD(isar1, 24) ||
+           ID_FIELD(isar1, 28) || ID_FIELD(isar2, 8) || ID_FIELD(isar2, 12);
+}
+
+/*
+ * TLOR and TERR are RES0 without their features: set only where the CPU
+ * has them. API and APK let the guest's PAC instructions and key registers
+ * run untrapped: Keel itself signs nothing, so the keys are the guest's alone.
+ */
 static u64 hcr_guest(void)
 {
     u64 hcr = HCR_GUEST;
+
+    if (cpu_has_pauth())
+        hcr |= HCR_EL2_API | HCR_EL2_APK;
 
     if (ID_FIELD(read_sysreg(id_aa64mmfr1_el1), ID_AA64MMFR1_EL1_LO_SHIFT))
         hcr |= HCR_EL2_TLOR;
@@ -146,6 +167,25 @@ static void el1_load(const struct vcpu_el1 *e)
     write_sysreg(cntv_ctl_el0, e->cntv_ctl);
 }
 
+/*
+ * The vCPU's pointer-authentication keys (APIAKeyLo_EL1 ... APGAKeyHi_EL1,
+ * op0 3, op1 0, CRn 2, CRm 1-3): zero after a reset, so no key of a previous
+ * run or another VM on this core can sign or authenticate for this one.
+ */
+static void pauth_keys_load(const struct vcpu_el1 *e)
+{
+    write_sysreg(s3_0_c2_c1_0, e->apkey[0]);
+    write_sysreg(s3_0_c2_c1_1, e->apkey[1]);
+    write_sysreg(s3_0_c2_c1_2, e->apkey[2]);
+    write_sysreg(s3_0_c2_c1_3, e->apkey[3]);
+    write_sysreg(s3_0_c2_c2_0, e->apkey[4]);
+    write_sysreg(s3_0_c2_c2_1, e->apkey[5]);
+    write_sysreg(s3_0_c2_c2_2, e->apkey[6]);
+    write_sysreg(s3_0_c2_c2_3, e->apkey[7]);
+    write_sysreg(s3_0_c2_c3_0, e->apkey[8]);
+    write_sysreg(s3_0_c2_c3_1, e->apkey[9]);
+}
+
 /* Stops the guest's timer and interrupt state on this CPU once its vCPU is gone. */
 void arch_vcpu_quiesce(void)
 {
@@ -167,7 +207,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(cptr_el2, CPTR_GUEST);
     write_sysreg(mdcr_el2, (read_sysreg(mdcr_el2) & 0x1f) | MDCR_GUEST | debug_mdcr_traps(v));
-    write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN); /* EL1 physical timer traps (ptimer.c) */
+    write_sysreg(cnthctl_el2, CNTHCTL_GUEST); /* EL1 physical timer traps (ptimer.c) */
     write_sysreg(cnthp_ctl_el2, 0);
     write_sysreg(cntvoff_el2, 0);
     feature_traps_load();
@@ -176,6 +216,8 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     /* A new VMID or a rebuilt VM: drop stale stage-1+2 translations of this VMID. */
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
     el1_load(&v->arch.el1);
+    if (cpu_has_pauth())
+        pauth_keys_load(&v->arch.el1);
     debug_vcpu_load(v);
     arch_fpsimd_zero(); /* nothing of Keel's boot-time libfdt use or a previous run leaks */
     vgic_vcpu_reset_hw(v);

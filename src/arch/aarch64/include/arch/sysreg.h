@@ -86,6 +86,7 @@
 /* D13.2.64 ID_AA64MMFR0_EL1 */
 #define ID_AA64MMFR0_EL1_PARANGE_MASK 0xfUL
 #define ID_AA64MMFR0_EL1_FGT_SHIFT 56
+#define ID_AA64MMFR0_EL1_ECV_SHIFT 60
 #define ID_AA64MMFR1_EL1_VMIDBITS_SHIFT 4
 #define ID_AA64MMFR1_EL1_LO_SHIFT 16
 #define ID_AA64MMFR1_EL1_HCX_SHIFT 40
@@ -113,6 +114,9 @@
 /* D13.2.19 CNTHCTL_EL2 (E2H == 0) */
 #define CNTHCTL_EL2_EL1PCTEN BIT(0)
 #define CNTHCTL_EL2_EL1PCEN BIT(1)
+#define CNTHCTL_EL2_EL1TVT BIT(13) /* FEAT_ECV: EL1 virtual timer accesses trap */
+/* A guest's: the counters readable, the EL1 physical timer trapped (ptimer.c) */
+#define CNTHCTL_GUEST CNTHCTL_EL2_EL1PCTEN
 
 /* D13.2.125 SPSR_EL2 */
 #define PSR_MODE_EL1h 0x5UL

@@ -20,6 +20,8 @@ struct vcpu_el1 {
     u64 esr, far, afsr0, afsr1, par, csselr, cntkctl;
     u64 cntv_ctl, cntv_cval;
     u64 cntp_ctl, cntp_cval; /* the EL1 physical timer, emulated (ptimer.c) */
+    /* pointer authentication keys, Lo/Hi pairs: APIA, APIB, APDA, APDB, APGA (where the CPU has them) */
+    u64 apkey[10];
 };
 
 /*
