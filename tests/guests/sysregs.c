@@ -8,8 +8,9 @@
  *  - PMU registers: RAZ/WI (Keel's choice while it offers no PMU); the cycle
  *    counter does not count
  *  - debug registers: MDSCR_EL1 keeps what is written; OSLSR_EL1 shows the
- *    OS lock implemented and unlocked; OSLAR_EL1, breakpoints and
- *    watchpoints are RAZ/WI; ACTLR_EL1 RAZ/WI (HCR_EL2.TACR)
+ *    OS lock implemented and set at power-on; breakpoint and watchpoint
+ *    registers keep what is written, locked and unlocked (the debug guest
+ *    checks what they do); MDCCSR_EL0 RAZ; ACTLR_EL1 RAZ/WI (HCR_EL2.TACR)
  *  - implementation-defined registers (HCR_EL2.TIDCP) and SVE: UNDEFINED
  *  - the registers and instructions of hidden features (pointer
  *    authentication, SCXTNUM, LORegions, RAS records, TCR2, PIE, POE, GCS,
@@ -279,15 +280,21 @@ static void test_debug(void)
     write_sysreg(S2_0_C0_C2_2, 0);
     report(v == (BIT(15) | BIT(13)) && read_sysreg(S2_0_C0_C2_2) == 0, "MDSCR_EL1 keeps what is written (%#lx)", v);
     v = read_sysreg(S2_0_C1_C1_4);
-    report((v & 0xb) == 0x8, "OSLSR_EL1: OS lock implemented (OSLM 0b10), unlocked (%#lx)", v);
-    write_sysreg(S2_0_C1_C0_4, 0);   /* OSLAR_EL1: unlock, as Linux does */
-    write_sysreg(S2_0_C0_C0_4, ~0UL); /* DBGBVR0_EL1 */
-    write_sysreg(S2_0_C0_C0_5, ~0UL); /* DBGBCR0_EL1 */
-    write_sysreg(S2_0_C0_C0_6, ~0UL); /* DBGWVR0_EL1 */
-    write_sysreg(S2_0_C0_C0_7, ~0UL); /* DBGWCR0_EL1 */
-    report(read_sysreg(S2_0_C0_C0_4) == 0 && read_sysreg(S2_0_C0_C0_5) == 0 &&
-               read_sysreg(S2_0_C0_C0_6) == 0 && read_sysreg(S2_0_C0_C0_7) == 0,
-           "breakpoint and watchpoint registers RAZ/WI");
+    report((v & 0xb) == 0xa, "OSLSR_EL1: OS lock implemented (OSLM 0b10), set at power-on (%#lx)", v);
+    /* disabled (E = 0) throughout: only the values are checked here */
+    write_sysreg(S2_0_C0_C0_4, 0x40001000UL); /* DBGBVR0_EL1, locked: kept by Keel */
+    write_sysreg(S2_0_C0_C0_6, 0x40002000UL); /* DBGWVR0_EL1 */
+    write_sysreg(S2_0_C1_C0_4, 0);            /* OSLAR_EL1: unlock, as Linux does */
+    isb();
+    report(read_sysreg(S2_0_C0_C0_4) == 0x40001000UL && read_sysreg(S2_0_C0_C0_6) == 0x40002000UL,
+           "breakpoint and watchpoint values written while locked read back unlocked");
+    write_sysreg(S2_0_C0_C0_4, 0x40003000UL); /* now in the CPU itself */
+    write_sysreg(S2_0_C1_C0_4, 1);            /* lock again */
+    isb();
+    report(read_sysreg(S2_0_C0_C0_4) == 0x40003000UL && (read_sysreg(S2_0_C1_C1_4) & 0xb) == 0xa,
+           "a value written unlocked reads back locked");
+    write_sysreg(S2_0_C0_C0_4, 0);
+    write_sysreg(S2_0_C0_C0_6, 0);
     report(read_sysreg(S2_3_C0_C1_0) == 0, "MDCCSR_EL0 RAZ");
     write_sysreg(actlr_el1, ~0UL);
     report(read_sysreg(actlr_el1) == 0, "ACTLR_EL1 RAZ/WI");

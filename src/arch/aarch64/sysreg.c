@@ -4,6 +4,7 @@
  * Returns 0 when emulated (the caller steps over the instruction), or -1
  * after injecting an exception.
  */
+#include <arch/debug.h>
 #include <arch/mte.h>
 #include <arch/esr.h>
 #include <arch/sysreg.h>
@@ -16,9 +17,6 @@
 #define SYS_ICC_ASGI1R_EL1 SYS_REG(3, 0, 12, 11, 6)
 #define SYS_ICC_SGI0R_EL1 SYS_REG(3, 0, 12, 11, 7)
 #define SYS_ICC_DIR_EL1 SYS_REG(3, 0, 12, 11, 1)
-#define SYS_MDSCR_EL1 SYS_REG(2, 0, 0, 2, 2)
-#define SYS_OSLAR_EL1 SYS_REG(2, 0, 1, 0, 4)
-#define SYS_OSLSR_EL1 SYS_REG(2, 0, 1, 1, 4)
 /*
  * What guests see of the ID registers (op0 3, op1 0, CRn 0, CRm 1-7, each
  * described in the Arm ARM's D13.2, "General system control registers").
@@ -116,11 +114,9 @@ static bool is_id_reg(u32 op0, u32 op1, u32 crn, u32 crm)
     return op0 == 3 && op1 == 0 && crn == 0 && crm >= 1 && crm <= 7;
 }
 
-/* PMU (CRn 9, CRm 12-14 and CRn 14 event registers) and physical timer. */
+/* PMU (CRn 9, CRm 12-14 and CRn 14 event registers) and ACTLR_EL1. */
 static bool is_raz_wi(u32 op0, u32 op1, u32 crn, u32 crm, u32 op2)
 {
-    if (op0 == 2) /* debug: breakpoints, watchpoints, OS lock, claim tags */
-        return true;
     if (op0 == 3 && crn == 9 && crm >= 12) /* PMU */
         return true;
     if (op0 == 3 && op1 == 3 && crn == 14 && crm >= 8) /* PMEVCNTR/PMEVTYPER */
@@ -167,15 +163,13 @@ static int __attribute__((noinline)) sysreg_handle_other(struct vcpu *v, u64 esr
             vtimer_trapped_write(v, op2, vcpu_get_reg(v, rt));
         return 0;
     }
-    if (reg == SYS_MDSCR_EL1) {
+    if (op0 == 2) { /* debug: breakpoints, watchpoints, OS lock, claim tags, DCC */
+        u64 val = read ? 0 : vcpu_get_reg(v, rt);
+
+        if (debug_sysreg_access(v, op1, crn, crm, op2, read, &val))
+            goto undef;
         if (read)
-            vcpu_set_reg(v, rt, v->arch.el1.mdscr);
-        else
-            v->arch.el1.mdscr = vcpu_get_reg(v, rt);
-        return 0;
-    }
-    if (reg == SYS_OSLSR_EL1 && read) {
-        vcpu_set_reg(v, rt, 1UL << 3); /* OSLM = 0b10: OS lock implemented, unlocked */
+            vcpu_set_reg(v, rt, val);
         return 0;
     }
     if (is_raz_wi(op0, op1, crn, crm, op2)) {

@@ -2,6 +2,7 @@
  * Entering a guest: the EL2 controls that define what traps, the EL1 state
  * the guest owns, and synthesised exceptions injected into EL1.
  */
+#include <arch/debug.h>
 #include <arch/mte.h>
 #include <arch/esr.h>
 #include <arch/sysreg.h>
@@ -31,9 +32,14 @@
 /* SVE, AMU and trace are hidden from guests: trap them (CPTR_EL2, E2H = 0). */
 #define CPTR_GUEST (CPTR_EL2_RES1 | CPTR_EL2_TZ | CPTR_EL2_TAM | CPTR_EL2_TTA)
 
-/* PMU, debug, SPE and trace registers trap and read as zero (sysreg.c). */
-#define MDCR_GUEST (MDCR_EL2_TPM | MDCR_EL2_TPMCR | MDCR_EL2_TDA | MDCR_EL2_TDOSA | \
-                    MDCR_EL2_TDRA | MDCR_EL2_TTRF | MDCR_EL2_TPMS)
+/*
+ * PMU, SPE and trace registers trap and read as zero (sysreg.c); the
+ * debug traps depend on the vCPU's OS lock (debug_mdcr_traps, debug.c).
+ * TDE stays clear: the guest's debug exceptions go to its own EL1. Every
+ * other bit is written 0, so the enables of newer debug features (EBWE's
+ * breakpoints past 16, EnSTEPOP, EnSPM) stay off.
+ */
+#define MDCR_GUEST (MDCR_EL2_TPM | MDCR_EL2_TPMCR | MDCR_EL2_TTRF | MDCR_EL2_TPMS)
 
 #define SCTLR_EL1_RES1 0x30d00800UL
 #define SPSR_EL1H_MASKED (PSR_MODE_EL1h | PSR_D | PSR_A | PSR_I | PSR_F)
@@ -133,6 +139,7 @@ void arch_vcpu_reset(struct vcpu *v, u64 entry, u64 x0)
     v->arch.elr = entry;
     v->arch.spsr = SPSR_EL1H_MASKED;
     v->arch.el1.sctlr = SCTLR_EL1_RES1;
+    debug_vcpu_reset(v);
 }
 
 static void el1_load(const struct vcpu_el1 *e)
@@ -203,7 +210,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     write_sysreg(vmpidr_el2, v->arch.vmpidr);
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(cptr_el2, CPTR_GUEST);
-    write_sysreg(mdcr_el2, (read_sysreg(mdcr_el2) & 0x1f) | MDCR_GUEST);
+    write_sysreg(mdcr_el2, (read_sysreg(mdcr_el2) & 0x1f) | MDCR_GUEST | debug_mdcr_traps(v));
     write_sysreg(cnthctl_el2, CNTHCTL_GUEST); /* EL1 physical timer traps (ptimer.c) */
     write_sysreg(cnthp_ctl_el2, 0);
     write_sysreg(cntvoff_el2, 0);
@@ -216,6 +223,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     if (cpu_has_pauth())
         pauth_keys_load(&v->arch.el1);
     mte_vcpu_reset();
+    debug_vcpu_load(v);
     arch_fpsimd_zero(); /* nothing of Keel's boot-time libfdt use or a previous run leaks */
     vgic_vcpu_reset_hw(v);
     write_sysreg(elr_el2, v->arch.elr);
@@ -267,6 +275,10 @@ static void __attribute__((noinline, cold)) vector_faults(struct vcpu *v, u64 ve
 /*
  * Delivers a synchronous exception to the guest's EL1 as the hardware would
  * (Arm ARM D1.10: vector offset by source EL and stack, PSTATE as on entry).
+ * SPSR_EL1 is the trapped PSTATE whole: its SS is the step state the
+ * instruction left (1, it did not execute), so the guest's handler returns
+ * to a step of that instruction, and PSTATE.SS enters 0, as
+ * AArch64.TakeException() saves and clears it.
  */
 void arch_vcpu_inject_sync(struct vcpu *v, u64 esr, u64 far)
 {

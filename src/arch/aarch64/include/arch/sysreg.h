@@ -138,6 +138,7 @@
 #define PSR_TCO BIT(25)     /* FEAT_MTE: tag checks override */
 #define PSR_MODE32 BIT(4)   /* M[4]: taken from AArch32 */
 #define PSR_BTYPE GENMASK(11, 10) /* AArch64 format, FEAT_BTI */
+#define PSR_SS BIT(21)      /* software step, at bit 21 in both SPSR formats (D2.12) */
 /* C5.2.18 SPSR_EL2 when taken from AArch32: T, IT[1:0] at 26:25 and IT[7:2] at 15:10 */
 #define PSR_AA32_T BIT(5)
 #define PSR_AA32_IT_LO GENMASK(26, 25)
@@ -165,5 +166,16 @@
 #define MDCR_EL2_TDRA BIT(11)
 #define MDCR_EL2_TPMS BIT(14)
 #define MDCR_EL2_TTRF BIT(19)
+#define MDCR_EL2_TDCC BIT(27) /* FEAT_FGT */
+
+/* D13.3 (debug registers): the fields Keel reads or sets */
+#define ID_AA64DFR0_EL1_BRPS_SHIFT 12
+#define ID_AA64DFR0_EL1_WRPS_SHIFT 20
+#define ID_AA64DFR0_EL1_DOUBLELOCK_SHIFT 36
+#define MDSCR_EL1_SS BIT(0)
+#define MDSCR_EL1_KDE BIT(13)
+#define MDSCR_EL1_MDE BIT(15)
+#define OSLSR_EL1_OSLM_IMPLEMENTED BIT(3) /* OSLM 0b10: the OS lock is implemented */
+#define OSLSR_EL1_OSLK BIT(1)
 
 #endif
