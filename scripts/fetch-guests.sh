@@ -3,7 +3,8 @@
 #   .cache/guests/Image              Debian's arm64 Linux kernel (raw Image)
 #   .cache/guests/initramfs.cpio.gz  busybox initramfs; its /init prints
 #                                    "KEEL-GUEST-READY" and then gives a shell
-#                                    with the prompt "keel-guest# ".
+#                                    with the prompt "keel-guest# ";
+#                                    /bin/hwdebug is tests/linux/hwdebug.c.
 #   .cache/boards/bcm2711-rpi-4-b.dtb  the Raspberry Pi 4's device tree from
 #                                    the same kernel package, the board DT of
 #                                    tools/keel-run --board raspi4b.
@@ -277,7 +278,7 @@ fi
 
 # ---- initramfs ------------------------------------------------------------
 # Bump when the initramfs contents change, so caches are rebuilt.
-INITRAMFS_VERSION=3
+INITRAMFS_VERSION=4
 GUEST_MODULES="drivers/virtio/virtio_mmio.ko drivers/block/virtio_blk.ko fs/minix/minix.ko
     net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko
     drivers/char/virtio_console.ko"
@@ -314,6 +315,12 @@ else
             die "module $m missing from $(basename "$kdeb")"
     done
     ln -s busybox "$rootfs/bin/sh"
+    # /bin/hwdebug: hardware breakpoints and watchpoints through ptrace
+    # (tests/linux/hwdebug.c), freestanding, so no arm64 libc is needed.
+    command -v aarch64-linux-gnu-gcc >/dev/null || die "aarch64-linux-gnu-gcc not found (run scripts/deps.sh)"
+    aarch64-linux-gnu-gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie \
+        -O2 -Wall -Wextra -Werror -o "$rootfs/bin/hwdebug" "$root/tests/linux/hwdebug.c" ||
+        die "cannot build tests/linux/hwdebug.c"
     # The kernel opens /dev/console for init before anything is mounted.
     if ! mknod -m 600 "$rootfs/dev/console" c 5 1 2>/dev/null; then
         say "warning: cannot mknod /dev/console (not root?); /init output may be lost"

@@ -167,6 +167,10 @@ static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
     if (c->affinity & cpus_taken)
         return "its CPUs are already given to another VM";
     c->console = fdt_getprop(fdt, node, "keel,console", NULL) != NULL;
+    c->mem_tagging = fdt_getprop(fdt, node, "keel,mte", NULL) != NULL;
+    if (c->mem_tagging && !arch_mem_tagging_supported())
+        return "keel,mte: this CPU has no memory tagging with tag storage (Arm FEAT_MTE2; "
+               "on QEMU: -machine virt,mte=on)";
     return vm_parse_memory_map(fdt, node, c) ?: vm_parse_modules(fdt, node, c) ?:
            pt_parse(fdt, node, c) ?: vdev_parse_vm(fdt, node, c) ?: vdev_assign_slots(c) ?:
            hdisk_check_slices(c) ?: shmem_parse_vm(fdt, node, c);

@@ -77,6 +77,8 @@ static int block_fill(struct vm *vm, u64 block, u64 keep, u64 keep_len)
     u64 head = keep > off ? MIN(keep - off, RAM_BLOCK_SIZE) : 0;
     u64 tail_from = MAX(MIN(keep + keep_len - off, RAM_BLOCK_SIZE), head);
 
+    if (vm->cfg.mem_tagging) /* the image's part too: its copy writes data, not tags */
+        arch_zero_tags(p, RAM_BLOCK_SIZE);
     if (!keep_len) {
         arch_zero_memory(p, RAM_BLOCK_SIZE);
         arch_clean_dcache_range((u64)p, RAM_BLOCK_SIZE);
@@ -202,6 +204,8 @@ static int ram_alloc_identity(struct vm *vm)
     if (!p)
         return -1;
     arch_zero_memory(p, vm->cfg.mem_size);
+    if (vm->cfg.mem_tagging)
+        arch_zero_tags(p, vm->cfg.mem_size);
     vm->chunks[vm->nr_chunks++] = (struct mem_range){ pa_init((u64)p), vm->cfg.mem_size };
     vm->cfg.ram_ipa = (u64)p;
     memset(vm->ram_ready, 0xff, vm_ram_ready_bytes(vm));

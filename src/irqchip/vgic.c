@@ -169,6 +169,10 @@ static u64 bits_read(struct vm *vm, struct vcpu *owner, u32 first, enum bit_reg 
 {
     u64 v = 0;
 
+    /* a forwarded PPI's pending state follows its physical line, which may have dropped */
+    if (first < VGIC_NR_PRIVATE && (r == R_SPEND || r == R_CPEND))
+        vgic_hw_resample_locked(owner);
+
     for (u32 i = 0; i < 32; i++) {
         struct vgic_irq *irq = vgic_get_irq(vm, owner, first + i);
         if (irq && irq_bit(irq, r))
@@ -402,6 +406,8 @@ static void vgic_line(struct vm *vm, struct vcpu *owner, u32 intid, bool level)
         irq->level = level;
         if (irq->edge && level)
             irq->pending = true; /* a rising edge on an edge-configured line */
+        else if (!level && !irq->edge && irq->in_lr)
+            vgic_lr_changed(vm, irq); /* a pending-only LR of it goes (lr_line_dropped) */
         vgic_update(vm, owner, irq);
     }
     spin_unlock(&vm->vgic.lock);

@@ -10,8 +10,9 @@
  *    registers RAZ/WI and the cycle counter not counting (the PMU guests do
  *    get is tests/guests/pmu.c's)
  *  - debug registers: MDSCR_EL1 keeps what is written; OSLSR_EL1 shows the
- *    OS lock implemented and unlocked; OSLAR_EL1, breakpoints and
- *    watchpoints are RAZ/WI; ACTLR_EL1 RAZ/WI (HCR_EL2.TACR)
+ *    OS lock implemented and set at power-on; breakpoint and watchpoint
+ *    registers keep what is written, locked and unlocked (the debug guest
+ *    checks what they do); MDCCSR_EL0 RAZ; ACTLR_EL1 RAZ/WI (HCR_EL2.TACR)
  *  - implementation-defined registers (HCR_EL2.TIDCP) and SVE: UNDEFINED
  *  - the registers and instructions of hidden features (pointer
  *    authentication, SCXTNUM, LORegions, RAS records, TCR2, PIE, POE, GCS,
@@ -107,11 +108,8 @@ static const struct field hidden[] = {
     { AA64DFR0, 63, 56, "ID_AA64DFR0_EL1.ExtTrcBuff, HPMN0", 0 },
     { AA64DFR1, 63, 0, "ID_AA64DFR1_EL1", 0 },
     { ID(6, 0), 27, 24, "ID_AA64ISAR0_EL1.TME", 0 },
-    { AA64ISAR1, 11, 4, "ID_AA64ISAR1_EL1.APA, API", 0 },
-    { AA64ISAR1, 31, 24, "ID_AA64ISAR1_EL1.GPA, GPI", 0 },
     { AA64ISAR1, 63, 60, "ID_AA64ISAR1_EL1.LS64", 0 },
-    { AA64ISAR2, 19, 8, "ID_AA64ISAR2_EL1.GPA3, APA3, MOPS", 0 },
-    { AA64ISAR2, 27, 24, "ID_AA64ISAR2_EL1.PAC_frac", 0 },
+    { AA64ISAR2, 19, 16, "ID_AA64ISAR2_EL1.MOPS", 0 },
     { AA64ISAR2, 47, 32, "ID_AA64ISAR2_EL1.SYSREG_128 to PCDPHINT", 0 },
     { AA64ISAR2, 63, 56, "ID_AA64ISAR2_EL1.LUT, ATS1A", 0 },
     { ID(6, 3), 63, 0, "ID_AA64ISAR3_EL1", 0 },
@@ -292,15 +290,21 @@ static void test_debug(void)
     write_sysreg(S2_0_C0_C2_2, 0);
     report(v == (BIT(15) | BIT(13)) && read_sysreg(S2_0_C0_C2_2) == 0, "MDSCR_EL1 keeps what is written (%#lx)", v);
     v = read_sysreg(S2_0_C1_C1_4);
-    report((v & 0xb) == 0x8, "OSLSR_EL1: OS lock implemented (OSLM 0b10), unlocked (%#lx)", v);
-    write_sysreg(S2_0_C1_C0_4, 0);   /* OSLAR_EL1: unlock, as Linux does */
-    write_sysreg(S2_0_C0_C0_4, ~0UL); /* DBGBVR0_EL1 */
-    write_sysreg(S2_0_C0_C0_5, ~0UL); /* DBGBCR0_EL1 */
-    write_sysreg(S2_0_C0_C0_6, ~0UL); /* DBGWVR0_EL1 */
-    write_sysreg(S2_0_C0_C0_7, ~0UL); /* DBGWCR0_EL1 */
-    report(read_sysreg(S2_0_C0_C0_4) == 0 && read_sysreg(S2_0_C0_C0_5) == 0 &&
-               read_sysreg(S2_0_C0_C0_6) == 0 && read_sysreg(S2_0_C0_C0_7) == 0,
-           "breakpoint and watchpoint registers RAZ/WI");
+    report((v & 0xb) == 0xa, "OSLSR_EL1: OS lock implemented (OSLM 0b10), set at power-on (%#lx)", v);
+    /* disabled (E = 0) throughout: only the values are checked here */
+    write_sysreg(S2_0_C0_C0_4, 0x40001000UL); /* DBGBVR0_EL1, locked: kept by Keel */
+    write_sysreg(S2_0_C0_C0_6, 0x40002000UL); /* DBGWVR0_EL1 */
+    write_sysreg(S2_0_C1_C0_4, 0);            /* OSLAR_EL1: unlock, as Linux does */
+    isb();
+    report(read_sysreg(S2_0_C0_C0_4) == 0x40001000UL && read_sysreg(S2_0_C0_C0_6) == 0x40002000UL,
+           "breakpoint and watchpoint values written while locked read back unlocked");
+    write_sysreg(S2_0_C0_C0_4, 0x40003000UL); /* now in the CPU itself */
+    write_sysreg(S2_0_C1_C0_4, 1);            /* lock again */
+    isb();
+    report(read_sysreg(S2_0_C0_C0_4) == 0x40003000UL && (read_sysreg(S2_0_C1_C1_4) & 0xb) == 0xa,
+           "a value written unlocked reads back locked");
+    write_sysreg(S2_0_C0_C0_4, 0);
+    write_sysreg(S2_0_C0_C0_6, 0);
     report(read_sysreg(S2_3_C0_C1_0) == 0, "MDCCSR_EL0 RAZ");
     write_sysreg(actlr_el1, ~0UL);
     report(read_sysreg(actlr_el1) == 0, "ACTLR_EL1 RAZ/WI");
@@ -335,7 +339,7 @@ static void test_debug(void)
 
 /*
  * The registers and instructions of features Keel hides are UNDEFINED,
- * whether the CPU lacks them or Keel traps them (HCR_EL2.APK/API, EnSCXT,
+ * whether the CPU lacks them or Keel traps them (EnSCXT,
  * TLOR, TERR; HCRX_EL2 all zero; the fine-grained traps): a guest cannot
  * use what its ID registers deny.
  */
@@ -352,6 +356,139 @@ static void test_debug(void)
 
 static u8 mops_buf[64];
 
+/*
+ * Pointer authentication as the guest's ID registers show it (address:
+ * ID_AA64ISAR1_EL1.APA/API, ID_AA64ISAR2_EL1.APA3; generic: GPA/GPI, GPA3).
+ */
+static bool guest_has_pauth(void)
+{
+    u64 isar1 = read_sysreg(id_aa64isar1_el1), isar2 = read_sysreg(S3_0_C0_C6_2);
+
+    return FIELD_GET(isar1, 11, 4) || FIELD_GET(isar2, 15, 12);
+}
+
+static bool guest_has_pacga(void)
+{
+    u64 isar1 = read_sysreg(id_aa64isar1_el1), isar2 = read_sysreg(S3_0_C0_C6_2);
+
+    return FIELD_GET(isar1, 31, 24) || FIELD_GET(isar2, 11, 8);
+}
+
+/* ---- pointer authentication: the guest's own, keys per vCPU ---- */
+#define SCTLR_EnIA BIT(31)
+
+static inline u64 pacia(u64 ptr, u64 mod)
+{
+    register u64 x0 __asm__("x0") = ptr, x1 __asm__("x1") = mod;
+
+    __asm__ volatile(".inst 0xdac10020" : "+r"(x0) : "r"(x1) : "memory"); /* PACIA x0, x1 */
+    return x0;
+}
+
+static inline u64 autia(u64 ptr, u64 mod)
+{
+    register u64 x0 __asm__("x0") = ptr, x1 __asm__("x1") = mod;
+
+    __asm__ volatile(".inst 0xdac11020" : "+r"(x0) : "r"(x1) : "memory"); /* AUTIA x0, x1 */
+    return x0;
+}
+
+static inline u64 pacga(u64 val, u64 mod)
+{
+    register u64 x0 __asm__("x0"), x1 __asm__("x1") = val, x2 __asm__("x2") = mod;
+
+    __asm__ volatile(".inst 0x9ac23020" : "=r"(x0) : "r"(x1), "r"(x2) : "memory"); /* PACGA x0, x1, x2 */
+    return x0;
+}
+
+static u64 apkeys_read(u64 *k)
+{
+    u64 any = 0;
+
+    k[0] = read_sysreg(S3_0_C2_C1_0); k[1] = read_sysreg(S3_0_C2_C1_1);
+    k[2] = read_sysreg(S3_0_C2_C1_2); k[3] = read_sysreg(S3_0_C2_C1_3);
+    k[4] = read_sysreg(S3_0_C2_C2_0); k[5] = read_sysreg(S3_0_C2_C2_1);
+    k[6] = read_sysreg(S3_0_C2_C2_2); k[7] = read_sysreg(S3_0_C2_C2_3);
+    k[8] = read_sysreg(S3_0_C2_C3_0); k[9] = read_sysreg(S3_0_C2_C3_1);
+    for (int i = 0; i < 10; i++)
+        any |= k[i];
+    return any;
+}
+
+static void apkeys_write(u64 seed)
+{
+    write_sysreg(S3_0_C2_C1_0, seed + 0); write_sysreg(S3_0_C2_C1_1, seed + 1);
+    write_sysreg(S3_0_C2_C1_2, seed + 2); write_sysreg(S3_0_C2_C1_3, seed + 3);
+    write_sysreg(S3_0_C2_C2_0, seed + 4); write_sysreg(S3_0_C2_C2_1, seed + 5);
+    write_sysreg(S3_0_C2_C2_2, seed + 6); write_sysreg(S3_0_C2_C2_3, seed + 7);
+    write_sysreg(S3_0_C2_C3_0, seed + 8); write_sysreg(S3_0_C2_C3_1, seed + 9);
+    isb();
+}
+
+static volatile bool pauth_zero_at_start[MAX_CPUS], pauth_kept[MAX_CPUS];
+static volatile u64 pauth_ga[MAX_CPUS];
+
+/* Each vCPU: keys zero from Keel's reset, its own keys kept across exits, PACGA keyed by them. */
+static void pauth_fn(void *arg)
+{
+    unsigned int c = smp_id();
+    u64 seed = 0x1111000000000000UL * (c + 1), k[10];
+    bool kept = true;
+
+    pauth_zero_at_start[c] = apkeys_read(k) == 0;
+    apkeys_write(seed);
+    psci_call(PSCI_VERSION, 0, 0, 0);
+    (void)readl(machine.gicd_base + GICD_IIDR);
+    apkeys_read(k);
+    for (int i = 0; i < 10; i++)
+        kept &= k[i] == seed + (u64)i;
+    pauth_kept[c] = kept;
+    pauth_ga[c] = guest_has_pacga() ? pacga(0x1234, 0x5678) : 0;
+}
+
+static void test_pauth(void)
+{
+    const u64 ptr = 0x40123450UL;
+    unsigned int n = machine.nr_cpus;
+    bool zero = true, kept = true, distinct = true;
+    u64 sctlr = read_sysreg(sctlr_el1), signed_ptr, back;
+    struct fault f;
+    bool t;
+
+    report_prefix_push("pauth");
+    if (!guest_has_pauth()) {
+        report_info("no pointer authentication in ID_AA64ISAR1/2_EL1: hidden checks only");
+        report_prefix_pop();
+        return;
+    }
+    on_cpus(pauth_fn, NULL);
+    for (unsigned int c = 0; c < n; c++) {
+        zero &= pauth_zero_at_start[c];
+        kept &= pauth_kept[c];
+        for (unsigned int d = 0; d < c; d++)
+            distinct &= pauth_ga[c] != pauth_ga[d];
+    }
+    report(zero, "the 10 key registers read 0 when each of %u vCPUs starts", n);
+    report(kept, "each vCPU's keys kept across a hypercall and an MMIO exit");
+    if (guest_has_pacga())
+        report(distinct && pauth_ga[0] != 0, "PACGA differs per vCPU: each signs with its own key");
+
+    write_sysreg(sctlr_el1, sctlr | SCTLR_EnIA);
+    isb();
+    signed_ptr = pacia(ptr, 42);
+    back = autia(signed_ptr, 42);
+    report(signed_ptr != ptr && back == ptr, "PACIA adds a PAC (%#lx), AUTIA with the same modifier "
+           "takes it off (%#lx)", signed_ptr, back);
+    fault_expect(); /* FEAT_FPAC: a failed AUTIA faults (EC 0x1c) instead of corrupting */
+    back = autia(signed_ptr, 43);
+    t = fault_taken(&f);
+    report((t && ESR_EC(f.esr) == 0x1c) || (!t && back != ptr),
+           "AUTIA with another modifier fails (%s)", t ? "FPAC exception" : "pointer corrupted");
+    write_sysreg(sctlr_el1, sctlr);
+    isb();
+    report_prefix_pop();
+}
+
 static void test_hidden_features(void)
 {
     u64 cpacr = read_sysreg(cpacr_el1);
@@ -359,8 +496,10 @@ static void test_hidden_features(void)
     bool t;
 
     report_prefix_push("hidden");
-    UNDEF_MRS("APIAKeyLo_EL1 (pointer authentication)", S3_0_C2_C1_0);
-    UNDEF_MRS("APGAKeyHi_EL1 (pointer authentication)", S3_0_C2_C3_1);
+    if (!guest_has_pauth()) {
+        UNDEF_MRS("APIAKeyLo_EL1 (pointer authentication)", S3_0_C2_C1_0);
+        UNDEF_MRS("APGAKeyHi_EL1 (pointer authentication)", S3_0_C2_C3_1);
+    }
     UNDEF_MRS("SCXTNUM_EL1 (CSV2_2)", S3_0_C13_C0_7);
     UNDEF_MRS("SCXTNUM_EL0 (CSV2_2)", S3_3_C13_C0_7);
     UNDEF_MRS("LORC_EL1 (LORegions)", S3_0_C10_C4_3);
@@ -386,7 +525,11 @@ static void test_hidden_features(void)
     }
     t = fault_taken(&f);
     report(t && ESR_EC(f.esr) == EC_UNKNOWN, "SETP (MOPS): UNDEFINED (EC %#lx)", ESR_EC(f.esr));
-    /* PACIA x0, x1 with SCTLR_EL1.EnIA set: traps to Keel (HCR_EL2.API clear), which refuses it */
+    if (guest_has_pauth()) {
+        report_prefix_pop();
+        return;
+    }
+    /* PACIA x0, x1 with SCTLR_EL1.EnIA set: on a CPU without it, UNDEFINED */
     write_sysreg(sctlr_el1, read_sysreg(sctlr_el1) | BIT(31));
     isb();
     fault_expect();
@@ -505,6 +648,7 @@ void guest_main(void)
     report(FIELD_GET(read_sysreg(CurrentEL), 3, 2) == 1, "running at EL1");
     test_id_regs();
     test_hidden_features();
+    test_pauth();
     test_pmu();
     test_debug();
     test_state();

@@ -8,6 +8,10 @@
  *    and TVAL read back, ISTATUS, its PPI (30) fires at the deadline as a
  *    level interrupt, IMASK and disabling lower it; CNTPCT_EL0 is readable
  *    and, with CNTVOFF_EL2 = 0, equals the virtual count.
+ *  - both timers' PPIs are levels: a timer that fired and is then disabled,
+ *    masked or reprogrammed later is no longer pending at the GIC, and no
+ *    interrupt is taken, whether the guest reads GICR_ISPENDR0 first or
+ *    goes straight on (issue 14), on every vCPU.
  */
 #include "libguest.h"
 
@@ -274,6 +278,122 @@ static void test_ptimer(void)
     report_prefix_pop();
 }
 
+/* ---- the timers' PPIs as level-sensitive lines ---- */
+
+struct timer_ops {
+    const char *name;
+    const u32 *ppi;
+    void (*set_ctl)(u64 ctl);
+    void (*set_cval)(u64 cval);
+};
+
+static void ptimer_set_ctl(u64 ctl) { write_sysreg(cntp_ctl_el0, ctl); isb(); }
+static void ptimer_set_cval(u64 cval) { write_sysreg(cntp_cval_el0, cval); isb(); }
+
+static const struct timer_ops vtimer_ops = { "vtimer", &vppi, vtimer_set_ctl, vtimer_set_cval };
+static const struct timer_ops ptimer_ops = { "ptimer", &pppi, ptimer_set_ctl, ptimer_set_cval };
+
+enum lower_how { LOWER_DISABLE, LOWER_MASK, LOWER_LATER, NR_LOWER };
+static const char *const lower_name[] = { "disabled", "masked", "reprogrammed later" };
+
+/*
+ * Without FEAT_ECV (a guest sees ID_AA64MMFR0_EL1.ECV as the host has it,
+ * capped at 1) Keel cannot see a virtual timer being lowered until the
+ * guest's next exit: then only the reads-first order is checked for it.
+ */
+static bool host_has_ecv(void)
+{
+    return read_sysreg(id_aa64mmfr0_el1) >> 60;
+}
+
+/* Expires @t (interrupts masked) and waits for its PPI to show pending at the GIC. */
+static bool timer_expire(const struct timer_ops *t)
+{
+    t->set_cval(cntvct() - 1); /* CNTPCT = CNTVCT here: CNTVOFF_EL2 is 0 */
+    t->set_ctl(CNT_CTL_ENABLE);
+    return wait_until(gic_irq_pending(*t->ppi), LATE_US);
+}
+
+static void timer_lower(const struct timer_ops *t, enum lower_how how)
+{
+    if (how == LOWER_DISABLE)
+        t->set_ctl(0);
+    else if (how == LOWER_MASK)
+        t->set_ctl(CNT_CTL_ENABLE | CNT_CTL_IMASK);
+    else
+        t->set_cval(cntvct() + us_to_ticks(LONG_US));
+}
+
+/*
+ * Fires @t, lowers it as @how says, then (@read_first) reads its pending
+ * state before waiting for an interrupt, or waits first. True if it was
+ * neither pending, active nor taken. Interrupts masked by the caller.
+ */
+static bool timer_lowered_quiet(const struct timer_ops *t, enum lower_how how, bool read_first,
+                                u32 *iar_out)
+{
+    bool pending = true, active;
+    u32 iar;
+
+    *iar_out = GIC_SPURIOUS;
+    if (!timer_expire(t)) {
+        report_info("%s: pending never showed after it expired", t->name);
+        t->set_ctl(0);
+        return false;
+    }
+    timer_lower(t, how);
+    if (read_first)
+        pending = gic_irq_pending(*t->ppi);
+    iar = gic_wait_ack(SHORT_US);
+    if (!read_first)
+        pending = gic_irq_pending(*t->ppi);
+    active = gic_irq_active(*t->ppi);
+    t->set_ctl(0);
+    if (iar != GIC_SPURIOUS)
+        gic_eoi(iar);
+    *iar_out = iar;
+    return !pending && !active && iar == GIC_SPURIOUS;
+}
+
+static void check_level(const struct timer_ops *t)
+{
+    bool ecv = t == &ptimer_ops || host_has_ecv();
+    u32 iar;
+
+    gic_irq_enable(*t->ppi);
+    for (unsigned int how = 0; how < NR_LOWER; how++) {
+        for (int read_first = 1; read_first >= 0; read_first--) {
+            if (!read_first && !ecv) {
+                report_info("%s %s, no pending read first: not checked without FEAT_ECV", t->name,
+                            lower_name[how]);
+                continue;
+            }
+            report(timer_lowered_quiet(t, (enum lower_how)how, read_first, &iar),
+                   "%s fired, then %s%s: not pending, not active, no interrupt (IAR %u)", t->name,
+                   lower_name[how], read_first ? ", ISPENDR0 read first" : "", iar);
+        }
+    }
+    /* the physical side was not left active: it fires again */
+    t->set_cval(cntvct() - 1);
+    t->set_ctl(CNT_CTL_ENABLE);
+    iar = gic_wait_ack(LATE_US);
+    t->set_ctl(0);
+    if (iar != GIC_SPURIOUS)
+        gic_eoi(iar);
+    report(iar == *t->ppi, "%s fires again afterwards (IAR %u)", t->name, iar);
+    gic_irq_disable(*t->ppi);
+}
+
+static void test_level(void)
+{
+    report_prefix_push("level");
+    local_irq_disable();
+    check_level(&vtimer_ops);
+    check_level(&ptimer_ops);
+    local_irq_enable();
+    report_prefix_pop();
+}
+
 /* ---- every vCPU: its own timer; the counter across vCPUs ---- */
 static volatile u64 fired_at[MAX_CPUS], deadline[MAX_CPUS];
 
@@ -294,6 +414,20 @@ static void percpu_timer(void *arg)
     vtimer_set_ctl(CNT_CTL_ENABLE);
     wait_until(fired_at[cpu] != 0, LONG_US);
     gic_irq_disable(vppi);
+}
+
+static volatile bool level_ok[MAX_CPUS];
+
+/* Each vCPU: its virtual timer fired, then disabled, is neither pending nor taken. */
+static void percpu_level(void *arg)
+{
+    u64 flags = local_irq_save();
+    u32 iar;
+
+    gic_irq_enable(vppi);
+    level_ok[smp_id()] = timer_lowered_quiet(&vtimer_ops, LOWER_DISABLE, !host_has_ecv(), &iar);
+    gic_irq_disable(vppi);
+    local_irq_restore(flags);
 }
 
 static spinlock_t mono_lock = SPINLOCK_INIT;
@@ -332,6 +466,12 @@ static void test_smp(void)
     report(ok, "each of %u vCPUs got its own timer interrupt, not before its deadline", n);
     irq_set_handler(vppi, NULL);
 
+    on_cpus(percpu_level, NULL);
+    ok = true;
+    for (unsigned int c = 0; c < n; c++)
+        ok &= level_ok[c];
+    report(ok, "on each of %u vCPUs, its virtual timer fired then disabled is not pending, not taken", n);
+
     on_cpus(mono_fn, NULL);
     {
         u64 total = 0;
@@ -355,6 +495,7 @@ void guest_main(void)
     test_counter();
     test_vtimer();
     test_ptimer();
+    test_level();
     test_smp();
     report_prefix_pop();
 }

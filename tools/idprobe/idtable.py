@@ -19,7 +19,10 @@ ISA = "instructions only, no state beyond the general and FP/SIMD registers Keel
 EL2 = "an EL2 feature: guests run at EL1 with no virtual EL2"
 STAGE1 = "the guest's own stage-1 translation, independent of Keel's stage 2"
 INFO = "informative: describes the hardware, nothing to virtualise"
-DEBUG = "debug registers are RAZ/WI today (Keel keeps only MDSCR_EL1); issue 14 adds debug"
+DEBUG = ("self-hosted debug passes through: the guest programs the CPU's own breakpoints, "
+         "watchpoints and step (debug.c)")
+VER = ("; Armv8.0 level: later versions add EL2 (VHE) and external-debug features, or registers "
+       "behind MDCR_EL2 enables Keel leaves clear (EBWE, EnSTEPOP)")
 PMU = ("the host's PMUv3, accessed directly with Keel's EL2 never counted (MDCR_EL2.HPMD, "
        "HCCD, or PMCR_EL0 trapped to keep DP set), up to PMUv3p5; 0 where the host has none or "
        "only Armv8.0's (no HPMD): then PMU registers are RAZ/WI")
@@ -51,7 +54,7 @@ REGS = [
         (20, "Sec_frac", "no AArch32 EL3", H), (24, "Virt_frac", EL2, H),
         (28, "GIC", "GICv3 system registers through the virtual CPU interface", "cap 1")]),
     (1, 2, "ID_DFR0_EL1", [
-        (0, "CopDbg", DEBUG + "; Armv8.0 level", "cap 6"), (4, "CopSDbg", DEBUG, P),
+        (0, "CopDbg", DEBUG + VER, "cap 6"), (4, "CopSDbg", DEBUG, P),
         (8, "MMapDbg", DEBUG, P), (12, "CopTrc", TRACE, H), (16, "MMapTrc", TRACE, H),
         (20, "MProfDbg", DEBUG, P), (24, "PerfMon", PMU, "cap 6"), (28, "TraceFilt", TRACE, H)]),
     (1, 3, "ID_AFR0_EL1", [(0, "(all)", "IMPLEMENTATION DEFINED: nothing to promise", H)]),
@@ -110,11 +113,11 @@ REGS = [
     (4, 5, "ID_AA64SMFR0_EL1", [(0, "(all)", "SME hidden", H)]),
     (4, 7, "ID_AA64FPFR0_EL1", [(0, "(all)", "FP8 needs FPMR (HCRX_EL2.EnFPM): " + HIDE_NEW, H)]),
     (5, 0, "ID_AA64DFR0_EL1", [
-        (0, "DebugVer", DEBUG + "; Armv8.0 level", "cap 6"), (4, "TraceVer", TRACE, H),
+        (0, "DebugVer", DEBUG + VER, "cap 6"), (4, "TraceVer", TRACE, H),
         (8, "PMUVer", PMU, "cap 6"), (12, "BRPs", DEBUG, P), (16, "PMSS", PMU_EXT, H),
         (20, "WRPs", DEBUG, P), (24, "SEBEP", PMU_EXT, H), (28, "CTX_CMPs", DEBUG, P),
         (32, "PMSVer", "no SPE: MDCR_EL2.TPMS traps it", H),
-        (36, "DoubleLock", "OSDLR_EL1 is RAZ/WI with the other debug registers", P),
+        (36, "DoubleLock", "OSDLR_EL1 emulated per vCPU (MDCR_EL2.TDOSA); RAZ/WI, as on the CPU, where it has no double lock", P),
         (40, "TraceFilt", TRACE, H), (44, "TraceBuffer", TRACE, H), (48, "MTPMU", PMU_EXT, H),
         (52, "BRBE", "no branch records: the fine-grained traps catch them", H),
         (56, "ExtTrcBuff", TRACE, H), (60, "HPMN0", PMU_EL2, H)]),

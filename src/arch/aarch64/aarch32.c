@@ -3,8 +3,9 @@
  * a trapped conditional instruction still owes, the IT-block state a
  * skipped T32 instruction must advance, the CP15 generic-timer accesses
  * that reach EL2 because the EL1 physical timer is emulated
- * (CNTHCTL_EL2.EL1PCEN = 0; ptimer.c), and PMCR where it traps (pmu.c). Only EL0 can be AArch32 here
- * (HCR_EL2.RW = 1), so Rt names the user-mode register R<t> = X<t>.
+ * (CNTHCTL_EL2.EL1PCEN = 0; ptimer.c), and PMCR where it traps (pmu.c).
+ * Only EL0 can be AArch32 here (HCR_EL2.RW = 1), so Rt names the
+ * user-mode register R<t> = X<t>.
  */
 #include <arch/esr.h>
 #include <arch/pmu.h>
@@ -83,9 +84,11 @@ static void cp15_pmcr(struct vcpu *v, unsigned int rt, bool read)
 
 /*
  * MRC/MCR p15 (EC 0x03): CNTP_TVAL (opc1 0, c14, c2, opc2 0) and CNTP_CTL
- * (opc2 1), and PMCR when the PMU is the guest's but PMCR traps. ISS:
- * Opc2[19:17] Opc1[16:14] CRn[13:10] Rt[9:5] CRm[4:1] Direction[0] (1:
- * read). 0: emulated or skipped (condition failed); -1: UNDEFINED injected.
+ * (opc2 1), always trapped; CNTV_TVAL and CNTV_CTL (c14, c3), trapped while
+ * vtimer.c follows the virtual timer's line; PMCR when the PMU is the
+ * guest's but PMCR traps (pmu.c). ISS: Opc2[19:17] Opc1[16:14] CRn[13:10]
+ * Rt[9:5] CRm[4:1] Direction[0] (1: read). 0: emulated or skipped
+ * (condition failed); -1: UNDEFINED injected.
  */
 int cp15_32_handle(struct vcpu *v, u64 esr)
 {
@@ -101,9 +104,16 @@ int cp15_32_handle(struct vcpu *v, u64 esr)
         cp15_pmcr(v, rt, read);
         return 0;
     }
-    if (opc1 != 0 || crn != 14 || crm != 2 || opc2 > 1 || rt > 14) {
+    if (opc1 != 0 || crn != 14 || (crm != 2 && crm != 3) || opc2 > 1 || rt > 14) {
         undef32(v, esr, read ? "MRC p15" : "MCR p15");
         return -1;
+    }
+    if (crm == 3) { /* CNTV_TVAL (opc2 0), CNTV_CTL (1): vtimer.c's numbering */
+        if (read)
+            vcpu_set_reg(v, rt, (u32)vtimer_trapped_read(v, opc2));
+        else
+            vtimer_trapped_write(v, opc2, (u32)vcpu_get_reg(v, rt));
+        return 0;
     }
     reg = opc2 ? PTIMER_CTL : PTIMER_TVAL;
     if (read)
@@ -114,9 +124,22 @@ int cp15_32_handle(struct vcpu *v, u64 esr)
 }
 
 /*
- * MRRC/MCRR p15 (EC 0x04): CNTP_CVAL (opc1 2, c14). ISS: Opc1[19:16]
- * Rt2[14:10] Rt[9:5] CRm[4:1] Direction[0].
+ * MRRC/MCRR p15 (EC 0x04): CNTP_CVAL (opc1 2, c14), and CNTV_CVAL (opc1 3)
+ * while trapped. ISS: Opc1[19:16] Rt2[14:10] Rt[9:5] CRm[4:1] Direction[0].
  */
+static u64 cval32_read(struct vcpu *v, bool virt)
+{
+    return virt ? vtimer_trapped_read(v, 2) : ptimer_read(v, PTIMER_CVAL);
+}
+
+static void cval32_write(struct vcpu *v, bool virt, u64 val)
+{
+    if (virt)
+        vtimer_trapped_write(v, 2, val);
+    else
+        ptimer_write(v, PTIMER_CVAL, val);
+}
+
 int cp15_64_handle(struct vcpu *v, u64 esr)
 {
     u32 iss = (u32)ESR_ELx_ISS(esr);
@@ -126,16 +149,16 @@ int cp15_64_handle(struct vcpu *v, u64 esr)
 
     if (!aarch32_cond_passed(esr, read_sysreg(spsr_el2)))
         return 0;
-    if (opc1 != 2 || crm != 14 || rt > 14 || rt2 > 14) {
+    if ((opc1 != 2 && opc1 != 3) || crm != 14 || rt > 14 || rt2 > 14) {
         undef32(v, esr, read ? "MRRC p15" : "MCRR p15");
         return -1;
     }
     if (read) {
-        u64 cval = ptimer_read(v, PTIMER_CVAL);
+        u64 cval = cval32_read(v, opc1 == 3);
         vcpu_set_reg(v, rt, (u32)cval);
         vcpu_set_reg(v, rt2, cval >> 32);
     } else {
-        ptimer_write(v, PTIMER_CVAL, (u32)vcpu_get_reg(v, rt) | (vcpu_get_reg(v, rt2) << 32));
+        cval32_write(v, opc1 == 3, (u32)vcpu_get_reg(v, rt) | (vcpu_get_reg(v, rt2) << 32));
     }
     return 0;
 }

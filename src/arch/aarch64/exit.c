@@ -36,10 +36,23 @@ u64 arch_vcpu_pc(void)
 static void __attribute__((noinline, cold)) skip_instr32(u64 esr, u64 spsr)
 {
     write_sysreg(elr_el2, read_sysreg(elr_el2) + ((esr & ESR_ELx_IL) ? 4 : 2));
-    write_sysreg(spsr_el2, aarch32_it_advance(spsr));
+    write_sysreg(spsr_el2, aarch32_it_advance(spsr) & ~PSR_SS);
 }
 
-/* Only AArch32 has 16-bit instructions: AArch64 keeps to one test and +4. */
+/*
+ * Only AArch32 has 16-bit instructions: AArch64 keeps to one test and +4.
+ * The emulated instruction has now executed, so the guest's software step
+ * state machine advances as the CPU's own would have (Arm ARM D2.12, and
+ * SSAdvance() in its pseudocode): a trapped instruction left SPSR_EL2.SS
+ * at 1 (active-not-pending, nothing executed yet); clearing it makes the
+ * ERET enter active-pending, so a guest stepping through an MMIO access,
+ * a trapped MRS/MSR, SMC or WFx takes its Software Step exception right
+ * after it, with ELR at the next instruction, and not one instruction late.
+ * An HVC needs nothing: it is not skipped, it completed and advanced the
+ * state machine before its exit. BTYPE is cleared, as by any instruction
+ * that is not a branch. Two single-bit tests: their mask is not an
+ * immediate, and a constant to load would cost more.
+ */
 static inline void skip_instr(u64 esr)
 {
     u64 spsr = read_sysreg(spsr_el2);
@@ -48,8 +61,8 @@ static inline void skip_instr(u64 esr)
         skip_instr32(esr, spsr);
     } else {
         write_sysreg(elr_el2, read_sysreg(elr_el2) + 4);
-        if (unlikely(spsr & PSR_BTYPE)) /* cleared, as by any instruction that is not a branch */
-            write_sysreg(spsr_el2, spsr & ~PSR_BTYPE);
+        if (unlikely(spsr & PSR_BTYPE) || unlikely(spsr & PSR_SS))
+            write_sysreg(spsr_el2, spsr & ~(PSR_BTYPE | PSR_SS));
     }
 }
 
@@ -299,6 +312,8 @@ struct vcpu_regs *vcpu_handle_irq(struct vcpu_regs *regs)
     intid = gic_ack_eoi();
     if (intid == platform.timer_irq[2]) {
         vgic_inject_here(v, intid, intid); /* flushed at once: skips exit_return's flush */
+        if (vtimer_trap_cnthctl) /* follow the line while it waits in the LR (vtimer.c) */
+            write_sysreg(cnthctl_el2, vtimer_trap_cnthctl);
     } else if (intid == GIC_SGI_KICK) {
         if (unlikely(v->vgic.lr_stale))
             vgic_lr_refresh(v);
@@ -368,6 +383,8 @@ static bool irq_handle_one(struct vcpu *v)
     gic_eoi(intid);
     if (intid == platform.timer_irq[2] && v) {
         vgic_inject_here(v, intid, intid);
+        if (vtimer_trap_cnthctl)
+            write_sysreg(cnthctl_el2, vtimer_trap_cnthctl);
         return true;
     }
     return irq_handle_other(v, intid);

@@ -6,6 +6,7 @@
  *
  * Runs with the MMU off on the boot CPU, hence -mstrict-align for all of Keel.
  */
+#include <arch/mte.h>
 #include <arch/mmu.h>
 #include <arch/pgtable.h>
 #include <arch/sysreg.h>
@@ -110,7 +111,7 @@ void mmu_init(u64 dtb)
     /* The DTB header is read before its size is known: map 2 MiB around it. */
     map_around_image(ALIGN_DOWN(dtb, SZ_2M), 2 * SZ_2M, EL2_NORMAL | PTE_AP_RO | PTE_UXN | PTE_PXN);
 
-    mmu_boot_regs.mair = MAIR_EL2_VALUE;
+    mmu_boot_regs.mair = mte_mair_el2(); /* Tagged RAM where VMs may use MTE (mte.c) */
     mmu_boot_regs.tcr = tcr_value();
     mmu_boot_regs.ttbr0 = (u64)el2_pt.root;
     /*

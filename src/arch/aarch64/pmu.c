@@ -102,6 +102,17 @@ u64 pmu_mdcr(void)
     }
 }
 
+/*
+ * The Arm ARM's CheckForPMUOverflow(): a counter's overflow requests the
+ * interrupt while its PMINTENSET_EL1 and PMOVSSET_EL0 bits are set and it
+ * is enabled by PMCR_EL0.E, which every counter is, all below HPMN.
+ */
+bool pmu_line_high(void)
+{
+    return (read_sysreg(pmcr_el0) & PMCR_EL0_E) &&
+           (read_sysreg(pmintenset_el1) & read_sysreg(pmovsset_el0));
+}
+
 bool pmu_pmcr_trapped(void)
 {
     return mode == PMU_TRAP_PMCR;

@@ -4,12 +4,14 @@
  * console and EL2 controls, then hands over to the generic keel_main().
  */
 #include <libfdt.h>
+#include <arch/mte.h>
 #include <arch/asm.h>
 #include <arch/mmu.h>
 #include <arch/pmu.h>
 #include <arch/psci_fw.h>
 #include <arch/sysreg.h>
 #include <drivers/pl011.h>
+#include <keel/vcpu_arch.h>
 #include <keel/arch.h>
 #include <keel/console.h>
 #include <keel/cpu.h>
@@ -48,6 +50,7 @@ static void cpu_setup_el2(unsigned int id)
     write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN | CNTHCTL_EL2_EL1PCEN);
     write_sysreg(cntvoff_el2, 0);
     isb();
+    mte_cpu_setup();
     c->hwid = read_sysreg(mpidr_el1) & MPIDR_AFF_MASK;
 }
 
@@ -107,6 +110,7 @@ void __noreturn boot_primary(u64 dtb)
 
     map_platform_devices();
     psci_fw_init(platform.psci);
+    vtimer_init();
     pmu_init(); /* before any CPU enables its PPIs */
 
     info.image_start = (u64)_start;

@@ -4,6 +4,8 @@
  * Returns 0 when emulated (the caller steps over the instruction), or -1
  * after injecting an exception.
  */
+#include <arch/debug.h>
+#include <arch/mte.h>
 #include <arch/esr.h>
 #include <arch/pmu.h>
 #include <arch/sysreg.h>
@@ -16,9 +18,6 @@
 #define SYS_ICC_ASGI1R_EL1 SYS_REG(3, 0, 12, 11, 6)
 #define SYS_ICC_SGI0R_EL1 SYS_REG(3, 0, 12, 11, 7)
 #define SYS_ICC_DIR_EL1 SYS_REG(3, 0, 12, 11, 1)
-#define SYS_MDSCR_EL1 SYS_REG(2, 0, 0, 2, 2)
-#define SYS_OSLAR_EL1 SYS_REG(2, 0, 1, 0, 4)
-#define SYS_OSLSR_EL1 SYS_REG(2, 0, 1, 1, 4)
 #define SYS_PMCR_EL0 SYS_REG(3, 3, 9, 12, 0)
 /*
  * What guests see of the ID registers (op0 3, op1 0, CRn 0, CRm 1-7, each
@@ -58,11 +57,12 @@ static const u64 id_caps[NR_ID_REGS] = {
     [IDX(5, 0)] = CAP(0, 6) | ALL(12) | ALL(20) | ALL(28) | ALL(36),
     /* ID_AA64ISAR0: every field but TME */
     [IDX(6, 0)] = ~0UL & ~ALL(0) & ~ALL(24),
-    /* ID_AA64ISAR1: DPB, JSCVT, FCMA, LRCPC, FRINTTS, SB, SPECRES, BF16, DGH, I8MM, XS */
-    [IDX(6, 1)] = ALL(0) | ALL(12) | ALL(16) | ALL(20) | ALL(32) | ALL(36) | ALL(40) | ALL(44) |
-                  ALL(48) | ALL(52) | ALL(56),
-    /* ID_AA64ISAR2: WFxT, RPRES, BC, CLRBHB, RPRFM, CSSC */
-    [IDX(6, 2)] = ALL(0) | ALL(4) | ALL(20) | ALL(28) | ALL(48) | ALL(52),
+    /* ID_AA64ISAR1: DPB, APA, API, JSCVT, FCMA, LRCPC, GPA, GPI, FRINTTS, SB, SPECRES, BF16, DGH, I8MM, XS */
+    [IDX(6, 1)] = ALL(0) | ALL(4) | ALL(8) | ALL(12) | ALL(16) | ALL(20) | ALL(24) | ALL(28) |
+                  ALL(32) | ALL(36) | ALL(40) | ALL(44) | ALL(48) | ALL(52) | ALL(56),
+    /* ID_AA64ISAR2: WFxT, RPRES, GPA3, APA3, BC, PAC_frac, CLRBHB, RPRFM, CSSC */
+    [IDX(6, 2)] = ALL(0) | ALL(4) | ALL(8) | ALL(12) | ALL(20) | ALL(24) | ALL(28) | ALL(48) |
+                  ALL(52),
     /* ID_AA64MMFR0: PARange up to 40 bits, ASIDBits, SNSMem, the stage-1 granules, ExS, ECV level 1 */
     [IDX(7, 0)] = CAP(0, 2) | ALL(4) | ALL(12) | ALL(20) | ALL(24) | ALL(28) | ALL(44) | CAP(60, 1),
     /* ID_AA64MMFR1: HAFDBS up to dirty state, HPDS, PAN, SpecSEI, ETS, AFP, nTLBPA, TIDCP1, CMOW, ECBHB */
@@ -89,6 +89,8 @@ static u64 id_sanitise(unsigned int idx, u64 hw)
  */
 static u64 id_for_vm(const struct vcpu *v, unsigned int idx, u64 val)
 {
+    if (idx == IDX(4, 1))
+        val = mte_id_pfr1(v->vm, val);
     if (!v->vm->vgic.v2)
         return val;
     if (idx == IDX(4, 0))
@@ -144,13 +146,11 @@ static bool is_id_reg(u32 op0, u32 op1, u32 crn, u32 crm)
 }
 
 /*
- * The PMU's registers (CRn 9, CRm 12-14, and CRn 14's event registers)
- * trap only while it is hidden from guests; debug; ACTLR_EL1.
+ * The PMU's registers (CRn 9, CRm 12-14, and CRn 14's event registers),
+ * which trap only while it is hidden from guests, and ACTLR_EL1.
  */
 static bool is_raz_wi(u32 op0, u32 op1, u32 crn, u32 crm, u32 op2)
 {
-    if (op0 == 2) /* debug: breakpoints, watchpoints, OS lock, claim tags */
-        return true;
     if (op0 == 3 && crn == 9 && crm >= 12) /* PMU */
         return true;
     if (op0 == 3 && op1 == 3 && crn == 14 && crm >= 8) /* PMEVCNTR/PMEVTYPER */
@@ -196,15 +196,21 @@ static int __attribute__((noinline)) sysreg_handle_other(struct vcpu *v, u64 esr
             ptimer_write(v, which[op2], vcpu_get_reg(v, rt));
         return 0;
     }
-    if (reg == SYS_MDSCR_EL1) {
+    if (op0 == 3 && op1 == 3 && crn == 14 && crm == 3 && op2 <= 2) {
+        /* CNTV_TVAL/CTL/CVAL_EL0, trapped by CNTHCTL_EL2.EL1TVT while armed (vtimer.c) */
         if (read)
-            vcpu_set_reg(v, rt, v->arch.el1.mdscr);
+            vcpu_set_reg(v, rt, vtimer_trapped_read(v, op2));
         else
-            v->arch.el1.mdscr = vcpu_get_reg(v, rt);
+            vtimer_trapped_write(v, op2, vcpu_get_reg(v, rt));
         return 0;
     }
-    if (reg == SYS_OSLSR_EL1 && read) {
-        vcpu_set_reg(v, rt, 1UL << 3); /* OSLM = 0b10: OS lock implemented, unlocked */
+    if (op0 == 2) { /* debug: breakpoints, watchpoints, OS lock, claim tags, DCC */
+        u64 val = read ? 0 : vcpu_get_reg(v, rt);
+
+        if (debug_sysreg_access(v, op1, crn, crm, op2, read, &val))
+            goto undef;
+        if (read)
+            vcpu_set_reg(v, rt, val);
         return 0;
     }
     if (is_raz_wi(op0, op1, crn, crm, op2)) {

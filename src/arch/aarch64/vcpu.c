@@ -2,6 +2,8 @@
  * Entering a guest: the EL2 controls that define what traps, the EL1 state
  * the guest owns, and synthesised exceptions injected into EL1.
  */
+#include <arch/debug.h>
+#include <arch/mte.h>
 #include <arch/esr.h>
 #include <arch/pmu.h>
 #include <arch/sysreg.h>
@@ -18,10 +20,11 @@
  * (IMO/FMO/AMO), SMC (TSC: PSCI may use either conduit), ID registers so
  * Keel can hide what it does not virtualise (TID3), implementation-defined
  * registers (TIDCP) and ACTLR (TACR). WFI/WFE run natively: each vCPU has
- * its core. Pointer authentication is hidden until Keel resets its keys
- * (API/APK clear: its instructions and keys trap, and Keel answers UNDEFINED);
- * so are MTE (ATA clear), SCXTNUM (EnSCXT clear), and, where the CPU has them,
- * LORegions (TLOR) and the RAS error records (TERR). See docs/cpu-features.md.
+ * its core. Pointer authentication, where the CPU has it, is the guest's
+ * (API/APK set, its keys reset at every vCPU start: pauth_keys_load). MTE
+ * is a tagged VM's only (ATA: mte.c), hidden too are SCXTNUM (EnSCXT clear), and, where the CPU
+ * has them, LORegions (TLOR) and the RAS error records (TERR). See
+ * docs/cpu-features.md.
  */
 #define HCR_GUEST (HCR_EL2_VM | HCR_EL2_SWIO | HCR_EL2_PTW | HCR_EL2_FMO | HCR_EL2_IMO |    \
                    HCR_EL2_AMO | HCR_EL2_FB | HCR_EL2_BSU_IS | HCR_EL2_TSC | HCR_EL2_TID3 | \
@@ -31,10 +34,14 @@
 #define CPTR_GUEST (CPTR_EL2_RES1 | CPTR_EL2_TZ | CPTR_EL2_TAM | CPTR_EL2_TTA)
 
 /*
- * Debug and trace registers trap and read as zero (sysreg.c), SPE's are
- * UNDEFINED; the PMU's controls are pmu_mdcr()'s (direct access, or hidden).
+ * SPE and trace registers trap and read as zero (sysreg.c); the debug
+ * traps depend on the vCPU's OS lock (debug_mdcr_traps, debug.c), and the
+ * PMU's controls are pmu_mdcr()'s (direct access, or hidden: pmu.c).
+ * TDE stays clear: the guest's debug exceptions go to its own EL1. Every
+ * other bit is written 0, so the enables of newer debug features (EBWE's
+ * breakpoints past 16, EnSTEPOP, EnSPM) stay off.
  */
-#define MDCR_GUEST (MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA | MDCR_EL2_TTRF | MDCR_EL2_TPMS)
+#define MDCR_GUEST (MDCR_EL2_TTRF | MDCR_EL2_TPMS)
 
 #define SCTLR_EL1_RES1 0x30d00800UL
 #define SPSR_EL1H_MASKED (PSR_MODE_EL1h | PSR_D | PSR_A | PSR_I | PSR_F)
@@ -57,10 +64,33 @@ void arch_vm_init_stage2_regs(void)
                  VTCR_EL2_SH0_INNER | VTCR_EL2_TG0_4K | (parange << VTCR_EL2_PS_SHIFT);
 }
 
-/* TLOR and TERR are RES0 without their features: set only where the CPU has them. */
-static u64 hcr_guest(void)
+/*
+ * FEAT_PAuth in any form: an address algorithm (ID_AA64ISAR1_EL1.APA [7:4],
+ * API [11:8], ID_AA64ISAR2_EL1.APA3 [15:12]) or a generic one (GPA [27:24],
+ * GPI [31:28], GPA3 [11:8]); Arm ARM D17.2.62/63.
+ */
+static bool cpu_has_pauth(void)
+{
+    u64 isar1 = read_sysreg(id_aa64isar1_el1), isar2 = read_sysreg(s3_0_c0_c6_2);
+
+    return ID_FIELD(isar1, 4) || ID_FIELD(isar1, 8) || ID_FIELD(isar1, 24) ||
+           ID_FIELD(isar1, 28) || ID_FIELD(isar2, 8) || ID_FIELD(isar2, 12);
+}
+
+/*
+ * TLOR and TERR are RES0 without their features: set only where the CPU
+ * has them. API and APK let the guest's PAC instructions and key registers
+ * run untrapped: Keel itself signs nothing, so the keys are the guest's alone.
+ */
+static u64 hcr_guest(const struct vm *vm)
 {
     u64 hcr = HCR_GUEST;
+
+    if (vm->cfg.mem_tagging)
+        hcr |= HCR_EL2_ATA;
+
+    if (cpu_has_pauth())
+        hcr |= HCR_EL2_API | HCR_EL2_APK;
 
     if (ID_FIELD(read_sysreg(id_aa64mmfr1_el1), ID_AA64MMFR1_EL1_LO_SHIFT))
         hcr |= HCR_EL2_TLOR;
@@ -111,6 +141,7 @@ void arch_vcpu_reset(struct vcpu *v, u64 entry, u64 x0)
     v->arch.elr = entry;
     v->arch.spsr = SPSR_EL1H_MASKED;
     v->arch.el1.sctlr = SCTLR_EL1_RES1;
+    debug_vcpu_reset(v);
 }
 
 static void el1_load(const struct vcpu_el1 *e)
@@ -142,6 +173,25 @@ static void el1_load(const struct vcpu_el1 *e)
     write_sysreg(cntv_ctl_el0, e->cntv_ctl);
 }
 
+/*
+ * The vCPU's pointer-authentication keys (APIAKeyLo_EL1 ... APGAKeyHi_EL1,
+ * op0 3, op1 0, CRn 2, CRm 1-3): zero after a reset, so no key of a previous
+ * run or another VM on this core can sign or authenticate for this one.
+ */
+static void pauth_keys_load(const struct vcpu_el1 *e)
+{
+    write_sysreg(s3_0_c2_c1_0, e->apkey[0]);
+    write_sysreg(s3_0_c2_c1_1, e->apkey[1]);
+    write_sysreg(s3_0_c2_c1_2, e->apkey[2]);
+    write_sysreg(s3_0_c2_c1_3, e->apkey[3]);
+    write_sysreg(s3_0_c2_c2_0, e->apkey[4]);
+    write_sysreg(s3_0_c2_c2_1, e->apkey[5]);
+    write_sysreg(s3_0_c2_c2_2, e->apkey[6]);
+    write_sysreg(s3_0_c2_c2_3, e->apkey[7]);
+    write_sysreg(s3_0_c2_c3_0, e->apkey[8]);
+    write_sysreg(s3_0_c2_c3_1, e->apkey[9]);
+}
+
 /* Stops the guest's timer, PMU and interrupt state on this CPU once its vCPU is gone. */
 void arch_vcpu_quiesce(void)
 {
@@ -163,16 +213,20 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     write_sysreg(vmpidr_el2, v->arch.vmpidr);
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(cptr_el2, CPTR_GUEST);
-    write_sysreg(mdcr_el2, MDCR_GUEST | pmu_mdcr());
-    write_sysreg(cnthctl_el2, CNTHCTL_EL2_EL1PCTEN); /* EL1 physical timer traps (ptimer.c) */
+    write_sysreg(mdcr_el2, MDCR_GUEST | debug_mdcr_traps(v) | pmu_mdcr());
+    write_sysreg(cnthctl_el2, CNTHCTL_GUEST); /* EL1 physical timer traps (ptimer.c) */
     write_sysreg(cnthp_ctl_el2, 0);
     write_sysreg(cntvoff_el2, 0);
     feature_traps_load();
-    write_sysreg(hcr_el2, hcr_guest());
+    write_sysreg(hcr_el2, hcr_guest(vm));
     isb();
     /* A new VMID or a rebuilt VM: drop stale stage-1+2 translations of this VMID. */
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
     el1_load(&v->arch.el1);
+    if (cpu_has_pauth())
+        pauth_keys_load(&v->arch.el1);
+    mte_vcpu_reset();
+    debug_vcpu_load(v);
     arch_fpsimd_zero(); /* nothing of Keel's boot-time libfdt use or a previous run leaks */
     pmu_vcpu_reset(v); /* before the vGIC reset deactivates its PPI: the line is low by then */
     vgic_vcpu_reset_hw(v);
@@ -186,9 +240,10 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
  * PSTATE on taking an exception to EL1, as the Arm ARM's
  * AArch64.TakeException() builds it: NZCV and DIT carry over (both SPSR
  * formats hold them at the same bits), D, A, I, F set, EL1h, and IL, SS,
- * UAO, BTYPE and TCO clear (Keel hides MTE); PAN set when SCTLR_EL1.SPAN is
- * 0, SSBS from SCTLR_EL1.DSSBS and ALLINT from NOT SCTLR_EL1.SPINTMASK,
- * each where the CPU implements it (FEAT_PAN, FEAT_SSBS, FEAT_NMI).
+ * UAO and BTYPE clear; PAN set when SCTLR_EL1.SPAN is 0, SSBS from
+ * SCTLR_EL1.DSSBS, ALLINT from NOT SCTLR_EL1.SPINTMASK and TCO set, each
+ * where the CPU implements it (FEAT_PAN, FEAT_SSBS, FEAT_NMI, FEAT_MTE: the
+ * CPU sets TCO on the exceptions it delivers itself, tagged VM or not).
  */
 static u64 exception_pstate(u64 spsr)
 {
@@ -204,6 +259,8 @@ static u64 exception_pstate(u64 spsr)
         p |= PSR_SSBS;
     if (((pfr1 >> 36) & 0xf) && !(sctlr & SCTLR_EL1_SPINTMASK)) /* ID_AA64PFR1_EL1.NMI */
         p |= PSR_ALLINT;
+    if (ID_FIELD(pfr1, ID_AA64PFR1_EL1_MTE_SHIFT))
+        p |= PSR_TCO;
     return p;
 }
 
@@ -222,6 +279,10 @@ static void __attribute__((noinline, cold)) vector_faults(struct vcpu *v, u64 ve
 /*
  * Delivers a synchronous exception to the guest's EL1 as the hardware would
  * (Arm ARM D1.10: vector offset by source EL and stack, PSTATE as on entry).
+ * SPSR_EL1 is the trapped PSTATE whole: its SS is the step state the
+ * instruction left (1, it did not execute), so the guest's handler returns
+ * to a step of that instruction, and PSTATE.SS enters 0, as
+ * AArch64.TakeException() saves and clears it.
  */
 void arch_vcpu_inject_sync(struct vcpu *v, u64 esr, u64 far)
 {

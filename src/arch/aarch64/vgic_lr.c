@@ -38,6 +38,8 @@
 #define vgic_lr_state VGIC_LR_FN(vgic_lr_state)
 #define vgic_lr_set_state VGIC_LR_FN(vgic_lr_set_state)
 #define vgic_hw_unpend VGIC_LR_FN(vgic_hw_unpend)
+#define vgic_hw_resample_locked VGIC_LR_FN(vgic_hw_resample_locked)
+#define vgic_hw_resample VGIC_LR_FN(vgic_hw_resample)
 #define vgic_lr_sgi_source VGIC_LR_FN(vgic_lr_sgi_source)
 #define vgic_sync VGIC_LR_FN(vgic_sync)
 #define vgic_maintenance VGIC_LR_FN(vgic_maintenance)
@@ -416,6 +418,7 @@ static bool vgic_flush_one(struct vcpu *vcpu, struct vgic_irq *irq, u32 all_lrs,
         irq->lr = (u8)n;
     }
     /* the latch now lives in the LR (but other sources' do not) */
+    irq->lr_latch = irq->pending;
     irq->pending = VGIC_SGI_SOURCES && irq->sgi_sources != 0;
     vgic_want_clear(c, intid);
     vcpu->irqs_injected++;
@@ -448,6 +451,7 @@ static inline __attribute__((always_inline)) void lr_done_refill(struct vcpu *vc
     }
     ich_lr_write(n, lr_build(irq) | lr_sgi_source(irq));
     /* the latch now lives in the LR (but other sources' do not) */
+    irq->lr_latch = irq->pending;
     irq->pending = VGIC_SGI_SOURCES && irq->sgi_sources != 0;
     vgic_want_clear(c, intid);
     vcpu->irqs_injected++;
@@ -561,6 +565,19 @@ static int vgic_lr_here(struct vgic_irq *irq)
  * interfaces it no longer targets; IHI 0069 12.9.22 likewise). An active
  * one finishes where it is and moves on its deactivation (vgic_requeue).
  */
+/*
+ * A level-sensitive interrupt pending in an LR for its line alone (no
+ * latch: no edge, no ISPENDR write), whose line has gone low since: on
+ * hardware it is no longer pending (IHI 0069 4.1.2, level-sensitive
+ * interrupts), so the LR must not deliver it. Forwarded (HW) ones are
+ * vgic_hw_resample()'s: their line is the physical one.
+ */
+static bool lr_line_dropped(const struct vgic_irq *irq, u64 lr)
+{
+    return (lr & ICH_LR_STATE_PENDING) && !(lr & ICH_LR_HW) && !irq->edge && !irq->level &&
+           !irq->lr_latch;
+}
+
 static void lr_refresh_one(struct vcpu *vcpu, unsigned int n, struct vgic_irq *irq)
 {
     u64 lr = ich_lr_read(n);
@@ -569,6 +586,13 @@ static void lr_refresh_one(struct vcpu *vcpu, unsigned int n, struct vgic_irq *i
         vgic_spi_route(vcpu->vm, irq) != vcpu) {
         lr_unqueue(vcpu, n);
         return;
+    }
+    if (lr_line_dropped(irq, lr)) {
+        lr &= ~ICH_LR_STATE_PENDING;
+        if (!(lr & ICH_LR_STATE)) {
+            lr_release(vcpu, n);
+            return;
+        }
     }
     ich_lr_write(n, (lr & ~(ICH_LR_PRIORITY_MASK | ICH_LR_GROUP)) | lr_prio_group(irq));
 }
@@ -683,6 +707,55 @@ void vgic_hw_unpend(struct vcpu *owner, struct vgic_irq *irq)
     if (!irq->hw_intid || (irq->intid < VGIC_NR_PRIVATE && owner != cpu_this()->vcpu))
         return;
     irqchip_deactivate(irq->hw_intid);
+}
+
+/* A forwarded private interrupt, latched and in no LR or active state, whose line is low. */
+static void hw_latch_drop(struct vcpu *vcpu, struct vgic_irq *irq)
+{
+    irq->pending = false;
+    vgic_want_clear(&vcpu->vgic, irq->intid);
+    irqchip_deactivate(irq->hw_intid);
+}
+
+bool vgic_hw_resample_locked(struct vcpu *vcpu)
+{
+    struct vgic_cpu *c = &vcpu->vgic;
+    bool still = false;
+
+    if (vcpu != cpu_this()->vcpu) /* private lines are banked: only readable from their CPU */
+        return false;
+    for (u32 used = c->used_lrs; used; used &= used - 1) {
+        unsigned int n = __builtin_ctz(used);
+        u64 lr = ich_lr_read(n);
+
+        if (c->lr_intid[n] >= VGIC_NR_PRIVATE ||
+            (lr & (ICH_LR_HW | ICH_LR_STATE)) != (ICH_LR_HW | ICH_LR_STATE_PENDING))
+            continue;
+        if (arch_hw_line_high(LR_PINTID(lr))) {
+            still = true;
+            continue;
+        }
+        lr_release(vcpu, n);
+        irqchip_deactivate(LR_PINTID(lr));
+    }
+    for (u32 i = 16; i < VGIC_NR_PRIVATE; i++) { /* PPIs */
+        struct vgic_irq *irq = &c->private_irqs[i];
+
+        if (irq->hw_intid && irq->pending && !irq->in_lr && !irq->active &&
+            !arch_hw_line_high(irq->hw_intid))
+            hw_latch_drop(vcpu, irq);
+    }
+    return still;
+}
+
+bool vgic_hw_resample(struct vcpu *vcpu)
+{
+    bool still;
+
+    spin_lock(&vcpu->vm->vgic.lock);
+    still = vgic_hw_resample_locked(vcpu);
+    spin_unlock(&vcpu->vm->vgic.lock);
+    return still;
 }
 
 /* ---- exits: maintenance, DIR, reset ---- */

@@ -33,3 +33,5 @@ VGIC_LR_BOTH(bool, vgic_lr_set_state, (struct vgic_irq *irq, int pending, int ac
              (irq, pending, active))
 VGIC_LR_BOTH(void, vgic_hw_unpend, (struct vcpu *owner, struct vgic_irq *irq), (owner, irq))
 VGIC_LR_BOTH(int, vgic_lr_sgi_source, (struct vgic_irq *irq), (irq))
+VGIC_LR_BOTH(bool, vgic_hw_resample_locked, (struct vcpu *v), (v))
+VGIC_LR_BOTH(bool, vgic_hw_resample, (struct vcpu *v), (v))

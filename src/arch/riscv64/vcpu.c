@@ -121,3 +121,13 @@ void arch_vcpu_virq_output(struct vcpu *v, bool level)
     __atomic_store_n(&v->arch.seip, level, __ATOMIC_RELEASE);
     vcpu_kick(v);
 }
+
+/* No memory tagging on RISC-V: keel,mte is refused at configuration. */
+bool arch_mem_tagging_supported(void)
+{
+    return false;
+}
+
+void arch_zero_tags(void *p, u64 size)
+{
+}

@@ -33,6 +33,12 @@ u64 ptimer_read(struct vcpu *v, unsigned int reg);
 void ptimer_write(struct vcpu *v, unsigned int reg, u64 val);
 void ptimer_sync(struct vcpu *v);
 void ptimer_idle(void);
+/* The virtual timer's level (vtimer.c): CNTHCTL_EL2 with its trap armed, 0 if it has none. */
+extern u64 vtimer_trap_cnthctl;
+void vtimer_init(void);
+/* Trapped CNTV_TVAL (@reg 0), CNTV_CTL (1), CNTV_CVAL (2) accesses. */
+u64 vtimer_trapped_read(struct vcpu *v, unsigned int reg);
+void vtimer_trapped_write(struct vcpu *v, unsigned int reg, u64 val);
 
 /* Zeroes the FP/SIMD registers, FPSR and FPCR (boot.S). */
 void arch_fpsimd_zero(void);
@@ -49,6 +55,11 @@ void arch_vcpu_virq_output(struct vcpu *v, bool level);
 
 /* Zeroes guest memory fast (DC ZVA where allowed). */
 void arch_zero_memory(void *p, u64 size);
+/* Memory tagging (Arm FEAT_MTE2) for VMs that ask for it (cfg.mem_tagging). */
+bool arch_mem_tagging_supported(void);
+/* Sets the allocation tags of [p, p + size) to 0, data untouched; size a multiple of 64 KiB. */
+void arch_zero_tags(void *p, u64 size);
+
 /* From an exit handler: drop the exit's stack and go to the idle loop. */
 void __noreturn arch_idle_from_exit(void);
 

@@ -48,6 +48,7 @@ struct vgic_irq {
     bool active;
     bool group1;
     bool in_lr;        /* held in a list register of target vcpu: the LR is authoritative */
+    bool lr_latch;     /* ... and its pending state there came from the latch, not the line alone */
     u8 lr;             /* which one, when in_lr */
     bool spilled;      /* active, evicted from an LR to make room (vgic_lr.c) ... */
     u8 spilled_on;     /* ... of this vCPU (index), until the guest deactivates it */
@@ -184,5 +185,20 @@ void vgic_lr_changed(struct vm *vm, struct vgic_irq *irq);
 void vgic_lr_refresh(struct vcpu *vcpu);
 /* ICPENDR on a forwarded (HW) interrupt: ends the physical one too. */
 void vgic_hw_unpend(struct vcpu *owner, struct vgic_irq *irq);
+/*
+ * Forwarded private interrupts of @vcpu, which runs on this CPU, whose
+ * physical source has gone low (arch_hw_line_high): their pending state,
+ * in an LR or latched, goes, and their physical interrupt is deactivated,
+ * as a level-sensitive line's would on hardware. True if one is still
+ * pending in an LR. Lock held; vgic_hw_resample() takes it.
+ */
+bool vgic_hw_resample_locked(struct vcpu *vcpu);
+bool vgic_hw_resample(struct vcpu *vcpu);
+/*
+ * The level of physical private interrupt @pintid's source as this CPU
+ * sees it now, for those the architecture can read (the virtual timer,
+ * the PMU's overflow); true for the rest. Provided by the architecture.
+ */
+bool arch_hw_line_high(u32 pintid);
 
 #endif

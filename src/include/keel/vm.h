@@ -87,6 +87,7 @@ struct vm_config {
     u64 ram_ipa;          /* guest-physical base of RAM (keel,ipa-base; identity: = PA) */
     bool identity;        /* keel,identity: IPA == PA, for DMA without an IOMMU */
     bool console;
+    bool mem_tagging;     /* keel,mte: Arm MTE on its RAM (arch/aarch64/mte.c) */
     struct mem_range kernel, initrd; /* pristine images; initrd.size may be 0 */
     bool kernel_raw;      /* not a Linux Image: load/entry given */
     u64 kernel_load, kernel_entry;

@@ -160,3 +160,9 @@ const struct virqchip_ops *virqchip_for_host(void)
 {
     return irqchip ? &fake_vgic : NULL;
 }
+
+/* A CPU with memory tagging: keel,mte parses (the arch side is not here). */
+bool arch_mem_tagging_supported(void)
+{
+    return true;
+}

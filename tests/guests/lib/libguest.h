@@ -415,6 +415,7 @@ u32 gic_wait_ack(u64 timeout_us);
 
 /* ---- MMU ---- */
 void mmu_set_user(u64 va, bool user); /* EL0 access to the block holding @va */
+void mmu_set_tagged(u64 va, bool tagged); /* the 2 MiB block holding @va Tagged (MTE) or not */
 void mmu_enable(void); /* a secondary CPU: the MMU on with the tables CPU 0 built at boot */
 
 #endif

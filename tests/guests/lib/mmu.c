@@ -26,7 +26,9 @@
 #define ATTR_DEVICE_nGnRE 1
 #define ATTR_NORMAL_WB 2
 #define ATTR_NORMAL_NC 3
+#define ATTR_NORMAL_TAGGED 4 /* FEAT_MTE2 only: 0xf0 is reserved without it */
 #define MAIR_VALUE (0x00UL | (0x04UL << 8) | (0xffUL << 16) | (0x44UL << 24))
+#define MAIR_TAGGED (0xf0UL << (8 * ATTR_NORMAL_TAGGED))
 
 #define BLOCK_DEVICE (PTE_VALID | PTE_ATTR(ATTR_DEVICE_nGnRE) | PTE_AF | PTE_PXN | PTE_UXN)
 #define BLOCK_NORMAL (PTE_VALID | PTE_ATTR(ATTR_NORMAL_WB) | PTE_SH_INNER | PTE_AF)
@@ -212,7 +214,9 @@ u64 mmu_enable_dtb(u64 dtb)
     }
     if (parange > 5)
         parange = 5;
-    write_sysreg(mair_el1, MAIR_VALUE);
+    /* ID_AA64PFR1_EL1.MTE >= 2: the Tagged attribute exists (mmu_set_tagged) */
+    write_sysreg(mair_el1, MAIR_VALUE | (FIELD_GET(read_sysreg(id_aa64pfr1_el1), 11, 8) >= 2 ?
+                                         MAIR_TAGGED : 0));
     write_sysreg(tcr_el1, TCR_T0SZ(64 - 39) | TCR_IRGN0_WBWA | TCR_ORGN0_WBWA | TCR_SH0_INNER |
                           TCR_TG0_4K | TCR_EPD1 | (parange << TCR_IPS_SHIFT));
     write_sysreg(ttbr0_el1, (u64)l1);
@@ -243,4 +247,19 @@ void mmu_set_user(u64 va, bool user)
         e = (u64 *)(*e & GENMASK(47, 12)) + (va / SZ_2M) % 512;
     *e = user ? *e | PTE_AP_USER : *e & ~PTE_AP_USER;
     __asm__ volatile("dsb ishst\n tlbi vmalle1\n dsb ish\n isb" ::: "memory");
+}
+
+/*
+ * Makes the RAM block mapping @va Tagged Normal memory (MAIR 0xf0), or
+ * plain Normal again: for the MTE tests, on a VM that has it. Every CPU's
+ * MAIR has the attribute (mmu_enable_dtb); the TLBI reaches them all.
+ */
+void mmu_set_tagged(u64 va, bool tagged)
+{
+    u64 *e = &l1[va / SZ_1G];
+
+    if ((*e & (PTE_VALID | PTE_TABLE)) == (PTE_VALID | PTE_TABLE))
+        e = (u64 *)(*e & GENMASK(47, 12)) + (va / SZ_2M) % 512;
+    *e = (*e & ~PTE_ATTR(7)) | PTE_ATTR(tagged ? ATTR_NORMAL_TAGGED : ATTR_NORMAL_WB);
+    __asm__ volatile("dsb ishst\n tlbi vmalle1is\n dsb ish\n isb" ::: "memory");
 }

@@ -89,3 +89,10 @@ void vgic_inject_here(struct vcpu *vcpu, u32 intid, u32 pintid)
     fake_vgic.injects_here++;
     fake_vgic.injected_here = vcpu;
 }
+
+/* No forwarded PPI here: nothing to resample. */
+bool vgic_hw_resample_locked(struct vcpu *vcpu)
+{
+    (void)vcpu;
+    return false;
+}

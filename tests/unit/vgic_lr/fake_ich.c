@@ -176,6 +176,12 @@ void fake_phys_fire(struct vcpu *v, u32 intid)
         vgic_inject_hw_spi(v->vm, intid, intid);
 }
 
+/* The source of a forwarded PPI as Keel would read it (the timer's CNTV_CTL_EL0). */
+bool arch_hw_line_high(u32 pintid)
+{
+    return pintid >= VGIC_NR_IRQS || !fake_ich()->line_low[pintid];
+}
+
 int fake_lr_of(u32 intid)
 {
     for (unsigned int n = 0; n < fake_ich()->nr_lrs; n++)

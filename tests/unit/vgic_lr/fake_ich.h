@@ -32,6 +32,7 @@ struct fake_ich {
     unsigned int phys_deact[VGIC_NR_IRQS];
     unsigned int dir_traps;             /* ICC_DIR_EL1 writes that trapped (TDIR) */
     unsigned int maint;                 /* maintenance interrupts taken */
+    bool line_low[VGIC_NR_IRQS];        /* physical sources gone low (arch_hw_line_high) */
 };
 
 extern struct fake_ich fake_ichs[FAKE_NR_PCPUS];

@@ -1305,6 +1305,79 @@ static void test_v2_same_source_twice_delivered_once(void **state)
     assert_int_equal(guest_ack(), SPURIOUS);
 }
 
+/*
+ * The virtual timer pending in an LR, its timer then disabled by the guest
+ * (the line drops with no exit): ISPENDR0 reads it not pending, the LR no
+ * longer offers it, and its physical interrupt is deactivated so the next
+ * expiry fires again. Issue 14: it used to stay pending and be taken.
+ */
+static void test_hw_timer_line_low_unpends(void **state)
+{
+    (void)state;
+    ppi_setup(v0, VTIMER, 0xa0);
+    fake_phys_fire(v0, VTIMER);
+    assert_true(fake_lr_of(VTIMER) >= 0);
+    fake_ich()->line_low[VTIMER] = true;
+    assert_false(ispendr0(v0) & BIT(VTIMER));
+    assert_true(fake_lr_of(VTIMER) < 0);
+    assert_int_equal(fake_ich()->phys_deact[VTIMER], 1);
+    assert_int_equal(guest_ack(), SPURIOUS);
+    /* the line high again: it fires and is delivered as before */
+    fake_ich()->line_low[VTIMER] = false;
+    fake_phys_fire(v0, VTIMER);
+    assert_true(ispendr0(v0) & BIT(VTIMER));
+    assert_int_equal(guest_ack(), VTIMER);
+    /* acknowledged: a line going low no longer touches it (the guest deactivates it) */
+    fake_ich()->line_low[VTIMER] = true;
+    assert_true(isactiver0(v0) & BIT(VTIMER));
+    assert_false(ispendr0(v0) & BIT(VTIMER));
+    guest_eoi(VTIMER);
+    assert_int_equal(fake_ich()->phys_deact[VTIMER], 2);
+}
+
+/* The same, latched while the PPI is disabled at the GIC (in no LR). */
+static void test_hw_timer_line_low_latched(void **state)
+{
+    (void)state;
+    ppi_setup(v0, VTIMER, 0xa0);
+    r_wr(v0, v0, SGI_BASE + 0x180, 4, BIT(VTIMER)); /* ICENABLER0 */
+    fake_phys_fire(v0, VTIMER);
+    assert_true(fake_lr_of(VTIMER) < 0);
+    assert_true(ispendr0(v0) & BIT(VTIMER));
+    fake_ich()->line_low[VTIMER] = true;
+    assert_false(ispendr0(v0) & BIT(VTIMER));
+    assert_int_equal(fake_ich()->phys_deact[VTIMER], 1);
+    r_wr(v0, v0, GICR_ISENABLER0, 4, BIT(VTIMER));
+    fake_exit();
+    assert_int_equal(guest_ack(), SPURIOUS);
+}
+
+/*
+ * An emulated level PPI (the EL1 physical timer's) pending in an LR for its
+ * line: the line dropping takes it out of the LR; latched by ISPENDR, it
+ * stays.
+ */
+static void test_level_ppi_line_drop(void **state)
+{
+    (void)state;
+    ppi_setup(v0, 30, 0xa0);
+    vgic_set_private_level(v0, 30, true);
+    fake_exit();
+    assert_true(fake_lr_of(30) >= 0);
+    vgic_set_private_level(v0, 30, false);
+    assert_true(fake_lr_of(30) < 0);
+    assert_false(ispendr0(v0) & BIT(30));
+    assert_int_equal(guest_ack(), SPURIOUS);
+
+    vgic_set_private_level(v0, 30, true);
+    r_wr(v0, v0, GICR_ISPENDR0, 4, BIT(30));
+    fake_exit();
+    assert_true(fake_lr_of(30) >= 0);
+    vgic_set_private_level(v0, 30, false);
+    assert_true(ispendr0(v0) & BIT(30));
+    assert_int_equal(guest_ack(), 30);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1329,6 +1402,9 @@ int main(void)
         T(test_hw_timer_spilled_eoicount),
         T(test_hw_spi_icactiver_other_vcpu),
         T(test_hw_spilled_icpendr),
+        T(test_hw_timer_line_low_unpends),
+        T(test_hw_timer_line_low_latched),
+        T(test_level_ppi_line_drop),
         T(test_isactiver_icactiver_spilled),
         T(test_icactiver_spilled_other_vcpu),
         T(test_reclaim_after_deactivation),

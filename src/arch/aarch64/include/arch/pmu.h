@@ -28,6 +28,8 @@ u64 pmu_mdcr(void);
 void pmu_vcpu_reset(struct vcpu *v);
 /* No vCPU on this CPU any more: nothing counts, the overflow line is low. */
 void pmu_quiesce(void);
+/* The overflow interrupt request as the guest's PMU drives it now (guests have the PMU). */
+bool pmu_line_high(void);
 /* Whether PMCR_EL0 traps (MDCR_EL2.TPMCR) with the PMU given to guests. */
 bool pmu_pmcr_trapped(void);
 u64 pmu_pmcr_read(const struct vcpu *v);

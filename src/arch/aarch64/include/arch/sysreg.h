@@ -58,10 +58,13 @@
 #define HCR_EL2_TERR BIT(36)
 #define HCR_EL2_APK BIT(40)
 #define HCR_EL2_API BIT(41)
+#define HCR_EL2_ATA BIT(56)
 #define HCR_EL2_TID4 BIT(49)
 #define HCR_EL2_FWB BIT(46)
 
 /* D13.2.113 SCTLR_EL2 (E2H == 0): the bits boot.S needs live in arch/asm.h */
+#define SCTLR_EL2_TCF_MASK (3UL << 40) /* tag check faults at EL2: 0, none */
+#define SCTLR_EL2_ATA BIT(43)          /* Allocation Tag access at EL2 */
 
 /* D13.2.121 TCR_EL2 (E2H == 0) */
 #define TCR_EL2_RES1 (BIT(31) | BIT(23))
@@ -86,10 +89,12 @@
 /* D13.2.64 ID_AA64MMFR0_EL1 */
 #define ID_AA64MMFR0_EL1_PARANGE_MASK 0xfUL
 #define ID_AA64MMFR0_EL1_FGT_SHIFT 56
+#define ID_AA64MMFR0_EL1_ECV_SHIFT 60
 #define ID_AA64MMFR1_EL1_VMIDBITS_SHIFT 4
 #define ID_AA64MMFR1_EL1_LO_SHIFT 16
 #define ID_AA64MMFR1_EL1_HCX_SHIFT 40
 #define ID_AA64PFR0_EL1_RAS_SHIFT 28
+#define ID_AA64PFR1_EL1_MTE_SHIFT 8
 #define ID_FIELD(v, shift) (((v) >> (shift)) & 0xf)
 
 /*
@@ -107,12 +112,16 @@
 #define MAIR_IDX_DEVICE 0 /* Device-nGnRE */
 #define MAIR_IDX_NORMAL 1 /* Normal, inner/outer write-back, read/write-allocate */
 #define MAIR_IDX_NORMAL_NC 2
+#define MAIR_ATTR_NORMAL_TAGGED 0xf0UL /* FEAT_MTE2: Tagged Normal, inner/outer write-back */
 #define MAIR_EL2_VALUE ((0x04UL << (8 * MAIR_IDX_DEVICE)) | (0xffUL << (8 * MAIR_IDX_NORMAL)) | \
                         (0x44UL << (8 * MAIR_IDX_NORMAL_NC)))
 
 /* D13.2.19 CNTHCTL_EL2 (E2H == 0) */
 #define CNTHCTL_EL2_EL1PCTEN BIT(0)
 #define CNTHCTL_EL2_EL1PCEN BIT(1)
+#define CNTHCTL_EL2_EL1TVT BIT(13) /* FEAT_ECV: EL1 virtual timer accesses trap */
+/* A guest's: the counters readable, the EL1 physical timer trapped (ptimer.c) */
+#define CNTHCTL_GUEST CNTHCTL_EL2_EL1PCTEN
 
 /* D13.2.125 SPSR_EL2 */
 #define PSR_MODE_EL1h 0x5UL
@@ -126,8 +135,10 @@
 #define PSR_DIT BIT(24)     /* at bit 24 in both the AArch64 and the AArch32 SPSR format */
 #define PSR_SSBS BIT(12)    /* AArch64 format */
 #define PSR_ALLINT BIT(13)
+#define PSR_TCO BIT(25)     /* FEAT_MTE: tag checks override */
 #define PSR_MODE32 BIT(4)   /* M[4]: taken from AArch32 */
 #define PSR_BTYPE GENMASK(11, 10) /* AArch64 format, FEAT_BTI */
+#define PSR_SS BIT(21)      /* software step, at bit 21 in both SPSR formats (D2.12) */
 /* C5.2.18 SPSR_EL2 when taken from AArch32: T, IT[1:0] at 26:25 and IT[7:2] at 15:10 */
 #define PSR_AA32_T BIT(5)
 #define PSR_AA32_IT_LO GENMASK(26, 25)
@@ -158,6 +169,17 @@
 #define MDCR_EL2_HPMD BIT(17) /* FEAT_PMUv3p1 */
 #define MDCR_EL2_TTRF BIT(19)
 #define MDCR_EL2_HCCD BIT(23) /* FEAT_PMUv3p5 */
+#define MDCR_EL2_TDCC BIT(27) /* FEAT_FGT */
+
+/* D13.3 (debug registers): the fields Keel reads or sets */
+#define ID_AA64DFR0_EL1_BRPS_SHIFT 12
+#define ID_AA64DFR0_EL1_WRPS_SHIFT 20
+#define ID_AA64DFR0_EL1_DOUBLELOCK_SHIFT 36
+#define MDSCR_EL1_SS BIT(0)
+#define MDSCR_EL1_KDE BIT(13)
+#define MDSCR_EL1_MDE BIT(15)
+#define OSLSR_EL1_OSLM_IMPLEMENTED BIT(3) /* OSLM 0b10: the OS lock is implemented */
+#define OSLSR_EL1_OSLK BIT(1)
 
 /* D13.2, ID_AA64DFR0_EL1.PMUVer and ID_DFR0_EL1.PerfMon: one encoding from PMUv3p1 on */
 #define ID_AA64DFR0_EL1_PMUVER_SHIFT 8

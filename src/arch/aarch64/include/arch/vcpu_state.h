@@ -17,15 +17,35 @@ struct vcpu_regs {
 struct vcpu_el1 {
     u64 sctlr, cpacr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr;
     u64 tpidr_el0, tpidrro_el0, tpidr_el1, sp_el0, sp_el1, elr_el1, spsr_el1;
-    u64 esr, far, afsr0, afsr1, par, csselr, cntkctl, mdscr;
+    u64 esr, far, afsr0, afsr1, par, csselr, cntkctl;
     u64 cntv_ctl, cntv_cval;
     u64 cntp_ctl, cntp_cval; /* the EL1 physical timer, emulated (ptimer.c) */
+    /* pointer authentication keys, Lo/Hi pairs: APIA, APIB, APDA, APDB, APGA (where the CPU has them) */
+    u64 apkey[10];
+};
+
+/*
+ * The guest's self-hosted debug registers (debug.c). While its OS lock is
+ * clear they live in the CPU, passed through, and this copy is stale; while
+ * the lock is set they trap and live here. The lock state itself is always
+ * here: the OS and double lock are emulated.
+ */
+#define DEBUG_MAX_BPS 16 /* breakpoints and watchpoints EL1 can reach with MDCR_EL2.EBWE clear */
+struct vcpu_debug {
+    u64 dbgbvr[DEBUG_MAX_BPS], dbgbcr[DEBUG_MAX_BPS];
+    u64 dbgwvr[DEBUG_MAX_BPS], dbgwcr[DEBUG_MAX_BPS];
+    u64 mdscr;
+    u8 claim;       /* the DBGCLAIM tags set */
+    bool oslk;      /* OSLSR_EL1.OSLK */
+    bool dlk;       /* OSDLR_EL1.DLK */
+    bool corenpdrq; /* DBGPRCR_EL1.CORENPDRQ */
 };
 
 struct vcpu_arch {
     u64 vmpidr;         /* MPIDR the guest reads (VMPIDR_EL2) */
     u64 elr, spsr;
     struct vcpu_el1 el1;
+    struct vcpu_debug debug;
     bool pmcr_dp;       /* PMCR_EL0.DP as the guest wrote it, where DP stays set beneath (pmu.c) */
 };
 

@@ -1,0 +1,24 @@
+/* Self-hosted debug for guests: breakpoints, watchpoints, software step (debug.c). */
+#ifndef ARCH_DEBUG_H
+#define ARCH_DEBUG_H
+
+#include <keel/types.h>
+
+struct vcpu;
+
+/* Power-on state: everything disabled, MDSCR_EL1 0, the OS lock set. */
+void debug_vcpu_reset(struct vcpu *v);
+/* The MDCR_EL2 debug trap bits this vCPU runs with (TDA while its OS lock is set). */
+u64 debug_mdcr_traps(const struct vcpu *v);
+/*
+ * Puts @v's debug registers into this CPU, or takes them back into @v
+ * (the CPU is then free for another vCPU). Keel runs a vCPU on its own
+ * core from entry to stop, so only vCPU entry loads today; a scheduler
+ * switching vCPUs on one core saves the outgoing one and loads the next.
+ */
+void debug_vcpu_load(struct vcpu *v);
+void debug_vcpu_save(struct vcpu *v);
+/* A trapped access to the debug register space (op0 2): 0, or -1 for UNDEFINED. */
+int debug_sysreg_access(struct vcpu *v, u32 op1, u32 crn, u32 crm, u32 op2, bool read, u64 *val);
+
+#endif
