@@ -77,9 +77,9 @@ static bool is_pmcr(u32 opc1, u32 crn, u32 crm, u32 opc2)
 static void cp15_pmcr(struct vcpu *v, unsigned int rt, bool read)
 {
     if (read)
-        vcpu_set_reg(v, rt, (u32)pmu_pmcr_read(v));
+        vcpu_set_reg(v, rt, (u32)pmu_pmcr_read());
     else
-        pmu_pmcr_write(v, (u32)vcpu_get_reg(v, rt));
+        pmu_pmcr_write((u32)vcpu_get_reg(v, rt));
 }
 
 /*

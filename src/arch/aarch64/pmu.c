@@ -16,9 +16,9 @@
 #include <arch/pmu.h>
 #include <arch/sysreg.h>
 #include <drivers/gic.h>
+#include <keel/cpu.h>
 #include <keel/log.h>
 #include <keel/platform.h>
-#include <keel/vcpu.h>
 
 enum pmu_mode {
     PMU_NONE,      /* no PMUv3: its registers do not exist, Keel touches none */
@@ -30,6 +30,13 @@ enum pmu_mode {
 static enum pmu_mode mode;
 static const char *hidden_why;
 unsigned int pmu_guest_ver;
+/*
+ * PMCR_EL0.DP as the guest on each core wrote it, where the hardware's
+ * stays set (PMU_TRAP_PMCR): part of the core's PMU state, as the rest of
+ * it lives in the core's registers (the vCPU scheduler will switch it with
+ * them), and out of struct vcpu, whose layout the exit paths' offsets feel.
+ */
+static bool guest_pmcr_dp[PLAT_MAX_CPUS];
 
 static unsigned int cpu_pmuver(void)
 {
@@ -128,14 +135,16 @@ static u64 pmcr_hw(u64 val)
  * DP is invisible to the guest but for reading it back: a guest at EL1 or
  * EL0 in Non-secure state is never in a prohibited region.
  */
-u64 pmu_pmcr_read(const struct vcpu *v)
+u64 pmu_pmcr_read(void)
 {
-    return (read_sysreg(pmcr_el0) & ~PMCR_EL0_DP) | (v->arch.pmcr_dp ? PMCR_EL0_DP : 0);
+    bool dp = guest_pmcr_dp[cpu_this()->id];
+
+    return (read_sysreg(pmcr_el0) & ~PMCR_EL0_DP) | (dp ? PMCR_EL0_DP : 0);
 }
 
-void pmu_pmcr_write(struct vcpu *v, u64 val)
+void pmu_pmcr_write(u64 val)
 {
-    v->arch.pmcr_dp = val & PMCR_EL0_DP;
+    guest_pmcr_dp[cpu_this()->id] = val & PMCR_EL0_DP;
     write_sysreg(pmcr_el0, pmcr_hw(val));
 }
 
@@ -183,12 +192,12 @@ static u64 pmcr_reset_lc(void)
  * the PMU hidden too: PMUSERENR_EL0 decides what the guest's EL0 reaches
  * before MDCR_EL2.TPM does.
  */
-void pmu_vcpu_reset(struct vcpu *v)
+void pmu_vcpu_reset(void)
 {
     if (mode == PMU_NONE)
         return;
     pmu_stop();
-    v->arch.pmcr_dp = false;
+    guest_pmcr_dp[cpu_this()->id] = false;
     write_sysreg(pmcr_el0, pmcr_hw(PMCR_EL0_P | PMCR_EL0_C | pmcr_reset_lc()));
     write_sysreg(pmuserenr_el0, 0);
     pmu_zero_filters();

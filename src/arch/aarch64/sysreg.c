@@ -182,9 +182,9 @@ static int __attribute__((noinline)) sysreg_handle_other(struct vcpu *v, u64 esr
     }
     if (reg == SYS_PMCR_EL0 && pmu_pmcr_trapped()) {
         if (read)
-            vcpu_set_reg(v, rt, pmu_pmcr_read(v));
+            vcpu_set_reg(v, rt, pmu_pmcr_read());
         else
-            pmu_pmcr_write(v, vcpu_get_reg(v, rt));
+            pmu_pmcr_write(vcpu_get_reg(v, rt));
         return 0;
     }
     if (op0 == 3 && op1 == 3 && crn == 14 && crm == 2 && op2 <= 2) {

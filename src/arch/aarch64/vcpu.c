@@ -228,7 +228,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     mte_vcpu_reset();
     debug_vcpu_load(v);
     arch_fpsimd_zero(); /* nothing of Keel's boot-time libfdt use or a previous run leaks */
-    pmu_vcpu_reset(v); /* before the vGIC reset deactivates its PPI: the line is low by then */
+    pmu_vcpu_reset(); /* before the vGIC reset deactivates its PPI: the line is low by then */
     vgic_vcpu_reset_hw(v);
     write_sysreg(elr_el2, v->arch.elr);
     write_sysreg(spsr_el2, v->arch.spsr);

@@ -7,8 +7,6 @@
 
 #include <keel/types.h>
 
-struct vcpu;
-
 /*
  * The PMU version guests read in ID_AA64DFR0_EL1.PMUVer (and, AArch32,
  * ID_DFR0_EL1.PerfMon): 0 when they have none. Set by pmu_init().
@@ -25,14 +23,15 @@ void pmu_describe(void);
 /* MDCR_EL2's PMU controls for a guest on this CPU. */
 u64 pmu_mdcr(void);
 /* A vCPU (re)starting on this CPU: the PMU as after a reset, nothing of a previous run. */
-void pmu_vcpu_reset(struct vcpu *v);
+void pmu_vcpu_reset(void);
 /* No vCPU on this CPU any more: nothing counts, the overflow line is low. */
 void pmu_quiesce(void);
 /* The overflow interrupt request as the guest's PMU drives it now (guests have the PMU). */
 bool pmu_line_high(void);
 /* Whether PMCR_EL0 traps (MDCR_EL2.TPMCR) with the PMU given to guests. */
 bool pmu_pmcr_trapped(void);
-u64 pmu_pmcr_read(const struct vcpu *v);
-void pmu_pmcr_write(struct vcpu *v, u64 val);
+/* The guest's PMCR_EL0 on this CPU, and a write to it: trapped accesses only. */
+u64 pmu_pmcr_read(void);
+void pmu_pmcr_write(u64 val);
 
 #endif

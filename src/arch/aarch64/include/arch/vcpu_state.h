@@ -46,7 +46,6 @@ struct vcpu_arch {
     u64 elr, spsr;
     struct vcpu_el1 el1;
     struct vcpu_debug debug;
-    bool pmcr_dp;       /* PMCR_EL0.DP as the guest wrote it, where DP stays set beneath (pmu.c) */
 };
 
 #define MPIDR_AFF_BITS 0xff00ffffffUL /* Aff3, Aff2, Aff1, Aff0 */
