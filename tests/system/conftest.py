@@ -289,15 +289,17 @@ def need_guest():
 
 @pytest.fixture
 def linux(keel, need_guest):
-    """Factory: linux(smp=2, cpus=2, append=None, extra=(), gic=3) boots Keel
-    with one Linux VM on a GICv3 (or GICv2) host and returns (KeelProcess,
-    GuestShell) at the guest's first prompt."""
+    """Factory: linux(smp=2, cpus=2, append=None, extra=(), gic=3, vm_opts={})
+    boots Keel with one Linux VM on a GICv3 (or GICv2) host and returns
+    (KeelProcess, GuestShell) at the guest's first prompt. vm_opts: more
+    keel-run VM keys (e.g. {"mte": "on"})."""
 
-    def boot(smp=2, cpus=2, mem="2G", vm_mem="512M", append=None, extra=(), name="linux", gic=3):
+    def boot(smp=2, cpus=2, mem="2G", vm_mem="512M", append=None, extra=(), name="linux", gic=3,
+             vm_opts=None):
         args = ["--smp", str(smp), "--mem", mem, "--gic", str(gic)]
         if append:
             args += ["--append", append]
-        args += ["--vm", linux_vm_spec(name=name, cpus=cpus, mem=vm_mem), *extra]
+        args += ["--vm", linux_vm_spec(name=name, cpus=cpus, mem=vm_mem, **(vm_opts or {})), *extra]
         proc = keel(*args, timeout=60)
         shell = GuestShell(proc).wait_ready()
         return proc, shell

@@ -197,9 +197,10 @@ def test_guest(built_guests, guest, gic, cpus):
 FULL_CPU = ("--cpu", "max,pauth-impdef=on", "--qemu-arg=-machine", "--qemu-arg=mte=on")
 
 
+@pytest.mark.parametrize("cpus", (1, 2), ids=("1cpu", "2cpu"))
 @pytest.mark.parametrize("guest", [g for g in ("sysregs", "traps") if g in GUESTS])
-def test_guest_on_full_max_cpu(built_guests, guest):
-    text, code, log = run_guest(built_guests[guest], guest, 2, log_name=f"{guest}-max.log",
+def test_guest_on_full_max_cpu(built_guests, guest, cpus):
+    text, code, log = run_guest(built_guests[guest], guest, cpus, log_name=f"{guest}-max-{cpus}cpu.log",
                                 args=FULL_CPU)
     tag = f"[{guest}] " if re.search(rf"^\[{guest}\] SUMMARY", text, re.M) else ""
     check_run(text, code, log, tag)

@@ -206,6 +206,22 @@ def test_guest_sees_sanitised_cpu_features_and_psci(linux, bare_qemu):
     assert not KEEL_FATAL.search(keel.output)
 
 
+def test_mte_vm_runs_tagged_linux_processes(linux):
+    """A Linux VM with keel,mte (issue 14) sees MTE and MTE3 and its processes
+    use tags: /bin/mtecheck (tests/linux/mtecheck.c) checks a PROT_MTE page,
+    synchronous and asynchronous tag check faults as SIGSEGV on each vCPU."""
+    keel, sh = linux(extra=("--cpu", HOST_CPU), vm_opts={"mte": "on"})
+    feats = features(sh.run("cat /proc/cpuinfo"))
+    assert len(feats) == CPUS
+    for f in feats:
+        assert {"mte", "mte3"} <= f, f
+    for cpu in range(CPUS):
+        out = sh.run(f"taskset {1 << cpu} mtecheck", timeout=30)
+        assert "MTECHECK DONE 0" in out and "MTECHECK FAIL" not in out, out
+        assert out.count("MTECHECK PASS") == 4, out
+    assert not KEEL_FATAL.search(keel.output) and not GUEST_OOPS.search(keel.output)
+
+
 def test_console_input_burst_is_not_lost(linux):
     # Pasting lines (or a harness typing them) sends them in one burst, far
     # more than the guest's 32-entry UART FIFO holds; Keel must queue what the
