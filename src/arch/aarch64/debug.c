@@ -150,8 +150,6 @@ static void debug_regs_to_hw(const struct vcpu_debug *d)
         debug_hw_write(n, 6, d->dbgwvr[n]);
         debug_hw_write(n, 7, d->dbgwcr[n]);
     }
-    write_sysreg(S2_0_C7_C9_6, DBGCLAIM_TAGS); /* DBGCLAIMCLR_EL1: all, then the guest's */
-    write_sysreg(S2_0_C7_C8_6, d->claim);      /* DBGCLAIMSET_EL1 */
     write_sysreg(mdscr_el1, debug_mdscr_effective(d));
 }
 
@@ -167,7 +165,6 @@ static void debug_regs_from_hw(struct vcpu_debug *d)
         d->dbgwvr[n] = debug_hw_read(n, 6);
         d->dbgwcr[n] = debug_hw_read(n, 7);
     }
-    d->claim = (u8)read_sysreg(S2_0_C7_C9_6); /* DBGCLAIMCLR_EL1 reads the tags set */
     d->mdscr = read_sysreg(mdscr_el1);
 }
 
@@ -266,7 +263,15 @@ static int debug_lock_access(struct vcpu *v, u32 reg, bool read, u64 *val)
     return 0;
 }
 
-/* MDSCR_EL1, the claim tags and DBGAUTHSTATUS_EL1, trapped while the guest holds a lock (TDA). */
+/*
+ * MDSCR_EL1, the claim tags and DBGAUTHSTATUS_EL1, trapped while the guest
+ * holds a lock (TDA). The claim tags are only ever Keel's copy: with
+ * FEAT_FGT they trap always (HDFGxTR_EL2.DBGCLAIM, vcpu.c), so a vCPU start
+ * clears them without Keel touching the core's, which QEMU 7.2 does not
+ * implement (an MSR to DBGCLAIMCLR_EL1 there is UNDEFINED even at EL2).
+ * Without FEAT_FGT, unlocked, the guest reaches the core's own: their 8
+ * bits (no data, only "claimed by" flags) are not cleared between runs.
+ */
 static int debug_ctl_access(struct vcpu_debug *d, u32 reg, bool read, u64 *val)
 {
     switch (reg) {

@@ -118,8 +118,9 @@ static void feature_traps_load(void)
         write_sysreg_enc(HFGRTR_EL2, 0);
         write_sysreg_enc(HFGWTR_EL2, 0);
         write_sysreg_enc(HFGITR_EL2, 0);
-        write_sysreg_enc(HDFGRTR_EL2, 0);
-        write_sysreg_enc(HDFGWTR_EL2, 0);
+        /* DBGCLAIM [5]: the claim tags are Keel's copy (debug.c) */
+        write_sysreg_enc(HDFGRTR_EL2, HDFGxTR_EL2_DBGCLAIM);
+        write_sysreg_enc(HDFGWTR_EL2, HDFGxTR_EL2_DBGCLAIM);
     }
 }
 

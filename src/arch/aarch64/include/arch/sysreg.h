@@ -107,6 +107,7 @@
 #define HFGITR_EL2 S3_4_C1_C1_6
 #define HDFGRTR_EL2 S3_4_C3_C1_4
 #define HDFGWTR_EL2 S3_4_C3_C1_5
+#define HDFGxTR_EL2_DBGCLAIM BIT(5) /* DBGCLAIMSET/CLR_EL1 trap (D24.2.67, D24.2.69) */
 
 /* MAIR attribute indexes used by Keel's EL2 tables */
 #define MAIR_IDX_DEVICE 0 /* Device-nGnRE */

@@ -1,0 +1,137 @@
+/*
+ * perfcheck: what `perf stat -e instructions,cycles` does, inside a Linux
+ * guest of Keel: perf_event_open() on the hardware events, a loop of known
+ * length counted in user space only, the counts read back. Built by
+ * scripts/fetch-guests.sh into the arm64 initramfs as /bin/perfcheck; run
+ * by tests/system/test_linux.py. Freestanding (raw system calls).
+ *
+ * The loop is LOOPS iterations of SUBS + B.NE, so user-space instructions
+ * must count 2 * LOOPS and a little (the ioctls' returns); cycles must
+ * count something. Prints "PERFCHECK instructions=N cycles=M", a PASS or
+ * FAIL line per check, "PERFCHECK DONE <failures>".
+ */
+typedef unsigned long u64;
+typedef unsigned int u32;
+
+#define SYS_ioctl 29
+#define SYS_read 63
+#define SYS_write 64
+#define SYS_exit_group 94
+#define SYS_perf_event_open 241
+
+#define PERF_TYPE_HARDWARE 0
+#define PERF_COUNT_HW_CPU_CYCLES 0
+#define PERF_COUNT_HW_INSTRUCTIONS 1
+#define PERF_EVENT_IOC_ENABLE 0x2400
+#define PERF_EVENT_IOC_DISABLE 0x2401
+#define PERF_EVENT_IOC_RESET 0x2403
+#define ATTR_DISABLED (1UL << 0)
+#define ATTR_EXCLUDE_KERNEL (1UL << 5)
+#define ATTR_EXCLUDE_HV (1UL << 6)
+
+#define LOOPS 1000000UL
+
+/* struct perf_event_attr as of PERF_ATTR_SIZE_VER0 (64 bytes): the kernel takes older sizes */
+struct perf_attr {
+    u32 type, size;
+    u64 config, sample_period, sample_type, read_format, flags;
+    u32 wakeup_events, bp_type;
+    u64 config1;
+};
+
+static long sys6(long n, long a, long b, long c, long d, long e)
+{
+    register long x8 __asm__("x8") = n, x0 __asm__("x0") = a, x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c, x3 __asm__("x3") = d, x4 __asm__("x4") = e;
+
+    __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
+    return x0;
+}
+
+static void say(const char *s)
+{
+    u64 n = 0;
+
+    while (s[n])
+        n++;
+    sys6(SYS_write, 1, (long)s, (long)n, 0, 0);
+}
+
+static void say_dec(u64 v)
+{
+    char b[24];
+    int i = 23;
+
+    b[i] = 0;
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    say(&b[i]);
+}
+
+static int failures;
+
+static void check(int ok, const char *what)
+{
+    say(ok ? "PERFCHECK PASS: " : "PERFCHECK FAIL: ");
+    say(what);
+    say("\n");
+    failures += !ok;
+}
+
+static long open_event(u64 config)
+{
+    struct perf_attr a = {
+        .type = PERF_TYPE_HARDWARE, .size = sizeof(a), .config = config,
+        .flags = ATTR_DISABLED | ATTR_EXCLUDE_KERNEL | ATTR_EXCLUDE_HV,
+    };
+
+    return sys6(SYS_perf_event_open, (long)&a, 0 /* this task */, -1 /* any CPU */, -1, 0);
+}
+
+static void loop(void)
+{
+    u64 n = LOOPS;
+
+    __asm__ volatile("1: subs %0, %0, #1\n b.ne 1b" : "+r"(n) :: "cc");
+}
+
+static int main(void)
+{
+    long ins = open_event(PERF_COUNT_HW_INSTRUCTIONS), cyc = open_event(PERF_COUNT_HW_CPU_CYCLES);
+    u64 n_ins = 0, n_cyc = 0;
+
+    check(ins >= 0 && cyc >= 0, "perf_event_open: hardware instructions and cycles events");
+    if (ins < 0 || cyc < 0) {
+        say("PERFCHECK DONE 1\n");
+        return 1;
+    }
+    sys6(SYS_ioctl, ins, PERF_EVENT_IOC_RESET, 0, 0, 0);
+    sys6(SYS_ioctl, cyc, PERF_EVENT_IOC_RESET, 0, 0, 0);
+    sys6(SYS_ioctl, ins, PERF_EVENT_IOC_ENABLE, 0, 0, 0);
+    sys6(SYS_ioctl, cyc, PERF_EVENT_IOC_ENABLE, 0, 0, 0);
+    loop();
+    sys6(SYS_ioctl, cyc, PERF_EVENT_IOC_DISABLE, 0, 0, 0);
+    sys6(SYS_ioctl, ins, PERF_EVENT_IOC_DISABLE, 0, 0, 0);
+    sys6(SYS_read, ins, (long)&n_ins, 8, 0, 0);
+    sys6(SYS_read, cyc, (long)&n_cyc, 8, 0, 0);
+    say("PERFCHECK instructions=");
+    say_dec(n_ins);
+    say(" cycles=");
+    say_dec(n_cyc);
+    say("\n");
+    check(n_ins >= 2 * LOOPS && n_ins < 2 * LOOPS + 10000,
+          "user-space instructions: the loop's 2 per iteration and a few more");
+    check(n_cyc > 0, "cycles counted");
+    say(failures ? "PERFCHECK DONE 1\n" : "PERFCHECK DONE 0\n");
+    return failures;
+}
+
+void __attribute__((noreturn, used)) perfcheck_start(void)
+{
+    sys6(SYS_exit_group, main(), 0, 0, 0, 0);
+    __builtin_unreachable();
+}
+
+__asm__(".text\n.global _start\n_start:\n  mov x29, #0\n  mov x30, #0\n  b perfcheck_start\n");
