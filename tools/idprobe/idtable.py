@@ -30,15 +30,18 @@ PMU_EXT = "a PMU extension Keel does not handle: hidden"
 PMU_EL2 = "an EL2 control of the PMU (HPMN 0): guests run at EL1 with no virtual EL2"
 TRACE = "no trace: CPTR_EL2.TTA and MDCR_EL2.TTRF trap it"
 RAS = "RAS error records are not virtualised: HCR_EL2.TERR traps them"
-MTE = "MTE tags and TCO are not context-switched: HCR_EL2.ATA clear traps its registers (issue 14)"
-PAUTH = ("keys are not reset with the vCPU: HCR_EL2.API/APK clear trap the keys and the "
-         "instructions, and Keel answers UNDEFINED (issue 14)")
+MTE = ("a VM with `keel,mte` gets the host's level (FEAT_MTE2 at least, else the VM is refused) "
+       "and HCR_EL2.ATA; others see 0 and ATA stays clear (\"Memory tagging\")")
+MTE_EXT = "not offered, tagged VM or not (\"Memory tagging\")"
+PAUTH = ("keys reset to 0 when the vCPU starts, HCR_EL2.API/APK set: the instructions and the key "
+         "registers are the guest's (Keel signs nothing)")
 SCXT = ("SCXTNUM_EL0/EL1 (CSV2_2 and later) are not reset with the vCPU: HCR_EL2.EnSCXT clear "
         "traps them, so the value stays below 2")
 HCRX = "needs an HCRX_EL2 enable Keel leaves clear (HCRX_EL2 = 0): its registers trap"
 HIDE_NEW = "not handled yet; HCRX_EL2 = 0 and the fine-grained traps keep its registers trapped"
 
-# (crm, op2, name, [(lowest bit, field, reason, kind)]); kind: "pass", "cap N" or "hide".
+# (crm, op2, name, [(lowest bit, field, reason, kind)]); kind: "pass", "cap N", "hide", or
+# "per VM" (hidden from the VM the table is made with: one without keel,mte).
 # AArch32 registers passed whole are one row: field "(all)".
 P, H = "pass", "hide"
 REGS = [
@@ -99,15 +102,15 @@ REGS = [
         (0, "BT", "guarded pages are stage 1; Keel clears SPSR.BTYPE when it steps over "
          "an emulated instruction", P),
         (4, "SSBS", "PSTATE.SSBS set from SCTLR_EL1.DSSBS on injected exceptions", P),
-        (8, "MTE", MTE, H), (12, "RAS_frac", RAS, H), (16, "MPAM_frac", "not virtualised", H),
+        (8, "MTE", MTE, "per VM"), (12, "RAS_frac", RAS, H), (16, "MPAM_frac", "not virtualised", H),
         (20, "(RES0)", "", H),
         (24, "SME", "SME state is not switched: CPTR_EL2.TSM traps it", H),
         (28, "RNDR_trap", "EL3's RNDR trap: nothing for a guest", H),
         (32, "CSV2_frac", SCXT, "cap 1"),
         (36, "NMI", "the vGIC has no superpriority interrupts; ALLINT only masks the guest itself",
          H),
-        (40, "MTE_frac", MTE, H), (44, "GCS", HIDE_NEW, H), (48, "THE", HIDE_NEW, H),
-        (52, "MTEX", MTE, H), (56, "DF2", HIDE_NEW, H), (60, "PFAR", HIDE_NEW, H)]),
+        (40, "MTE_frac", MTE_EXT, H), (44, "GCS", HIDE_NEW, H), (48, "THE", HIDE_NEW, H),
+        (52, "MTEX", MTE_EXT, H), (56, "DF2", HIDE_NEW, H), (60, "PFAR", HIDE_NEW, H)]),
     (4, 2, "ID_AA64PFR2_EL1", [(0, "(all)", "MTE and FPMR extensions: " + HIDE_NEW, H)]),
     (4, 4, "ID_AA64ZFR0_EL1", [(0, "(all)", "SVE hidden", H)]),
     (4, 5, "ID_AA64SMFR0_EL1", [(0, "(all)", "SME hidden", H)]),
@@ -135,9 +138,9 @@ REGS = [
         (60, "RNDR", ISA, P)]),
     (6, 1, "ID_AA64ISAR1_EL1", [
         (0, "DPB", "DC CVAP/CVADP on the guest's own memory", P),
-        (4, "APA", PAUTH, H), (8, "API", PAUTH, H),
+        (4, "APA", PAUTH, P), (8, "API", PAUTH, P),
         (12, "JSCVT", ISA, P), (16, "FCMA", ISA, P), (20, "LRCPC", ISA, P),
-        (24, "GPA", PAUTH, H), (28, "GPI", PAUTH, H),
+        (24, "GPA", PAUTH, P), (28, "GPI", PAUTH, P),
         (32, "FRINTTS", ISA, P), (36, "SB", ISA, P),
         (40, "SPECRES", "prediction restriction applies within the guest's own context (VMID)", P),
         (44, "BF16", ISA, P), (48, "DGH", ISA, P), (52, "I8MM", ISA, P),
@@ -145,9 +148,9 @@ REGS = [
         (60, "LS64", HCRX, H)]),
     (6, 2, "ID_AA64ISAR2_EL1", [
         (0, "WFxT", "WFIT/WFET run natively like WFI/WFE (each vCPU has its core)", P),
-        (4, "RPRES", ISA, P), (8, "GPA3", PAUTH, H), (12, "APA3", PAUTH, H),
+        (4, "RPRES", ISA, P), (8, "GPA3", PAUTH, P), (12, "APA3", PAUTH, P),
         (16, "MOPS", HCRX + " (MSCEn: the instructions are UNDEFINED)", H),
-        (20, "BC", ISA, P), (24, "PAC_frac", PAUTH, H), (28, "CLRBHB", ISA, P),
+        (20, "BC", ISA, P), (24, "PAC_frac", PAUTH, P), (28, "CLRBHB", ISA, P),
         (32, "SYSREG_128", "128-bit system registers need HCRX_EL2.D128En: " + HIDE_NEW, H),
         (36, "SYSINSTR_128", "as SYSREG_128", H), (40, "PRFMSLC", "not reviewed yet", H),
         (44, "PCDPHINT", "not reviewed yet", H), (48, "RPRFM", "a prefetch hint", P),
@@ -209,7 +212,7 @@ def expected(h, lo, whole, kind):
     if whole:
         return h if kind == P else 0
     v = (h >> lo) & 0xf
-    return v if kind == P else 0 if kind == H else min(v, int(kind.split()[1]))
+    return v if kind == P else 0 if kind in (H, "per VM") else min(v, int(kind.split()[1]))
 
 
 def rows(host, guest):
