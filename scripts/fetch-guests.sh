@@ -5,7 +5,8 @@
 #                                    "KEEL-GUEST-READY" and then gives a shell
 #                                    with the prompt "keel-guest# ";
 #                                    /bin/hwdebug is tests/linux/hwdebug.c,
-#                                    /bin/mtecheck tests/linux/mtecheck.c.
+#                                    /bin/mtecheck tests/linux/mtecheck.c,
+#                                    /bin/perfcheck tests/linux/perfcheck.c.
 #   .cache/boards/bcm2711-rpi-4-b.dtb  the Raspberry Pi 4's device tree from
 #                                    the same kernel package, the board DT of
 #                                    tools/keel-run --board raspi4b.
@@ -279,7 +280,7 @@ fi
 
 # ---- initramfs ------------------------------------------------------------
 # Bump when the initramfs contents change, so caches are rebuilt.
-INITRAMFS_VERSION=5
+INITRAMFS_VERSION=6
 GUEST_MODULES="drivers/virtio/virtio_mmio.ko drivers/block/virtio_blk.ko fs/minix/minix.ko
     net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko
     drivers/char/virtio_console.ko"
@@ -326,6 +327,10 @@ else
     aarch64-linux-gnu-gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie \
         -O2 -Wall -Wextra -Werror -o "$rootfs/bin/mtecheck" "$root/tests/linux/mtecheck.c" ||
         die "cannot build tests/linux/mtecheck.c"
+    # /bin/perfcheck: perf_event_open on the hardware events (tests/linux/perfcheck.c)
+    aarch64-linux-gnu-gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie \
+        -O2 -Wall -Wextra -Werror -o "$rootfs/bin/perfcheck" "$root/tests/linux/perfcheck.c" ||
+        die "cannot build tests/linux/perfcheck.c"
     # The kernel opens /dev/console for init before anything is mounted.
     if ! mknod -m 600 "$rootfs/dev/console" c 5 1 2>/dev/null; then
         say "warning: cannot mknod /dev/console (not root?); /init output may be lost"

@@ -6,8 +6,8 @@
  * by tests/system/test_linux.py. Freestanding (raw system calls).
  *
  * The loop is LOOPS iterations of SUBS + B.NE, so user-space instructions
- * must count 2 * LOOPS and a little (the ioctls' returns); cycles must
- * count something. Prints "PERFCHECK instructions=N cycles=M", a PASS or
+ * must count 2 * LOOPS and a little (the ioctls' returns) where the PMU has
+ * the event; cycles must count something. Prints "PERFCHECK instructions=N cycles=M", a PASS or
  * FAIL line per check, "PERFCHECK DONE <failures>".
  */
 typedef unsigned long u64;
@@ -97,32 +97,53 @@ static void loop(void)
     __asm__ volatile("1: subs %0, %0, #1\n b.ne 1b" : "+r"(n) :: "cc");
 }
 
+static u64 counted(long fd)
+{
+    u64 n = 0;
+
+    if (fd >= 0)
+        sys6(SYS_read, fd, (long)&n, 8, 0, 0);
+    return n;
+}
+
+static void control(long fd, long req)
+{
+    if (fd >= 0)
+        sys6(SYS_ioctl, fd, req, 0, 0, 0);
+}
+
+/*
+ * Cycles must open and count. Instructions must too where the CPU's PMU
+ * has INST_RETIRED (PMCEID0_EL0 bit 8: Linux then maps the generic event);
+ * QEMU's only has it under -icount, and Linux answers ENOENT (-2) then:
+ * reported as SKIP, not a failure.
+ */
 static int main(void)
 {
     long ins = open_event(PERF_COUNT_HW_INSTRUCTIONS), cyc = open_event(PERF_COUNT_HW_CPU_CYCLES);
-    u64 n_ins = 0, n_cyc = 0;
+    u64 n_ins, n_cyc;
 
-    check(ins >= 0 && cyc >= 0, "perf_event_open: hardware instructions and cycles events");
-    if (ins < 0 || cyc < 0) {
-        say("PERFCHECK DONE 1\n");
-        return 1;
-    }
-    sys6(SYS_ioctl, ins, PERF_EVENT_IOC_RESET, 0, 0, 0);
-    sys6(SYS_ioctl, cyc, PERF_EVENT_IOC_RESET, 0, 0, 0);
-    sys6(SYS_ioctl, ins, PERF_EVENT_IOC_ENABLE, 0, 0, 0);
-    sys6(SYS_ioctl, cyc, PERF_EVENT_IOC_ENABLE, 0, 0, 0);
+    check(cyc >= 0, "perf_event_open: the hardware cycles event");
+    check(ins >= 0 || ins == -2, "perf_event_open: the hardware instructions event, or ENOENT");
+    control(ins, PERF_EVENT_IOC_RESET);
+    control(cyc, PERF_EVENT_IOC_RESET);
+    control(ins, PERF_EVENT_IOC_ENABLE);
+    control(cyc, PERF_EVENT_IOC_ENABLE);
     loop();
-    sys6(SYS_ioctl, cyc, PERF_EVENT_IOC_DISABLE, 0, 0, 0);
-    sys6(SYS_ioctl, ins, PERF_EVENT_IOC_DISABLE, 0, 0, 0);
-    sys6(SYS_read, ins, (long)&n_ins, 8, 0, 0);
-    sys6(SYS_read, cyc, (long)&n_cyc, 8, 0, 0);
+    control(cyc, PERF_EVENT_IOC_DISABLE);
+    control(ins, PERF_EVENT_IOC_DISABLE);
+    n_ins = counted(ins);
+    n_cyc = counted(cyc);
     say("PERFCHECK instructions=");
     say_dec(n_ins);
     say(" cycles=");
     say_dec(n_cyc);
     say("\n");
-    check(n_ins >= 2 * LOOPS && n_ins < 2 * LOOPS + 10000,
-          "user-space instructions: the loop's 2 per iteration and a few more");
+    if (ins >= 0)
+        check(n_ins >= 2 * LOOPS && n_ins < 2 * LOOPS + 10000,
+              "user-space instructions: the loop's 2 per iteration and a few more");
+    else
+        say("PERFCHECK SKIP: no instructions event on this CPU's PMU\n");
     check(n_cyc > 0, "cycles counted");
     say(failures ? "PERFCHECK DONE 1\n" : "PERFCHECK DONE 0\n");
     return failures;

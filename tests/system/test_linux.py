@@ -88,6 +88,12 @@ def test_boots_and_takes_interrupts_on_every_vcpu(linux, gic, cpus):
     assert sh.run("ls -d /sys/bus/event_source/devices/armv8_pmuv3*").strip(), \
         "no armv8_pmuv3 PMU in /sys/bus/event_source/devices"
     assert len(row(after, r"\b23\b.*Level\s+arm-pmu$")) == cpus  # its PPI, on every vCPU
+    # What `perf stat -e cycles,instructions` does (tests/linux/perfcheck.c),
+    # on every vCPU: cycles count; instructions too where the PMU has
+    # INST_RETIRED (QEMU's only under -icount: then a SKIP line).
+    for cpu in range(cpus):
+        out = sh.run(f"taskset {1 << cpu} perfcheck", timeout=30)
+        assert "PERFCHECK DONE 0" in out and "PERFCHECK FAIL" not in out, out
 
     assert not KEEL_FATAL.search(keel.output) and not GUEST_OOPS.search(keel.output)
 
