@@ -279,8 +279,9 @@ else
 fi
 
 # ---- initramfs ------------------------------------------------------------
-# Bump when the initramfs contents change, so caches are rebuilt.
-INITRAMFS_VERSION=6
+# Bump when the initramfs layout changes, so caches are rebuilt; the test
+# programs' sources (tests/linux) are in it too, so editing them rebuilds it.
+INITRAMFS_VERSION="7-$(cat "$root"/tests/linux/* | sha1sum | cut -c1-12)"
 GUEST_MODULES="drivers/virtio/virtio_mmio.ko drivers/block/virtio_blk.ko fs/minix/minix.ko
     net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko
     drivers/char/virtio_console.ko"

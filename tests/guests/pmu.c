@@ -149,38 +149,6 @@ __asm__(".text\n"
         "  mrs x0, pmccntr_el0\n"
         "  svc #0\n");
 
-/* Runs T32 code @entry at EL0 (usr, DAIF masked) with r0-r2 from @r, and back into @r. */
-void run_t32(u64 entry, u32 *r);
-__asm__(".text\n"
-        ".global run_t32\n"
-        "run_t32:\n"
-        "  stp x29, x30, [sp, #-112]!\n" /* X15-X30 are AArch32's banked registers there */
-        "  stp x19, x20, [sp, #16]\n"
-        "  stp x21, x22, [sp, #32]\n"
-        "  stp x23, x24, [sp, #48]\n"
-        "  stp x25, x26, [sp, #64]\n"
-        "  stp x27, x28, [sp, #80]\n"
-        "  str x1, [sp, #96]\n"
-        "  msr elr_el1, x0\n"
-        "  mov x9, #0x1f0\n" /* usr, T, A, I, F */
-        "  msr spsr_el1, x9\n"
-        "  ldr w2, [x1, #8]\n"
-        "  ldr w0, [x1]\n"
-        "  ldr w1, [x1, #4]\n"
-        "  eret\n"
-        ".global run_t32_return\n"
-        "run_t32_return:\n"
-        "  ldr x9, [sp, #96]\n"
-        "  stp w0, w1, [x9]\n"
-        "  str w2, [x9, #8]\n"
-        "  ldp x19, x20, [sp, #16]\n"
-        "  ldp x21, x22, [sp, #32]\n"
-        "  ldp x23, x24, [sp, #48]\n"
-        "  ldp x25, x26, [sp, #64]\n"
-        "  ldp x27, x28, [sp, #80]\n"
-        "  ldp x29, x30, [sp], #112\n"
-        "  ret\n");
-extern char run_t32_return[];
 
 static const u16 t32_pmu[] __aligned(4) = {
     0xee19, 0x0f1d, /* mrc p15, 0, r0, c9, c13, 0   r0 = PMCCNTR */
@@ -199,7 +167,7 @@ static bool sync_hook(u64 kind, struct ex_frame *f)
     if (kind != 8 && kind != 12)
         return false;
     if (ec == EC_SVC64 || ec == 0x11 /* SVC from AArch32 */) {
-        f->elr = kind == 8 ? (u64)run_el0_return : (u64)run_t32_return;
+        f->elr = kind == 8 ? (u64)run_el0_return : (u64)run_a32_return;
         f->spsr = 0x3c5; /* EL1h, DAIF masked */
         return true;
     }
@@ -535,7 +503,7 @@ static void check_aarch32(void)
 {
     unsigned int cpu = smp_id();
     u64 flags, el1_pmcr;
-    u32 r[3];
+    u32 r[15] = { 0 };
 
     if (FIELD_GET(read_sysreg(id_aa64pfr0_el1), 3, 0) < 2) {
         report_skip("AArch32 EL0: not implemented");
@@ -550,7 +518,7 @@ static void check_aarch32(void)
     el1_pmcr = pmcr();
     r[0] = 0, r[1] = 0, r[2] = (u32)el1_pmcr | PMCR_DP;
     el0_trap_ec[cpu] = 0;
-    run_t32((u64)t32_pmu, r);
+    run_a32((u64)t32_pmu, r);
     report(el0_trap_ec[cpu] == 0 && r[0] > 0, "AArch32 EL0: MRC PMCCNTR reads the counter (%u)",
            r[0]);
     report(r[1] == (u32)el1_pmcr, "MRC PMCR reads what EL1 reads (%#x, %#lx)", r[1], el1_pmcr);
@@ -559,7 +527,7 @@ static void check_aarch32(void)
     write_sysreg(pmuserenr_el0, 0);
     isb();
     r[0] = 0x55, r[1] = 0x55, r[2] = (u32)el1_pmcr;
-    run_t32((u64)t32_pmu, r);
+    run_a32((u64)t32_pmu, r);
     report(el0_trap_ec[cpu] == EC_CP15_32 && r[0] == 0x55 && pmcr() == (el1_pmcr | PMCR_DP),
            "PMUSERENR_EL0.EN clear: its CP15 accesses trap to EL1 (EC %#lx)", el0_trap_ec[cpu]);
     pmu_quiet();

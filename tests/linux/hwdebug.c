@@ -13,17 +13,8 @@
  * Prints one "HWDEBUG PASS: ..." or "HWDEBUG FAIL: ..." line per check and
  * "HWDEBUG DONE <failures>"; exits with the number of failures.
  */
-typedef unsigned long u64;
-typedef unsigned int u32;
-
-/* arm64 (asm-generic) system call numbers */
-#define SYS_write 64
-#define SYS_exit_group 94
-#define SYS_kill 129
-#define SYS_getpid 172
-#define SYS_clone 220
-#define SYS_wait4 260
-#define SYS_ptrace 117
+#define CHECK_TAG "HWDEBUG"
+#include "freestanding.h"
 
 #define PTRACE_TRACEME 0
 #define PTRACE_CONT 7
@@ -57,64 +48,17 @@ struct iovec { void *base; u64 len; };
 struct user_regs { u64 x[31], sp, pc, pstate; };
 struct siginfo { int signo, errno_, code, pad; u64 addr; u64 rest[14]; };
 
-/* GCC zeroes the structs below with memset calls, freestanding or not. */
-void *memset(void *p, int c, unsigned long n)
-{
-    volatile unsigned char *b = p;
-
-    while (n--)
-        *b++ = (unsigned char)c;
-    return p;
-}
-
-static long sys6(long n, long a, long b, long c, long d, long e)
-{
-    register long x8 __asm__("x8") = n, x0 __asm__("x0") = a, x1 __asm__("x1") = b;
-    register long x2 __asm__("x2") = c, x3 __asm__("x3") = d, x4 __asm__("x4") = e;
-
-    __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
-    return x0;
-}
-
 static long ptrace(long req, long pid, u64 addr, void *data)
 {
-    return sys6(SYS_ptrace, req, pid, (long)addr, (long)data, 0);
+    return sys6(SYS_ptrace, req, pid, (long)addr, (long)data, 0, 0);
 }
 
-static u64 slen(const char *s)
+static void check_got(int ok, const char *what, u64 got)
 {
-    u64 n = 0;
-
-    while (s[n])
-        n++;
-    return n;
-}
-
-static void say(const char *s)
-{
-    sys6(SYS_write, 1, (long)s, (long)slen(s), 0, 0);
-}
-
-static void say_hex(u64 v)
-{
-    char b[19] = "0x";
-
-    for (int i = 0; i < 16; i++)
-        b[2 + i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 0xf];
-    b[18] = 0;
-    say(b);
-}
-
-static int failures;
-
-static void check(int ok, const char *what, u64 got)
-{
-    say(ok ? "HWDEBUG PASS: " : "HWDEBUG FAIL: ");
-    say(what);
+    check_begin(ok, what);
     say(" (");
     say_hex(got);
     say(")\n");
-    failures += !ok;
 }
 
 /* The child's code: a function to break on and a variable to watch. */
@@ -125,10 +69,10 @@ __asm__(".text\n.global bp_target\nbp_target:\n  nop\n  nop\n  ret\n");
 static void __attribute__((noreturn)) child(void)
 {
     ptrace(PTRACE_TRACEME, 0, 0, 0);
-    sys6(SYS_kill, sys6(SYS_getpid, 0, 0, 0, 0, 0), SIGSTOP, 0, 0, 0);
+    sys6(SYS_kill, sys6(SYS_getpid, 0, 0, 0, 0, 0, 0), SIGSTOP, 0, 0, 0, 0);
     bp_target();
     watched = 42;
-    sys6(SYS_exit_group, 0, 0, 0, 0, 0);
+    exit_group(0);
     for (;;)
         ;
 }
@@ -138,7 +82,7 @@ static int wait_stop(long pid)
 {
     int status = 0;
 
-    if (sys6(SYS_wait4, pid, (long)&status, 0, 0, 0) != pid)
+    if (sys6(SYS_wait4, pid, (long)&status, 0, 0, 0, 0) != pid)
         return -1;
     if ((status & 0xff) != 0x7f)
         return -1;
@@ -180,57 +124,54 @@ static void run_checks(long pid)
     u64 addr;
     int sig;
 
-    check(wait_stop(pid) == SIGSTOP, "child stopped itself", 0);
+    check_got(wait_stop(pid) == SIGSTOP, "child stopped itself", 0);
     ptrace(PTRACE_GETREGSET, pid, NT_ARM_HW_BREAK, &iov);
-    check((info.dbg_info & 0xff) >= 2, "breakpoint slots (dbg_info)", info.dbg_info);
-    check(set_one(pid, NT_ARM_HW_BREAK, (u64)bp_target, CTRL_EXEC_A64) == 0,
+    check_got((info.dbg_info & 0xff) >= 2, "breakpoint slots (dbg_info)", info.dbg_info);
+    check_got(set_one(pid, NT_ARM_HW_BREAK, (u64)bp_target, CTRL_EXEC_A64) == 0,
           "NT_ARM_HW_BREAK set", (u64)bp_target);
     ptrace(PTRACE_CONT, pid, 0, 0);
     sig = wait_stop(pid);
-    check(sig == SIGTRAP, "breakpoint: SIGTRAP", (u64)sig);
-    check(trap_code(pid, &addr) == TRAP_HWBKPT && addr == (u64)bp_target,
+    check_got(sig == SIGTRAP, "breakpoint: SIGTRAP", (u64)sig);
+    check_got(trap_code(pid, &addr) == TRAP_HWBKPT && addr == (u64)bp_target,
           "breakpoint: TRAP_HWBKPT at bp_target", addr);
-    check(pc_of(pid) == (u64)bp_target, "breakpoint: pc", pc_of(pid));
+    check_got(pc_of(pid) == (u64)bp_target, "breakpoint: pc", pc_of(pid));
     set_one(pid, NT_ARM_HW_BREAK, 0, 0);
 
     ptrace(PTRACE_SINGLESTEP, pid, 0, 0);
     sig = wait_stop(pid);
-    check(sig == SIGTRAP && pc_of(pid) == (u64)bp_target + 4, "single step: one instruction",
+    check_got(sig == SIGTRAP && pc_of(pid) == (u64)bp_target + 4, "single step: one instruction",
           pc_of(pid));
 
-    check(set_one(pid, NT_ARM_HW_WATCH, (u64)&watched, CTRL_STORE_8) == 0,
+    check_got(set_one(pid, NT_ARM_HW_WATCH, (u64)&watched, CTRL_STORE_8) == 0,
           "NT_ARM_HW_WATCH set", (u64)&watched);
     ptrace(PTRACE_CONT, pid, 0, 0);
     sig = wait_stop(pid);
-    check(sig == SIGTRAP, "watchpoint: SIGTRAP", (u64)sig);
-    check(trap_code(pid, &addr) == TRAP_HWBKPT && addr == (u64)&watched,
+    check_got(sig == SIGTRAP, "watchpoint: SIGTRAP", (u64)sig);
+    check_got(trap_code(pid, &addr) == TRAP_HWBKPT && addr == (u64)&watched,
           "watchpoint: TRAP_HWBKPT at the variable", addr);
     set_one(pid, NT_ARM_HW_WATCH, 0, 0);
     ptrace(PTRACE_CONT, pid, 0, 0);
-    check(wait_stop(pid) == -1, "child ran to its end", 0);
+    check_got(wait_stop(pid) == -1, "child ran to its end", 0);
 }
 
 static int main(void)
 {
-    long pid = sys6(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    long pid = sys6(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
 
     if (pid == 0)
         child();
     if (pid < 0) {
-        check(0, "fork", (u64)pid);
+        check_got(0, "fork", (u64)pid);
     } else {
         run_checks(pid);
         ptrace(PTRACE_KILL, pid, 0, 0);
     }
-    say(failures ? "HWDEBUG DONE 1\n" : "HWDEBUG DONE 0\n");
-    return failures;
+    return checks_done();
 }
 
 void __attribute__((noreturn, used)) hwdebug_start(void)
 {
-    sys6(SYS_exit_group, main(), 0, 0, 0, 0);
-    for (;;)
-        ;
+    exit_group(main());
 }
 /* The kernel enters with sp 16-byte aligned and nothing to return to. */
 __asm__(".text\n.global _start\n_start:\n  mov x29, #0\n  mov x30, #0\n  b hwdebug_start\n");

@@ -14,16 +14,8 @@
  * what it saw. Prints "MTECHECK PASS: ..." or "MTECHECK FAIL: ..." per check
  * and "MTECHECK DONE <failures>".
  */
-typedef unsigned long u64;
-
-#define SYS_write 64
-#define SYS_exit_group 94
-#define SYS_rt_sigaction 134
-#define SYS_getpid 172
-#define SYS_clone 220
-#define SYS_mmap 222
-#define SYS_wait4 260
-#define SYS_prctl 167
+#define CHECK_TAG "MTECHECK"
+#include "freestanding.h"
 
 #define PR_SET_TAGGED_ADDR_CTRL 55
 #define PR_TAGGED_ADDR_ENABLE 1UL
@@ -46,42 +38,6 @@ enum { OK_NO_FAULT = 10, GOT_SYNC = 20, GOT_ASYNC = 21, GOT_OTHER = 22, SETUP_FA
 
 struct siginfo { int signo, errno_, code, pad; u64 addr; };
 struct ksigaction { void (*handler)(int, struct siginfo *, void *); u64 flags; void *restorer; u64 mask; };
-
-static long sys6(long n, long a, long b, long c, long d, long e, long f)
-{
-    register long x8 __asm__("x8") = n, x0 __asm__("x0") = a, x1 __asm__("x1") = b;
-    register long x2 __asm__("x2") = c, x3 __asm__("x3") = d, x4 __asm__("x4") = e;
-    register long x5 __asm__("x5") = f;
-
-    __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
-                     : "memory");
-    return x0;
-}
-
-static void __attribute__((noreturn)) exit_group(int code)
-{
-    sys6(SYS_exit_group, code, 0, 0, 0, 0, 0);
-    __builtin_unreachable();
-}
-
-static void say(const char *s)
-{
-    u64 n = 0;
-
-    while (s[n])
-        n++;
-    sys6(SYS_write, 1, (long)s, (long)n, 0, 0, 0);
-}
-
-static int failures;
-
-static void check(int ok, const char *what)
-{
-    say(ok ? "MTECHECK PASS: " : "MTECHECK FAIL: ");
-    say(what);
-    say("\n");
-    failures += !ok;
-}
 
 static volatile u64 expect_addr;
 
@@ -151,8 +107,7 @@ static int main(void)
     check(run(PR_MTE_TCF_SYNC, 1, 1) == GOT_SYNC, "sync mode: a store through a pointer tagged 5: same");
     check(run(PR_MTE_TCF_ASYNC, 1, 1) == GOT_ASYNC,
           "async mode: a store through a pointer tagged 5: SIGSEGV, SEGV_MTEAERR at the next syscall");
-    say(failures ? "MTECHECK DONE 1\n" : "MTECHECK DONE 0\n");
-    return failures;
+    return checks_done();
 }
 
 void __attribute__((noreturn, used)) mtecheck_start(void)

@@ -10,14 +10,8 @@
  * the event; cycles must count something. Prints "PERFCHECK instructions=N cycles=M", a PASS or
  * FAIL line per check, "PERFCHECK DONE <failures>".
  */
-typedef unsigned long u64;
-typedef unsigned int u32;
-
-#define SYS_ioctl 29
-#define SYS_read 63
-#define SYS_write 64
-#define SYS_exit_group 94
-#define SYS_perf_event_open 241
+#define CHECK_TAG "PERFCHECK"
+#include "freestanding.h"
 
 #define PERF_TYPE_HARDWARE 0
 #define PERF_COUNT_HW_CPU_CYCLES 0
@@ -39,47 +33,6 @@ struct perf_attr {
     u64 config1;
 };
 
-static long sys6(long n, long a, long b, long c, long d, long e)
-{
-    register long x8 __asm__("x8") = n, x0 __asm__("x0") = a, x1 __asm__("x1") = b;
-    register long x2 __asm__("x2") = c, x3 __asm__("x3") = d, x4 __asm__("x4") = e;
-
-    __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
-    return x0;
-}
-
-static void say(const char *s)
-{
-    u64 n = 0;
-
-    while (s[n])
-        n++;
-    sys6(SYS_write, 1, (long)s, (long)n, 0, 0);
-}
-
-static void say_dec(u64 v)
-{
-    char b[24];
-    int i = 23;
-
-    b[i] = 0;
-    do {
-        b[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    say(&b[i]);
-}
-
-static int failures;
-
-static void check(int ok, const char *what)
-{
-    say(ok ? "PERFCHECK PASS: " : "PERFCHECK FAIL: ");
-    say(what);
-    say("\n");
-    failures += !ok;
-}
-
 static long open_event(u64 config)
 {
     struct perf_attr a = {
@@ -87,7 +40,7 @@ static long open_event(u64 config)
         .flags = ATTR_DISABLED | ATTR_EXCLUDE_KERNEL | ATTR_EXCLUDE_HV,
     };
 
-    return sys6(SYS_perf_event_open, (long)&a, 0 /* this task */, -1 /* any CPU */, -1, 0);
+    return sys6(SYS_perf_event_open, (long)&a, 0 /* this task */, -1 /* any CPU */, -1, 0, 0);
 }
 
 static void loop(void)
@@ -102,14 +55,14 @@ static u64 counted(long fd)
     u64 n = 0;
 
     if (fd >= 0)
-        sys6(SYS_read, fd, (long)&n, 8, 0, 0);
+        sys6(SYS_read, fd, (long)&n, 8, 0, 0, 0);
     return n;
 }
 
 static void control(long fd, long req)
 {
     if (fd >= 0)
-        sys6(SYS_ioctl, fd, req, 0, 0, 0);
+        sys6(SYS_ioctl, fd, req, 0, 0, 0, 0);
 }
 
 /*
@@ -145,14 +98,12 @@ static int main(void)
     else
         say("PERFCHECK SKIP: no instructions event on this CPU's PMU\n");
     check(n_cyc > 0, "cycles counted");
-    say(failures ? "PERFCHECK DONE 1\n" : "PERFCHECK DONE 0\n");
-    return failures;
+    return checks_done();
 }
 
 void __attribute__((noreturn, used)) perfcheck_start(void)
 {
-    sys6(SYS_exit_group, main(), 0, 0, 0, 0);
-    __builtin_unreachable();
+    exit_group(main());
 }
 
 __asm__(".text\n.global _start\n_start:\n  mov x29, #0\n  mov x30, #0\n  b perfcheck_start\n");

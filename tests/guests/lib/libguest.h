@@ -415,6 +415,13 @@ u32 gic_wait_ack(u64 timeout_us);
 
 /* ---- MMU ---- */
 void mmu_set_user(u64 va, bool user); /* EL0 access to the block holding @va */
+/*
+ * Runs T32 code at @entry at AArch32 EL0 (usr, DAIF masked) with r0-r14 from
+ * @regs (u32[15]) and writes them back; the guest's sync hook returns from an
+ * exception of kind 12 to run_a32_return (lib/aarch32.c).
+ */
+void run_a32(u64 entry, u32 *regs);
+extern char run_a32_return[];
 void mmu_set_tagged(u64 va, bool tagged); /* the 2 MiB block holding @va Tagged (MTE) or not */
 void mmu_enable(void); /* a secondary CPU: the MMU on with the tables CPU 0 built at boot */
 
