@@ -366,7 +366,11 @@ def test_riscv_passthrough_disk_belongs_to_one_vm(rv_linux, tmp_path):
         f.write(b"KEEL-DISK-MARKER")
     k = rv_linux([("disk", 1, f"identity=on,passthrough={RV_DISK_SLOT}"), ("other", 1)],
                  smp=2, vm_mem="256M", more=("--disk", str(disk)))
-    wait_all(k, [r"\[disk\] KEEL-GUEST-READY", r"\[other\] KEEL-GUEST-READY"])
+    # Both shells up, and the other VM's banner out: lines it prints while
+    # the command is typed split the echo with "[other] " tags (CI saw it).
+    wait_all(k, [r"\[disk\] Enter 'help' for a list of built-in commands\.",
+                 r"\[other\] Enter 'help' for a list of built-in commands\."])
+    k.read_for(1)
     shell = GuestShell(k)
     # The raw sector the host wrote, read through the passed-through device.
     shell.start("dd if=/dev/vda bs=1M skip=8 count=1 2>/dev/null | head -c 16; echo")
