@@ -6,8 +6,8 @@
  * from the guest's EL1 and EL0 are taken to its EL1 with the hardware's
  * own syndromes, and none is ever generated at EL2 (debug exceptions are
  * disabled at any EL above the debug target, D2.4); with MDCR_EL2.TDA
- * clear the guest programs DBGBCR/DBGBVR/DBGWCR/DBGWVR<n>_EL1, MDSCR_EL1
- * and the claim tags itself, at no exit. Each vCPU has its core to itself
+ * clear the guest programs DBGBCR/DBGBVR/DBGWCR/DBGWVR<n>_EL1 and MDSCR_EL1
+ * itself, at no exit (the claim tags are Keel's copy: debug_ctl_access). Each vCPU has its core to itself
  * and Keel uses no debug of its own: there is nothing of Keel's to hide or
  * to switch, only a previous run's registers to clear when a vCPU starts.
  *

@@ -296,6 +296,18 @@ struct vcpu_regs *vcpu_handle_sync(struct vcpu_regs *regs)
 static bool irq_handle_other(struct vcpu *v, u32 intid);
 
 /*
+ * The virtual timer's physical PPI, for @v running here: latched, queued and
+ * flushed at once (skipping exit_return's flush), and, with FEAT_ECV, its
+ * CNTV_* accesses trapped while it waits in the LR (vtimer.c).
+ */
+static inline void vtimer_forward(struct vcpu *v, u32 intid)
+{
+    vgic_inject_here(v, intid, intid);
+    if (vtimer_trap_cnthctl)
+        write_sysreg(cnthctl_el2, vtimer_trap_cnthctl);
+}
+
+/*
  * From a guest exit, one interrupt per exit: another one still pending
  * takes the guest straight back here, so the common case does not pay for
  * a second acknowledge. The two a guest's CPU takes most are tested first,
@@ -311,9 +323,7 @@ struct vcpu_regs *vcpu_handle_irq(struct vcpu_regs *regs)
     v->exits[EXIT_IRQ]++;
     intid = gic_ack_eoi();
     if (intid == platform.timer_irq[2]) {
-        vgic_inject_here(v, intid, intid); /* flushed at once: skips exit_return's flush */
-        if (vtimer_trap_cnthctl) /* follow the line while it waits in the LR (vtimer.c) */
-            write_sysreg(cnthctl_el2, vtimer_trap_cnthctl);
+        vtimer_forward(v, intid);
     } else if (intid == GIC_SGI_KICK) {
         if (unlikely(v->vgic.lr_stale))
             vgic_lr_refresh(v);
@@ -382,9 +392,7 @@ static bool irq_handle_one(struct vcpu *v)
         return false;
     gic_eoi(intid);
     if (intid == platform.timer_irq[2] && v) {
-        vgic_inject_here(v, intid, intid);
-        if (vtimer_trap_cnthctl)
-            write_sysreg(cnthctl_el2, vtimer_trap_cnthctl);
+        vtimer_forward(v, intid);
         return true;
     }
     return irq_handle_other(v, intid);

@@ -559,13 +559,6 @@ static int vgic_lr_here(struct vgic_irq *irq)
 }
 
 /*
- * LR @n of @vcpu in step with @irq: its current priority and group, state
- * kept; or, pending only and routed to another vCPU now, given back so it
- * moves there (IHI 0048B 4.3.12: a retargeted pending SPI leaves the CPU
- * interfaces it no longer targets; IHI 0069 12.9.22 likewise). An active
- * one finishes where it is and moves on its deactivation (vgic_requeue).
- */
-/*
  * A level-sensitive interrupt pending in an LR for its line alone (no
  * latch: no edge, no ISPENDR write), whose line has gone low since: on
  * hardware it is no longer pending (IHI 0069 4.1.2, level-sensitive
@@ -578,6 +571,14 @@ static bool lr_line_dropped(const struct vgic_irq *irq, u64 lr)
            !irq->lr_latch;
 }
 
+/*
+ * LR @n of @vcpu in step with @irq: its current priority and group, state
+ * kept; or, pending only and routed to another vCPU now, given back so it
+ * moves there (IHI 0048B 4.3.12: a retargeted pending SPI leaves the CPU
+ * interfaces it no longer targets; IHI 0069 12.9.22 likewise). An active
+ * one finishes where it is and moves on its deactivation (vgic_requeue).
+ * A level line that dropped takes its pending state out (lr_line_dropped).
+ */
 static void lr_refresh_one(struct vcpu *vcpu, unsigned int n, struct vgic_irq *irq)
 {
     u64 lr = ich_lr_read(n);
@@ -709,12 +710,15 @@ void vgic_hw_unpend(struct vcpu *owner, struct vgic_irq *irq)
     irqchip_deactivate(irq->hw_intid);
 }
 
-/* A forwarded private interrupt, latched and in no LR or active state, whose line is low. */
+/*
+ * A forwarded private interrupt, latched and in no LR or active state, whose
+ * line is low: unpended as ICPENDR would, its physical half ending with it.
+ */
 static void hw_latch_drop(struct vcpu *vcpu, struct vgic_irq *irq)
 {
     irq->pending = false;
     vgic_want_clear(&vcpu->vgic, irq->intid);
-    irqchip_deactivate(irq->hw_intid);
+    vgic_hw_unpend(vcpu, irq);
 }
 
 bool vgic_hw_resample_locked(struct vcpu *vcpu)
