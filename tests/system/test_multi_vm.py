@@ -11,13 +11,19 @@ from conftest import GuestShell, clean, linux_vm_spec, KEEL_FATAL, focus, free_p
 
 
 
+SHELL_BANNER = "Enter 'help' for a list of built-in commands."
+
+
 def wait_ready(proc, names, timeout=120):
-    """Waits until every named VM printed its ready marker (any order).
+    """Waits until every named VM printed its ready marker and its shell's
+    banner (any order), then lets the prompts out.
 
     The VM with input focus writes straight through, so another VM's whole
     line can cut one of its lines in two, each piece tagged ("[a] K", "[b]
     ...", "[a] EEL-GUEST-READY"): each VM's pieces are joined into one stream
-    and the marker is looked for there."""
+    and the marker is looked for there. Waiting for the banners too keeps
+    the other VMs' late lines from splitting the echo of the first typed
+    command (CI saw "[a] ip", "[b] Enter 'help'...", "[a] a add")."""
     streams = {n: "" for n in names}
     pending = set(names)
     while pending:
@@ -27,8 +33,9 @@ def wait_ready(proc, names, timeout=120):
             tag = f"[{n}] "
             if line.startswith(tag):
                 streams[n] += line[len(tag):]
-                if "KEEL-GUEST-READY" in streams[n]:
+                if "KEEL-GUEST-READY" in streams[n] and SHELL_BANNER in streams[n]:
                     pending.discard(n)
+    proc.read_for(1)
 
 
 @pytest.mark.usefixtures("need_guest")
