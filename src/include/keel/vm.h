@@ -82,9 +82,10 @@ struct pt_dev {
 struct vm_config {
     char name[VM_NAME_MAX];
     unsigned int nr_vcpus;
-    u64 affinity;         /* physical CPUs, one per vCPU, in order */
-    u8 priority;          /* keel,priority: higher runs first on a shared CPU */
-    u32 slice_us;         /* keel,time-slice-us */
+    u64 affinity;         /* physical CPUs its vCPUs may be placed on (keel,cpu-affinity) */
+    u8 vcpu_cpu[VM_MAX_VCPUS]; /* each vCPU's home core, from vm_place_vcpus() */
+    u8 priority;          /* keel,priority: higher runs first where vCPUs share a core */
+    u32 slice_us;         /* keel,time-slice-us: how long a vCPU runs before a peer's turn */
     u64 mem_size;
     u64 ram_ipa;          /* guest-physical base of RAM (keel,ipa-base; identity: = PA) */
     bool identity;        /* keel,identity: IPA == PA, for DMA without an IOMMU */
