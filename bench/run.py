@@ -26,6 +26,7 @@ Prints a table (metric, native, keel, ratio = keel/native) and writes
 build/bench/results.json.  Console logs of every run go to build/bench/logs/.
 """
 import argparse
+import collections
 import datetime
 import hashlib
 import json
@@ -130,17 +131,20 @@ def rv_native_cmd(cpu, smp, mem, kernel, icount, initrd=None, append=None, dtb=N
     return cmd
 
 
-def keel_cmd(cpu, smp, icount, vm_spec, gic=3, arch="aarch64", board_mem=KEEL_BOARD_MEM):
+def keel_cmd(cpu, smp, icount, vm_spec, gic=3, arch="aarch64", board_mem=KEEL_BOARD_MEM,
+             append=None):
     """The QEMU command tools/keel-run would run.
 
     keel-run dumps the board DTB and merges the VM nodes first (a QEMU run of
     its own); asking it for the command with --dry-run keeps that out of the
     wall-clock measurement of the run itself. @vm_spec is one --vm spec or a
     list of them. On RISC-V, a string @icount is the -icount option to use
-    instead of RV_ICOUNT.
+    instead of RV_ICOUNT. @append: Keel's own command line.
     """
     cmd = [sys.executable, KEEL_RUN, "--dry-run", "--smp", str(smp), "--mem", board_mem,
            "--cpu", cpu]
+    if append:
+        cmd += ["--append", append]
     for spec in [vm_spec] if isinstance(vm_spec, str) else vm_spec:
         cmd += ["--vm", spec]
     cmd += ["--arch", "riscv64"] if arch == "riscv64" else ["--gic", str(gic)]
@@ -522,8 +526,8 @@ def blk_argv(arch, args, system, icount, img):
 
 def keel_shell(con, commands, back=("0", KEEL_VM)):
     """Runs commands in Keel's shell (console focus moved there and back to
-    the VM with the escape key; @back: that key and the VM's name); returns
-    their outputs."""
+    the VM with the escape key; @back: that key and the VM's name, or None to
+    leave the focus with the shell); returns their outputs."""
     con.proc.send(KEEL_ESC + "k")
     con.expect(r"\[keel\] console input goes to the Keel shell\.", CMD_TIMEOUT,
                "the Keel shell's focus")
@@ -534,6 +538,8 @@ def keel_shell(con, commands, back=("0", KEEL_VM)):
         con.expect_exact(cmd, CMD_TIMEOUT, f"the echo of {cmd!r} in the Keel shell")
         outs.append(con.expect_exact(KEEL_PROMPT, CMD_TIMEOUT,
                                      f"the Keel shell after {cmd!r}").replace("\r", ""))
+    if back is None:
+        return outs
     con.proc.send(KEEL_ESC + back[0])
     con.expect(rf"\[keel\] console input goes to {re.escape(back[1])}\.", CMD_TIMEOUT,
                "the VM's focus")
@@ -1506,6 +1512,280 @@ def run_rv_micro(args):
 
 
 # ---------------------------------------------------------------------------
+# The scheduler: vCPUs sharing a CPU (build/guests/schedbench.elf)
+# ---------------------------------------------------------------------------
+
+SCHED_ELF = os.path.join(ROOT, "build", "guests", "schedbench.elf")
+# sleep=off: the native and exclusive wake-ups wait in a WFI that nothing
+# else fills, and with plain shift=0 an idle board's clock follows the host's,
+# which would put host latency into the figures. Busy boards are unaffected.
+SCHED_ICOUNT = "shift=0,sleep=off"
+SCHED_MEM = "64M"
+SCHED_PRIO_HIGH, SCHED_PRIO_LOW = 200, 100
+SCHED_TARGET = {"switch": 800, "wake": 1500}   # Keel's instructions per switch; shared - exclusive
+RE_SCHED_OUT = re.compile(r"^(?:\[([\w.-]+)\] )?(BENCH|SAMPLES) (\S+) ([-+0-9. ]+?)\s*$", re.M)
+RE_SCHED_FAIL = re.compile(r"^(?:\[[\w.-]+\] )?FAIL.*$", re.M)
+RE_SCHED_SUMMARY = r"(?:\[([\w.-]+)\] )?SUMMARY: \d+ passed, \d+ failed"
+# Keel's `sched`: cpu, mode, vm, vcpu, state, prio, run_ms, switches
+RE_KEEL_SCHED = re.compile(r"^(\d+)\s+(excl|shared)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$",
+                           re.M)
+
+# One VM of a run (natively: the machine); ends: it powers off by itself.
+SchedVM = collections.namedtuple("SchedVM", "name cpus prio bootargs ends")
+
+
+def sched_params(quick):
+    """What the guest is told on its command line (bench/guest/schedbench.c)."""
+    return {"switch": {"iters": 500 if quick else 2000, "warmup": 16},
+            "latency": {"samples": 50 if quick else 200, "warmup": 4, "period_us": 100,
+                        "settle_us": 10000},
+            "fair": {"start_ms": 50, "window_ms": 500 if quick else 2000, "gap_us": 20}}
+
+
+def sched_bootargs(mode, params):
+    return " ".join([f"mode={mode}"] + [f"{k}={v}" for k, v in params.items()])
+
+
+def sched_plan(params):
+    """(label, system, physical CPUs, VMs) of every run. Under Keel everything
+    shares CPU 0 (affinity=0x1), except the exclusive baseline, alone on it."""
+    sw, lat, fair = (sched_bootargs(m, params[m]) for m in ("switch", "latency", "fair"))
+    return [
+        ("switch-native", "native", 2, [SchedVM("switch", 2, None, sw, True)]),
+        ("switch-keel", "keel", 1, [SchedVM("switch", 2, None, sw, True)]),
+        ("wake-native", "native", 1, [SchedVM("lat", 1, None, lat, True)]),
+        ("wake-keel-exclusive", "keel", 1, [SchedVM("lat", 1, None, lat, True)]),
+        ("wake-keel-shared", "keel", 1, [SchedVM("lat", 1, SCHED_PRIO_HIGH, lat, True),
+                                         SchedVM("spin", 1, SCHED_PRIO_LOW, "mode=spin", False)]),
+        ("fair-native", "native", 1, [SchedVM("a", 1, None, fair, True)]),
+        ("fair-keel", "keel", 1, [SchedVM("a", 1, None, fair, True),
+                                  SchedVM("b", 1, None, fair, True)]),
+    ]
+
+
+def with_icount(argv, opt):
+    argv = list(argv)
+    argv[argv.index("-icount") + 1] = opt
+    return argv
+
+
+def sched_argv(args, elf, system, smp, vms):
+    if system == "native":
+        vm = vms[0]
+        return with_icount(native_cmd(args.cpu, smp, "128M", elf, True) + ["-append", vm.bootargs],
+                           SCHED_ICOUNT)
+    specs = [f"name={vm.name},cpus={vm.cpus},mem={SCHED_MEM},affinity=0x1" +
+             (f",prio={vm.prio}" if vm.prio is not None else "") +
+             f",kernel={elf},bootargs={vm.bootargs}" for vm in vms]
+    # keel.stay-up: the shell's `sched` is read once the VMs are done
+    return with_icount(keel_cmd(args.cpu, smp, True, specs, append="keel.stay-up"), SCHED_ICOUNT)
+
+
+def sched_wait(con, vms):
+    """Until every VM that ends has printed libguest's SUMMARY line (each
+    tagged with its name when there are several)."""
+    waiting = {vm.name for vm in vms if vm.ends}
+    while waiting:
+        m = con.expect(RE_SCHED_SUMMARY, MICRO_TIMEOUT, "the SUMMARY of " + ", ".join(sorted(waiting)))
+        waiting.discard(m.group(1) or vms[0].name)
+
+
+def sched_output(text, vms):
+    """{VM: {"bench": {name: value}, "samples": {name: [values]}}} from a console log."""
+    out = {vm.name: {"bench": {}, "samples": {}} for vm in vms}
+    for tag, kind, name, values in RE_SCHED_OUT.findall(text):
+        got = out.get(tag or vms[0].name)
+        if got is None:
+            continue
+        nums = [float(v) for v in values.split()]
+        if kind == "BENCH":
+            got["bench"][name] = nums[0]
+        else:
+            got["samples"].setdefault(name, []).extend(nums)
+    return out
+
+
+def keel_sched_rows(text):
+    keys = ("cpu", "mode", "vm", "vcpu", "state", "prio", "run_ms", "switches")
+    return [{k: (v if k in ("mode", "vm", "state") else int(v)) for k, v in zip(keys, m)}
+            for m in RE_KEEL_SCHED.findall(text)]
+
+
+def sched_run(args, elf, label, system, smp, vms):
+    """One run: its figures per VM, FAIL lines, and under Keel the shell's
+    `sched` table, read after the VMs that end have ended."""
+    argv = sched_argv(args, elf, system, smp, vms)
+    con = Console(argv, label)
+    keel_sched = None
+    try:
+        if system == "native":
+            if not con.wait_exit(MICRO_TIMEOUT):
+                raise BenchError(f"{label}: still running after {MICRO_TIMEOUT}s (log: "
+                                 f"{os.path.relpath(con.log_path, ROOT)})")
+        else:
+            sched_wait(con, vms)
+            keel_sched = keel_shell(con, ["sched"], back=None)[0]
+    finally:
+        con.close()
+    with open(con.log_path, encoding="utf-8", errors="replace") as f:
+        text = f.read().replace("\r", "")
+    run = {"label": label, "system": system, "cpus": smp, "command": shlex.join(argv),
+           "vms": sched_output(text, vms), "fails": RE_SCHED_FAIL.findall(text)}
+    if keel_sched is not None:
+        run["keel_sched"] = keel_sched_rows(keel_sched)
+    for line in run["fails"]:
+        log(f"{label}: warning: the guest reported {line.strip()!r}")
+    return run
+
+
+def sched_get(runs, label, vm, name):
+    run = runs.get(label)
+    return run["vms"].get(vm, {}).get("bench", {}).get(name) if run else None
+
+
+def sched_row(metric, native, exclusive, shared, base, target=None):
+    """@base: what `added` is shared minus (native or exclusive)."""
+    added = shared - base if shared is not None and base is not None else None
+    row = {"metric": metric, "native": native, "exclusive": exclusive, "shared": shared,
+           "added": added}
+    if target is not None:
+        row.update(target=target, met=added is not None and added <= target)
+    return row
+
+
+def sched_switch_rows(runs):
+    g = lambda label, name: sched_get(runs, label, "switch", name)
+    nat, kel = g("switch-native", "vcpu_switch"), g("switch-keel", "vcpu_switch")
+    nat_send, kel_send = g("switch-native", "vcpu_switch_sgi_send"), g("switch-keel",
+                                                                         "vcpu_switch_sgi_send")
+    rest = lambda a, b: a - b if a is not None and b is not None else None
+    return [
+        sched_row("vCPU switch: SGI + WFI hand-off, 2 vCPUs on 1 CPU, per switch", nat, None, kel,
+                  nat, SCHED_TARGET["switch"]),
+        sched_row("  of which the SGI send (trapped ICC_SGI1R_EL1 write)", nat_send, None,
+                  kel_send, nat_send),
+        sched_row("  of which the rest: WFI exit, put, pick, load", rest(nat, nat_send), None,
+                  rest(kel, kel_send), rest(nat, nat_send)),
+    ]
+
+
+def sched_wake_rows(runs):
+    rows = []
+    for stat in ("min", "avg", "max"):
+        name = f"vtimer_wake_{stat}"
+        nat, exc, sha = (sched_get(runs, label, "lat", name)
+                         for label in ("wake-native", "wake-keel-exclusive", "wake-keel-shared"))
+        rows.append(sched_row(f"vtimer deadline to handler, in WFI: {stat}", nat, exc, sha, exc,
+                              None if stat == "min" else SCHED_TARGET["wake"]))
+    return rows
+
+
+def sched_fairness(runs, params):
+    alone = sched_get(runs, "fair-native", "a", "fair_iterations")
+    vms = {}
+    for vm in ("a", "b"):
+        b = runs.get("fair-keel", {}).get("vms", {}).get(vm, {}).get("bench", {})
+        if "fair_iterations" not in b:
+            continue
+        vms[vm] = {"iterations": int(b["fair_iterations"]),
+                   "on_cpu_share": b["fair_on_cpu"] / b["fair_window"],
+                   "of_native_alone": b["fair_iterations"] / alone if alone else None,
+                   "times_away": int(b["fair_times_away"])}
+    ratio = (vms["a"]["iterations"] / vms["b"]["iterations"]
+             if len(vms) == 2 and vms["b"]["iterations"] else None)
+    return {"window_ms": params["fair"]["window_ms"], "slice": "Keel's default (10 ms)",
+            "native_alone_iterations": int(alone) if alone else None, "vms": vms,
+            "ratio_a_to_b": ratio}
+
+
+def sched_switch_count(runs, params):
+    """Keel's own count of switches to the switch VM's vCPUs (from `sched`,
+    over the whole run), and how many the guest's hand-offs alone make."""
+    rows = runs.get("switch-keel", {}).get("keel_sched", [])
+    want = 2 * (params["switch"]["iters"] + params["switch"]["warmup"])
+    got = sum(r["switches"] for r in rows if r["vm"] == "switch") if rows else None
+    return {"keel_counted": got, "hand_offs": want}
+
+
+def sched_checks(runs, params):
+    """What the guests cannot see themselves, from Keel's `sched`."""
+    warn = []
+    count = sched_switch_count(runs, params)
+    if count["keel_counted"] is not None and count["keel_counted"] < count["hand_offs"]:
+        warn.append(f"switch-keel: Keel counted {count['keel_counted']} switches, the guest's "
+                    f"hand-offs need {count['hand_offs']}")
+    for r in runs.get("wake-keel-shared", {}).get("keel_sched", []):
+        if r["vm"] == "spin" and (r["state"] not in ("running", "ready") or not r["run_ms"]):
+            warn.append(f"wake-keel-shared: the spinning VM was {r['state']} with "
+                        f"{r['run_ms']} ms run: not busy beside the wake-ups")
+    for label, run in runs.items():
+        if run["fails"]:
+            warn.append(f"{label}: " + "; ".join(l.strip() for l in run["fails"]))
+    return warn
+
+
+def run_sched(args):
+    """The scheduler's figures: build/guests/schedbench.elf natively and
+    under Keel (vCPUs on one shared CPU, and an exclusive baseline), all
+    under -icount shift=0,sleep=off. Returns the JSON section."""
+    elf = args.sched_elf
+    if not os.path.isfile(elf):
+        print("scheduler benchmarks: guest not built yet "
+              f"({os.path.relpath(elf, ROOT)} does not exist)")
+        return {"status": "guest not built", "elf": os.path.relpath(elf, ROOT)}
+    params = sched_params(args.quick)
+    runs, errors = {}, []
+    for label, system, smp, vms in sched_plan(params):
+        log(f"sched: {label} ({', '.join(vm.name for vm in vms)})")
+        try:
+            runs[label] = sched_run(args, elf, label, system, smp, vms)
+        except BenchError as e:
+            msg = str(e) if str(e).startswith(label) else f"{label}: {e}"
+            print(f"bench: {msg}", file=sys.stderr)
+            errors.append(msg)
+    section = {"status": "measured", "elf": os.path.relpath(elf, ROOT), "gic": 3,
+               "icount": SCHED_ICOUNT, "params": params,
+               "rows": sched_switch_rows(runs) + sched_wake_rows(runs),
+               "switches": sched_switch_count(runs, params),
+               "fairness": sched_fairness(runs, params),
+               "warnings": sched_checks(runs, params), "errors": errors,
+               "runs": list(runs.values())}
+    print_sched(section)
+    return section
+
+
+def print_sched(section):
+    print()
+    print(f"scheduler, GICv3 (instructions, -icount {section['icount']}; Keel: every vCPU "
+          "on CPU 0)")
+    print_table(["metric", "native", "exclusive", "shared", "added", "target"],
+                [[r["metric"], fmt(r["native"], 1), fmt(r["exclusive"], 1), fmt(r["shared"], 1),
+                  fmt(r["added"], 1),
+                  f"<= {r['target']} ({'met' if r['met'] else 'missed'})" if "target" in r else ""]
+                 for r in section["rows"]])
+    print("added: shared - native for the switch (Keel's instructions per switch), "
+          "shared - exclusive for the wake-up")
+    sw = section["switches"]
+    if sw["keel_counted"] is not None:
+        print(f"switches Keel counted in the switch run: {sw['keel_counted']} (the guest's "
+              f"{sw['hand_offs']} hand-offs, warm-up included, and the vCPUs' start)")
+    fair = section["fairness"]
+    print()
+    print(f"fairness: VMs a and b, equal priority, one CPU, {fair['slice']} slices, "
+          f"a {fair['window_ms']} ms counter window; natively alone: "
+          f"{fair['native_alone_iterations'] or '-'} iterations")
+    print_table(["vm", "iterations", "on CPU", "of native alone", "times away"],
+                [[vm, str(v["iterations"]), fmt(100 * v["on_cpu_share"], 2, "%"),
+                  fmt(100 * v["of_native_alone"] if v["of_native_alone"] else None, 2, "%"),
+                  str(v["times_away"])] for vm, v in sorted(fair["vms"].items())])
+    print(f"ratio a/b (iterations): {fmt(fair['ratio_a_to_b'], 5)}")
+    for w in section["warnings"]:
+        print(f"WARNING: {w}")
+    for e in section["errors"]:
+        print(f"FAILED: {e}")
+
+
+# ---------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------
 
@@ -1711,10 +1991,10 @@ def parse_args():
         description="Benchmark Keel against native QEMU (see bench/README.md).")
     p.add_argument("--quick", action="store_true",
                    help="icount runs only, and sha256sum of 64 MiB instead of 256 "
-                        "(RISC-V: 32 instead of 128)")
-    p.add_argument("--only", choices=("linux", "micro", "blk", "net"),
+                        "(RISC-V: 32 instead of 128); the scheduler's runs shorter")
+    p.add_argument("--only", choices=("linux", "micro", "sched", "blk", "net"),
                    help="run only the Linux benchmark, the micro-benchmarks, the "
-                        "virtio-blk or the virtio-net benchmark")
+                        "scheduler's (arm64), the virtio-blk or the virtio-net benchmark")
     p.add_argument("--arch", choices=("aarch64", "riscv64"),
                    help="run only this architecture's benchmarks (default: both)")
     p.add_argument("--cpu", default=DEFAULT_CPU,
@@ -1745,6 +2025,8 @@ def parse_args():
                         "(default 2)")
     p.add_argument("--micro-elf", default=MICRO_ELF, metavar="PATH",
                    help="micro-benchmark guest (default build/guests/bench.elf)")
+    p.add_argument("--sched-elf", default=SCHED_ELF, metavar="PATH",
+                   help="scheduler benchmark guest (default build/guests/schedbench.elf)")
     p.add_argument("--rv-micro-elf", default=RV_MICRO_ELF, metavar="PATH",
                    help="RISC-V micro-benchmark guest (default build/guests/riscv64/bench.elf)")
     p.add_argument("--budget", type=float, default=900, metavar="SECONDS",
@@ -1819,6 +2101,13 @@ def bench_micro(key, what, run, results):
         return 1
 
 
+def bench_sched(args, results):
+    """The scheduler's figures into results["sched"]: arm64 only (Keel
+    refuses to share a RISC-V hart)."""
+    status = bench_micro("sched", "sched", lambda: run_sched(args), results)
+    return status or (1 if results["sched"].get("errors") else 0)
+
+
 def bench_aarch64(args, deadline, results):
     status = 0
     if args.only in (None, "linux"):
@@ -1827,6 +2116,8 @@ def bench_aarch64(args, deadline, results):
         for gic, key in ((3, "micro"), (2, "micro_gicv2")):
             status |= bench_micro(key, f"micro (GICv{gic})",
                                   lambda gic=gic: run_micro(args, gic), results)
+    if args.only in (None, "sched"):
+        status |= bench_sched(args, results)
     if args.only in (None, "blk"):
         status |= bench_blk(args, deadline, AARCH64, results)
     if args.only in (None, "net"):
@@ -1872,7 +2163,7 @@ def main():
         if args.arch in (None, "aarch64"):
             log(f"{results['qemu']}; Keel {results['keel']}; -cpu {args.cpu}")
             status |= bench_aarch64(args, deadline, results)
-        if args.arch in (None, "riscv64"):
+        if args.arch in (None, "riscv64") and args.only != "sched":
             status |= bench_riscv64(args, deadline, results)
     finally:
         results["elapsed_s"] = round(time.monotonic() - start, 1)
