@@ -1691,11 +1691,23 @@ def sched_fairness(runs, params):
                    "on_cpu_share": b["fair_on_cpu"] / b["fair_window"],
                    "of_native_alone": b["fair_iterations"] / alone if alone else None,
                    "times_away": int(b["fair_times_away"])}
-    ratio = (vms["a"]["iterations"] / vms["b"]["iterations"]
-             if len(vms) == 2 and vms["b"]["iterations"] else None)
+    both = len(vms) == 2 and alone
+    ratio = vms["a"]["iterations"] / vms["b"]["iterations"] if both else None
     return {"window_ms": params["fair"]["window_ms"], "slice": "Keel's default (10 ms)",
             "native_alone_iterations": int(alone) if alone else None, "vms": vms,
-            "ratio_a_to_b": ratio}
+            "ratio_a_to_b": ratio,
+            "keel_per_slice_switch": sched_slice_switch_cost(runs, vms, alone) if both else None}
+
+
+def sched_slice_switch_cost(runs, vms, alone):
+    """Keel's instructions per switch at a slice's end, from the iterations
+    the two VMs together fall short of one alone natively: each iteration is
+    window/alone instructions, and every time away of either is one switch
+    (to within an iteration per switch)."""
+    window = runs["fair-keel"]["vms"]["a"]["bench"]["fair_window"]
+    lost = alone - vms["a"]["iterations"] - vms["b"]["iterations"]
+    switches = vms["a"]["times_away"] + vms["b"]["times_away"]
+    return lost * window / alone / switches if switches else None
 
 
 def sched_switch_count(runs, params):
@@ -1778,7 +1790,9 @@ def print_sched(section):
                 [[vm, str(v["iterations"]), fmt(100 * v["on_cpu_share"], 2, "%"),
                   fmt(100 * v["of_native_alone"] if v["of_native_alone"] else None, 2, "%"),
                   str(v["times_away"])] for vm, v in sorted(fair["vms"].items())])
-    print(f"ratio a/b (iterations): {fmt(fair['ratio_a_to_b'], 5)}")
+    print(f"ratio a/b (iterations): {fmt(fair['ratio_a_to_b'], 5)}; Keel's instructions per "
+          f"switch at a slice's end (what a and b fall short of one VM alone): "
+          f"{fmt(fair['keel_per_slice_switch'], 0)}")
     for w in section["warnings"]:
         print(f"WARNING: {w}")
     for e in section["errors"]:

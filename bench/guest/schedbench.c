@@ -76,15 +76,20 @@ static bool mode_is(const char *mode)
 /* ---- output ---- */
 
 /*
- * Counter ticks as tenths of an instruction (1 ns each under icount) per
- * operation. The quotient and the remainder are scaled apart, as in bench.c:
- * ticks * 10^10 overflows past 1.8e9 ticks.
+ * Counter ticks as ns, which under icount are instructions. Whole seconds
+ * and the rest are converted apart: ticks * 10^9 overflows past 18 s at 1 GHz.
  */
+static u64 ticks_to_ns(u64 ticks)
+{
+    u64 freq = cnt_freq();
+
+    return ticks / freq * NS_PER_S + ticks % freq * NS_PER_S / freq;
+}
+
+/* Tenths of an instruction per operation. */
 static u64 insns_x10(u64 ticks, u64 ops)
 {
-    u64 q = ticks / ops, r = ticks % ops;
-
-    return (q * 10 * NS_PER_S + r * 10 * NS_PER_S / ops) / cnt_freq();
+    return ticks_to_ns(ticks) * 10 / ops;
 }
 
 static void print_x10(const char *name, u64 x10)
@@ -280,8 +285,7 @@ static void print_samples(const char *name, const u64 *v, unsigned int n)
         int len = snprintf(line, sizeof(line), "SAMPLES %s", name);
 
         for (unsigned int k = i; k < n && k < i + SAMPLES_PER_LINE; k++)
-            len += snprintf(line + len, sizeof(line) - (size_t)len, " %lu",
-                            insns_x10(v[k], 1) / 10);
+            len += snprintf(line + len, sizeof(line) - (size_t)len, " %lu", ticks_to_ns(v[k]));
         printf("%s\n", line);
     }
 }
@@ -370,8 +374,8 @@ static void bench_fair(void)
     s = busy_window(start, end, us_to_ticks(arg_num("gap_us", 20)));
     printf("schedbench: fair: window %lu..%lu ticks\n", start, end);
     print_count("fair_iterations", s.iters);
-    print_count("fair_on_cpu", insns_x10(s.on_cpu, 1) / 10);
-    print_count("fair_window", insns_x10(end - start, 1) / 10);
+    print_count("fair_on_cpu", ticks_to_ns(s.on_cpu));
+    print_count("fair_window", ticks_to_ns(end - start));
     print_count("fair_times_away", s.away);
 }
 
