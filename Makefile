@@ -181,9 +181,10 @@ soak: deps
 	KEEL_LIFECYCLE_CONCURRENT_RESTARTS=$(SOAK_RESTARTS) \
 		/usr/bin/python3 -m pytest -v tests/system/test_hostile.py
 
-# bench/run.py runs the RISC-V micro-benchmarks only if their guest is built:
-# build it here (seconds; it needs nothing `all` does not).
+# bench/run.py runs the micro-benchmarks and the scheduler's only if their
+# guests are built: build them here (seconds; they need nothing `all` does not).
 bench: deps all guests
+	$(MAKE) -C tests/guests $(if $(filter aarch64,$(ARCH)),CC="$(CC)") GUEST_DIRS=bench/guest bench schedbench
 	$(MAKE) -C tests/guests/riscv64 $(RV_BENCH_GUEST) bench
 	/usr/bin/python3 bench/run.py
 
