@@ -17,6 +17,8 @@ ran with their instruction counts:
   /usr/bin/python3 bench/exit_trace.py                 # the 12 most frequent exit sites
   /usr/bin/python3 bench/exit_trace.py --top 30 --gic 2
   /usr/bin/python3 bench/exit_trace.py --list 0x40200078   # that site, instruction by instruction
+  /usr/bin/python3 bench/exit_trace.py --smp 1 --elf build/guests/schedbench.elf \
+      --vm 'name=sw,cpus=2,affinity=0x1,kernel=build/guests/schedbench.elf,bootargs=mode=switch iters=200'
 
 The log streams through a pipe (about 20 M lines for the bench guest; 30 s
 to parse here), nothing is kept on disk. Needs a built tree (make) and
@@ -60,13 +62,15 @@ class Symbols:
         return self.names[i] if i >= 0 else hex(pc)
 
 
-def vectors_addr():
+def vectors_addrs():
+    """Keel's exit vectors: el2_vectors, and el2_vectors_shared, which CPUs
+    home to several vCPUs take instead (docs/scheduling.md)."""
     out = subprocess.run([NM, KEEL_ELF], capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) == 3 and f[2] == "el2_vectors":
-            return int(f[0], 16)
-    raise SystemExit("exit_trace: no el2_vectors in build/keel.elf")
+    found = [int(f[0], 16) for f in (l.split() for l in out.splitlines())
+             if len(f) == 3 and f[2] in ("el2_vectors", "el2_vectors_shared")]
+    if not found:
+        raise SystemExit("exit_trace: no el2_vectors in build/keel.elf")
+    return found
 
 
 def parse(stream):
@@ -79,17 +83,17 @@ def parse(stream):
 def exits_of(records):
     """{(cpu, guest pc before the exit): [exit as a list of Keel PCs]}.
 
-    Keel's translation flags are those of the lower-EL synchronous vector
+    Keel's translation flags are those of a lower-EL synchronous vector
     (vectors + 0x400), the first instruction of every guest exit; records
-    before it is first seen are Keel booting, not exits.
+    before one is first seen are Keel booting, not exits.
     """
-    sync_vector = el2_vectors + 0x400
+    sync_vectors = {v + 0x400 for v in el2_vectors}
     flags = None
     last, cur = {}, collections.defaultdict(list)
     groups = collections.defaultdict(list)
     for cpu, pc, fl in records:
         if flags is None:
-            if pc != sync_vector:
+            if pc not in sync_vectors:
                 continue
             flags = fl
         if fl == flags:
@@ -160,14 +164,20 @@ def main():
     p.add_argument("--top", type=int, default=12, help="exit sites to print (most frequent first)")
     p.add_argument("--list", metavar="GUEST_PC", type=lambda s: int(s, 0),
                    help="print one exit after this guest PC instruction by instruction")
+    p.add_argument("--smp", type=int, metavar="N",
+                   help="physical CPUs (default: --cpus); fewer than the vCPUs shares CPUs")
+    p.add_argument("--vm", action="append", metavar="SPEC",
+                   help="tools/keel-run VM spec instead of the one bench VM (repeatable; "
+                        "--elf names the guest whose symbols are printed). Every VM must "
+                        "power off: the trace ends with QEMU")
     args = p.parse_args()
     for f in (KEEL_ELF, args.elf):
         if not os.path.isfile(f):
             raise SystemExit(f"exit_trace: {os.path.relpath(f, bench.ROOT)} missing: run make first")
-    argv = bench.keel_cmd(args.cpu, args.cpus, True,
-                          f"name=bench,cpus={args.cpus},mem=128M,kernel={args.elf}", gic=args.gic)
+    specs = args.vm or f"name=bench,cpus={args.cpus},mem=128M,kernel={args.elf}"
+    argv = bench.keel_cmd(args.cpu, args.smp or args.cpus, True, specs, gic=args.gic)
     global el2_vectors
-    el2_vectors = vectors_addr()
+    el2_vectors = vectors_addrs()
     with tempfile.TemporaryDirectory() as tmp:
         fifo = os.path.join(tmp, "trace")
         os.mkfifo(fifo)
