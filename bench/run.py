@@ -10,6 +10,10 @@ plus pexpect).  See bench/README.md for what is measured and how.
   micro   build/guests/bench.elf, when it exists: exit-path micro-benchmarks
           under -icount shift=0 (lines "BENCH <name> <instructions-per-op>"),
           on a GICv3 board and again on a GICv2 one (the guest sees a vGICv2).
+  sched   build/guests/schedbench.elf, when it exists: vCPUs sharing a CPU
+          under -icount shift=0,sleep=off: the cost of a switch, a virtual
+          timer's wake-up beside a busy lower-priority VM against an exclusive
+          CPU, and the fairness of two busy VMs (arm64 only).
   blk     the Linux guest with a disk: QEMU's own virtio-blk natively, a Keel
           RAM disk under Keel; sequential O_DIRECT reads and writes (dd) timed
           in the guest, Keel's exits per request from its shell.
