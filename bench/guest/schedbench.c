@@ -9,8 +9,8 @@
  * One image for every VM of a run: the mode and its parameters come from the
  * command line (/chosen/bootargs, "mode=<mode> key=<n> ..."):
  *
- *   switch   vCPUs 0 and 1 yield to each other with WFE, one step each in
- *            turn: instructions per switch (iters=, warmup=)
+ *   switch   vCPUs 0 and 1 hand the CPU to each other, an SGI and a WFI
+ *            each in turn: instructions per switch (iters=, warmup=)
  *   latency  the virtual timer armed period_us= ahead and waited for in WFI:
  *            its deadline to the handler's counter read (samples=, warmup=,
  *            settle_us=: one wait that long first)
@@ -191,6 +191,7 @@ static bool partner_start(struct pingpong *p)
     ping_wait(p, 0);
     return true;
 }
+
 static void pingpong_report(const struct pingpong *p, u32 n, u64 ticks)
 {
     u64 switches = 2 * (u64)n;
@@ -336,7 +337,7 @@ static void spin(void)
 
 struct share {
     u64 iters;     /* loop iterations in the window */
-    u64 on_cpu;    /* ticks between consecutive reads no longer than the gap */
+    u64 on_cpu;    /* ticks between consecutive reads closer than the gap */
     u64 away;      /* longer steps: the vCPU was off its CPU */
 };
 
