@@ -1649,7 +1649,7 @@ def sched_get(runs, label, vm, name):
 
 def sched_row(metric, native, exclusive, shared, base, target=None):
     """@base: what `added` is shared minus (native or exclusive)."""
-    added = shared - base if shared is not None and base is not None else None
+    added = minus(shared, base)
     row = {"metric": metric, "native": native, "exclusive": exclusive, "shared": shared,
            "added": added}
     if target is not None:
@@ -1657,19 +1657,25 @@ def sched_row(metric, native, exclusive, shared, base, target=None):
     return row
 
 
+def minus(a, b):
+    return a - b if a is not None and b is not None else None
+
+
 def sched_switch_rows(runs):
-    g = lambda label, name: sched_get(runs, label, "switch", name)
-    nat, kel = g("switch-native", "vcpu_switch"), g("switch-keel", "vcpu_switch")
-    nat_send, kel_send = g("switch-native", "vcpu_switch_sgi_send"), g("switch-keel",
-                                                                         "vcpu_switch_sgi_send")
-    rest = lambda a, b: a - b if a is not None and b is not None else None
+    """The hand-off per switch, and its SGI send and the rest apart."""
+    nat, kel = ({name: sched_get(runs, label, "switch", name)
+                 for name in ("vcpu_switch", "vcpu_switch_sgi_send")}
+                for label in ("switch-native", "switch-keel"))
+    nat_rest = minus(nat["vcpu_switch"], nat["vcpu_switch_sgi_send"])
     return [
-        sched_row("vCPU switch: SGI + WFI hand-off, 2 vCPUs on 1 CPU, per switch", nat, None, kel,
-                  nat, SCHED_TARGET["switch"]),
-        sched_row("  of which the SGI send (trapped ICC_SGI1R_EL1 write)", nat_send, None,
-                  kel_send, nat_send),
-        sched_row("  of which the rest: WFI exit, put, pick, load", rest(nat, nat_send), None,
-                  rest(kel, kel_send), rest(nat, nat_send)),
+        sched_row("vCPU switch: SGI + WFI hand-off, 2 vCPUs on 1 CPU, per switch",
+                  nat["vcpu_switch"], None, kel["vcpu_switch"], nat["vcpu_switch"],
+                  SCHED_TARGET["switch"]),
+        sched_row("  of which the SGI send (trapped ICC_SGI1R_EL1 write)",
+                  nat["vcpu_switch_sgi_send"], None, kel["vcpu_switch_sgi_send"],
+                  nat["vcpu_switch_sgi_send"]),
+        sched_row("  of which the rest: WFI exit, put, pick, load", nat_rest, None,
+                  minus(kel["vcpu_switch"], kel["vcpu_switch_sgi_send"]), nat_rest),
     ]
 
 
