@@ -27,7 +27,6 @@
  *   c  crash: every vCPU's exception vector faults, so Keel stops them
  *   h  hang: every vCPU spins with interrupts masked, as a panicked kernel
  */
-#include <string.h>
 #include "libguest.h"
 
 #define SPIN_BATCH 1024
@@ -315,31 +314,34 @@ static void sort(u64 *a, u64 n)
             }
 }
 
-static void lat_report(u64 n)
+static void lat_report(u64 n, u64 t0, u64 t1)
 {
-    u64 sum = 0, p50, p99;
+    u64 sum = 0, avg, p50, p99;
 
     sort(samples, n);
     for (u64 i = 0; i < n; i++)
         sum += samples[i];
+    avg = sum / n;
     p50 = samples[n / 2];
     p99 = samples[(n * 99) / 100];
-    printf("SCHED-LAT n=%lu min=%lu avg=%lu p50=%lu p99=%lu max=%lu (ticks) min_ns=%lu avg_ns=%lu "
-           "p50_ns=%lu p99_ns=%lu max_ns=%lu timer=%s period_ms=%lu freq=%lu\n", n, samples[0],
-           sum / n, p50, p99, samples[n - 1], ticks_ns(samples[0]), ticks_ns(sum / n),
-           ticks_ns(p50), ticks_ns(p99), ticks_ns(samples[n - 1]), cfg.phys ? "phys" : "virt",
-           cfg.period_ms, freq);
+    printf("SCHED-LAT n=%lu min=%lu avg=%lu p50=%lu p99=%lu max=%lu (ticks) min_ns=%lu "
+           "avg_ns=%lu p50_ns=%lu p99_ns=%lu max_ns=%lu timer=%s period_ms=%lu begin=%lu "
+           "end=%lu freq=%lu\n", n, samples[0], avg, p50, p99, samples[n - 1],
+           ticks_ns(samples[0]), ticks_ns(avg), ticks_ns(p50), ticks_ns(p99),
+           ticks_ns(samples[n - 1]), cfg.phys ? "phys" : "virt", cfg.period_ms, t0 / freq,
+           t1 / freq, freq);
 }
 
 static void run_latency(void)
 {
-    u64 n = cfg.count < MAX_SAMPLES ? cfg.count : MAX_SAMPLES, early = 0;
+    u64 n = cfg.count < MAX_SAMPLES ? cfg.count : MAX_SAMPLES, early = 0, t0;
 
     if (!n)
         guest_abort("latency: sched.count=0");
     lat_timer = cfg.phys ? &ptimer : &vtimer;
     irq_set_handler(*lat_timer->ppi, lat_irq);
     gic_irq_enable(*lat_timer->ppi);
+    t0 = cntvct();
     for (u64 i = 0; i < n; i++) {
         s64 d = lat_one(ms_ticks(cfg.period_ms));
 
@@ -349,7 +351,7 @@ static void run_latency(void)
     gic_irq_disable(*lat_timer->ppi);
     irq_set_handler(*lat_timer->ppi, vtimer_quiet);
     report(early == 0, "latency: no interrupt before its deadline (%lu early of %lu)", early, n);
-    lat_report(n);
+    lat_report(n, t0, cntvct());
 }
 
 /* ---- duty ---- */
