@@ -7,9 +7,11 @@
  * own syndromes, and none is ever generated at EL2 (debug exceptions are
  * disabled at any EL above the debug target, D2.4); with MDCR_EL2.TDA
  * clear the guest programs DBGBCR/DBGBVR/DBGWCR/DBGWVR<n>_EL1 and MDSCR_EL1
- * itself, at no exit (the claim tags are Keel's copy: debug_ctl_access). Each vCPU has its core to itself
- * and Keel uses no debug of its own: there is nothing of Keel's to hide or
- * to switch, only a previous run's registers to clear when a vCPU starts.
+ * itself, at no exit (the claim tags are Keel's copy: debug_ctl_access).
+ * Keel uses no debug of its own: there is nothing of Keel's to hide, only
+ * a vCPU's registers to load when it starts or is switched in
+ * (debug_vcpu_load) and to take back when it is switched out
+ * (debug_vcpu_save).
  *
  * The OS lock and the OS double lock are emulated (MDCR_EL2.TDOSA): their
  * state is the vCPU's, not the core's, and QEMU does not honour OSLK in
@@ -168,28 +170,46 @@ static void debug_regs_from_hw(struct vcpu_debug *d)
     d->mdscr = read_sysreg(mdscr_el1);
 }
 
+/*
+ * The CPU's share of a vCPU's debug state, both ways (a start, or a switch
+ * between vCPUs sharing the core): every implemented breakpoint and
+ * watchpoint (value and control), MDSCR_EL1 and MDCCINT_EL1. What is not
+ * here is not the CPU's: the OS lock, double lock and DBGPRCR_EL1 are
+ * emulated (MDCR_EL2.TDOSA) and live in struct vcpu_debug, as do the claim
+ * tags where FEAT_FGT traps them; MDCR_EL2 itself is the caller's to write
+ * from debug_mdcr_traps() for the vCPU it loads (its TDA is per vCPU).
+ */
 void debug_vcpu_load(struct vcpu *v)
 {
     /*
      * The core's own OS and double locks would stop the guest's debug
      * exceptions whatever the guest's emulated locks say: a cold-reset
      * core comes up with OSLK set, and nothing else in Keel clears it.
-     * MDCCINT_EL1 passes through where the DCC does (no FEAT_FGT): it
-     * starts with the DCC interrupts disabled.
+     * MDCCINT_EL1 passes through where the DCC does (no FEAT_FGT); a
+     * vCPU starts with its DCC interrupts disabled (0 after the reset).
      */
     write_sysreg(oslar_el1, 0);
     if (debug_has_double_lock())
         write_sysreg(osdlr_el1, 0);
-    write_sysreg(mdccint_el1, 0);
+    write_sysreg(mdccint_el1, v->arch.debug.mdccint);
     debug_regs_to_hw(&v->arch.debug);
 }
 
+/*
+ * The reverse of debug_vcpu_load(). The breakpoints and MDSCR_EL1 are
+ * read only while the guest's locks are clear: locked, its accesses
+ * trapped into *d, which is newer than the CPU (the CPU holds MDSCR_EL1
+ * without its enables then). MDCCINT_EL1 is read always: no access of the
+ * guest's ever reaches Keel's copy (trapped, it reads 0 and ignores
+ * writes: debug_sysreg_access), so the CPU's is the only one.
+ */
 void debug_vcpu_save(struct vcpu *v)
 {
     struct vcpu_debug *d = &v->arch.debug;
 
     if (!debug_locked(d))
-        debug_regs_from_hw(d); /* locked, they trapped into *d already */
+        debug_regs_from_hw(d);
+    d->mdccint = read_sysreg(mdccint_el1);
 }
 
 /*

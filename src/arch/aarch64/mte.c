@@ -50,19 +50,70 @@ void mte_cpu_setup(void)
     isb();
 }
 
+/* The EL1 tag-check registers by encoding, for assemblers without FEAT_MTE (Arm ARM D17.2). */
+#define GCR_EL1 S3_0_C1_C0_6
+#define RGSR_EL1 S3_0_C1_C0_5
+#define TFSR_EL1 S3_0_C5_C6_0
+#define TFSRE0_EL1 S3_0_C5_C6_1
+
 /*
- * A vCPU's tag-check state at its start: GCR_EL1 (S3_0_C1_C0_6), RGSR_EL1
- * (S3_0_C1_C0_5), TFSR_EL1 (S3_0_C5_C6_0), TFSRE0_EL1 (S3_0_C5_C6_1), all
- * 0; written whatever the VM, so nothing of a tagged VM's carries over.
+ * A vCPU's tag-check state at its start: GCR_EL1, RGSR_EL1, TFSR_EL1,
+ * TFSRE0_EL1 all 0; written whatever the VM, so nothing of a tagged VM's
+ * carries over.
  */
 void mte_vcpu_reset(void)
 {
     if (!arch_mem_tagging_supported())
         return;
-    write_sysreg(s3_0_c1_c0_6, 0);
-    write_sysreg(s3_0_c1_c0_5, 0);
-    write_sysreg(s3_0_c5_c6_0, 0);
-    write_sysreg(s3_0_c5_c6_1, 0);
+    write_sysreg_enc(GCR_EL1, 0);
+    write_sysreg_enc(RGSR_EL1, 0);
+    write_sysreg_enc(TFSR_EL1, 0);
+    write_sysreg_enc(TFSRE0_EL1, 0);
+}
+
+/*
+ * The switch saves and loads the four registers for a tagged VM only. A
+ * plain VM runs with HCR_EL2.ATA clear: its EL1 accesses to them trap to
+ * Keel (and are UNDEFINED to it), IRG ignores GCR_EL1 and RGSR_EL1 and
+ * yields tag 0, and no access is Tag Checked, so nothing writes
+ * TFSR_EL1/TFSRE0_EL1 (Arm ARM D10, "Allocation Tag access" and
+ * AArch64.AccessIsTagChecked()). It can neither read nor change what the
+ * last tagged vCPU on the core left there, and that one's load rewrites
+ * them; so a plain vCPU costs nothing here. Keel's own TFSR_EL2 and
+ * SCTLR_EL2.TCF never change (see the top of this file).
+ */
+void mte_vcpu_save(struct vcpu *v)
+{
+    struct vcpu_mte *m = &v->arch.mte;
+
+    if (!v->vm->cfg.mem_tagging)
+        return;
+    /*
+     * An asynchronous Tag Check Fault of the guest's last accesses may not
+     * be in TFSR_EL1/TFSRE0_EL1 yet: a DSB completes those accesses, and
+     * the ISB orders the reads after it, so no fault is lost here or
+     * charged to the next vCPU (D10, "Tag Check Faults"; SCTLR_EL1.ITFSB
+     * would do it only on an exception entry to EL1, not on this exit).
+     */
+    dsb(nsh);
+    isb();
+    m->gcr = read_sysreg_enc(GCR_EL1);
+    m->rgsr = read_sysreg_enc(RGSR_EL1);
+    m->tfsr = read_sysreg_enc(TFSR_EL1);
+    m->tfsre0 = read_sysreg_enc(TFSRE0_EL1);
+}
+
+/* No ISB: only the guest uses these, and the ERET into it synchronises them. */
+void mte_vcpu_load(const struct vcpu *v)
+{
+    const struct vcpu_mte *m = &v->arch.mte;
+
+    if (!v->vm->cfg.mem_tagging)
+        return;
+    write_sysreg_enc(GCR_EL1, m->gcr);
+    write_sysreg_enc(RGSR_EL1, m->rgsr);
+    write_sysreg_enc(TFSR_EL1, m->tfsr);
+    write_sysreg_enc(TFSRE0_EL1, m->tfsre0);
 }
 
 /* ID_AA64PFR1_EL1.MTE for @vm: the host's level for a tagged VM, else hidden (0). */

@@ -19,6 +19,10 @@
 #include <keel/cpu.h>
 #include <keel/log.h>
 #include <keel/platform.h>
+#include <keel/vcpu.h>
+
+/* See the pad at the end of struct vcpu_arch. */
+_Static_assert(__builtin_offsetof(struct vcpu, vgic) % 32 == 0, "struct vcpu's vgic off a multiple of 32");
 
 enum pmu_mode {
     PMU_NONE,      /* no PMUv3: its registers do not exist, Keel touches none */
@@ -33,8 +37,9 @@ unsigned int pmu_guest_ver;
 /*
  * PMCR_EL0.DP as the guest on each core wrote it, where the hardware's
  * stays set (PMU_TRAP_PMCR): part of the core's PMU state, as the rest of
- * it lives in the core's registers (the vCPU scheduler will switch it with
- * them), and out of struct vcpu, whose layout the exit paths' offsets feel.
+ * it lives in the core's registers (pmu_vcpu_save/load switch it with
+ * them, inside the PMCR_EL0 they keep), and out of the hot part of struct
+ * vcpu, whose layout the exit paths' offsets feel.
  */
 static bool guest_pmcr_dp[PLAT_MAX_CPUS];
 
@@ -135,11 +140,18 @@ static u64 pmcr_hw(u64 val)
  * DP is invisible to the guest but for reading it back: a guest at EL1 or
  * EL0 in Non-secure state is never in a prohibited region.
  */
-u64 pmu_pmcr_read(void)
+static u64 pmcr_guest_view(u64 hw)
 {
     bool dp = guest_pmcr_dp[cpu_this()->id];
 
-    return (read_sysreg(pmcr_el0) & ~PMCR_EL0_DP) | (dp ? PMCR_EL0_DP : 0);
+    if (mode != PMU_TRAP_PMCR)
+        return hw;
+    return (hw & ~PMCR_EL0_DP) | (dp ? PMCR_EL0_DP : 0);
+}
+
+u64 pmu_pmcr_read(void)
+{
+    return pmcr_guest_view(read_sysreg(pmcr_el0));
 }
 
 void pmu_pmcr_write(u64 val)
@@ -209,5 +221,168 @@ void pmu_quiesce(void)
     if (mode == PMU_NONE)
         return;
     pmu_stop();
+    isb();
+}
+
+/*
+ * Switching a vCPU's PMU, for vCPUs sharing a core. The registers are the
+ * guest's whole PMU state in the DIRECT and TRAP_PMCR modes (Arm ARM D13.4,
+ * the Performance Monitors registers): PMCR_EL0, PMSELR_EL0, PMUSERENR_EL0,
+ * the enable, interrupt-enable and overflow bits (each a SET/CLR pair over
+ * one state), the cycle counter and its filter, and each event counter and
+ * its type below the guest's N. HIDDEN and NONE give a guest nothing to
+ * keep: its PMU reads as zero, and PMUSERENR_EL0 stays as pmu_vcpu_reset()
+ * left it (the guest's EL1 cannot write it: MDCR_EL2.TPM). MDCR_EL2.HPMN
+ * is nothing to save either: it is this core's N (pmu_mdcr()), the same
+ * for every vCPU on it.
+ */
+
+/* Whether guests have this core's PMU, and so state in it to switch. */
+static bool pmu_guest_owned(void)
+{
+    return mode == PMU_DIRECT || mode == PMU_TRAP_PMCR;
+}
+
+/*
+ * PMCR_EL0's fields a guest writes and reads back (D13.4, PMCR_EL0): E, D,
+ * X, DP, LC, and LP and FZO where implemented (RES0 otherwise, so
+ * restoring them is harmless). Not P and C, which act when written 1 and
+ * read 0 (a 1 restored would zero counters), nor the read-only N, IDCODE
+ * and IMP, nor FZS, which is SPE's, and guests have no SPE.
+ */
+#define PMCR_EL0_SAVED (PMCR_EL0_E | PMCR_EL0_D | PMCR_EL0_X | PMCR_EL0_DP | PMCR_EL0_LC | \
+                        PMCR_EL0_LP | PMCR_EL0_FZO)
+
+/* The bits of PMCNTENSET_EL0, PMINTENSET_EL1, PMOVSSET_EL0 the guest has: P<n> below N, and C. */
+static u64 pmu_guest_counters(unsigned int n)
+{
+    return GENMASK(n - 1, 0) | BIT(31);
+}
+
+/*
+ * PMEVCNTR<n>_EL0 and PMEVTYPER<n>_EL0 by name, n in the instruction: no
+ * PMSELR_EL0 (whose value is the guest's) and no ISB between counters.
+ */
+#define PMEV_ALL(op) op(0) op(1) op(2) op(3) op(4) op(5) op(6) op(7) op(8) op(9) op(10) \
+    op(11) op(12) op(13) op(14) op(15) op(16) op(17) op(18) op(19) op(20) op(21) op(22) \
+    op(23) op(24) op(25) op(26) op(27) op(28) op(29) op(30)
+#define PMEVCNTR_READ(n) case n: return read_sysreg(pmevcntr##n##_el0);
+#define PMEVCNTR_WRITE(n) case n: write_sysreg(pmevcntr##n##_el0, val); return;
+#define PMEVTYPER_READ(n) case n: return read_sysreg(pmevtyper##n##_el0);
+#define PMEVTYPER_WRITE(n) case n: write_sysreg(pmevtyper##n##_el0, val); return;
+
+static u64 pmevcntr_read(unsigned int n)
+{
+    switch (n) {
+    PMEV_ALL(PMEVCNTR_READ)
+    }
+    return 0;
+}
+
+static void pmevcntr_write(unsigned int n, u64 val)
+{
+    switch (n) {
+    PMEV_ALL(PMEVCNTR_WRITE)
+    }
+}
+
+static u64 pmevtyper_read(unsigned int n)
+{
+    switch (n) {
+    PMEV_ALL(PMEVTYPER_READ)
+    }
+    return 0;
+}
+
+static void pmevtyper_write(unsigned int n, u64 val)
+{
+    switch (n) {
+    PMEV_ALL(PMEVTYPER_WRITE)
+    }
+}
+
+/* The counters and their filters, below the guest's N (its counters are not running). */
+static void pmu_counters_save(struct vcpu_pmu *p, unsigned int n)
+{
+    for (unsigned int i = 0; i < n; i++) {
+        p->pmevtyper[i] = pmevtyper_read(i);
+        p->pmevcntr[i] = pmevcntr_read(i);
+    }
+    p->pmccfiltr = read_sysreg(pmccfiltr_el0);
+    p->pmccntr = read_sysreg(pmccntr_el0);
+}
+
+static void pmu_counters_load(const struct vcpu_pmu *p, unsigned int n)
+{
+    for (unsigned int i = 0; i < n; i++) {
+        pmevtyper_write(i, p->pmevtyper[i]);
+        pmevcntr_write(i, p->pmevcntr[i]);
+    }
+    write_sysreg(pmccfiltr_el0, p->pmccfiltr);
+    write_sysreg(pmccntr_el0, p->pmccntr);
+}
+
+/*
+ * The enables are read first; then PMCR_EL0.E is cleared, which stops every
+ * counter of the guest's at once (all are below HPMN, so all obey E) and
+ * drops the overflow interrupt request, which CheckForPMUOverflow() gates
+ * with E: after this the core's PPI stays low, whatever vCPU comes next,
+ * and pmu_line_high() says so. MDCR_EL2.HPMD and HCCD (or DP) already keep
+ * Keel's EL2 out of the counts; the stop makes the values read below one
+ * snapshot, with nothing counting in between. The ISB makes the stop take
+ * effect before they are read (a write's effect on the counters is
+ * indirect). P and C read as 0, so writing the value back resets nothing.
+ */
+void pmu_vcpu_save(struct vcpu *v)
+{
+    struct vcpu_pmu *p = &v->arch.pmu;
+    unsigned int n;
+    u64 hw, mask;
+
+    if (!pmu_guest_owned())
+        return;
+    hw = read_sysreg(pmcr_el0);
+    n = (unsigned int)pmu_hpmn();
+    mask = pmu_guest_counters(n);
+    p->pmcr = pmcr_guest_view(hw) & PMCR_EL0_SAVED;
+    p->pmcntenset = read_sysreg(pmcntenset_el0) & mask;
+    write_sysreg(pmcr_el0, hw & ~PMCR_EL0_E);
+    isb();
+    p->pmovsset = read_sysreg(pmovsset_el0) & mask;
+    p->pmintenset = read_sysreg(pmintenset_el1) & mask;
+    p->pmselr = read_sysreg(pmselr_el0);
+    p->pmuserenr = read_sysreg(pmuserenr_el0);
+    pmu_counters_save(p, n);
+}
+
+/*
+ * The reverse, in the opposite order: PMCR_EL0 first with E clear (so
+ * nothing counts while the counters are written, and LC, LP and, where it
+ * is kept beneath the guest's, DP are in place), the counters and filters,
+ * then the overflow flags, interrupt enables and counter enables, and E
+ * last. A saved overflow whose interrupt is enabled raises the PPI again
+ * by itself: the request is a level, PMCR_EL0.E && (PMINTENSET_EL1 &
+ * PMOVSSET_EL0) (CheckForPMUOverflow(); QEMU drives its line from the same
+ * registers), so it rises with the last write, as on the real core. The
+ * ISB makes the loaded state, the line with it, take effect before the
+ * caller's vGIC restore samples it (pmu_line_high()).
+ */
+void pmu_vcpu_load(const struct vcpu *v)
+{
+    const struct vcpu_pmu *p = &v->arch.pmu;
+
+    if (!pmu_guest_owned())
+        return;
+    pmu_pmcr_write(p->pmcr & ~PMCR_EL0_E);
+    pmu_counters_load(p, (unsigned int)pmu_hpmn());
+    write_sysreg(pmselr_el0, p->pmselr);
+    write_sysreg(pmuserenr_el0, p->pmuserenr);
+    write_sysreg(pmovsclr_el0, GENMASK(31, 0));
+    write_sysreg(pmovsset_el0, p->pmovsset);
+    write_sysreg(pmintenclr_el1, GENMASK(31, 0));
+    write_sysreg(pmintenset_el1, p->pmintenset);
+    write_sysreg(pmcntenclr_el0, GENMASK(31, 0));
+    write_sysreg(pmcntenset_el0, p->pmcntenset);
+    pmu_pmcr_write(p->pmcr);
     isb();
 }

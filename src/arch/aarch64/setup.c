@@ -7,6 +7,7 @@
 #include <arch/mte.h>
 #include <arch/asm.h>
 #include <arch/mmu.h>
+#include <arch/pauth.h>
 #include <arch/pmu.h>
 #include <arch/psci_fw.h>
 #include <arch/sysreg.h>
@@ -112,6 +113,7 @@ void __noreturn boot_primary(u64 dtb)
     psci_fw_init(platform.psci);
     vtimer_init();
     pmu_init(); /* before any CPU enables its PPIs */
+    pauth_init(); /* before the secondaries start and any vCPU with them */
 
     info.image_start = (u64)_start;
     info.image_end = (u64)_end;

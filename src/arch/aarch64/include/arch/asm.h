@@ -30,4 +30,8 @@
 #define VCPU_REGS_SIZE (32 * 8)
 #define VCPU_EXITS VCPU_REGS_SIZE /* struct vcpu.exits[], EXIT_HVC first */
 
+/* struct vcpu_fp (arch/vcpu_state.h): Q0-Q31 from offset 0, then FPSR and FPCR */
+#define VCPU_FP_FPSR (32 * 16)
+#define VCPU_FP_FPCR (VCPU_FP_FPSR + 8)
+
 #endif

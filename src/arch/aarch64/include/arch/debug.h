@@ -11,10 +11,11 @@ void debug_vcpu_reset(struct vcpu *v);
 /* The MDCR_EL2 debug trap bits this vCPU runs with (TDA while its OS lock is set). */
 u64 debug_mdcr_traps(const struct vcpu *v);
 /*
- * Puts @v's debug registers into this CPU, or takes them back into @v
- * (the CPU is then free for another vCPU). Keel runs a vCPU on its own
- * core from entry to stop, so only vCPU entry loads today; a scheduler
- * switching vCPUs on one core saves the outgoing one and loads the next.
+ * At EL2 on @v's core, @v not running: puts @v's debug registers into this
+ * CPU (at every start, and when it is switched in), or takes them back
+ * into @v (the CPU is then free for another vCPU). A pair for switching:
+ * load(save(x)) gives the CPU what x's guest had. MDCR_EL2 is not theirs:
+ * write it from debug_mdcr_traps() for the vCPU loaded.
  */
 void debug_vcpu_load(struct vcpu *v);
 void debug_vcpu_save(struct vcpu *v);

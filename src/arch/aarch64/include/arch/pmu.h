@@ -7,6 +7,8 @@
 
 #include <keel/types.h>
 
+struct vcpu;
+
 /*
  * The PMU version guests read in ID_AA64DFR0_EL1.PMUVer (and, AArch32,
  * ID_DFR0_EL1.PerfMon): 0 when they have none. Set by pmu_init().
@@ -26,7 +28,18 @@ u64 pmu_mdcr(void);
 void pmu_vcpu_reset(void);
 /* No vCPU on this CPU any more: nothing counts, the overflow line is low. */
 void pmu_quiesce(void);
-/* The overflow interrupt request as the guest's PMU drives it now (guests have the PMU). */
+/*
+ * At EL2 on @v's core, @v not running: the guest's PMU from the CPU into
+ * v->arch.pmu, counting stopped first and the overflow line left low; or
+ * from v->arch.pmu into the CPU, counting and the line resuming last.
+ * Nothing while the PMU is not the guests' (hidden, or none).
+ */
+void pmu_vcpu_save(struct vcpu *v);
+void pmu_vcpu_load(const struct vcpu *v);
+/*
+ * The overflow interrupt request as the guest's PMU drives it now (guests
+ * have the PMU): from the live registers, so low after pmu_vcpu_save().
+ */
 bool pmu_line_high(void);
 /* Whether PMCR_EL0 traps (MDCR_EL2.TPMCR) with the PMU given to guests. */
 bool pmu_pmcr_trapped(void);

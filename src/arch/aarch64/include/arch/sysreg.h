@@ -11,6 +11,7 @@
 #define read_sysreg(r) ({ u64 __v; __asm__ volatile("mrs %0, " #r : "=r"(__v)); __v; })
 #define write_sysreg(r, v) __asm__ volatile("msr " #r ", %x0" : : "rZ"((u64)(v)))
 /* For a register named by a macro (its S<op0>_<op1>_C<n>_C<m>_<op2> encoding). */
+#define read_sysreg_enc(r) read_sysreg(r)
 #define write_sysreg_enc(r, v) write_sysreg(r, v)
 #define isb() __asm__ volatile("isb" ::: "memory")
 #define dsb(opt) __asm__ volatile("dsb " #opt ::: "memory")
@@ -193,8 +194,12 @@
 #define PMCR_EL0_E BIT(0)
 #define PMCR_EL0_P BIT(1)
 #define PMCR_EL0_C BIT(2)
+#define PMCR_EL0_D BIT(3)
+#define PMCR_EL0_X BIT(4)
 #define PMCR_EL0_DP BIT(5)
 #define PMCR_EL0_LC BIT(6)
+#define PMCR_EL0_LP BIT(7)  /* FEAT_PMUv3p5 */
+#define PMCR_EL0_FZO BIT(9) /* FEAT_PMUv3p7 */
 #define PMCR_EL0_N(v) (((v) >> 11) & 0x1f)
 /* PMSELR_EL0.SEL of the cycle counter: PMXEVTYPER_EL0 then reaches PMCCFILTR_EL0 */
 #define PMSELR_EL0_SEL_CYCLE 31

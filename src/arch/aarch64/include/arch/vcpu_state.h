@@ -5,7 +5,9 @@
 #ifndef ARCH_VCPU_STATE_H
 #define ARCH_VCPU_STATE_H
 
+#include <keel/timerq.h>
 #include <keel/types.h>
+#include <arch/asm.h>
 
 /* While the guest runs, SP_EL2 points just past these: vectors.S saves them in place. */
 struct vcpu_regs {
@@ -39,6 +41,36 @@ struct vcpu_debug {
     bool oslk;      /* OSLSR_EL1.OSLK */
     bool dlk;       /* OSDLR_EL1.DLK */
     bool corenpdrq; /* DBGPRCR_EL1.CORENPDRQ */
+    u64 mdccint;    /* MDCCINT_EL1: the guest's where the DCC passes through (no FEAT_FGT) */
+};
+
+/*
+ * The FP/SIMD registers (fpsimd.S): V0-V31 as Q registers, each the low
+ * doubleword first as STR Qn stores it, then FPSR and FPCR. 16-byte aligned
+ * for STP/LDP of Q pairs; the offsets are fpsimd.S's (arch/asm.h).
+ */
+struct vcpu_fp {
+    u64 q[32][2];
+    u64 fpsr, fpcr;
+} __attribute__((aligned(16)));
+_Static_assert(__builtin_offsetof(struct vcpu_fp, fpsr) == VCPU_FP_FPSR, "asm.h VCPU_FP_FPSR");
+_Static_assert(__builtin_offsetof(struct vcpu_fp, fpcr) == VCPU_FP_FPCR, "asm.h VCPU_FP_FPCR");
+
+/* A tagged VM's tag-check registers (mte.c): GCR_EL1, RGSR_EL1, TFSR_EL1, TFSRE0_EL1. */
+struct vcpu_mte {
+    u64 gcr, rgsr, tfsr, tfsre0;
+};
+
+/*
+ * The guest's PMU while its vCPU is off its core (pmu.c). The set and clear
+ * register pairs are one state each, kept as the SET view; pmcr holds the
+ * guest's view of PMCR_EL0 (its own DP) and only its read/write fields.
+ */
+#define PMU_MAX_EVCNT 31 /* PMCR_EL0.N is at most 31 */
+struct vcpu_pmu {
+    u64 pmcr, pmselr, pmcntenset, pmintenset, pmovsset, pmuserenr;
+    u64 pmccntr, pmccfiltr;
+    u64 pmevcntr[PMU_MAX_EVCNT], pmevtyper[PMU_MAX_EVCNT];
 };
 
 struct vcpu_arch {
@@ -46,6 +78,19 @@ struct vcpu_arch {
     u64 elr, spsr;
     struct vcpu_el1 el1;
     struct vcpu_debug debug;
+    /* Switched only when vCPUs share a core (the scheduler): fpsimd.S, mte.c, pmu.c. */
+    struct vcpu_fp fp;
+    struct vcpu_mte mte;
+    struct vcpu_pmu pmu;
+    /*
+     * Keeps struct vcpu's vgic at a multiple of 64 bytes, where it was: an
+     * offset off 32 cost GICv2's self-SGI an instruction (design notes,
+     * "Guest PMU"; asserted in pmu.c).
+     */
+    struct timer_event ptimer_ev; /* the emulated EL1 physical timer's deadline (ptimer.c) */
+    u64 cnthctl;        /* CNTHCTL_EL2 while off its CPU: the ECV trap may be armed (vtimer.c) */
+    u32 ppi_active;     /* forwarded PPIs active while off its CPU (vgic_lr.c) */
+    u64 pad[3];
 };
 
 #define MPIDR_AFF_BITS 0xff00ffffffUL /* Aff3, Aff2, Aff1, Aff0 */
