@@ -1,6 +1,7 @@
 """The vCPU scheduler (issue 9): vCPUs of one or more VMs sharing a
 physical core, with per-VM priorities (keel-run prio=, higher first) and
-time slices, beside cores that hold one vCPU and stay exclusive.
+time slices (keel-run timeslice=), beside cores that hold one vCPU and
+stay exclusive (docs/scheduling.md).
 
 The loads are the sched guest (tests/guests/sched/sched.c): `spin` counts
 loop iterations per second and per window, `duty` alternates busy and
@@ -25,10 +26,8 @@ CNTVOFF_EL2 = 0), so the figures of VMs running side by side line up.
   neighbour keeps running; restarts of a VM whose vCPUs share a core lose
   no page;
 - the test guest matrix (timer, smp, gic, psci, sysregs, pmu, debug) with
-  2 vCPUs on one core: per-vCPU state kept across switches.
-
-Only the latency baseline runs without the scheduler; everything else
-needs vCPUs sharing a core, which keel-run and Keel refuse before issue 9.
+  2 vCPUs on one core, on a GICv3 and a GICv2: per-vCPU state kept
+  across switches.
 
 Environment:
   KEEL_SCHED_RESTARTS   restarts in the page-loss test (default 100)
@@ -46,10 +45,9 @@ from test_hostile import joined
 from test_linux import GUEST_OOPS, parse_interrupts, row
 from test_multi_vm import SHELL_BANNER, wait_ready
 
-# keel-run's keys for issue 9. NB: slice= also names host-disk slices
-# (slice=START:SIZE) today; if the time slice gets another key, change it here.
+# keel-run's keys for issue 9 (keel,priority, keel,time-slice-us)
 PRIO_KEY = "prio"
-SLICE_KEY = "slice"
+SLICE_KEY = "timeslice"
 # The time slice every timing bound below is written against: long next to
 # what a loaded host adds to QEMU's timers (p99 of a few ms natively).
 SLICE_MS = 50
@@ -78,19 +76,19 @@ def sched_elf():
 
 # ---- VM specs ----
 
-def sharing(affinity, prio=None, slice_ms=None):
-    """keel-run keys placing a VM on cores it may share."""
+def placed(affinity, prio=None, slice_ms=None):
+    """keel-run keys placing a VM on @affinity's cores, alone or not."""
     keys = {"affinity": hex(affinity)}
     if prio is not None:
         keys[PRIO_KEY] = str(prio)
     if slice_ms is not None:
-        keys[SLICE_KEY] = str(slice_ms)
+        keys[SLICE_KEY] = f"{slice_ms}ms"
     return keys
 
 
 def timed(affinity, prio=None):
-    """Sharing, with the slice the timing bounds assume."""
-    return sharing(affinity, prio, SLICE_MS)
+    """Placed, with the slice the timing bounds assume."""
+    return placed(affinity, prio, SLICE_MS)
 
 
 def sched_vm(elf, name, cpus=1, keys=None, **args):
@@ -175,7 +173,8 @@ def read_until(proc, done, timeout):
     """Console lines (cleaned) until done(text) holds."""
     text, end = "", time.time() + timeout
     while not done(text):
-        assert time.time() < end, f"gave up after {timeout}s (log: {proc.log_path}):\n{text[-3000:]}"
+        assert time.time() < end, \
+            f"gave up after {timeout}s (log: {proc.log_path}):\n{text[-3000:]}"
         proc.expect(r"\r?\n", timeout)
         text += clean(proc.child.before) + "\n"
     return text
@@ -210,11 +209,11 @@ def restart(proc, name, boot):
 @pytest.mark.parametrize("vcpus", [1, 2], ids=["1vcpu", "2vcpu"])
 def test_equal_priority_vms_share_one_core_evenly(keel, sched_elf, vcpus):
     """a and b share core 0 with their vCPUs; x has core 1 to itself."""
-    fair = sharing(0x1, slice_ms=FAIR_SLICE_MS)
+    fair = placed(0x1, slice_ms=FAIR_SLICE_MS)
     text = run_to_end(keel, "--smp", "2",
                       "--vm", sched_vm(sched_elf, "a", vcpus, fair, mode="spin", seconds=6),
                       "--vm", sched_vm(sched_elf, "b", vcpus, fair, mode="spin", seconds=6),
-                      "--vm", sched_vm(sched_elf, "x", 1, sharing(0x2), mode="spin", seconds=6))
+                      "--vm", sched_vm(sched_elf, "x", 1, placed(0x2), mode="spin", seconds=6))
     assert_clean(text, "a", "b", "x")
     a, b, x = (Spin(joined(text, f"[{n}] "), n) for n in "abx")
     both = range(max(a.begin, b.begin), min(a.end, b.end))
@@ -285,19 +284,22 @@ def test_low_priority_vm_gets_only_the_high_ones_idle_windows(keel, sched_elf):
 
 LAT_CASES = {
     # the baseline: the latency VM alone on its core, the spinning one on another
-    "exclusive": ("2", sharing(0x1), sharing(0x2), "virt"),
+    "exclusive": ("2", placed(0x1), placed(0x2), "virt"),
     "shared": ("1", timed(0x1, HIGH), timed(0x1, LOW), "virt"),
     "shared-phys": ("1", timed(0x1, HIGH), timed(0x1, LOW), "phys"),
 }
 
 
 def check_latency(line, f, what):
+    """A wake-up that waits for the other vCPU's slice to end takes most of
+    one: 45 ms at the median with 50 ms slices and equal priorities. The
+    last percent is the host's: a loaded host deschedules QEMU's busy
+    thread for tens of ms at times (a shared core keeps it busy, an
+    exclusive one lets it sleep), so p99 and max are printed, not bounded."""
     print(f"latency {what}: {line}")
     assert f["n"] > 0
-    # A wake-up that waited for the other vCPU's slice to end would take
-    # about half a slice at the median.
     assert f["p50_ns"] < SLICE_MS * 1e6 / 10, f"{what}: median wake-up late: {line}"
-    assert f["p99_ns"] < SLICE_MS * 1e6 / 2, f"{what}: p99 wake-up late: {line}"
+    assert f["p90_ns"] < SLICE_MS * 1e6 / 4, f"{what}: p90 wake-up late: {line}"
 
 
 @pytest.mark.parametrize("case", list(LAT_CASES))
@@ -351,7 +353,7 @@ JOB_FN = "j(){ n=0; while [ $n -lt 3000 ]; do n=$((n+1)); done;}"
 
 @pytest.mark.usefixtures("need_guest")
 def test_linux_with_four_vcpus_on_one_core(keel):
-    proc = keel("--smp", "1", "--vm", linux_vm_spec("linux", cpus=4, mem="256M", **sharing(0x1)),
+    proc = keel("--smp", "1", "--vm", linux_vm_spec("linux", cpus=4, mem="256M", **placed(0x1)),
                 timeout=60)
     sh = GuestShell(proc).wait_ready(timeout=240)
     assert sh.run("nproc").strip() == "4"
@@ -381,10 +383,10 @@ def test_linux_with_four_vcpus_on_one_core(keel):
 def test_three_vms_on_two_cores_all_progress(keel, sched_elf):
     """Linux's two vCPUs on cores 0 and 1, a spinning VM beside each."""
     proc = keel("--smp", "2",
-                "--vm", linux_vm_spec("linux", cpus=2, mem="256M", **sharing(0x3)),
-                "--vm", sched_vm(sched_elf, "a", 1, sharing(0x1), mode="spin", seconds=0,
+                "--vm", linux_vm_spec("linux", cpus=2, mem="256M", **placed(0x3)),
+                "--vm", sched_vm(sched_elf, "a", 1, placed(0x1), mode="spin", seconds=0,
                                  quiet=1),
-                "--vm", sched_vm(sched_elf, "b", 1, sharing(0x2), mode="spin", seconds=0,
+                "--vm", sched_vm(sched_elf, "b", 1, placed(0x2), mode="spin", seconds=0,
                                  quiet=1), timeout=120)
     wait_ready(proc, ["linux"], timeout=180)
     first = {n: progress(proc, n, k) for n, k in (("a", "1"), ("b", "2"))}
@@ -407,8 +409,8 @@ def test_crash_restart_and_poweroff_beside_a_running_vm(keel, sched_elf):
     """victim (2 vCPUs) and steady share core 0; steady must keep going
     through each of victim's ends."""
     spin = dict(mode="spin", seconds=0, quiet=1)
-    proc = keel("--smp", "1", "--vm", sched_vm(sched_elf, "victim", 2, sharing(0x1), **spin),
-                "--vm", sched_vm(sched_elf, "steady", 1, sharing(0x1), **spin), timeout=60)
+    proc = keel("--smp", "1", "--vm", sched_vm(sched_elf, "victim", 2, placed(0x1), **spin),
+                "--vm", sched_vm(sched_elf, "steady", 1, placed(0x1), **spin), timeout=60)
     spinning(proc, "victim", "steady")
     seen = [progress(proc, "steady", "1")]
 
@@ -437,9 +439,11 @@ def test_crash_restart_and_poweroff_beside_a_running_vm(keel, sched_elf):
 
 
 def test_restarts_of_a_vm_sharing_a_core_lose_no_page(keel, sched_elf):
+    """churn's two vCPUs and steady share core 0; churn is restarted from
+    the shell, each time until both its vCPUs run again."""
     spin = dict(mode="spin", seconds=0, quiet=1)
-    proc = keel("--smp", "1", "--vm", sched_vm(sched_elf, "churn", 2, sharing(0x1), **spin),
-                "--vm", sched_vm(sched_elf, "steady", 1, sharing(0x1), **spin), timeout=60)
+    proc = keel("--smp", "1", "--vm", sched_vm(sched_elf, "churn", 2, placed(0x1), **spin),
+                "--vm", sched_vm(sched_elf, "steady", 1, placed(0x1), **spin), timeout=60)
     spinning(proc, "churn", "steady")
     first = progress(proc, "steady", "1")
     keel_shell(proc)
@@ -459,10 +463,12 @@ def test_restarts_of_a_vm_sharing_a_core_lose_no_page(keel, sched_elf):
 
 # ---- the test guest matrix, two vCPUs on one core ----
 
+@pytest.mark.parametrize("gic", [3, 2], ids=["v3", "v2"])
 @pytest.mark.parametrize("guest", MATRIX)
-def test_guest_with_two_vcpus_on_one_core(sched_elf, guest):
+def test_guest_with_two_vcpus_on_one_core(sched_elf, guest, gic):
     elf = REPO / "build" / "guests" / f"{guest}.elf"
-    text, code, log = run_guest(elf, guest, 2, smp=1, vm_keys=sharing(0x1),
-                                log_name=f"{guest}-shared-2cpu.log")
+    text, code, log = run_guest(elf, guest, 2, smp=1, vm_keys=placed(0x1),
+                                args=("--gic", str(gic)),
+                                log_name=f"{guest}-gicv{gic}-shared-2cpu.log")
     tag = f"[{guest}] " if re.search(rf"^\[{guest}\] SUMMARY", text, re.M) else ""
-    check_run(text, code, log, tag, guest, 3)
+    check_run(text, code, log, tag, guest, gic)

@@ -18,8 +18,11 @@
  *   sched.count=N     latency: samples, at most 4096 (200)
  *   sched.period=P    latency: ms from arming to the deadline (5)
  *   sched.timer=virt|phys  latency: the virtual or the EL1 physical timer
+ *   sched.outlier=US  latency: print each sample later than this (0: none)
  *   sched.delay=MS    idle (WFI) this long before starting (0)
  *   sched.quiet=1     spin: no per-second lines
+ *   sched.gap=US      spin: print each stretch longer than this between two
+ *                     batches, time it was not running (0: none)
  *   sched.stay=1      when done, stay up (and listen) instead of SYSTEM_OFF
  *
  * While spinning or staying up, vCPU 0 reads its console between windows:
@@ -39,7 +42,7 @@
 #define UNMAPPED_IPA 0x09fff000UL
 
 struct cfg {
-    u64 seconds, window_ms, duty_ms, phase, count, period_ms, delay_ms;
+    u64 seconds, window_ms, duty_ms, phase, count, period_ms, delay_ms, outlier_us, gap_us;
     bool phys, quiet, stay;
 };
 static struct cfg cfg;
@@ -189,6 +192,14 @@ static void spin_second_done(unsigned int cpu, struct spin_cpu *s)
     s->iters = s->win[0] = s->win[1] = 0;
 }
 
+/* Whether it was off the CPU when another VM's wake-up came late, or running. */
+static void spin_gap(unsigned int cpu, u64 prev, u64 now)
+{
+    if (cfg.gap_us && now > prev + us_to_ticks(cfg.gap_us))
+        printf("SCHED-GAP cpu=%u from=%lu.%09lu ns=%lu\n", cpu, prev / freq,
+               ticks_ns(prev % freq), ticks_ns(now - prev));
+}
+
 /*
  * One batch, counted in the second and window the counter shows after it;
  * not at all once past @end (0: never), so every second printed is whole.
@@ -200,6 +211,7 @@ static u64 spin_batch(unsigned int cpu, struct spin_cpu *s, u64 prev, u64 wticks
     burn(SPIN_BATCH);
     now = cntvct();
     s->backwards += now < prev;
+    spin_gap(cpu, prev, now);
     if (end && now >= end)
         return now;
     if (now / freq != s->sec) {
@@ -285,13 +297,22 @@ static void lat_irq(u32 intid, struct ex_frame *f)
     lat_fired = true;
 }
 
-static s64 lat_one(u64 period)
+/* When and how late: to line a late one up with Keel's log and the other VMs' lines. */
+static void lat_outlier(u64 i, s64 late, u64 cval)
+{
+    if (cfg.outlier_us && late > (s64)us_to_ticks(cfg.outlier_us))
+        printf("SCHED-LAT-OUTLIER i=%lu late_ns=%lu deadline=%lu.%09lu\n", i, ticks_ns((u64)late),
+               cval / freq, ticks_ns(cval % freq));
+}
+
+static s64 lat_one(u64 i, u64 period)
 {
     const struct timer *t = lat_timer;
+    u64 cval = t->count() + period;
 
     lat_fired = false;
     local_irq_disable();
-    t->set_cval(t->count() + period);
+    t->set_cval(cval);
     t->set_ctl(CNT_CTL_ENABLE);
     while (!lat_fired) {
         wfi();
@@ -300,6 +321,7 @@ static s64 lat_one(u64 period)
         local_irq_disable();
     }
     local_irq_enable();
+    lat_outlier(i, lat_sample, cval);
     return lat_sample;
 }
 
@@ -316,18 +338,19 @@ static void sort(u64 *a, u64 n)
 
 static void lat_report(u64 n, u64 t0, u64 t1)
 {
-    u64 sum = 0, avg, p50, p99;
+    u64 sum = 0, avg, p50, p90, p99;
 
     sort(samples, n);
     for (u64 i = 0; i < n; i++)
         sum += samples[i];
     avg = sum / n;
     p50 = samples[n / 2];
+    p90 = samples[(n * 9) / 10];
     p99 = samples[(n * 99) / 100];
-    printf("SCHED-LAT n=%lu min=%lu avg=%lu p50=%lu p99=%lu max=%lu (ticks) min_ns=%lu "
-           "avg_ns=%lu p50_ns=%lu p99_ns=%lu max_ns=%lu timer=%s period_ms=%lu begin=%lu "
-           "end=%lu freq=%lu\n", n, samples[0], avg, p50, p99, samples[n - 1],
-           ticks_ns(samples[0]), ticks_ns(avg), ticks_ns(p50), ticks_ns(p99),
+    printf("SCHED-LAT n=%lu min=%lu avg=%lu p50=%lu p90=%lu p99=%lu max=%lu (ticks) min_ns=%lu "
+           "avg_ns=%lu p50_ns=%lu p90_ns=%lu p99_ns=%lu max_ns=%lu timer=%s period_ms=%lu "
+           "begin=%lu end=%lu freq=%lu\n", n, samples[0], avg, p50, p90, p99, samples[n - 1],
+           ticks_ns(samples[0]), ticks_ns(avg), ticks_ns(p50), ticks_ns(p90), ticks_ns(p99),
            ticks_ns(samples[n - 1]), cfg.phys ? "phys" : "virt", cfg.period_ms, t0 / freq,
            t1 / freq, freq);
 }
@@ -343,7 +366,7 @@ static void run_latency(void)
     gic_irq_enable(*lat_timer->ppi);
     t0 = cntvct();
     for (u64 i = 0; i < n; i++) {
-        s64 d = lat_one(ms_ticks(cfg.period_ms));
+        s64 d = lat_one(i, ms_ticks(cfg.period_ms));
 
         early += d < 0;
         samples[i] = d < 0 ? 0 : (u64)d;
@@ -423,6 +446,8 @@ static void configure(void)
     cfg.count = bootarg_num("sched.count", 200);
     cfg.period_ms = bootarg_num("sched.period", 5);
     cfg.delay_ms = bootarg_num("sched.delay", 0);
+    cfg.outlier_us = bootarg_num("sched.outlier", 0);
+    cfg.gap_us = bootarg_num("sched.gap", 0);
     cfg.phys = bootarg_is("sched.timer", "phys");
     cfg.quiet = bootarg_num("sched.quiet", 0);
     cfg.stay = bootarg_num("sched.stay", 0);
