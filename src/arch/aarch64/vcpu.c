@@ -218,6 +218,34 @@ void arch_vcpu_quiesce(struct vcpu *v)
  * and WFE (they block or yield: core/sched.c) and takes exits through the
  * vectors that save every register, so that an exit can switch vCPUs.
  */
+/* The traps and vectors of a shared CPU (@shared), or of a vCPU that must exit through them. */
+static void mode_load(struct vcpu *v, bool shared, bool full_save)
+{
+    write_sysreg(hcr_el2, hcr_guest(v->vm) | (shared ? HCR_EL2_TWI | HCR_EL2_TWE : 0));
+    write_sysreg(vbar_el2, full_save ? (u64)el2_vectors_shared : (u64)el2_vectors);
+    isb();
+}
+
+void arch_vcpu_remode(struct vcpu *v, bool full_save)
+{
+    mode_load(v, cpu_this()->shared, full_save);
+    if (full_save)
+        gic_send_kick(cpu_this()->id); /* the guest exits again at once, through them */
+}
+
+void arch_vcpu_migrate_out(struct vcpu *v)
+{
+    ptimer_stop(v);
+}
+
+/* Stale stage-1 entries here may predate local invalidations it made elsewhere. */
+void arch_vcpu_migrated(struct vcpu *v)
+{
+    last_ran[cpu_this()->id][v->vm->id] = v;
+    __asm__ volatile("tlbi vmalle1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
+    ptimer_sync(v);
+}
+
 static void el2_controls_load(struct vcpu *v, u64 cnthctl)
 {
     struct vm *vm = v->vm;
@@ -232,9 +260,7 @@ static void el2_controls_load(struct vcpu *v, u64 cnthctl)
     write_sysreg(cnthctl_el2, cnthctl);
     write_sysreg(cntvoff_el2, 0);
     feature_traps_load();
-    write_sysreg(hcr_el2, hcr_guest(vm) | (shared ? HCR_EL2_TWI | HCR_EL2_TWE : 0));
-    write_sysreg(vbar_el2, shared ? (u64)el2_vectors_shared : (u64)el2_vectors);
-    isb();
+    mode_load(v, shared, shared);
 }
 
 void __noreturn arch_vcpu_enter(struct vcpu *v)
