@@ -140,18 +140,11 @@ static u64 pmcr_hw(u64 val)
  * DP is invisible to the guest but for reading it back: a guest at EL1 or
  * EL0 in Non-secure state is never in a prohibited region.
  */
-static u64 pmcr_guest_view(u64 hw)
+u64 pmu_pmcr_read(void)
 {
     bool dp = guest_pmcr_dp[cpu_this()->id];
 
-    if (mode != PMU_TRAP_PMCR)
-        return hw;
-    return (hw & ~PMCR_EL0_DP) | (dp ? PMCR_EL0_DP : 0);
-}
-
-u64 pmu_pmcr_read(void)
-{
-    return pmcr_guest_view(read_sysreg(pmcr_el0));
+    return (read_sysreg(pmcr_el0) & ~PMCR_EL0_DP) | (dp ? PMCR_EL0_DP : 0);
 }
 
 void pmu_pmcr_write(u64 val)
@@ -344,7 +337,7 @@ void pmu_vcpu_save(struct vcpu *v)
     hw = read_sysreg(pmcr_el0);
     n = (unsigned int)pmu_hpmn();
     mask = pmu_guest_counters(n);
-    p->pmcr = pmcr_guest_view(hw) & PMCR_EL0_SAVED;
+    p->pmcr = (mode == PMU_TRAP_PMCR ? pmu_pmcr_read() : hw) & PMCR_EL0_SAVED;
     p->pmcntenset = read_sysreg(pmcntenset_el0) & mask;
     write_sysreg(pmcr_el0, hw & ~PMCR_EL0_E);
     isb();
