@@ -40,6 +40,7 @@ static struct {
     unsigned int n;
     u64 pmcr, cnten, inten, ovs, selr, userenr, ccfiltr, ccntr;
     u64 evcnt[31], evtyper[31];
+    bool qemu_line; /* as QEMU 10.0 drives it: recomputed on PMINTEN and PMOVS writes only */
 } pmu;
 
 static void lower(char *dst, const char *src)
@@ -126,6 +127,11 @@ void fake_pmu_tick(u64 events)
 bool fake_pmu_line(void)
 {
     return (pmu.pmcr & PMCR_EL0_E) && (pmu.inten & pmu.ovs);
+}
+
+bool fake_pmu_qemu_line(void)
+{
+    return pmu.qemu_line;
 }
 
 /* PMEVCNTR<m>_EL0 or PMEVTYPER<m>_EL0: the slot, or NULL if @name is neither. */
@@ -233,6 +239,8 @@ static bool pmu_write(const char *n, u64 val)
             *p &= ~val;
         else
             *p |= val & pmu_impl();
+        if (p != &pmu.cnten)
+            pmu.qemu_line = fake_pmu_line();
         return true;
     }
     p = pmu_plain(n);

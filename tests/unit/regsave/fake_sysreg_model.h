@@ -23,6 +23,8 @@ void fake_pmu(unsigned int n);
 void fake_pmu_tick(u64 events);
 /* The overflow interrupt request: PMCR_EL0.E && (PMINTENSET & PMOVSSET). */
 bool fake_pmu_line(void);
+/* The line as QEMU 10.0 drives it: that condition, recomputed only when PMINTEN or PMOVS is written. */
+bool fake_pmu_qemu_line(void);
 
 /* The access log: one entry per read ('R'), write ('W') or barrier ('B'). */
 struct fake_access {

@@ -234,7 +234,7 @@ static void test_mte_without_feature(void **state)
 #define NBPS 6
 #define NWPS 4
 
-static char bpreg[64][16]; /* "S2_0_C0_C<n>_<op2>" by n * 4 + op2 - 4 */
+static char bpreg[64][16]; /* "dbgbvr<n>_el1" and the others, by n * 4 + op2 - 4 */
 
 static const char *bp(unsigned int n, unsigned int op2)
 {
@@ -244,12 +244,14 @@ static const char *bp(unsigned int n, unsigned int op2)
 /* 6 breakpoints, 4 watchpoints, a double lock; FEAT_FGT as asked. */
 static void debug_cpu(bool fgt)
 {
+    static const char *const names[4] = { "bvr", "bcr", "wvr", "wcr" };
+
     fake_reset();
     fake_reg("id_aa64dfr0_el1", (u64)(NBPS - 1) << 12 | (u64)(NWPS - 1) << 20 | 6);
     fake_reg("id_aa64mmfr0_el1", fgt ? 1UL << 56 : 0);
     for (unsigned int n = 0; n < 16; n++)
         for (unsigned int op2 = 4; op2 <= 7; op2++) {
-            snprintf(bpreg[n * 4 + op2 - 4], 16, "S2_0_C0_C%u_%u", n, op2);
+            snprintf(bpreg[n * 4 + op2 - 4], 16, "dbg%s%u_el1", names[op2 - 4], n);
             if (n < (op2 <= 5 ? NBPS : NWPS))
                 fake_reg(bp(n, op2), 0xdead);
         }
@@ -569,7 +571,10 @@ static void test_pmu_load_enables_last(void **state)
     assert_int_equal(fake_log[fake_log_len - 1].op, 'B'); /* an ISB ends it */
 }
 
-/* The overflow line: low once saved, raised again by the load of a pending, enabled overflow. */
+/*
+ * The overflow line: low once saved, raised again by the load of a pending,
+ * enabled overflow; both as the architecture has it and as QEMU drives it.
+ */
 static void test_pmu_overflow_line_follows_the_vcpu(void **state)
 {
     struct guest_pmu g = guest_a;
@@ -579,10 +584,13 @@ static void test_pmu_overflow_line_follows_the_vcpu(void **state)
     pmu_cpu(ID_PMUVER_PMUV3P5);
     pmu_vcpu_reset();
     pmu_guest_programs(&g, 0xa0000);
+    fake_poke("pmovsset_el0", BIT(2)); /* the overflow happens with E set */
     assert_true(fake_pmu_line());
     assert_true(pmu_line_high());
+    assert_true(fake_pmu_qemu_line());
     pmu_vcpu_save(&va);
     assert_false(fake_pmu_line());
+    assert_false(fake_pmu_qemu_line());
     assert_false(pmu_line_high());
     pmu_vcpu_reset();
     pmu_guest_programs(&guest_b, 0xb0000); /* B: interrupts enabled, no overflow */
@@ -592,6 +600,7 @@ static void test_pmu_overflow_line_follows_the_vcpu(void **state)
     pmu_vcpu_save(&vb);
     pmu_vcpu_load(&va);
     assert_true(fake_pmu_line());
+    assert_true(fake_pmu_qemu_line());
     assert_true(pmu_line_high());
 }
 
