@@ -211,9 +211,11 @@ void debug_vcpu_load(struct vcpu *v)
  * The reverse of debug_vcpu_load(). The breakpoints and MDSCR_EL1 are
  * read only while the guest's locks are clear: locked, its accesses
  * trapped into *d, which is newer than the CPU (the CPU holds MDSCR_EL1
- * without its enables then). MDCCINT_EL1 is read always: no access of the
- * guest's ever reaches Keel's copy (trapped, it reads 0 and ignores
- * writes: debug_sysreg_access), so the CPU's is the only one.
+ * without its enables then). MDCCINT_EL1 (Arm ARM D13.3, the DCC's
+ * interrupt enables, RW at EL1 whenever TDA and TDCC let it through) is
+ * read always: no access of the guest's ever reaches Keel's copy (trapped,
+ * it reads 0 and ignores writes: debug_sysreg_access), so the CPU's is
+ * the only one.
  */
 void debug_vcpu_save(struct vcpu *v)
 {

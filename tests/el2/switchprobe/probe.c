@@ -7,7 +7,7 @@
  * effects checked where QEMU has them: PACGA with the keys reloaded, the
  * PMU counting and stopping, its overflow line in the GIC. Under
  * -icount shift=0 it also counts the instructions of each function (the
- * counter runs at 1 GHz and each instruction is 1 ns). Prints on the
+ * counter's nanoseconds are instructions there). Prints on the
  * PL011, "SWITCHPROBE PASS" or "FAIL" lines, then PSCI SYSTEM_OFF.
  *
  *   tests/el2/switchprobe/run [-icount shift=0]
@@ -77,6 +77,7 @@ static unsigned int failures;
         }                                                                 \
     } while (0)
 
+/* Nanoseconds of virtual time: instructions, under -icount shift=0. */
 static u64 ticks(void)
 {
     u64 t;
@@ -84,13 +85,13 @@ static u64 ticks(void)
     isb();
     t = read_sysreg(cntvct_el0);
     isb();
-    return t;
+    return t * (1000000000UL / read_sysreg(cntfrq_el0));
 }
 
 #define REPS 64
 static u64 loop_cost;
 
-/* Instructions per call of @fn(@arg): counter ticks are instructions under -icount shift=0. */
+/* Instructions per call of @fn(@arg), under -icount shift=0. */
 static u64 count(void (*fn)(void *), void *arg)
 {
     u64 t0 = ticks();
@@ -429,7 +430,7 @@ void probe_main(void)
     for (unsigned int i = 0; i < REPS; i++)
         nop_call(NULL);
     loop_cost = (ticks() - t0) / REPS;
-    console_printf("SWITCHPROBE at EL%lu, CNTFRQ %lu, loop %lu ticks\n", read_sysreg(CurrentEL) >> 2,
+    console_printf("SWITCHPROBE at EL%lu, CNTFRQ %lu, loop %lu ns\n", read_sysreg(CurrentEL) >> 2,
                    read_sysreg(cntfrq_el0), loop_cost);
     vcpus_init();
     test_fpsimd();
