@@ -9,6 +9,7 @@
 #include <keel/console_mux.h>
 #include <keel/hdisk.h>
 #include <keel/log.h>
+#include <keel/sched.h>
 #include <keel/shell.h>
 #include <keel/string.h>
 #include <keel/vdev.h>
@@ -106,6 +107,8 @@ static void cmd_help(void)
                  "start <vm>        start a stopped VM from its pristine images\n"
                  "restart <vm>      stop, rebuild from pristine images, start\n"
                  "log [level]       show or set the log level\n"
+                 "sched             per CPU: its vCPUs, their state, priority, run time, switches\n"
+                 "prio <vm> <n>     set a VM's priority (0-255, higher runs first on shared CPUs)\n"
                  "mem               free memory\n"
                  "Ctrl-a n          switch the console to the next VM\n");
 }
@@ -126,6 +129,30 @@ static void vm_command(const char *cmd, struct vm *vm)
             vm_request_reset(vm);
     } else if (!strcmp(cmd, "restart")) {
         vm_request_reset(vm);
+    }
+}
+
+/* `prio <vm> <n>`: @arg is "<vm> <n>". */
+static void cmd_prio(char *arg)
+{
+    char *num = arg ? strchr(arg, ' ') : NULL;
+    unsigned long prio;
+    char *end;
+    struct vm *vm;
+
+    if (!num) {
+        console_puts("usage: prio <vm> <0-255>\n");
+        return;
+    }
+    *num++ = '\0';
+    prio = strtoul(num, &end, 0);
+    if (end == num || *end || prio > 255) {
+        console_printf("prio: '%s' is not a priority (0-255)\n", num);
+        return;
+    }
+    if ((vm = vm_by_name(arg))) {
+        sched_set_prio(vm, (unsigned int)prio);
+        console_printf("vm %s: priority %lu\n", vm->cfg.name, prio);
     }
 }
 
@@ -151,6 +178,10 @@ static void shell_run(char *cmd)
         cmd_mem();
     else if (!strcmp(cmd, "log"))
         cmd_log(arg);
+    else if (!strcmp(cmd, "sched"))
+        sched_show();
+    else if (!strcmp(cmd, "prio"))
+        cmd_prio(arg);
     else if (!strcmp(cmd, "stat") || !strcmp(cmd, "dev") || !strcmp(cmd, "stop") || !strcmp(cmd, "start") ||
              !strcmp(cmd, "restart")) {
         if (!arg)

@@ -15,6 +15,7 @@
 #include <keel/string.h>
 #include <keel/vcpu_arch.h>
 #include <keel/vdev.h>
+#include <keel/sched.h>
 #include <keel/vm.h>
 #include <keel/vm_load.h>
 
@@ -151,8 +152,13 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
     vm_console_init(vm);
     if (vdev_create(vm) || vm_build(vm))
         goto fail;
+    if (!sched_has_room(vm)) {
+        ERROR("%s (%s): a CPU would be home to more than %u vCPUs", cfg->node, cfg->name,
+              SCHED_MAX_HOMED);
+        goto fail;
+    }
     for (unsigned int i = 0; i < cfg->nr_vcpus; i++)
-        cpus[vm->vcpus[i]->pcpu].assigned = vm->vcpus[i];
+        sched_home_vcpu(vm->vcpus[i]);
     vms[nr_vms++] = vm;
     *out = vm;
     return 0;
@@ -207,7 +213,7 @@ void vm_request_stop(struct vm *vm)
  * nothing of the guest is live and none can enter, so its memory can be
  * rewritten.
  */
-static void vm_do_reset(struct vm *vm)
+void vm_do_reset(struct vm *vm)
 {
     bool built;
 
@@ -219,29 +225,10 @@ static void vm_do_reset(struct vm *vm)
         VM_INFO(vm, "vm %s: restarting (boot %u)", vm->cfg.name, vm->boots);
 }
 
-void vm_idle_poll(void)
-{
-    struct cpu *c = cpu_this();
-    struct vcpu *v = c->assigned;
-
-    if (!v)
-        return;
-    if (v->id == 0 && vm_claim_reset(v->vm))
-        vm_do_reset(v->vm);
-    vcpu_run(v);
-}
-
-void vcpu_run(struct vcpu *v)
-{
-    if (!vcpu_claim_entry(v))
-        return;
-    arch_vcpu_reset(v, v->entry, v->context);
-    arch_vcpu_enter(v);
-}
-
 void vcpu_stop_self(struct vcpu *v)
 {
-    arch_vcpu_quiesce();
+    arch_vcpu_quiesce(v);
+    sched_vcpu_stopped(v);
     cpu_this()->vcpu = NULL;
     vcpu_release(v);
     /*

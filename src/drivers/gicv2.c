@@ -151,6 +151,18 @@ static void gicv2_clear_active(u32 intid)
         *reg32(gicd, GICD_ICACTIVER + (intid / 32) * 4) = BIT(intid % 32);
 }
 
+/* ISACTIVER0/ICACTIVER0 are banked per CPU (IHI 0048B 4.3.2): the caller's own. */
+static u32 gicv2_private_active(void)
+{
+    return *reg32(gicd, GICD_ISACTIVER);
+}
+
+static void gicv2_private_set_active(u32 mask, bool active)
+{
+    *reg32(gicd, active ? GICD_ISACTIVER : GICD_ICACTIVER) = mask;
+    dsb(sy);
+}
+
 static void gicv2_describe(void)
 {
     console_printf("  GIC:     v2, GICD %#lx, GICC %#lx, GICH %#lx, GICV %#lx\n",
@@ -169,6 +181,8 @@ const struct irqchip_ops gicv2_irqchip = {
     .enable = gicv2_enable,
     .disable = gicv2_disable,
     .clear_active = gicv2_clear_active,
+    .private_active = gicv2_private_active,
+    .private_set_active = gicv2_private_set_active,
     .dt_xlate = gic_dt_xlate,
     .hwirq_to_line = gic_hwirq_to_line,
     .describe = gicv2_describe,

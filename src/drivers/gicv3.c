@@ -167,6 +167,20 @@ static void gicv3_clear_active(u32 intid)
         *reg32(gicd, GICD_ICACTIVER + (intid / 32) * 4) = BIT(intid % 32);
 }
 
+/* The redistributor's copies of ISACTIVER0/ICACTIVER0 (IHI 0069 12.11) are this CPU's. */
+static u32 gicv3_private_active(void)
+{
+    return *reg32(gicr_this[cpu_this()->id] + GICR_SGI_BASE, GICD_ISACTIVER);
+}
+
+static void gicv3_private_set_active(u32 mask, bool active)
+{
+    u64 sgi = gicr_this[cpu_this()->id] + GICR_SGI_BASE;
+
+    *reg32(sgi, active ? GICD_ISACTIVER : GICD_ICACTIVER) = mask;
+    dsb(sy);
+}
+
 static void gicv3_disable(u32 intid)
 {
     if (intid >= 32)
@@ -190,6 +204,8 @@ const struct irqchip_ops gicv3_irqchip = {
     .enable = gicv3_enable,
     .disable = gicv3_disable,
     .clear_active = gicv3_clear_active,
+    .private_active = gicv3_private_active,
+    .private_set_active = gicv3_private_set_active,
     .dt_xlate = gic_dt_xlate,
     .hwirq_to_line = gic_hwirq_to_line,
     .describe = gicv3_describe,

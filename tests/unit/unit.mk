@@ -35,9 +35,10 @@ UNIT_SRCS_test_esr := src/arch/aarch64/esr.c
 UNIT_SRCS_test_printf := src/lib/printf.c
 UNIT_SRCS_test_pgtable := src/arch/aarch64/pgtable.c
 UNIT_SRCS_test_string := src/lib/string.c
+UNIT_SRCS_test_sched := src/core/sched_policy.c src/core/timerq.c
 UNIT_LIBS_test_dt := -lfdt
 
-UNIT_TESTS := test_buddy test_dt test_esr test_printf test_pgtable test_string
+UNIT_TESTS := test_buddy test_dt test_esr test_printf test_pgtable test_sched test_string
 UNIT_BINS := $(addprefix $(UNIT_BUILD)/,$(UNIT_TESTS))
 
 unit_obj = $(UNIT_BUILD)/obj/$(1:.c=.o)

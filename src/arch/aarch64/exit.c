@@ -8,11 +8,13 @@
 #include <arch/pmu.h>
 #include <arch/sysreg.h>
 #include <drivers/gic.h>
+#include <keel/arch.h>
 #include <keel/console.h>
 #include <keel/console_mux.h>
 #include <keel/cpu.h>
 #include <keel/log.h>
 #include <keel/platform.h>
+#include <keel/sched.h>
 #include <keel/smccc.h>
 #include <keel/vcpu.h>
 #include <keel/vcpu_arch.h>
@@ -281,9 +283,14 @@ struct vcpu_regs *vcpu_handle_sync(struct vcpu_regs *regs)
              v->vm->cfg.name, v->id, fault_ipa(), read_sysreg(elr_el2));
         arch_vcpu_inject_iabt(v, read_sysreg(far_el2));
         break;
-    case ESR_ELx_EC_WFx:
+    case ESR_ELx_EC_WFx: /* trapped on shared CPUs only (HCR_EL2.TWI/TWE) */
         v->exits[EXIT_WFX]++;
         skip_instr(esr);
+        /* ISS.TI (D13.2.40): 0b00 WFI; WFE and the timed WFIT/WFET only yield */
+        if ((esr & 3) == 0)
+            sched_block(v);
+        else
+            sched_yield(v);
         break;
     default:
         v->exits[EXIT_OTHER]++;
@@ -334,6 +341,14 @@ struct vcpu_regs *vcpu_handle_irq(struct vcpu_regs *regs)
     return exit_return(v);
 }
 
+/* A shared CPU's synchronous exits (vectors.S el2_vectors_shared) take both paths from C. */
+struct vcpu_regs *vcpu_handle_sync_any(struct vcpu_regs *regs)
+{
+    if (ESR_ELx_EC(read_sysreg(esr_el2)) == ESR_ELx_EC_DABT_LOW)
+        return vcpu_handle_dabt(regs);
+    return vcpu_handle_sync(regs);
+}
+
 struct vcpu_regs *vcpu_handle_fiq(struct vcpu_regs *regs)
 {
     return vcpu_handle_irq(regs); /* Keel uses Group 1 only: treat alike */
@@ -368,8 +383,8 @@ static bool __attribute__((noinline)) irq_handle_other(struct vcpu *v, u32 intid
         pmu_quiesce(); /* an overflow that outlived its vCPU: lower the line */
     } else if (pt_handle_irq(intid)) {
         return true; /* deactivated by the guest, through the HW bit */
-    } else if (intid == platform.timer_irq[3]) { /* CNTHP: the guest's emulated physical timer */
-        v ? ptimer_sync(v) : ptimer_idle();
+    } else if (intid == platform.timer_irq[3]) { /* CNTHP: this CPU's timer queue */
+        timerq_expire(&cpu_this()->timers, arch_counter_read());
     } else if (intid == platform.gic_maint_irq && v) {
         vgic_maintenance(v);
     } else if (intid == platform.uart_irq) {

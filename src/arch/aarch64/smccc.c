@@ -8,6 +8,8 @@
 #include <keel/console_mux.h>
 #include <keel/log.h>
 #include <keel/psci.h>
+#include <keel/cpu.h>
+#include <keel/sched.h>
 #include <keel/smccc.h>
 #include <keel/vcpu.h>
 #include <keel/vm.h>
@@ -99,7 +101,14 @@ static s64 smccc_dispatch(struct vcpu *v, u32 fn, u64 a1, u64 a2, u64 a3)
         return psci_implemented((u32)a1) ? 0 : PSCI_RET_NOT_SUPPORTED;
     case PSCI_CPU_SUSPEND:
     case PSCI_FN64(PSCI_CPU_SUSPEND):
-        /* Every suspend is taken as standby: returning at once is allowed. */
+        /*
+         * Every suspend is taken as standby: returning at once is allowed,
+         * and an exclusive CPU does. A shared one waits, as for WFI, until
+         * an interrupt is pending for the vCPU (PSCI 1.1 5.4.2: a standby
+         * state ends on a wake-up event) and runs others meanwhile.
+         */
+        if (cpu_this()->shared)
+            sched_block(v);
         return PSCI_RET_SUCCESS;
     case PSCI_CPU_OFF:
         vcpu_power_off_self(v);

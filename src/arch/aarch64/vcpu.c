@@ -3,13 +3,17 @@
  * the guest owns, and synthesised exceptions injected into EL1.
  */
 #include <arch/debug.h>
+#include <arch/fpsimd.h>
 #include <arch/mte.h>
+#include <arch/pauth.h>
 #include <arch/esr.h>
 #include <arch/pmu.h>
 #include <arch/sysreg.h>
 #include <drivers/gic.h>
+#include <keel/arch.h>
 #include <keel/cpu.h>
 #include <keel/log.h>
+#include <keel/sched.h>
 #include <keel/string.h>
 #include <keel/vcpu.h>
 #include <keel/vcpu_arch.h>
@@ -51,6 +55,9 @@ _Static_assert(EXIT_HVC == 0, "vectors.S counts HVC exits in exits[0]");
 _Static_assert(sizeof(struct vcpu_regs) == VCPU_REGS_SIZE, "asm.h VCPU_REGS_SIZE");
 
 static u64 vtcr_value;
+extern char el2_vectors[], el2_vectors_shared[];
+/* Per CPU, per VM: its vCPU whose stage-1 TLB entries this CPU may hold (tlb_sync_vcpu). */
+static struct vcpu *last_ran[PLAT_MAX_CPUS][VM_MAX];
 
 void arch_vm_init_stage2_regs(void)
 {
@@ -62,19 +69,6 @@ void arch_vm_init_stage2_regs(void)
     vtcr_value = VTCR_EL2_RES1 | VTCR_EL2_T0SZ(64 - GUEST_IPA_BITS) |
                  (1UL << VTCR_EL2_SL0_SHIFT) | VTCR_EL2_IRGN0_WBWA | VTCR_EL2_ORGN0_WBWA |
                  VTCR_EL2_SH0_INNER | VTCR_EL2_TG0_4K | (parange << VTCR_EL2_PS_SHIFT);
-}
-
-/*
- * FEAT_PAuth in any form: an address algorithm (ID_AA64ISAR1_EL1.APA [7:4],
- * API [11:8], ID_AA64ISAR2_EL1.APA3 [15:12]) or a generic one (GPA [27:24],
- * GPI [31:28], GPA3 [11:8]); Arm ARM D17.2.62/63.
- */
-static bool cpu_has_pauth(void)
-{
-    u64 isar1 = read_sysreg(id_aa64isar1_el1), isar2 = read_sysreg(s3_0_c0_c6_2);
-
-    return ID_FIELD(isar1, 4) || ID_FIELD(isar1, 8) || ID_FIELD(isar1, 24) ||
-           ID_FIELD(isar1, 28) || ID_FIELD(isar2, 8) || ID_FIELD(isar2, 12);
 }
 
 /*
@@ -145,6 +139,35 @@ void arch_vcpu_reset(struct vcpu *v, u64 entry, u64 x0)
     debug_vcpu_reset(v);
 }
 
+static void el1_save(struct vcpu_el1 *e)
+{
+    e->sctlr = read_sysreg(sctlr_el1);
+    e->cpacr = read_sysreg(cpacr_el1);
+    e->ttbr0 = read_sysreg(ttbr0_el1);
+    e->ttbr1 = read_sysreg(ttbr1_el1);
+    e->tcr = read_sysreg(tcr_el1);
+    e->mair = read_sysreg(mair_el1);
+    e->amair = read_sysreg(amair_el1);
+    e->vbar = read_sysreg(vbar_el1);
+    e->contextidr = read_sysreg(contextidr_el1);
+    e->tpidr_el0 = read_sysreg(tpidr_el0);
+    e->tpidrro_el0 = read_sysreg(tpidrro_el0);
+    e->tpidr_el1 = read_sysreg(tpidr_el1);
+    e->sp_el0 = read_sysreg(sp_el0);
+    e->sp_el1 = read_sysreg(sp_el1);
+    e->elr_el1 = read_sysreg(elr_el1);
+    e->spsr_el1 = read_sysreg(spsr_el1);
+    e->esr = read_sysreg(esr_el1);
+    e->far = read_sysreg(far_el1);
+    e->afsr0 = read_sysreg(afsr0_el1);
+    e->afsr1 = read_sysreg(afsr1_el1);
+    e->par = read_sysreg(par_el1);
+    e->csselr = read_sysreg(csselr_el1);
+    e->cntkctl = read_sysreg(cntkctl_el1);
+    e->cntv_cval = read_sysreg(cntv_cval_el0);
+    e->cntv_ctl = read_sysreg(cntv_ctl_el0);
+}
+
 static void el1_load(const struct vcpu_el1 *e)
 {
     write_sysreg(sctlr_el1, e->sctlr);
@@ -175,54 +198,52 @@ static void el1_load(const struct vcpu_el1 *e)
 }
 
 /*
- * The vCPU's pointer-authentication keys (APIAKeyLo_EL1 ... APGAKeyHi_EL1,
- * op0 3, op1 0, CRn 2, CRm 1-3): zero after a reset, so no key of a previous
- * run or another VM on this core can sign or authenticate for this one.
+ * Stops the guest's timer, PMU and interrupt state on this CPU once its
+ * vCPU is gone; its list registers are given back now, not at its next
+ * start, for on a shared CPU other vCPUs use them meanwhile.
  */
-static void pauth_keys_load(const struct vcpu_el1 *e)
-{
-    write_sysreg(s3_0_c2_c1_0, e->apkey[0]);
-    write_sysreg(s3_0_c2_c1_1, e->apkey[1]);
-    write_sysreg(s3_0_c2_c1_2, e->apkey[2]);
-    write_sysreg(s3_0_c2_c1_3, e->apkey[3]);
-    write_sysreg(s3_0_c2_c2_0, e->apkey[4]);
-    write_sysreg(s3_0_c2_c2_1, e->apkey[5]);
-    write_sysreg(s3_0_c2_c2_2, e->apkey[6]);
-    write_sysreg(s3_0_c2_c2_3, e->apkey[7]);
-    write_sysreg(s3_0_c2_c3_0, e->apkey[8]);
-    write_sysreg(s3_0_c2_c3_1, e->apkey[9]);
-}
-
-/* Stops the guest's timer, PMU and interrupt state on this CPU once its vCPU is gone. */
-void arch_vcpu_quiesce(void)
+void arch_vcpu_quiesce(struct vcpu *v)
 {
     write_sysreg(cntv_ctl_el0, 0);
     pmu_quiesce();
-    write_sysreg(cnthp_ctl_el2, 0);
+    ptimer_stop(v);
+    vgic_vcpu_release_hw(v);
     write_sysreg(hcr_el2, HCR_EL2_RW);
     isb();
 }
 
-void __noreturn arch_vcpu_enter(struct vcpu *v)
+/*
+ * The EL2 controls that make @v's VM what it is on this CPU: Stage-2 and
+ * its VMID, the identity registers, the traps. A shared CPU also traps WFI
+ * and WFE (they block or yield: core/sched.c) and takes exits through the
+ * vectors that save every register, so that an exit can switch vCPUs.
+ */
+static void el2_controls_load(struct vcpu *v, u64 cnthctl)
 {
-    extern void __noreturn arch_vcpu_resume(struct vcpu_regs *regs);
     struct vm *vm = v->vm;
+    bool shared = cpu_this()->shared;
 
-    cpu_this()->vcpu = v;
     write_sysreg(vtcr_el2, vtcr_value);
     write_sysreg(vttbr_el2, vm->s2_base);
     write_sysreg(vmpidr_el2, v->arch.vmpidr);
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(cptr_el2, CPTR_GUEST);
     write_sysreg(mdcr_el2, MDCR_GUEST | debug_mdcr_traps(v) | pmu_mdcr());
-    write_sysreg(cnthctl_el2, CNTHCTL_GUEST); /* EL1 physical timer traps (ptimer.c) */
-    write_sysreg(cnthp_ctl_el2, 0);
+    write_sysreg(cnthctl_el2, cnthctl);
     write_sysreg(cntvoff_el2, 0);
     feature_traps_load();
-    write_sysreg(hcr_el2, hcr_guest(vm));
+    write_sysreg(hcr_el2, hcr_guest(vm) | (shared ? HCR_EL2_TWI | HCR_EL2_TWE : 0));
+    write_sysreg(vbar_el2, shared ? (u64)el2_vectors_shared : (u64)el2_vectors);
     isb();
+}
+
+void __noreturn arch_vcpu_enter(struct vcpu *v)
+{
+    cpu_this()->vcpu = v;
+    el2_controls_load(v, CNTHCTL_GUEST); /* EL1 physical timer traps (ptimer.c) */
     /* A new VMID or a rebuilt VM: drop stale stage-1+2 translations of this VMID. */
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
+    last_ran[cpu_this()->id][v->vm->id] = v;
     el1_load(&v->arch.el1);
     if (cpu_has_pauth())
         pauth_keys_load(&v->arch.el1);
@@ -235,6 +256,86 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     write_sysreg(spsr_el2, v->arch.spsr);
     vgic_flush(v);
     arch_vcpu_resume(&v->regs);
+}
+
+/* The PPIs Keel forwards with the HW bit: their active state belongs to the vCPU on the CPU. */
+static u32 forwarded_ppis(void)
+{
+    return BIT(platform.timer_irq[2]) | (platform.pmu_irq ? BIT(platform.pmu_irq) : 0);
+}
+
+void arch_vcpu_put(struct vcpu *v)
+{
+    v->arch.elr = read_sysreg(elr_el2);
+    v->arch.spsr = read_sysreg(spsr_el2);
+    el1_save(&v->arch.el1);
+    write_sysreg(cntv_ctl_el0, 0); /* its line drops: the next vCPU's timer is its own */
+    v->arch.cnthctl = read_sysreg(cnthctl_el2);
+    if (cpu_has_pauth())
+        pauth_keys_save(&v->arch.el1);
+    fpsimd_save(&v->arch.fp);
+    mte_vcpu_save(v);
+    debug_vcpu_save(v);
+    pmu_vcpu_save(v);
+    pmu_quiesce();
+    vgic_vcpu_put(v);
+    /* after the lines dropped: an active PPI would otherwise block the next vCPU's */
+    v->arch.ppi_active = irqchip_private_active() & forwarded_ppis();
+    if (v->arch.ppi_active)
+        irqchip_private_set_active(v->arch.ppi_active, false);
+    isb();
+}
+
+/*
+ * TLB entries are tagged with the VMID, not the vCPU: a vCPU coming onto
+ * a CPU where another vCPU of its VM ran last would see that one's
+ * stage-1 entries (a guest may reuse ASIDs per CPU) and miss its own local
+ * invalidations made elsewhere, so this CPU's entries of the VMID go.
+ */
+static void tlb_sync_vcpu(struct vcpu *v)
+{
+    struct vcpu **last = &last_ran[cpu_this()->id][v->vm->id];
+
+    if (*last == v)
+        return;
+    *last = v;
+    __asm__ volatile("tlbi vmalle1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
+}
+
+void arch_vcpu_load(struct vcpu *v)
+{
+    el2_controls_load(v, v->arch.cnthctl);
+    tlb_sync_vcpu(v);
+    el1_load(&v->arch.el1);
+    if (cpu_has_pauth())
+        pauth_keys_load(&v->arch.el1);
+    fpsimd_load(&v->arch.fp);
+    mte_vcpu_load(v);
+    debug_vcpu_load(v);
+    pmu_vcpu_load(v);
+    write_sysreg(elr_el2, v->arch.elr);
+    write_sysreg(spsr_el2, v->arch.spsr);
+    /* before the LRs: a guest's deactivation through a HW LR must find it active */
+    if (v->arch.ppi_active)
+        irqchip_private_set_active(v->arch.ppi_active, true);
+    vgic_vcpu_load(v);
+    vgic_flush(v);
+}
+
+#define CNT_CTL_ENABLE BIT(0)
+#define CNT_CTL_IMASK BIT(1)
+
+u64 arch_vcpu_vtimer_deadline(const struct vcpu *v)
+{
+    u64 ctl = v->arch.el1.cntv_ctl;
+
+    return (ctl & CNT_CTL_ENABLE) && !(ctl & CNT_CTL_IMASK) ? v->arch.el1.cntv_cval : ~0UL;
+}
+
+bool arch_vcpu_has_work(struct vcpu *v)
+{
+    return v->want_words || v->vgic.lr_stale || vgic_saved_pending(v) ||
+           arch_vcpu_vtimer_deadline(v) <= arch_counter_read();
 }
 
 /*

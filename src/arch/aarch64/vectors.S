@@ -242,6 +242,45 @@ arch_vcpu_resume:
 vcpu_resume_caller_saved:
     resume_caller_saved
 
+/*
+ * The vectors of a shared CPU (core/sched.c), installed while it runs a
+ * vCPU: every exit saves all the guest's registers and the scheduler
+ * looks at its end, so the registers resumed may be another vCPU's. The
+ * exclusive CPUs keep the table above, whose fast paths leave x19-x29 in
+ * the registers and could not switch.
+ */
+.macro shared_vector handler
+    .balign 0x80
+    sub     sp, sp, #VCPU_REGS_SIZE
+    stp     x0, x1, [sp, #16 * 0]
+    save_caller_saved_from_x2
+    save_callee_saved
+    switch_to_cpu_stack
+    bl      \handler
+    bl      sched_exit
+    b       arch_vcpu_resume
+.endm
+
+    .balign 0x800
+    .global el2_vectors_shared
+el2_vectors_shared:
+    fault_vector 0
+    fault_vector 1
+    fault_vector 2
+    fault_vector 3
+    fault_vector 4
+    fault_vector 5
+    fault_vector 6
+    fault_vector 7
+    shared_vector vcpu_handle_sync_any
+    shared_vector vcpu_handle_irq
+    shared_vector vcpu_handle_fiq
+    shared_vector vcpu_handle_serror
+    fault_vector 12
+    fault_vector 13
+    fault_vector 14
+    fault_vector 15
+
 el2_fault_common:
     save_caller_saved_from_x2           /* the same layout as struct el2_frame */
     save_callee_saved

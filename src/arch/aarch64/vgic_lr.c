@@ -45,6 +45,10 @@
 #define vgic_maintenance VGIC_LR_FN(vgic_maintenance)
 #define vgic_dir VGIC_LR_FN(vgic_dir)
 #define vgic_vcpu_reset_hw VGIC_LR_FN(vgic_vcpu_reset_hw)
+#define vgic_vcpu_release_hw VGIC_LR_FN(vgic_vcpu_release_hw)
+#define vgic_vcpu_put VGIC_LR_FN(vgic_vcpu_put)
+#define vgic_vcpu_load VGIC_LR_FN(vgic_vcpu_load)
+#define vgic_saved_pending VGIC_LR_FN(vgic_saved_pending)
 #endif
 
 #define LR_PRIORITY(lr) ((u8)((lr) >> ICH_LR_PRIORITY_SHIFT))
@@ -857,13 +861,21 @@ static void lr_release_all(struct vcpu *vcpu)
     spin_unlock(&vcpu->vm->vgic.lock);
 }
 
-/* A vCPU (re)starting on this CPU: empty virtual interface, nothing active. */
-void vgic_vcpu_reset_hw(struct vcpu *vcpu)
+/* A vCPU stopping on this CPU: its interrupts back to the distributor, the LRs empty. */
+void vgic_vcpu_release_hw(struct vcpu *vcpu)
 {
     if (vcpu->vgic.used_lrs)
         lr_release_all(vcpu);
     for (unsigned int n = 0; n < gic_nr_lrs(); n++)
         ich_lr_write(n, 0);
+    ich_hcr_write(0);
+    ich_sync();
+}
+
+/* A vCPU (re)starting on this CPU: empty virtual interface, nothing active. */
+void vgic_vcpu_reset_hw(struct vcpu *vcpu)
+{
+    vgic_vcpu_release_hw(vcpu);
     ich_aprs_clear();
     ich_vmcr_write(0);
     ich_hcr_write(ICH_HCR_EL2_En);
@@ -877,4 +889,50 @@ void vgic_vcpu_reset_hw(struct vcpu *vcpu)
     if (platform.pmu_irq)
         irqchip_deactivate(platform.pmu_irq);
     ich_sync();
+}
+
+/*
+ * The scheduler takes the vCPU off this CPU: its list registers are kept
+ * verbatim, with the active priorities, VMCR and HCR, so the bookkeeping
+ * that names an LR (irq->in_lr, irq->lr, used_lrs) stays true while it is
+ * away. Only this CPU ever writes them, the vCPU being here; a change made
+ * elsewhere meanwhile sets lr_stale and kicks, as for a running vCPU, and
+ * is applied at load. The interface is left disabled: no maintenance
+ * interrupt for LRs that are not here.
+ */
+void vgic_vcpu_put(struct vcpu *vcpu)
+{
+    struct vgic_cpu *c = &vcpu->vgic;
+
+    for (u32 used = c->used_lrs; used; used &= used - 1)
+        c->saved_lr[__builtin_ctz(used)] = ich_lr_read(__builtin_ctz(used));
+    c->saved_aprs = ich_aprs_read();
+    c->saved_vmcr = ich_vmcr_read();
+    c->saved_hcr = ich_hcr_read();
+    ich_hcr_write(0);
+    ich_sync();
+}
+
+void vgic_vcpu_load(struct vcpu *vcpu)
+{
+    struct vgic_cpu *c = &vcpu->vgic;
+
+    for (unsigned int n = 0; n < gic_nr_lrs(); n++)
+        ich_lr_write(n, (c->used_lrs & BIT(n)) ? c->saved_lr[n] : 0);
+    ich_aprs_write(c->saved_aprs);
+    ich_vmcr_write(c->saved_vmcr);
+    ich_hcr_write(c->saved_hcr);
+    ich_sync();
+    if (c->lr_stale)
+        vgic_lr_refresh(vcpu);
+}
+
+bool vgic_saved_pending(const struct vcpu *vcpu)
+{
+    const struct vgic_cpu *c = &vcpu->vgic;
+
+    for (u32 used = c->used_lrs; used; used &= used - 1)
+        if (c->saved_lr[__builtin_ctz(used)] & ICH_LR_STATE_PENDING)
+            return true;
+    return false;
 }

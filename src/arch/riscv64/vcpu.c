@@ -8,6 +8,8 @@
 #include <keel/arch.h>
 #include <keel/cpu.h>
 #include <keel/irqchip.h>
+#include <keel/panic.h>
+#include <keel/sched.h>
 #include <keel/string.h>
 #include <keel/vcpu_arch.h>
 #include <keel/vm.h>
@@ -76,7 +78,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
 }
 
 /* Stops the guest's timer and interrupt state on this hart once its vCPU is gone. */
-void arch_vcpu_quiesce(void)
+void arch_vcpu_quiesce(struct vcpu *v)
 {
     csr_write(CSR_HVIP, 0);
     if (riscv_has_sstc)
@@ -84,6 +86,47 @@ void arch_vcpu_quiesce(void)
     else
         sbi_ecall(SBI_EXT_TIME, SBI_EXT_TIME_SET_TIMER, ~0UL, 0, 0, 0);
     csr_write(CSR_HGATP, 0);
+}
+
+/*
+ * A RISC-V hart runs one vCPU: the configuration refuses to share one
+ * (arch_vcpu_can_share), so the scheduler never switches here and none of
+ * these can be reached. They stop Keel loudly rather than pretend.
+ */
+void arch_vcpu_put(struct vcpu *v)
+{
+    panic("vm %s vcpu %u: switched off a RISC-V hart, which Keel does not share", v->vm->cfg.name,
+          v->id);
+}
+
+void arch_vcpu_load(struct vcpu *v)
+{
+    panic("vm %s vcpu %u: switched onto a RISC-V hart, which Keel does not share",
+          v->vm->cfg.name, v->id);
+}
+
+bool arch_vcpu_has_work(struct vcpu *v)
+{
+    (void)v;
+    return true;
+}
+
+u64 arch_vcpu_vtimer_deadline(const struct vcpu *v)
+{
+    (void)v;
+    return ~0UL;
+}
+
+void arch_vcpu_resume(struct vcpu_regs *regs)
+{
+    riscv_guest_enter(vcpu_of_regs(regs));
+}
+
+/* Nothing arms a timer queue on RISC-V yet: its timers are the guests' own (Sstc, SBI). */
+void arch_timer_program(u64 deadline)
+{
+    if (deadline != ~0UL)
+        panic("a timer queue deadline on RISC-V, which has none");
 }
 
 void vcpu_kick(struct vcpu *v)

@@ -7,9 +7,13 @@
 #define KEEL_CPU_H
 
 #include <keel/platform.h>
+#include <keel/spinlock.h>
+#include <keel/timerq.h>
 #include <keel/types.h>
 
 struct vcpu;
+
+#define SCHED_MAX_HOMED 16 /* vCPUs one CPU can be home to */
 
 struct cpu {
     struct vcpu *vcpu;  /* running vCPU; offset CPU_VCPU (arch/asm.h) */
@@ -18,7 +22,20 @@ struct cpu {
     unsigned int id;
     u64 hwid;           /* MPIDR (affinity fields) or hart id */
     volatile bool online;
-    struct vcpu *assigned; /* the vCPU pinned to this CPU, if any */
+    /*
+     * The vCPUs this CPU is home to (core/sched.c). One: exclusive, run as
+     * if pinned (no WFI trap, no slice). Several: shared, scheduled.
+     * sched_lock guards homed/nr_homed (boot adds, the shell reads) and
+     * the homed vCPUs' sched.prio; lock order: before the console lock.
+     * The rest is this CPU's own, touched with interrupts masked.
+     */
+    spinlock_t sched_lock;
+    struct vcpu *homed[SCHED_MAX_HOMED];
+    unsigned int nr_homed;
+    bool shared;
+    struct timerq timers;
+    struct timer_event slice_end; /* the running vCPU's time slice, when others wait */
+    u64 switches, idle_entries;
 };
 
 extern struct cpu cpus[PLAT_MAX_CPUS];

@@ -38,6 +38,14 @@ struct irqchip_ops {
     void (*enable)(u32 hwirq, unsigned int cpu); /* routed to @cpu (private: @cpu's own) */
     void (*disable)(u32 hwirq);
     void (*clear_active)(u32 hwirq);  /* from any CPU: a VM went away mid-interrupt */
+    /*
+     * This CPU's private interrupts (< 32) that are active, one bit each,
+     * and setting or ending that state for the ones in @mask: a forwarded
+     * PPI's active state goes with its vCPU when a shared CPU switches
+     * (core/sched.c). NULL where there are no private interrupts (PLIC).
+     */
+    u32 (*private_active)(void);
+    void (*private_set_active)(u32 mask, bool active);
     /* Interrupt specifier in the host DT (@cells of #interrupt-cells) to a hwirq. */
     bool (*dt_xlate)(const u32 *cells, unsigned int ncells, u32 *hwirq);
     /* The guest line a passed-through hwirq appears as (same numbering as the host's). */
@@ -64,6 +72,11 @@ static inline void irqchip_send_ipi(unsigned int cpu) { irqchip->send_ipi(cpu); 
 static inline void irqchip_enable(u32 hwirq, unsigned int cpu) { irqchip->enable(hwirq, cpu); }
 static inline void irqchip_disable(u32 hwirq) { irqchip->disable(hwirq); }
 static inline void irqchip_clear_active(u32 hwirq) { irqchip->clear_active(hwirq); }
+static inline u32 irqchip_private_active(void) { return irqchip->private_active(); }
+static inline void irqchip_private_set_active(u32 mask, bool active)
+{
+    irqchip->private_set_active(mask, active);
+}
 
 /* Flags of a line's DT specifier (Linux's IRQ_TYPE_*). */
 #define VIRQ_EDGE_RISING 1

@@ -5,6 +5,7 @@
 #ifndef KEEL_VCPU_H
 #define KEEL_VCPU_H
 
+#include <keel/timerq.h>
 #include <keel/types.h>
 #include <keel/vgic.h>
 #include <arch/vcpu_state.h>
@@ -14,19 +15,35 @@ struct mmio_region;
 
 enum vcpu_power { VCPU_OFF, VCPU_ON_PENDING, VCPU_ON };
 
+/*
+ * What the scheduler (core/sched.c) keeps of a vCPU. Written only on its
+ * home CPU (prio: under that CPU's sched_lock, by the shell); the shell's
+ * `sched` reads the rest without a lock, for display only.
+ */
+struct vcpu_sched {
+    u8 prio;               /* its VM's keel,priority: higher runs first */
+    bool blocked;          /* in WFI or CPU_SUSPEND on a shared CPU: waits for an interrupt */
+    u64 queued_at;         /* counter when it last left the CPU: FIFO among equals */
+    u64 ran_since;         /* counter when it was last put on the CPU */
+    u64 run_ticks;         /* counter ticks on the CPU, since boot */
+    u64 switches;          /* times put on the CPU */
+    struct timer_event vtimer_wake; /* its virtual timer's deadline, while it is off the CPU */
+};
+
 struct vcpu {
     struct vcpu_regs regs;
     u64 exits[EXIT_REASONS]; /* right after regs: vectors.S counts fast exits */
     struct vm *vm;
     unsigned int id;    /* index in the VM */
-    unsigned int pcpu;  /* physical CPU it is pinned to */
+    unsigned int pcpu;  /* its home physical CPU: the only one it runs on (core/sched.c) */
     volatile enum vcpu_power power;
     volatile bool running; /* on its physical CPU, in guest or exit handling */
     /*
      * What an exit must see to before the guest runs again, read as one
      * word (exit_work) by the exit path's one test. stopping: power != ON
      * or the VM not RUNNING, the vCPU leaves at its next exit (a bool;
-     * vm_lifecycle.c keeps it in step with both, under vm->lock).
+     * vm_lifecycle.c keeps it in step with both, under vm->lock); on a
+     * shared CPU, a descheduled vCPU leaves when the scheduler next looks.
      * want_words: bit w set iff vgic.want[w] is not 0, an interrupt waits
      * for a list register (vgic_want_set/clear keep it, vgic lock held).
      */
@@ -41,6 +58,7 @@ struct vcpu {
     u64 entry, context; /* PSCI CPU_ON arguments, consumed at start */
     struct vcpu_arch arch;
     struct vgic_cpu vgic;
+    struct vcpu_sched sched;
     u64 irqs_injected;
 };
 
@@ -74,8 +92,6 @@ static inline struct vcpu *vcpu_of_regs(struct vcpu_regs *regs)
     return (struct vcpu *)regs;
 }
 
-/* Starts running @vcpu on this physical CPU; returns only if it cannot run. */
-void vcpu_run(struct vcpu *vcpu);
 static inline u64 vcpu_get_reg(struct vcpu *v, unsigned int r) { return vcpu_regs_get(&v->regs, r); }
 static inline void vcpu_set_reg(struct vcpu *v, unsigned int r, u64 val) { vcpu_regs_set(&v->regs, r, val); }
 

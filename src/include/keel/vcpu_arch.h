@@ -32,7 +32,7 @@ enum { PTIMER_CTL, PTIMER_CVAL, PTIMER_TVAL };
 u64 ptimer_read(struct vcpu *v, unsigned int reg);
 void ptimer_write(struct vcpu *v, unsigned int reg, u64 val);
 void ptimer_sync(struct vcpu *v);
-void ptimer_idle(void);
+void ptimer_stop(struct vcpu *v);
 /* The virtual timer's level (vtimer.c): CNTHCTL_EL2 with its trap armed, 0 if it has none. */
 extern u64 vtimer_trap_cnthctl;
 void vtimer_init(void);
@@ -42,7 +42,8 @@ void vtimer_trapped_write(struct vcpu *v, unsigned int reg, u64 val);
 
 /* Zeroes the FP/SIMD registers, FPSR and FPCR (boot.S). */
 void arch_fpsimd_zero(void);
-void arch_vcpu_quiesce(void);
+/* @v stopped on this CPU: its timers, PMU and interrupt state leave the CPU. */
+void arch_vcpu_quiesce(struct vcpu *v);
 void arch_vcpu_inject_dabt(struct vcpu *v, u64 far, bool write);
 void arch_vcpu_inject_iabt(struct vcpu *v, u64 far);
 void arch_vcpu_inject_undef(struct vcpu *v);

@@ -69,6 +69,9 @@ struct vgic_cpu {
     bool sleeping;               /* GICR_WAKER.ProcessorSleep */
     bool lr_stale;               /* an LR's priority or group changed from elsewhere */
     u32 gicr_ctlr;
+    /* the virtual interface while the vCPU is off its CPU (vgic_vcpu_put) */
+    u64 saved_lr[VGIC_MAX_LRS];  /* those in used_lrs, verbatim: irq->lr stays true */
+    u64 saved_aprs, saved_vmcr, saved_hcr;
 };
 
 struct vgic_dist {
@@ -156,6 +159,12 @@ static inline bool vgic_wanted(const struct vgic_cpu *c, u32 intid)
 void vgic_sync(struct vcpu *vcpu);  /* fold back LRs the guest finished */
 void vgic_maintenance(struct vcpu *vcpu);
 void vgic_vcpu_reset_hw(struct vcpu *vcpu);
+/* A vCPU switched off (put) and onto (load) this CPU by the scheduler; its stop (release). */
+void vgic_vcpu_put(struct vcpu *vcpu);
+void vgic_vcpu_load(struct vcpu *vcpu);
+void vgic_vcpu_release_hw(struct vcpu *vcpu);
+/* A vCPU off its CPU has an interrupt pending in a saved list register. */
+bool vgic_saved_pending(const struct vcpu *vcpu);
 /* A trapped ICC_DIR_EL1 write (ICH_HCR_EL2.TDIR, set while LRs overflowed). */
 void vgic_dir(struct vcpu *vcpu, u64 val);
 

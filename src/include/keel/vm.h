@@ -82,7 +82,10 @@ struct pt_dev {
 struct vm_config {
     char name[VM_NAME_MAX];
     unsigned int nr_vcpus;
-    u64 affinity;         /* physical CPUs, one per vCPU, in order */
+    u64 affinity;         /* physical CPUs its vCPUs may be placed on (keel,cpu-affinity) */
+    u8 vcpu_cpu[VM_MAX_VCPUS]; /* each vCPU's home core, from vm_place_vcpus() */
+    u8 priority;          /* keel,priority: higher runs first where vCPUs share a core */
+    u32 slice_us;         /* keel,time-slice-us: how long a vCPU runs before a peer's turn */
     u64 mem_size;
     u64 ram_ipa;          /* guest-physical base of RAM (keel,ipa-base; identity: = PA) */
     bool identity;        /* keel,identity: IPA == PA, for DMA without an IOMMU */
@@ -221,8 +224,8 @@ void vm_add_mmio(struct vm *vm, u64 base, u64 size,
                  int (*wr)(struct vcpu *, u64, unsigned int, u64));
 /* Maps host device frames at @ipa in the VM's Stage-2 (a virqchip's CPU interface). */
 int vm_map_device(struct vm *vm, u64 ipa, paddr_t pa, u64 size);
-/* Called on each physical CPU with nothing to run: starts vCPUs that became runnable. */
-void vm_idle_poll(void);
+/* Rebuilds it once vm_claim_reset() said so (core/sched.c asks, on vCPU 0's CPU). */
+void vm_do_reset(struct vm *vm);
 const char *vm_state_name(enum vm_state s);
 /*
  * Whether a log line caused by the guest may go out: at most VM_LOG_BURST

@@ -87,6 +87,8 @@ u64 ich_vmcr_read(void) { return fake_ich()->vmcr; }
 void ich_vmcr_write(u64 v) { fake_ich()->vmcr = v; }
 u64 ich_vtr_read(void) { return fake_ich()->vtr; }
 void ich_aprs_clear(void) { fake_ich()->ap1r = 0; }
+u64 ich_aprs_read(void) { return (u64)fake_ich()->ap1r << 32; }
+void ich_aprs_write(u64 v) { fake_ich()->ap1r = (u32)(v >> 32); }
 void ich_sync(void) {}
 
 /* 12.4.4: LRs holding no interrupt and owing no EOI maintenance interrupt. */

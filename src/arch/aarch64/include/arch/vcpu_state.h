@@ -5,6 +5,7 @@
 #ifndef ARCH_VCPU_STATE_H
 #define ARCH_VCPU_STATE_H
 
+#include <keel/timerq.h>
 #include <keel/types.h>
 #include <arch/asm.h>
 
@@ -86,7 +87,10 @@ struct vcpu_arch {
      * offset off 32 cost GICv2's self-SGI an instruction (design notes,
      * "Guest PMU"; asserted in pmu.c).
      */
-    u64 pad[2];
+    struct timer_event ptimer_ev; /* the emulated EL1 physical timer's deadline (ptimer.c) */
+    u64 cnthctl;        /* CNTHCTL_EL2 while off its CPU: the ECV trap may be armed (vtimer.c) */
+    u32 ppi_active;     /* forwarded PPIs active while off its CPU (vgic_lr.c) */
+    u64 pad[3];
 };
 
 #define MPIDR_AFF_BITS 0xff00ffffffUL /* Aff3, Aff2, Aff1, Aff0 */

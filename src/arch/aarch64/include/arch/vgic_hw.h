@@ -24,6 +24,8 @@ u64 ich_vtr_read(void);
 u32 ich_elrsr_read(void);
 u32 ich_eisr_read(void);
 void ich_aprs_clear(void);
+u64 ich_aprs_read(void);
+void ich_aprs_write(u64 v);
 void ich_sync(void);
 unsigned int gic_nr_lrs(void);
 /* The faked number of LRs changes from test to test. */
@@ -179,6 +181,28 @@ static inline void ich_aprs_clear(void)
     }
     write_sysreg(ICH_AP1R0_EL2, 0);
     write_sysreg(ICH_AP0R0_EL2, 0);
+}
+
+/*
+ * The active priorities, saved and restored whole when a vCPU switches:
+ * AP1R0 high, AP0R0 low (Keel's 5 priority bits need one of each, IHI
+ * 0069 12.4.1); GICv2's one GICH_APR.
+ */
+static inline u64 ich_aprs_read(void)
+{
+    if (VGIC_HW_GICH)
+        return *gich_reg(GICH_APR);
+    return read_sysreg(ICH_AP1R0_EL2) << 32 | (u32)read_sysreg(ICH_AP0R0_EL2);
+}
+
+static inline void ich_aprs_write(u64 v)
+{
+    if (VGIC_HW_GICH) {
+        *gich_reg(GICH_APR) = (u32)v;
+        return;
+    }
+    write_sysreg(ICH_AP1R0_EL2, v >> 32);
+    write_sysreg(ICH_AP0R0_EL2, (u32)v);
 }
 
 /* MMIO writes to GICH must land before the guest runs; system registers need only isb. */
