@@ -72,8 +72,6 @@ void vm_add_mmio(struct vm *vm, u64 base, u64 size,
 
 static int vm_create_vcpus(struct vm *vm)
 {
-    u64 mask = vm->cfg.affinity;
-
     for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
         struct vcpu *v = obj_alloc(sizeof(*v));
         if (!v)
@@ -82,8 +80,7 @@ static int vm_create_vcpus(struct vm *vm)
         v->id = i;
         v->stopping = true; /* off until vcpu_claim_entry() */
         v->mmio_hint = &vm->mmio[0]; /* never NULL: an unused slot has size 0 and matches nothing */
-        v->pcpu = __builtin_ctzl(mask);
-        mask &= mask - 1;
+        v->pcpu = vm->cfg.vcpu_cpu[i];
         arch_vcpu_create(v);
         vm->vcpus[i] = v;
     }

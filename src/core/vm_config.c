@@ -15,18 +15,9 @@
 #include <keel/vcpu_arch.h>
 #include <keel/vm.h>
 
-static u64 cpus_taken;
+/* vCPUs homed on each core by the VMs created so far: what placement balances. */
+static u8 cpu_load[PLAT_MAX_CPUS];
 const void *host_fdt;
-
-/* No __builtin_popcount: without SIMD registers it needs libgcc. */
-static unsigned int bit_count(u64 v)
-{
-    unsigned int n = 0;
-
-    for (; v; v &= v - 1)
-        n++;
-    return n;
-}
 
 static bool prop_u64(const void *fdt, int node, const char *name, u64 *out)
 {
@@ -126,10 +117,96 @@ static const char *vm_parse_memory_map(const void *fdt, int node, struct vm_conf
     return NULL;
 }
 
+/* keel,priority and keel,time-slice-us, for the scheduler. */
+static const char *vm_parse_sched(const void *fdt, int node, struct vm_config *c)
+{
+    u64 v;
+
+    if (!prop_u64(fdt, node, "keel,priority", &v))
+        v = VM_PRIORITY_DEFAULT;
+    if (v > 255)
+        return "keel,priority must be 0..255";
+    c->priority = (u8)v;
+    if (!prop_u64(fdt, node, "keel,time-slice-us", &v))
+        v = VM_SLICE_US_DEFAULT;
+    if (v < VM_SLICE_US_MIN || v > VM_SLICE_US_MAX)
+        return "keel,time-slice-us must be 100..1000000";
+    c->slice_us = (u32)v;
+    return NULL;
+}
+
+/* The core of @mask with the fewest vCPUs in @load; the lowest of those. */
+static unsigned int least_loaded(u64 mask, const u8 load[PLAT_MAX_CPUS])
+{
+    unsigned int best = PLAT_MAX_CPUS;
+
+    for (unsigned int cpu = 0; cpu < PLAT_MAX_CPUS; cpu++)
+        if ((mask & BIT(cpu)) && (best == PLAT_MAX_CPUS || load[cpu] < load[best]))
+            best = cpu;
+    return best;
+}
+
+void vm_place_vcpus(struct vm_config *c, const u8 load[PLAT_MAX_CPUS])
+{
+    u8 placed[PLAT_MAX_CPUS];
+
+    memcpy(placed, load, sizeof(placed));
+    for (unsigned int i = 0; i < c->nr_vcpus; i++) {
+        c->vcpu_cpu[i] = (u8)least_loaded(c->affinity, placed);
+        placed[c->vcpu_cpu[i]]++;
+    }
+}
+
+/*
+ * Without keel,cpu-affinity a VM gets cores of its own while there are
+ * enough idle ones; otherwise it may use them all and shares.
+ */
+static u64 default_affinity(unsigned int nr_vcpus)
+{
+    u64 mask = 0;
+    unsigned int n = 0;
+
+    for (unsigned int cpu = 0; cpu < platform.cpu_count && n < nr_vcpus; cpu++)
+        if (!cpu_load[cpu]) {
+            mask |= BIT(cpu);
+            n++;
+        }
+    return n == nr_vcpus ? mask : BIT(platform.cpu_count) - 1;
+}
+
+/* Whether the placement homes a vCPU where another one lives already. */
+static bool placement_shares(const struct vm_config *c)
+{
+    u64 seen = 0;
+
+    for (unsigned int i = 0; i < c->nr_vcpus; i++) {
+        unsigned int cpu = c->vcpu_cpu[i];
+        if (cpu_load[cpu] || (seen & BIT(cpu)))
+            return true;
+        seen |= BIT(cpu);
+    }
+    return false;
+}
+
+static const char *vm_parse_affinity(const void *fdt, int node, struct vm_config *c)
+{
+    if (!prop_u64(fdt, node, "keel,cpu-affinity", &c->affinity))
+        c->affinity = default_affinity(c->nr_vcpus);
+    if (c->affinity >> platform.cpu_count)
+        return "keel,cpu-affinity names CPUs this machine does not have";
+    if (!c->affinity)
+        return "keel,cpu-affinity is empty";
+    vm_place_vcpus(c, cpu_load);
+    if (!arch_vcpu_can_share() && placement_shares(c))
+        return "its vCPUs would share a core, but on this architecture (RISC-V today) "
+               "Keel runs one vCPU per core: give it a core of its own per vCPU";
+    return NULL;
+}
+
 /* Fills @c from @node; returns NULL or why the node is rejected. */
 static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
 {
-    const char *name = fdt_getprop(fdt, node, "keel,name", NULL);
+    const char *name = fdt_getprop(fdt, node, "keel,name", NULL), *why;
     u64 v;
 
     memset(c, 0, sizeof(*c));
@@ -151,21 +228,9 @@ static const char *vm_parse(const void *fdt, int node, struct vm_config *c)
     if (c->mem_size > BIT(GUEST_IPA_BITS))
         return "memory is larger than the VM's 39-bit address space";
     c->mem_size = ALIGN_UP(c->mem_size, SZ_2M);
-    if (!prop_u64(fdt, node, "keel,cpu-affinity", &c->affinity)) {
-        /* default: the lowest free physical CPUs */
-        for (unsigned int i = 0; i < platform.cpu_count && bit_count(c->affinity) < c->nr_vcpus; i++)
-            if (!(cpus_taken & BIT(i)))
-                c->affinity |= BIT(i);
-    }
-    if (c->affinity >> platform.cpu_count)
-        return "keel,cpu-affinity names CPUs this machine does not have";
-    if (bit_count(c->affinity) < c->nr_vcpus)
-        return "fewer CPUs in keel,cpu-affinity than vCPUs (Keel pins one vCPU per CPU)";
-    /* extra CPUs in the mask stay unused: keep the lowest nr_vcpus */
-    while (bit_count(c->affinity) > c->nr_vcpus)
-        c->affinity &= ~BIT(63 - __builtin_clzl(c->affinity));
-    if (c->affinity & cpus_taken)
-        return "its CPUs are already given to another VM";
+    why = vm_parse_affinity(fdt, node, c) ?: vm_parse_sched(fdt, node, c);
+    if (why)
+        return why;
     c->console = fdt_getprop(fdt, node, "keel,console", NULL) != NULL;
     c->mem_tagging = fdt_getprop(fdt, node, "keel,mte", NULL) != NULL;
     if (c->mem_tagging && !arch_mem_tagging_supported())
@@ -206,7 +271,8 @@ void vms_boot(const void *fdt)
                 ERROR("%s (%s): VM not started", cfg.node, cfg.name);
                 continue;
             }
-            cpus_taken |= cfg.affinity;
+            for (unsigned int i = 0; i < cfg.nr_vcpus; i++)
+                cpu_load[cfg.vcpu_cpu[i]]++;
             started++;
         }
     }

@@ -293,7 +293,7 @@ STRINGS = ["linux", "bare", "vm@0", "ring", "ring2", "", "shm",
 PROPS = ["compatible", "cpus", "memory", "keel,name", "keel,cpu-affinity", "keel,console",
          "keel,identity", "keel,ipa-base", "keel,passthrough", "keel,shmem", "#address-cells",
          "#size-cells", "reg", "bootargs", "keel,load", "keel,entry", "size", "keel,ipa",
-         "interrupts", "status"]
+         "interrupts", "status", "keel,priority", "keel,time-slice-us"]
 ADDR_40000000 = 9   # index in host_dt.c's addrs64[]
 ADDR_0C000000 = 6
 
@@ -344,9 +344,25 @@ def config_programs():
     return {"keel-run-pair": pair, "identity-alias-affinity": odd, "many-modules": many}
 
 
+def cell(v):
+    # random_prop() kind 1, one cell: pick_u32() reads a literal after a byte >= 0xe0
+    return u8(0xe0) + u32(v)
+
+
+def sharing_program():
+    # two VMs on overlapping cores, one with more vCPUs than its cores, scheduling keys
+    prog = board(ncpus=4) + vm("linux", cpus=3) + vm_prop("keel,cpu-affinity", 1, cell(0x3))
+    prog += vm_prop("keel,priority", 1, cell(200)) + vm_prop("keel,time-slice-us", 1, cell(500))
+    prog += vm("bare", kernel_at=0x40) + vm_prop("keel,cpu-affinity", 1, cell(0x6))
+    return prog + vm(None, cpus=2, kernel_at=0x50)
+
+
 def vm_config_seeds():
     for name, prog in config_programs().items():
         write("vm_config", name, u8(7) + prog)
+    # the first byte's bit 6: an architecture that runs one vCPU per core
+    write("vm_config", "shared-cores", u8(7) + sharing_program())
+    write("vm_config", "shared-cores-refused", u8(0x47) + sharing_program())
 
 
 def guest_dt_seeds():

@@ -164,11 +164,18 @@ def test_raw_and_elf_vms(files):
     ("name=a,kernel={image},colour=red", [], "unknown key 'colour'"),
     ("name=a,kernel={missing}", [], "not found"),
     ("name=a,kernel={image},initrd={missing}", [], "not found"),
-    ("name=a,kernel={image},cpus=5", ["--smp", "4"], "cpus=5"),
+    ("name=a,kernel={image},cpus=9", ["--smp", "16"], "cpus=9 is not 1..8"),
     ("name=a,kernel={image},mem=2000M", ["--mem", "2G"], "memory"),
     ("name=a,kernel={image},affinity=0x10", ["--smp", "4"], "cpu 4"),
     ("name=a,kernel={image},load=0x40080000", [], "load="),
-    ("name=a,kernel={image},cpus=2,affinity=0x1", [], "affinity 0x1"),
+    ("name=a,kernel={image},affinity=0", [], "affinity must name at least one cpu"),
+    ("name=a,kernel={image},prio=256", [], "prio=256 is not 0..255"),
+    ("name=a,kernel={image},prio=-1", [], "prio=-1 is not 0..255"),
+    ("name=a,kernel={image},prio=high", [], "prio=high is not a number"),
+    ("name=a,kernel={image},timeslice=99us", [], "timeslice=99us is outside 100us..1000ms"),
+    ("name=a,kernel={image},timeslice=1001", [], "timeslice=1001 is outside"),
+    ("name=a,kernel={image},timeslice=0", [], "timeslice=0 is outside"),
+    ("name=a,kernel={image},timeslice=1s", [], "timeslice=1s is not a number of us or ms"),
 ])
 def test_bad_vm(files, spec, args, problem):
     spec = spec.format(image=files["image"], missing=files["image"].parent / "nope")
@@ -179,11 +186,42 @@ def test_bad_vm(files, spec, args, problem):
     assert res.stdout == ""
 
 
-def test_overlapping_affinity(files):
-    res = keel_run(files, "--vm", f"name=a,kernel={files['raw']},cpus=2,affinity=0x3",
-                   "--vm", f"name=b,kernel={files['raw']},affinity=0x2")
-    assert res.returncode == 2
-    assert res.stderr == "keel-run: error: vm 'b': affinity 0x2 overlaps vm 'a' (0x3)\n"
+def test_shared_cpus_pass_through(files):
+    """Overlapping masks, masks with fewer CPUs than vCPUs and more vCPUs than
+    --smp reach Keel as written: Keel places vCPUs and shares cores."""
+    _, dtb = dry_run(files, "--smp", "4",
+                     "--vm", f"name=a,kernel={files['raw']},cpus=2,affinity=0x3",
+                     "--vm", f"name=b,kernel={files['raw']},affinity=0x2",
+                     "--vm", f"name=c,kernel={files['raw']},cpus=3,affinity=0x1")
+    assert fdtget(dtb, "/chosen/vm@0", "keel,cpu-affinity") == [0x3]
+    assert fdtget(dtb, "/chosen/vm@1", "keel,cpu-affinity") == [0x2]
+    assert fdtget(dtb, "/chosen/vm@2", "keel,cpu-affinity") == [0x1]
+    assert fdtget(dtb, "/chosen/vm@2", "cpus") == [3]
+    _, dtb = dry_run(files, "--smp", "2", "--vm", f"name=a,kernel={files['raw']},cpus=4")
+    assert fdtget(dtb, "/chosen/vm@0", "keel,cpu-affinity") == [0x3]
+
+
+def test_default_affinity_when_cpus_run_out(files):
+    """Free CPUs while there are enough (explicit masks first), else every CPU."""
+    _, dtb = dry_run(files, "--smp", "4",
+                     "--vm", f"name=a,kernel={files['raw']},cpus=2",
+                     "--vm", f"name=b,kernel={files['raw']},affinity=0x1",
+                     "--vm", f"name=c,kernel={files['raw']},cpus=2")
+    assert fdtget(dtb, "/chosen/vm@0", "keel,cpu-affinity") == [0x6]
+    assert fdtget(dtb, "/chosen/vm@1", "keel,cpu-affinity") == [0x1]
+    assert fdtget(dtb, "/chosen/vm@2", "keel,cpu-affinity") == [0xf]  # only CPU 3 was free
+
+
+def test_prio_and_timeslice(files):
+    _, dtb = dry_run(files, "--smp", "4",
+                     "--vm", f"name=a,kernel={files['raw']},prio=0,timeslice=500us",
+                     "--vm", f"name=b,kernel={files['raw']},prio=255,timeslice=10ms",
+                     "--vm", f"name=c,kernel={files['raw']},timeslice=20",
+                     "--vm", f"name=d,kernel={files['raw']}")
+    want = [([0], [500]), ([255], [10000]), (None, [20000]), (None, None)]
+    for i, (prio, slice_us) in enumerate(want):
+        assert fdtget(dtb, f"/chosen/vm@{i}", "keel,priority") == prio
+        assert fdtget(dtb, f"/chosen/vm@{i}", "keel,time-slice-us") == slice_us
 
 
 def test_too_much_memory_across_vms(files):

@@ -158,8 +158,8 @@ BAD_VMS = r"""
 BAD_CASES = {
     "too-many-cpus": ("cpus = <9>; memory = <0x0 0x4000000>;", "cpus must be 1..8"),
     "no-memory": ("cpus = <1>;", r"no memory size"),
-    "taken-cpus": ("cpus = <1>; keel,cpu-affinity = <0x1>; memory = <0x0 0x4000000>;",
-                   "its CPUs are already given to another VM"),
+    "empty-affinity": ("cpus = <1>; keel,cpu-affinity = <0x0>; memory = <0x0 0x4000000>; "
+                       "%(module)s", "keel,cpu-affinity is empty"),
     "missing-cpus": ("cpus = <1>; keel,cpu-affinity = <0x100>; memory = <0x0 0x4000000>;",
                      "CPUs this machine does not have"),
     "huge": ("cpus = <1>; keel,cpu-affinity = <0x4>; memory = <0x1 0x0>; %(module)s",

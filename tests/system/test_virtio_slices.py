@@ -137,7 +137,7 @@ def test_two_vms_share_a_host_disk_and_their_data_persists(keel, tmp_path):
 def test_slices_that_overlap_or_take_the_host_disk_are_refused(keel, tmp_path):
     disk = tmp_path / "host.img"
     disk.write_bytes(bytes(DISK_SIZE))
-    # --no-check: keel-run lets Keel see them (and pins every VM to CPU 0 unless told)
+    # --no-check: keel-run lets Keel see them
     a = linux_vm_spec("a", cpus=1, mem="128M", affinity="0x1", slice="0:16M")
     b = linux_vm_spec("b", cpus=1, mem="128M", affinity="0x2", slice="8M:16M")
     c = linux_vm_spec("c", cpus=1, mem="128M", affinity="0x4", identity="on",

@@ -127,3 +127,11 @@ void arch_clean_inval_dcache_range(u64 start, u64 size)
     (void)start;
     (void)size;
 }
+
+/* Settable, so tests can see both answers: AArch64's (sharing) and RISC-V's (one per core). */
+bool fake_vcpu_can_share = true;
+
+bool arch_vcpu_can_share(void)
+{
+    return fake_vcpu_can_share;
+}

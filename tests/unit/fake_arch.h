@@ -18,4 +18,7 @@ extern char fake_log_last_error[512];
 
 void fake_log_reset(void);
 
+/* What arch_vcpu_can_share() answers; true unless a test changes it. */
+extern bool fake_vcpu_can_share;
+
 #endif

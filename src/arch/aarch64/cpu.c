@@ -127,3 +127,5 @@ bool arch_cpu_ssb_safe(void)
 {
     return ((read_sysreg(id_aa64pfr1_el1) >> 4) & 0xf) >= 1;
 }
+
+bool arch_vcpu_can_share(void) { return true; }

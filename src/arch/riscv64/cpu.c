@@ -107,3 +107,5 @@ void arch_clean_dcache_range(u64 start, u64 size)
 void arch_clean_inval_dcache_range(u64 start, u64 size)
 {
 }
+
+bool arch_vcpu_can_share(void) { return false; }

@@ -61,6 +61,13 @@ bool arch_mem_tagging_supported(void);
 /* Sets the allocation tags of [p, p + size) to 0, data untouched; size a multiple of 64 KiB. */
 void arch_zero_tags(void *p, u64 size);
 
+/*
+ * Whether a physical core may be home to more than one vCPU: the
+ * configuration refuses placements that need it where the architecture's
+ * vCPU switch cannot do it yet.
+ */
+bool arch_vcpu_can_share(void);
+
 /* From an exit handler: drop the exit's stack and go to the idle loop. */
 void __noreturn arch_idle_from_exit(void);
 

@@ -155,6 +155,19 @@ extern struct vm *vms[VM_MAX];
 extern const void *host_fdt; /* the DT Keel booted with; stays mapped and unchanged */
 extern unsigned int nr_vms;
 
+/* keel,priority and keel,time-slice-us when absent, and the slices accepted. */
+#define VM_PRIORITY_DEFAULT 128
+#define VM_SLICE_US_DEFAULT 10000
+#define VM_SLICE_US_MIN 100
+#define VM_SLICE_US_MAX 1000000
+
+/*
+ * Gives each vCPU of @c a home core in c->vcpu_cpu[]: in vCPU order, the
+ * core of c->affinity with the fewest vCPUs so far (@load: those of VMs
+ * placed before, plus this VM's earlier ones), ties to the lowest index.
+ * c->affinity must be non-empty and name only cores below PLAT_MAX_CPUS.
+ */
+void vm_place_vcpus(struct vm_config *c, const u8 load[PLAT_MAX_CPUS]);
 int vm_create(const struct vm_config *cfg, struct vm **out);
 int vm_start(struct vm *vm);
 /* Stops every vCPU of @vm; safe from any CPU and from the VM's own vCPU. */

@@ -81,6 +81,12 @@ static inline unsigned int fin_below(struct fuzz_in *in, unsigned int n)
     } while (0)
 
 /*
+ * Called with each ERROR line once formatted (common/fuzz_log.c), so a
+ * harness can check that a refusal was a right one; NULL: none.
+ */
+extern void (*fuzz_log_error_hook)(const char *line);
+
+/*
  * Harness-side switch for invariants that a known, not yet fixed bug breaks
  * (see tests/fuzz/README.md): off by default so CI stays green, on with
  * FUZZ_KNOWN_BUGS=1 to reproduce the bug.

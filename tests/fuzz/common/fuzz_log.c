@@ -11,6 +11,7 @@
 
 enum log_level log_current_level = LOG_TRACE;
 unsigned int fuzz_log_errors; /* ERROR lines since the harness last cleared it */
+void (*fuzz_log_error_hook)(const char *line);
 
 static char fuzz_log_buf[1024];
 
@@ -34,6 +35,8 @@ void log_print(enum log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     fuzz_log_emit(fmt, ap);
     va_end(ap);
+    if (level == LOG_ERROR && fuzz_log_error_hook)
+        fuzz_log_error_hook(fuzz_log_buf);
 }
 
 void console_printf(const char *fmt, ...)

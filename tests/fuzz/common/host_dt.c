@@ -16,7 +16,7 @@ static const char *const prop_names[] = {
     "compatible", "cpus", "memory", "keel,name", "keel,cpu-affinity", "keel,console",
     "keel,identity", "keel,ipa-base", "keel,passthrough", "keel,shmem", "#address-cells",
     "#size-cells", "reg", "bootargs", "keel,load", "keel,entry", "size", "keel,ipa",
-    "interrupts", "status",
+    "interrupts", "status", "keel,priority", "keel,time-slice-us",
 };
 
 static const char *const strings[] = {

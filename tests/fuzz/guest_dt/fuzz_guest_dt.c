@@ -46,6 +46,12 @@ static const struct virqchip_ops vgicv2_dt = {
     .dt_spec_private = vgicv2_dt_spec_private,
 };
 
+/* The parser asks; the guest DT is the same whether vCPUs share cores or not. */
+bool arch_vcpu_can_share(void)
+{
+    return true;
+}
+
 #define GUARD 64
 #define GUEST_DT_MAX (64 * 1024) /* vm_load.c's buffer */
 

@@ -1,7 +1,7 @@
 /*
  * src/core/vm_config.c and src/core/shmem.c compiled into one unit with the
- * harness hooks below: both keep boot-time state in file statics (the CPUs
- * given away, the shared-memory regions) that a fuzzer must reset between
+ * harness hooks below: both keep boot-time state in file statics (each core's
+ * vCPUs, the shared-memory regions) that a fuzzer must reset between
  * inputs, and that the checks need to see. Nothing in src/ changes for it.
  */
 #include "../../../src/core/vm_config.c"
@@ -11,7 +11,7 @@
 
 void fuzz_config_reset(void)
 {
-    cpus_taken = 0;
+    memset(cpu_load, 0, sizeof(cpu_load));
     host_fdt = NULL;
     memset(regions, 0, sizeof(regions));
     nr_regions = 0;

@@ -9,8 +9,18 @@
  * the device tree and docs/configuration.md:
  *  - names, paths and bootargs are terminated strings; VM names unique;
  *  - 1 <= nr_vcpus <= 8, equal to the cpus property (not a truncation of
- *    it); the affinity has exactly nr_vcpus bits, all on CPUs the machine
- *    has, none given to another VM, and within keel,cpu-affinity if given;
+ *    it); the affinity is keel,cpu-affinity whole if given, else the lowest
+ *    cores no earlier VM uses if there are nr_vcpus of them, else every
+ *    core; it is non-empty and on cores the machine has. Each vCPU in turn
+ *    is homed on the core of the affinity with the fewest vCPUs so far
+ *    (earlier VMs' and its own), the lowest of those; where the
+ *    architecture cannot share a core (the input's first byte says), no
+ *    core is home to two vCPUs;
+ *  - priority and slice_us as keel,priority and keel,time-slice-us say,
+ *    else 128 and 10000; slice_us within 100..1000000;
+ *  - a VM refused for its cores, its priority or its slice broke that
+ *    rule: a mask naming absent cores, an empty mask, a placement sharing
+ *    a core where that cannot be, a value out of range;
  *  - memory: non-zero, 2 MiB aligned, the property rounded up (not
  *    wrapped); RAM from a 2 MiB aligned ram_ipa at or above the device
  *    window to at most 2^39, without wrapping; keel,identity and
@@ -46,15 +56,17 @@
 static u8 dtb[HOST_DT_MAX] __attribute__((aligned(8)));
 static struct vm_config accepted[VM_MAX];
 static unsigned int nr_accepted;
+static bool can_share;            /* for this input: AArch64's answer or RISC-V's */
+static u8 load[PLAT_MAX_CPUS];    /* vCPUs homed on each core by the VMs accepted so far */
+
+bool arch_vcpu_can_share(void)
+{
+    return can_share;
+}
 
 static bool terminated(const char *s, size_t size)
 {
     return memchr(s, '\0', size) != NULL;
-}
-
-static unsigned int popcount(u64 v)
-{
-    return (unsigned int)__builtin_popcountll(v);
 }
 
 static bool overlap(u64 a, u64 asize, u64 b, u64 bsize)
@@ -72,6 +84,116 @@ static bool dt_u64(int node, const char *name, u64 *v)
         return false;
     *v = len == 4 ? fdt32_to_cpu(p[0]) : (u64)fdt32_to_cpu(p[0]) << 32 | fdt32_to_cpu(p[1]);
     return true;
+}
+
+/* The cores a VM at @node with @nr_vcpus must be given, from the DT and the load so far. */
+static u64 expected_affinity(int node, unsigned int nr_vcpus)
+{
+    u64 mask = 0;
+    unsigned int n = 0;
+
+    if (dt_u64(node, "keel,cpu-affinity", &mask))
+        return mask;
+    for (unsigned int cpu = 0; cpu < platform.cpu_count && n < nr_vcpus; cpu++)
+        if (!load[cpu]) {
+            mask |= 1ULL << cpu;
+            n++;
+        }
+    return n == nr_vcpus ? mask : (1ULL << platform.cpu_count) - 1;
+}
+
+/* Where the next vCPU must go: the least loaded core of @mask in @l, the lowest of those. */
+static unsigned int spec_home(u64 mask, const u8 *l)
+{
+    unsigned int best = PLAT_MAX_CPUS;
+
+    for (unsigned int cpu = 0; cpu < platform.cpu_count; cpu++)
+        if ((mask >> cpu & 1) && (best == PLAT_MAX_CPUS || l[cpu] < l[best]))
+            best = cpu;
+    return best;
+}
+
+/* Whether homing @nr_vcpus vCPUs in @mask puts two on one core (counting earlier VMs'). */
+static bool spec_shares(u64 mask, unsigned int nr_vcpus)
+{
+    u8 l[PLAT_MAX_CPUS];
+
+    memcpy(l, load, sizeof(l));
+    for (unsigned int i = 0; i < nr_vcpus; i++) {
+        unsigned int home = spec_home(mask, l);
+        if (home == PLAT_MAX_CPUS || l[home]++)
+            return home != PLAT_MAX_CPUS;
+    }
+    return false;
+}
+
+static void check_placement(const struct vm_config *c, int node)
+{
+    u64 want = expected_affinity(node, c->nr_vcpus);
+    u8 l[PLAT_MAX_CPUS];
+
+    FUZZ_CHECK(c->affinity == want && c->affinity && !(c->affinity >> platform.cpu_count),
+               "%s: affinity %#llx, expected %#llx on %u CPUs", c->name,
+               (unsigned long long)c->affinity, (unsigned long long)want, platform.cpu_count);
+    memcpy(l, load, sizeof(l));
+    for (unsigned int i = 0; i < c->nr_vcpus; i++) {
+        unsigned int home = spec_home(c->affinity, l);
+        FUZZ_CHECK(c->vcpu_cpu[i] == home, "%s: vCPU %u on core %u, the least loaded is %u",
+                   c->name, i, c->vcpu_cpu[i], home);
+        FUZZ_CHECK(can_share || !l[home], "%s: vCPU %u shares core %u, which cannot be shared",
+                   c->name, i, home);
+        l[home]++;
+    }
+}
+
+static void check_sched(const struct vm_config *c, int node)
+{
+    u64 prio = 128, slice = 10000;
+
+    dt_u64(node, "keel,priority", &prio);
+    dt_u64(node, "keel,time-slice-us", &slice);
+    FUZZ_CHECK(c->priority == prio, "%s: priority %u, keel,priority %#llx", c->name, c->priority,
+               (unsigned long long)prio);
+    FUZZ_CHECK(c->slice_us == slice && slice >= 100 && slice <= 1000000,
+               "%s: slice %u us, keel,time-slice-us %#llx", c->name, c->slice_us,
+               (unsigned long long)slice);
+}
+
+/*
+ * An ERROR line "<node path> (<name>): <why>; VM not started": when the
+ * reason is about cores or scheduling, the node must really break the rule.
+ */
+static void check_refusal(const char *line)
+{
+    const char *end = strstr(line, " (");
+    char path[64];
+    u64 v = 0, cpus = 1;
+    bool has;
+    int node;
+
+    if (!end || (size_t)(end - line) >= sizeof(path))
+        return;
+    memcpy(path, line, (size_t)(end - line));
+    path[end - line] = '\0';
+    if ((node = fdt_path_offset(dtb, path)) < 0)
+        return;
+    has = dt_u64(node, "keel,cpu-affinity", &v);
+    dt_u64(node, "cpus", &cpus);
+    if (strstr(line, "keel,cpu-affinity names CPUs"))
+        FUZZ_CHECK(has && v >> platform.cpu_count, "%s refused, affinity %#llx", path,
+                   (unsigned long long)v);
+    if (strstr(line, "keel,cpu-affinity is empty"))
+        FUZZ_CHECK(has && !v, "%s refused, affinity %#llx", path, (unsigned long long)v);
+    if (strstr(line, "one vCPU per core"))
+        FUZZ_CHECK(!can_share && spec_shares(expected_affinity(node, (unsigned int)cpus),
+                                             (unsigned int)cpus),
+                   "%s refused for sharing a core, but it needs not", path);
+    if (strstr(line, "keel,priority must be"))
+        FUZZ_CHECK(dt_u64(node, "keel,priority", &v) && v > 255, "%s: priority %#llx refused",
+                   path, (unsigned long long)v);
+    if (strstr(line, "keel,time-slice-us must be"))
+        FUZZ_CHECK(dt_u64(node, "keel,time-slice-us", &v) && (v < 100 || v > 1000000),
+                   "%s: slice %#llx refused", path, (unsigned long long)v);
 }
 
 static bool is_reserved_module(const struct mem_range *r)
@@ -150,12 +272,8 @@ static void check_config(const struct vm_config *c)
     if (dt_u64(node, "cpus", &v))
         FUZZ_CHECK(v == c->nr_vcpus, "%s: cpus = %#llx accepted as %u vCPUs", c->name,
                    (unsigned long long)v, c->nr_vcpus);
-    FUZZ_CHECK(popcount(c->affinity) == c->nr_vcpus && !(c->affinity >> platform.cpu_count),
-               "%s: affinity %#llx for %u vCPUs on %u CPUs", c->name,
-               (unsigned long long)c->affinity, c->nr_vcpus, platform.cpu_count);
-    if (dt_u64(node, "keel,cpu-affinity", &v))
-        FUZZ_CHECK(!(c->affinity & ~v), "%s: affinity %#llx outside keel,cpu-affinity %#llx",
-                   c->name, (unsigned long long)c->affinity, (unsigned long long)v);
+    check_placement(c, node);
+    check_sched(c, node);
 
     FUZZ_CHECK(c->mem_size && IS_ALIGNED(c->mem_size, SZ_2M), "%s: memory %#llx", c->name,
                (unsigned long long)c->mem_size);
@@ -211,8 +329,6 @@ static void on_create(const struct vm_config *c)
     for (unsigned int i = 0; i < nr_accepted; i++) {
         const struct vm_config *o = &accepted[i];
         FUZZ_CHECK(strcmp(o->name, c->name), "two VMs named '%s'", c->name);
-        FUZZ_CHECK(!(o->affinity & c->affinity), "'%s' and '%s' share CPUs %#llx", o->name,
-                   c->name, (unsigned long long)(o->affinity & c->affinity));
         for (unsigned int a = 0; a < o->nr_pt; a++) {
             for (unsigned int b = 0; b < c->nr_pt; b++) {
                 FUZZ_CHECK(o->pt[a].node != c->pt[b].node,
@@ -231,6 +347,8 @@ static void on_create(const struct vm_config *c)
         for (unsigned int b = 0; b < a; b++)
             FUZZ_CHECK(c->pt[a].node != c->pt[b].node, "'%s' lists %s and %s, one device",
                        c->name, c->pt[a].path, c->pt[b].path);
+    for (unsigned int i = 0; i < c->nr_vcpus; i++)
+        load[c->vcpu_cpu[i]]++;
     accepted[nr_accepted++] = *c;
 }
 
@@ -257,14 +375,19 @@ static void check_regions(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_in in = { data, size };
-    u64 budget = (u64)(fin_u8(&in) % 8 + 1) << 26; /* 64..512 MiB for shared memory */
+    u8 first = fin_u8(&in);
+    u64 budget = (u64)(first % 8 + 1) << 26; /* 64..512 MiB for shared memory */
 
+    /* bit 6 set: an architecture that runs one vCPU per core; the committed inputs run as on Arm */
+    can_share = !(first & 0x40);
     if (host_dt_build(&in, dtb))
         return 0;
     fuzz_config_reset();
     fuzz_core_reset(budget);
     nr_accepted = 0;
+    memset(load, 0, sizeof(load));
     fuzz_vm_create_hook = on_create;
+    fuzz_log_error_hook = check_refusal;
     if (dt_parse_platform(dtb, &platform))
         return 0;
     vms_boot(dtb);

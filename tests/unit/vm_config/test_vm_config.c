@@ -109,6 +109,7 @@ static void base_dt(void)
     set_str("/chosen", "stdout-path", "/pl011@9000000");
     host_disk_sectors = 0;
     host_disk_ro = false;
+    fake_vcpu_can_share = true;
 }
 
 /* A VM as keel-run writes it: 64 MiB, one vCPU, a raw kernel module at @kernel. */
@@ -648,6 +649,212 @@ static void test_passthrough_of_host_disk(void **state)
     assert_int_equal(boot(), 1);
 }
 
+/* keel,priority and keel,time-slice-us when a VM gives neither. */
+static void test_sched_defaults(void **state)
+{
+    (void)state;
+    base_dt();
+    add_vm("vm0", 0x7e000000);
+    assert_int_equal(boot(), 1);
+    assert_int_equal(vms[0]->cfg.priority, 128);
+    assert_int_equal(vms[0]->cfg.slice_us, 10000);
+}
+
+/* Each value given once to one VM: accepted as given, or the VM refused with the reason. */
+static void test_sched_ranges(void **state)
+{
+    static const struct {
+        const char *prop;
+        u64 value;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        { "keel,priority", 0, NULL },
+        { "keel,priority", 255, NULL },
+        { "keel,priority", 256, "keel,priority must be 0..255" },
+        { "keel,priority", 0x100000000ULL, "keel,priority must be 0..255" }, /* <1 0>, not 0 */
+        { "keel,time-slice-us", 100, NULL },
+        { "keel,time-slice-us", 1000000, NULL },
+        { "keel,time-slice-us", 99, "keel,time-slice-us must be 100..1000000" },
+        { "keel,time-slice-us", 0, "keel,time-slice-us must be 100..1000000" },
+        { "keel,time-slice-us", 1000001, "keel,time-slice-us must be 100..1000000" },
+        { "keel,time-slice-us", 0x100002710ULL, "keel,time-slice-us must be 100..1000000" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        base_dt();
+        add_vm("vm0", 0x7e000000);
+        if (cases[i].value >> 32)
+            set_u64("/chosen/vm0", cases[i].prop, cases[i].value);
+        else
+            set_u32("/chosen/vm0", cases[i].prop, (u32)cases[i].value);
+        if (cases[i].why) {
+            assert_int_equal(boot(), 0);
+            assert_logged(cases[i].why);
+            continue;
+        }
+        assert_int_equal(boot(), 1);
+        if (!strcmp(cases[i].prop, "keel,priority"))
+            assert_int_equal(vms[0]->cfg.priority, cases[i].value);
+        else
+            assert_int_equal(vms[0]->cfg.slice_us, cases[i].value);
+    }
+}
+
+static void assert_placed(const struct vm_config *c, const u8 *want, unsigned int n)
+{
+    assert_int_equal(c->nr_vcpus, n);
+    for (unsigned int i = 0; i < n; i++)
+        if (c->vcpu_cpu[i] != want[i])
+            fail_msg("%s: vCPU %u on core %u, expected %u", c->name, i, c->vcpu_cpu[i], want[i]);
+}
+
+/* vm_place_vcpus() alone: the least loaded core of the mask, counting this VM's earlier vCPUs. */
+static void test_place_least_loaded(void **state)
+{
+    static const struct {
+        u64 affinity;
+        unsigned int nr_vcpus;
+        u8 load[PLAT_MAX_CPUS];
+        u8 want[VM_MAX_VCPUS];
+    } cases[] = {
+        { 0xf, 3, { 0, 2, 1, 0 }, { 0, 3, 0 } },       /* 0 and 3 idle: the lower first */
+        { 0xa, 3, { 0 }, { 1, 3, 1 } },                 /* ties go to the lowest core */
+        { 0x6, 2, { 0, 5, 5 }, { 1, 2 } },              /* core 0 is idle but not in the mask */
+        { 0x1, 4, { 3 }, { 0, 0, 0, 0 } },              /* one core: all of them there */
+        { 0x80, 1, { [7] = 200 }, { 7 } },              /* the top core */
+        { 0xff, 8, { 1, 1, 1, 1, 0, 0, 0, 0 }, { 4, 5, 6, 7, 0, 1, 2, 3 } },
+    };
+    struct vm_config c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&c, 0, sizeof(c));
+        c.affinity = cases[i].affinity;
+        c.nr_vcpus = cases[i].nr_vcpus;
+        vm_place_vcpus(&c, cases[i].load);
+        assert_placed(&c, cases[i].want, cases[i].nr_vcpus);
+        assert_int_equal(c.affinity, cases[i].affinity); /* the mask is kept whole */
+    }
+}
+
+/* Through vms_boot(): the load of the VMs created before counts; the masks are kept whole. */
+static void test_place_after_earlier_vms(void **state)
+{
+    (void)state;
+    base_dt();
+    add_vm("vm1", 0x7d000000); /* parsed second */
+    set_u32("/chosen/vm1", "cpus", 3);
+    set_u32("/chosen/vm1", "keel,cpu-affinity", 0x7);
+    add_vm("vm0", 0x7e000000);
+    set_u32("/chosen/vm0", "cpus", 2);
+    assert_int_equal(boot(), 2);
+    assert_int_equal(vms[0]->cfg.affinity, 0x3);
+    assert_placed(&vms[0]->cfg, (const u8[]){ 0, 1 }, 2);
+    assert_int_equal(vms[1]->cfg.affinity, 0x7);
+    assert_placed(&vms[1]->cfg, (const u8[]){ 2, 0, 1 }, 3);
+}
+
+/* More vCPUs than cores in the mask, and masks of two VMs that overlap: both accepted. */
+static void test_shared_cores_accepted(void **state)
+{
+    (void)state;
+    base_dt();
+    add_vm("vm0", 0x7e000000);
+    set_u32("/chosen/vm0", "cpus", 4);
+    set_u32("/chosen/vm0", "keel,cpu-affinity", 0x3);
+    assert_int_equal(boot(), 1);
+    assert_int_equal(vms[0]->cfg.affinity, 0x3);
+    assert_placed(&vms[0]->cfg, (const u8[]){ 0, 1, 0, 1 }, 4);
+
+    base_dt();
+    add_vm("vm1", 0x7d000000);
+    set_u32("/chosen/vm1", "keel,cpu-affinity", 0x1);
+    add_vm("vm0", 0x7e000000);
+    set_u32("/chosen/vm0", "keel,cpu-affinity", 0x1);
+    assert_int_equal(boot(), 2);
+    assert_placed(&vms[0]->cfg, (const u8[]){ 0 }, 1);
+    assert_placed(&vms[1]->cfg, (const u8[]){ 0 }, 1);
+}
+
+/* No keel,cpu-affinity: idle cores while there are enough, else every core. */
+static void test_default_affinity(void **state)
+{
+    (void)state;
+    base_dt();
+    add_vm("vm1", 0x7d000000);
+    set_u32("/chosen/vm1", "cpus", 2);
+    add_vm("vm0", 0x7e000000);
+    set_u32("/chosen/vm0", "keel,cpu-affinity", 0x2);
+    assert_int_equal(boot(), 2);
+    assert_int_equal(vms[1]->cfg.affinity, 0x5); /* the lowest idle ones, around vm0's */
+    assert_placed(&vms[1]->cfg, (const u8[]){ 0, 2 }, 2);
+
+    base_dt();
+    add_vm("vm1", 0x7d000000);
+    set_u32("/chosen/vm1", "cpus", 2);
+    add_vm("vm0", 0x7e000000);
+    set_u32("/chosen/vm0", "cpus", 3);
+    assert_int_equal(boot(), 2);
+    assert_int_equal(vms[0]->cfg.affinity, 0x7);
+    assert_int_equal(vms[1]->cfg.affinity, 0xf); /* one idle core for two vCPUs */
+    assert_placed(&vms[1]->cfg, (const u8[]){ 3, 0 }, 2);
+}
+
+static void test_affinity_refused(void **state)
+{
+    static const struct { u32 mask; const char *why; } bad[] = {
+        { 0x0, "keel,cpu-affinity is empty" },
+        { 0x10, "keel,cpu-affinity names CPUs this machine does not have" },
+        { 0x11, "keel,cpu-affinity names CPUs this machine does not have" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        base_dt();
+        add_vm("vm0", 0x7e000000);
+        set_u32("/chosen/vm0", "keel,cpu-affinity", bad[i].mask);
+        assert_int_equal(boot(), 0);
+        assert_logged(bad[i].why);
+    }
+}
+
+/* Where the architecture runs one vCPU per core, a placement that shares one is refused. */
+static void test_no_sharing_architecture(void **state)
+{
+    static const struct {
+        u32 cpus, mask; /* vm1's; mask 0: none given */
+        bool ok;
+    } cases[] = {
+        { 1, 0x1, false },  /* core 0 is vm0's */
+        { 2, 0x2, false },  /* two of its own vCPUs on core 1 */
+        { 4, 0, false },    /* three idle cores for four vCPUs: the default is all four */
+        { 2, 0x6, true },
+        { 1, 0x3, true },   /* core 1 is the least loaded */
+        { 3, 0, true },     /* the three idle ones */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        base_dt();
+        fake_vcpu_can_share = false;
+        add_vm("vm1", 0x7d000000);
+        set_u32("/chosen/vm1", "cpus", cases[i].cpus);
+        if (cases[i].mask)
+            set_u32("/chosen/vm1", "keel,cpu-affinity", cases[i].mask);
+        add_vm("vm0", 0x7e000000); /* core 0 */
+        assert_int_equal(boot(), cases[i].ok ? 2 : 1);
+        assert_string_equal(vms[0]->cfg.name, "vm0");
+        if (!cases[i].ok)
+            assert_logged("its vCPUs would share a core, but on this architecture (RISC-V "
+                          "today) Keel runs one vCPU per core");
+        else
+            for (unsigned int v = 0; v < cases[i].cpus; v++)
+                assert_int_not_equal(vms[1]->cfg.vcpu_cpu[v], 0);
+    }
+    fake_vcpu_can_share = true;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -670,6 +877,14 @@ cmocka_unit_test(test_cpus_two_cells),
         cmocka_unit_test(test_disk_slice_refused),
         cmocka_unit_test(test_disk_slice_config_errors),
         cmocka_unit_test(test_passthrough_of_host_disk),
+        cmocka_unit_test(test_sched_defaults),
+        cmocka_unit_test(test_sched_ranges),
+        cmocka_unit_test(test_place_least_loaded),
+        cmocka_unit_test(test_place_after_earlier_vms),
+        cmocka_unit_test(test_shared_cores_accepted),
+        cmocka_unit_test(test_default_affinity),
+        cmocka_unit_test(test_affinity_refused),
+        cmocka_unit_test(test_no_sharing_architecture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
