@@ -241,10 +241,20 @@ void sched_exit_slow(struct vcpu *v)
                             __atomic_load_n(&v->sched.move_to, __ATOMIC_ACQUIRE) >= 0);
 }
 
+/* A VM whose vCPU 0 is homed here asked to be rebuilt (a flag test each). */
+static bool sched_reset_asked(const struct cpu *c)
+{
+    for (unsigned int i = 0; i < c->nr_homed; i++)
+        if (c->homed[i]->id == 0 && __atomic_load_n(&c->homed[i]->vm->reset_pending,
+                                                    __ATOMIC_RELAXED))
+            return true;
+    return false;
+}
+
 /*
- * A VM whose vCPU 0 is homed here asked to be rebuilt and all its vCPUs are
- * out: rebuild it now, whatever else this CPU runs (a shared CPU may never
- * go idle). Cheap when there is none: vm_claim_reset() tests a flag first.
+ * ... and once all its vCPUs are out, rebuild it now, whatever else this
+ * CPU runs (a shared CPU may never go idle). No vCPU's state is live on
+ * the CPU meanwhile: the rebuild's C code (libfdt) may use FP/SIMD.
  */
 static void sched_poll_resets(struct cpu *c)
 {
@@ -260,9 +270,13 @@ struct vcpu_regs *sched_exit(struct vcpu_regs *regs)
     u64 now = arch_counter_read();
     bool slice_over;
 
-    sched_poll_resets(c);
+    if (unlikely(sched_reset_asked(c))) {
+        sched_put(c, v, now);
+        sched_poll_resets(c);
+        now = arch_counter_read();
+    }
     sched_migrate_out(c, now);
-    v = c->vcpu; /* NULL if it moved away */
+    v = c->vcpu; /* NULL if it was put down or moved away */
     if (v && unlikely(!c->shared)) { /* exclusive now: its own vectors again, no slice */
         timerq_cancel(&c->timers, &c->slice_end);
         arch_vcpu_remode(v, false);

@@ -271,8 +271,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
     last_ran[cpu_this()->id][v->vm->id] = v;
     el1_load(&v->arch.el1);
-    if (cpu_has_pauth())
-        pauth_keys_load(&v->arch.el1);
+    pauth_keys_load(&v->arch.el1);
     mte_vcpu_reset();
     debug_vcpu_load(v);
     arch_fpsimd_zero(); /* nothing of Keel's boot-time libfdt use or a previous run leaks */
@@ -297,13 +296,11 @@ void arch_vcpu_put(struct vcpu *v)
     el1_save(&v->arch.el1);
     write_sysreg(cntv_ctl_el0, 0); /* its line drops: the next vCPU's timer is its own */
     v->arch.cnthctl = read_sysreg(cnthctl_el2);
-    if (cpu_has_pauth())
-        pauth_keys_save(&v->arch.el1);
+    pauth_keys_save(&v->arch.el1);
     fpsimd_save(&v->arch.fp);
     mte_vcpu_save(v);
     debug_vcpu_save(v);
-    pmu_vcpu_save(v);
-    pmu_quiesce();
+    pmu_vcpu_save(v); /* its counters stopped, its overflow line low */
     vgic_vcpu_put(v);
     /* after the lines dropped: an active PPI would otherwise block the next vCPU's */
     v->arch.ppi_active = irqchip_private_active() & forwarded_ppis();
@@ -333,8 +330,7 @@ void arch_vcpu_load(struct vcpu *v)
     el2_controls_load(v, v->arch.cnthctl);
     tlb_sync_vcpu(v);
     el1_load(&v->arch.el1);
-    if (cpu_has_pauth())
-        pauth_keys_load(&v->arch.el1);
+    pauth_keys_load(&v->arch.el1);
     fpsimd_load(&v->arch.fp);
     mte_vcpu_load(v);
     debug_vcpu_load(v);
