@@ -108,17 +108,16 @@ static void sched_account_on(struct cpu *c, struct vcpu *v, u64 now)
 /*
  * @next on this CPU: a first start (reset state, entered: no return), or
  * its saved state loaded; the registers to resume. One told to stop while
- * off the CPU stops here, with its state whole. NULL: idle.
+ * off the CPU stops here, with its state whole. NULL: nothing runs (none
+ * to run, or a start the VM's state no longer allows).
  */
 static struct vcpu_regs *sched_switch_to(struct cpu *c, struct vcpu *next, u64 now)
 {
-    if (!next) {
-        c->idle_entries++;
-        arch_idle_from_exit();
-    }
+    if (!next)
+        return NULL;
     if (!__atomic_load_n(&next->running, __ATOMIC_ACQUIRE)) {
-        if (!vcpu_claim_entry(next)) /* the VM went away since: look again from idle */
-            arch_idle_from_exit();
+        if (!vcpu_claim_entry(next))
+            return NULL;
         sched_account_on(c, next, now);
         arch_vcpu_reset(next, next->entry, next->context);
         arch_vcpu_enter(next);
@@ -133,6 +132,18 @@ static struct vcpu_regs *sched_switch_to(struct cpu *c, struct vcpu *next, u64 n
     if (next->stopping)
         vcpu_stop_self(next);
     return &next->regs;
+}
+
+/* From an exit: nothing to run goes to the idle loop, which waits in WFI. */
+static struct vcpu_regs *sched_switch_or_idle(struct cpu *c, struct vcpu *next, u64 now)
+{
+    struct vcpu_regs *regs = sched_switch_to(c, next, now);
+
+    if (!regs) {
+        c->idle_entries++;
+        arch_idle_from_exit();
+    }
+    return regs;
 }
 
 /* @v leaves @c's list; the CPU's mode follows its count. */
@@ -283,7 +294,7 @@ struct vcpu_regs *sched_exit(struct vcpu_regs *regs)
         return regs;
     }
     if (!v)
-        return sched_switch_to(c, pick(c, NULL, now, true), now);
+        return sched_switch_or_idle(c, pick(c, NULL, now, true), now);
     slice_over = !c->slice_end.armed;
     if (!v->sched.blocked) {
         next = pick(c, v, now, slice_over);
@@ -295,22 +306,23 @@ struct vcpu_regs *sched_exit(struct vcpu_regs *regs)
     }
     sched_put(c, v, now);
     next = pick(c, NULL, now, true);
-    return sched_switch_to(c, next, now);
+    return sched_switch_or_idle(c, next, now);
 }
 
 void sched_idle_poll(void)
 {
     struct cpu *c = cpu_this();
-    u64 now;
+    struct vcpu_regs *regs;
     struct vcpu *next;
+    u64 now;
 
     sched_poll_resets(c);
     now = arch_counter_read();
     sched_migrate_out(c, now);
     next = pick(c, NULL, now, true);
-    if (!next)
-        return;
-    arch_vcpu_resume(sched_switch_to(c, next, now));
+    regs = sched_switch_to(c, next, now);
+    if (regs)
+        arch_vcpu_resume(regs);
 }
 
 void sched_block(struct vcpu *v)
