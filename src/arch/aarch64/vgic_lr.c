@@ -641,14 +641,43 @@ void vgic_lr_refresh(struct vcpu *vcpu)
     spin_unlock(&vcpu->vm->vgic.lock);
 }
 
-bool vgic_lr_state(struct vgic_irq *irq, bool *pending, bool *active)
+/*
+ * The saved list register holding @irq, of a vCPU of the accessing vCPU's
+ * VM that is off its CPU (vgic_vcpu_put): its LRs are in memory, under the
+ * vgic lock, so its state is exact there too. NULL otherwise.
+ */
+static u64 *lr_saved(struct vgic_irq *irq)
+{
+    struct vcpu *self = cpu_this()->vcpu, *holder;
+
+    if (!self || !irq->in_lr)
+        return NULL;
+    holder = lr_holder(self->vm, irq);
+    return holder && holder->vgic.lrs_saved ? &holder->vgic.saved_lr[irq->lr] : NULL;
+}
+
+/* The LR value of @irq here or saved; false if neither. */
+static bool lr_value(struct vgic_irq *irq, u64 *lr)
 {
     int n = vgic_lr_here(irq);
+    u64 *saved;
+
+    if (n >= 0) {
+        *lr = ich_lr_read((unsigned int)n);
+        return true;
+    }
+    saved = lr_saved(irq);
+    if (saved)
+        *lr = *saved;
+    return saved != NULL;
+}
+
+bool vgic_lr_state(struct vgic_irq *irq, bool *pending, bool *active)
+{
     u64 lr;
 
-    if (n < 0)
+    if (!lr_value(irq, &lr))
         return false;
-    lr = ich_lr_read((unsigned int)n);
     *pending = lr & ICH_LR_STATE_PENDING;
     *active = lr & ICH_LR_STATE_ACTIVE;
     return true;
@@ -656,12 +685,10 @@ bool vgic_lr_state(struct vgic_irq *irq, bool *pending, bool *active)
 
 int vgic_lr_sgi_source(struct vgic_irq *irq)
 {
-    int n = vgic_lr_here(irq);
     u64 lr;
 
-    if (n < 0)
+    if (!lr_value(irq, &lr))
         return -1;
-    lr = ich_lr_read((unsigned int)n);
     return (lr & ICH_LR_STATE_PENDING) ? (int)(LR_PINTID(lr) & 7) : -1;
 }
 
@@ -678,13 +705,31 @@ static bool spilled_set_state(struct vgic_irq *irq, int active)
 }
 
 /* @pending/@active: 1 set, 0 clear, -1 leave. False if @irq is in no LR here. */
+/*
+ * A saved LR changes in memory, the vCPU being off its CPU; a forwarded
+ * one is left to the software state (its physical half is its CPU's).
+ */
+static bool lr_saved_set_state(u64 *lr, int pending, int active)
+{
+    if (*lr & ICH_LR_HW)
+        return false;
+    if (pending >= 0)
+        *lr = pending ? *lr | ICH_LR_STATE_PENDING : *lr & ~ICH_LR_STATE_PENDING;
+    if (active >= 0)
+        *lr = active ? *lr | ICH_LR_STATE_ACTIVE : *lr & ~ICH_LR_STATE_ACTIVE;
+    return true;
+}
+
 bool vgic_lr_set_state(struct vgic_irq *irq, int pending, int active)
 {
     int n = vgic_lr_here(irq);
-    u64 lr, old;
+    u64 lr, old, *saved;
 
-    if (n < 0)
-        return spilled_set_state(irq, active);
+    if (n < 0) {
+        saved = lr_saved(irq);
+        return saved ? lr_saved_set_state(saved, pending, active)
+                     : spilled_set_state(irq, active);
+    }
     old = lr = ich_lr_read((unsigned int)n);
     if (pending >= 0)
         lr = pending ? lr | ICH_LR_STATE_PENDING : lr & ~ICH_LR_STATE_PENDING;
@@ -895,17 +940,21 @@ void vgic_vcpu_reset_hw(struct vcpu *vcpu)
  * The scheduler takes the vCPU off this CPU: its list registers are kept
  * verbatim, with the active priorities, VMCR and HCR, so the bookkeeping
  * that names an LR (irq->in_lr, irq->lr, used_lrs) stays true while it is
- * away. Only this CPU ever writes them, the vCPU being here; a change made
- * elsewhere meanwhile sets lr_stale and kicks, as for a running vCPU, and
- * is applied at load. The interface is left disabled: no maintenance
+ * away. Under the vgic lock, flagged lrs_saved: the distributor then reads
+ * and changes them in memory (lr_saved()), exact for a vCPU that is not
+ * running; a refresh asked meanwhile (lr_stale and a kick) is applied at
+ * load. The interface is left disabled: no maintenance
  * interrupt for LRs that are not here.
  */
 void vgic_vcpu_put(struct vcpu *vcpu)
 {
     struct vgic_cpu *c = &vcpu->vgic;
 
+    spin_lock(&vcpu->vm->vgic.lock);
     for (u32 used = c->used_lrs; used; used &= used - 1)
         c->saved_lr[__builtin_ctz(used)] = ich_lr_read(__builtin_ctz(used));
+    c->lrs_saved = true;
+    spin_unlock(&vcpu->vm->vgic.lock);
     c->saved_aprs = ich_aprs_read();
     c->saved_vmcr = ich_vmcr_read();
     c->saved_hcr = ich_hcr_read();
@@ -917,8 +966,11 @@ void vgic_vcpu_load(struct vcpu *vcpu)
 {
     struct vgic_cpu *c = &vcpu->vgic;
 
+    spin_lock(&vcpu->vm->vgic.lock);
     for (unsigned int n = 0; n < gic_nr_lrs(); n++)
         ich_lr_write(n, (c->used_lrs & BIT(n)) ? c->saved_lr[n] : 0);
+    c->lrs_saved = false;
+    spin_unlock(&vcpu->vm->vgic.lock);
     ich_aprs_write(c->saved_aprs);
     ich_vmcr_write(c->saved_vmcr);
     ich_hcr_write(c->saved_hcr);

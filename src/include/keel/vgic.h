@@ -71,6 +71,7 @@ struct vgic_cpu {
     u32 gicr_ctlr;
     /* the virtual interface while the vCPU is off its CPU (vgic_vcpu_put) */
     u64 saved_lr[VGIC_MAX_LRS];  /* those in used_lrs, verbatim: irq->lr stays true */
+    bool lrs_saved;              /* saved_lr holds them now (vgic lock) */
     u64 saved_aprs, saved_vmcr, saved_hcr;
 };
 

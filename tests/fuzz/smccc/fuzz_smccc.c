@@ -25,7 +25,9 @@
 #include <string.h>
 
 #include <keel/console_mux.h>
+#include <keel/cpu.h>
 #include <keel/psci.h>
+#include <keel/sched.h>
 #include <keel/smccc.h>
 #include <keel/vm.h>
 
@@ -85,6 +87,25 @@ static void restore(const struct world *s)
 void vcpu_kick(struct vcpu *v)
 {
     w.v[v->id].kicks++;
+}
+
+/*
+ * The CPU the calls run on: shared or not, taken from a bit the input
+ * already gives (the RAM size), so older inputs keep their meaning.
+ */
+static struct cpu fake_cpu;
+static unsigned int blocks;
+
+struct cpu *cpu_this(void)
+{
+    return &fake_cpu;
+}
+
+/* Only a standby CPU_SUSPEND on a shared CPU blocks; it still answers SUCCESS. */
+void sched_block(struct vcpu *v)
+{
+    FUZZ_CHECK(fake_cpu.shared, "vcpu %u blocked on an exclusive CPU", v->id);
+    blocks++;
 }
 
 void vcpu_power_off_self(struct vcpu *v)
@@ -313,6 +334,8 @@ static void setup(struct fuzz_in *in)
     vm.cfg.nr_vcpus = fin_below(in, VM_MAX_VCPUS) + 1;
     vm.cfg.ram_ipa = fin_pick(in, ram_bases);
     vm.cfg.mem_size = (u64)(fin_u8(in) % 64 + 1) << 21;
+    fake_cpu.shared = (vm.cfg.mem_size >> 21) & 1;
+    blocks = 0;
     vm.state = VM_RUNNING;
     strcpy(vm.cfg.name, "fuzz");
     v2_safe = fin_bool(in);
