@@ -341,6 +341,7 @@ void arch_vcpu_load(struct vcpu *v)
     if (v->arch.ppi_active)
         irqchip_private_set_active(v->arch.ppi_active, true);
     vgic_vcpu_load(v);
+    vtimer_load_due(v);
     vgic_flush(v);
 }
 
