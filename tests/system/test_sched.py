@@ -472,3 +472,62 @@ def test_guest_with_two_vcpus_on_one_core(sched_elf, guest, gic):
                                 log_name=f"{guest}-gicv{gic}-shared-2cpu.log")
     tag = f"[{guest}] " if re.search(rf"^\[{guest}\] SUMMARY", text, re.M) else ""
     check_run(text, code, log, tag, guest, gic)
+
+
+# ---- the shell: sched, prio, affinity ----
+
+def sched_rows(proc):
+    """`sched`'s table: {(vm, vcpu): (cpu, mode, state, prio, run_ms)}."""
+    keel_shell(proc)
+    proc.send("sched\r")
+    proc.expect(r"cpu\s+mode\s+vm\s+vcpu\s+state\s+prio\s+cpus\s+run_ms\s+switches\r*\n")
+    proc.expect("keel> ")
+    rows = {}
+    for m in re.finditer(r"^(\d+)\s+(shared|excl)\s+(\S+)\s+(\d+)\s+(\w+)\s+(\d+)\s+0x[0-9a-f]+"
+                         r"\s+(\d+)\s+\d+\s*$", clean(proc.child.before), re.M):
+        rows[(m.group(3), int(m.group(4)))] = (int(m.group(1)), m.group(2), m.group(5),
+                                               int(m.group(6)), int(m.group(7)))
+    return rows
+
+
+def shell(proc, command, answer):
+    keel_shell(proc)
+    proc.send(command + "\r")
+    proc.expect(answer)
+
+
+def gain(proc, name, key, seconds=1.0):
+    """How far a spinning VM gets in @seconds of wall-clock time."""
+    before = progress(proc, name, key)
+    time.sleep(seconds)
+    return progress(proc, name, key) - before
+
+
+def test_shell_prio_and_affinity_change_a_running_schedule(keel, sched_elf):
+    """a and b spin on core 0 at equal priority; `prio b 200` gives b the
+    core, `affinity a 0 0x2` moves a to the free core 1, where it runs
+    beside b again; `sched` shows each step."""
+    spin = dict(mode="spin", seconds=0, quiet=1)
+    proc = keel("--smp", "2", "--vm", sched_vm(sched_elf, "a", 1, placed(0x1), **spin),
+                "--vm", sched_vm(sched_elf, "b", 1, placed(0x1), **spin), timeout=60)
+    spinning(proc, "a", "b")
+    rows = sched_rows(proc)
+    assert rows[("a", 0)][:2] == (0, "shared") and rows[("b", 0)][:2] == (0, "shared"), rows
+    assert rows[("a", 0)][3] == rows[("b", 0)][3] == 128, rows
+    assert gain(proc, "a", "0") > 0 and gain(proc, "b", "1") > 0
+    shell(proc, "prio b 200", r"vm b: priority 200")
+    time.sleep(0.2)
+    # a cannot answer its console now: its time on the CPU says it all
+    first = sched_rows(proc)
+    time.sleep(1)
+    second = sched_rows(proc)
+    ran = {n: second[(n, 0)][4] - first[(n, 0)][4] for n in ("a", "b")}
+    assert ran["a"] <= 5 and ran["b"] >= 500, f"ms on the CPU over 1 s with b above a: {ran}"
+    shell(proc, "affinity a 0 0x2", r"vm a vcpu 0: CPUs 0x2")
+    time.sleep(0.2)
+    rows = sched_rows(proc)
+    assert rows[("a", 0)][:2] == (1, "excl") and rows[("b", 0)][:2] == (0, "excl"), rows
+    assert gain(proc, "a", "0") > 0 and gain(proc, "b", "1") > 0
+    shell(proc, "affinity a 0 0x4", r"affinity: no CPU of this machine in the mask")
+    shell(proc, "prio b 256", r"prio: '256' is not a priority")
+    assert not KEEL_FATAL.search(proc.output)
