@@ -43,7 +43,7 @@ from conftest import (GuestShell, KEEL_FATAL, REPO, built_test_guests, clean, fo
 from test_guests import check_run, run_guest
 from test_hostile import joined
 from test_linux import GUEST_OOPS, parse_interrupts, row
-from test_multi_vm import SHELL_BANNER, wait_ready
+from test_multi_vm import SHELL_BANNER, wait_each, wait_ready
 
 # keel-run's keys for issue 9 (keel,priority, keel,time-slice-us)
 PRIO_KEY = "prio"
@@ -162,20 +162,8 @@ def run_to_end(keel, *args, timeout=90):
 
 
 def spinning(proc, *names, timeout=30):
-    """Waits until each VM began spinning, in whatever order. The VM with
-    input focus writes straight through, so another's line can cut one of
-    its lines in two ("[a] S", "[b] ...", "[a] CHED-SPIN-BEGIN"): each
-    VM's pieces are joined before looking (test_multi_vm.wait_ready)."""
-    streams = {n: "" for n in names}
-    pending = set(names)
-    while pending:
-        proc.expect(r"\r?\n", timeout)
-        line = clean(proc.child.before)
-        for n in names:
-            if line.startswith(f"[{n}] "):
-                streams[n] += line[len(n) + 3:]
-                if "SCHED-SPIN-BEGIN" in streams[n]:
-                    pending.discard(n)
+    """Waits until each VM began spinning, in whatever order."""
+    wait_each(proc, names, "SCHED-SPIN-BEGIN", timeout=timeout)
 
 
 def read_until(proc, done, timeout):
