@@ -123,7 +123,7 @@ guests:
 # build/guests/riscv64/*.elf
 RV_BENCH_GUEST := GUEST_DIRS=bench/guest-riscv64
 testguests: $(LIBFDT)
-	$(MAKE) -C tests/guests $(if $(filter aarch64,$(ARCH)),CC="$(CC)") GUEST_DIRS="tests/guests/demo bench/guest tests/guests/hostile tests/guests/hvc tests/guests/ramzero"
+	$(MAKE) -C tests/guests $(if $(filter aarch64,$(ARCH)),CC="$(CC)") GUEST_DIRS="tests/guests/demo bench/guest tests/guests/hostile tests/guests/hvc tests/guests/ramzero tests/guests/sched"
 	$(MAKE) -C tests/guests/riscv64 $(RV_BENCH_GUEST)
 
 # The ID registers of the CPU QEMU emulates, read at EL2 (tools/idprobe/run

@@ -38,6 +38,8 @@ void sched_home_vcpu(struct vcpu *v)
     c->homed[c->nr_homed++] = v;
     c->shared = c->nr_homed > 1;
     v->sched.prio = v->vm->cfg.priority;
+    v->sched.affinity = v->vm->cfg.affinity;
+    v->sched.move_to = -1;
     spin_unlock(&c->sched_lock);
 }
 
@@ -106,33 +108,164 @@ static void sched_account_on(struct cpu *c, struct vcpu *v, u64 now)
 /*
  * @next on this CPU: a first start (reset state, entered: no return), or
  * its saved state loaded; the registers to resume. One told to stop while
- * off the CPU stops here, with its state whole. NULL: idle.
+ * off the CPU stops here, with its state whole. NULL: nothing runs (none
+ * to run, or a start the VM's state no longer allows).
  */
 static struct vcpu_regs *sched_switch_to(struct cpu *c, struct vcpu *next, u64 now)
 {
-    if (!next) {
-        c->idle_entries++;
-        arch_idle_from_exit();
-    }
+    if (!next)
+        return NULL;
     if (!__atomic_load_n(&next->running, __ATOMIC_ACQUIRE)) {
-        if (!vcpu_claim_entry(next)) /* the VM went away since: look again from idle */
-            arch_idle_from_exit();
+        if (!vcpu_claim_entry(next))
+            return NULL;
         sched_account_on(c, next, now);
         arch_vcpu_reset(next, next->entry, next->context);
         arch_vcpu_enter(next);
     }
     c->vcpu = next; /* first: the vGIC's load asks which vCPU is here */
     arch_vcpu_load(next);
+    if (next->sched.migrated) {
+        next->sched.migrated = false;
+        arch_vcpu_migrated(next);
+    }
     sched_account_on(c, next, now);
     if (next->stopping)
         vcpu_stop_self(next);
     return &next->regs;
 }
 
+/* From an exit: nothing to run goes to the idle loop, which waits in WFI. */
+static struct vcpu_regs *sched_switch_or_idle(struct cpu *c, struct vcpu *next, u64 now)
+{
+    struct vcpu_regs *regs = sched_switch_to(c, next, now);
+
+    if (!regs) {
+        c->idle_entries++;
+        arch_idle_from_exit();
+    }
+    return regs;
+}
+
+/* @v leaves @c's list; the CPU's mode follows its count. */
+static void unhome(struct cpu *c, struct vcpu *v)
+{
+    spin_lock(&c->sched_lock);
+    for (unsigned int i = 0; i < c->nr_homed; i++)
+        if (c->homed[i] == v)
+            c->homed[i] = c->homed[--c->nr_homed];
+    c->shared = c->nr_homed > 1;
+    spin_unlock(&c->sched_lock);
+}
+
 /*
- * A VM whose vCPU 0 is homed here asked to be rebuilt and all its vCPUs are
- * out: rebuild it now, whatever else this CPU runs (a shared CPU may never
- * go idle). Cheap when there is none: vm_claim_reset() tests a flag first.
+ * @v joins @t's list. A vCPU running there when @t turns shared must come
+ * through the scheduler's vectors from now on: it is told (resched) and
+ * the kick makes it look.
+ */
+static void home_on(struct cpu *t, struct vcpu *v)
+{
+    struct vcpu *cur;
+
+    spin_lock(&t->sched_lock);
+    t->homed[t->nr_homed++] = v;
+    t->shared = t->nr_homed > 1;
+    cur = t->vcpu;
+    if (cur)
+        __atomic_store_n(&cur->resched, 1, __ATOMIC_RELAXED);
+    spin_unlock(&t->sched_lock);
+}
+
+/*
+ * The homed vCPUs the shell moved away (`affinity`): each is put down if
+ * it runs here (this is an exit of the full-save vectors, or idle), its
+ * deadlines leave this CPU's queue, and its new CPU takes it. It arrives
+ * not blocked: it runs there once and blocks again if it was waiting
+ * (a spurious WFI wake-up), so its virtual-timer deadline is armed on the
+ * right queue and no interrupt queued meanwhile is missed.
+ */
+static void sched_migrate_out(struct cpu *c, u64 now)
+{
+    for (unsigned int i = 0; i < c->nr_homed; i++) {
+        struct vcpu *v = c->homed[i];
+        int t = __atomic_load_n(&v->sched.move_to, __ATOMIC_ACQUIRE);
+
+        if (t < 0)
+            continue;
+        if (c->vcpu == v)
+            sched_put(c, v, now);
+        timerq_cancel(&c->timers, &v->sched.vtimer_wake);
+        arch_vcpu_migrate_out(v);
+        unhome(c, v);
+        v->sched.blocked = false;
+        v->sched.migrated = true;
+        __atomic_store_n(&v->sched.move_to, -1, __ATOMIC_RELAXED);
+        __atomic_store_n(&v->pcpu, (unsigned int)t, __ATOMIC_RELEASE);
+        home_on(&cpus[t], v);
+        vcpu_kick(v);
+        i--; /* unhome() moved the last one into slot i */
+    }
+}
+
+static unsigned int least_loaded(u64 mask)
+{
+    unsigned int best = __builtin_ctzl(mask);
+
+    for (unsigned int i = best + 1; i < platform.cpu_count; i++)
+        if ((mask & BIT(i)) && cpus[i].nr_homed < cpus[best].nr_homed)
+            best = i;
+    return best;
+}
+
+const char *sched_set_affinity(struct vcpu *v, u64 mask)
+{
+    unsigned int target;
+
+    mask &= BIT(platform.cpu_count) - 1;
+    if (!mask)
+        return "no CPU of this machine in the mask";
+    if (!arch_vcpu_can_share())
+        return "this architecture runs each vCPU on the CPU it was given";
+    v->sched.affinity = mask;
+    if (mask & BIT(v->pcpu))
+        return NULL; /* its home is still allowed: it stays */
+    target = least_loaded(mask);
+    if (cpus[target].nr_homed >= SCHED_MAX_HOMED)
+        return "the least loaded CPU of the mask is full";
+    __atomic_store_n(&v->sched.move_to, (int)target, __ATOMIC_RELEASE);
+    __atomic_store_n(&v->resched, 1, __ATOMIC_RELAXED);
+    vcpu_kick(v); /* its home CPU moves it at its next look */
+    return NULL;
+}
+
+/*
+ * From exit_return() on the vCPU's own CPU (vcpu->slow_work): stop, or
+ * take the mode its CPU has now; a vCPU to move, on an exclusive CPU whose
+ * exits keep registers live, exits again at once through the full-save
+ * vectors, where sched_exit() can put it down.
+ */
+void sched_exit_slow(struct vcpu *v)
+{
+    if (v->stopping)
+        vcpu_stop_self(v);
+    __atomic_store_n(&v->resched, 0, __ATOMIC_RELAXED);
+    arch_vcpu_remode(v, cpu_this()->shared ||
+                            __atomic_load_n(&v->sched.move_to, __ATOMIC_ACQUIRE) >= 0);
+}
+
+/* A VM whose vCPU 0 is homed here asked to be rebuilt (a flag test each). */
+static bool sched_reset_asked(const struct cpu *c)
+{
+    for (unsigned int i = 0; i < c->nr_homed; i++)
+        if (c->homed[i]->id == 0 && __atomic_load_n(&c->homed[i]->vm->reset_pending,
+                                                    __ATOMIC_RELAXED))
+            return true;
+    return false;
+}
+
+/*
+ * ... and once all its vCPUs are out, rebuild it now, whatever else this
+ * CPU runs (a shared CPU may never go idle). No vCPU's state is live on
+ * the CPU meanwhile: the rebuild's C code (libfdt) may use FP/SIMD.
  */
 static void sched_poll_resets(struct cpu *c)
 {
@@ -146,9 +279,23 @@ struct vcpu_regs *sched_exit(struct vcpu_regs *regs)
     struct vcpu *v = vcpu_of_regs(regs), *next;
     struct cpu *c = cpu_this();
     u64 now = arch_counter_read();
-    bool slice_over = !c->slice_end.armed;
+    bool slice_over;
 
-    sched_poll_resets(c);
+    if (unlikely(sched_reset_asked(c))) {
+        sched_put(c, v, now);
+        sched_poll_resets(c);
+        now = arch_counter_read();
+    }
+    sched_migrate_out(c, now);
+    v = c->vcpu; /* NULL if it was put down or moved away */
+    if (v && unlikely(!c->shared)) { /* exclusive now: its own vectors again, no slice */
+        timerq_cancel(&c->timers, &c->slice_end);
+        arch_vcpu_remode(v, false);
+        return regs;
+    }
+    if (!v)
+        return sched_switch_or_idle(c, pick(c, NULL, now, true), now);
+    slice_over = !c->slice_end.armed;
     if (!v->sched.blocked) {
         next = pick(c, v, now, slice_over);
         if (next == v) {
@@ -159,21 +306,23 @@ struct vcpu_regs *sched_exit(struct vcpu_regs *regs)
     }
     sched_put(c, v, now);
     next = pick(c, NULL, now, true);
-    return sched_switch_to(c, next, now);
+    return sched_switch_or_idle(c, next, now);
 }
 
 void sched_idle_poll(void)
 {
     struct cpu *c = cpu_this();
-    u64 now;
+    struct vcpu_regs *regs;
     struct vcpu *next;
+    u64 now;
 
     sched_poll_resets(c);
     now = arch_counter_read();
+    sched_migrate_out(c, now);
     next = pick(c, NULL, now, true);
-    if (!next)
-        return;
-    arch_vcpu_resume(sched_switch_to(c, next, now));
+    regs = sched_switch_to(c, next, now);
+    if (regs)
+        arch_vcpu_resume(regs);
 }
 
 void sched_block(struct vcpu *v)
@@ -227,22 +376,22 @@ void sched_show(void)
 {
     u64 freq = arch_counter_freq(), now = arch_counter_read();
 
-    console_printf("%-4s %-8s %-16s %-5s %-8s %5s %12s %10s\n", "cpu", "mode", "vm", "vcpu",
-                   "state", "prio", "run_ms", "switches");
+    console_printf("%-4s %-7s %-12s %-5s %-8s %5s %-6s %10s %9s\n", "cpu", "mode", "vm", "vcpu",
+                   "state", "prio", "cpus", "run_ms", "switches");
     for (unsigned int i = 0; i < platform.cpu_count; i++) {
         struct cpu *c = &cpus[i];
 
         spin_lock(&c->sched_lock);
         if (!c->nr_homed)
-            console_printf("%-4u %-8s -\n", i, "free");
+            console_printf("%-4u %-7s -\n", i, "free");
         for (unsigned int k = 0; k < c->nr_homed; k++) {
             const struct vcpu *v = c->homed[k];
             u64 run = v->sched.run_ticks + (c->vcpu == v ? now - v->sched.ran_since : 0);
 
-            console_printf("%-4u %-8s %-16s %-5u %-8s %5u %12lu %10lu\n", i,
+            console_printf("%-4u %-7s %-12s %-5u %-8s %5u %#-6lx %10lu %9lu\n", i,
                            c->shared ? "shared" : "excl", v->vm->cfg.name, v->id,
-                           vcpu_sched_state(v, c), v->sched.prio, run / (freq / 1000),
-                           v->sched.switches);
+                           vcpu_sched_state(v, c), v->sched.prio, v->sched.affinity,
+                           run / (freq / 1000), v->sched.switches);
         }
         spin_unlock(&c->sched_lock);
     }

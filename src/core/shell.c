@@ -109,6 +109,7 @@ static void cmd_help(void)
                  "log [level]       show or set the log level\n"
                  "sched             per CPU: its vCPUs, their state, priority, run time, switches\n"
                  "prio <vm> <n>     set a VM's priority (0-255, higher runs first on shared CPUs)\n"
+                 "affinity <vm> <vcpu> <mask>  CPUs a vCPU may run on; it moves if its own is not one\n"
                  "mem               free memory\n"
                  "Ctrl-a n          switch the console to the next VM\n");
 }
@@ -156,6 +157,39 @@ static void cmd_prio(char *arg)
     }
 }
 
+/* `affinity <vm> <vcpu> <mask>`: @arg is the rest of the line. */
+static void cmd_affinity(char *arg)
+{
+    char *id = arg ? strchr(arg, ' ') : NULL, *mask_s = id ? strchr(id + 1, ' ') : NULL, *end;
+    unsigned long n, mask;
+    const char *why;
+    struct vm *vm;
+
+    if (!mask_s) {
+        console_puts("usage: affinity <vm> <vcpu> <mask>\n");
+        return;
+    }
+    *id++ = '\0';
+    *mask_s++ = '\0';
+    if (!(vm = vm_by_name(arg)))
+        return;
+    n = strtoul(id, &end, 0);
+    if (end == id || *end || n >= vm->cfg.nr_vcpus) {
+        console_printf("affinity: vm %s has no vCPU '%s'\n", vm->cfg.name, id);
+        return;
+    }
+    mask = strtoul(mask_s, &end, 0);
+    if (end == mask_s || *end) {
+        console_printf("affinity: '%s' is not a CPU mask\n", mask_s);
+        return;
+    }
+    why = sched_set_affinity(vm->vcpus[n], mask);
+    if (why)
+        console_printf("affinity: %s\n", why);
+    else
+        console_printf("vm %s vcpu %lu: CPUs %#lx\n", vm->cfg.name, n, mask);
+}
+
 static void shell_run(char *cmd)
 {
     char *arg = strchr(cmd, ' ');
@@ -182,6 +216,8 @@ static void shell_run(char *cmd)
         sched_show();
     else if (!strcmp(cmd, "prio"))
         cmd_prio(arg);
+    else if (!strcmp(cmd, "affinity"))
+        cmd_affinity(arg);
     else if (!strcmp(cmd, "stat") || !strcmp(cmd, "dev") || !strcmp(cmd, "stop") || !strcmp(cmd, "start") ||
              !strcmp(cmd, "restart")) {
         if (!arg)

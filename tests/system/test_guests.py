@@ -122,14 +122,17 @@ def test_guests_build(built_guests):
             f"{elf} is not an aarch64 ELF"
 
 
-def run_guest(elf, guest, cpus, more=(), log_name=None, args=()):
+def run_guest(elf, guest, cpus, more=(), log_name=None, args=(), smp=4, vm_keys=None):
     """Boots one guest under Keel (and the VMs of @more, (elf, name, cpus)
-    each), with more keel-run @args; returns (console text, exit code or
-    None on timeout, log path)."""
-    cmd = [sys.executable, str(KEEL_RUN), "--keel", str(KEEL_BIN), "--smp", "4", *args]
+    each) on an @smp-CPU board, with more keel-run @args and @vm_keys
+    (e.g. {"affinity": "0x1"}) for every VM; returns (console text, exit
+    code or None on timeout, log path)."""
+    cmd = [sys.executable, str(KEEL_RUN), "--keel", str(KEEL_BIN), "--smp", str(smp), *args]
+    keys = "".join(f",{k}={v}" for k, v in (vm_keys or {}).items())
     for e, g, n in ((elf, guest, cpus), *more):
-        cmd += ["--vm", f"name={g},cpus={n},mem=64M,kernel={e}"]
+        cmd += ["--vm", f"name={g},cpus={n},mem=64M,kernel={e}{keys}"]
     log = LOG_DIR / (log_name or f"{guest}-{cpus}cpu.log")
+    log.parent.mkdir(parents=True, exist_ok=True)  # callers from other modules skip built_guests
     try:
         res = subprocess.run(cmd, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, timeout=TIMEOUT)

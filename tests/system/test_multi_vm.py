@@ -14,16 +14,13 @@ from conftest import GuestShell, clean, linux_vm_spec, KEEL_FATAL, focus, free_p
 SHELL_BANNER = "Enter 'help' for a list of built-in commands."
 
 
-def wait_ready(proc, names, timeout=120):
-    """Waits until every named VM printed its ready marker and its shell's
-    banner (any order), then lets the prompts out.
+def wait_each(proc, names, *markers, timeout=120):
+    """Waits until every named VM printed each of @markers (any order).
 
     The VM with input focus writes straight through, so another VM's whole
     line can cut one of its lines in two, each piece tagged ("[a] K", "[b]
     ...", "[a] EEL-GUEST-READY"): each VM's pieces are joined into one stream
-    and the marker is looked for there. Waiting for the banners too keeps
-    the other VMs' late lines from splitting the echo of the first typed
-    command (CI saw "[a] ip", "[b] Enter 'help'...", "[a] a add")."""
+    and the markers are looked for there."""
     streams = {n: "" for n in names}
     pending = set(names)
     while pending:
@@ -33,8 +30,16 @@ def wait_ready(proc, names, timeout=120):
             tag = f"[{n}] "
             if line.startswith(tag):
                 streams[n] += line[len(tag):]
-                if "KEEL-GUEST-READY" in streams[n] and SHELL_BANNER in streams[n]:
+                if all(m in streams[n] for m in markers):
                     pending.discard(n)
+
+
+def wait_ready(proc, names, timeout=120):
+    """Waits until every named VM printed its ready marker and its shell's
+    banner, then lets the prompts out: the other VMs' late lines would
+    split the echo of the first typed command (CI saw "[a] ip", "[b] Enter
+    'help'...", "[a] a add")."""
+    wait_each(proc, names, "KEEL-GUEST-READY", SHELL_BANNER, timeout=timeout)
     proc.read_for(1)
 
 

@@ -53,30 +53,58 @@
 #define MDSCR_EL1_DEBUG_ENABLES (MDSCR_EL1_MDE | MDSCR_EL1_KDE | MDSCR_EL1_SS)
 
 /*
- * The breakpoint and watchpoint registers by number: the number is part
- * of the instruction's encoding (op0 2, op1 0, CRn 0, CRm n, op2 4-7:
- * DBGBVR, DBGBCR, DBGWVR, DBGWCR), so each is a case of its own.
+ * The breakpoint and watchpoint registers, n in the instruction's encoding
+ * (DBGBVR<n>_EL1 and the others: op0 2, op1 0, CRn 0, CRm n, op2 4-7). A
+ * switch on the implemented count enters a run of accesses that falls
+ * through to register 0: each costs its MRS or MSR and a load or store,
+ * not a call and a jump table of its own.
  */
-#define BP_IDX(n, op2) ((n) * 4 + (op2) - 4)
-#define BP_READ(n, op2) case BP_IDX(n, op2): return read_sysreg(S2_0_C0_C##n##_##op2);
-#define BP_WRITE(n, op2) case BP_IDX(n, op2): write_sysreg(S2_0_C0_C##n##_##op2, val); return;
-#define BP_ROW(op, n) op(n, 4) op(n, 5) op(n, 6) op(n, 7)
-#define BP_ALL(op) BP_ROW(op, 0) BP_ROW(op, 1) BP_ROW(op, 2) BP_ROW(op, 3) BP_ROW(op, 4) \
-    BP_ROW(op, 5) BP_ROW(op, 6) BP_ROW(op, 7) BP_ROW(op, 8) BP_ROW(op, 9) BP_ROW(op, 10) \
-    BP_ROW(op, 11) BP_ROW(op, 12) BP_ROW(op, 13) BP_ROW(op, 14) BP_ROW(op, 15)
+#define FALLTHROUGH __attribute__((fallthrough))
+#define FROM_15_DOWN(op) op(15) op(14) op(13) op(12) op(11) op(10) op(9) op(8) op(7) op(6) \
+    op(5) op(4) op(3) op(2) op(1) op(0)
+#define BP_FROM_HW(n) case n + 1: d->dbgbvr[n] = read_sysreg(dbgbvr##n##_el1); \
+    d->dbgbcr[n] = read_sysreg(dbgbcr##n##_el1); FALLTHROUGH;
+#define BP_TO_HW(n) case n + 1: write_sysreg(dbgbvr##n##_el1, d->dbgbvr[n]); \
+    write_sysreg(dbgbcr##n##_el1, d->dbgbcr[n]); FALLTHROUGH;
+#define WP_FROM_HW(n) case n + 1: d->dbgwvr[n] = read_sysreg(dbgwvr##n##_el1); \
+    d->dbgwcr[n] = read_sysreg(dbgwcr##n##_el1); FALLTHROUGH;
+#define WP_TO_HW(n) case n + 1: write_sysreg(dbgwvr##n##_el1, d->dbgwvr[n]); \
+    write_sysreg(dbgwcr##n##_el1, d->dbgwcr[n]); FALLTHROUGH;
 
-static u64 debug_hw_read(unsigned int n, unsigned int op2)
+/* Breakpoints 0 to @count - 1 from the CPU into @d; @count at most DEBUG_MAX_BPS. */
+static void debug_bps_from_hw(struct vcpu_debug *d, unsigned int count)
 {
-    switch (BP_IDX(n, op2)) {
-    BP_ALL(BP_READ)
+    switch (count) {
+    FROM_15_DOWN(BP_FROM_HW)
+    default:
+        break;
     }
-    return 0;
 }
 
-static void debug_hw_write(unsigned int n, unsigned int op2, u64 val)
+static void debug_bps_to_hw(const struct vcpu_debug *d, unsigned int count)
 {
-    switch (BP_IDX(n, op2)) {
-    BP_ALL(BP_WRITE)
+    switch (count) {
+    FROM_15_DOWN(BP_TO_HW)
+    default:
+        break;
+    }
+}
+
+static void debug_wps_from_hw(struct vcpu_debug *d, unsigned int count)
+{
+    switch (count) {
+    FROM_15_DOWN(WP_FROM_HW)
+    default:
+        break;
+    }
+}
+
+static void debug_wps_to_hw(const struct vcpu_debug *d, unsigned int count)
+{
+    switch (count) {
+    FROM_15_DOWN(WP_TO_HW)
+    default:
+        break;
     }
 }
 
@@ -142,31 +170,15 @@ u64 debug_mdcr_traps(const struct vcpu *v)
 
 static void debug_regs_to_hw(const struct vcpu_debug *d)
 {
-    unsigned int bps = debug_nr_bps(), wps = debug_nr_wps();
-
-    for (unsigned int n = 0; n < bps; n++) {
-        debug_hw_write(n, 4, d->dbgbvr[n]);
-        debug_hw_write(n, 5, d->dbgbcr[n]);
-    }
-    for (unsigned int n = 0; n < wps; n++) {
-        debug_hw_write(n, 6, d->dbgwvr[n]);
-        debug_hw_write(n, 7, d->dbgwcr[n]);
-    }
+    debug_bps_to_hw(d, debug_nr_bps());
+    debug_wps_to_hw(d, debug_nr_wps());
     write_sysreg(mdscr_el1, debug_mdscr_effective(d));
 }
 
 static void debug_regs_from_hw(struct vcpu_debug *d)
 {
-    unsigned int bps = debug_nr_bps(), wps = debug_nr_wps();
-
-    for (unsigned int n = 0; n < bps; n++) {
-        d->dbgbvr[n] = debug_hw_read(n, 4);
-        d->dbgbcr[n] = debug_hw_read(n, 5);
-    }
-    for (unsigned int n = 0; n < wps; n++) {
-        d->dbgwvr[n] = debug_hw_read(n, 6);
-        d->dbgwcr[n] = debug_hw_read(n, 7);
-    }
+    debug_bps_from_hw(d, debug_nr_bps());
+    debug_wps_from_hw(d, debug_nr_wps());
     d->mdscr = read_sysreg(mdscr_el1);
 }
 
@@ -199,9 +211,11 @@ void debug_vcpu_load(struct vcpu *v)
  * The reverse of debug_vcpu_load(). The breakpoints and MDSCR_EL1 are
  * read only while the guest's locks are clear: locked, its accesses
  * trapped into *d, which is newer than the CPU (the CPU holds MDSCR_EL1
- * without its enables then). MDCCINT_EL1 is read always: no access of the
- * guest's ever reaches Keel's copy (trapped, it reads 0 and ignores
- * writes: debug_sysreg_access), so the CPU's is the only one.
+ * without its enables then). MDCCINT_EL1 (Arm ARM D13.3, the DCC's
+ * interrupt enables, RW at EL1 whenever TDA and TDCC let it through) is
+ * read always: no access of the guest's ever reaches Keel's copy (trapped,
+ * it reads 0 and ignores writes: debug_sysreg_access), so the CPU's is
+ * the only one.
  */
 void debug_vcpu_save(struct vcpu *v)
 {

@@ -218,16 +218,17 @@ static void handle_unknown(struct vcpu *v, u64 esr)
 }
 
 /*
- * After any exit: the vCPU may have been stopped from elsewhere, and IRQs
- * may wait; one load of v->exit_work tells whether either is so.
+ * After any exit: the vCPU may have been stopped from elsewhere (or its
+ * CPU's mode changed: sched.c), and IRQs may wait; one load of
+ * v->exit_work tells whether any is so.
  */
 static struct vcpu_regs *exit_return(struct vcpu *v)
 {
     /* a volatile load, not __atomic: GCC folds the offset into the LDR only for the former */
     if (*(volatile u64 *)&v->exit_work) {
-        if (unlikely(v->stopping))
-            vcpu_stop_self(v);
-        vgic_flush(v); /* it tests want_words again: nothing to do if only stopping was set */
+        if (unlikely(v->slow_work)) /* stopping, or the scheduler's resched */
+            sched_exit_slow(v);
+        vgic_flush(v); /* it tests want_words again: nothing to do if only slow_work was set */
     }
     return &v->regs;
 }

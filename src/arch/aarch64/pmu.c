@@ -140,18 +140,11 @@ static u64 pmcr_hw(u64 val)
  * DP is invisible to the guest but for reading it back: a guest at EL1 or
  * EL0 in Non-secure state is never in a prohibited region.
  */
-static u64 pmcr_guest_view(u64 hw)
+u64 pmu_pmcr_read(void)
 {
     bool dp = guest_pmcr_dp[cpu_this()->id];
 
-    if (mode != PMU_TRAP_PMCR)
-        return hw;
-    return (hw & ~PMCR_EL0_DP) | (dp ? PMCR_EL0_DP : 0);
-}
-
-u64 pmu_pmcr_read(void)
-{
-    return pmcr_guest_view(read_sysreg(pmcr_el0));
+    return (read_sysreg(pmcr_el0) & ~PMCR_EL0_DP) | (dp ? PMCR_EL0_DP : 0);
 }
 
 void pmu_pmcr_write(u64 val)
@@ -260,53 +253,27 @@ static u64 pmu_guest_counters(unsigned int n)
 }
 
 /*
- * PMEVCNTR<n>_EL0 and PMEVTYPER<n>_EL0 by name, n in the instruction: no
- * PMSELR_EL0 (whose value is the guest's) and no ISB between counters.
+ * PMEVTYPER<n>_EL0 and PMEVCNTR<n>_EL0 by name, n in the instruction: no
+ * PMSELR_EL0 (whose value is the guest's) and no ISB between counters. A
+ * switch on the count enters a run of accesses that falls through to
+ * counter 0, so each register costs its MRS or MSR and a load or store.
  */
-#define PMEV_ALL(op) op(0) op(1) op(2) op(3) op(4) op(5) op(6) op(7) op(8) op(9) op(10) \
-    op(11) op(12) op(13) op(14) op(15) op(16) op(17) op(18) op(19) op(20) op(21) op(22) \
-    op(23) op(24) op(25) op(26) op(27) op(28) op(29) op(30)
-#define PMEVCNTR_READ(n) case n: return read_sysreg(pmevcntr##n##_el0);
-#define PMEVCNTR_WRITE(n) case n: write_sysreg(pmevcntr##n##_el0, val); return;
-#define PMEVTYPER_READ(n) case n: return read_sysreg(pmevtyper##n##_el0);
-#define PMEVTYPER_WRITE(n) case n: write_sysreg(pmevtyper##n##_el0, val); return;
+#define FALLTHROUGH __attribute__((fallthrough))
+#define FROM_30_DOWN(op) op(30) op(29) op(28) op(27) op(26) op(25) op(24) op(23) op(22) op(21) \
+    op(20) op(19) op(18) op(17) op(16) op(15) op(14) op(13) op(12) op(11) op(10) op(9) op(8) \
+    op(7) op(6) op(5) op(4) op(3) op(2) op(1) op(0)
+#define PMEV_SAVE(n) case n + 1: p->pmevtyper[n] = read_sysreg(pmevtyper##n##_el0); \
+    p->pmevcntr[n] = read_sysreg(pmevcntr##n##_el0); FALLTHROUGH;
+#define PMEV_LOAD(n) case n + 1: write_sysreg(pmevtyper##n##_el0, p->pmevtyper[n]); \
+    write_sysreg(pmevcntr##n##_el0, p->pmevcntr[n]); FALLTHROUGH;
 
-static u64 pmevcntr_read(unsigned int n)
-{
-    switch (n) {
-    PMEV_ALL(PMEVCNTR_READ)
-    }
-    return 0;
-}
-
-static void pmevcntr_write(unsigned int n, u64 val)
-{
-    switch (n) {
-    PMEV_ALL(PMEVCNTR_WRITE)
-    }
-}
-
-static u64 pmevtyper_read(unsigned int n)
-{
-    switch (n) {
-    PMEV_ALL(PMEVTYPER_READ)
-    }
-    return 0;
-}
-
-static void pmevtyper_write(unsigned int n, u64 val)
-{
-    switch (n) {
-    PMEV_ALL(PMEVTYPER_WRITE)
-    }
-}
-
-/* The counters and their filters, below the guest's N (its counters are not running). */
+/* Event counters 0 to @n - 1 and their types, then the cycle counter and its filter. */
 static void pmu_counters_save(struct vcpu_pmu *p, unsigned int n)
 {
-    for (unsigned int i = 0; i < n; i++) {
-        p->pmevtyper[i] = pmevtyper_read(i);
-        p->pmevcntr[i] = pmevcntr_read(i);
+    switch (n) {
+    FROM_30_DOWN(PMEV_SAVE)
+    default:
+        break;
     }
     p->pmccfiltr = read_sysreg(pmccfiltr_el0);
     p->pmccntr = read_sysreg(pmccntr_el0);
@@ -314,9 +281,10 @@ static void pmu_counters_save(struct vcpu_pmu *p, unsigned int n)
 
 static void pmu_counters_load(const struct vcpu_pmu *p, unsigned int n)
 {
-    for (unsigned int i = 0; i < n; i++) {
-        pmevtyper_write(i, p->pmevtyper[i]);
-        pmevcntr_write(i, p->pmevcntr[i]);
+    switch (n) {
+    FROM_30_DOWN(PMEV_LOAD)
+    default:
+        break;
     }
     write_sysreg(pmccfiltr_el0, p->pmccfiltr);
     write_sysreg(pmccntr_el0, p->pmccntr);
@@ -324,14 +292,17 @@ static void pmu_counters_load(const struct vcpu_pmu *p, unsigned int n)
 
 /*
  * The enables are read first; then PMCR_EL0.E is cleared, which stops every
- * counter of the guest's at once (all are below HPMN, so all obey E) and
- * drops the overflow interrupt request, which CheckForPMUOverflow() gates
- * with E: after this the core's PPI stays low, whatever vCPU comes next,
- * and pmu_line_high() says so. MDCR_EL2.HPMD and HCCD (or DP) already keep
- * Keel's EL2 out of the counts; the stop makes the values read below one
- * snapshot, with nothing counting in between. The ISB makes the stop take
- * effect before they are read (a write's effect on the counters is
- * indirect). P and C read as 0, so writing the value back resets nothing.
+ * counter of the guest's at once (all are below HPMN, so all obey E), and
+ * the interrupt enables, which drops the overflow interrupt request: after
+ * this the core's PPI stays low, whatever vCPU comes next, and
+ * pmu_line_high() says so. E alone gates the request architecturally
+ * (CheckForPMUOverflow()), but QEMU (10.0) re-evaluates its line only when
+ * PMINTENSET/CLR or PMOVSSET/CLR are written or a counter overflows, not
+ * when E changes. MDCR_EL2.HPMD and HCCD (or DP) already keep Keel's EL2
+ * out of the counts; the stop makes the values read below one snapshot,
+ * with nothing counting in between. The ISB makes the stop take effect
+ * before they are read (a write's effect on the counters is indirect).
+ * P and C read as 0, so writing the value back resets nothing.
  */
 void pmu_vcpu_save(struct vcpu *v)
 {
@@ -344,12 +315,13 @@ void pmu_vcpu_save(struct vcpu *v)
     hw = read_sysreg(pmcr_el0);
     n = (unsigned int)pmu_hpmn();
     mask = pmu_guest_counters(n);
-    p->pmcr = pmcr_guest_view(hw) & PMCR_EL0_SAVED;
+    p->pmcr = (mode == PMU_TRAP_PMCR ? pmu_pmcr_read() : hw) & PMCR_EL0_SAVED;
     p->pmcntenset = read_sysreg(pmcntenset_el0) & mask;
+    p->pmintenset = read_sysreg(pmintenset_el1) & mask;
     write_sysreg(pmcr_el0, hw & ~PMCR_EL0_E);
+    write_sysreg(pmintenclr_el1, GENMASK(31, 0));
     isb();
     p->pmovsset = read_sysreg(pmovsset_el0) & mask;
-    p->pmintenset = read_sysreg(pmintenset_el1) & mask;
     p->pmselr = read_sysreg(pmselr_el0);
     p->pmuserenr = read_sysreg(pmuserenr_el0);
     pmu_counters_save(p, n);
@@ -359,13 +331,16 @@ void pmu_vcpu_save(struct vcpu *v)
  * The reverse, in the opposite order: PMCR_EL0 first with E clear (so
  * nothing counts while the counters are written, and LC, LP and, where it
  * is kept beneath the guest's, DP are in place), the counters and filters,
- * then the overflow flags, interrupt enables and counter enables, and E
- * last. A saved overflow whose interrupt is enabled raises the PPI again
- * by itself: the request is a level, PMCR_EL0.E && (PMINTENSET_EL1 &
- * PMOVSSET_EL0) (CheckForPMUOverflow(); QEMU drives its line from the same
- * registers), so it rises with the last write, as on the real core. The
- * ISB makes the loaded state, the line with it, take effect before the
- * caller's vGIC restore samples it (pmu_line_high()).
+ * the overflow flags, the counter enables and E, and the interrupt enables
+ * last. A saved overflow whose interrupt is enabled raises the PPI again by
+ * itself: the request is a level, PMCR_EL0.E && (PMINTENSET_EL1 &
+ * PMOVSSET_EL0) (CheckForPMUOverflow()), so it rises with the last write,
+ * as on the real core; and QEMU, which computes its line from those same
+ * registers but only when PMINTENSET/CLR or PMOVSSET/CLR is written, sees
+ * the PMINTENSET_EL1 write with E already set. Between the two writes
+ * nothing can overflow: Keel's EL2 is not counted. The ISB makes the
+ * loaded state, the line with it, take effect before the caller's vGIC
+ * restore samples it (pmu_line_high()).
  */
 void pmu_vcpu_load(const struct vcpu *v)
 {
@@ -379,10 +354,10 @@ void pmu_vcpu_load(const struct vcpu *v)
     write_sysreg(pmuserenr_el0, p->pmuserenr);
     write_sysreg(pmovsclr_el0, GENMASK(31, 0));
     write_sysreg(pmovsset_el0, p->pmovsset);
-    write_sysreg(pmintenclr_el1, GENMASK(31, 0));
-    write_sysreg(pmintenset_el1, p->pmintenset);
     write_sysreg(pmcntenclr_el0, GENMASK(31, 0));
     write_sysreg(pmcntenset_el0, p->pmcntenset);
     pmu_pmcr_write(p->pmcr);
+    write_sysreg(pmintenclr_el1, GENMASK(31, 0));
+    write_sysreg(pmintenset_el1, p->pmintenset);
     isb();
 }

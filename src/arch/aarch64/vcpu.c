@@ -218,6 +218,34 @@ void arch_vcpu_quiesce(struct vcpu *v)
  * and WFE (they block or yield: core/sched.c) and takes exits through the
  * vectors that save every register, so that an exit can switch vCPUs.
  */
+/* The traps and vectors of a shared CPU (@shared), or of a vCPU that must exit through them. */
+static void mode_load(struct vcpu *v, bool shared, bool full_save)
+{
+    write_sysreg(hcr_el2, hcr_guest(v->vm) | (shared ? HCR_EL2_TWI | HCR_EL2_TWE : 0));
+    write_sysreg(vbar_el2, full_save ? (u64)el2_vectors_shared : (u64)el2_vectors);
+    isb();
+}
+
+void arch_vcpu_remode(struct vcpu *v, bool full_save)
+{
+    mode_load(v, cpu_this()->shared, full_save);
+    if (full_save)
+        gic_send_kick(cpu_this()->id); /* the guest exits again at once, through them */
+}
+
+void arch_vcpu_migrate_out(struct vcpu *v)
+{
+    ptimer_stop(v);
+}
+
+/* Stale stage-1 entries here may predate local invalidations it made elsewhere. */
+void arch_vcpu_migrated(struct vcpu *v)
+{
+    last_ran[cpu_this()->id][v->vm->id] = v;
+    __asm__ volatile("tlbi vmalle1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
+    ptimer_sync(v);
+}
+
 static void el2_controls_load(struct vcpu *v, u64 cnthctl)
 {
     struct vm *vm = v->vm;
@@ -232,9 +260,7 @@ static void el2_controls_load(struct vcpu *v, u64 cnthctl)
     write_sysreg(cnthctl_el2, cnthctl);
     write_sysreg(cntvoff_el2, 0);
     feature_traps_load();
-    write_sysreg(hcr_el2, hcr_guest(vm) | (shared ? HCR_EL2_TWI | HCR_EL2_TWE : 0));
-    write_sysreg(vbar_el2, shared ? (u64)el2_vectors_shared : (u64)el2_vectors);
-    isb();
+    mode_load(v, shared, shared);
 }
 
 void __noreturn arch_vcpu_enter(struct vcpu *v)
@@ -245,8 +271,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
     last_ran[cpu_this()->id][v->vm->id] = v;
     el1_load(&v->arch.el1);
-    if (cpu_has_pauth())
-        pauth_keys_load(&v->arch.el1);
+    pauth_keys_load(&v->arch.el1);
     mte_vcpu_reset();
     debug_vcpu_load(v);
     arch_fpsimd_zero(); /* nothing of Keel's boot-time libfdt use or a previous run leaks */
@@ -271,13 +296,11 @@ void arch_vcpu_put(struct vcpu *v)
     el1_save(&v->arch.el1);
     write_sysreg(cntv_ctl_el0, 0); /* its line drops: the next vCPU's timer is its own */
     v->arch.cnthctl = read_sysreg(cnthctl_el2);
-    if (cpu_has_pauth())
-        pauth_keys_save(&v->arch.el1);
+    pauth_keys_save(&v->arch.el1);
     fpsimd_save(&v->arch.fp);
     mte_vcpu_save(v);
     debug_vcpu_save(v);
-    pmu_vcpu_save(v);
-    pmu_quiesce();
+    pmu_vcpu_save(v); /* its counters stopped, its overflow line low */
     vgic_vcpu_put(v);
     /* after the lines dropped: an active PPI would otherwise block the next vCPU's */
     v->arch.ppi_active = irqchip_private_active() & forwarded_ppis();
@@ -307,8 +330,7 @@ void arch_vcpu_load(struct vcpu *v)
     el2_controls_load(v, v->arch.cnthctl);
     tlb_sync_vcpu(v);
     el1_load(&v->arch.el1);
-    if (cpu_has_pauth())
-        pauth_keys_load(&v->arch.el1);
+    pauth_keys_load(&v->arch.el1);
     fpsimd_load(&v->arch.fp);
     mte_vcpu_load(v);
     debug_vcpu_load(v);
@@ -319,6 +341,7 @@ void arch_vcpu_load(struct vcpu *v)
     if (v->arch.ppi_active)
         irqchip_private_set_active(v->arch.ppi_active, true);
     vgic_vcpu_load(v);
+    vtimer_load_due(v);
     vgic_flush(v);
 }
 

@@ -25,6 +25,25 @@
  * the full restore runs.
  */
 
+/* Exceptions from EL2 itself (0-7), and from AArch32 (12-15), which Keel never runs. */
+.macro el2_fault_vectors
+    fault_vector 0
+    fault_vector 1
+    fault_vector 2
+    fault_vector 3
+    fault_vector 4
+    fault_vector 5
+    fault_vector 6
+    fault_vector 7
+.endm
+
+.macro aarch32_fault_vectors
+    fault_vector 12
+    fault_vector 13
+    fault_vector 14
+    fault_vector 15
+.endm
+
 /* x0 and x1 are saved already; SP points at the vCPU's registers. */
 .macro save_caller_saved_from_x2
     stp     x2, x3, [sp, #16 * 1]
@@ -110,16 +129,8 @@
     .balign 0x800
     .global el2_vectors
 el2_vectors:
-    /* Current EL with SP_EL0: Keel never runs on SP_EL0 */
-    fault_vector 0
-    fault_vector 1
-    fault_vector 2
-    fault_vector 3
-    /* Current EL with SP_ELx: a Keel bug or an unexpected interrupt */
-    fault_vector 4
-    fault_vector 5
-    fault_vector 6
-    fault_vector 7
+    /* Current EL with SP_EL0 (Keel never runs on it) or SP_ELx (a Keel bug, an unexpected interrupt) */
+    el2_fault_vectors
     /*
      * Lower EL, AArch64: guest exits. Synchronous ones look for the HVC fast
      * path first, then for a data abort (emulated MMIO), the two hot ones.
@@ -138,10 +149,7 @@ el2_vectors:
     guest_vector vcpu_handle_fiq
     guest_vector vcpu_handle_serror
     /* Lower EL, AArch32: Keel runs only AArch64 EL1, so EL2 never sees these */
-    fault_vector 12
-    fault_vector 13
-    fault_vector 14
-    fault_vector 15
+    aarch32_fault_vectors
 
 /*
  * HVC fast path. SMCCC (Arm DEN 0028) function IDs carry their owning
@@ -264,22 +272,12 @@ vcpu_resume_caller_saved:
     .balign 0x800
     .global el2_vectors_shared
 el2_vectors_shared:
-    fault_vector 0
-    fault_vector 1
-    fault_vector 2
-    fault_vector 3
-    fault_vector 4
-    fault_vector 5
-    fault_vector 6
-    fault_vector 7
+    el2_fault_vectors
     shared_vector vcpu_handle_sync_any
     shared_vector vcpu_handle_irq
     shared_vector vcpu_handle_fiq
     shared_vector vcpu_handle_serror
-    fault_vector 12
-    fault_vector 13
-    fault_vector 14
-    fault_vector 15
+    aarch32_fault_vectors
 
 el2_fault_common:
     save_caller_saved_from_x2           /* the same layout as struct el2_frame */

@@ -19,6 +19,7 @@
  */
 #include <arch/pmu.h>
 #include <arch/sysreg.h>
+#include <keel/irqchip.h>
 #include <keel/platform.h>
 #include <keel/vcpu.h>
 #include <keel/vcpu_arch.h>
@@ -101,4 +102,24 @@ void vtimer_trapped_write(struct vcpu *v, unsigned int reg, u64 val)
 {
     vtimer_reg_write(reg, val);
     vtimer_trap_update(v);
+}
+
+/*
+ * @v just loaded on a shared CPU (sched.c) with its timer's deadline passed
+ * while it was away, which is what woke it: its interrupt is injected now,
+ * the physical PPI made active as Keel's acknowledge would have left it,
+ * rather than after one more exit to take the line that its restored
+ * CNTV_CTL_EL0 raises. A PPI still active from before it left is in an LR
+ * already, or being handled: nothing to add then.
+ */
+void vtimer_load_due(struct vcpu *v)
+{
+    u32 ppi = platform.timer_irq[2];
+
+    if (!vtimer_line_high() || (v->arch.ppi_active & BIT(ppi)))
+        return;
+    irqchip_private_set_active(BIT(ppi), true);
+    vgic_inject_here(v, ppi, ppi);
+    if (vtimer_trap_cnthctl)
+        write_sysreg(cnthctl_el2, vtimer_trap_cnthctl);
 }

@@ -105,6 +105,23 @@ void arch_vcpu_load(struct vcpu *v)
           v->vm->cfg.name, v->id);
 }
 
+void arch_vcpu_remode(struct vcpu *v, bool full_save)
+{
+    (void)full_save;
+    panic("vm %s vcpu %u: a RISC-V hart changed mode, but Keel does not share one",
+          v->vm->cfg.name, v->id);
+}
+
+void arch_vcpu_migrate_out(struct vcpu *v)
+{
+    panic("vm %s vcpu %u: moved off a RISC-V hart, which Keel does not do", v->vm->cfg.name, v->id);
+}
+
+void arch_vcpu_migrated(struct vcpu *v)
+{
+    arch_vcpu_migrate_out(v);
+}
+
 bool arch_vcpu_has_work(struct vcpu *v)
 {
     (void)v;

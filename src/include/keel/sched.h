@@ -32,9 +32,12 @@ void sched_block(struct vcpu *v);
 void sched_yield(struct vcpu *v);
 /* A stopped vCPU leaves its CPU: its deadlines go (vcpu_stop_self). */
 void sched_vcpu_stopped(struct vcpu *v);
-/* Shell: `sched`, `prio <vm> <n>`. */
+/* Shell: `sched`, `prio <vm> <n>`, `affinity <vm> <vcpu> <mask>` (NULL, or why not). */
 void sched_show(void);
 void sched_set_prio(struct vm *vm, unsigned int prio);
+const char *sched_set_affinity(struct vcpu *v, u64 mask);
+/* exit_return()'s slow path for vcpu->resched, on the vCPU's own CPU. */
+void sched_exit_slow(struct vcpu *v);
 
 /*
  * The policy, pure (unit-tested on the host): of the @n vCPUs in @homed,
@@ -55,6 +58,16 @@ void arch_vcpu_load(struct vcpu *v);
 bool arch_vcpu_has_work(struct vcpu *v);
 /* Its virtual timer's deadline while off the CPU (~0: none): it must be woken then. */
 u64 arch_vcpu_vtimer_deadline(const struct vcpu *v);
+/*
+ * This CPU turned shared or exclusive under its running vCPU @v: its
+ * traps and exit vectors follow. @exit_now: have the guest exit again at
+ * once, through the vectors of the new mode.
+ */
+void arch_vcpu_remode(struct vcpu *v, bool exit_now);
+/* @v, off its CPU, moves to another: its deadlines leave this CPU's queue... */
+void arch_vcpu_migrate_out(struct vcpu *v);
+/* ... and after its first load on the new one, they and its TLB entries follow it there. */
+void arch_vcpu_migrated(struct vcpu *v);
 /* Resumes the guest with every register from @regs (arch_vcpu_load done). */
 void __noreturn arch_vcpu_resume(struct vcpu_regs *regs);
 

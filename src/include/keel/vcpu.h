@@ -27,6 +27,9 @@ struct vcpu_sched {
     u64 ran_since;         /* counter when it was last put on the CPU */
     u64 run_ticks;         /* counter ticks on the CPU, since boot */
     u64 switches;          /* times put on the CPU */
+    u64 affinity;          /* CPUs it may be homed on (its VM's, or the shell's `affinity`) */
+    int move_to;           /* a CPU to move to (shell `affinity`), or -1; any CPU writes */
+    bool migrated;         /* moved since it last ran: its TLB entries and timers follow */
     struct timer_event vtimer_wake; /* its virtual timer's deadline, while it is off the CPU */
 };
 
@@ -44,13 +47,21 @@ struct vcpu {
      * or the VM not RUNNING, the vCPU leaves at its next exit (a bool;
      * vm_lifecycle.c keeps it in step with both, under vm->lock); on a
      * shared CPU, a descheduled vCPU leaves when the scheduler next looks.
+     * resched: set from any CPU by the scheduler (sched.c) for the running
+     * vCPU to call sched_exit_slow() at its next exit.
      * want_words: bit w set iff vgic.want[w] is not 0, an interrupt waits
      * for a list register (vgic_want_set/clear keep it, vgic lock held).
      */
     union {
         u64 exit_work;
         struct {
-            volatile u32 stopping;
+            union {
+                volatile u32 slow_work; /* either below: exit_return()'s second test */
+                struct {
+                    volatile u16 stopping;
+                    volatile u16 resched; /* its CPU's mode changed, or it is to move (sched.c) */
+                };
+            };
             u32 want_words;
         };
     };

@@ -39,6 +39,8 @@ void vtimer_init(void);
 /* Trapped CNTV_TVAL (@reg 0), CNTV_CTL (1), CNTV_CVAL (2) accesses. */
 u64 vtimer_trapped_read(struct vcpu *v, unsigned int reg);
 void vtimer_trapped_write(struct vcpu *v, unsigned int reg, u64 val);
+/* After a shared CPU's load: a deadline that passed while it was away, injected at once. */
+void vtimer_load_due(struct vcpu *v);
 
 /* Zeroes the FP/SIMD registers, FPSR and FPCR (boot.S). */
 void arch_fpsimd_zero(void);

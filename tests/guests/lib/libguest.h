@@ -108,6 +108,15 @@ void __noreturn guest_exit(void);
 /* A fatal error: FAIL line, summary, power off. */
 void __noreturn guest_abort(const char *fmt, ...) __printf(1, 2);
 
+/*
+ * ---- the command line: /chosen/bootargs (keel-run's bootargs=, QEMU's -append) ----
+ * bootarg("x.y") points at the value of the first "x.y=value" word, which
+ * runs to the next space (not NUL-terminated there), or is NULL.
+ */
+const char *bootarg(const char *key);
+u64 bootarg_num(const char *key, u64 def);       /* strtoul base 0, or @def when absent */
+bool bootarg_is(const char *key, const char *word);
+
 /* ---- CPUs ---- */
 static inline unsigned int smp_id(void) { return (unsigned int)read_sysreg(tpidr_el1); }
 static inline u64 mpidr_aff(u64 m) { return m & 0xff00ffffffUL; }

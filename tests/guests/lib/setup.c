@@ -2,6 +2,7 @@
  * libguest boot, device tree, console, reporting and exceptions.
  */
 #include <libfdt.h>
+#include <stdlib.h>
 #include <string.h>
 #include "libguest.h"
 #include "gic.h"
@@ -445,6 +446,50 @@ void udelay(u64 us)
 
     while (cntvct() < end)
         cpu_relax();
+}
+
+/* ---- the command line ---- */
+static const char *bootargs(void)
+{
+    const void *fdt = (const void *)machine.dtb;
+    int chosen;
+
+    if (!fdt || fdt_check_header(fdt))
+        return NULL;
+    chosen = fdt_path_offset(fdt, "/chosen");
+    return chosen >= 0 ? fdt_getprop(fdt, chosen, "bootargs", NULL) : NULL;
+}
+
+const char *bootarg(const char *key)
+{
+    size_t kl = strlen(key);
+    const char *p = bootargs();
+
+    while (p && *p) {
+        if (*p == ' ') {
+            p++;
+            continue;
+        }
+        if (!strncmp(p, key, kl) && p[kl] == '=')
+            return p + kl + 1;
+        p = strchr(p, ' ');
+    }
+    return NULL;
+}
+
+u64 bootarg_num(const char *key, u64 def)
+{
+    const char *v = bootarg(key);
+
+    return v ? strtoul(v, NULL, 0) : def;
+}
+
+bool bootarg_is(const char *key, const char *word)
+{
+    const char *v = bootarg(key);
+    size_t n = strlen(word);
+
+    return v && !strncmp(v, word, n) && (v[n] == ' ' || !v[n]);
 }
 
 /* Debian's libfdt.a is built with -fstack-protector-strong. */
