@@ -1530,9 +1530,6 @@ SCHED_TARGET = {"switch": 800, "wake": 1500}   # Keel's instructions per switch;
 RE_SCHED_OUT = re.compile(r"^(?:\[([\w.-]+)\] )?(BENCH|SAMPLES) (\S+) ([-+0-9. ]+?)\s*$", re.M)
 RE_SCHED_FAIL = re.compile(r"^(?:\[[\w.-]+\] )?FAIL.*$", re.M)
 RE_SCHED_SUMMARY = r"(?:\[([\w.-]+)\] )?SUMMARY: \d+ passed, \d+ failed"
-# Keel's `sched`: cpu, mode, vm, vcpu, state, prio, run_ms, switches
-RE_KEEL_SCHED = re.compile(r"^(\d+)\s+(excl|shared)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$",
-                           re.M)
 
 # One VM of a run (natively: the machine); ends: it powers off by itself.
 SchedVM = collections.namedtuple("SchedVM", "name cpus prio bootargs ends")
@@ -1610,9 +1607,15 @@ def sched_output(text, vms):
 
 
 def keel_sched_rows(text):
-    keys = ("cpu", "mode", "vm", "vcpu", "state", "prio", "run_ms", "switches")
-    return [{k: (v if k in ("mode", "vm", "state") else int(v)) for k, v in zip(keys, m)}
-            for m in RE_KEEL_SCHED.findall(text)]
+    """The shell's `sched` table as dicts keyed by its header (cpu, mode, vm,
+    vcpu, state, prio, cpus, run_ms, switches: the columns may change)."""
+    lines = text.splitlines()
+    header = next((l.split() for l in lines if l.startswith("cpu ")), [])
+    rows = []
+    for f in (l.split() for l in lines):
+        if len(f) == len(header) and f[0].isdigit():
+            rows.append({k: int(v) if v.isdigit() else v for k, v in zip(header, f)})
+    return rows
 
 
 def sched_run(args, elf, label, system, smp, vms):
@@ -1741,6 +1744,8 @@ def sched_checks(runs, params):
             warn.append(f"wake-keel-shared: the spinning VM was {r['state']} with "
                         f"{r['run_ms']} ms run: not busy beside the wake-ups")
     for label, run in runs.items():
+        if run.get("keel_sched") == []:
+            warn.append(f"{label}: no table in the output of Keel's sched (see its log)")
         if run["fails"]:
             warn.append(f"{label}: " + "; ".join(l.strip() for l in run["fails"]))
     return warn

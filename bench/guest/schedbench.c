@@ -22,56 +22,11 @@
  * Prints "BENCH <name> <value>" lines, as bench.c does, and the latency
  * samples as "SAMPLES <name> <value>..." lines.
  */
-#include <libfdt.h>
-#include <string.h>
-#include <stdlib.h>
 #include "../../tests/guests/lib/libguest.h"
 
 #define NS_PER_S 1000000000UL
 #define MAX_SAMPLES 1000
 #define SAMPLES_PER_LINE 16
-
-/* ---- the command line ---- */
-
-static const char *bootargs(void)
-{
-    const void *fdt = (const void *)machine.dtb;
-    int node = fdt && !fdt_check_header(fdt) ? fdt_path_offset(fdt, "/chosen") : -1;
-    const char *s = node >= 0 ? fdt_getprop(fdt, node, "bootargs", NULL) : NULL;
-
-    return s ? s : "";
-}
-
-/* Where "@key=" starts a word of the command line: its value, or NULL. */
-static const char *arg_value(const char *key)
-{
-    size_t n = strlen(key);
-
-    for (const char *s = bootargs(); *s;) {
-        while (*s == ' ')
-            s++;
-        if (!strncmp(s, key, n) && s[n] == '=')
-            return s + n + 1;
-        while (*s && *s != ' ')
-            s++;
-    }
-    return NULL;
-}
-
-static u64 arg_num(const char *key, u64 fallback)
-{
-    const char *v = arg_value(key);
-
-    return v ? strtoul(v, NULL, 10) : fallback;
-}
-
-static bool mode_is(const char *mode)
-{
-    const char *v = arg_value("mode");
-    size_t n = strlen(mode);
-
-    return v && !strncmp(v, mode, n) && (v[n] == ' ' || !v[n]);
-}
 
 /* ---- output ---- */
 
@@ -209,7 +164,7 @@ static void pingpong_report(const struct pingpong *p, u32 n, u64 ticks)
 static void bench_switch(void)
 {
     static struct pingpong p;
-    u32 warm = (u32)arg_num("warmup", 16), n = (u32)arg_num("iters", 2000);
+    u32 warm = (u32)bootarg_num("warmup", 16), n = (u32)bootarg_num("iters", 2000);
     u64 t0, t1;
 
     p.warm = warm;
@@ -295,8 +250,8 @@ static void bench_latency(void)
 {
     static u64 samples[MAX_SAMPLES];
     u32 ppi = machine.timer_ppi[2];
-    unsigned int n = (unsigned int)arg_num("samples", 200), warm = (unsigned int)arg_num("warmup", 4);
-    u64 period = us_to_ticks(arg_num("period_us", 100));
+    unsigned int n = (unsigned int)bootarg_num("samples", 200), warm = (unsigned int)bootarg_num("warmup", 4);
+    u64 period = us_to_ticks(bootarg_num("period_us", 100));
     struct spread s;
 
     if (!n || n > MAX_SAMPLES) {
@@ -307,7 +262,7 @@ static void bench_latency(void)
     local_irq_disable();
     gic_irq_enable(ppi);
     /* a neighbour booting would make the first samples differ: let it reach its loop */
-    (void)vtimer_wake(us_to_ticks(arg_num("settle_us", 10000)));
+    (void)vtimer_wake(us_to_ticks(bootarg_num("settle_us", 10000)));
     for (unsigned int i = 0; i < warm; i++)
         (void)vtimer_wake(period);
     for (unsigned int i = 0; i < n; i++)
@@ -325,7 +280,7 @@ static void bench_latency(void)
 /* A bounded spin lets a traced run (bench/exit_trace.py) end by itself. */
 static void spin(void)
 {
-    u64 until = arg_num("until_ms", 0) * cnt_freq() / 1000;
+    u64 until = bootarg_num("until_ms", 0) * cnt_freq() / 1000;
     static volatile u64 spins;
 
     printf("schedbench: spinning\n");
@@ -362,8 +317,8 @@ static struct share busy_window(u64 start, u64 end, u64 gap)
 static void bench_fair(void)
 {
     u64 freq = cnt_freq();
-    u64 start = arg_num("start_ms", 200) * freq / 1000;
-    u64 end = start + arg_num("window_ms", 1000) * freq / 1000;
+    u64 start = bootarg_num("start_ms", 200) * freq / 1000;
+    u64 end = start + bootarg_num("window_ms", 1000) * freq / 1000;
     u64 now = cntvct();
     struct share s;
 
@@ -372,7 +327,7 @@ static void bench_fair(void)
                start, now);
         return;
     }
-    s = busy_window(start, end, us_to_ticks(arg_num("gap_us", 20)));
+    s = busy_window(start, end, us_to_ticks(bootarg_num("gap_us", 20)));
     printf("schedbench: fair: window %lu..%lu ticks\n", start, end);
     print_count("fair_iterations", s.iters);
     print_count("fair_on_cpu", ticks_to_ns(s.on_cpu));
@@ -382,14 +337,16 @@ static void bench_fair(void)
 
 void guest_main(void)
 {
-    printf("schedbench: \"%s\", counter %lu Hz\n", bootargs(), cnt_freq());
-    if (mode_is("switch"))
+    const char *mode = bootarg("mode");
+
+    printf("schedbench: mode=%s, counter %lu Hz\n", mode ? mode : "?", cnt_freq());
+    if (bootarg_is("mode", "switch"))
         bench_switch();
-    else if (mode_is("latency"))
+    else if (bootarg_is("mode", "latency"))
         bench_latency();
-    else if (mode_is("spin"))
+    else if (bootarg_is("mode", "spin"))
         spin();
-    else if (mode_is("fair"))
+    else if (bootarg_is("mode", "fair"))
         bench_fair();
     else
         printf("FAIL: schedbench: no mode=switch|latency|spin|fair on the command line\n");
