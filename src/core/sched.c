@@ -185,6 +185,9 @@ static void home_on(struct cpu *t, struct vcpu *v)
  */
 static void sched_migrate_out(struct cpu *c, u64 now)
 {
+    if (likely(!__atomic_load_n(&c->move_asked, __ATOMIC_ACQUIRE)))
+        return; /* one flag on every exit of a shared CPU, not a scan */
+    __atomic_store_n(&c->move_asked, false, __ATOMIC_RELAXED);
     for (unsigned int i = 0; i < c->nr_homed; i++) {
         struct vcpu *v = c->homed[i];
         int t = __atomic_load_n(&v->sched.move_to, __ATOMIC_ACQUIRE);
@@ -231,7 +234,8 @@ const char *sched_set_affinity(struct vcpu *v, u64 mask)
     target = least_loaded(mask);
     if (cpus[target].nr_homed >= SCHED_MAX_HOMED)
         return "the least loaded CPU of the mask is full";
-    __atomic_store_n(&v->sched.move_to, (int)target, __ATOMIC_RELEASE);
+    __atomic_store_n(&v->sched.move_to, (int)target, __ATOMIC_RELAXED);
+    __atomic_store_n(&cpus[v->pcpu].move_asked, true, __ATOMIC_RELEASE);
     __atomic_store_n(&v->resched, 1, __ATOMIC_RELAXED);
     vcpu_kick(v); /* its home CPU moves it at its next look */
     return NULL;

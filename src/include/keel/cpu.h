@@ -36,6 +36,7 @@ struct cpu {
     struct timerq timers;
     struct timer_event slice_end; /* the running vCPU's time slice, when others wait */
     u64 switches, idle_entries;
+    bool move_asked;    /* a homed vCPU's move_to was set (shell `affinity`) */
 };
 
 extern struct cpu cpus[PLAT_MAX_CPUS];
