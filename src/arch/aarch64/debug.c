@@ -161,7 +161,7 @@ u64 debug_mdcr_traps(const struct vcpu *v)
 {
     u64 traps = MDCR_EL2_TDOSA | MDCR_EL2_TDRA;
 
-    if (debug_locked(&v->arch.debug))
+    if (!v->arch.debug.hw) /* locked, or not loaded yet (debug_vcpu_switch_in) */
         traps |= MDCR_EL2_TDA;
     if (debug_has_fgt())
         traps |= MDCR_EL2_TDCC;
@@ -205,6 +205,41 @@ void debug_vcpu_load(struct vcpu *v)
         write_sysreg(osdlr_el1, 0);
     write_sysreg(mdccint_el1, v->arch.debug.mdccint);
     debug_regs_to_hw(&v->arch.debug);
+    v->arch.debug.hw = !debug_locked(&v->arch.debug);
+}
+
+/*
+ * Lazily, where the vCPU has no debug event enabled (MDSCR_EL1's MDE, KDE
+ * and SS clear, or a lock held): its breakpoint and watchpoint registers
+ * cannot raise anything then, so they stay in *d and trap (TDA) until the
+ * guest touches one (debug_go_live). The CPU's MDSCR_EL1 becomes the
+ * vCPU's at once: the previous vCPU's enables must not act on stale
+ * registers. A vCPU using hardware debug loads everything, as before. Most
+ * guests never use it, and its ~160 instructions were a tenth of a switch.
+ */
+void debug_vcpu_switch_in(struct vcpu *v)
+{
+    struct vcpu_debug *d = &v->arch.debug;
+
+    if (debug_mdscr_effective(d) & MDSCR_EL1_DEBUG_ENABLES) {
+        write_sysreg(mdccint_el1, d->mdccint);
+        debug_regs_to_hw(d);
+        d->hw = true;
+        return;
+    }
+    write_sysreg(mdscr_el1, debug_mdscr_effective(d));
+    d->hw = false;
+}
+
+/* The first trapped access of a lazily switched-in vCPU: its registers into the CPU, retried there. */
+static void debug_go_live(struct vcpu *v)
+{
+    struct vcpu_debug *d = &v->arch.debug;
+
+    write_sysreg(mdccint_el1, d->mdccint);
+    debug_regs_to_hw(d);
+    d->hw = true;
+    write_sysreg(mdcr_el2, read_sysreg(mdcr_el2) & ~MDCR_EL2_TDA);
 }
 
 /*
@@ -221,8 +256,9 @@ void debug_vcpu_save(struct vcpu *v)
 {
     struct vcpu_debug *d = &v->arch.debug;
 
-    if (!debug_locked(d))
-        debug_regs_from_hw(d);
+    if (!d->hw)
+        return; /* locked or never loaded: *d is newer than the CPU */
+    debug_regs_from_hw(d);
     d->mdccint = read_sysreg(mdccint_el1);
 }
 
@@ -239,10 +275,11 @@ static void debug_lock_update(struct vcpu *v, bool was_locked)
     if (debug_locked(d) == was_locked)
         return;
     if (was_locked) {
-        debug_regs_to_hw(d);
-        write_sysreg(mdcr_el2, read_sysreg(mdcr_el2) & ~MDCR_EL2_TDA);
+        debug_go_live(v);
     } else {
-        debug_regs_from_hw(d);
+        if (d->hw)
+            debug_regs_from_hw(d);
+        d->hw = false;
         write_sysreg(mdscr_el1, debug_mdscr_effective(d));
         write_sysreg(mdcr_el2, read_sysreg(mdcr_el2) | MDCR_EL2_TDA);
     }
@@ -337,10 +374,21 @@ static int debug_ctl_access(struct vcpu_debug *d, u32 reg, bool read, u64 *val)
     }
 }
 
+static bool debug_is_lock_reg(u32 reg)
+{
+    return reg == SYS_OSLAR_EL1 || reg == SYS_OSLSR_EL1 || reg == SYS_OSDLR_EL1 ||
+           reg == SYS_DBGPRCR_EL1;
+}
+
+/* 1: retry the instruction (the registers just went live); 0 done; -1 UNDEFINED. */
 int debug_sysreg_access(struct vcpu *v, u32 op1, u32 crn, u32 crm, u32 op2, bool read, u64 *val)
 {
     u32 reg = SYS_REG(2, op1, crn, crm, op2);
 
+    if (!v->arch.debug.hw && !debug_locked(&v->arch.debug) && !debug_is_lock_reg(reg)) {
+        debug_go_live(v);
+        return 1;
+    }
     if (op1 == 0 && crn == 0 && op2 >= 4)
         return debug_bp_access(&v->arch.debug, crm, op2, read, val);
     switch (reg) {

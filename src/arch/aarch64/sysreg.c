@@ -206,8 +206,11 @@ static int __attribute__((noinline)) sysreg_handle_other(struct vcpu *v, u64 esr
     }
     if (op0 == 2) { /* debug: breakpoints, watchpoints, OS lock, claim tags, DCC */
         u64 val = read ? 0 : vcpu_get_reg(v, rt);
+        int r = debug_sysreg_access(v, op1, crn, crm, op2, read, &val);
 
-        if (debug_sysreg_access(v, op1, crn, crm, op2, read, &val))
+        if (r > 0)
+            return 1; /* not skipped: the guest runs it again, now untrapped */
+        if (r < 0)
             goto undef;
         if (read)
             vcpu_set_reg(v, rt, val);

@@ -327,13 +327,13 @@ static void tlb_sync_vcpu(struct vcpu *v)
 
 void arch_vcpu_load(struct vcpu *v)
 {
+    debug_vcpu_switch_in(v); /* first: whether its debug registers trap is in MDCR_EL2 */
     el2_controls_load(v, v->arch.cnthctl);
     tlb_sync_vcpu(v);
     el1_load(&v->arch.el1);
     pauth_keys_load(&v->arch.el1);
     fpsimd_load(&v->arch.fp);
     mte_vcpu_load(v);
-    debug_vcpu_load(v);
     pmu_vcpu_load(v);
     write_sysreg(elr_el2, v->arch.elr);
     write_sysreg(spsr_el2, v->arch.spsr);

@@ -19,6 +19,8 @@ u64 debug_mdcr_traps(const struct vcpu *v);
  */
 void debug_vcpu_load(struct vcpu *v);
 void debug_vcpu_save(struct vcpu *v);
+/* A switch onto a shared CPU: before MDCR_EL2 is computed (it may trap the registers). */
+void debug_vcpu_switch_in(struct vcpu *v);
 /* A trapped access to the debug register space (op0 2): 0, or -1 for UNDEFINED. */
 int debug_sysreg_access(struct vcpu *v, u32 op1, u32 crn, u32 crm, u32 op2, bool read, u64 *val);
 

@@ -42,6 +42,7 @@ struct vcpu_debug {
     bool dlk;       /* OSDLR_EL1.DLK */
     bool corenpdrq; /* DBGPRCR_EL1.CORENPDRQ */
     u64 mdccint;    /* MDCCINT_EL1: the guest's where the DCC passes through (no FEAT_FGT) */
+    bool hw;        /* the registers above live in the CPU (unlocked, loaded): debug.c */
 };
 
 /*
