@@ -55,12 +55,18 @@ _Static_assert(EXIT_HVC == 0, "vectors.S counts HVC exits in exits[0]");
 _Static_assert(sizeof(struct vcpu_regs) == VCPU_REGS_SIZE, "asm.h VCPU_REGS_SIZE");
 
 static u64 vtcr_value;
+/* HCR_EL2.TLOR and TERR where the CPU has LORegions and RAS (RES0 without): read once. */
+static u64 hcr_feature_traps;
 extern char el2_vectors[], el2_vectors_shared[];
 /* Per CPU, per VM: its vCPU whose stage-1 TLB entries this CPU may hold (tlb_sync_vcpu). */
 static struct vcpu *last_ran[PLAT_MAX_CPUS][VM_MAX];
 
 void arch_vm_init_stage2_regs(void)
 {
+    if (ID_FIELD(read_sysreg(id_aa64mmfr1_el1), ID_AA64MMFR1_EL1_LO_SHIFT))
+        hcr_feature_traps |= HCR_EL2_TLOR;
+    if (ID_FIELD(read_sysreg(id_aa64pfr0_el1), ID_AA64PFR0_EL1_RAS_SHIFT))
+        hcr_feature_traps |= HCR_EL2_TERR;
     u64 parange = read_sysreg(id_aa64mmfr0_el1) & ID_AA64MMFR0_EL1_PARANGE_MASK;
 
     if (parange > 5)
@@ -86,11 +92,7 @@ static u64 hcr_guest(const struct vm *vm)
     if (cpu_has_pauth())
         hcr |= HCR_EL2_API | HCR_EL2_APK;
 
-    if (ID_FIELD(read_sysreg(id_aa64mmfr1_el1), ID_AA64MMFR1_EL1_LO_SHIFT))
-        hcr |= HCR_EL2_TLOR;
-    if (ID_FIELD(read_sysreg(id_aa64pfr0_el1), ID_AA64PFR0_EL1_RAS_SHIFT))
-        hcr |= HCR_EL2_TERR;
-    return hcr;
+    return hcr | hcr_feature_traps;
 }
 
 /*

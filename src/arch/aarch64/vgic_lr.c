@@ -966,8 +966,10 @@ void vgic_vcpu_load(struct vcpu *vcpu)
 {
     struct vgic_cpu *c = &vcpu->vgic;
 
+    unsigned int nr = gic_nr_lrs(); /* once: a call, not inlined */
+
     spin_lock(&vcpu->vm->vgic.lock);
-    for (unsigned int n = 0; n < gic_nr_lrs(); n++)
+    for (unsigned int n = 0; n < nr; n++)
         ich_lr_write(n, (c->used_lrs & BIT(n)) ? c->saved_lr[n] : 0);
     c->lrs_saved = false;
     spin_unlock(&vcpu->vm->vgic.lock);
