@@ -373,6 +373,10 @@ def test_linux_with_four_vcpus_on_one_core(keel):
             sh.run(f"echo {state} > /sys/devices/system/cpu/cpu{cpu}/online", timeout=60)
         assert sh.run("cat /sys/devices/system/cpu/online").strip() == online
     assert sh.run("nproc").strip() == "4"
+    # the PMU and debug registers, switched lazily, as perf and gdb use them on each vCPU
+    for cpu in range(4):
+        out = sh.run(f"taskset {1 << cpu} perfcheck; taskset {1 << cpu} hwdebug", timeout=60)
+        assert "PERFCHECK DONE 0" in out and "HWDEBUG DONE 0" in out, f"cpu {cpu}: {out}"
     assert not KEEL_FATAL.search(proc.output) and not GUEST_OOPS.search(proc.output)
 
 

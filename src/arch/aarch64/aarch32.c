@@ -100,6 +100,9 @@ int cp15_32_handle(struct vcpu *v, u64 esr)
 
     if (!aarch32_cond_passed(esr, read_sysreg(spsr_el2)))
         return 0;
+    /* the PMU (c9 c12-c14, c14 c8-c15) of a vCPU switched in lazily: loaded, then retried */
+    if (opc1 == 0 && ((crn == 9 && crm >= 12) || (crn == 14 && crm >= 8)) && pmu_go_live(v))
+        return 1;
     if (is_pmcr(opc1, crn, crm, opc2) && pmu_pmcr_trapped() && rt <= 14) {
         cp15_pmcr(v, rt, read);
         return 0;
@@ -149,6 +152,8 @@ int cp15_64_handle(struct vcpu *v, u64 esr)
 
     if (!aarch32_cond_passed(esr, read_sysreg(spsr_el2)))
         return 0;
+    if (opc1 == 0 && crm == 9 && pmu_go_live(v)) /* PMCCNTR, lazily switched in: see above */
+        return 1;
     if ((opc1 != 2 && opc1 != 3) || crm != 14 || rt > 14 || rt2 > 14) {
         undef32(v, esr, read ? "MRRC p15" : "MCRR p15");
         return -1;

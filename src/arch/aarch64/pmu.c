@@ -361,3 +361,46 @@ void pmu_vcpu_load(const struct vcpu *v)
     write_sysreg(pmintenset_el1, p->pmintenset);
     isb();
 }
+
+/* Counting, or an overflow signalled: then it must be in the CPU while the vCPU runs. */
+static bool pmu_vcpu_active(const struct vcpu_pmu *p)
+{
+    return (p->pmcr & PMCR_EL0_E) && (p->pmcntenset || (p->pmintenset & p->pmovsset));
+}
+
+/*
+ * Lazily: the CPU's PMU stays as the last vCPU's save left it, stopped
+ * (PMCR_EL0.E and the interrupt enables clear), which is what an idle
+ * PMU shows of itself; only its values are another's, and those trap
+ * (MDCR_EL2.TPM) until pmu_go_live() loads this vCPU's. Most guests count
+ * nothing between switches, and the PMU was the largest part of one.
+ */
+void pmu_vcpu_switch_in(struct vcpu *v)
+{
+    struct vcpu_pmu *p = &v->arch.pmu;
+
+    p->hw = !pmu_guest_owned() || pmu_vcpu_active(p);
+    if (p->hw)
+        pmu_vcpu_load(v);
+}
+
+void pmu_vcpu_switch_out(struct vcpu *v)
+{
+    if (v->arch.pmu.hw)
+        pmu_vcpu_save(v);
+}
+
+u64 pmu_mdcr_vcpu(const struct vcpu *v)
+{
+    return pmu_mdcr() | (v->arch.pmu.hw ? 0 : MDCR_EL2_TPM);
+}
+
+bool pmu_go_live(struct vcpu *v)
+{
+    if (v->arch.pmu.hw)
+        return false;
+    pmu_vcpu_load(v);
+    v->arch.pmu.hw = true;
+    write_sysreg(mdcr_el2, read_sysreg(mdcr_el2) & ~MDCR_EL2_TPM);
+    return true;
+}

@@ -149,11 +149,15 @@ static bool is_id_reg(u32 op0, u32 op1, u32 crn, u32 crm)
  * The PMU's registers (CRn 9, CRm 12-14, and CRn 14's event registers),
  * which trap only while it is hidden from guests, and ACTLR_EL1.
  */
+/* PMCR_EL0 ... PMUSERENR_EL0, PMINTEN*_EL1, PMMIR_EL1; PMEVCNTR/PMEVTYPER<n>, PMCCFILTR_EL0. */
+static bool is_pmu_reg(u32 op0, u32 op1, u32 crn, u32 crm)
+{
+    return op0 == 3 && ((crn == 9 && crm >= 12) || (op1 == 3 && crn == 14 && crm >= 8));
+}
+
 static bool is_raz_wi(u32 op0, u32 op1, u32 crn, u32 crm, u32 op2)
 {
-    if (op0 == 3 && crn == 9 && crm >= 12) /* PMU */
-        return true;
-    if (op0 == 3 && op1 == 3 && crn == 14 && crm >= 8) /* PMEVCNTR/PMEVTYPER */
+    if (is_pmu_reg(op0, op1, crn, crm)) /* a hidden PMU */
         return true;
     if (op0 == 3 && op1 == 0 && crn == 1 && crm == 0 && op2 == 1) /* ACTLR_EL1 */
         return true;
@@ -180,6 +184,8 @@ static int __attribute__((noinline)) sysreg_handle_other(struct vcpu *v, u64 esr
         vcpu_set_reg(v, rt, id_read(v, IDX(crm, op2), id_read_hw(reg)));
         return 0;
     }
+    if (is_pmu_reg(op0, op1, crn, crm) && pmu_go_live(v))
+        return 1; /* switched in lazily, loaded now: the guest runs it again, untrapped */
     if (reg == SYS_PMCR_EL0 && pmu_pmcr_trapped()) {
         if (read)
             vcpu_set_reg(v, rt, pmu_pmcr_read());

@@ -258,7 +258,7 @@ static void el2_controls_load(struct vcpu *v, u64 cnthctl)
     write_sysreg(vmpidr_el2, v->arch.vmpidr);
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     write_sysreg(cptr_el2, CPTR_GUEST);
-    write_sysreg(mdcr_el2, MDCR_GUEST | debug_mdcr_traps(v) | pmu_mdcr());
+    write_sysreg(mdcr_el2, MDCR_GUEST | debug_mdcr_traps(v) | pmu_mdcr_vcpu(v));
     write_sysreg(cnthctl_el2, cnthctl);
     write_sysreg(cntvoff_el2, 0);
     feature_traps_load();
@@ -268,6 +268,7 @@ static void el2_controls_load(struct vcpu *v, u64 cnthctl)
 void __noreturn arch_vcpu_enter(struct vcpu *v)
 {
     cpu_this()->vcpu = v;
+    v->arch.pmu.hw = true; /* its reset state goes into the CPU below: no lazy trap */
     el2_controls_load(v, CNTHCTL_GUEST); /* EL1 physical timer traps (ptimer.c) */
     /* A new VMID or a rebuilt VM: drop stale stage-1+2 translations of this VMID. */
     __asm__ volatile("tlbi vmalls12e1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
@@ -302,7 +303,7 @@ void arch_vcpu_put(struct vcpu *v)
     fpsimd_save(&v->arch.fp);
     mte_vcpu_save(v);
     debug_vcpu_save(v);
-    pmu_vcpu_save(v); /* its counters stopped, its overflow line low */
+    pmu_vcpu_switch_out(v); /* its counters stopped, its overflow line low */
     vgic_vcpu_put(v);
     /* after the lines dropped: an active PPI would otherwise block the next vCPU's */
     v->arch.ppi_active = irqchip_private_active() & forwarded_ppis();
@@ -329,14 +330,15 @@ static void tlb_sync_vcpu(struct vcpu *v)
 
 void arch_vcpu_load(struct vcpu *v)
 {
-    debug_vcpu_switch_in(v); /* first: whether its debug registers trap is in MDCR_EL2 */
+    /* first: whether their registers trap is in MDCR_EL2 */
+    debug_vcpu_switch_in(v);
+    pmu_vcpu_switch_in(v);
     el2_controls_load(v, v->arch.cnthctl);
     tlb_sync_vcpu(v);
     el1_load(&v->arch.el1);
     pauth_keys_load(&v->arch.el1);
     fpsimd_load(&v->arch.fp);
     mte_vcpu_load(v);
-    pmu_vcpu_load(v);
     write_sysreg(elr_el2, v->arch.elr);
     write_sysreg(spsr_el2, v->arch.spsr);
     /* before the LRs: a guest's deactivation through a HW LR must find it active */

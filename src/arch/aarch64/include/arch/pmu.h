@@ -37,6 +37,16 @@ void pmu_quiesce(void);
 void pmu_vcpu_save(struct vcpu *v);
 void pmu_vcpu_load(const struct vcpu *v);
 /*
+ * A shared CPU's switch (lazy): in, a vCPU whose PMU neither counts nor
+ * signals keeps it in memory, its registers trapped (pmu_mdcr_vcpu()) until
+ * its first access (pmu_go_live(): true, the access is to be retried); out,
+ * only a PMU in the CPU is saved. A vCPU's start has it in the CPU.
+ */
+void pmu_vcpu_switch_in(struct vcpu *v);
+void pmu_vcpu_switch_out(struct vcpu *v);
+u64 pmu_mdcr_vcpu(const struct vcpu *v);
+bool pmu_go_live(struct vcpu *v);
+/*
  * The overflow interrupt request as the guest's PMU drives it now (guests
  * have the PMU): from the live registers, so low after pmu_vcpu_save().
  */

@@ -72,6 +72,7 @@ struct vcpu_pmu {
     u64 pmcr, pmselr, pmcntenset, pmintenset, pmovsset, pmuserenr;
     u64 pmccntr, pmccfiltr;
     u64 pmevcntr[PMU_MAX_EVCNT], pmevtyper[PMU_MAX_EVCNT];
+    bool hw;        /* the registers above live in the CPU (pmu_vcpu_switch_in) */
 };
 
 struct vcpu_arch {
