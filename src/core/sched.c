@@ -209,14 +209,14 @@ static void sched_migrate_out(struct cpu *c, u64 now)
     }
 }
 
+/* The placement rule of VM creation (vm_place_vcpus), on the CPUs' lists as they are now. */
 static unsigned int least_loaded(u64 mask)
 {
-    unsigned int best = __builtin_ctzl(mask);
+    u8 load[PLAT_MAX_CPUS];
 
-    for (unsigned int i = best + 1; i < platform.cpu_count; i++)
-        if ((mask & BIT(i)) && cpus[i].nr_homed < cpus[best].nr_homed)
-            best = i;
-    return best;
+    for (unsigned int i = 0; i < PLAT_MAX_CPUS; i++)
+        load[i] = (u8)cpus[i].nr_homed;
+    return vm_least_loaded_cpu(mask, load);
 }
 
 const char *sched_set_affinity(struct vcpu *v, u64 mask)
@@ -399,4 +399,8 @@ void sched_show(void)
         }
         spin_unlock(&c->sched_lock);
     }
+    /* below the table, so that its rows stay one per vCPU for the readers of it */
+    for (unsigned int i = 0; i < platform.cpu_count; i++)
+        console_printf("CPU %u: %lu switches, %lu times idle, %lu deadlines\n", i,
+                       cpus[i].switches, cpus[i].idle_entries, cpus[i].timers.fired);
 }

@@ -135,8 +135,7 @@ static const char *vm_parse_sched(const void *fdt, int node, struct vm_config *c
     return NULL;
 }
 
-/* The core of @mask with the fewest vCPUs in @load; the lowest of those. */
-static unsigned int least_loaded(u64 mask, const u8 load[PLAT_MAX_CPUS])
+unsigned int vm_least_loaded_cpu(u64 mask, const u8 load[PLAT_MAX_CPUS])
 {
     unsigned int best = PLAT_MAX_CPUS;
 
@@ -152,7 +151,7 @@ void vm_place_vcpus(struct vm_config *c, const u8 load[PLAT_MAX_CPUS])
 
     memcpy(placed, load, sizeof(placed));
     for (unsigned int i = 0; i < c->nr_vcpus; i++) {
-        c->vcpu_cpu[i] = (u8)least_loaded(c->affinity, placed);
+        c->vcpu_cpu[i] = (u8)vm_least_loaded_cpu(c->affinity, placed);
         placed[c->vcpu_cpu[i]]++;
     }
 }

@@ -208,6 +208,14 @@ void debug_vcpu_load(struct vcpu *v)
     v->arch.debug.hw = !debug_locked(&v->arch.debug);
 }
 
+/* Everything of *d that the CPU holds, into it: the registers live there from now on. */
+static void debug_hw_load(struct vcpu_debug *d)
+{
+    write_sysreg(mdccint_el1, d->mdccint);
+    debug_regs_to_hw(d);
+    d->hw = true;
+}
+
 /*
  * Lazily, where the vCPU has no debug event enabled (MDSCR_EL1's MDE, KDE
  * and SS clear, or a lock held): its breakpoint and watchpoint registers
@@ -222,9 +230,7 @@ void debug_vcpu_switch_in(struct vcpu *v)
     struct vcpu_debug *d = &v->arch.debug;
 
     if (debug_mdscr_effective(d) & MDSCR_EL1_DEBUG_ENABLES) {
-        write_sysreg(mdccint_el1, d->mdccint);
-        debug_regs_to_hw(d);
-        d->hw = true;
+        debug_hw_load(d);
         return;
     }
     write_sysreg(mdscr_el1, debug_mdscr_effective(d));
@@ -234,11 +240,7 @@ void debug_vcpu_switch_in(struct vcpu *v)
 /* The first trapped access of a lazily switched-in vCPU: its registers into the CPU, retried there. */
 static void debug_go_live(struct vcpu *v)
 {
-    struct vcpu_debug *d = &v->arch.debug;
-
-    write_sysreg(mdccint_el1, d->mdccint);
-    debug_regs_to_hw(d);
-    d->hw = true;
+    debug_hw_load(&v->arch.debug);
     write_sysreg(mdcr_el2, read_sysreg(mdcr_el2) & ~MDCR_EL2_TDA);
 }
 

@@ -15,10 +15,6 @@
 #include <keel/vcpu_arch.h>
 #include <keel/vgic.h>
 
-#define CNT_CTL_ENABLE BIT(0)
-#define CNT_CTL_IMASK BIT(1)
-#define CNT_CTL_ISTATUS BIT(2)
-
 static bool ptimer_istatus(const struct vcpu *v)
 {
     return (v->arch.el1.cntp_ctl & CNT_CTL_ENABLE) && arch_counter_read() >= v->arch.el1.cntp_cval;

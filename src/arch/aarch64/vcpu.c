@@ -228,6 +228,12 @@ static void mode_load(struct vcpu *v, bool shared, bool full_save)
     isb();
 }
 
+/* This CPU's stage-1 entries of the VMID in VTTBR_EL2. */
+static inline void tlb_flush_vmid_local(void)
+{
+    __asm__ volatile("tlbi vmalle1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
+}
+
 void arch_vcpu_remode(struct vcpu *v, bool full_save)
 {
     mode_load(v, cpu_this()->shared, full_save);
@@ -240,11 +246,16 @@ void arch_vcpu_migrate_out(struct vcpu *v)
     ptimer_stop(v);
 }
 
-/* Stale stage-1 entries here may predate local invalidations it made elsewhere. */
+/*
+ * Just moved here and loaded: its own entries on this CPU from before it
+ * left may predate invalidations it made elsewhere (flushed again even if
+ * the load's tlb_sync_vcpu did: a move is rare, a load is not); its
+ * timer's deadline joins this CPU's queue.
+ */
 void arch_vcpu_migrated(struct vcpu *v)
 {
     last_ran[cpu_this()->id][v->vm->id] = v;
-    __asm__ volatile("tlbi vmalle1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
+    tlb_flush_vmid_local();
     ptimer_sync(v);
 }
 
@@ -325,7 +336,7 @@ static void tlb_sync_vcpu(struct vcpu *v)
     if (*last == v)
         return;
     *last = v;
-    __asm__ volatile("tlbi vmalle1\n dsb nsh\n ic iallu\n dsb nsh\n isb" ::: "memory");
+    tlb_flush_vmid_local();
 }
 
 void arch_vcpu_load(struct vcpu *v)
@@ -349,9 +360,8 @@ void arch_vcpu_load(struct vcpu *v)
     vgic_flush(v);
 }
 
-#define CNT_CTL_ENABLE BIT(0)
-#define CNT_CTL_IMASK BIT(1)
 
+/* The deadline of @v's saved timer, if it can raise its interrupt (in this file: has_work inlines it). */
 u64 arch_vcpu_vtimer_deadline(const struct vcpu *v)
 {
     u64 ctl = v->arch.el1.cntv_ctl;

@@ -25,10 +25,6 @@
 #include <keel/vcpu_arch.h>
 #include <keel/vgic.h>
 
-#define CNT_CTL_ENABLE BIT(0)
-#define CNT_CTL_IMASK BIT(1)
-#define CNT_CTL_ISTATUS BIT(2)
-
 /* CNTHCTL_EL2 while the trap is armed; 0 without FEAT_ECV (vtimer_init). */
 u64 vtimer_trap_cnthctl;
 

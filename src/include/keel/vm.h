@@ -168,6 +168,8 @@ extern unsigned int nr_vms;
  * c->affinity must be non-empty and name only cores below PLAT_MAX_CPUS.
  */
 void vm_place_vcpus(struct vm_config *c, const u8 load[PLAT_MAX_CPUS]);
+/* Of the non-empty @mask, the core with the fewest vCPUs in @load; the lowest of those (also sched.c). */
+unsigned int vm_least_loaded_cpu(u64 mask, const u8 load[PLAT_MAX_CPUS]);
 int vm_create(const struct vm_config *cfg, struct vm **out);
 int vm_start(struct vm *vm);
 /* Stops every vCPU of @vm; safe from any CPU and from the VM's own vCPU. */

@@ -119,6 +119,11 @@
                         (0x44UL << (8 * MAIR_IDX_NORMAL_NC)))
 
 /* D13.2.19 CNTHCTL_EL2 (E2H == 0) */
+/* CNTP_CTL_EL0 and CNTV_CTL_EL0 (Arm ARM D13.8): the same three bits in both timers. */
+#define CNT_CTL_ENABLE BIT(0)
+#define CNT_CTL_IMASK BIT(1)
+#define CNT_CTL_ISTATUS BIT(2)
+
 #define CNTHCTL_EL2_EL1PCTEN BIT(0)
 #define CNTHCTL_EL2_EL1PCEN BIT(1)
 #define CNTHCTL_EL2_EL1TVT BIT(13) /* FEAT_ECV: EL1 virtual timer accesses trap */
