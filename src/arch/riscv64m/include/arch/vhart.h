@@ -1,0 +1,143 @@
+/*
+ * A virtual RISC-V hart with M, S and U modes, for Keel in M-mode on a hart
+ * without the H extension (trap-and-emulate). The guest always runs in the
+ * real hart's U-mode; this is the state it believes it has: its privilege,
+ * its machine and supervisor CSRs, its interrupt lines. Every privileged
+ * instruction and CSR access traps to Keel (illegal instruction) and comes
+ * here. Pure logic: no real CSR is touched, so it builds and is unit-tested
+ * on the host (tests/unit/vhart).
+ *
+ * Spec: RISC-V privileged architecture 1.12 (20211203), chapters 3 (machine),
+ * 4 (supervisor), 3.7 (PMP); WARL behaviour as described there for RV64 with
+ * S and U modes, no H, no N.
+ */
+#ifndef ARCH_VHART_H
+#define ARCH_VHART_H
+
+#include <keel/types.h>
+
+enum vpriv { VPRIV_U = 0, VPRIV_S = 1, VPRIV_M = 3 };
+
+#define VHART_NR_PMP 16
+
+struct vhart_csrs {
+    u64 mstatus;        /* the one status register; sstatus is a view of it */
+    u64 misa;           /* fixed at vhart_reset: rv64 + the real hart's IMAFDC + S + U */
+    u64 medeleg, mideleg;
+    u64 mie;
+    u64 mip;            /* software-writable bits (SSIP, STIP, SEIP) as written */
+    u64 mtvec, mscratch, mepc, mcause, mtval;
+    u64 mcounteren, menvcfg;
+    u64 stvec, sscratch, sepc, scause, stval;
+    u64 satp;           /* as the guest wrote it (WARL: Bare, Sv39, Sv48 accepted) */
+    u64 scounteren, senvcfg;
+    u8 pmpcfg[VHART_NR_PMP];
+    u64 pmpaddr[VHART_NR_PMP];
+};
+
+struct vhart {
+    struct vhart_csrs csr;
+    enum vpriv priv;
+    u64 pc;
+    u64 hartid;
+    /*
+     * Lines driven from outside (emulated CLINT, vPLIC): MIP_MSIP, MIP_MTIP,
+     * MIP_MEIP, MIP_SEIP. The guest reads mip as csr.mip | lines (SEIP: the
+     * OR of its own bit and the line, privileged spec 3.1.9).
+     */
+    u64 lines;
+};
+
+/* The mip/mie bits (3.1.9) */
+#define MIP_SSIP BIT(1)
+#define MIP_MSIP BIT(3)
+#define MIP_STIP BIT(5)
+#define MIP_MTIP BIT(7)
+#define MIP_SEIP BIT(9)
+#define MIP_MEIP BIT(11)
+
+/*
+ * What an emulated instruction asks of the caller (vhart_emulate). Several
+ * may be or-ed: VH_SATP with VH_MODE after an sret, for example.
+ */
+enum {
+    VH_DONE = 0,          /* pc advanced; nothing else changed that the caller keeps */
+    VH_TRAP = BIT(0),     /* an exception was delivered to the guest: pc, priv changed */
+    VH_MODE = BIT(1),     /* priv, or mstatus.SUM/MXR/MPRV/MPP changed: pick another shadow */
+    VH_SATP = BIT(2),     /* satp changed: the shadow's root is stale */
+    VH_SFENCE = BIT(3),   /* sfence.vma: *fence_va / *fence_asid say what (see below) */
+    VH_WFI = BIT(4),      /* wfi: the caller may idle until an interrupt is pending */
+    VH_IRQ = BIT(5),      /* mie/mip/mstatus.MIE/SIE/mideleg changed: re-check interrupts */
+    VH_FS = BIT(6),       /* mstatus.FS changed: the real one follows (vhart_real_fs) */
+    VH_COUNTEREN = BIT(7),/* what U-mode may read of time/cycle/instret changed */
+};
+
+/* sfence.vma's operands: all ones means "every address" / "every ASID". */
+#define VH_FENCE_ALL (~0UL)
+
+/* misa as the real hart reports it (letters A-Z in bits 0-25); H is dropped, S and U set. */
+void vhart_reset(struct vhart *h, u64 hartid, u64 real_misa, u64 entry);
+
+/*
+ * A CSR access from the guest's current privilege (3.1, 2.1 "CSR address
+ * mapping conventions": bits 9:8 the lowest privilege, 11:10 = 11 read-only).
+ * 0, or -1: the access raises an illegal-instruction exception (the caller
+ * delivers it with vhart_trap). time/cycle/instret are not handled here:
+ * the real hart's counters serve them (vhart_counteren).
+ */
+int vhart_csr_read(struct vhart *h, unsigned int csr, u64 *val);
+int vhart_csr_write(struct vhart *h, unsigned int csr, u64 val, unsigned int *effects);
+
+/*
+ * Emulates one trapped instruction @insn (32-bit encoding) at h->pc with
+ * the guest's integer registers @x (x[0] reads 0 and is never written):
+ * CSRRW/CSRRS/CSRRC and their immediate forms, MRET, SRET, WFI, SFENCE.VMA.
+ * Anything else, or one the current privilege may not execute (mstatus.TVM,
+ * TSR, TW honoured), delivers an illegal-instruction exception with
+ * mtval/stval = @insn. Returns the VH_* effects; pc is advanced by 4 or
+ * set by the return or the trap.
+ */
+unsigned int vhart_emulate(struct vhart *h, u64 x[32], u32 insn, u64 *fence_va, u64 *fence_asid);
+
+/*
+ * Delivers a synchronous exception (@cause < 64) or interrupt (@cause with
+ * bit 63) taken at h->pc: to M, or to S when delegated and the current
+ * privilege is not M (3.1.8), updating the previous-privilege and
+ * interrupt-enable stack, epc, cause, tval, and pc from mtvec/stvec
+ * (vectored mode for interrupts). Returns VH_TRAP | VH_MODE (| VH_IRQ).
+ */
+unsigned int vhart_trap(struct vhart *h, u64 cause, u64 tval);
+
+/*
+ * The interrupt the guest takes now, or -1: pending (mip | lines) and
+ * enabled (mie), at a privilege that is globally enabled (3.1.6.1, 3.1.9:
+ * M-level ones above the current privilege or at M with MIE; S-level ones
+ * delegated, at S with SIE or below S), in the priority order MEI, MSI,
+ * MTI, SEI, SSI, STI.
+ */
+int vhart_pending_irq(const struct vhart *h);
+
+/* Whether a wfi should end: some interrupt pending and enabled in mie, whatever the global enables. */
+bool vhart_wfi_wakes(const struct vhart *h);
+
+/* Sets or clears line bits (MIP_MSIP/MTIP/MEIP/SEIP). Returns true if mip changed. */
+bool vhart_set_line(struct vhart *h, u64 bit, bool level);
+
+/*
+ * What the real hart should hold while the guest runs: mstatus.FS (the
+ * guest's own FS, so a guest with FP off takes its illegal instruction),
+ * and the counter-enable mask (bits CY, TM, IR) for the real mcounteren
+ * and scounteren at the guest's current privilege (M: all; S: mcounteren;
+ * U: mcounteren & scounteren).
+ */
+u64 vhart_real_fs(const struct vhart *h);
+u32 vhart_counteren(const struct vhart *h);
+
+/*
+ * The privilege and the SUM/MXR bits data accesses are checked with now
+ * (mstatus.MPRV at M uses MPP's privilege, 3.1.6.3): what the shadow for
+ * loads and stores must enforce. Instruction fetches always use h->priv.
+ */
+enum vpriv vhart_data_priv(const struct vhart *h);
+
+#endif
