@@ -305,7 +305,7 @@ static int vcsr_write(struct vhart *h, unsigned int csr, u64 val)
  */
 static bool csr_allowed(const struct vhart *h, unsigned int csr, bool write)
 {
-    if (csr > 0xfff || h->priv < ((csr >> 8) & 3))
+    if (h->priv < ((csr >> 8) & 3))
         return false;
     if (write && (csr >> 10) == 3)
         return false;
