@@ -10,7 +10,7 @@
 #include <arch/vhart.h>
 #include <arch/mcsr.h>
 
-/* SYSTEM instructions (unprivileged spec, Table 24.1; privileged, Table 9.1 "RISC-V Privileged Instructions") */
+/* SYSTEM instructions (unprivileged spec, Table 24.1; privileged, Table 9.1) */
 #define OPCODE_SYSTEM 0x73
 #define INSN_MRET 0x30200073
 #define INSN_SRET 0x10200073
@@ -220,7 +220,7 @@ static void mip_write(struct vhart *h, u64 val, u64 writable)
     h->csr.mip = (h->csr.mip & ~writable) | (val & writable);
 }
 
-/* 3.7.1: entry @i's address is frozen by its own L, or by entry i + 1 locked as TOR (it is that one's bottom) */
+/* 3.7.1: pmpaddr i is frozen by its L, or by entry i + 1's if that one is TOR (i is its bottom) */
 static bool pmpaddr_locked(const struct vhart *h, unsigned int i)
 {
     const u8 *cfg = h->csr.pmpcfg;
@@ -292,7 +292,7 @@ static int vcsr_write(struct vhart *h, unsigned int csr, u64 val)
     case CSR_MEPC:       c->mepc = epc_legal(h, val); break;
     case CSR_MCAUSE:     c->mcause = val; break;
     case CSR_MTVAL:      c->mtval = val; break;
-    case CSR_MIP:        mip_write(h, val, MIP_S_LEVEL); break; /* 3.1.9: M-level bits are the lines */
+    case CSR_MIP:        mip_write(h, val, MIP_S_LEVEL); break; /* 3.1.9: M-level: lines */
     default:             return pmp_write(h, csr, val);
     }
     return 0;
@@ -531,7 +531,9 @@ unsigned int vhart_trap(struct vhart *h, u64 cause, u64 tval)
 /* 3.1.9: the order among simultaneous interrupts for one privilege */
 static int irq_highest(u64 set)
 {
-    static const u8 order[] = { IRQ_M_EXT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER };
+    static const u8 order[] = {
+        IRQ_M_EXT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER,
+    };
 
     for (unsigned int i = 0; i < ARRAY_SIZE(order); i++)
         if (set & BIT(order[i]))

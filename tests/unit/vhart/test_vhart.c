@@ -342,6 +342,7 @@ static void test_csr_old_value_to_rd(void **state)
     MSTATUS_SPP | MSTATUS_MPP | MSTATUS_FS | MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR | \
     MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR)
 #define MSTATUS_FIXED (MSTATUS_SXL_64 | MSTATUS_UXL_64)
+#define MPP(priv) ((u64)(priv) << MSTATUS_MPP_SHIFT)
 
 static void test_mstatus_warl(void **state)
 {
@@ -352,11 +353,10 @@ static void test_mstatus_warl(void **state)
     assert_int_equal(poke_m(CSR_MSTATUS, MSTATUS_UXL | MSTATUS_SXL), MSTATUS_FIXED);
 
     /* MPP: U, S, M held; 2 leaves the old value */
-    assert_int_equal(poke_m(CSR_MSTATUS, 1UL << MSTATUS_MPP_SHIFT) & MSTATUS_MPP, 1UL << MSTATUS_MPP_SHIFT);
-    assert_int_equal(poke_m(CSR_MSTATUS, 2UL << MSTATUS_MPP_SHIFT) & MSTATUS_MPP, 1UL << MSTATUS_MPP_SHIFT);
-    assert_int_equal(poke_m(CSR_MSTATUS, 3UL << MSTATUS_MPP_SHIFT) & MSTATUS_MPP, MSTATUS_MPP);
-    assert_int_equal(poke_m(CSR_MSTATUS, 2UL << MSTATUS_MPP_SHIFT | MSTATUS_SUM),
-                     MSTATUS_MPP | MSTATUS_SUM | MSTATUS_FIXED);
+    assert_int_equal(poke_m(CSR_MSTATUS, MPP(1)) & MSTATUS_MPP, MPP(1));
+    assert_int_equal(poke_m(CSR_MSTATUS, MPP(2)) & MSTATUS_MPP, MPP(1));
+    assert_int_equal(poke_m(CSR_MSTATUS, MPP(3)) & MSTATUS_MPP, MPP(3));
+    assert_int_equal(poke_m(CSR_MSTATUS, MPP(2) | MSTATUS_SUM), MPP(3) | MSTATUS_SUM | MSTATUS_FIXED);
     assert_int_equal(poke_m(CSR_MSTATUS, 0) & MSTATUS_MPP, 0);
 
     /* SD follows FS = 3 (Dirty) only */
@@ -625,7 +625,7 @@ static void test_counteren_effects(void **state)
 {
     /* at M everything is readable whatever mcounteren says */
     assert_int_equal(poke(CSR_MCOUNTEREN, MCOUNTEREN_TM), 0);
-    poke(CSR_MSTATUS, 1UL << MSTATUS_MPP_SHIFT);
+    poke(CSR_MSTATUS, MPP(VPRIV_S));
     assert_true(run(MRET) & VH_COUNTEREN);
     /* in S, scounteren only matters to U */
     assert_false(poke(CSR_SCOUNTEREN, MCOUNTEREN_TM) & VH_COUNTEREN);
@@ -664,7 +664,7 @@ static void test_pmp_lock(void **state)
     for (unsigned int i = 0; i < 8; i++)
         poke(CSR_PMPADDR0 + i, 0x1000 + i);
     /* entry 3 locked TOR (R), entry 6 locked NAPOT (R) */
-    poke(CSR_PMPCFG0, (u64)(PMP_L | PMP_A_NAPOT | PMP_R) << 48 | (u64)(PMP_L | PMP_A_TOR | PMP_R) << 24);
+    poke(CSR_PMPCFG0, (PMP_L | PMP_A_NAPOT | PMP_R) << 48 | (PMP_L | PMP_A_TOR | PMP_R) << 24);
 
     /* a locked entry's cfg ignores writes; its neighbours in the register take theirs */
     assert_int_equal(poke_m(CSR_PMPCFG0, 0x0101010101010101), 0x0199010189010101);
@@ -701,7 +701,7 @@ static void mstatus_set(u64 bits)
 
 static void test_mret(void **state)
 {
-    u64 mpp_s = 1UL << MSTATUS_MPP_SHIFT;
+    u64 mpp_s = MPP(VPRIV_S);
 
     /* to S: MIE = MPIE, MPIE = 1, MPP = U, MPRV cleared, pc = mepc */
     mstatus_set(mpp_s | MSTATUS_MPIE | MSTATUS_MPRV | MSTATUS_SIE);
@@ -804,7 +804,7 @@ static void test_trap_delegation(void **state)
     assert_int_equal(h.csr.mcause, EXC_ILLEGAL_INST);
     assert_int_equal(h.csr.mtval, 0x1234);
     assert_int_equal(h.csr.mstatus, MSTATUS_FIXED | MSTATUS_SPP | MSTATUS_MPIE |
-                     1UL << MSTATUS_MPP_SHIFT);
+                     MPP(VPRIV_S));
 
     /* delegated, but from M: stays in M */
     h.pc = 0x80000900;
@@ -911,7 +911,9 @@ static void test_pending_irq_m_level(void **state)
 
 static void test_pending_irq_priority(void **state)
 {
-    static const int order[] = { IRQ_M_EXT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER };
+    static const int order[] = {
+        IRQ_M_EXT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER,
+    };
 
     /* all six pending, none delegated, taken in U in the order MEI MSI MTI SEI SSI STI */
     poke(CSR_MIE, 0xaaa);
@@ -1035,7 +1037,7 @@ static void test_csr_write_effects(void **state)
 {
     static const struct { u64 bits; unsigned int effect; } mstatus_fields[] = {
         { MSTATUS_SUM, VH_MODE }, { MSTATUS_MXR, VH_MODE }, { MSTATUS_MPRV, VH_MODE },
-        { 1UL << MSTATUS_MPP_SHIFT, VH_MODE }, { MSTATUS_MIE, VH_IRQ }, { MSTATUS_SIE, VH_IRQ },
+        { MPP(VPRIV_S), VH_MODE }, { MSTATUS_MIE, VH_IRQ }, { MSTATUS_SIE, VH_IRQ },
         { 1UL << 13, VH_FS }, { MSTATUS_FS, VH_FS }, { MSTATUS_TW, 0 }, { MSTATUS_TSR, 0 },
         { MSTATUS_SPIE, 0 }, { MSTATUS_MPIE, 0 }, { MSTATUS_SPP, 0 }, { MSTATUS_TVM, 0 },
     };
@@ -1072,13 +1074,13 @@ static void test_csr_write_effects(void **state)
 static void test_data_priv(void **state)
 {
     assert_int_equal(vhart_data_priv(&h), VPRIV_M);
-    poke(CSR_MSTATUS, MSTATUS_MPRV | 1UL << MSTATUS_MPP_SHIFT);
+    poke(CSR_MSTATUS, MSTATUS_MPRV | MPP(VPRIV_S));
     assert_int_equal(vhart_data_priv(&h), VPRIV_S);
     poke(CSR_MSTATUS, MSTATUS_MPRV);
     assert_int_equal(vhart_data_priv(&h), VPRIV_U);
     poke(CSR_MSTATUS, MSTATUS_MPRV | MSTATUS_MPP);
     assert_int_equal(vhart_data_priv(&h), VPRIV_M);
-    poke(CSR_MSTATUS, 1UL << MSTATUS_MPP_SHIFT);
+    poke(CSR_MSTATUS, MPP(VPRIV_S));
     assert_int_equal(vhart_data_priv(&h), VPRIV_M);
     /* not in S */
     poke(CSR_MSTATUS, MSTATUS_MPRV);
@@ -1102,7 +1104,7 @@ static void xv6_start(void)
 {
     /* x = r_mstatus(); x &= ~MSTATUS_MPP_MASK; x |= MSTATUS_MPP_S; w_mstatus(x) */
     assert_runs(CSRRS(A1, CSR_MSTATUS, ZERO));
-    xv6_csrw(CSR_MSTATUS, (x[A1] & ~MSTATUS_MPP) | 1UL << MSTATUS_MPP_SHIFT);
+    xv6_csrw(CSR_MSTATUS, (x[A1] & ~MSTATUS_MPP) | MPP(VPRIV_S));
     xv6_csrw(CSR_MEPC, XV6_MAIN);
     assert_runs(CSRRW(ZERO, CSR_SATP, ZERO));
     xv6_csrw(CSR_MEDELEG, 0xffff);
