@@ -176,10 +176,16 @@ void arch_zero_memory(void *p, u64 size)
         asm volatile(".insn i 0x0f, 2, x0, %0, 4" :: "r"(a) : "memory"); /* cbo.zero (a) */
 }
 
-void arch_vcpu_virq_output(struct vcpu *v, bool level)
+/* Only S-mode contexts are wired under H (vplic_ops.c): @irq is 9. */
+void arch_vcpu_virq_output(struct vcpu *v, unsigned int irq, bool level)
 {
     __atomic_store_n(&v->arch.seip, level, __ATOMIC_RELEASE);
     vcpu_kick(v);
+}
+
+void arch_vcpu_virq_output_clear(struct vcpu *v)
+{
+    arch_vcpu_virq_output(v, 9, false);
 }
 
 /* No memory tagging on RISC-V: keel,mte is refused at configuration. */
