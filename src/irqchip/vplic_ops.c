@@ -73,12 +73,18 @@ static void vplic_create_vm(struct vm *vm)
     CHECK(vplic_init(&vm->plic.model, &cfg) == 0); /* vm_config bounds the vCPUs */
     vm_add_mmio(vm, GUEST_EMUL_BASE, vplic_size(&vm->plic.model), vplic_mmio_read,
                 vplic_mmio_write);
+#ifdef GUEST_CLINT_BASE
+    vclint_create_vm(vm);
+#endif
 }
 
 static void vplic_reset_vm(struct vm *vm)
 {
     spin_lock(&vm->plic.lock);
     vplic_reset(&vm->plic.model);
+#ifdef GUEST_CLINT_BASE
+    vclint_reset(&vm->plic.clint);
+#endif
     spin_unlock(&vm->plic.lock);
     for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
         if (vm->vcpus[i])

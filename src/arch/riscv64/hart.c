@@ -6,7 +6,10 @@
 #include <arch/asm.h>
 #include <keel/arch.h>
 #include <keel/cpu.h>
+#include <keel/panic.h>
+#include <keel/sched.h>
 #include <keel/vcpu_arch.h>
+#include <keel/vm.h>
 
 struct cpu cpus[PLAT_MAX_CPUS];
 u64 riscv_timebase_hz; /* /cpus timebase-frequency (setup.c) */
@@ -57,3 +60,75 @@ void arch_clean_inval_dcache_range(u64 start, u64 size)
 
 /* Neither RISC-V port switches vCPUs on a hart yet (docs/scheduling.md). */
 bool arch_vcpu_can_share(void) { return false; }
+
+/*
+ * A RISC-V hart runs one vCPU: the configuration refuses to share one
+ * (arch_vcpu_can_share), so the scheduler never switches here and none of
+ * these can be reached. They stop Keel loudly rather than pretend.
+ */
+void arch_vcpu_put(struct vcpu *v)
+{
+    panic("vm %s vcpu %u: switched off a RISC-V hart, which Keel does not share", v->vm->cfg.name,
+          v->id);
+}
+
+void arch_vcpu_load(struct vcpu *v)
+{
+    panic("vm %s vcpu %u: switched onto a RISC-V hart, which Keel does not share",
+          v->vm->cfg.name, v->id);
+}
+
+void arch_vcpu_remode(struct vcpu *v, bool full_save)
+{
+    (void)full_save;
+    panic("vm %s vcpu %u: a RISC-V hart changed mode, but Keel does not share one",
+          v->vm->cfg.name, v->id);
+}
+
+void arch_vcpu_migrate_out(struct vcpu *v)
+{
+    panic("vm %s vcpu %u: moved off a RISC-V hart, which Keel does not do", v->vm->cfg.name, v->id);
+}
+
+void arch_vcpu_migrated(struct vcpu *v)
+{
+    arch_vcpu_migrate_out(v);
+}
+
+bool arch_vcpu_has_work(struct vcpu *v)
+{
+    (void)v;
+    return true;
+}
+
+u64 arch_vcpu_vtimer_deadline(const struct vcpu *v)
+{
+    (void)v;
+    return ~0UL;
+}
+
+/* Nothing arms a timer queue on RISC-V yet: its timers are the guests' own (Sstc, SBI). */
+void arch_timer_program(u64 deadline)
+{
+    if (deadline != ~0UL)
+        panic("a timer queue deadline on RISC-V, which has none");
+}
+
+/* No memory tagging on RISC-V: keel,mte is refused at configuration. */
+bool arch_mem_tagging_supported(void)
+{
+    return false;
+}
+
+void arch_zero_tags(void *p, u64 size)
+{
+}
+void arch_vm_init_stage2_regs(void)
+{
+}
+
+/* The guest's hart ids are its vCPU indexes. */
+u64 arch_vcpu_dt_id(const struct vcpu *v)
+{
+    return v->id;
+}

@@ -16,6 +16,6 @@ KEEL_LINK_ADDR := 0x80000000
 LIBFDT := .cache/libfdt-riscv64/usr/lib/riscv64-linux-gnu/libfdt-lp64.a
 RV_SHARED := bitops.c devaccess.c fault.c guest_dt.c hart.c insn.c pgtable.c
 ARCH_SRCS := src/drivers/ns16550.c src/drivers/plic.c $(wildcard src/irqchip/vplic*.c) \
-	src/drivers/virtio_blk_drv.c $(addprefix src/arch/riscv64/,$(RV_SHARED))
+	src/irqchip/vclint_ops.c src/drivers/virtio_blk_drv.c $(addprefix src/arch/riscv64/,$(RV_SHARED))
 ARCH_OBJS :=
 ARCH_LDLIBS :=

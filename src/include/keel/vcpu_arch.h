@@ -61,6 +61,13 @@ void arch_irq_handle_pending(struct vcpu *vcpu);
 void arch_vcpu_virq_output(struct vcpu *v, unsigned int irq, bool level);
 /* Every such output to @v low (a reset). */
 void arch_vcpu_virq_output_clear(struct vcpu *v);
+/*
+ * A guest with an M-mode (Keel in M-mode): the emulated CLINT's lines to
+ * @v, any CPU. @mip_bit: the hart's mip bit the line drives (MSIP); @cmp:
+ * its timer compare, whose line the arch derives from the counter.
+ */
+void arch_vcpu_local_line(struct vcpu *v, u64 mip_bit, bool level);
+void arch_vcpu_timecmp(struct vcpu *v, u64 cmp);
 
 /* Zeroes guest memory fast (DC ZVA where allowed). */
 void arch_zero_memory(void *p, u64 size);

@@ -8,6 +8,10 @@
 
 #include_next <arch/guest_layout.h>
 
+/* Untranslated guests run on the physical map as an Sv39 table (physmap.c): below 256 GiB. */
+#undef GUEST_IPA_BITS
+#define GUEST_IPA_BITS 38
+
 #define GUEST_CLINT_BASE 0x02000000UL
 #define GUEST_VPLIC_LAYOUT VPLIC_M_AND_S_WIRED
 

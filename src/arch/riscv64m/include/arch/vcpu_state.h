@@ -25,10 +25,8 @@ struct vcpu_arch {
     u64 shadow_satp[SHADOWS];
     u8 shadow_flags[SHADOWS];
     u64 satp;           /* the real satp while the guest runs (exit.c: satp_pick) */
-    u64 mtimecmp;       /* the emulated CLINT's compare for this vhart */
-    u32 lines_set;      /* MIP_* lines other harts raise (atomic OR: MSIP) */
-    u32 lines_clear;    /* ... and lower */
-    bool meip, seip;    /* the vPLIC's M and S context outputs */
+    u64 mtimecmp;       /* the emulated CLINT's compare for this vhart (atomic) */
+    u64 lines;          /* MIP_MSIP, MEIP, SEIP as the vCLINT and vPLIC drive them (atomic) */
     bool suspended;     /* in wfi, for the shell */
     u64 fills, flushes; /* shadow leaves installed, shadows emptied */
 };
