@@ -23,6 +23,7 @@
 struct vcpu *rvm_guest_trap(struct vcpu *v);
 void rvm_prepare_entry(struct vcpu *v);
 void rvm_shadows_reset(struct vcpu *v);
+void rvm_satp_write(u64 satp);
 extern u64 rvm_clint;
 
 /* The real satp's ASIDs: the physical map, the S and the U shadow (privileged spec 4.1.11). */
@@ -117,6 +118,19 @@ static u64 satp_pick(struct vcpu *v)
     return shadow_satp(s) | ASID_OF_SHADOW(i) << SATP_ASID_SHIFT;
 }
 
+/* QEMU flushes its whole TLB at every satp write: only changes are written. */
+static u64 satp_now[PLAT_MAX_CPUS];
+
+void rvm_satp_write(u64 satp)
+{
+    unsigned int cpu = cpu_this()->id;
+
+    if (satp_now[cpu] != satp) {
+        satp_now[cpu] = satp;
+        csr_write(CSR_SATP, satp);
+    }
+}
+
 /* ---- delivering to the guest ---- */
 
 static void deliver(struct vcpu *v, u64 cause, u64 tval)
@@ -139,29 +153,46 @@ static void __attribute__((cold)) access_fault(struct vcpu *v, enum gpt_access a
 }
 
 /*
- * The trapping instruction, read as the guest fetched it: a U-mode load
- * through the real satp (mstatus.MPRV with MPP = U, MXR for execute-only
- * pages). The fixup clears MPRV before anything else runs: Keel's own
- * stack would be translated otherwise. -1 if it cannot be read.
+ * The host address the real hart reaches guest address @va at now: through
+ * the physical map, or the shadow (which holds every page the guest just
+ * ran from). Read in software: a load with mstatus.MPRV would do it in
+ * hardware, but QEMU flushes its whole TLB on each MPRV change. 0: absent.
  */
-static long read_guest_insn(u64 pc, u32 *insn)
+static u64 guest_va_to_host(struct vcpu *v, u64 va)
 {
-    u64 mprv = MSTATUS_MPRV | MSTATUS_MXR, lo = 0, hi = 0;
-    long err = 0;
+    const struct vhart *h = &v->arch.h;
+    const struct shadow *s = &v->arch.shadow[h->priv == VPRIV_U ? SHADOW_U : SHADOW_S];
+    const u64 *table = s->root;
+    u64 pte = 0;
 
-#define LHU_GUARDED(dst, addr)                                                            \
-    asm volatile("csrc mstatus, %3\n\tcsrs mstatus, %2\n"                                 \
-                 "1: lhu %1, 0(%4)\n\tcsrc mstatus, %2\n"                                 \
-                 "2:\n.pushsection .ex_fixup, \"a\"\n.balign 8\n.dword 1b, 3f\n.popsection\n" \
-                 ".pushsection .text.fixup, \"ax\"\n3: csrc mstatus, %2\nli %0, -1\nj 2b\n"  \
-                 ".popsection\n"                                                           \
-                 : "+r"(err), "=&r"(dst) : "r"(mprv), "r"(MSTATUS_MPP), "r"(addr) : "memory")
-    LHU_GUARDED(lo, pc);
-    if (!err && (lo & 3) == 3)
-        LHU_GUARDED(hi, pc + 2);
-#undef LHU_GUARDED
-    *insn = (u32)(lo | hi << 16);
-    return err;
+    if (!guest_translates(h, h->priv)) {
+        void *p = vm_ipa_to_hva(v->vm, ipa_init(va), 1);
+        return (u64)p;
+    }
+    for (int level = (int)s->levels - 1; level >= 0; level--) {
+        pte = table[(va >> (12 + 9 * level)) & 511];
+        if (!(pte & PTE_V))
+            return 0;
+        table = (const u64 *)((pte & PTE_PPN_MASK) >> PTE_PPN_SHIFT << 12);
+    }
+    return (u64)table + (va & 0xfff);
+}
+
+/* The trapping instruction at @pc (4-byte ones may straddle a page). -1 if it cannot be read. */
+static long read_guest_insn(struct vcpu *v, u64 pc, u32 *insn)
+{
+    u64 lo = guest_va_to_host(v, pc), hi;
+
+    if (!lo)
+        return -1;
+    *insn = *(const u16 *)lo;
+    if ((*insn & 3) != 3)
+        return 0;
+    hi = guest_va_to_host(v, pc + 2);
+    if (!hi)
+        return -1;
+    *insn |= (u32)*(const u16 *)hi << 16;
+    return 0;
 }
 
 /* ---- page faults ---- */
@@ -212,7 +243,7 @@ static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa)
 
     if (!r || acc == GPT_FETCH)
         return access_fault(v, acc, va, gpa, "nothing mapped there");
-    if (read_guest_insn(v->arch.h.pc, &insn) || !insn_decode_mmio(insn, &d) ||
+    if (read_guest_insn(v, v->arch.h.pc, &insn) || !insn_decode_mmio(insn, &d) ||
         d.write != (acc == GPT_STORE))
         return access_fault(v, acc, va, gpa, "not a load or store Keel can emulate");
     v->exits[EXIT_MMIO]++;
@@ -309,16 +340,22 @@ static void wait_interrupt(struct vcpu *v)
     v->arch.suspended = false;
 }
 
-static void illegal_insn(struct vcpu *v, u64 tval)
+/*
+ * mtval may hold the instruction (3.1.16), but need not, and QEMU 10 leaves
+ * a stale one there for mret and sret: the instruction is read from memory.
+ */
+static void illegal_insn(struct vcpu *v)
 {
-    u32 insn = (u32)tval;
     u64 fence_va, fence_asid;
     unsigned int fx;
+    u32 insn;
 
-    if (!insn && read_guest_insn(v->arch.h.pc, &insn))
+    if (read_guest_insn(v, v->arch.h.pc, &insn))
         return; /* its page went meanwhile: the fetch faults again and is served */
     v->exits[EXIT_INSN]++;
     fx = vhart_emulate(&v->arch.h, v->regs.x, insn, &fence_va, &fence_asid);
+    if ((fx & VH_TRAP) && v->exits[EXIT_TRAP] < 5) INFO("DBG illegal insn %#x at pc %#lx -> pc %#lx", insn, v->arch.h.csr.mepc, v->arch.h.pc);
+    if (fx & VH_TRAP) v->exits[EXIT_TRAP]++;
     if (fx & VH_SFENCE)
         shadows_fence(v, fence_va);
     if (fx & VH_WFI)
@@ -389,7 +426,7 @@ static void handle_exception(struct vcpu *v, u64 cause, u64 tval)
 {
     switch (cause) {
     case EXC_ILLEGAL_INST:
-        illegal_insn(v, tval);
+        illegal_insn(v);
         break;
     case EXC_INST_PAGE_FAULT:
     case EXC_LOAD_PAGE_FAULT:
@@ -408,11 +445,25 @@ static void handle_exception(struct vcpu *v, u64 cause, u64 tval)
     }
 }
 
+/*
+ * The guest's FP registers live in the real hart: a write there made the
+ * real FS Dirty, which its own mstatus.FS must show (3.1.6.6: software
+ * saves the FP state only when it is Dirty).
+ */
+static void fs_sync(struct vcpu *v)
+{
+    u64 *ms = &v->arch.h.csr.mstatus;
+
+    if ((csr_read(CSR_MSTATUS) & MSTATUS_FS) == MSTATUS_FS && (*ms & MSTATUS_FS))
+        *ms |= MSTATUS_FS;
+}
+
 struct vcpu *rvm_guest_trap(struct vcpu *v)
 {
     u64 cause = csr_read(CSR_MCAUSE), tval = csr_read(CSR_MTVAL);
 
     v->arch.h.pc = csr_read(CSR_MEPC);
+    fs_sync(v);
     if (cause & MCAUSE_INTERRUPT) {
         v->exits[EXIT_IRQ]++;
         arch_irq_handle_pending(v);
@@ -441,7 +492,7 @@ void rvm_prepare_entry(struct vcpu *v)
         vhart_trap(h, MCAUSE_INTERRUPT | (u64)irq, 0);
         v->irqs_injected++;
     }
-    csr_write(CSR_SATP, satp_pick(v));
+    rvm_satp_write(satp_pick(v));
     csr_write(CSR_MEPC, h->pc);
     csr_write(CSR_MCOUNTEREN, vhart_counteren(h));
     csr_write(CSR_SCOUNTEREN, vhart_counteren(h));

@@ -39,6 +39,18 @@ _Static_assert(KEEL_MAX_CPUS == PLAT_MAX_CPUS, "asm.h KEEL_MAX_CPUS");
 struct platform platform;
 
 /*
+ * U-mode (the guest) and its page-table walks (S-mode accesses to PMP,
+ * 3.7.1) fail where no PMP entry matches once any is implemented: entry 0
+ * opens everything, and the shadow and physical maps alone keep a guest to
+ * its own memory. Narrowing it per VM is docs/riscv-mmode.md's first limit.
+ */
+static void pmp_open_all(void)
+{
+    csr_write(CSR_PMPADDR0, PMPADDR_MASK);
+    csr_write(CSR_PMPCFG0, PMP_A_NAPOT | PMP_R | PMP_W | PMP_X);
+}
+
+/*
  * Every trap comes to Keel (nothing delegated: S-mode is never used on the
  * real hart); its own interrupts are the CLINT's timer and software ones
  * and the PLIC's M context. FS on: guests' FP registers stay live in the
@@ -57,6 +69,7 @@ static void cpu_setup_m(unsigned int id, u64 hartid)
     csr_write(CSR_MCOUNTEREN, 0);
     csr_write(CSR_SATP, 0);
     csr_set(CSR_MSTATUS, MSTATUS_FS);
+    pmp_open_all();
     if (rvm_clint)
         io_write32(rvm_clint + CLINT_MSIP(hartid), 0); /* the release's wake-up */
     csr_write(CSR_MIE, MIE_MSIE | MIE_MTIE | MIE_MEIE);

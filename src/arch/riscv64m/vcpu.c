@@ -22,6 +22,7 @@ void __noreturn rvm_idle_on_fresh_stack(void);
 void riscv_send_ipi(unsigned int cpu);
 void rvm_prepare_entry(struct vcpu *v);
 void rvm_shadows_reset(struct vcpu *v);
+void rvm_satp_write(u64 satp);
 extern u64 rvm_clint;
 
 static void *shadow_alloc(void *ctx)
@@ -75,7 +76,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
 void arch_vcpu_quiesce(struct vcpu *v)
 {
     *(volatile u64 *)(rvm_clint + CLINT_MTIMECMP(cpu_this()->hwid)) = ~0UL;
-    csr_write(CSR_SATP, 0);
+    rvm_satp_write(0);
 }
 
 void arch_vcpu_resume(struct vcpu_regs *regs)

@@ -105,6 +105,13 @@ struct vm_config {
     unsigned int nr_disks;
     struct vm_net_cfg net;
     struct vm_vconsole_cfg vconsole;
+    /*
+     * keel,virtio-qemu-compat: its virtio-mmio transports look like those of
+     * xv6's QEMU command line: QEMU's VendorID, the lowest first, and a
+     * driver that does not accept VIRTIO_F_VERSION_1 let through (as QEMU
+     * does). xv6 checks the first two and does not accept the feature.
+     */
+    bool virtio_qemu_compat;
 };
 
 struct mmio_region {
