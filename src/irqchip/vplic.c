@@ -52,7 +52,7 @@ static bool vplic_source_ok(const struct vplic *p, u32 id)
 
 static unsigned int vplic_per_vcpu(enum vplic_layout layout)
 {
-    return layout == VPLIC_M_AND_S ? 2 : 1;
+    return layout == VPLIC_S_ONLY ? 1 : 2;
 }
 
 bool vplic_context_vcpu(const struct vplic *p, unsigned int context, unsigned int *vcpu)
@@ -62,6 +62,14 @@ bool vplic_context_vcpu(const struct vplic *p, unsigned int context, unsigned in
     if (context >= p->nr_contexts || context % per != per - 1)
         return false;
     *vcpu = context / per;
+    return true;
+}
+
+bool vplic_context_vcpu_m(const struct vplic *p, unsigned int context, unsigned int *vcpu)
+{
+    if (p->layout != VPLIC_M_AND_S_WIRED || context >= p->nr_contexts || context % 2)
+        return false;
+    *vcpu = context / 2;
     return true;
 }
 
@@ -106,7 +114,7 @@ static void vplic_update(struct vplic *p)
         if (level == p->eip[ctx])
             continue;
         p->eip[ctx] = level;
-        if (p->notify && vplic_context_vcpu(p, ctx, &vcpu))
+        if (p->notify && (vplic_context_vcpu(p, ctx, &vcpu) || vplic_context_vcpu_m(p, ctx, &vcpu)))
             p->notify(p->opaque, ctx, level);
     }
 }
@@ -128,7 +136,7 @@ int vplic_init(struct vplic *p, const struct vplic_config *cfg)
 {
     unsigned int per = vplic_per_vcpu(cfg->layout);
 
-    if ((cfg->layout != VPLIC_S_ONLY && cfg->layout != VPLIC_M_AND_S) || cfg->ndev < 1 ||
+    if (cfg->layout > VPLIC_M_AND_S_WIRED || cfg->ndev < 1 ||
         cfg->ndev > VPLIC_MAX_SOURCES || cfg->nr_vcpus < 1 ||
         cfg->nr_vcpus > VPLIC_MAX_CONTEXTS / per)
         return -1;

@@ -17,6 +17,7 @@
 #include <keel/types.h>
 #include <keel/vcpu.h>
 #include <keel/vgic.h>
+#include <keel/vclint.h>
 #include <keel/vplic.h>
 #include <keel/vuart.h>
 #include <arch/guest_layout.h>
@@ -137,7 +138,8 @@ struct vm {
         struct vgic_dist vgic;
         struct {
             struct vplic model;
-            spinlock_t lock;
+            spinlock_t lock;   /* the CLINT's too */
+            struct vclint clint; /* guests with an M-mode (GUEST_CLINT_BASE) */
         } plic;
     };
     union vuart uart;      /* the console UART, GUEST_VUART's model */
