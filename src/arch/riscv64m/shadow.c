@@ -14,7 +14,7 @@
  * reserved and a PTE with any of them set page-faults (4.3.2 step 3).
  */
 #define PTE_HIGH GENMASK(63, 54)
-/* D, A and U are reserved in a non-leaf PTE (4.4.1): step 3 again. */
+/* D, A and U are reserved in a non-leaf PTE (4.3.1, which Sv39 and Sv48 keep): step 3 again. */
 #define PTE_NONLEAF_RSVD (PTE_D | PTE_A | PTE_U)
 #define PTE_PA_LIMIT BIT(56) /* 44-bit PPN (4.4.1, 4.5.1) */
 
@@ -224,7 +224,7 @@ static u64 *shadow_slot(struct shadow *s, u64 va, bool alloc)
             u64 *next = alloc ? s->alloc_page(s->ctx) : NULL;
             if (!next)
                 return NULL;
-            *slot = pte_make((u64)(uintptr_t)next, 0); /* a pointer: V only (4.4.1) */
+            *slot = pte_make((u64)(uintptr_t)next, 0); /* a pointer: V only (4.3.1) */
         }
         table = pte_table(*slot);
     }
@@ -235,7 +235,7 @@ int shadow_map(struct shadow *s, u64 va, u64 hpa, u64 perms)
 {
     u64 *slot;
 
-    /* R=W=X=0 would be a pointer and W without R is reserved (4.4.1, table 4.5) */
+    /* R=W=X=0 would be a pointer and W without R is reserved (the R/W/X encodings, 4.3.1) */
     if (!perms || (perms & ~(PTE_R | PTE_W | PTE_X)) || (perms & (PTE_R | PTE_W)) == PTE_W)
         return -1;
     if (!IS_ALIGNED(hpa, PAGE_SIZE) || hpa >= PTE_PA_LIMIT || !va_canonical(va, s->levels))

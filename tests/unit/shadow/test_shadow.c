@@ -374,7 +374,7 @@ static void test_invalid_pte(void **state)
     }
 }
 
-/* Bits 63:54 in any PTE; D, A, U in a pointer (4.4.1, 4.3.2 step 3). G and RSW are fine. */
+/* Bits 63:54 in any PTE (4.4.1); D, A, U in a pointer (4.3.1); both 4.3.2 step 3. G and RSW are fine. */
 static void test_reserved_bits(void **state)
 {
     u64 va = tva(6), good = pte(DATA, PTE_V | RWX | AD);
@@ -508,7 +508,7 @@ static void test_store_needs_w(void **state)
     }
 }
 
-/* U=1: U-mode's; S only for data and only with SUM. U=0: never U-mode's, whatever SUM (4.4.1, 4.1.1.2). */
+/* U=1: U-mode's; S only for data and only with SUM. U=0: never U-mode's, whatever SUM (4.3.1, 4.1.1.2). */
 static void test_u_bit(void **state)
 {
     u64 va = tva(9);
@@ -766,7 +766,7 @@ static void test_shadow_map(void **state)
     assert_int_equal(shadow_map(&sh, va & ~0xfffUL, hpa, RWX), 0);
     assert_int_equal(hp.allocs - allocs, levels - 1); /* one table per level below the root */
     assert_smap(va, hpa, RWX);
-    /* pointers are V only (a walk would fault on U/A/D there, 4.4.1) */
+    /* pointers are V only (a walk would fault on U/A/D there, 4.3.1) */
     assert_int_equal(sh.root[vpn(va, levels - 1)] & 0x3ff, PTE_V);
     /* the next page shares every table */
     assert_int_equal(shadow_map(&sh, (va & ~0xfffUL) + PAGE_SIZE, hpa2, PTE_R), 0);

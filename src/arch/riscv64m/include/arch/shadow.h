@@ -56,7 +56,7 @@ struct gpt_result {
  * Sv48; Bare is the caller's, any other MODE page-faults). 0, or the
  * exception cause the guest must take: EXC_{INST,LOAD,STORE}_PAGE_FAULT or
  * EXC_{INST,LOAD,STORE}_ACCESS (a PTE outside guest RAM). Non-leaf PTEs
- * with D, A or U set page-fault (reserved bits, 4.4.1 and 4.3.2 step 3, as
+ * with D, A or U set page-fault (reserved bits, 4.3.1 and 4.3.2 step 3, as
  * QEMU does); so do N and PBMT (no Svnapot, no Svpbmt). When the A/D update
  * finds the PTE changed, the walk starts again from the root.
  */
