@@ -63,7 +63,7 @@ static bool line_passed_through(const struct vm_config *c, u32 line)
 
 /*
  * keel,net = "name" (with an optional keel,mac-address), keel,virtio-console
- * and keel,virtio-qemu-compat.
+ * and keel,qemu-compat.
  */
 const char *vdev_parse_vm(const void *fdt, int vm_node, struct vm_config *c)
 {
@@ -72,7 +72,7 @@ const char *vdev_parse_vm(const void *fdt, int vm_node, struct vm_config *c)
     const u8 *mac;
 
     c->vconsole.enabled = fdt_getprop(fdt, vm_node, "keel,virtio-console", NULL) != NULL;
-    c->virtio_qemu_compat = fdt_getprop(fdt, vm_node, "keel,virtio-qemu-compat", NULL) != NULL;
+    c->qemu_compat = fdt_getprop(fdt, vm_node, "keel,qemu-compat", NULL) != NULL;
     net = fdt_getprop(fdt, vm_node, "keel,net", &len);
     if (!net)
         return NULL;
@@ -110,15 +110,15 @@ static unsigned int vdev_slots(struct vm_config *c, unsigned int *slot[])
 
 /*
  * After pt_parse: highest free slot first, as QEMU fills its transports,
- * skipping passed-through ones; lowest first with keel,virtio-qemu-compat
+ * skipping passed-through ones; lowest first with keel,qemu-compat
  * (for guests that hard-code the first transport, as xv6 does).
  */
 const char *vdev_assign_slots(struct vm_config *c)
 {
     unsigned int *slots[VM_MAX_DISKS + 2];
     unsigned int n = vdev_slots(c, slots);
-    int step = c->virtio_qemu_compat ? 1 : -1;
-    int slot = c->virtio_qemu_compat ? 0 : GUEST_VIRTIO_COUNT - 1;
+    int step = c->qemu_compat ? 1 : -1;
+    int slot = c->qemu_compat ? 0 : GUEST_VIRTIO_COUNT - 1;
 
     for (unsigned int d = 0; d < n; d++, slot += step) {
         while (slot >= 0 && slot < GUEST_VIRTIO_COUNT && slot_passed_through(c, (unsigned int)slot))

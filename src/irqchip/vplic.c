@@ -146,6 +146,7 @@ int vplic_init(struct vplic *p, const struct vplic_config *cfg)
     p->layout = cfg->layout;
     p->notify = cfg->notify;
     p->hw_complete = cfg->hw_complete;
+    p->no_level_refire = cfg->no_level_refire;
     p->opaque = cfg->opaque;
     memset(p->hw, 0, sizeof(p->hw));
     vplic_clear_state(p);
@@ -248,8 +249,10 @@ static u32 vplic_claim(struct vplic *p, unsigned int ctx)
 
 /*
  * "Interrupt Completion": ignored unless @id is enabled for @ctx. The
- * gateway then forwards the next request: the line still high, or an edge
- * that came during the service.
+ * gateway then forwards the next request: the line still high (unless
+ * no_level_refire: QEMU's sifive_plic does not look at it, and guests
+ * written against it, xv6's UART driver, never quiet a line they do not
+ * need), or an edge that came during the service.
  */
 static void vplic_complete(struct vplic *p, unsigned int ctx, u32 id)
 {
@@ -257,7 +260,7 @@ static void vplic_complete(struct vplic *p, unsigned int ctx, u32 id)
         !vplic_test(p->claimed, id))
         return;
     vplic_clear(p->claimed, id);
-    if (vplic_test(p->level, id) || vplic_test(p->edge_held, id)) {
+    if ((vplic_test(p->level, id) && !p->no_level_refire) || vplic_test(p->edge_held, id)) {
         vplic_clear(p->edge_held, id);
         vplic_set(p->pending, id);
     }

@@ -67,6 +67,7 @@ static void vplic_create_vm(struct vm *vm)
     struct vplic_config cfg = {
         .ndev = VPLIC_NDEV, .nr_vcpus = vm->cfg.nr_vcpus, .layout = GUEST_VPLIC_LAYOUT,
         .notify = vplic_notify, .hw_complete = vplic_hw_complete, .opaque = vm,
+        .no_level_refire = vm->cfg.qemu_compat,
     };
 
     vm->plic.lock = (spinlock_t)SPINLOCK_INIT;

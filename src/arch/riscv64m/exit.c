@@ -354,7 +354,6 @@ static void illegal_insn(struct vcpu *v)
         return; /* its page went meanwhile: the fetch faults again and is served */
     v->exits[EXIT_INSN]++;
     fx = vhart_emulate(&v->arch.h, v->regs.x, insn, &fence_va, &fence_asid);
-    if ((fx & VH_TRAP) && v->exits[EXIT_TRAP] < 5) INFO("DBG illegal insn %#x at pc %#lx -> pc %#lx", insn, v->arch.h.csr.mepc, v->arch.h.pc);
     if (fx & VH_TRAP) v->exits[EXIT_TRAP]++;
     if (fx & VH_SFENCE)
         shadows_fence(v, fence_va);

@@ -21,7 +21,7 @@
  *  - MagicValue 0x74726976 ("virt"), Version 2, DeviceID from the ops (0 for
  *    an empty slot), VendorID vendor_id: VIRTIO_MMIO_VENDOR ("KEEL" read as
  *    little-endian bytes: 0x4c45454b), or QEMU's where the VM's
- *    configuration asks (keel,virtio-qemu-compat: xv6 insists on it). The
+ *    configuration asks (keel,qemu-compat: xv6 insists on it). The
  *    spec gives the field no meaning a driver may depend on.
  *  - DeviceFeatures: word DeviceFeaturesSel (0 or 1; 0 above) of what the
  *    device offers: its own bits (ops->features) plus the transport's:

@@ -106,12 +106,14 @@ struct vm_config {
     struct vm_net_cfg net;
     struct vm_vconsole_cfg vconsole;
     /*
-     * keel,virtio-qemu-compat: its virtio-mmio transports look like those of
-     * xv6's QEMU command line: QEMU's VendorID, the lowest first, and a
-     * driver that does not accept VIRTIO_F_VERSION_1 let through (as QEMU
-     * does). xv6 checks the first two and does not accept the feature.
+     * keel,qemu-compat: its emulated devices behave as QEMU's do where a
+     * guest written against QEMU relies on how they differ from the specs
+     * (xv6 does): virtio-mmio transports with QEMU's VendorID, the lowest
+     * first, a driver that does not accept VIRTIO_F_VERSION_1 let through;
+     * the PLIC's gateway not forwarding a level still high at completion
+     * (QEMU's sifive_plic forwards only when a device signals).
      */
-    bool virtio_qemu_compat;
+    bool qemu_compat;
 };
 
 struct mmio_region {

@@ -115,6 +115,7 @@ struct vplic_config {
     enum vplic_layout layout;
     vplic_notify_fn notify;        /* may be NULL */
     vplic_complete_fn hw_complete; /* may be NULL */
+    bool no_level_refire;          /* QEMU's gateway: a completion does not look at the line */
     void *opaque;                  /* passed to both */
 };
 
@@ -139,6 +140,7 @@ struct vplic {
     vplic_notify_fn notify;
     vplic_complete_fn hw_complete;
     void *opaque;
+    bool no_level_refire;
 };
 
 /*

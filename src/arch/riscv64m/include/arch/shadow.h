@@ -18,15 +18,8 @@
 #define ARCH_SHADOW_H
 
 #include <keel/types.h>
+#include <arch/mcsr.h> /* satp's fields */
 #include <arch/vhart.h>
-
-/* satp (4.1.11): MODE 63:60, ASID 59:44, PPN 43:0 */
-#define SATP_MODE_SHIFT 60
-#define SATP_MODE_BARE 0UL
-#define SATP_MODE_SV39 8UL
-#define SATP_MODE_SV48 9UL
-#define SATP_ASID GENMASK(59, 44)
-#define SATP_PPN GENMASK(43, 0)
 
 enum gpt_access { GPT_FETCH, GPT_LOAD, GPT_STORE };
 
