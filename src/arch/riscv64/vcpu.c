@@ -20,6 +20,12 @@ void __noreturn riscv_idle_on_fresh_stack(void);
 void riscv_send_ipi(unsigned int cpu);
 void riscv_vcpu_prepare_entry(struct vcpu *v);
 
+/* Secondary harts wait for SBI HSM hart_start. */
+bool arch_vm_boots_all_vcpus(void)
+{
+    return false;
+}
+
 void arch_vcpu_create(struct vcpu *v)
 {
 }

@@ -35,6 +35,12 @@ static void shadow_free(void *ctx, void *page)
     page_free(page);
 }
 
+/* The guest is the firmware: its harts all leave reset at the entry, as QEMU virt's do. */
+bool arch_vm_boots_all_vcpus(void)
+{
+    return true;
+}
+
 void arch_vcpu_create(struct vcpu *v)
 {
     for (unsigned int i = 0; i < SHADOWS; i++) {

@@ -21,6 +21,12 @@ void arch_s2_sync_mapped(struct vm *vm);
 /* Unmaps everything (a rebuild); the root stays. */
 void arch_s2_clear(struct vm *vm);
 void arch_s2_destroy(struct vm *vm);
+/*
+ * Whether every vCPU of a VM starts at its entry when it boots (RISC-V
+ * harts out of reset, for guests that have their own M-mode) rather than
+ * vCPU 0 alone, the others waiting for a firmware call (PSCI, SBI HSM).
+ */
+bool arch_vm_boots_all_vcpus(void);
 /* A new vCPU's identity (v->vm and v->id are set): its MPIDR or hart id. */
 void arch_vcpu_create(struct vcpu *v);
 /* The reg of its node in the guest's /cpus. */

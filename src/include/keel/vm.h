@@ -136,6 +136,7 @@ struct vm {
     spinlock_t ram_lock;   /* filling a block: a leaf but for the allocators' locks */
     u64 ram_blocks_filled; /* of those, since the last build (shell stat) */
     u64 entry, dtb_ipa;    /* where vCPU 0 starts, and x0 */
+    bool boot_all_vcpus;   /* every vCPU starts there, as harts out of reset (arch_vm_boots_all_vcpus) */
     bool reset_pending;    /* a rebuild is wanted: vCPU 0's CPU does it when all are out */
     bool building;         /* being rebuilt; no vCPU may enter */
     bool stop_after_build; /* stopped (shell) while building: stay stopped */
