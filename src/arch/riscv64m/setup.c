@@ -33,6 +33,7 @@ u64 rvm_poweroff[3]; /* syscon-poweroff: register address, value, 0 if none */
 
 void __noreturn boot_primary(u64 hartid, u64 dtb);
 void __noreturn boot_secondary(unsigned int id);
+void rvm_probe_time_csr(void);
 
 _Static_assert(KEEL_MAX_CPUS == PLAT_MAX_CPUS, "asm.h KEEL_MAX_CPUS");
 
@@ -170,6 +171,7 @@ void __noreturn boot_primary(u64 hartid, u64 dtb)
         panic("no CLINT (riscv,clint0) in the device tree: Keel needs its timer and IPIs");
     if (!riscv_timebase_hz)
         panic("no /cpus timebase-frequency in the device tree");
+    rvm_probe_time_csr();
     info.image_start = (u64)_start;
     info.image_end = (u64)_end;
     info.dtb = dtb;
