@@ -12,21 +12,25 @@
 #include <arch/mmode.h>
 #include <arch/pgtable.h>
 #include <keel/arch.h>
+#include <keel/buddy.h>
 #include <keel/console_mux.h>
 #include <keel/cpu.h>
 #include <keel/irqchip.h>
 #include <keel/log.h>
 #include <keel/panic.h>
+#include <keel/string.h>
 #include <keel/vcpu_arch.h>
 #include <keel/vm.h>
 
 struct vcpu *rvm_guest_trap(struct vcpu *v);
 void rvm_prepare_entry(struct vcpu *v);
+void rvm_shadows_init(struct vcpu *v);
 void rvm_shadows_reset(struct vcpu *v);
+void rvm_vcpu_quiet(struct vcpu *v);
 void rvm_satp_write(u64 satp);
 extern u64 rvm_clint;
 
-/* The real satp's ASIDs: the physical map, the S and the U shadow (privileged spec 4.1.11). */
+/* The real satp's ASIDs: the physical map, and each shadow of the cache (privileged spec 4.1.11). */
 #define ASID_PHYSMAP 1UL
 #define ASID_OF_SHADOW(i) (2UL + (i))
 
@@ -40,21 +44,154 @@ static void tlb_flush_page(u64 va, u64 asid)
     asm volatile("sfence.vma %0, %1" :: "r"(va), "r"(asid) : "memory");
 }
 
+/* ---- the VM's page-table frames and generations, shared by its vCPUs ---- */
+
+/*
+ * wgen, the VM's write generation, moves whenever its page tables may have
+ * changed where no shadow saw it: a trapped store to a tracked frame, a
+ * frame untracked, a vCPU back from the physical map (guest M-mode, satp
+ * Bare: no shadow there to trap its stores), or one that may have stored
+ * through writable leaves to a frame tracked since. A shadow built (last
+ * emptied) at the current wgen is fresh: sfence.vma keeps it.
+ *
+ * A frame that becomes tracked may be mapped writable by shadows built
+ * before: every vCPU empties all its shadows before it runs the guest again
+ * (no reverse map: it would cost a record per leaf, and tracking new frames
+ * is rare once a guest's tables are known; the hart that tracks is usually
+ * the only one running). track_begun and track_done count the walks that
+ * tracked; seen[] has, per vCPU, the track_done it has emptied its shadows
+ * for, or SEEN_QUIET (not running the guest) or SEEN_PHYS. A vCPU trusts
+ * its fresh shadows only while no tracking is under way and every other
+ * vCPU has caught up (vm_trusted): else a store through a writable leaf
+ * another vCPU still holds may have gone unseen.
+ */
+struct vmmu {
+    struct pt_track track;
+    u64 wgen, track_begun, track_done;
+    u64 seen[VM_MAX_VCPUS];
+};
+#define SEEN_QUIET 0UL
+#define SEEN_PHYS 1UL
+#define SEEN_DONE(d) ((d) + 2)
+#define SEQ __ATOMIC_SEQ_CST
+
+static struct vmmu vmmus[VM_MAX];
+
+static struct vmmu *vmmu_of(const struct vm *vm)
+{
+    return &vmmus[vm->id];
+}
+
+static void wgen_bump(struct vmmu *m)
+{
+    __atomic_add_fetch(&m->wgen, 1, SEQ);
+}
+
+/* Whether @v may keep its fresh shadows: see struct vmmu. Read before wgen. */
+static bool vm_trusted(const struct vcpu *v, struct vmmu *m)
+{
+    u64 done = __atomic_load_n(&m->track_done, SEQ), seen;
+
+    if (__atomic_load_n(&m->track_begun, SEQ) != done)
+        return false;
+    for (unsigned int i = 0; i < v->vm->cfg.nr_vcpus; i++) {
+        seen = __atomic_load_n(&m->seen[i], SEQ);
+        if (i != v->id && seen != SEEN_QUIET && seen != SEEN_DONE(done))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Before @v runs the guest (on the physical map if @phys): its shadows all
+ * stale if a frame was tracked since it last emptied them, then where it
+ * stands published; again if a tracking ended meanwhile, so no vCPU can see
+ * it caught up while it missed one.
+ */
+static void flushes_sync(struct vcpu *v, bool phys)
+{
+    struct vmmu *m = vmmu_of(v->vm);
+    u64 done;
+
+    if (v->arch.phys && !phys)
+        wgen_bump(m);
+    v->arch.phys = phys;
+    do {
+        done = __atomic_load_n(&m->track_done, SEQ);
+        if (done != v->arch.fgen_flushed) {
+            if (done != v->arch.fgen_own)
+                wgen_bump(m); /* its writable leaves may have reached another's new frame */
+            sc_stale_all(&v->arch.sc);
+            v->exits[DBG_STALE]++;
+            v->arch.fgen_flushed = done;
+        }
+        __atomic_store_n(&m->seen[v->id], phys ? SEEN_PHYS : SEEN_DONE(done), SEQ);
+    } while (__atomic_load_n(&m->track_done, SEQ) != done);
+}
+
+/* @v does not run the guest until its next entry (wfi, leaving its hart). */
+void rvm_vcpu_quiet(struct vcpu *v)
+{
+    __atomic_store_n(&vmmu_of(v->vm)->seen[v->id], SEEN_QUIET, SEQ);
+}
+
 /* ---- the guest's memory, as its page-table walk reads it ---- */
+
+struct walk_ctx {
+    struct vm *vm;
+    struct vmmu *m;
+    bool began;     /* this walk tracked a frame: track_begun moved */
+    bool untracked; /* it read a PTE outside what can be tracked */
+};
+
+/* The walk reads a PTE in @gpa's frame: tracked from now on (track_begun first). */
+static void track_walked(struct walk_ctx *w, u64 gpa)
+{
+    struct pt_track *t = &w->m->track;
+
+    if (!pt_trackable(t, gpa)) {
+        w->untracked = true;
+        return;
+    }
+    if (!w->began && !pt_tracked(t, gpa)) {
+        __atomic_add_fetch(&w->m->track_begun, 1, SEQ);
+        w->began = true;
+    }
+    if (pt_walked(t, gpa) && !w->began) { /* untracked between the two looks */
+        __atomic_add_fetch(&w->m->track_begun, 1, SEQ);
+        w->began = true;
+    }
+}
+
+/* The walk is over: others must drop their writable leaves to what it tracked. */
+static void track_end(struct vcpu *v, struct walk_ctx *w)
+{
+    u64 before = __atomic_fetch_add(&w->m->track_done, 1, SEQ);
+    v->exits[DBG_TRACK]++;
+
+    /* only its own tracking since it last emptied: its catching up need not move wgen */
+    v->arch.fgen_own = before == v->arch.fgen_flushed ? before + 1 : ~0UL;
+    for (unsigned int i = 0; i < v->vm->cfg.nr_vcpus; i++)
+        if (i != v->id && __atomic_load_n(&w->m->seen[i], SEQ) != SEEN_QUIET)
+            vcpu_kick(v->vm->vcpus[i]);
+}
 
 static int gmem_read64(void *ctx, u64 gpa, u64 *val)
 {
-    u64 *p = (gpa & 7) ? NULL : vm_ipa_to_hva(ctx, ipa_init(gpa), 8);
+    struct walk_ctx *w = ctx;
+    u64 *p = (gpa & 7) ? NULL : vm_ipa_to_hva(w->vm, ipa_init(gpa), 8);
 
     if (!p)
         return -1;
-    *val = __atomic_load_n(p, __ATOMIC_RELAXED);
+    track_walked(w, gpa);
+    *val = __atomic_load_n(p, SEQ);
     return 0;
 }
 
 static int gmem_cas64(void *ctx, u64 gpa, u64 old, u64 new_val, u64 *seen)
 {
-    u64 *p = (gpa & 7) ? NULL : vm_ipa_to_hva(ctx, ipa_init(gpa), 8);
+    struct walk_ctx *w = ctx;
+    u64 *p = (gpa & 7) ? NULL : vm_ipa_to_hva(w->vm, ipa_init(gpa), 8);
 
     if (!p)
         return -1;
@@ -65,19 +202,74 @@ static int gmem_cas64(void *ctx, u64 gpa, u64 old, u64 new_val, u64 *seen)
 
 /* ---- shadows ---- */
 
-static void shadow_flush(struct vcpu *v, unsigned int i)
+static struct sc_entry *shadow_cur(struct vcpu *v)
 {
-    shadow_clear(&v->arch.shadow[i]);
+    return &v->arch.sc.e[v->arch.sc.cur];
+}
+
+/* Entry @i emptied, as an Sv39 or Sv48 tree for @levels, and its TLB entries gone. */
+static void shadow_empty(struct vcpu *v, unsigned int i, unsigned int levels)
+{
+    struct shadow *s = &v->arch.sc.e[i].tree;
+
+    if (s->levels != levels) {
+        shadow_destroy(s);
+        CHECK(shadow_init(s, levels) == 0);
+    } else {
+        shadow_clear(s);
+    }
     v->arch.flushes++;
+    v->exits[DBG_EMPTY]++;
     tlb_flush_asid(ASID_OF_SHADOW(i));
 }
 
+static void *shadow_alloc(void *ctx)
+{
+    return page_alloc_zeroed(0);
+}
+
+static void shadow_free(void *ctx, void *page)
+{
+    page_free(page);
+}
+
+/* The vCPU's shadow trees, and its VM's frame tracker with the first vCPU. */
+void rvm_shadows_init(struct vcpu *v)
+{
+    struct pt_track *t = &vmmu_of(v->vm)->track;
+    u64 frames = v->vm->cfg.mem_size >> PAGE_SHIFT;
+
+    for (unsigned int i = 0; i < SHADOW_CACHE; i++) {
+        struct shadow *s = &v->arch.sc.e[i].tree;
+        s->alloc_page = shadow_alloc;
+        s->free_page = shadow_free;
+        s->ctx = v;
+        CHECK(shadow_init(s, 3) == 0);
+    }
+    if (t->bits)
+        return;
+    t->base = v->vm->cfg.ram_ipa;
+    t->frames = frames;
+    t->writes = page_alloc_zeroed(order_for_size(frames));
+    t->bits = page_alloc_zeroed(order_for_size((frames + 63) / 64 * 8));
+    CHECK(t->bits && t->writes);
+}
+
+/* A vCPU out of reset: no shadow built. Frames stay tracked: tracking too much is safe. */
 void rvm_shadows_reset(struct vcpu *v)
 {
-    for (unsigned int i = 0; i < SHADOWS; i++) {
-        shadow_clear(&v->arch.shadow[i]);
-        v->arch.shadow_satp[i] = 0;
+    struct shadow_cache *c = &v->arch.sc;
+
+    for (unsigned int i = 0; i < SHADOW_CACHE; i++) {
+        shadow_clear(&c->e[i].tree);
+        c->e[i].key = c->e[i].used = 0;
+        c->e[i].gen = SC_STALE;
     }
+    c->cur = 0;
+    v->arch.fgen_flushed = __atomic_load_n(&vmmu_of(v->vm)->track_done, SEQ);
+    v->arch.fgen_own = ~0UL;
+    v->arch.phys = true; /* it starts on the physical map: its first shadow moves wgen */
+    rvm_vcpu_quiet(v);
 }
 
 static bool guest_translates(const struct vhart *h, enum vpriv p)
@@ -85,37 +277,33 @@ static bool guest_translates(const struct vhart *h, enum vpriv p)
     return p != VPRIV_M && (h->csr.satp & SATP_MODE_MASK);
 }
 
-static u8 shadow_key_flags(const struct vhart *h)
-{
-    return (u8)((h->csr.mstatus & MSTATUS_SUM ? 1 : 0) | (h->csr.mstatus & MSTATUS_MXR ? 2 : 0));
-}
-
 /*
  * The real satp for where the guest runs now: its physical map while it is
- * untranslated, else the shadow of its privilege, emptied first if it was
- * built for another guest satp, SUM or MXR. A guest M-mode with MPRV set to
- * a translated MPP would need two translations at once (fetch and data):
- * not supported (the physical map serves both; docs/riscv-mmode.md).
+ * untranslated, else the shadow for its satp, privilege, SUM (S only) and
+ * MXR (sc_select: the same one while those stay; at a switch, one built
+ * before if still fresh, else one emptied). A guest M-mode with MPRV set
+ * to a translated MPP would need two translations at once (fetch and
+ * data): not supported (the physical map serves both; docs/riscv-mmode.md).
  */
 static u64 satp_pick(struct vcpu *v)
 {
     struct vhart *h = &v->arch.h;
-    unsigned int i = h->priv == VPRIV_U ? SHADOW_U : SHADOW_S;
-    struct shadow *s = &v->arch.shadow[i];
-    unsigned int levels = (h->csr.satp & SATP_MODE_MASK) == SATP_SV48 ? 4 : 3;
+    struct vmmu *m = vmmu_of(v->vm);
+    bool phys = !guest_translates(h, h->priv), trusted, empty;
+    unsigned int levels = (h->csr.satp & SATP_MODE_MASK) == SATP_SV48 ? 4 : 3, i;
+    u64 key, wgen;
 
-    if (!guest_translates(h, h->priv))
+    flushes_sync(v, phys);
+    if (phys)
         return v->vm->s2_base | ASID_PHYSMAP << SATP_ASID_SHIFT;
-    if (v->arch.shadow_satp[i] != h->csr.satp || v->arch.shadow_flags[i] != shadow_key_flags(h)) {
-        if (s->levels != levels) {
-            shadow_destroy(s);
-            CHECK(shadow_init(s, levels) == 0);
-        }
-        shadow_flush(v, i);
-        v->arch.shadow_satp[i] = h->csr.satp;
-        v->arch.shadow_flags[i] = shadow_key_flags(h);
-    }
-    return shadow_satp(s) | ASID_OF_SHADOW(i) << SATP_ASID_SHIFT;
+    key = shadow_key(h->csr.satp, h->priv, h->priv == VPRIV_S && (h->csr.mstatus & MSTATUS_SUM),
+                     h->csr.mstatus & MSTATUS_MXR);
+    trusted = vm_trusted(v, m);
+    wgen = __atomic_load_n(&m->wgen, SEQ);
+    i = sc_select(&v->arch.sc, key, wgen, trusted, &empty);
+    if (empty)
+        shadow_empty(v, i, levels);
+    return shadow_satp(&v->arch.sc.e[i].tree) | ASID_OF_SHADOW(i) << SATP_ASID_SHIFT;
 }
 
 /* QEMU flushes its whole TLB at every satp write: only changes are written. */
@@ -127,6 +315,7 @@ void rvm_satp_write(u64 satp)
 
     if (satp_now[cpu] != satp) {
         satp_now[cpu] = satp;
+        if (cpu_this()->vcpu) cpu_this()->vcpu->exits[DBG_SATPW]++;
         csr_write(CSR_SATP, satp);
     }
 }
@@ -161,7 +350,7 @@ static void __attribute__((cold)) access_fault(struct vcpu *v, enum gpt_access a
 static u64 guest_va_to_host(struct vcpu *v, u64 va)
 {
     const struct vhart *h = &v->arch.h;
-    const struct shadow *s = &v->arch.shadow[h->priv == VPRIV_U ? SHADOW_U : SHADOW_S];
+    const struct shadow *s = &shadow_cur(v)->tree;
     const u64 *table = s->root;
     u64 pte = 0;
 
@@ -271,17 +460,65 @@ static void physical_fault(struct vcpu *v, enum gpt_access acc, u64 gpa)
     mmio_emulate(v, acc, gpa, gpa);
 }
 
-/* A translated access: the guest's walk, then a shadow leaf, a device, or its own fault. */
+/*
+ * A store to a tracked frame, one of the guest's page tables: done here as
+ * the hart would have done it, and wgen moved. False if it is not a plain
+ * store inside the page (an AMO, a store of FP registers): the frame is
+ * untracked instead, and the caller maps it writable.
+ */
+static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
+{
+    void *p = (void *)(hpa + (gpa & 0xfff));
+    struct mmio_insn d;
+    u32 insn;
+    u64 val;
+
+    if (read_guest_insn(v, v->arch.h.pc, &insn) || !insn_decode_mmio(insn, &d) || !d.write ||
+        (gpa & 0xfff) + d.size > PAGE_SIZE) {
+        pt_untrack(&m->track, gpa);
+        wgen_bump(m);
+        return false;
+    }
+    val = vcpu_get_reg(v, d.reg);
+    if (!IS_ALIGNED(gpa, d.size))
+        memcpy(p, &val, d.size);
+    else if (d.size == 8)
+        __atomic_store_n((u64 *)p, val, __ATOMIC_RELAXED); /* whole: another hart's walk may read it */
+    else if (d.size == 4)
+        __atomic_store_n((u32 *)p, (u32)val, __ATOMIC_RELAXED);
+    else if (d.size == 2)
+        __atomic_store_n((u16 *)p, (u16)val, __ATOMIC_RELAXED);
+    else
+        __atomic_store_n((u8 *)p, (u8)val, __ATOMIC_RELAXED);
+    if (pt_stored(&m->track, gpa)) /* maybe untracked now: the bump below covers that too */
+        v->exits[DBG_UNTRACK]++;
+    wgen_bump(m);
+    v->exits[EXIT_PTW]++;
+    v->arch.h.pc += d.len;
+    return true;
+}
+
+/*
+ * A translated access: the guest's walk (which tracks the frames it reads),
+ * then a shadow leaf in the entry serving now, never writable to a tracked
+ * frame; a store to one emulated; a device; or the guest's own fault.
+ */
 static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, u64 va)
 {
     struct vhart *h = &v->arch.h;
-    const struct gpt_mem mem = { .ctx = v->vm, .read64 = gmem_read64, .cas64 = gmem_cas64 };
+    struct vmmu *m = vmmu_of(v->vm);
+    struct walk_ctx w = { .vm = v->vm, .m = m };
+    const struct gpt_mem mem = { .ctx = &w, .read64 = gmem_read64, .cas64 = gmem_cas64 };
     bool sum = h->csr.mstatus & MSTATUS_SUM, mxr = h->csr.mstatus & MSTATUS_MXR;
-    unsigned int i = h->priv == VPRIV_U ? SHADOW_U : SHADOW_S;
+    struct sc_entry *e = shadow_cur(v);
     struct gpt_result r;
     u64 hpa, perms;
     int err = gpt_walk(&mem, h->csr.satp, va, acc, p, sum, mxr, &r);
 
+    if (w.began)
+        track_end(v, &w);
+    if (w.untracked)
+        e->gen = SC_STALE; /* built from tables no store of the guest's can be seen in */
     if (err)
         return deliver(v, (u64)err, va);
     if (!host_page(v->vm, r.gpa, &hpa, &perms))
@@ -289,15 +526,21 @@ static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, 
     perms &= shadow_perms(&r, p, sum, mxr);
     if (!(perms & access_perm(acc)))
         return access_fault(v, acc, va, r.gpa, "not allowed by the VM's map");
-    if (shadow_map(&v->arch.shadow[i], va & ~0xfffUL, hpa, perms)) {
+    if (pt_tracked(&m->track, r.gpa)) {
+        if (acc == GPT_STORE && pt_store(v, m, r.gpa, hpa))
+            return;
+        if (pt_tracked(&m->track, r.gpa))
+            perms &= ~PTE_W;
+    }
+    if (shadow_map(&e->tree, va & ~0xfffUL, hpa, perms)) {
         VM_WARN(v->vm, "vm %s vcpu %u: no memory for a shadow table; emptied", v->vm->cfg.name,
                 v->id);
-        shadow_flush(v, i);
+        e->gen = SC_STALE;
         return;
     }
     v->exits[EXIT_FILL]++;
     v->arch.fills++;
-    tlb_flush_page(va, ASID_OF_SHADOW(i));
+    tlb_flush_page(va, ASID_OF_SHADOW(v->arch.sc.cur));
 }
 
 static void page_fault(struct vcpu *v, u64 cause, u64 va)
@@ -315,13 +558,23 @@ static void page_fault(struct vcpu *v, u64 cause, u64 va)
 
 /* ---- privileged instructions ---- */
 
+/*
+ * sfence.vma (4.2.1): shadows built since the VM's last page-table write
+ * are kept; the others lose the one leaf named, or all (emptied before they
+ * serve again). ASIDs are not looked at: a shadow is a function of the
+ * tables alone, and fencing more than asked is allowed.
+ */
 static void shadows_fence(struct vcpu *v, u64 va)
 {
-    for (unsigned int i = 0; i < SHADOWS; i++) {
-        if (va == VH_FENCE_ALL) {
-            shadow_flush(v, i);
-        } else {
-            shadow_unmap(&v->arch.shadow[i], va);
+    struct vmmu *m = vmmu_of(v->vm);
+    bool trusted = vm_trusted(v, m);
+    u64 wgen = __atomic_load_n(&m->wgen, SEQ);
+
+    if (va == VH_FENCE_ALL)
+        return sc_fence_all(&v->arch.sc, wgen, trusted);
+    for (unsigned int i = 0; i < SHADOW_CACHE; i++) {
+        if (sc_fence_one(&v->arch.sc, i, wgen, trusted)) {
+            shadow_unmap(&v->arch.sc.e[i].tree, va);
             tlb_flush_page(va, ASID_OF_SHADOW(i));
         }
     }
@@ -333,6 +586,7 @@ static bool vcpu_has_irq(struct vcpu *v);
 static void wait_interrupt(struct vcpu *v)
 {
     v->arch.suspended = true;
+    rvm_vcpu_quiet(v); /* published again at entry */
     while (!vcpu_has_irq(v) && !v->stopping) {
         asm volatile("wfi" ::: "memory");
         arch_irq_handle_pending(v);

@@ -289,3 +289,120 @@ u64 shadow_satp(const struct shadow *s)
 
     return mode << SATP_MODE_SHIFT | ((u64)(uintptr_t)s->root >> PAGE_SHIFT);
 }
+
+/* ---- page-table frames ---- */
+
+static u64 frame_of(const struct pt_track *t, u64 gpa)
+{
+    return (gpa - t->base) >> PAGE_SHIFT;
+}
+
+bool pt_trackable(const struct pt_track *t, u64 gpa)
+{
+    return t->bits && gpa >= t->base && frame_of(t, gpa) < t->frames;
+}
+
+bool pt_tracked(const struct pt_track *t, u64 gpa)
+{
+    u64 f = frame_of(t, gpa);
+
+    return pt_trackable(t, gpa) &&
+           (__atomic_load_n(&t->bits[f / 64], __ATOMIC_SEQ_CST) & BIT(f % 64));
+}
+
+bool pt_walked(struct pt_track *t, u64 gpa)
+{
+    u64 f = frame_of(t, gpa);
+
+    t->writes[f] = 0; /* a racy count is good enough for a heuristic */
+    if (__atomic_load_n(&t->bits[f / 64], __ATOMIC_RELAXED) & BIT(f % 64))
+        return false;
+    return !(__atomic_fetch_or(&t->bits[f / 64], BIT(f % 64), __ATOMIC_SEQ_CST) & BIT(f % 64));
+}
+
+void pt_untrack(struct pt_track *t, u64 gpa)
+{
+    u64 f = frame_of(t, gpa);
+
+    __atomic_fetch_and(&t->bits[f / 64], ~BIT(f % 64), __ATOMIC_SEQ_CST);
+    t->writes[f] = 0;
+}
+
+bool pt_stored(struct pt_track *t, u64 gpa)
+{
+    u64 f = frame_of(t, gpa);
+
+    if (++t->writes[f] < PT_UNTRACK_WRITES)
+        return false;
+    pt_untrack(t, gpa);
+    return true;
+}
+
+/* ---- a vCPU's cache of shadows ---- */
+
+u64 shadow_key(u64 satp, enum vpriv view, bool sum, bool mxr)
+{
+    u64 bits = (view == VPRIV_U ? 1 : 2) | (sum ? 4 : 0) | (mxr ? 8 : 0);
+
+    return (satp & ~SATP_ASID) | bits << SATP_ASID_SHIFT;
+}
+
+static bool fresh(const struct sc_entry *e, u64 wgen, bool trusted)
+{
+    return trusted && e->gen == wgen;
+}
+
+/* The entry with @key, else the least recently used one (unused ones have used 0). */
+static unsigned int lookup_or_victim(const struct shadow_cache *c, u64 key)
+{
+    unsigned int victim = 0;
+
+    for (unsigned int i = 0; i < SHADOW_CACHE; i++) {
+        if (c->e[i].key == key)
+            return i;
+        if (c->e[i].used < c->e[victim].used)
+            victim = i;
+    }
+    return victim;
+}
+
+unsigned int sc_select(struct shadow_cache *c, u64 key, u64 wgen, bool trusted, bool *empty)
+{
+    unsigned int i = c->cur;
+    struct sc_entry *e = &c->e[i];
+
+    *empty = false;
+    if (e->key != key) {
+        i = lookup_or_victim(c, key);
+        e = &c->e[i];
+        *empty = e->key != key || !fresh(e, wgen, trusted);
+    }
+    /* the one that serves on must still be emptied if a fence or a flush made it stale */
+    if (e->gen == SC_STALE)
+        *empty = true;
+    if (*empty) {
+        e->key = key;
+        e->gen = wgen;
+    }
+    e->used = ++c->clock;
+    c->cur = i;
+    return i;
+}
+
+void sc_fence_all(struct shadow_cache *c, u64 wgen, bool trusted)
+{
+    for (unsigned int i = 0; i < SHADOW_CACHE; i++)
+        if (!fresh(&c->e[i], wgen, trusted))
+            c->e[i].gen = SC_STALE;
+}
+
+bool sc_fence_one(const struct shadow_cache *c, unsigned int i, u64 wgen, bool trusted)
+{
+    return c->e[i].gen != SC_STALE && !fresh(&c->e[i], wgen, trusted);
+}
+
+void sc_stale_all(struct shadow_cache *c)
+{
+    for (unsigned int i = 0; i < SHADOW_CACHE; i++)
+        c->e[i].gen = SC_STALE;
+}

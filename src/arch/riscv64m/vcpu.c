@@ -21,19 +21,11 @@ void __noreturn rvm_guest_enter(struct vcpu *v);
 void __noreturn rvm_idle_on_fresh_stack(void);
 void riscv_send_ipi(unsigned int cpu);
 void rvm_prepare_entry(struct vcpu *v);
+void rvm_shadows_init(struct vcpu *v);
 void rvm_shadows_reset(struct vcpu *v);
+void rvm_vcpu_quiet(struct vcpu *v);
 void rvm_satp_write(u64 satp);
 extern u64 rvm_clint;
-
-static void *shadow_alloc(void *ctx)
-{
-    return page_alloc_zeroed(0);
-}
-
-static void shadow_free(void *ctx, void *page)
-{
-    page_free(page);
-}
 
 /* The guest is the firmware: its harts all leave reset at the entry, as QEMU virt's do. */
 bool arch_vm_boots_all_vcpus(void)
@@ -43,14 +35,7 @@ bool arch_vm_boots_all_vcpus(void)
 
 void arch_vcpu_create(struct vcpu *v)
 {
-    for (unsigned int i = 0; i < SHADOWS; i++) {
-        struct shadow *s = &v->arch.shadow[i];
-
-        s->alloc_page = shadow_alloc;
-        s->free_page = shadow_free;
-        s->ctx = v;
-        CHECK(shadow_init(s, 3) == 0);
-    }
+    rvm_shadows_init(v);
 }
 
 /*
@@ -82,6 +67,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
 void arch_vcpu_quiesce(struct vcpu *v)
 {
     *(volatile u64 *)(rvm_clint + CLINT_MTIMECMP(cpu_this()->hwid)) = ~0UL;
+    rvm_vcpu_quiet(v);
     rvm_satp_write(0);
 }
 

@@ -12,7 +12,19 @@
  *    setting A (and D on a store) in the guest's PTE the way a hart with
  *    hardware A/D update would (Svade is not assumed);
  *  - shadow tables: an Sv39 or Sv48 tree of 4 KiB leaves filled one fault at
- *    a time, emptied on sfence.vma or a satp change.
+ *    a time;
+ *  - which guest frames hold page tables (struct pt_track), and the policy
+ *    of a vCPU's cache of shadows (struct shadow_cache): which tree serves
+ *    a guest satp and view, and which trees an sfence.vma empties.
+ *
+ * The scheme is the classic one of shadow-paging hypervisors (KVM's shadow
+ * MMU, Xen's shadow code): every guest frame a walk read a PTE from is
+ * tracked, shadow leaves never map a tracked frame writable, so the guest's
+ * stores to its own page tables trap and are emulated (exit.c), and each
+ * one moves the VM's write generation. A shadow built since the last move
+ * still equals what a fresh walk would give: sfence.vma and satp switches
+ * keep it (privileged spec 1.12, 4.2.1: a hart may keep any translation
+ * until sfence.vma, and may always be more coherent than that).
  */
 #ifndef ARCH_SHADOW_H
 #define ARCH_SHADOW_H
@@ -96,5 +108,83 @@ u64 shadow_satp(const struct shadow *s);
  * clean page faults again so gpt_walk sets D), X when it may fetch. Pure.
  */
 u64 shadow_perms(const struct gpt_result *r, enum vpriv priv, bool sum, bool mxr);
+
+
+/* ---- page-table frames (a VM's, shared by its vCPUs: bits set and cleared atomically) ---- */
+
+/*
+ * Stores trapped in a tracked frame, with no walk through it in between,
+ * after which it is taken for a former page table (freed, reused for data)
+ * and untracked; KVM's "write flooding" rule, with a little more slack for
+ * the runs of PTE stores a guest makes when it maps or unmaps a range.
+ */
+#define PT_UNTRACK_WRITES 16
+
+struct pt_track {
+    u64 base, frames;   /* guest-physical frames base + [0, frames) can be tracked */
+    u64 *bits;          /* a bit per frame: tracked */
+    u8 *writes;         /* per frame: stores trapped since the last walk through it */
+};
+
+/* Whether @gpa's frame can be tracked at all (guest RAM the tracker covers). */
+bool pt_trackable(const struct pt_track *t, u64 gpa);
+bool pt_tracked(const struct pt_track *t, u64 gpa);
+/* A walk reads a PTE in @gpa's frame: tracked now, its store count reset. True if it was not. */
+bool pt_walked(struct pt_track *t, u64 gpa);
+/*
+ * A store to @gpa's tracked frame was trapped: true if that was the
+ * PT_UNTRACK_WRITES-th since the last walk through it, and the frame is
+ * untracked now.
+ */
+bool pt_stored(struct pt_track *t, u64 gpa);
+/* Untracks @gpa's frame (a store Keel does not emulate). */
+void pt_untrack(struct pt_track *t, u64 gpa);
+
+/* ---- a vCPU's cache of shadows ---- */
+
+#define SHADOW_CACHE 6
+/* An entry's gen when it must be emptied before it serves again. */
+#define SC_STALE (~0UL)
+
+/*
+ * What a shadow is built for: the guest satp's MODE and root PPN (not its
+ * ASID: the tree is a function of the tables alone), the privilege whose
+ * view it gives (S, or U), SUM and MXR. The view bits sit where satp has
+ * its ASID, so a key is one word; 0 is no key (MODE Bare never has one).
+ */
+u64 shadow_key(u64 satp, enum vpriv view, bool sum, bool mxr);
+
+struct sc_entry {
+    struct shadow tree;
+    u64 key;            /* 0: unused */
+    u64 gen;            /* the VM's write generation when it was emptied, or SC_STALE */
+    u64 used;           /* when it last served: the LRU's clock */
+};
+
+struct shadow_cache {
+    struct sc_entry e[SHADOW_CACHE];
+    unsigned int cur;   /* the entry that served at the last entry */
+    u64 clock;
+};
+
+/*
+ * The entry that serves @key now. The one that served last keeps serving
+ * while the key stays (a hart keeps its translations until sfence.vma).
+ * At a switch, an entry already built for @key is reused if it is fresh
+ * (gen == @wgen and @trusted: see exit.c), else that entry or, when none
+ * has the key, the least recently used one is given to @key: *@empty is
+ * then true, and the caller empties the tree (and its TLB entries) before
+ * use, the entry's gen @wgen from then on.
+ */
+unsigned int sc_select(struct shadow_cache *c, u64 key, u64 wgen, bool trusted, bool *empty);
+/*
+ * sfence.vma of every address: the entries that are not fresh (their gen
+ * is not @wgen, or not @trusted) go SC_STALE; sc_select empties them.
+ */
+void sc_fence_all(struct shadow_cache *c, u64 wgen, bool trusted);
+/* Whether entry @i must drop its leaf at an address sfence.vma names: not fresh, not stale. */
+bool sc_fence_one(const struct shadow_cache *c, unsigned int i, u64 wgen, bool trusted);
+/* Every entry SC_STALE: the VM tracked a frame that they may map writable. */
+void sc_stale_all(struct shadow_cache *c);
 
 #endif

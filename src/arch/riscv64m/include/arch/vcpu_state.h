@@ -15,26 +15,26 @@ struct vcpu_regs {
     u64 x[32];
 };
 
-/* Which shadow serves the guest now: its S-mode (and M with MPRV) or its U-mode view. */
-enum { SHADOW_S, SHADOW_U, SHADOWS };
-
 struct vcpu_arch {
     struct vhart h;
-    struct shadow shadow[SHADOWS];
-    /* what each shadow was built for: guest satp, SUM and MXR (flags bit 0 SUM, bit 1 MXR) */
-    u64 shadow_satp[SHADOWS];
-    u8 shadow_flags[SHADOWS];
+    /* the shadows it runs on, one per guest satp and view (exit.c: satp_pick) */
+    struct shadow_cache sc;
+    u64 fgen_flushed;   /* the VM's flush generation its shadows were emptied for */
+    u64 fgen_own;       /* the flush generation after its own last tracking */
+    bool phys;          /* it last ran on the physical map (guest M, or satp Bare) */
     u64 satp;           /* the real satp while the guest runs (exit.c: satp_pick) */
     u64 mtimecmp;       /* the emulated CLINT's compare for this vhart (atomic) */
     u64 lines;          /* MIP_MSIP, MEIP, SEIP as the vCLINT and vPLIC drive them (atomic) */
     bool suspended;     /* in wfi, for the shell */
     u64 fills, flushes; /* shadow leaves installed, shadows emptied */
+    u64 pt_stores;      /* stores to its page tables the guest made, emulated */
 };
 
 enum exit_reason {
-    EXIT_INSN, EXIT_FILL, EXIT_MMIO, EXIT_TRAP, EXIT_IRQ, EXIT_OTHER, EXIT_REASONS
+    EXIT_INSN, EXIT_FILL, EXIT_PTW, EXIT_MMIO, EXIT_TRAP, EXIT_IRQ, EXIT_OTHER, DBG_EMPTY, DBG_TRACK, DBG_STALE, DBG_UNTRACK, DBG_SATPW, EXIT_REASONS
 };
-#define EXIT_REASON_NAMES { "insn", "fill", "mmio", "trap", "irq", "other" }
+/* ptw: a store to the guest's own page tables, emulated (exit.c: pt_store) */
+#define EXIT_REASON_NAMES { "insn", "fill", "ptw", "mmio", "trap", "irq", "other", "empty", "track", "stale", "untrk", "satpw" }
 
 static inline u64 vcpu_regs_get(const struct vcpu_regs *r, unsigned int n)
 {
