@@ -30,9 +30,8 @@ void rvm_vcpu_quiet(struct vcpu *v);
 void rvm_satp_write(u64 satp);
 extern u64 rvm_clint;
 
-/* The real satp's ASIDs: the physical map, and each shadow of the cache (privileged spec 4.1.11). */
-#define ASID_PHYSMAP 1UL
-#define ASID_OF_SHADOW(i) (2UL + (i))
+/* The real satp's ASIDs: one per shadow of the cache (privileged spec 4.1.11). */
+#define ASID_OF_SHADOW(i) (1UL + (i))
 
 static void tlb_flush_asid(u64 asid)
 {
@@ -48,11 +47,12 @@ static void tlb_flush_page(u64 va, u64 asid)
 
 /*
  * wgen, the VM's write generation, moves whenever its page tables may have
- * changed where no shadow saw it: a trapped store to a tracked frame, a
- * frame untracked, a vCPU back from the physical map (guest M-mode, satp
- * Bare: no shadow there to trap its stores), or one that may have stored
- * through writable leaves to a frame tracked since. A shadow built (last
- * emptied) at the current wgen is fresh: sfence.vma keeps it.
+ * changed: a trapped store to a tracked frame, a frame untracked (both
+ * stamp the frame with the new generation), or a vCPU that may have stored
+ * through writable leaves to a frame tracked since (that sets ggen: any
+ * table may have changed). A shadow at the
+ * current wgen is fresh: sfence.vma keeps it; one older loses the spans of
+ * the tables stamped since, or everything after a ggen (sc_refresh).
  *
  * A frame that becomes tracked may be mapped writable by shadows built
  * before: every vCPU empties all its shadows before it runs the guest again
@@ -60,19 +60,19 @@ static void tlb_flush_page(u64 va, u64 asid)
  * is rare once a guest's tables are known; the hart that tracks is usually
  * the only one running). track_begun and track_done count the walks that
  * tracked; seen[] has, per vCPU, the track_done it has emptied its shadows
- * for, or SEEN_QUIET (not running the guest) or SEEN_PHYS. A vCPU trusts
+ * for, or SEEN_QUIET (not running the guest). A vCPU trusts
  * its fresh shadows only while no tracking is under way and every other
  * vCPU has caught up (vm_trusted): else a store through a writable leaf
  * another vCPU still holds may have gone unseen.
  */
 struct vmmu {
     struct pt_track track;
-    u64 wgen, track_begun, track_done;
+    u64 wgen, ggen, track_begun, track_done;
+    spinlock_t lock;    /* stamps and wgen move together: one that sees wgen sees the stamp */
     u64 seen[VM_MAX_VCPUS];
 };
 #define SEEN_QUIET 0UL
-#define SEEN_PHYS 1UL
-#define SEEN_DONE(d) ((d) + 2)
+#define SEEN_DONE(d) ((d) + 1)
 #define SEQ __ATOMIC_SEQ_CST
 
 static struct vmmu vmmus[VM_MAX];
@@ -82,9 +82,19 @@ static struct vmmu *vmmu_of(const struct vm *vm)
     return &vmmus[vm->id];
 }
 
-static void wgen_bump(struct vmmu *m)
+/* A write to @gpa's frame (frame tracking's), or to any table (-1). */
+static void wgen_bump(struct vmmu *m, u64 gpa)
 {
-    __atomic_add_fetch(&m->wgen, 1, SEQ);
+    u64 g;
+
+    spin_lock(&m->lock);
+    g = m->wgen + 1;
+    if (gpa == ~0UL)
+        __atomic_store_n(&m->ggen, g, SEQ);
+    else
+        __atomic_store_n(&m->track.stamp[pt_frame(&m->track, gpa)], g, SEQ);
+    __atomic_store_n(&m->wgen, g, SEQ);
+    spin_unlock(&m->lock);
 }
 
 /* Whether @v may keep its fresh shadows: see struct vmmu. Read before wgen. */
@@ -103,29 +113,26 @@ static bool vm_trusted(const struct vcpu *v, struct vmmu *m)
 }
 
 /*
- * Before @v runs the guest (on the physical map if @phys): its shadows all
+ * Before @v runs the guest: its shadows all
  * stale if a frame was tracked since it last emptied them, then where it
  * stands published; again if a tracking ended meanwhile, so no vCPU can see
  * it caught up while it missed one.
  */
-static void flushes_sync(struct vcpu *v, bool phys)
+static void flushes_sync(struct vcpu *v)
 {
     struct vmmu *m = vmmu_of(v->vm);
     u64 done;
 
-    if (v->arch.phys && !phys)
-        wgen_bump(m);
-    v->arch.phys = phys;
     do {
         done = __atomic_load_n(&m->track_done, SEQ);
         if (done != v->arch.fgen_flushed) {
             if (done != v->arch.fgen_own)
-                wgen_bump(m); /* its writable leaves may have reached another's new frame */
-            sc_stale_all(&v->arch.sc);
+                wgen_bump(m, ~0UL); /* its writable leaves may have reached another's new frame */
+            sc_empty_all(&v->arch.sc);
             v->exits[DBG_STALE]++;
             v->arch.fgen_flushed = done;
         }
-        __atomic_store_n(&m->seen[v->id], phys ? SEEN_PHYS : SEEN_DONE(done), SEQ);
+        __atomic_store_n(&m->seen[v->id], SEEN_DONE(done), SEQ);
     } while (__atomic_load_n(&m->track_done, SEQ) != done);
 }
 
@@ -142,6 +149,8 @@ struct walk_ctx {
     struct vmmu *m;
     bool began;     /* this walk tracked a frame: track_begun moved */
     bool untracked; /* it read a PTE outside what can be tracked */
+    unsigned int reads; /* of the walk from the root now under way (4.3.2 step 7 restarts) */
+    u64 frames[4];  /* the frames they were read from, root first */
 };
 
 /* The walk reads a PTE in @gpa's frame: tracked from now on (track_begun first). */
@@ -184,6 +193,8 @@ static int gmem_read64(void *ctx, u64 gpa, u64 *val)
     if (!p)
         return -1;
     track_walked(w, gpa);
+    if (w->reads < 4)
+        w->frames[w->reads++] = gpa;
     *val = __atomic_load_n(p, SEQ);
     return 0;
 }
@@ -196,7 +207,8 @@ static int gmem_cas64(void *ctx, u64 gpa, u64 old, u64 new_val, u64 *seen)
     if (!p)
         return -1;
     *seen = old;
-    __atomic_compare_exchange_n(p, seen, new_val, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+    if (!__atomic_compare_exchange_n(p, seen, new_val, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        w->reads = 0; /* gpt_walk starts again from the root */
     return 0;
 }
 
@@ -207,20 +219,23 @@ static struct sc_entry *shadow_cur(struct vcpu *v)
     return &v->arch.sc.e[v->arch.sc.cur];
 }
 
-/* Entry @i emptied, as an Sv39 or Sv48 tree for @levels, and its TLB entries gone. */
-static void shadow_empty(struct vcpu *v, unsigned int i, unsigned int levels)
+/* Entry @i brought up to the tables (sc_refresh), an Sv39 or Sv48 tree of @levels. */
+static void shadow_refresh(struct vcpu *v, unsigned int i, unsigned int levels, u64 wgen,
+                           bool trusted)
 {
-    struct shadow *s = &v->arch.sc.e[i].tree;
+    struct vmmu *m = vmmu_of(v->vm);
+    struct sc_entry *e = &v->arch.sc.e[i];
 
-    if (s->levels != levels) {
-        shadow_destroy(s);
-        CHECK(shadow_init(s, levels) == 0);
-    } else {
-        shadow_clear(s);
+    if (e->empty && e->tree.levels != levels) {
+        shadow_destroy(&e->tree);
+        CHECK(shadow_init(&e->tree, levels) == 0);
     }
-    v->arch.flushes++;
-    v->exits[DBG_EMPTY]++;
-    tlb_flush_asid(ASID_OF_SHADOW(i));
+    if (e->empty)
+        v->exits[DBG_EMPTY]++;
+    if (sc_refresh(e, m->track.stamp, __atomic_load_n(&m->ggen, SEQ), wgen, trusted)) {
+        v->arch.flushes++;
+        tlb_flush_asid(ASID_OF_SHADOW(i));
+    }
 }
 
 static void *shadow_alloc(void *ctx)
@@ -245,14 +260,17 @@ void rvm_shadows_init(struct vcpu *v)
         s->free_page = shadow_free;
         s->ctx = v;
         CHECK(shadow_init(s, 3) == 0);
+        v->arch.sc.e[i].deps = page_alloc_zeroed(0);
+        CHECK(v->arch.sc.e[i].deps);
     }
     if (t->bits)
         return;
     t->base = v->vm->cfg.ram_ipa;
     t->frames = frames;
     t->writes = page_alloc_zeroed(order_for_size(frames));
+    t->stamp = page_alloc_zeroed(order_for_size(frames * 8));
     t->bits = page_alloc_zeroed(order_for_size((frames + 63) / 64 * 8));
-    CHECK(t->bits && t->writes);
+    CHECK(t->bits && t->writes && t->stamp);
 }
 
 /* A vCPU out of reset: no shadow built. Frames stay tracked: tracking too much is safe. */
@@ -263,12 +281,11 @@ void rvm_shadows_reset(struct vcpu *v)
     for (unsigned int i = 0; i < SHADOW_CACHE; i++) {
         shadow_clear(&c->e[i].tree);
         c->e[i].key = c->e[i].used = 0;
-        c->e[i].gen = SC_STALE;
+        c->e[i].empty = true;
     }
     c->cur = 0;
     v->arch.fgen_flushed = __atomic_load_n(&vmmu_of(v->vm)->track_done, SEQ);
     v->arch.fgen_own = ~0UL;
-    v->arch.phys = true; /* it starts on the physical map: its first shadow moves wgen */
     rvm_vcpu_quiet(v);
 }
 
@@ -278,31 +295,31 @@ static bool guest_translates(const struct vhart *h, enum vpriv p)
 }
 
 /*
- * The real satp for where the guest runs now: its physical map while it is
- * untranslated, else the shadow for its satp, privilege, SUM (S only) and
- * MXR (sc_select: the same one while those stay; at a switch, one built
- * before if still fresh, else one emptied). A guest M-mode with MPRV set
- * to a translated MPP would need two translations at once (fetch and
- * data): not supported (the physical map serves both; docs/riscv-mmode.md).
+ * The real satp for where the guest runs now: the shadow for its satp,
+ * privilege, SUM (S only) and MXR, or the one of the physical map while it
+ * is untranslated (sc_select: the same one while those stay; at a switch,
+ * one built before, refreshed unless still fresh; else one emptied). A
+ * guest M-mode with MPRV set to a translated MPP would need two
+ * translations at once (fetch and data): not supported (the physical map
+ * serves both; docs/riscv-mmode.md).
  */
 static u64 satp_pick(struct vcpu *v)
 {
     struct vhart *h = &v->arch.h;
     struct vmmu *m = vmmu_of(v->vm);
-    bool phys = !guest_translates(h, h->priv), trusted, empty;
-    unsigned int levels = (h->csr.satp & SATP_MODE_MASK) == SATP_SV48 ? 4 : 3, i;
+    bool phys = !guest_translates(h, h->priv), trusted;
+    unsigned int levels = !phys && (h->csr.satp & SATP_MODE_MASK) == SATP_SV48 ? 4 : 3, i;
     u64 key, wgen;
 
-    flushes_sync(v, phys);
-    if (phys)
-        return v->vm->s2_base | ASID_PHYSMAP << SATP_ASID_SHIFT;
-    key = shadow_key(h->csr.satp, h->priv, h->priv == VPRIV_S && (h->csr.mstatus & MSTATUS_SUM),
-                     h->csr.mstatus & MSTATUS_MXR);
+    flushes_sync(v);
+    key = phys ? SHADOW_KEY_PHYS
+               : shadow_key(h->csr.satp, h->priv,
+                            h->priv == VPRIV_S && (h->csr.mstatus & MSTATUS_SUM),
+                            h->csr.mstatus & MSTATUS_MXR);
     trusted = vm_trusted(v, m);
     wgen = __atomic_load_n(&m->wgen, SEQ);
-    i = sc_select(&v->arch.sc, key, wgen, trusted, &empty);
-    if (empty)
-        shadow_empty(v, i, levels);
+    if (sc_select(&v->arch.sc, key, wgen, trusted, &i))
+        shadow_refresh(v, i, levels, wgen, trusted);
     return shadow_satp(&v->arch.sc.e[i].tree) | ASID_OF_SHADOW(i) << SATP_ASID_SHIFT;
 }
 
@@ -452,14 +469,6 @@ static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa)
     v->arch.h.pc += d.len;
 }
 
-/* An untranslated access missed the physical map: RAM never touched, or a device. */
-static void physical_fault(struct vcpu *v, enum gpt_access acc, u64 gpa)
-{
-    if (vm_ram_fault(v->vm, ipa_init(gpa)))
-        return; /* zeroed and mapped now: the access retries */
-    mmio_emulate(v, acc, gpa, gpa);
-}
-
 /*
  * A store to a tracked frame, one of the guest's page tables: done here as
  * the hart would have done it, and wgen moved. False if it is not a plain
@@ -476,7 +485,7 @@ static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
     if (read_guest_insn(v, v->arch.h.pc, &insn) || !insn_decode_mmio(insn, &d) || !d.write ||
         (gpa & 0xfff) + d.size > PAGE_SIZE) {
         pt_untrack(&m->track, gpa);
-        wgen_bump(m);
+        wgen_bump(m, gpa);
         return false;
     }
     val = vcpu_get_reg(v, d.reg);
@@ -492,25 +501,60 @@ static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
         __atomic_store_n((u8 *)p, (u8)val, __ATOMIC_RELAXED);
     if (pt_stored(&m->track, gpa)) /* maybe untracked now: the bump below covers that too */
         v->exits[DBG_UNTRACK]++;
-    wgen_bump(m);
+    wgen_bump(m, gpa);
     v->exits[EXIT_PTW]++;
     v->arch.h.pc += d.len;
     return true;
 }
 
+/* What the leaf just filled at @va was read through (the walk's tables, root first). */
+static void deps_add(struct sc_entry *e, const struct pt_track *t, const struct walk_ctx *w, u64 va)
+{
+    for (unsigned int j = 0; j < w->reads; j++)
+        if (pt_trackable(t, w->frames[j]))
+            sc_dep_add(e, pt_frame(t, w->frames[j]), e->tree.levels - 1 - j, va);
+}
+
 /*
- * A translated access: the guest's walk (which tracks the frames it reads),
- * then a shadow leaf in the entry serving now, never writable to a tracked
- * frame; a store to one emulated; a device; or the guest's own fault.
+ * The leaf for @va -> @gpa (host page @hpa, @perms allowed) in the entry
+ * serving now, never writable to a tracked frame: a store to one is
+ * emulated instead. @w: the walk it came from (its tables are the leaf's
+ * dependencies), NULL for the physical map's.
  */
+static void leaf_fill(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 hpa, u64 perms,
+                      const struct walk_ctx *w)
+{
+    struct vmmu *m = vmmu_of(v->vm);
+    struct sc_entry *e = shadow_cur(v);
+
+    if (!(perms & access_perm(acc)))
+        return access_fault(v, acc, va, gpa, "not allowed by the VM's map");
+    if (pt_tracked(&m->track, gpa)) {
+        if (acc == GPT_STORE && pt_store(v, m, gpa, hpa))
+            return;
+        if (pt_tracked(&m->track, gpa))
+            perms &= ~PTE_W;
+    }
+    if (shadow_map(&e->tree, va & ~0xfffUL, hpa, perms)) {
+        VM_WARN(v->vm, "vm %s vcpu %u: no memory for a shadow table; emptied", v->vm->cfg.name,
+                v->id);
+        e->empty = true;
+        return;
+    }
+    if (w)
+        deps_add(e, &m->track, w, va);
+    v->exits[EXIT_FILL]++;
+    v->arch.fills++;
+    tlb_flush_page(va, ASID_OF_SHADOW(v->arch.sc.cur));
+}
+
+/* A translated access: the guest's walk (which tracks the frames it reads), then its leaf. */
 static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, u64 va)
 {
     struct vhart *h = &v->arch.h;
-    struct vmmu *m = vmmu_of(v->vm);
-    struct walk_ctx w = { .vm = v->vm, .m = m };
+    struct walk_ctx w = { .vm = v->vm, .m = vmmu_of(v->vm) };
     const struct gpt_mem mem = { .ctx = &w, .read64 = gmem_read64, .cas64 = gmem_cas64 };
     bool sum = h->csr.mstatus & MSTATUS_SUM, mxr = h->csr.mstatus & MSTATUS_MXR;
-    struct sc_entry *e = shadow_cur(v);
     struct gpt_result r;
     u64 hpa, perms;
     int err = gpt_walk(&mem, h->csr.satp, va, acc, p, sum, mxr, &r);
@@ -518,29 +562,28 @@ static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, 
     if (w.began)
         track_end(v, &w);
     if (w.untracked)
-        e->gen = SC_STALE; /* built from tables no store of the guest's can be seen in */
+        shadow_cur(v)->empty = true; /* read from tables no store of the guest's is seen in */
     if (err)
         return deliver(v, (u64)err, va);
     if (!host_page(v->vm, r.gpa, &hpa, &perms))
         return mmio_emulate(v, acc, va, r.gpa);
     perms &= shadow_perms(&r, p, sum, mxr);
-    if (!(perms & access_perm(acc)))
-        return access_fault(v, acc, va, r.gpa, "not allowed by the VM's map");
-    if (pt_tracked(&m->track, r.gpa)) {
-        if (acc == GPT_STORE && pt_store(v, m, r.gpa, hpa))
-            return;
-        if (pt_tracked(&m->track, r.gpa))
-            perms &= ~PTE_W;
-    }
-    if (shadow_map(&e->tree, va & ~0xfffUL, hpa, perms)) {
-        VM_WARN(v->vm, "vm %s vcpu %u: no memory for a shadow table; emptied", v->vm->cfg.name,
-                v->id);
-        e->gen = SC_STALE;
-        return;
-    }
-    v->exits[EXIT_FILL]++;
-    v->arch.fills++;
-    tlb_flush_page(va, ASID_OF_SHADOW(v->arch.sc.cur));
+    leaf_fill(v, acc, va, r.gpa, hpa, perms, &w);
+}
+
+/*
+ * An untranslated access (guest M-mode, or satp Bare): the shadow of the
+ * physical map is filled like the others, so that stores to page tables
+ * trap there too. Nothing to walk: it never goes stale but for writable
+ * leaves to frames tracked since.
+ */
+static void physical_fault(struct vcpu *v, enum gpt_access acc, u64 gpa)
+{
+    u64 hpa, perms;
+
+    if (!host_page(v->vm, gpa, &hpa, &perms))
+        return mmio_emulate(v, acc, gpa, gpa);
+    leaf_fill(v, acc, gpa, gpa, hpa, perms, NULL);
 }
 
 static void page_fault(struct vcpu *v, u64 cause, u64 va)

@@ -297,6 +297,11 @@ static u64 frame_of(const struct pt_track *t, u64 gpa)
     return (gpa - t->base) >> PAGE_SHIFT;
 }
 
+u64 pt_frame(const struct pt_track *t, u64 gpa)
+{
+    return frame_of(t, gpa);
+}
+
 bool pt_trackable(const struct pt_track *t, u64 gpa)
 {
     return t->bits && gpa >= t->base && frame_of(t, gpa) < t->frames;
@@ -340,6 +345,28 @@ bool pt_stored(struct pt_track *t, u64 gpa)
 
 /* ---- a vCPU's cache of shadows ---- */
 
+void shadow_zap(struct shadow *s, u64 va, unsigned int level)
+{
+    u64 *table = s->root;
+
+    if (level + 1 >= s->levels)
+        return shadow_clear(s);
+    for (unsigned int l = s->levels - 1; l > level + 1; l--) {
+        u64 *slot = &table[vpn(va, l)];
+        if (!*slot)
+            return;
+        table = pte_table(*slot);
+    }
+    /* table is at level + 1: its entry for va points at the shadow's own level-@level table */
+    u64 *slot = &table[vpn(va, level + 1)];
+    if (!*slot)
+        return;
+    if (level > 0)
+        free_below(s, pte_table(*slot), level);
+    s->free_page(s->ctx, pte_table(*slot));
+    *slot = 0;
+}
+
 u64 shadow_key(u64 satp, enum vpriv view, bool sum, bool mxr)
 {
     u64 bits = (view == VPRIV_U ? 1 : 2) | (sum ? 4 : 0) | (mxr ? 8 : 0);
@@ -347,9 +374,9 @@ u64 shadow_key(u64 satp, enum vpriv view, bool sum, bool mxr)
     return (satp & ~SATP_ASID) | bits << SATP_ASID_SHIFT;
 }
 
-static bool fresh(const struct sc_entry *e, u64 wgen, bool trusted)
+bool sc_fresh(const struct sc_entry *e, u64 wgen, bool trusted)
 {
-    return trusted && e->gen == wgen;
+    return trusted && e->gen == wgen && !e->empty;
 }
 
 /* The entry with @key, else the least recently used one (unused ones have used 0). */
@@ -366,43 +393,76 @@ static unsigned int lookup_or_victim(const struct shadow_cache *c, u64 key)
     return victim;
 }
 
-unsigned int sc_select(struct shadow_cache *c, u64 key, u64 wgen, bool trusted, bool *empty)
+bool sc_select(struct shadow_cache *c, u64 key, u64 wgen, bool trusted, unsigned int *index)
 {
     unsigned int i = c->cur;
     struct sc_entry *e = &c->e[i];
+    bool refresh = e->empty || e->fence;
 
-    *empty = false;
     if (e->key != key) {
         i = lookup_or_victim(c, key);
         e = &c->e[i];
-        *empty = e->key != key || !fresh(e, wgen, trusted);
-    }
-    /* the one that serves on must still be emptied if a fence or a flush made it stale */
-    if (e->gen == SC_STALE)
-        *empty = true;
-    if (*empty) {
-        e->key = key;
-        e->gen = wgen;
+        if (e->key != key) {
+            e->key = key;
+            e->empty = true;
+        }
+        refresh = !sc_fresh(e, wgen, trusted) || e->fence;
     }
     e->used = ++c->clock;
-    c->cur = i;
-    return i;
+    c->cur = *index = i;
+    return refresh;
+}
+
+void sc_dep_add(struct sc_entry *e, u64 frame, unsigned int level, u64 va)
+{
+    u64 span_mask = ~0UL << level_shift(level + 1);
+
+    if (e->ndeps > SC_DEPS)
+        return;
+    for (unsigned int i = 0; i < e->ndeps; i++)
+        if (e->deps[i].frame == frame && e->deps[i].level == level &&
+            !((e->deps[i].va ^ va) & span_mask))
+            return;
+    if (e->ndeps < SC_DEPS)
+        e->deps[e->ndeps] = (struct sc_dep){ .va = va, .frame = (u32)frame, .level = level };
+    e->ndeps++;
+}
+
+bool sc_refresh(struct sc_entry *e, const u64 *stamp, u64 ggen, u64 wgen, bool trusted)
+{
+    bool gone = false;
+
+    if (e->empty || !trusted || ggen > e->gen || e->ndeps > SC_DEPS) {
+        shadow_clear(&e->tree);
+        e->ndeps = 0;
+        gone = true;
+    } else if (e->gen != wgen) {
+        for (unsigned int i = 0; i < e->ndeps; i++) {
+            if (__atomic_load_n(&stamp[e->deps[i].frame], __ATOMIC_SEQ_CST) > e->gen) {
+                shadow_zap(&e->tree, e->deps[i].va, e->deps[i].level);
+                gone = true;
+            }
+        }
+    }
+    e->gen = wgen;
+    e->empty = e->fence = false;
+    return gone;
 }
 
 void sc_fence_all(struct shadow_cache *c, u64 wgen, bool trusted)
 {
     for (unsigned int i = 0; i < SHADOW_CACHE; i++)
-        if (!fresh(&c->e[i], wgen, trusted))
-            c->e[i].gen = SC_STALE;
+        if (!sc_fresh(&c->e[i], wgen, trusted))
+            c->e[i].fence = true;
 }
 
 bool sc_fence_one(const struct shadow_cache *c, unsigned int i, u64 wgen, bool trusted)
 {
-    return c->e[i].gen != SC_STALE && !fresh(&c->e[i], wgen, trusted);
+    return !c->e[i].empty && !sc_fresh(&c->e[i], wgen, trusted);
 }
 
-void sc_stale_all(struct shadow_cache *c)
+void sc_empty_all(struct shadow_cache *c)
 {
     for (unsigned int i = 0; i < SHADOW_CACHE; i++)
-        c->e[i].gen = SC_STALE;
+        c->e[i].empty = true;
 }

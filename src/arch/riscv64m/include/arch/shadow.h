@@ -124,7 +124,11 @@ struct pt_track {
     u64 base, frames;   /* guest-physical frames base + [0, frames) can be tracked */
     u64 *bits;          /* a bit per frame: tracked */
     u8 *writes;         /* per frame: stores trapped since the last walk through it */
+    u64 *stamp;         /* per frame: the write generation of its last write seen (sc_refresh) */
 };
+
+/* @gpa's frame number (when pt_trackable). */
+u64 pt_frame(const struct pt_track *t, u64 gpa);
 
 /* Whether @gpa's frame can be tracked at all (guest RAM the tracker covers). */
 bool pt_trackable(const struct pt_track *t, u64 gpa);
@@ -143,8 +147,13 @@ void pt_untrack(struct pt_track *t, u64 gpa);
 /* ---- a vCPU's cache of shadows ---- */
 
 #define SHADOW_CACHE 6
-/* An entry's gen when it must be emptied before it serves again. */
-#define SC_STALE (~0UL)
+
+/*
+ * Drops every leaf of @s whose address shares @va's VPNs above @level: what
+ * a guest table of @level (one holding level-@level PTEs) can translate.
+ * The root's level empties the tree. Frees the tables below; no fence.
+ */
+void shadow_zap(struct shadow *s, u64 va, unsigned int level);
 
 /*
  * What a shadow is built for: the guest satp's MODE and root PPN (not its
@@ -153,12 +162,26 @@ void pt_untrack(struct pt_track *t, u64 gpa);
  * its ASID, so a key is one word; 0 is no key (MODE Bare never has one).
  */
 u64 shadow_key(u64 satp, enum vpriv view, bool sum, bool mxr);
+/* The key of the physical map's shadow (guest M-mode, satp Bare): MODE Bare, no view bits. */
+#define SHADOW_KEY_PHYS 1UL
+
+/* A guest table a shadow's leaves were read through: its frame, level, and the span it serves. */
+struct sc_dep {
+    u64 va;             /* any address of the span */
+    u32 frame;          /* its frame number in struct pt_track */
+    u32 level;
+};
+#define SC_DEPS (4096 / sizeof(struct sc_dep)) /* a page of them per entry */
 
 struct sc_entry {
     struct shadow tree;
     u64 key;            /* 0: unused */
-    u64 gen;            /* the VM's write generation when it was emptied, or SC_STALE */
+    u64 gen;            /* the VM's write generation it reflects the tables at */
     u64 used;           /* when it last served: the LRU's clock */
+    bool empty;         /* to be emptied before it serves (a new key, writable leaves gone stale) */
+    bool fence;         /* an sfence.vma found it not fresh: refreshed before it serves */
+    unsigned int ndeps; /* SC_DEPS + 1: more than it can hold, so any write empties it */
+    struct sc_dep *deps;
 };
 
 struct shadow_cache {
@@ -168,23 +191,35 @@ struct shadow_cache {
 };
 
 /*
- * The entry that serves @key now. The one that served last keeps serving
- * while the key stays (a hart keeps its translations until sfence.vma).
- * At a switch, an entry already built for @key is reused if it is fresh
- * (gen == @wgen and @trusted: see exit.c), else that entry or, when none
- * has the key, the least recently used one is given to @key: *@empty is
- * then true, and the caller empties the tree (and its TLB entries) before
- * use, the entry's gen @wgen from then on.
+ * Fresh: it reflects the tables as they are, no write to any guest page
+ * table since @gen (and @trusted: exit.c's vm_trusted, no store of another
+ * vCPU's can have gone unseen).
  */
-unsigned int sc_select(struct shadow_cache *c, u64 key, u64 wgen, bool trusted, bool *empty);
+bool sc_fresh(const struct sc_entry *e, u64 wgen, bool trusted);
 /*
- * sfence.vma of every address: the entries that are not fresh (their gen
- * is not @wgen, or not @trusted) go SC_STALE; sc_select empties them.
+ * The entry that serves @key now; true if the caller must sc_refresh it
+ * first. The one that served last keeps serving while the key stays (a hart
+ * keeps its translations until sfence.vma) unless a fence or a flush
+ * marked it. At a switch, an entry built for @key is reused, refreshed if
+ * not fresh; with none, the least recently used one is given to @key and
+ * marked empty.
  */
+bool sc_select(struct shadow_cache *c, u64 key, u64 wgen, bool trusted, unsigned int *index);
+/* Records that @e's leaf at @va was read through @frame's table of @level. */
+void sc_dep_add(struct sc_entry *e, u64 frame, unsigned int level, u64 va);
+/*
+ * Brings @e up to the tables at @wgen: emptied if marked so, if not
+ * @trusted, if a write the frames cannot tell (@ggen, the last one's
+ * generation) came after it, or its dependencies overflowed; else only the
+ * spans of the tables written since (@stamp: each frame's last write's
+ * generation) are zapped. True if anything went: the caller fences its ASID.
+ */
+bool sc_refresh(struct sc_entry *e, const u64 *stamp, u64 ggen, u64 wgen, bool trusted);
+/* sfence.vma of every address: the entries not fresh are refreshed before they serve. */
 void sc_fence_all(struct shadow_cache *c, u64 wgen, bool trusted);
-/* Whether entry @i must drop its leaf at an address sfence.vma names: not fresh, not stale. */
+/* Whether entry @i must drop its leaf at an address sfence.vma names: not fresh, not to be emptied. */
 bool sc_fence_one(const struct shadow_cache *c, unsigned int i, u64 wgen, bool trusted);
-/* Every entry SC_STALE: the VM tracked a frame that they may map writable. */
-void sc_stale_all(struct shadow_cache *c);
+/* Every entry to be emptied: the VM tracked a frame that they may map writable. */
+void sc_empty_all(struct shadow_cache *c);
 
 #endif

@@ -21,7 +21,6 @@ struct vcpu_arch {
     struct shadow_cache sc;
     u64 fgen_flushed;   /* the VM's flush generation its shadows were emptied for */
     u64 fgen_own;       /* the flush generation after its own last tracking */
-    bool phys;          /* it last ran on the physical map (guest M, or satp Bare) */
     u64 satp;           /* the real satp while the guest runs (exit.c: satp_pick) */
     u64 mtimecmp;       /* the emulated CLINT's compare for this vhart (atomic) */
     u64 lines;          /* MIP_MSIP, MEIP, SEIP as the vCLINT and vPLIC drive them (atomic) */
