@@ -19,6 +19,8 @@ SHADOW_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 SHADOW_LDFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 SHADOW_OBJS := $(SHADOW_OUT)/shadow.o $(SHADOW_OUT)/test_shadow.o
 SHADOW_TEST := $(SHADOW_OUT)/test_shadow
+# the tracking and shadow-cache policy: a second binary, same rules
+SHADOW_CACHE_TEST := $(SHADOW_OUT)/test_shadow_cache
 SHADOW_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -36,6 +38,12 @@ $(SHADOW_OUT)/test_shadow.o: $(SHADOW_DIR)/test_shadow.c $(SHADOW_DIR)/shadow.mk
 $(SHADOW_TEST): $(SHADOW_OBJS)
 	@echo "  HOSTLD  $@"; $(SHADOW_HOSTCC) $(SHADOW_LDFLAGS) -o $@ $^ -lcmocka
 
+$(SHADOW_OUT)/test_shadow_cache.o: $(SHADOW_DIR)/test_shadow_cache.c $(SHADOW_DIR)/shadow.mk
+	$(shadow_cc)
+
+$(SHADOW_CACHE_TEST): $(SHADOW_OUT)/shadow.o $(SHADOW_OUT)/test_shadow_cache.o
+	@echo "  HOSTLD  $@"; $(SHADOW_HOSTCC) $(SHADOW_LDFLAGS) -o $@ $^ -lcmocka
+
 $(SHADOW_OUT)/shadow.rv64.o: src/arch/riscv64m/shadow.c $(SHADOW_DIR)/shadow.mk
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (riscv64, freestanding)"; $(SHADOW_CROSS_CC) -std=gnu11 -O2 -Wall -Wextra \
@@ -46,8 +54,9 @@ $(SHADOW_OUT)/shadow.rv64.o: src/arch/riscv64m/shadow.c $(SHADOW_DIR)/shadow.mk
 SHADOW_CROSS_OBJ := $(if $(shell command -v $(SHADOW_CROSS_CC) 2>/dev/null),$(SHADOW_OUT)/shadow.rv64.o)
 
 .PHONY: unit-shadow
-unit-shadow: $(SHADOW_TEST) $(SHADOW_CROSS_OBJ)
+unit-shadow: $(SHADOW_TEST) $(SHADOW_CACHE_TEST) $(SHADOW_CROSS_OBJ)
 	$(if $(SHADOW_CROSS_OBJ),,@echo "  SKIP    riscv64 build of shadow.c: no $(SHADOW_CROSS_CC)")
 	$(SHADOW_ENV) $(SHADOW_TEST)
+	$(SHADOW_ENV) $(SHADOW_CACHE_TEST)
 
--include $(SHADOW_OBJS:.o=.d) $(SHADOW_OUT)/shadow.rv64.d
+-include $(SHADOW_OBJS:.o=.d) $(SHADOW_OUT)/test_shadow_cache.d $(SHADOW_OUT)/shadow.rv64.d
