@@ -641,14 +641,14 @@ static void wait_interrupt(struct vcpu *v)
  * mtval may hold the instruction (3.1.16), but need not, and QEMU 10 leaves
  * a stale one there for mret and sret: the instruction is read from memory.
  */
-static void illegal_insn(struct vcpu *v)
+static unsigned int illegal_insn(struct vcpu *v)
 {
     u64 fence_va, fence_asid;
     unsigned int fx;
     u32 insn;
 
     if (read_guest_insn(v, v->arch.h.pc, &insn))
-        return; /* its page went meanwhile: the fetch faults again and is served */
+        return VH_MODE; /* its page went meanwhile: the fetch faults again and is served */
     v->exits[EXIT_INSN]++;
     fx = vhart_emulate(&v->arch.h, v->regs.x, insn, &fence_va, &fence_asid);
     if (fx & VH_TRAP) v->exits[EXIT_TRAP]++;
@@ -656,6 +656,7 @@ static void illegal_insn(struct vcpu *v)
         shadows_fence(v, fence_va);
     if (fx & VH_WFI)
         wait_interrupt(v);
+    return fx;
 }
 
 /* ---- interrupts ---- */
@@ -721,9 +722,6 @@ void arch_irq_handle_pending(struct vcpu *v)
 static void handle_exception(struct vcpu *v, u64 cause, u64 tval)
 {
     switch (cause) {
-    case EXC_ILLEGAL_INST:
-        illegal_insn(v);
-        break;
     case EXC_INST_PAGE_FAULT:
     case EXC_LOAD_PAGE_FAULT:
     case EXC_STORE_PAGE_FAULT:
@@ -763,8 +761,18 @@ struct vcpu *rvm_guest_trap(struct vcpu *v)
     if (cause & MCAUSE_INTERRUPT) {
         v->exits[EXIT_IRQ]++;
         arch_irq_handle_pending(v);
-    } else {
+    } else if (cause != EXC_ILLEGAL_INST) {
         handle_exception(v, cause, tval);
+    } else if (!(illegal_insn(v) & ~VH_IRQ) && vhart_pending_irq(&v->arch.h) < 0 &&
+               !v->stopping) {
+        /*
+         * Most CSR accesses (xv6's sstatus around every lock) change
+         * nothing the entry sets: the guest goes on at the next
+         * instruction. An interrupt line raised since is a real interrupt
+         * pending, which brings the guest back here at once.
+         */
+        csr_write(CSR_MEPC, v->arch.h.pc);
+        return v;
     }
     rvm_prepare_entry(v);
     return v;
