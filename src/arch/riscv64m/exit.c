@@ -67,6 +67,7 @@ static void tlb_flush_page(u64 va, u64 asid)
  */
 struct vmmu {
     struct pt_track track;
+    u64 *wleaf;         /* per frame, where writable leaves to it may be (wleaf_note) */
     u64 wgen, ggen, track_begun, track_done;
     spinlock_t lock;    /* stamps and wgen move together: one that sees wgen sees the stamp */
     u64 seen[VM_MAX_VCPUS];
@@ -151,6 +152,8 @@ struct walk_ctx {
     bool untracked; /* it read a PTE outside what can be tracked */
     unsigned int reads; /* of the walk from the root now under way (4.3.2 step 7 restarts) */
     u64 frames[4];  /* the frames they were read from, root first */
+    unsigned int nnew;
+    u64 newly[8];   /* the frames it tracked (a retried walk may track more) */
 };
 
 /* The walk reads a PTE in @gpa's frame: tracked from now on (track_begun first). */
@@ -166,20 +169,76 @@ static void track_walked(struct walk_ctx *w, u64 gpa)
         __atomic_add_fetch(&w->m->track_begun, 1, SEQ);
         w->began = true;
     }
-    if (pt_walked(t, gpa) && !w->began) { /* untracked between the two looks */
+    if (!pt_walked(t, gpa))
+        return;
+    if (!w->began) { /* untracked between the two looks */
         __atomic_add_fetch(&w->m->track_begun, 1, SEQ);
         w->began = true;
     }
+    if (w->nnew < ARRAY_SIZE(w->newly))
+        w->newly[w->nnew] = gpa;
+    w->nnew++;
+}
+
+/*
+ * Where writable leaves to a frame may be, for the vCPU that tracks it to
+ * drop its own without emptying every shadow: two addresses per frame
+ * (xv6's kernel reaches a new table through its direct map, the guest's
+ * M-mode and satp Bare at the same address; a freed user page adds one),
+ * WLEAF_MANY past that. Cleared when the frame is tracked: none is made
+ * while it stays so. Entries are the address | 1 (0: none).
+ */
+#define WLEAF_MANY 2UL
+
+static void wleaf_note(struct vmmu *m, u64 gpa, u64 va)
+{
+    u64 *slot = &m->wleaf[2 * pt_frame(&m->track, gpa)], x = va | 1, none;
+
+    for (unsigned int i = 0; i < 2; i++) {
+        none = 0;
+        if (__atomic_compare_exchange_n(&slot[i], &none, x, false, SEQ, SEQ) || none == x)
+            return;
+    }
+    __atomic_store_n(&slot[0], WLEAF_MANY, SEQ);
+}
+
+/* @v's own writable leaves to @gpa's frame gone; false if they cannot be told apart. */
+static bool wleaf_drop(struct vcpu *v, struct vmmu *m, u64 gpa)
+{
+    u64 *slot = &m->wleaf[2 * pt_frame(&m->track, gpa)], x;
+    bool told = true;
+
+    for (unsigned int i = 0; i < 2; i++) {
+        x = __atomic_exchange_n(&slot[i], 0, SEQ);
+        if (x == WLEAF_MANY)
+            told = false;
+        else if (x)
+            for (unsigned int j = 0; j < SHADOW_CACHE; j++) {
+                shadow_unmap(&v->arch.sc.e[j].tree, x & ~1UL);
+                tlb_flush_page(x & ~1UL, ASID_OF_SHADOW(j));
+            }
+    }
+    return told;
 }
 
 /* The walk is over: others must drop their writable leaves to what it tracked. */
 static void track_end(struct vcpu *v, struct walk_ctx *w)
 {
-    u64 before = __atomic_fetch_add(&w->m->track_done, 1, SEQ);
-    v->exits[DBG_TRACK]++;
+    bool told = w->nnew <= ARRAY_SIZE(w->newly);
+    u64 before;
 
-    /* only its own tracking since it last emptied: its catching up need not move wgen */
+    for (unsigned int i = 0; i < w->nnew && i < ARRAY_SIZE(w->newly); i++)
+        told &= wleaf_drop(v, w->m, w->newly[i]);
+    before = __atomic_fetch_add(&w->m->track_done, 1, SEQ);
+    v->exits[DBG_TRACK]++;
+    /*
+     * Only its own tracking since it last caught up: it need not move wgen
+     * (no guest code ran meanwhile), and if its writable leaves to the
+     * frames were all told apart and dropped, it is caught up already.
+     */
     v->arch.fgen_own = before == v->arch.fgen_flushed ? before + 1 : ~0UL;
+    if (told && v->arch.fgen_own == before + 1)
+        v->arch.fgen_flushed = before + 1;
     for (unsigned int i = 0; i < v->vm->cfg.nr_vcpus; i++)
         if (i != v->id && __atomic_load_n(&w->m->seen[i], SEQ) != SEEN_QUIET)
             vcpu_kick(v->vm->vcpus[i]);
@@ -269,6 +328,8 @@ void rvm_shadows_init(struct vcpu *v)
     t->frames = frames;
     t->writes = page_alloc_zeroed(order_for_size(frames));
     t->stamp = page_alloc_zeroed(order_for_size(frames * 8));
+    vmmu_of(v->vm)->wleaf = page_alloc_zeroed(order_for_size(frames * 16));
+    CHECK(vmmu_of(v->vm)->wleaf);
     t->bits = page_alloc_zeroed(order_for_size((frames + 63) / 64 * 8));
     CHECK(t->bits && t->writes && t->stamp);
 }
@@ -499,7 +560,7 @@ static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
         __atomic_store_n((u16 *)p, (u16)val, __ATOMIC_RELAXED);
     else
         __atomic_store_n((u8 *)p, (u8)val, __ATOMIC_RELAXED);
-    if (pt_stored(&m->track, gpa)) /* maybe untracked now: the bump below covers that too */
+    if (pt_stored(&m->track, gpa, d.size)) /* maybe untracked now: the bump below covers that too */
         v->exits[DBG_UNTRACK]++;
     wgen_bump(m, gpa);
     v->exits[EXIT_PTW]++;
@@ -543,6 +604,8 @@ static void leaf_fill(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 
     }
     if (w)
         deps_add(e, &m->track, w, va);
+    if ((perms & PTE_W) && pt_trackable(&m->track, gpa))
+        wleaf_note(m, gpa, va & ~0xfffUL);
     v->exits[EXIT_FILL]++;
     v->arch.fills++;
     tlb_flush_page(va, ASID_OF_SHADOW(v->arch.sc.cur));

@@ -333,11 +333,11 @@ void pt_untrack(struct pt_track *t, u64 gpa)
     t->writes[f] = 0;
 }
 
-bool pt_stored(struct pt_track *t, u64 gpa)
+bool pt_stored(struct pt_track *t, u64 gpa, unsigned int size)
 {
     u64 f = frame_of(t, gpa);
 
-    if (++t->writes[f] < PT_UNTRACK_WRITES)
+    if (size >= 8 && ++t->writes[f] < PT_UNTRACK_WRITES)
         return false;
     pt_untrack(t, gpa);
     return true;

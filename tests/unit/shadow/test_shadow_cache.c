@@ -285,14 +285,18 @@ static void test_track(void **state)
     assert_false(pt_tracked(&t, t.base + 71 * PAGE_SIZE));
     /* stores with no walk between: untracked at the PT_UNTRACK_WRITES-th */
     for (int i = 1; i < PT_UNTRACK_WRITES; i++)
-        assert_false(pt_stored(&t, f));
+        assert_false(pt_stored(&t, f, 8));
     pt_walked(&t, f);                 /* a walk through it: it is a table after all */
     for (int i = 1; i < PT_UNTRACK_WRITES; i++)
-        assert_false(pt_stored(&t, f));
-    assert_true(pt_stored(&t, f));
+        assert_false(pt_stored(&t, f, 8));
+    assert_true(pt_stored(&t, f, 8));
     assert_false(pt_tracked(&t, f));
     assert_true(pt_walked(&t, f));
     pt_untrack(&t, f);
+    assert_false(pt_tracked(&t, f));
+    /* narrower than a PTE: not a page table's store, untracked at once */
+    pt_walked(&t, f);
+    assert_true(pt_stored(&t, f, 4));
     assert_false(pt_tracked(&t, f));
     /* no tracker (no bitmap): nothing trackable */
     t.bits = NULL;

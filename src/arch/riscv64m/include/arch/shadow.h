@@ -136,11 +136,12 @@ bool pt_tracked(const struct pt_track *t, u64 gpa);
 /* A walk reads a PTE in @gpa's frame: tracked now, its store count reset. True if it was not. */
 bool pt_walked(struct pt_track *t, u64 gpa);
 /*
- * A store to @gpa's tracked frame was trapped: true if that was the
- * PT_UNTRACK_WRITES-th since the last walk through it, and the frame is
- * untracked now.
+ * A store of @size bytes to @gpa's tracked frame was trapped: true if the
+ * frame is untracked now, because the store was narrower than a PTE (8
+ * bytes, 4.4.1: xv6's byte-wise memset of a freed table, say) or the
+ * PT_UNTRACK_WRITES-th since the last walk through the frame.
  */
-bool pt_stored(struct pt_track *t, u64 gpa);
+bool pt_stored(struct pt_track *t, u64 gpa, unsigned int size);
 /* Untracks @gpa's frame (a store Keel does not emulate). */
 void pt_untrack(struct pt_track *t, u64 gpa);
 
