@@ -624,8 +624,8 @@ static u64 s_satp(u64 val, u64 unused)
 
 static void test_satp(void)
 {
-    u64 *root = pt_identity(3, PTE_R | PTE_W | PTE_X | PTE_A | PTE_D);
-    u64 *root48 = pt_identity(4, PTE_R | PTE_W | PTE_X | PTE_A | PTE_D);
+    u64 *root = pt_identity(3);
+    u64 *root48 = pt_identity(4);
     u64 sv39 = SATP(SATP_SV39, 0xffff, root), v;
 
     report_prefix_push("satp");

@@ -222,7 +222,9 @@ run_in_asm:
     mv a0, a2
     mv a1, a3
     la t1, lower_entry
-    bnez a4, 3f
+    bnez t5, 4f
+    la t1, user_entry           /* U starts from the user page */
+4:  bnez a4, 3f
     csrw mepc, t1
     li t2, MSTATUS_MPP
     csrc mstatus, t2
@@ -242,6 +244,53 @@ lower_entry:
     li a7, LOWER_RETURN
     ecall
 1:  j 1b
+
+/*
+ * The user page (guest.ld: a page of its own, __user_start): U-mode's way
+ * into run_in's function and the access snippets, so that page tables may
+ * give U this page alone (pt_identity). The snippets use no stack and no
+ * other code: a0 = address (a1 = value), one uncompressed access each.
+ */
+    .section .text.user, "ax"
+    .option push
+    .option norvc
+    .balign 4
+    .global user_entry
+user_entry:
+    jalr t6
+    li a7, LOWER_RETURN
+    ecall
+1:  j 1b
+    .global u_load64, u_store64, u_fetch
+u_load64:
+    ld a0, 0(a0)
+    ret
+u_store64:
+    sd a1, 0(a0)
+    ret
+u_fetch:                        /* call a0; a fetch fault comes back to ra */
+    mv t0, ra
+    jalr a0
+    mv ra, t0
+    ret
+    .option pop
+
+    .text
+    .option push
+    .option norvc
+    .global mem_load64, mem_store64, mem_fetch
+mem_load64:
+    ld a0, 0(a0)
+    ret
+mem_store64:
+    sd a1, 0(a0)
+    ret
+mem_fetch:
+    mv t0, ra
+    jalr a0
+    mv ra, t0
+    ret
+    .option pop
 
 /* lower_resume(ret): back into run_in_asm's caller (from trap_dispatch, in M). */
     .global lower_resume

@@ -187,7 +187,7 @@ struct machine {
     bool sv48, sv57;         /* satp takes MODE 9 / 10 (probed) */
 };
 extern struct machine machine;
-extern char __image_start[], __image_end[];
+extern char __image_start[], __image_end[], __user_start[], __user_end[];
 
 void guest_main(void);
 
@@ -259,6 +259,19 @@ struct lower_exit {
     u64 cause;
 };
 extern struct lower_exit lower_exit[MAX_HARTS];
+
+/*
+ * One load, store or call (a0 = address, a1 = value), 4 bytes each, using
+ * no stack: mem_* in the ordinary text, u_* on the user page (what U runs
+ * where only that page is U's). *_fetch calls a0 and comes back (a fetch
+ * fault returns to ra, right after the call).
+ */
+u64 mem_load64(u64 va, u64 unused);
+u64 mem_store64(u64 va, u64 val);
+u64 mem_fetch(u64 va, u64 unused);
+u64 u_load64(u64 va, u64 unused);
+u64 u_store64(u64 va, u64 val);
+u64 u_fetch(u64 va, u64 unused);
 
 /* ---- traps ---- */
 struct trap_frame {
@@ -345,11 +358,11 @@ u64 *pt_slot(u64 *root, unsigned int levels, u64 va, unsigned int level);
 /* A leaf @va -> @pa of the size of @level, @flags (R/W/X/U/G/A/D; V added). */
 void pt_map(u64 *root, unsigned int levels, u64 va, u64 pa, unsigned int level, u64 flags);
 /*
- * The usual address space: the guest's RAM identity-mapped with 2 MiB
- * pages (flags @ram_flags, e.g. PTE_R|PTE_W|PTE_X|PTE_A|PTE_D [|PTE_U]),
- * the CLINT and the UART identity-mapped R/W for S (A, D set).
+ * The usual address space: the guest image identity-mapped with 4 KiB
+ * pages, R/W/X for S (A, D set), but the user page R/X for U; the CLINT
+ * and the UART identity-mapped R/W for S.
  */
-u64 *pt_identity(unsigned int levels, u64 ram_flags);
+u64 *pt_identity(unsigned int levels);
 static inline u64 satp_for(unsigned int levels, u64 asid, u64 *root)
 {
     return SATP(levels == 4 ? SATP_SV48 : SATP_SV39, asid, root);

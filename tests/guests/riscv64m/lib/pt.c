@@ -5,7 +5,7 @@
 #include <string.h>
 #include "mguest.h"
 
-#define POOL_PAGES 96
+#define POOL_PAGES 256
 
 static u8 pool[POOL_PAGES][PAGE_SIZE] __aligned(4096) __attribute__((section(".pages")));
 static unsigned int pool_used;
@@ -55,16 +55,17 @@ void pt_map(u64 *root, unsigned int levels, u64 va, u64 pa, unsigned int level, 
     *pt_slot(root, levels, va, level) = PTE_LEAF(pa, flags);
 }
 
-u64 *pt_identity(unsigned int levels, u64 ram_flags)
+u64 *pt_identity(unsigned int levels)
 {
     u64 *root = pt_new();
-    u64 start = machine.ram_base & ~(MEGAPAGE - 1);
-    u64 end = (u64)__image_end;
+    const u64 ram = PTE_R | PTE_W | PTE_X | PTE_A | PTE_D;
+    const u64 user = PTE_R | PTE_X | PTE_U | PTE_A;
     const u64 dev = PTE_R | PTE_W | PTE_A | PTE_D;
 
-    /* the image and whatever RAM lies in its last 2 MiB */
-    for (u64 a = start; a < end; a += MEGAPAGE)
-        pt_map(root, levels, a, a, 1, ram_flags);
+    for (u64 a = (u64)__image_start; a < (u64)__image_end; a += PAGE_SIZE) {
+        bool u = a >= (u64)__user_start && a < (u64)__user_end;
+        pt_map(root, levels, a, a, 0, u ? user : ram);
+    }
     pt_map(root, levels, CLINT_BASE, CLINT_BASE, 1, dev);
     pt_map(root, levels, UART_BASE, UART_BASE, 0, dev);
     return root;
