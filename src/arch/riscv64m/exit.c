@@ -68,6 +68,7 @@ static int gmem_cas64(void *ctx, u64 gpa, u64 old, u64 new_val, u64 *seen)
 static void shadow_flush(struct vcpu *v, unsigned int i)
 {
     shadow_clear(&v->arch.shadow[i]);
+    v->arch.shadow_span[i] = 0;
     v->arch.flushes++;
     tlb_flush_asid(ASID_OF_SHADOW(i));
 }
@@ -77,6 +78,7 @@ void rvm_shadows_reset(struct vcpu *v)
     for (unsigned int i = 0; i < SHADOWS; i++) {
         shadow_clear(&v->arch.shadow[i]);
         v->arch.shadow_satp[i] = 0;
+        v->arch.shadow_span[i] = 0;
     }
 }
 
@@ -295,6 +297,8 @@ static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, 
         shadow_flush(v, i);
         return;
     }
+    if (r.level > v->arch.shadow_span[i])
+        v->arch.shadow_span[i] = (u8)r.level;
     v->exits[EXIT_FILL]++;
     v->arch.fills++;
     tlb_flush_page(va, ASID_OF_SHADOW(i));
@@ -315,14 +319,25 @@ static void page_fault(struct vcpu *v, u64 cause, u64 va)
 
 /* ---- privileged instructions ---- */
 
+/*
+ * sfence.vma (4.2.1). With an address it invalidates every cached
+ * translation holding the leaf PTE for that address: when the shadow has
+ * leaves from guest superpages, the 4 KiB ones of the whole block the
+ * address is in (as large as the largest such superpage) go.
+ */
 static void shadows_fence(struct vcpu *v, u64 va)
 {
     for (unsigned int i = 0; i < SHADOWS; i++) {
+        unsigned int span = v->arch.shadow_span[i];
+
         if (va == VH_FENCE_ALL) {
             shadow_flush(v, i);
-        } else {
+        } else if (!span) {
             shadow_unmap(&v->arch.shadow[i], va);
             tlb_flush_page(va, ASID_OF_SHADOW(i));
+        } else {
+            shadow_unmap_block(&v->arch.shadow[i], va, span);
+            tlb_flush_asid(ASID_OF_SHADOW(i));
         }
     }
 }

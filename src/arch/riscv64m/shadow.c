@@ -269,6 +269,30 @@ static void free_below(struct shadow *s, u64 *table, unsigned int level)
     }
 }
 
+void shadow_unmap_block(struct shadow *s, u64 va, unsigned int level)
+{
+    u64 *table = s->root, *slot;
+
+    if (!level)
+        return shadow_unmap(s, va);
+    if (level >= s->levels || !va_canonical(va, s->levels))
+        return;
+    /* down to the entry at @level that covers the block: a pointer, never a leaf here */
+    for (unsigned int l = s->levels - 1; l > level; l--) {
+        slot = &table[vpn(va, l)];
+        if (!*slot)
+            return;
+        table = pte_table(*slot);
+    }
+    slot = &table[vpn(va, level)];
+    if (!*slot)
+        return;
+    if (level > 1)
+        free_below(s, pte_table(*slot), level - 1);
+    s->free_page(s->ctx, pte_table(*slot));
+    *slot = 0;
+}
+
 void shadow_clear(struct shadow *s)
 {
     free_below(s, s->root, s->levels - 1);

@@ -82,6 +82,16 @@ int shadow_init(struct shadow *s, unsigned int levels);
 int shadow_map(struct shadow *s, u64 va, u64 hpa, u64 perms);
 /* Removes the leaf for @va if there is one (sfence.vma with an address); frees no table. */
 void shadow_unmap(struct shadow *s, u64 va);
+/*
+ * Removes every leaf in the naturally aligned block of level @level
+ * (0: the 4 KiB page, 1: 2 MiB, 2: 1 GiB, 3: 512 GiB) that holds @va,
+ * freeing the tables below it: sfence.vma with an address when the guest
+ * leaf there may have been a superpage, whose translations the shadow
+ * holds as many 4 KiB leaves (4.2.1: the fence invalidates every cached
+ * translation that holds the leaf PTE for that address). A non-canonical
+ * @va, or a @level past the tree's, is ignored.
+ */
+void shadow_unmap_block(struct shadow *s, u64 va, unsigned int level);
 /* Empties the tree, keeping the root (sfence.vma of everything). */
 void shadow_clear(struct shadow *s);
 /* Frees every table and the root (root NULL after). */

@@ -24,6 +24,8 @@ struct vcpu_arch {
     /* what each shadow was built for: guest satp, SUM and MXR (flags bit 0 SUM, bit 1 MXR) */
     u64 shadow_satp[SHADOWS];
     u8 shadow_flags[SHADOWS];
+    /* the largest guest leaf level a shadow's leaves came from since it was emptied (0: 4 KiB) */
+    u8 shadow_span[SHADOWS];
     u64 satp;           /* the real satp while the guest runs (exit.c: satp_pick) */
     u64 mtimecmp;       /* the emulated CLINT's compare for this vhart (atomic) */
     u64 lines;          /* MIP_MSIP, MEIP, SEIP as the vCLINT and vPLIC drive them (atomic) */
