@@ -210,7 +210,7 @@ static void test_xv6(void)
     report_prefix_push("xv6 timer");
     trap_hook_set(xv6_hook);
     xv6_m = xv6_s = 0;
-    xv6_interval = ms(5);
+    xv6_interval = ms(10);
     csr_write(mideleg, MIP_SSIP);
     csr_write(mie, MIP_MTIP | MIP_SSIP);
     t0 = rdtime();
@@ -220,11 +220,12 @@ static void test_xv6(void)
     csr_write(mie, 0);
     csr_write(mideleg, 0);
     csr_clear(mip, MIP_SSIP);
-    report(xv6_s >= 6 && xv6_s <= xv6_m && xv6_m <= xv6_s + 1,
-           "6 ticks: M took %u timer interrupts, S %u software ones", xv6_m, xv6_s);
+    /* SSIP is one bit: raises before S ran coalesce (a tick handled late finds the next one due) */
+    report(xv6_s >= 6 && xv6_s <= xv6_m, "6 ticks: M took %u timer interrupts, S %u software ones",
+           xv6_m, xv6_s);
     report(xv6_scause == IRQ(IRQ_S_SOFT) && !xv6_bad, "scause %#lx, sip.SSIP set in S's handler",
            (unsigned long)xv6_scause);
-    report(ticks_to_us(rdtime() - t0) >= 6 * 5000, "6 ticks of 5 ms took %lu us",
+    report(ticks_to_us(rdtime() - t0) >= 6 * 10000, "6 ticks of 10 ms took %lu us",
            (unsigned long)ticks_to_us(rdtime() - t0));
     report_prefix_pop();
 }
