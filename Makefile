@@ -118,13 +118,15 @@ deps:
 guests:
 	@bash scripts/fetch-guests.sh --arch all
 
-# Bare-metal test and demo guests (tests/guests) -> build/guests/*.elf, and
-# the RISC-V ones (tests/guests/riscv64, and the RISC-V bench guest) ->
-# build/guests/riscv64/*.elf
+# Bare-metal test and demo guests (tests/guests) -> build/guests/*.elf, the
+# RISC-V ones (tests/guests/riscv64, and the RISC-V bench guest) ->
+# build/guests/riscv64/*.elf, and the M-mode ones for Keel in M-mode
+# (tests/guests/riscv64m) -> build/guests/riscv64m/*.elf
 RV_BENCH_GUEST := GUEST_DIRS=bench/guest-riscv64
 testguests: $(LIBFDT)
 	$(MAKE) -C tests/guests $(if $(filter aarch64,$(ARCH)),CC="$(CC)") GUEST_DIRS="tests/guests/demo bench/guest tests/guests/hostile tests/guests/hvc tests/guests/ramzero tests/guests/sched"
 	$(MAKE) -C tests/guests/riscv64 $(RV_BENCH_GUEST)
+	$(MAKE) -C tests/guests/riscv64m
 
 # The ID registers of the CPU QEMU emulates, read at EL2 (tools/idprobe/run
 # prints them; docs/cpu-features.md is built from its output).
