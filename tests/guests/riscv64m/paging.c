@@ -20,6 +20,10 @@
  *    address and ASID), also for a superpage fenced by one address in it
  *  - satp switched between two address spaces (ASIDs 1 and 2) by S
  *  - MPRV: M's loads translated as S's when MPP is S
+ *  - instructions S executes that trap to a hypervisor reading them itself:
+ *    a CSR access on an execute-only page, and one split across two pages
+ *    with frames apart; with the second page unmapped, a fetch page fault
+ *    naming the second page, epc the instruction's start (3.1.16)
  */
 #include "mguest.h"
 
@@ -556,6 +560,56 @@ static void test_mprv(void)
     report_prefix_pop();
 }
 
+/* ---- instructions on execute-only pages and across pages ---- */
+static u64 s_sstatus(u64 a0, u64 a1)
+{
+    return csr_read(sstatus);
+}
+
+static void test_insn_pages(void)
+{
+    u64 *a = page_alloc(), *gap = page_alloc(), *b = page_alloc();
+    u64 va = TVA_PAGE(20), want;
+    u16 *ha = (u16 *)a, *hb = (u16 *)b;
+    struct result r;
+    char buf[120];
+
+    report_prefix_push("insn");
+    (void)gap; /* keeps a's and b's frames apart */
+    /* csrr a0, sstatus (0x10002573); ret (0x00008067): at the start of an X-only page */
+    ha[0] = 0x2573;
+    ha[1] = 0x1000;
+    ha[2] = 0x8067;
+    ha[3] = 0x0000;
+    /* c.nop at 0xffc, the csrr at 0xffe across the boundary, ret right after it */
+    ha[0x7fe] = 0x0001;
+    ha[0x7ff] = 0x2573;
+    hb[0] = 0x1000;
+    hb[1] = 0x8067;
+    hb[2] = 0x0000;
+    fence_i();
+    want = run_in(PRIV_S, s_sstatus, 0, 0);
+    set_pte(va, 0, PTE_LEAF(a, PTE_X | PTE_A));
+    set_pte(va + PAGE_SIZE, 0, PTE_LEAF(b, PTE_X | PTE_A));
+    r = access(PRIV_S, FETCH, va, 0);
+    report(!r.trapped && r.val == want, "csrr sstatus on an execute-only page: %s",
+           outcome(&r, buf, sizeof(buf)));
+    r = access(PRIV_S, FETCH, va + PAGE_SIZE - 4, 0);
+    report(!r.trapped && r.val == want, "csrr sstatus across two pages (frames apart): %s",
+           outcome(&r, buf, sizeof(buf)));
+    set_pte(va + PAGE_SIZE, 0, 0);
+    expect_trap_len(0); /* back to ra, in mem_fetch */
+    run_in(PRIV_S, mem_fetch, va + PAGE_SIZE - 4, 0);
+    bool taken = trap_taken(&r.t);
+    report(taken && r.t.cause == CAUSE_FETCH_PAGE_FAULT && r.t.tval == va + PAGE_SIZE &&
+           r.t.epc == va + PAGE_SIZE - 2 && r.t.mode == PRIV_M,
+           "its second page unmapped: fetch page fault, tval the second page, epc the instruction "
+           "(cause %lu, tval %#lx, epc %#lx)", taken ? (unsigned long)r.t.cause : 999UL,
+           (unsigned long)r.t.tval, (unsigned long)r.t.epc);
+    set_pte(va, 0, 0);
+    report_prefix_pop();
+}
+
 static void run_suite(unsigned int l)
 {
     levels = l;
@@ -573,6 +627,7 @@ static void run_suite(unsigned int l)
     test_switch();
     test_deleg();
     test_mprv();
+    test_insn_pages();
     report_prefix_pop();
     csr_write(satp, 0);
     sfence_vma();
