@@ -13,7 +13,7 @@
 # tools and tests have always looked), the others into build/<arch>/.
 ARCH ?= aarch64
 .DEFAULT_GOAL := all
-ALL_ARCHES ?= aarch64 riscv64
+ALL_ARCHES ?= aarch64 riscv64 riscv64m
 BUILD := $(if $(filter aarch64,$(ARCH)),build,build/$(ARCH))
 include src/arch/$(ARCH)/arch.mk
 
