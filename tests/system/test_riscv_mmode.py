@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from conftest import KEEL_FATAL, REPO, TIMEOUT_SCALE, focus, shell_cmd
+from conftest import KEEL_FATAL, REPO, focus, shell_cmd
+from test_multi_vm import wait_each
 
 QEMU_RV = os.environ.get("KEEL_QEMU_RISCV64") or "qemu-system-riscv64"
 KEEL_RVM = REPO / "build" / "riscv64m" / "keel.bin"
@@ -125,15 +126,13 @@ def test_two_xv6_vms_keep_their_own_disks(keel, xv6, tmp_path):
         d.write_bytes((XV6 / "fs.img").read_bytes())
         disks.append(d)
     proc = boot(keel, [xv6_vm("xv6a", 1, disks[0]), xv6_vm("xv6b", 1, disks[1])], smp=2)
-    proc.expect_exact("init: starting sh", 120)
-    proc.expect_exact("init: starting sh", 120)
-    proc.send("\r")
-    proc.expect(re.escape(PROMPT), 60)
+    # the VMs' lines interleave, each tagged with its VM's name
+    # (wait_each reads whole lines: the prompts, which end none, come after)
+    wait_each(proc, ["xv6a", "xv6b"], "init: starting sh", timeout=120)
+    proc.read_for(2)
     run(proc, "echo only-in-a > note")
     assert "only-in-a" in run(proc, "cat note")
     focus(proc, "n", "xv6b")
-    proc.send("\r")
-    proc.expect(re.escape(PROMPT), 60)
     assert "cannot open note" in run(proc, "cat note")
     assert "only-in-a" not in run(proc, "ls")
     assert not KEEL_FATAL.search(proc.output)
