@@ -187,6 +187,7 @@ bench: deps all guests
 	$(MAKE) -C tests/guests $(if $(filter aarch64,$(ARCH)),CC="$(CC)") GUEST_DIRS=bench/guest bench schedbench
 	$(MAKE) -C tests/guests/riscv64 $(RV_BENCH_GUEST) bench
 	/usr/bin/python3 bench/run.py
+	/usr/bin/python3 bench/mmode.py
 
 clean:
 	rm -rf $(BUILD)
