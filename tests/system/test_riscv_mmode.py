@@ -136,3 +136,24 @@ def test_two_xv6_vms_keep_their_own_disks(keel, xv6, tmp_path):
     assert "cannot open note" in run(proc, "cat note")
     assert "only-in-a" not in run(proc, "ls")
     assert not KEEL_FATAL.search(proc.output)
+
+
+UBOOT_MMODE = "/usr/lib/u-boot/qemu-riscv64/u-boot.bin"
+
+
+def test_uboot_mmode_reaches_its_prompt(keel):
+    """Debian 12's U-Boot for QEMU virt in M-mode (qemu-riscv64), the
+    board's firmware natively, as a guest: its timer and IPIs from the
+    emulated CLINT the guest DT names, its prompt, a command."""
+    if not os.path.isfile(UBOOT_MMODE):
+        pytest.skip(f"{UBOOT_MMODE} missing (u-boot-qemu)")
+    proc = boot(keel, [f"name=uboot,cpus=1,mem=128M,kernel={UBOOT_MMODE},load=0x80000000"],
+                smp=1, timeout=60)
+    proc.expect(r"U-Boot 20\d\d", 60)
+    proc.expect("=> ", 60)
+    proc.send("version\r")
+    proc.expect(r"U-Boot 20\d\d\.\d+", 30)
+    proc.expect("=> ", 30)
+    proc.send("coninfo\r")
+    proc.expect(r"serial", 30)
+    assert not KEEL_FATAL.search(proc.output)
