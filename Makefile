@@ -13,7 +13,7 @@
 # tools and tests have always looked), the others into build/<arch>/.
 ARCH ?= aarch64
 .DEFAULT_GOAL := all
-ALL_ARCHES ?= aarch64 riscv64
+ALL_ARCHES ?= aarch64 riscv64 riscv64m
 BUILD := $(if $(filter aarch64,$(ARCH)),build,build/$(ARCH))
 include src/arch/$(ARCH)/arch.mk
 
@@ -189,6 +189,7 @@ bench: deps all guests
 	$(MAKE) -C tests/guests $(if $(filter aarch64,$(ARCH)),CC="$(CC)") GUEST_DIRS=bench/guest bench schedbench
 	$(MAKE) -C tests/guests/riscv64 $(RV_BENCH_GUEST) bench
 	/usr/bin/python3 bench/run.py
+	/usr/bin/python3 bench/mmode.py
 
 clean:
 	rm -rf $(BUILD)

@@ -16,8 +16,31 @@
 extern u64 rvm_clint, rvm_poweroff[];
 extern u64 hart_release[];
 
+/* Whether this hart's time CSR reads in M-mode (rvm_probe_time_csr). */
+static bool time_csr;
+
+/*
+ * The time CSR where the hart implements it (QEMU does): a CSR read instead
+ * of a device access on every exit that looks at the guest's timer. Real
+ * parts often leave it to the firmware (Keel) to emulate: an illegal
+ * instruction, taken here through the fixup, and mtime it is.
+ */
+void rvm_probe_time_csr(void)
+{
+    long err = 0;
+    u64 t = 0;
+
+    asm volatile("1: csrr %1, time\n"
+                 "2:\n.pushsection .ex_fixup, \"a\"\n.balign 8\n.dword 1b, 3f\n.popsection\n"
+                 ".pushsection .text.fixup, \"ax\"\n3: li %0, -1\nj 2b\n.popsection\n"
+                 : "+r"(err), "+r"(t) :: "memory");
+    time_csr = !err && t;
+}
+
 u64 arch_counter_read(void)
 {
+    if (likely(time_csr))
+        return csr_read(CSR_TIME);
     return *(volatile u64 *)(rvm_clint + CLINT_MTIME);
 }
 
