@@ -18,7 +18,7 @@ import sys
 
 SHT_RELA = 4
 # architecture -> (NONE, RELATIVE)
-RELOC_TYPES = {"aarch64": (0, 1027), "riscv64": (0, 3)}
+RELOC_TYPES = {"aarch64": (0, 1027), "riscv64": (0, 3), "riscv64m": (0, 3)}
 
 
 def sections(elf):
@@ -64,5 +64,5 @@ def main(arch, path):
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in RELOC_TYPES:
-        sys.exit("usage: check-relocs.py aarch64|riscv64 keel.elf")
+        sys.exit("usage: check-relocs.py aarch64|riscv64|riscv64m keel.elf")
     main(sys.argv[1], sys.argv[2])

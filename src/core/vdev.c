@@ -246,6 +246,10 @@ int vdev_attach(struct vm *vm, struct vdev *d, const struct vdev_type *type, uns
         ERROR("vm %s: cannot set up its %s %u", vm->cfg.name, type->name, index);
         return -1;
     }
+    if (vm->cfg.qemu_compat) {
+        d->t.vendor_id = VIRTIO_MMIO_VENDOR_QEMU;
+        d->t.version_1_optional = true;
+    }
     v->slot[slot] = d;
     v->order[v->nr++] = d;
     return 0;

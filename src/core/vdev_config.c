@@ -61,7 +61,10 @@ static bool line_passed_through(const struct vm_config *c, u32 line)
     return false;
 }
 
-/* keel,net = "name" (with an optional keel,mac-address) and keel,virtio-console. */
+/*
+ * keel,net = "name" (with an optional keel,mac-address), keel,virtio-console
+ * and keel,qemu-compat.
+ */
 const char *vdev_parse_vm(const void *fdt, int vm_node, struct vm_config *c)
 {
     int len;
@@ -69,6 +72,8 @@ const char *vdev_parse_vm(const void *fdt, int vm_node, struct vm_config *c)
     const u8 *mac;
 
     c->vconsole.enabled = fdt_getprop(fdt, vm_node, "keel,virtio-console", NULL) != NULL;
+    c->qemu_compat = fdt_getprop(fdt, vm_node, "keel,qemu-compat", NULL) != NULL;
+    net = fdt_getprop(fdt, vm_node, "keel,net", &len);
     if (!net)
         return NULL;
     if (len < 2 || len > VM_NET_NAME_MAX || net[len - 1] || strlen(net) != (size_t)len - 1)
@@ -103,17 +108,22 @@ static unsigned int vdev_slots(struct vm_config *c, unsigned int *slot[])
     return n;
 }
 
-/* After pt_parse: highest free slot first, skipping passed-through ones. */
+/*
+ * After pt_parse: highest free slot first, as QEMU fills its transports,
+ * skipping passed-through ones; lowest first with keel,qemu-compat
+ * (for guests that hard-code the first transport, as xv6 does).
+ */
 const char *vdev_assign_slots(struct vm_config *c)
 {
     unsigned int *slots[VM_MAX_DISKS + 2];
     unsigned int n = vdev_slots(c, slots);
-    int slot = GUEST_VIRTIO_COUNT - 1;
+    int step = c->qemu_compat ? 1 : -1;
+    int slot = c->qemu_compat ? 0 : GUEST_VIRTIO_COUNT - 1;
 
-    for (unsigned int d = 0; d < n; d++, slot--) {
-        while (slot >= 0 && slot_passed_through(c, (unsigned int)slot))
-            slot--;
-        if (slot < 0)
+    for (unsigned int d = 0; d < n; d++, slot += step) {
+        while (slot >= 0 && slot < GUEST_VIRTIO_COUNT && slot_passed_through(c, (unsigned int)slot))
+            slot += step;
+        if (slot < 0 || slot >= GUEST_VIRTIO_COUNT)
             return "no virtio-mmio slot left for its virtio devices (passthrough takes them)";
         if (line_passed_through(c, GUEST_VIRTIO_LINE((u32)slot)))
             return "a passed-through interrupt is the line of one of its virtio-mmio slots";

@@ -94,8 +94,10 @@ static int vm_prepare_boot(struct vm *vm)
     vm_console_reset(vm);
     if (vm_load_images(vm))
         return -1;
-    vm->vcpus[0]->entry = vm->entry;
-    vm->vcpus[0]->context = vm->dtb_ipa;
+    for (unsigned int i = 0; i < (vm->boot_all_vcpus ? vm->cfg.nr_vcpus : 1); i++) {
+        vm->vcpus[i]->entry = vm->entry;
+        vm->vcpus[i]->context = vm->dtb_ipa;
+    }
     vm->boots++;
     return 0;
 }
@@ -140,6 +142,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
     vm->id = nr_vms;
     vm->cfg = *cfg;
     vm->lock = (spinlock_t)SPINLOCK_INIT;
+    vm->boot_all_vcpus = arch_vm_boots_all_vcpus();
     if (arch_s2_create(vm) || vm_create_vcpus(vm))
         goto fail;
     vm->virq = virqchip_for_host();

@@ -63,12 +63,18 @@ static void vm_power_off_vcpus(struct vm *vm)
         set_power(vm->vcpus[i], VCPU_OFF);
 }
 
-/* Lock held: the power-on state, vCPU 0 about to start at vm->entry. */
+static unsigned int vm_boot_vcpus(const struct vm *vm)
+{
+    return vm->boot_all_vcpus ? vm->cfg.nr_vcpus : 1;
+}
+
+/* Lock held: the power-on state, vCPU 0 (or every vCPU) about to start at vm->entry. */
 static void vm_mark_running(struct vm *vm)
 {
     vm_power_off_vcpus(vm);
     set_state(vm, VM_RUNNING);
-    set_power(vm->vcpus[0], VCPU_ON_PENDING);
+    for (unsigned int i = 0; i < vm_boot_vcpus(vm); i++)
+        set_power(vm->vcpus[i], VCPU_ON_PENDING);
 }
 
 void vm_lifecycle_start(struct vm *vm)
@@ -76,7 +82,8 @@ void vm_lifecycle_start(struct vm *vm)
     spin_lock(&vm->lock);
     vm_mark_running(vm);
     spin_unlock(&vm->lock);
-    vcpu_kick(vm->vcpus[0]);
+    for (unsigned int i = 0; i < vm_boot_vcpus(vm); i++)
+        vcpu_kick(vm->vcpus[i]);
 }
 
 bool vm_lifecycle_stop(struct vm *vm, enum vm_state why)

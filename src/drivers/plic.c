@@ -1,11 +1,13 @@
 /*
  * The host's RISC-V PLIC (riscv-plic-spec 1.0.0) as Keel's irqchip: each
- * hart claims and completes on its own S-mode context, found through the
- * DT's interrupts-extended (an entry naming the hart's intc with IRQ 9,
- * S-mode external). Keel's IPIs are SBI IPIs, arriving as supervisor
- * software interrupts: the PLIC never sees them.
+ * hart claims and completes on its own context, found through the DT's
+ * interrupts-extended: the entry naming the hart's intc with IRQ 9 (S-mode
+ * external, Keel under OpenSBI) or 11 (M-mode external, Keel as the
+ * firmware): ARCH_PLIC_CONTEXT_IRQ. Keel's IPIs are software interrupts
+ * (SBI IPIs or the CLINT's msip): the PLIC never sees them.
  */
 #include <libfdt.h>
+#include <arch/arch_info.h>
 #include <keel/cpu.h>
 #include <keel/irqchip.h>
 #include <keel/log.h>
@@ -17,14 +19,17 @@
 #define PLIC_CLAIM(ctx) (0x200004UL + 0x1000UL * (ctx))
 #define PLIC_MAX_SOURCES 1024
 #define PLIC_MAX_CTX 64
-#define IRQ_S_EXT 9
+/* The external interrupt of the mode Keel runs in: 9 (S) under OpenSBI, 11 (M) as firmware. */
+#ifndef ARCH_PLIC_CONTEXT_IRQ
+#define ARCH_PLIC_CONTEXT_IRQ 9
+#endif
 
 void riscv_send_ipi(unsigned int cpu);
 
 const struct irqchip_ops *irqchip;
 static volatile u32 *plic;
 static u32 ndev;
-/* Per S-mode context: the hart it belongs to (~0: an M-mode or unused context). */
+/* Per context: the hart whose context it is for Keel (~0: another mode's, or unused). */
 static u64 ctx_hart[PLIC_MAX_CTX];
 static unsigned int nr_ctx;
 static u8 route[PLIC_MAX_SOURCES]; /* the Keel CPU each enabled source goes to */
@@ -70,7 +75,7 @@ static int plic_cpu_init(void)
     int ctx = ctx_of_hart(cpu_this()->hwid);
 
     if (ctx < 0) {
-        ERROR("PLIC: no S-mode context for hart %#lx", cpu_this()->hwid);
+        ERROR("PLIC: no context of its own for hart %#lx", cpu_this()->hwid);
         return -1;
     }
     *reg(PLIC_THRESHOLD(ctx)) = 0;
@@ -172,7 +177,7 @@ static void probe_contexts(const void *fdt, int node)
         int cpu = intc >= 0 ? dt_parent(fdt, intc) : -1;
         u64 hart, size;
         ctx_hart[nr_ctx] = ~0UL;
-        if (cpu >= 0 && fdt32_to_cpu(ie[i + 1]) == IRQ_S_EXT && dt_read_reg(fdt, cpu, 0, &hart, &size))
+        if (cpu >= 0 && fdt32_to_cpu(ie[i + 1]) == ARCH_PLIC_CONTEXT_IRQ && dt_read_reg(fdt, cpu, 0, &hart, &size))
             ctx_hart[nr_ctx] = hart;
         nr_ctx++;
     }

@@ -52,7 +52,7 @@ static bool vplic_source_ok(const struct vplic *p, u32 id)
 
 static unsigned int vplic_per_vcpu(enum vplic_layout layout)
 {
-    return layout == VPLIC_M_AND_S ? 2 : 1;
+    return layout == VPLIC_S_ONLY ? 1 : 2;
 }
 
 bool vplic_context_vcpu(const struct vplic *p, unsigned int context, unsigned int *vcpu)
@@ -62,6 +62,14 @@ bool vplic_context_vcpu(const struct vplic *p, unsigned int context, unsigned in
     if (context >= p->nr_contexts || context % per != per - 1)
         return false;
     *vcpu = context / per;
+    return true;
+}
+
+bool vplic_context_vcpu_m(const struct vplic *p, unsigned int context, unsigned int *vcpu)
+{
+    if (p->layout != VPLIC_M_AND_S_WIRED || context >= p->nr_contexts || context % 2)
+        return false;
+    *vcpu = context / 2;
     return true;
 }
 
@@ -106,7 +114,7 @@ static void vplic_update(struct vplic *p)
         if (level == p->eip[ctx])
             continue;
         p->eip[ctx] = level;
-        if (p->notify && vplic_context_vcpu(p, ctx, &vcpu))
+        if (p->notify && (vplic_context_vcpu(p, ctx, &vcpu) || vplic_context_vcpu_m(p, ctx, &vcpu)))
             p->notify(p->opaque, ctx, level);
     }
 }
@@ -128,7 +136,7 @@ int vplic_init(struct vplic *p, const struct vplic_config *cfg)
 {
     unsigned int per = vplic_per_vcpu(cfg->layout);
 
-    if ((cfg->layout != VPLIC_S_ONLY && cfg->layout != VPLIC_M_AND_S) || cfg->ndev < 1 ||
+    if (cfg->layout > VPLIC_M_AND_S_WIRED || cfg->ndev < 1 ||
         cfg->ndev > VPLIC_MAX_SOURCES || cfg->nr_vcpus < 1 ||
         cfg->nr_vcpus > VPLIC_MAX_CONTEXTS / per)
         return -1;
@@ -138,6 +146,7 @@ int vplic_init(struct vplic *p, const struct vplic_config *cfg)
     p->layout = cfg->layout;
     p->notify = cfg->notify;
     p->hw_complete = cfg->hw_complete;
+    p->no_level_refire = cfg->no_level_refire;
     p->opaque = cfg->opaque;
     memset(p->hw, 0, sizeof(p->hw));
     vplic_clear_state(p);
@@ -191,11 +200,21 @@ bool vplic_set_level(struct vplic *p, u32 source, bool level)
         return true;
     }
     vplic_set(p->level, source);
-    /* The first assertion is a request; one in service waits for the completion. */
-    if (!was && !vplic_test(p->claimed, source)) {
-        vplic_set(p->pending, source);
-        vplic_update(p);
+    if (was)
+        return true;
+    /*
+     * The first assertion is a request; one in service waits for the
+     * completion, where the line still high is the next request. Without
+     * that look at the line (no_level_refire), each assertion is one, kept
+     * as an edge is: QEMU's PLIC sets the pending bit on every raise.
+     */
+    if (vplic_test(p->claimed, source)) {
+        if (p->no_level_refire)
+            vplic_set(p->edge_held, source);
+        return true;
     }
+    vplic_set(p->pending, source);
+    vplic_update(p);
     return true;
 }
 
@@ -240,8 +259,10 @@ static u32 vplic_claim(struct vplic *p, unsigned int ctx)
 
 /*
  * "Interrupt Completion": ignored unless @id is enabled for @ctx. The
- * gateway then forwards the next request: the line still high, or an edge
- * that came during the service.
+ * gateway then forwards the next request: the line still high (unless
+ * no_level_refire: QEMU's sifive_plic does not look at it, and guests
+ * written against it, xv6's UART driver, never quiet a line they do not
+ * need), or an edge that came during the service.
  */
 static void vplic_complete(struct vplic *p, unsigned int ctx, u32 id)
 {
@@ -249,7 +270,7 @@ static void vplic_complete(struct vplic *p, unsigned int ctx, u32 id)
         !vplic_test(p->claimed, id))
         return;
     vplic_clear(p->claimed, id);
-    if (vplic_test(p->level, id) || vplic_test(p->edge_held, id)) {
+    if ((vplic_test(p->level, id) && !p->no_level_refire) || vplic_test(p->edge_held, id)) {
         vplic_clear(p->edge_held, id);
         vplic_set(p->pending, id);
     }

@@ -1,8 +1,9 @@
 /*
  * The vPLIC as the core sees it (keel/irqchip.h): one emulated PLIC per VM
- * at QEMU virt's address, with QEMU's context numbering (M-mode context 2i
- * wired to nothing, S-mode 2i+1 for vCPU i) so guests that hard-code it
- * work too. A context's output reaches its vCPU through the arch
+ * at QEMU virt's address, with QEMU's context numbering (M-mode context 2i,
+ * S-mode 2i+1 for vCPU i) so guests that hard-code it work too. The M-mode
+ * contexts are wired only where guests have an M-mode (Keel in M-mode:
+ * GUEST_VPLIC_LAYOUT). A context's output reaches its vCPU through the arch
  * (hvip.VSEIP); a passed-through source completes the host's claim when
  * the guest completes it. Line N is source N.
  */
@@ -12,6 +13,10 @@
 #include <keel/irqchip.h>
 #include <keel/vcpu_arch.h>
 #include <keel/vm.h>
+
+#ifndef GUEST_VPLIC_LAYOUT
+#define GUEST_VPLIC_LAYOUT VPLIC_M_AND_S /* guests in VS-mode have no M-mode */
+#endif
 
 /* QEMU virt's riscv,ndev: sources 1..95 (passthrough keeps host numbers, doorbells 80+). */
 #define VPLIC_NDEV 95
@@ -25,7 +30,9 @@ static void vplic_notify(void *opaque, unsigned int context, bool level)
     unsigned int cpu;
 
     if (vplic_context_vcpu(&vm->plic.model, context, &cpu) && vm->vcpus[cpu])
-        arch_vcpu_virq_output(vm->vcpus[cpu], level);
+        arch_vcpu_virq_output(vm->vcpus[cpu], IRQ_S_EXT_LINE, level);
+    else if (vplic_context_vcpu_m(&vm->plic.model, context, &cpu) && vm->vcpus[cpu])
+        arch_vcpu_virq_output(vm->vcpus[cpu], IRQ_M_EXT_LINE, level);
 }
 
 static void vplic_hw_complete(void *opaque, u32 source)
@@ -58,24 +65,31 @@ static int vplic_mmio_write(struct vcpu *v, u64 off, unsigned int size, u64 val)
 static void vplic_create_vm(struct vm *vm)
 {
     struct vplic_config cfg = {
-        .ndev = VPLIC_NDEV, .nr_vcpus = vm->cfg.nr_vcpus, .layout = VPLIC_M_AND_S,
+        .ndev = VPLIC_NDEV, .nr_vcpus = vm->cfg.nr_vcpus, .layout = GUEST_VPLIC_LAYOUT,
         .notify = vplic_notify, .hw_complete = vplic_hw_complete, .opaque = vm,
+        .no_level_refire = vm->cfg.qemu_compat,
     };
 
     vm->plic.lock = (spinlock_t)SPINLOCK_INIT;
     CHECK(vplic_init(&vm->plic.model, &cfg) == 0); /* vm_config bounds the vCPUs */
     vm_add_mmio(vm, GUEST_EMUL_BASE, vplic_size(&vm->plic.model), vplic_mmio_read,
                 vplic_mmio_write);
+#ifdef GUEST_CLINT_BASE
+    vclint_create_vm(vm);
+#endif
 }
 
 static void vplic_reset_vm(struct vm *vm)
 {
     spin_lock(&vm->plic.lock);
     vplic_reset(&vm->plic.model);
+#ifdef GUEST_CLINT_BASE
+    vclint_reset(&vm->plic.clint);
+#endif
     spin_unlock(&vm->plic.lock);
     for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
         if (vm->vcpus[i])
-            arch_vcpu_virq_output(vm->vcpus[i], false);
+            arch_vcpu_virq_output_clear(vm->vcpus[i]);
 }
 
 static int vplic_map(struct vm *vm)
@@ -126,6 +140,12 @@ static int vplic_dt_node(void *fdt, unsigned int ncpus, u32 phandle)
         ie[4 * i + 2] = cpu_to_fdt32(GUEST_DT_PHANDLE_HART_INTC(i));
         ie[4 * i + 3] = cpu_to_fdt32(IRQ_S_EXT_LINE);
     }
+#ifdef GUEST_CLINT_BASE
+    int err = vclint_dt_node(fdt, ncpus); /* the harts' other controller, beside the PLIC */
+
+    if (err)
+        return err;
+#endif
     return guest_dt_begin_node_at(fdt, "plic", GUEST_EMUL_BASE) ?:
            guest_dt_prop_strings(fdt, "compatible", compat) ?:
            fdt_property(fdt, "reg", reg, sizeof(reg)) ?:

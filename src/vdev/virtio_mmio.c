@@ -95,6 +95,7 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, vo
     t->irq = irq;
     t->error = error;
     t->ctx = ctx;
+    t->vendor_id = VIRTIO_MMIO_VENDOR;
     virtio_mmio_reset_state(t);
     return ok ? 0 : -1;
 }
@@ -207,7 +208,7 @@ static bool virtio_mmio_features_acceptable(struct virtio_mmio *t)
     u64 f = t->driver_features;
 
     if (t->driver_features_beyond || (f & ~virtio_mmio_offered(t)) ||
-        !(f & BIT(VIRTIO_F_VERSION_1)))
+        (!(f & BIT(VIRTIO_F_VERSION_1)) && !t->version_1_optional))
         return false;
     return !t->ops->features_ok || t->ops->features_ok(t->dev, f);
 }
@@ -338,7 +339,7 @@ static u32 virtio_mmio_reg_read(struct virtio_mmio *t, u64 reg)
     case DeviceID:
         return t->ops->device_id;
     case VendorID:
-        return VIRTIO_MMIO_VENDOR;
+        return t->vendor_id;
     case DeviceFeatures:
         return virtio_mmio_feature_word(virtio_mmio_offered(t), t->device_features_sel);
     case QueueNumMax:

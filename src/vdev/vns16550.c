@@ -113,13 +113,43 @@ static u32 vns16550_iir_id(const struct vns16550 *u)
     return IIR_NO_INT;
 }
 
+/* Where @id stands in IIR's priority order (RLS, then RDA/CTI, THRE, MS). */
+static unsigned int vns16550_iir_rank(u32 id)
+{
+    switch (id) {
+    case IIR_RLS:
+        return 4;
+    case IIR_RDA:
+    case IIR_CTI:
+        return 3;
+    case IIR_THRE:
+        return 2;
+    case IIR_MS:
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * The line follows "some enabled source is active". A source that outranks
+ * the one behind a line already high (data arriving while THRE is pending)
+ * is reported again, as a low-high pair: a level-sensitive PLIC cannot tell, one that forwards only
+ * when a device signals (QEMU's, keel,qemu-compat) needs it, or the data
+ * would wait behind a THRE interrupt its driver never acknowledges (xv6).
+ */
 static void vns16550_update_irq(struct vns16550 *u)
 {
-    bool level = vns16550_iir_id(u) != IIR_NO_INT;
+    u32 id = vns16550_iir_id(u);
+    bool level = id != IIR_NO_INT;
 
-    if (level == u->line)
+    if (level == u->line && (!level || vns16550_iir_rank(id) <= vns16550_iir_rank(u->line_id))) {
+        u->line_id = id;
         return;
+    }
+    if (u->irq && level && u->line)
+        u->irq(u->ctx, false);
     u->line = level;
+    u->line_id = id;
     if (u->irq)
         u->irq(u->ctx, level);
 }

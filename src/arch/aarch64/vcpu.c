@@ -120,6 +120,12 @@ static void feature_traps_load(void)
     }
 }
 
+/* Secondary vCPUs wait for PSCI CPU_ON (or a spin-table release). */
+bool arch_vm_boots_all_vcpus(void)
+{
+    return false;
+}
+
 void arch_vcpu_create(struct vcpu *v)
 {
     v->arch.vmpidr = BIT(31) | v->id; /* MPIDR_EL1 bit 31 is RES1; Aff0 = vCPU index */

@@ -1,8 +1,8 @@
 /*
- * Per-CPU basics for RISC-V: tp holds this hart's struct cpu while Keel
- * runs; the counter is the time CSR at the DT's timebase-frequency; the
- * other harts, the machine's power and Keel's own IPIs go through the SBI
- * implementation below Keel.
+ * Per-CPU basics for RISC-V in HS-mode (the rest: hart.c): the counter is
+ * the time CSR at the DT's timebase-frequency; the other harts, the
+ * machine's power and Keel's own IPIs go through the SBI implementation
+ * below Keel.
  */
 #include <arch/asm.h>
 #include <arch/csr.h>
@@ -12,41 +12,9 @@
 #include <keel/log.h>
 #include <keel/platform.h>
 
-struct cpu cpus[PLAT_MAX_CPUS];
-u64 riscv_timebase_hz; /* /cpus timebase-frequency (setup.c) */
-
-_Static_assert(__builtin_offsetof(struct cpu, vcpu) == CPU_VCPU, "asm.h CPU_VCPU");
-_Static_assert(__builtin_offsetof(struct cpu, stack_top) == CPU_STACK_TOP, "asm.h CPU_STACK_TOP");
-_Static_assert(__builtin_offsetof(struct cpu, scratch) == CPU_SCRATCH, "asm.h CPU_SCRATCH");
-
-struct cpu *cpu_this(void)
-{
-    struct cpu *c;
-
-    asm("mv %0, tp" : "=r"(c));
-    return c;
-}
-
-unsigned int arch_cpu_id(void)
-{
-    struct cpu *c = cpu_this();
-    return c ? c->id : 0;
-}
-
 u64 arch_counter_read(void)
 {
     return csr_read(CSR_TIME);
-}
-
-u64 arch_counter_freq(void)
-{
-    return riscv_timebase_hz;
-}
-
-/* Interrupts stay disabled in HS-mode: WFI wakes on any pending one that sie enables. */
-void arch_cpu_idle(void)
-{
-    asm volatile("wfi" ::: "memory");
 }
 
 struct sbiret sbi_ecall(unsigned long ext, unsigned long fid, unsigned long a0, unsigned long a1,
@@ -92,20 +60,3 @@ void riscv_send_ipi(unsigned int cpu)
 {
     sbi_ecall(SBI_EXT_IPI, SBI_EXT_IPI_SEND_IPI, 1, platform.cpu_hwid[cpu], 0, 0);
 }
-
-/* Keel runs untranslated: devices are reachable as they are. */
-int arch_map_device(u64 base, u64 size)
-{
-    return 0;
-}
-
-/* Harts are coherent with memory and with each other's data caches. */
-void arch_clean_dcache_range(u64 start, u64 size)
-{
-}
-
-void arch_clean_inval_dcache_range(u64 start, u64 size)
-{
-}
-
-bool arch_vcpu_can_share(void) { return false; }

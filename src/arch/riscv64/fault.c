@@ -1,10 +1,12 @@
 /*
- * Keel's own faults: an exception taken in HS-mode from HS-mode, panic()
+ * Keel's own faults: an exception Keel takes in its own mode (HS, or M on
+ * a hart without H: arch_info.h names the CSRs), panic()
  * and CHECK(). A guarded access (.ex_fixup) resumes at its fixup; anything
  * else is a Keel bug: everything needed to find it goes to the console,
  * then this hart stops. Other harts (and their guests) keep running.
  */
 #include <stdarg.h>
+#include <arch/arch_info.h>
 #include <arch/csr.h>
 #include <keel/arch.h>
 #include <keel/console.h>
@@ -14,10 +16,10 @@
 #include <keel/symbols.h>
 
 /* trap.S's frame: x[n] by register number (x[0] unused, x[2] the sp before the trap). */
-struct hs_frame {
+struct keel_frame {
     u64 x[32];
-    u64 sepc;
-    u64 sstatus;
+    u64 epc;     /* sepc or mepc */
+    u64 status;  /* sstatus or mstatus */
 };
 
 struct ex_fixup {
@@ -25,7 +27,7 @@ struct ex_fixup {
 };
 extern const struct ex_fixup __ex_fixup_start[], __ex_fixup_end[];
 
-void riscv_keel_trap(struct hs_frame *f);
+void riscv_keel_trap(struct keel_frame *f);
 
 static void print_symbol(const char *label, u64 addr)
 {
@@ -57,33 +59,33 @@ void arch_dump_backtrace(u64 fp)
     }
 }
 
-static bool try_fixup(struct hs_frame *f, u64 cause)
+static bool try_fixup(struct keel_frame *f, u64 cause)
 {
     if (cause & SCAUSE_INTERRUPT)
         return false;
     for (const struct ex_fixup *e = __ex_fixup_start; e < __ex_fixup_end; e++) {
-        if (e->insn == f->sepc) {
-            f->sepc = e->fixup;
+        if (e->insn == f->epc) {
+            f->epc = e->fixup;
             return true;
         }
     }
     return false;
 }
 
-void riscv_keel_trap(struct hs_frame *f)
+void riscv_keel_trap(struct keel_frame *f)
 {
-    u64 cause = csr_read(CSR_SCAUSE), tval = csr_read(CSR_STVAL);
+    u64 cause = csr_read(ARCH_CSR_CAUSE), tval = csr_read(ARCH_CSR_TVAL);
 
     if (try_fixup(f, cause))
         return;
     if (!console_panic_claim())
         arch_cpu_halt();
-    console_printf("\n*** Keel fault on cpu%u: scause %#lx in HS-mode ***\n", arch_cpu_id(),
-                   cause);
-    console_printf("  stval %016lx  sstatus %016lx\n", tval, f->sstatus);
+    console_printf("\n*** Keel fault on cpu%u: cause %#lx in " ARCH_MODE_NAME " ***\n",
+                   arch_cpu_id(), cause);
+    console_printf("  tval %016lx  status %016lx\n", tval, f->status);
     for (int i = 0; i < 32; i += 2)
         console_printf("  x%-2d %016lx  x%-2d %016lx\n", i, f->x[i], i + 1, f->x[i + 1]);
-    print_symbol("  PC  ", f->sepc);
+    print_symbol("  PC  ", f->epc);
     print_symbol("  RA  ", f->x[1]);
     arch_dump_backtrace(f->x[8]);
     arch_cpu_halt();
@@ -106,7 +108,7 @@ void __noreturn panic(const char *fmt, ...)
 
 void __noreturn arch_cpu_halt(void)
 {
-    csr_write(CSR_SIE, 0);
+    csr_write(ARCH_CSR_IE, 0);
     console_printf("cpu%u: stopped.\n", arch_cpu_id());
     console_panic_release();
     for (;;)

@@ -20,18 +20,14 @@ void __noreturn riscv_idle_on_fresh_stack(void);
 void riscv_send_ipi(unsigned int cpu);
 void riscv_vcpu_prepare_entry(struct vcpu *v);
 
-void arch_vm_init_stage2_regs(void)
+/* Secondary harts wait for SBI HSM hart_start. */
+bool arch_vm_boots_all_vcpus(void)
 {
+    return false;
 }
 
 void arch_vcpu_create(struct vcpu *v)
 {
-}
-
-/* The guest's hart ids are its vCPU indexes. */
-u64 arch_vcpu_dt_id(const struct vcpu *v)
-{
-    return v->id;
 }
 
 /* SBI's entry state for a hart (HSM hart_start, 9.1): a0 = hart id, a1 = opaque, satp 0, SIE 0. */
@@ -88,62 +84,9 @@ void arch_vcpu_quiesce(struct vcpu *v)
     csr_write(CSR_HGATP, 0);
 }
 
-/*
- * A RISC-V hart runs one vCPU: the configuration refuses to share one
- * (arch_vcpu_can_share), so the scheduler never switches here and none of
- * these can be reached. They stop Keel loudly rather than pretend.
- */
-void arch_vcpu_put(struct vcpu *v)
-{
-    panic("vm %s vcpu %u: switched off a RISC-V hart, which Keel does not share", v->vm->cfg.name,
-          v->id);
-}
-
-void arch_vcpu_load(struct vcpu *v)
-{
-    panic("vm %s vcpu %u: switched onto a RISC-V hart, which Keel does not share",
-          v->vm->cfg.name, v->id);
-}
-
-void arch_vcpu_remode(struct vcpu *v, bool full_save)
-{
-    (void)full_save;
-    panic("vm %s vcpu %u: a RISC-V hart changed mode, but Keel does not share one",
-          v->vm->cfg.name, v->id);
-}
-
-void arch_vcpu_migrate_out(struct vcpu *v)
-{
-    panic("vm %s vcpu %u: moved off a RISC-V hart, which Keel does not do", v->vm->cfg.name, v->id);
-}
-
-void arch_vcpu_migrated(struct vcpu *v)
-{
-    arch_vcpu_migrate_out(v);
-}
-
-bool arch_vcpu_has_work(struct vcpu *v)
-{
-    (void)v;
-    return true;
-}
-
-u64 arch_vcpu_vtimer_deadline(const struct vcpu *v)
-{
-    (void)v;
-    return ~0UL;
-}
-
 void arch_vcpu_resume(struct vcpu_regs *regs)
 {
     riscv_guest_enter(vcpu_of_regs(regs));
-}
-
-/* Nothing arms a timer queue on RISC-V yet: its timers are the guests' own (Sstc, SBI). */
-void arch_timer_program(u64 deadline)
-{
-    if (deadline != ~0UL)
-        panic("a timer queue deadline on RISC-V, which has none");
 }
 
 void vcpu_kick(struct vcpu *v)
@@ -176,18 +119,14 @@ void arch_zero_memory(void *p, u64 size)
         asm volatile(".insn i 0x0f, 2, x0, %0, 4" :: "r"(a) : "memory"); /* cbo.zero (a) */
 }
 
-void arch_vcpu_virq_output(struct vcpu *v, bool level)
+/* Only S-mode contexts are wired under H (vplic_ops.c): @irq is 9. */
+void arch_vcpu_virq_output(struct vcpu *v, unsigned int irq, bool level)
 {
     __atomic_store_n(&v->arch.seip, level, __ATOMIC_RELEASE);
     vcpu_kick(v);
 }
 
-/* No memory tagging on RISC-V: keel,mte is refused at configuration. */
-bool arch_mem_tagging_supported(void)
+void arch_vcpu_virq_output_clear(struct vcpu *v)
 {
-    return false;
-}
-
-void arch_zero_tags(void *p, u64 size)
-{
+    arch_vcpu_virq_output(v, 9, false);
 }

@@ -21,6 +21,12 @@ void arch_s2_sync_mapped(struct vm *vm);
 /* Unmaps everything (a rebuild); the root stays. */
 void arch_s2_clear(struct vm *vm);
 void arch_s2_destroy(struct vm *vm);
+/*
+ * Whether every vCPU of a VM starts at its entry when it boots (RISC-V
+ * harts out of reset, for guests that have their own M-mode) rather than
+ * vCPU 0 alone, the others waiting for a firmware call (PSCI, SBI HSM).
+ */
+bool arch_vm_boots_all_vcpus(void);
 /* A new vCPU's identity (v->vm and v->id are set): its MPIDR or hart id. */
 void arch_vcpu_create(struct vcpu *v);
 /* The reg of its node in the guest's /cpus. */
@@ -53,8 +59,21 @@ u64 arch_vcpu_pc(void);
 /* Handles the physical interrupts pending on this CPU; @vcpu may be NULL (idle). */
 void arch_irq_handle_pending(struct vcpu *vcpu);
 
-/* The VM's interrupt controller's output to @v changed (RISC-V: hvip.VSEIP); any CPU. */
-void arch_vcpu_virq_output(struct vcpu *v, bool level);
+/*
+ * The VM's interrupt controller's output to @v changed; any CPU. @irq: the
+ * hart's local interrupt it drives (RISC-V: 9 S-external, hvip.VSEIP under
+ * H; 11 M-external, for guests that have an M-mode).
+ */
+void arch_vcpu_virq_output(struct vcpu *v, unsigned int irq, bool level);
+/* Every such output to @v low (a reset). */
+void arch_vcpu_virq_output_clear(struct vcpu *v);
+/*
+ * A guest with an M-mode (Keel in M-mode): the emulated CLINT's lines to
+ * @v, any CPU. @mip_bit: the hart's mip bit the line drives (MSIP); @cmp:
+ * its timer compare, whose line the arch derives from the counter.
+ */
+void arch_vcpu_local_line(struct vcpu *v, u64 mip_bit, bool level);
+void arch_vcpu_timecmp(struct vcpu *v, u64 cmp);
 
 /* Zeroes guest memory fast (DC ZVA where allowed). */
 void arch_zero_memory(void *p, u64 size);

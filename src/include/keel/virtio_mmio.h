@@ -19,8 +19,10 @@
  *
  * The registers (4.2.2; names as the spec spells them):
  *  - MagicValue 0x74726976 ("virt"), Version 2, DeviceID from the ops (0 for
- *    an empty slot), VendorID VIRTIO_MMIO_VENDOR ("KEEL" read as
- *    little-endian bytes: 0x4c45454b).
+ *    an empty slot), VendorID vendor_id: VIRTIO_MMIO_VENDOR ("KEEL" read as
+ *    little-endian bytes: 0x4c45454b), or QEMU's where the VM's
+ *    configuration asks (keel,qemu-compat: xv6 insists on it). The
+ *    spec gives the field no meaning a driver may depend on.
  *  - DeviceFeatures: word DeviceFeaturesSel (0 or 1; 0 above) of what the
  *    device offers: its own bits (ops->features) plus the transport's:
  *    VIRTIO_F_VERSION_1, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX.
@@ -62,7 +64,9 @@
  *      set the FEATURES_OK device status bit") if the driver accepted a
  *      feature never offered, or not VIRTIO_F_VERSION_1 (6.1: a device "MAY
  *      fail to operate further if VIRTIO_F_VERSION_1 is not accepted"; this
- *      one has no legacy interface to fall back to), or the device's
+ *      one has no legacy interface to fall back to; version_1_optional lets
+ *      such a driver through, as QEMU's transports do: what it then drives
+ *      is this version 2 device, which is what xv6 expects), or the device's
  *      features_ok() refuses the set;
  *      DRIVER_OK is refused without FEATURES_OK; when it is set, every
  *      ready queue is looked at once, as if notified, in case the driver
@@ -110,6 +114,7 @@
 #define VIRTIO_MMIO_MAGIC 0x74726976  /* "virt" */
 #define VIRTIO_MMIO_VERSION 2
 #define VIRTIO_MMIO_VENDOR 0x4c45454b /* "KEEL" */
+#define VIRTIO_MMIO_VENDOR_QEMU 0x554d4551 /* "QEMU" */
 
 /* Reserved feature bit (virtio 1.2, chapter 6): a device compliant with version 1 or later. */
 #define VIRTIO_F_VERSION_1 32
@@ -185,6 +190,8 @@ struct virtio_mmio {
     void *dev;
     const struct virtq_mem *mem;
 
+    u32 vendor_id;                 /* VendorID: VIRTIO_MMIO_VENDOR after init; the owner may set it */
+    bool version_1_optional;       /* FEATURES_OK without VIRTIO_F_VERSION_1 (false after init) */
     u32 status;                    /* Status, DEVICE_NEEDS_RESET included */
     u32 device_features_sel;       /* DeviceFeaturesSel */
     u32 driver_features_sel;       /* DriverFeaturesSel */

@@ -17,6 +17,7 @@
 #include <keel/types.h>
 #include <keel/vcpu.h>
 #include <keel/vgic.h>
+#include <keel/vclint.h>
 #include <keel/vplic.h>
 #include <keel/vuart.h>
 #include <arch/guest_layout.h>
@@ -104,6 +105,15 @@ struct vm_config {
     unsigned int nr_disks;
     struct vm_net_cfg net;
     struct vm_vconsole_cfg vconsole;
+    /*
+     * keel,qemu-compat: its emulated devices behave as QEMU's do where a
+     * guest written against QEMU relies on how they differ from the specs
+     * (xv6 does): virtio-mmio transports with QEMU's VendorID, the lowest
+     * first, a driver that does not accept VIRTIO_F_VERSION_1 let through;
+     * the PLIC's gateway not forwarding a level still high at completion
+     * (QEMU's sifive_plic forwards only when a device signals).
+     */
+    bool qemu_compat;
 };
 
 struct mmio_region {
@@ -126,6 +136,7 @@ struct vm {
     spinlock_t ram_lock;   /* filling a block: a leaf but for the allocators' locks */
     u64 ram_blocks_filled; /* of those, since the last build (shell stat) */
     u64 entry, dtb_ipa;    /* where vCPU 0 starts, and x0 */
+    bool boot_all_vcpus;   /* every vCPU starts there, as harts out of reset (arch_vm_boots_all_vcpus) */
     bool reset_pending;    /* a rebuild is wanted: vCPU 0's CPU does it when all are out */
     bool building;         /* being rebuilt; no vCPU may enter */
     bool stop_after_build; /* stopped (shell) while building: stay stopped */
@@ -137,7 +148,8 @@ struct vm {
         struct vgic_dist vgic;
         struct {
             struct vplic model;
-            spinlock_t lock;
+            spinlock_t lock;   /* the CLINT's too */
+            struct vclint clint; /* guests with an M-mode (GUEST_CLINT_BASE) */
         } plic;
     };
     union vuart uart;      /* the console UART, GUEST_VUART's model */

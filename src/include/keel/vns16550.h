@@ -107,6 +107,7 @@ struct vns16550 {
     vns16550_irq_fn irq; /* may be NULL */
     void *ctx;           /* passed to both */
     bool line;           /* interrupt line level last reported through irq() */
+    u32 line_id;         /* the IIR source behind it when last reported */
 };
 
 /*

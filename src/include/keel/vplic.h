@@ -101,9 +101,10 @@
 enum vplic_layout {
     VPLIC_S_ONLY,  /* context i = vCPU i's S-mode: what Keel gives VMs */
     VPLIC_M_AND_S, /* context 2i = vCPU i's M-mode (no output), 2i + 1 = its S-mode: QEMU virt's numbering */
+    VPLIC_M_AND_S_WIRED, /* the same numbering, M-mode contexts wired too: guests that have an M-mode */
 };
 
-/* A context's external interrupt output changed (S-mode contexts only). */
+/* A wired context's external interrupt output changed (vplic_context_vcpu says whose). */
 typedef void (*vplic_notify_fn)(void *opaque, unsigned int context, bool level);
 /* The guest completed hardware-backed @source: end the host's claim of it. */
 typedef void (*vplic_complete_fn)(void *opaque, u32 source);
@@ -114,6 +115,7 @@ struct vplic_config {
     enum vplic_layout layout;
     vplic_notify_fn notify;        /* may be NULL */
     vplic_complete_fn hw_complete; /* may be NULL */
+    bool no_level_refire;          /* QEMU's gateway: a completion does not look at the line */
     void *opaque;                  /* passed to both */
 };
 
@@ -138,6 +140,7 @@ struct vplic {
     vplic_notify_fn notify;
     vplic_complete_fn hw_complete;
     void *opaque;
+    bool no_level_refire;
 };
 
 /*
@@ -163,6 +166,8 @@ void vplic_reset(struct vplic *p);
 u64 vplic_size(const struct vplic *p);
 /* The vCPU whose S-mode @context is; false for an M-mode context or one that does not exist. */
 bool vplic_context_vcpu(const struct vplic *p, unsigned int context, unsigned int *vcpu);
+/* Whether @context is wired to a vCPU's M-mode (VPLIC_M_AND_S_WIRED), and whose. */
+bool vplic_context_vcpu_m(const struct vplic *p, unsigned int context, unsigned int *vcpu);
 /* The S-mode context of @vcpu (< nr_vcpus). */
 unsigned int vplic_vcpu_context(const struct vplic *p, unsigned int vcpu);
 /* A context's output now: what notify() last said for it (false if it does not exist). */

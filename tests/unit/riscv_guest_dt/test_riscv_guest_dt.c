@@ -30,7 +30,8 @@ const struct irqchip_ops *irqchip;
 void vm_add_mmio(struct vm *vm, u64 base, u64 size,
                  int (*rd)(struct vcpu *, u64, unsigned int, u64 *),
                  int (*wr)(struct vcpu *, u64, unsigned int, u64)) {}
-void arch_vcpu_virq_output(struct vcpu *v, bool level) {}
+void arch_vcpu_virq_output(struct vcpu *v, unsigned int irq, bool level) {}
+void arch_vcpu_virq_output_clear(struct vcpu *v) {}
 void panic(const char *fmt, ...) { abort(); }
 
 extern const struct virqchip_ops vplic_ops;

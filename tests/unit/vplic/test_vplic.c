@@ -147,7 +147,8 @@ static void test_init_limits(void **state)
         { 95, 0, VPLIC_S_ONLY, -1, 0 },
         { 95, 33, VPLIC_S_ONLY, -1, 0 },
         { 95, 17, VPLIC_M_AND_S, -1, 0 },
-        { 95, 1, (enum vplic_layout)2, -1, 0 },
+        { 95, 1, (enum vplic_layout)3, -1, 0 },
+        { 95, 16, VPLIC_M_AND_S_WIRED, 0, 32 },
         { 1, 1, VPLIC_S_ONLY, 0, 1 },
         { 1023, 1, VPLIC_S_ONLY, 0, 1 },
         { 95, 32, VPLIC_S_ONLY, 0, 32 },
@@ -196,6 +197,19 @@ static void test_context_layouts(void **state)
     assert_false(vplic_context_vcpu(&f->p, 6, &vcpu));
     assert_false(vplic_context_vcpu(&f->p, 7, &vcpu));
     assert_int_equal(vplic_size(&f->p), 0x206000);
+    for (unsigned int c = 0; c < 6; c++)
+        assert_false(vplic_context_vcpu_m(&f->p, c, &vcpu));
+    /* The same numbering with the M-mode contexts wired (guests of Keel in M-mode) */
+    make(f, NDEV, 3, VPLIC_M_AND_S_WIRED);
+    for (unsigned int v = 0; v < 3; v++) {
+        vcpu = 99;
+        assert_true(vplic_context_vcpu_m(&f->p, 2 * v, &vcpu));
+        assert_int_equal(vcpu, v);
+        assert_false(vplic_context_vcpu_m(&f->p, 2 * v + 1, &vcpu));
+        assert_true(vplic_context_vcpu(&f->p, 2 * v + 1, &vcpu));
+        assert_int_equal(vcpu, v);
+    }
+    assert_false(vplic_context_vcpu_m(&f->p, 6, &vcpu));
 }
 
 static void check_reset_state(struct fixture *f)
@@ -678,6 +692,49 @@ static void test_m_and_s_layout_xv6(void **state)
     assert_int_equal(f->nev, 4);
 }
 
+/* Keel in M-mode: the M-mode contexts drive the vCPUs' M-external line too */
+static void test_m_contexts_wired(void **state)
+{
+    struct fixture *f = *state;
+
+    make(f, NDEV, 2, VPLIC_M_AND_S_WIRED);
+    route(f, 5, 1, 2); /* hart 1's M-mode context */
+    vplic_pulse(&f->p, 5);
+    assert_int_equal(f->nev, 1);
+    expect_event(f, 0, 2, true);
+    assert_int_equal(claim(f, 2), 5);
+    expect_event(f, 1, 2, false);
+}
+
+/*
+ * keel,qemu-compat's gateway (no_level_refire), as QEMU's PLIC behaves: a
+ * completion does not look at the line again, each assertion is a request
+ * (held while the source is in service).
+ */
+static void test_no_level_refire(void **state)
+{
+    struct fixture *f = *state;
+
+    make(f, NDEV, 1, VPLIC_S_ONLY);
+    f->p.no_level_refire = true;
+    route(f, 10, 1, 0);
+    vplic_set_level(&f->p, 10, true);
+    assert_int_equal(claim(f, 0), 10);
+    wr(f, CLAIM(0), 10); /* completed with the line still high: no new request */
+    assert_false(pending(f, 10));
+    assert_int_equal(claim(f, 0), 0);
+    /* low, high while in service: one request, forwarded at the completion */
+    vplic_set_level(&f->p, 10, false);
+    vplic_set_level(&f->p, 10, true);
+    assert_int_equal(claim(f, 0), 10);
+    vplic_set_level(&f->p, 10, false);
+    vplic_set_level(&f->p, 10, true);
+    assert_false(pending(f, 10));
+    wr(f, CLAIM(0), 10);
+    assert_true(pending(f, 10));
+    assert_int_equal(claim(f, 0), 10);
+}
+
 /* ---- what Linux's irq-sifive-plic driver does ---- */
 
 static void test_linux_driver(void **state)
@@ -963,6 +1020,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_init_limits, setup),
         cmocka_unit_test_setup(test_context_layouts, setup),
+        cmocka_unit_test_setup(test_m_contexts_wired, setup),
+        cmocka_unit_test_setup(test_no_level_refire, setup),
         cmocka_unit_test_setup(test_reset_values, setup),
         cmocka_unit_test_setup(test_priority_warl, setup),
         cmocka_unit_test_setup(test_threshold_warl, setup),

@@ -18,6 +18,7 @@
 #define ARCH_SHADOW_H
 
 #include <keel/types.h>
+#include <arch/mcsr.h> /* satp's fields */
 #include <arch/vhart.h>
 
 enum gpt_access { GPT_FETCH, GPT_LOAD, GPT_STORE };
@@ -27,7 +28,11 @@ struct gpt_mem {
     void *ctx;
     /* 0, or -1 if @gpa is not guest RAM (the walk then reports an access fault) */
     int (*read64)(void *ctx, u64 gpa, u64 *val);
-    /* an atomic compare-and-swap, as the hart's A/D update is (4.3.2 step 7): 0 or -1 */
+    /*
+     * An atomic compare-and-swap, as the hart's A/D update is (4.3.2 step
+     * 7): *@seen gets the value found at @gpa, replaced by @new_val iff it
+     * was @old. 0, or -1 if @gpa is not guest RAM (an access fault).
+     */
     int (*cas64)(void *ctx, u64 gpa, u64 old, u64 new_val, u64 *seen);
 };
 
@@ -39,15 +44,24 @@ struct gpt_result {
 
 /*
  * Translates @va for an @acc access at privilege @priv (U or S; M never
- * translates: the caller does not call this) with mstatus.SUM/MXR @sum,
- * @mxr, under guest satp @satp (Sv39 or Sv48; Bare is the caller's). 0, or
- * the exception cause the guest must take: EXC_{INST,LOAD,STORE}_PAGE_FAULT
- * or EXC_{INST,LOAD,STORE}_ACCESS (a PTE outside guest RAM).
+ * translates: the caller does not call this, and anything but U is checked
+ * as S) with mstatus.SUM/MXR @sum, @mxr, under guest satp @satp (Sv39 or
+ * Sv48; Bare is the caller's, any other MODE page-faults). 0, or the
+ * exception cause the guest must take: EXC_{INST,LOAD,STORE}_PAGE_FAULT or
+ * EXC_{INST,LOAD,STORE}_ACCESS (a PTE outside guest RAM). Non-leaf PTEs
+ * with D, A or U set page-fault (reserved bits, 4.3.1 and 4.3.2 step 3, as
+ * QEMU does); so do N and PBMT (no Svnapot, no Svpbmt). When the A/D update
+ * finds the PTE changed, the walk starts again from the root.
  */
 int gpt_walk(const struct gpt_mem *m, u64 satp, u64 va, enum gpt_access acc,
              enum vpriv priv, bool sum, bool mxr, struct gpt_result *out);
 
-/* A shadow tree. Table pages come from @alloc_page (zeroed 4 KiB) and go back through @free_page. */
+/*
+ * A shadow tree. Table pages come from @alloc_page (zeroed, 4 KiB aligned,
+ * their address is the host-physical one) and go back through @free_page;
+ * the caller sets those and @ctx before shadow_init. Nothing here fences:
+ * after map, unmap or clear the caller runs sfence.vma before the guest.
+ */
 struct shadow {
     u64 *root;
     unsigned int levels;        /* 3 (Sv39) or 4 (Sv48) */
@@ -56,17 +70,21 @@ struct shadow {
     void *ctx;
 };
 
-/* An empty tree of @levels levels; 0 or -1 (no page). */
+/* An empty tree of @levels (3 or 4) levels; 0 or -1 (no page, or another @levels). */
 int shadow_init(struct shadow *s, unsigned int levels);
 /*
  * Installs the 4 KiB leaf @va -> @hpa with @perms (PTE_R/W/X bits only; U,
- * A, D, V are added), replacing any leaf there. 0 or -1 (no page).
+ * A, D, V are added), replacing any leaf there. 0, or -1: no page, or
+ * nothing changed because @perms is not a leaf encoding (none, or W
+ * without R), @hpa is not a 4 KiB aligned 56-bit address, or @va is not
+ * canonical for the tree. A table allocated before running out stays.
  */
 int shadow_map(struct shadow *s, u64 va, u64 hpa, u64 perms);
-/* Removes the leaf for @va if there is one (sfence.vma with an address). */
+/* Removes the leaf for @va if there is one (sfence.vma with an address); frees no table. */
 void shadow_unmap(struct shadow *s, u64 va);
 /* Empties the tree, keeping the root (sfence.vma of everything). */
 void shadow_clear(struct shadow *s);
+/* Frees every table and the root (root NULL after). */
 void shadow_destroy(struct shadow *s);
 /* satp value (MODE and root PPN; ASID 0) naming this tree. */
 u64 shadow_satp(const struct shadow *s);

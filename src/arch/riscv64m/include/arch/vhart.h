@@ -21,7 +21,12 @@ enum vpriv { VPRIV_U = 0, VPRIV_S = 1, VPRIV_M = 3 };
 #define VHART_NR_PMP 16
 
 struct vhart_csrs {
-    u64 mstatus;        /* the one status register; sstatus is a view of it */
+    /*
+     * The one status register; sstatus is a view of it. SD is not stored:
+     * it is computed from FS on every read. A caller that finds the real
+     * mstatus.FS Dirty after the guest ran sets FS to Dirty here.
+     */
+    u64 mstatus;
     u64 misa;           /* fixed at vhart_reset: rv64 + the real hart's IMAFDC + S + U */
     u64 medeleg, mideleg;
     u64 mie;
@@ -29,9 +34,9 @@ struct vhart_csrs {
     u64 mtvec, mscratch, mepc, mcause, mtval;
     u64 mcounteren, menvcfg;
     u64 stvec, sscratch, sepc, scause, stval;
-    u64 satp;           /* as the guest wrote it (WARL: Bare, Sv39, Sv48 accepted) */
+    u64 satp;           /* as the guest wrote it (WARL: Bare, Sv39, Sv48 accepted; ASIDLEN 16) */
     u64 scounteren, senvcfg;
-    u8 pmpcfg[VHART_NR_PMP];
+    u8 pmpcfg[VHART_NR_PMP];   /* stored with their WARL and lock rules, never enforced */
     u64 pmpaddr[VHART_NR_PMP];
 };
 
@@ -58,7 +63,9 @@ struct vhart {
 
 /*
  * What an emulated instruction asks of the caller (vhart_emulate). Several
- * may be or-ed: VH_SATP with VH_MODE after an sret, for example.
+ * may be or-ed: VH_MODE with VH_IRQ after an sret, for example. Each bit
+ * says a value changed, not that it was written: a write of what a CSR
+ * already holds (satp included) reports nothing.
  */
 enum {
     VH_DONE = 0,          /* pc advanced; nothing else changed that the caller keeps */
@@ -67,15 +74,19 @@ enum {
     VH_SATP = BIT(2),     /* satp changed: the shadow's root is stale */
     VH_SFENCE = BIT(3),   /* sfence.vma: *fence_va / *fence_asid say what (see below) */
     VH_WFI = BIT(4),      /* wfi: the caller may idle until an interrupt is pending */
-    VH_IRQ = BIT(5),      /* mie/mip/mstatus.MIE/SIE/mideleg changed: re-check interrupts */
+    VH_IRQ = BIT(5),      /* mie/mip/mstatus.MIE/SIE/mideleg or priv changed: re-check interrupts */
     VH_FS = BIT(6),       /* mstatus.FS changed: the real one follows (vhart_real_fs) */
-    VH_COUNTEREN = BIT(7),/* what U-mode may read of time/cycle/instret changed */
+    VH_COUNTEREN = BIT(7),/* vhart_counteren() changed: a counteren write, or priv */
 };
 
 /* sfence.vma's operands: all ones means "every address" / "every ASID". */
 #define VH_FENCE_ALL (~0UL)
 
-/* misa as the real hart reports it (letters A-Z in bits 0-25); H is dropped, S and U set. */
+/*
+ * misa as the real hart reports it (letters A-Z in bits 0-25): the guest
+ * gets its I, M, A, F, D, C, plus S and U (no H, nor anything else). All
+ * else is 0, the lines too: the caller drives them again.
+ */
 void vhart_reset(struct vhart *h, u64 hartid, u64 real_misa, u64 entry);
 
 /*
@@ -83,7 +94,10 @@ void vhart_reset(struct vhart *h, u64 hartid, u64 real_misa, u64 entry);
  * mapping conventions": bits 9:8 the lowest privilege, 11:10 = 11 read-only).
  * 0, or -1: the access raises an illegal-instruction exception (the caller
  * delivers it with vhart_trap). time/cycle/instret are not handled here:
- * the real hart's counters serve them (vhart_counteren).
+ * the real hart's counters serve them (vhart_counteren). @effects (VH_*,
+ * 0 on failure) may be NULL. A read-modify-write of mip or sip must start
+ * from csr.mip, not from the value read, so as not to latch the SEIP line
+ * (3.1.9); vhart_emulate does.
  */
 int vhart_csr_read(struct vhart *h, unsigned int csr, u64 *val);
 int vhart_csr_write(struct vhart *h, unsigned int csr, u64 val, unsigned int *effects);
@@ -94,8 +108,10 @@ int vhart_csr_write(struct vhart *h, unsigned int csr, u64 val, unsigned int *ef
  * CSRRW/CSRRS/CSRRC and their immediate forms, MRET, SRET, WFI, SFENCE.VMA.
  * Anything else, or one the current privilege may not execute (mstatus.TVM,
  * TSR, TW honoured), delivers an illegal-instruction exception with
- * mtval/stval = @insn. Returns the VH_* effects; pc is advanced by 4 or
- * set by the return or the trap.
+ * mtval/stval = @insn. TW makes wfi in S trap at once (the spec's bounded
+ * wait is zero here); wfi in U always traps. Returns the VH_* effects; pc
+ * is advanced by 4 or set by the return or the trap. @fence_va and
+ * @fence_asid are written only with VH_SFENCE.
  */
 unsigned int vhart_emulate(struct vhart *h, u64 x[32], u32 insn, u64 *fence_va, u64 *fence_asid);
 
@@ -104,23 +120,28 @@ unsigned int vhart_emulate(struct vhart *h, u64 x[32], u32 insn, u64 *fence_va, 
  * bit 63) taken at h->pc: to M, or to S when delegated and the current
  * privilege is not M (3.1.8), updating the previous-privilege and
  * interrupt-enable stack, epc, cause, tval, and pc from mtvec/stvec
- * (vectored mode for interrupts). Returns VH_TRAP | VH_MODE (| VH_IRQ).
+ * (vectored mode for interrupts). Returns VH_TRAP | VH_MODE, with VH_IRQ
+ * and VH_COUNTEREN when those changed.
  */
 unsigned int vhart_trap(struct vhart *h, u64 cause, u64 tval);
 
 /*
- * The interrupt the guest takes now, or -1: pending (mip | lines) and
- * enabled (mie), at a privilege that is globally enabled (3.1.6.1, 3.1.9:
- * M-level ones above the current privilege or at M with MIE; S-level ones
- * delegated, at S with SIE or below S), in the priority order MEI, MSI,
- * MTI, SEI, SSI, STI.
+ * The interrupt the guest takes now (its number, without bit 63), or -1:
+ * pending (mip | lines) and enabled (mie), at a privilege that is globally
+ * enabled (3.1.6.1, 3.1.9: M-level ones above the current privilege or at
+ * M with MIE; S-level ones delegated, at S with SIE or below S), in the
+ * priority order MEI, MSI, MTI, SEI, SSI, STI, those bound for M before
+ * those bound for S.
  */
 int vhart_pending_irq(const struct vhart *h);
 
 /* Whether a wfi should end: some interrupt pending and enabled in mie, whatever the global enables. */
 bool vhart_wfi_wakes(const struct vhart *h);
 
-/* Sets or clears line bits (MIP_MSIP/MTIP/MEIP/SEIP). Returns true if mip changed. */
+/*
+ * Sets or clears line bits (MIP_MSIP/MTIP/MEIP/SEIP; others are ignored).
+ * Returns true if mip as the guest reads it changed.
+ */
 bool vhart_set_line(struct vhart *h, u64 bit, bool level);
 
 /*

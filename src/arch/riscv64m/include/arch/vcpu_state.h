@@ -1,0 +1,49 @@
+/*
+ * The M-mode port's part of a vCPU: its general registers, the virtual hart
+ * it believes it is (vhart.h), the shadow page tables it runs on
+ * (shadow.h), and the exit reasons it counts. Included by keel/vcpu.h.
+ */
+#ifndef ARCH_VCPU_STATE_H
+#define ARCH_VCPU_STATE_H
+
+#include <keel/types.h>
+#include <arch/shadow.h>
+#include <arch/vhart.h>
+
+/* x0..x31; x[0] is never read (x0 is zero) and trap.S saves x1..x31 in place. */
+struct vcpu_regs {
+    u64 x[32];
+};
+
+/* Which shadow serves the guest now: its S-mode (and M with MPRV) or its U-mode view. */
+enum { SHADOW_S, SHADOW_U, SHADOWS };
+
+struct vcpu_arch {
+    struct vhart h;
+    struct shadow shadow[SHADOWS];
+    /* what each shadow was built for: guest satp, SUM and MXR (flags bit 0 SUM, bit 1 MXR) */
+    u64 shadow_satp[SHADOWS];
+    u8 shadow_flags[SHADOWS];
+    u64 satp;           /* the real satp while the guest runs (exit.c: satp_pick) */
+    u64 mtimecmp;       /* the emulated CLINT's compare for this vhart (atomic) */
+    u64 lines;          /* MIP_MSIP, MEIP, SEIP as the vCLINT and vPLIC drive them (atomic) */
+    bool suspended;     /* in wfi, for the shell */
+    u64 fills, flushes; /* shadow leaves installed, shadows emptied */
+};
+
+enum exit_reason {
+    EXIT_INSN, EXIT_FILL, EXIT_MMIO, EXIT_TRAP, EXIT_IRQ, EXIT_OTHER, EXIT_REASONS
+};
+#define EXIT_REASON_NAMES { "insn", "fill", "mmio", "trap", "irq", "other" }
+
+static inline u64 vcpu_regs_get(const struct vcpu_regs *r, unsigned int n)
+{
+    return n ? r->x[n] : 0;
+}
+static inline void vcpu_regs_set(struct vcpu_regs *r, unsigned int n, u64 val)
+{
+    if (n)
+        r->x[n] = val;
+}
+
+#endif
