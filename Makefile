@@ -65,7 +65,7 @@ SRCS := $(wildcard src/arch/$(ARCH)/*.c src/arch/$(ARCH)/*.S src/core/*.c src/vd
 OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS)) $(ARCH_OBJS)
 DEPS := $(OBJS:.o=.d)
 
-.PHONY: all keel run test unit systest soak bench deps guests testguests idprobe clean FORCE
+.PHONY: all keel run test unit systest soak mmode-long bench deps guests testguests idprobe clean FORCE
 all: $(addprefix all-,$(ALL_ARCHES))
 keel all-$(ARCH): $(LIBFDT) $(BUILD)/keel.bin
 	@:
@@ -168,6 +168,14 @@ test: deps
 	$(MAKE) fuzz-short
 	$(MAKE) guests
 	$(MAKE) systest
+
+# Not part of `make test`: Keel in M-mode's long runs, xv6's whole
+# usertests -q and OpenSBI + Debian's Linux as one guest (tens of minutes).
+mmode-long: deps
+	$(MAKE) all
+	$(MAKE) guests
+	KEEL_MMODE_LONG=1 /usr/bin/python3 -m pytest -v tests/system/test_riscv_mmode.py \
+		-k "usertests_all or opensbi"
 
 # Not part of `make test`: the hostile guest beside Linux for SOAK_SECONDS, the
 # CPU_ON/SYSTEM_RESET race for SOAK_RACE_RESETS restarts, and 1,000 restarts

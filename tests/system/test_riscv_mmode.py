@@ -25,6 +25,12 @@ PROMPT = "$ "
 # spaces), fork/exit/wait (many satp switches), pipes (sleep/wakeup across
 # timer interrupts), and writes to the disk.
 USERTESTS = ("copyin", "copyout", "sbrkbasic", "exectest", "pipe1", "exitwait", "writetest")
+# The long runs (minutes): xv6's whole usertests -q, OpenSBI with Debian's
+# Linux as one guest. `make mmode-long` runs them (KEEL_MMODE_LONG=1).
+LONG = os.environ.get("KEEL_MMODE_LONG") == "1"
+long_run = pytest.mark.skipif(not LONG, reason="long: make mmode-long (KEEL_MMODE_LONG=1)")
+OPENSBI_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
+RV_LINUX = REPO / ".cache" / "guests" / "riscv64"
 
 
 def qemu_major():
@@ -156,4 +162,38 @@ def test_uboot_mmode_reaches_its_prompt(keel):
     proc.expect("=> ", 30)
     proc.send("coninfo\r")
     proc.expect(r"serial", 30)
+    assert not KEEL_FATAL.search(proc.output)
+
+
+@long_run
+def test_xv6_usertests_all(keel, xv6):
+    """xv6's own `usertests -q`, every quick test, to ALL TESTS PASSED."""
+    proc = boot(keel, [xv6_vm("xv6", 1, XV6 / "fs.img")], smp=1)
+    wait_shell(proc)
+    proc.send("usertests -q\r")
+    proc.expect_exact("usertests starting", 60)
+    proc.expect(r"ALL TESTS PASSED|FAILED|panic", 3600)
+    assert "ALL TESTS PASSED" in proc.child.after, proc.output[-2000:]
+
+
+@long_run
+def test_opensbi_and_linux_as_one_guest(keel, tmp_path):
+    """Full machine virtualization without H: OpenSBI's fw_jump (Debian 12's,
+    in the guest's M-mode) hands Debian 13's riscv64 Linux its S-mode; Linux
+    boots to the initramfs's shell and runs commands."""
+    image, initrd = RV_LINUX / "Image", RV_LINUX / "initramfs.cpio.gz"
+    if not (os.path.isfile(OPENSBI_JUMP) and image.is_file() and initrd.is_file()):
+        pytest.skip("fw_jump.bin or the riscv64 guest images missing "
+                    "(scripts/deps.sh, scripts/fetch-guests.sh --arch riscv64)")
+    fw = open(OPENSBI_JUMP, "rb").read()
+    both = tmp_path / "fw_jump+Image.bin"  # fw_jump jumps to RAM + 2 MiB
+    both.write_bytes(fw + bytes((2 << 20) - len(fw)) + image.read_bytes())
+    proc = boot(keel, [f"name=linux,cpus=1,mem=512M,kernel={both},load=0x80000000,"
+                       f"entry=0x80000000,initrd={initrd},bootargs=console=ttyS0"],
+                smp=1, timeout=600)
+    proc.expect_exact("OpenSBI", 120)
+    proc.expect(r"Linux version 6\.", 300)
+    proc.expect_exact("keel-guest# ", 600)
+    proc.send("uname -m; grep -c processor /proc/cpuinfo\r")
+    proc.expect(r"riscv64\s+1", 120)
     assert not KEEL_FATAL.search(proc.output)
