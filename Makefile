@@ -13,7 +13,7 @@
 # tools and tests have always looked), the others into build/<arch>/.
 ARCH ?= aarch64
 .DEFAULT_GOAL := all
-ALL_ARCHES ?= aarch64 riscv64
+ALL_ARCHES ?= aarch64 riscv64 riscv64m
 BUILD := $(if $(filter aarch64,$(ARCH)),build,build/$(ARCH))
 include src/arch/$(ARCH)/arch.mk
 
@@ -65,7 +65,7 @@ SRCS := $(wildcard src/arch/$(ARCH)/*.c src/arch/$(ARCH)/*.S src/core/*.c src/vd
 OBJS := $(patsubst src/%,$(BUILD)/obj/%.o,$(SRCS)) $(ARCH_OBJS)
 DEPS := $(OBJS:.o=.d)
 
-.PHONY: all keel run test unit systest soak bench deps guests testguests idprobe clean FORCE
+.PHONY: all keel run test unit systest soak mmode-long bench deps guests testguests idprobe clean FORCE
 all: $(addprefix all-,$(ALL_ARCHES))
 keel all-$(ARCH): $(LIBFDT) $(BUILD)/keel.bin
 	@:
@@ -118,13 +118,15 @@ deps:
 guests:
 	@bash scripts/fetch-guests.sh --arch all
 
-# Bare-metal test and demo guests (tests/guests) -> build/guests/*.elf, and
-# the RISC-V ones (tests/guests/riscv64, and the RISC-V bench guest) ->
-# build/guests/riscv64/*.elf
+# Bare-metal test and demo guests (tests/guests) -> build/guests/*.elf, the
+# RISC-V ones (tests/guests/riscv64, and the RISC-V bench guest) ->
+# build/guests/riscv64/*.elf, and the M-mode ones for Keel in M-mode
+# (tests/guests/riscv64m) -> build/guests/riscv64m/*.elf
 RV_BENCH_GUEST := GUEST_DIRS=bench/guest-riscv64
 testguests: $(LIBFDT)
 	$(MAKE) -C tests/guests $(if $(filter aarch64,$(ARCH)),CC="$(CC)") GUEST_DIRS="tests/guests/demo bench/guest tests/guests/hostile tests/guests/hvc tests/guests/ramzero tests/guests/sched"
 	$(MAKE) -C tests/guests/riscv64 $(RV_BENCH_GUEST)
+	$(MAKE) -C tests/guests/riscv64m
 
 # The ID registers of the CPU QEMU emulates, read at EL2 (tools/idprobe/run
 # prints them; docs/cpu-features.md is built from its output).
@@ -167,6 +169,14 @@ test: deps
 	$(MAKE) guests
 	$(MAKE) systest
 
+# Not part of `make test`: Keel in M-mode's long runs, xv6's whole
+# usertests -q and OpenSBI + Debian's Linux as one guest (tens of minutes).
+mmode-long: deps
+	$(MAKE) all
+	$(MAKE) guests
+	KEEL_MMODE_LONG=1 /usr/bin/python3 -m pytest -v tests/system/test_riscv_mmode.py \
+		-k "usertests_all or opensbi"
+
 # Not part of `make test`: the hostile guest beside Linux for SOAK_SECONDS, the
 # CPU_ON/SYSTEM_RESET race for SOAK_RACE_RESETS restarts, and 1,000 restarts
 # of one VM and of two VMs at once (tests/system/test_hostile.py).
@@ -187,6 +197,7 @@ bench: deps all guests
 	$(MAKE) -C tests/guests $(if $(filter aarch64,$(ARCH)),CC="$(CC)") GUEST_DIRS=bench/guest bench schedbench
 	$(MAKE) -C tests/guests/riscv64 $(RV_BENCH_GUEST) bench
 	/usr/bin/python3 bench/run.py
+	/usr/bin/python3 bench/mmode.py
 
 clean:
 	rm -rf $(BUILD)

@@ -136,11 +136,73 @@ void vdev_unlock(struct vdev *d)
         vdev_log_broken(d, err, queue);
 }
 
+static int vdev_read(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val);
+
+/*
+ * A slot with no device of Keel's: empty, as on QEMU, unless it holds a
+ * passed-through device's forwarded registers (QEMU's own virtio-mmio
+ * transport at 0x0a003e00: 512 bytes, trapped and replayed by
+ * core/passthrough.c; vdev_config.c keeps Keel's devices out of such
+ * slots). Their region is added before the window and wins vm_find_mmio(),
+ * but an MMIO exit tries the vCPU's last region first (vcpu_find_mmio),
+ * and after an access to a device of Keel's that is the window, which
+ * covers the forwarded slot too. Answered as an empty slot, such an access
+ * was lost: a QueueNotify never reached the device (its request waited for
+ * ever), an InterruptStatus read 0 and its ACK went nowhere (the line
+ * stayed high: an interrupt storm until Linux disabled the interrupt). So
+ * in a VM with passed-through devices the address goes to the region that
+ * owns it, which becomes the hint as vcpu_find_mmio() would have made it
+ * (the forwarding accessors take their region from it).
+ */
+static struct mmio_region *vdev_forwarded_region(struct vcpu *vcpu, u64 ipa)
+{
+    struct mmio_region *r = vm_find_mmio(vcpu->vm, ipa);
+
+    if (!r || r->read == vdev_read) /* the window itself: the slot is empty */
+        return NULL;
+    vcpu->mmio_hint = r;
+    return r;
+}
+
+static int __attribute__((noinline, cold)) vdev_forwarded_read(struct vcpu *vcpu, u64 off,
+                                                                unsigned int size, u64 *val)
+{
+    u64 ipa = GUEST_VIRTIO_BASE + off;
+    struct mmio_region *r = vdev_forwarded_region(vcpu, ipa);
+
+    return r ? r->read(vcpu, ipa - r->base, size, val)
+             : virtio_mmio_empty_read(off % GUEST_VIRTIO_STRIDE, size, val);
+}
+
+static int __attribute__((noinline, cold)) vdev_forwarded_write(struct vcpu *vcpu, u64 off,
+                                                                 unsigned int size, u64 val)
+{
+    u64 ipa = GUEST_VIRTIO_BASE + off;
+    struct mmio_region *r = vdev_forwarded_region(vcpu, ipa);
+
+    return r ? r->write(vcpu, ipa - r->base, size, val)
+             : virtio_mmio_empty_write(off % GUEST_VIRTIO_STRIDE, size);
+}
+
+/* Inline in vdev_read and vdev_write: one load and a branch more than an empty slot's answer. */
+static inline __attribute__((always_inline)) int vdev_no_device(struct vcpu *vcpu, u64 off,
+                                                                unsigned int size, u64 *val,
+                                                                bool write)
+{
+    if (unlikely(vcpu->vm->cfg.nr_pt))
+        return write ? vdev_forwarded_write(vcpu, off, size, *val)
+                     : vdev_forwarded_read(vcpu, off, size, val);
+    off %= GUEST_VIRTIO_STRIDE;
+    return write ? virtio_mmio_empty_write(off, size) : virtio_mmio_empty_read(off, size, val);
+}
+
 /*
  * The whole window: the slot picks the transport, the offset in it the
  * register. A VM without devices has no vm_virtio: every slot is empty.
+ * Inlined into vdev_read and vdev_write, each its own direction's code.
  */
-static int vdev_access(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val, bool write)
+static inline __attribute__((always_inline)) int vdev_access(struct vcpu *vcpu, u64 off,
+                                                           unsigned int size, u64 *val, bool write)
 {
     struct vm_virtio *v = vcpu->vm->virtio;
     struct vdev *d = v ? v->slot[off / GUEST_VIRTIO_STRIDE] : NULL;
@@ -148,7 +210,7 @@ static int vdev_access(struct vcpu *vcpu, u64 off, unsigned int size, u64 *val, 
     int ret;
 
     if (!d)
-        return write ? virtio_mmio_empty_write(reg, size) : virtio_mmio_empty_read(reg, size, val);
+        return vdev_no_device(vcpu, off, size, val, write);
     vdev_lock(d);
     ret = write ? virtio_mmio_write(&d->t, reg, size, *val) : virtio_mmio_read(&d->t, reg, size, val);
     vdev_unlock(d);
@@ -255,7 +317,8 @@ static int vdev_add_window(struct vm *vm)
  * Every build: the window, each type's per-boot work, then the transport
  * reset (the virqchip's reset_vm drops their lines). After
  * vm_map_passthrough, so forwarded slots precede the window in vm->mmio
- * and win the lookup.
+ * and win the lookup (and the window hands on what its hint catches of
+ * them: vdev_no_device).
  */
 int vdev_build(struct vm *vm)
 {

@@ -4,7 +4,9 @@
  * its lines reaching the vCPUs through the arch (arch_vcpu_local_line,
  * arch_vcpu_timecmp). Built with the vPLIC (vplic_ops.c).
  */
+#include <libfdt.h>
 #include <keel/arch.h>
+#include <keel/guest_dt.h>
 #include <keel/irqchip.h>
 #include <keel/panic.h>
 #include <keel/vcpu_arch.h>
@@ -55,6 +57,32 @@ static int clint_mmio_write(struct vcpu *v, u64 off, unsigned int size, u64 val)
     ret = vclint_write(&vm->plic.clint, off, size, val);
     spin_unlock(&vm->plic.lock);
     return ret;
+}
+
+/*
+ * QEMU virt's node (riscv/sifive,clint0.yaml): each hart's software (3) and
+ * timer (7) interrupts. Firmware finds its timer and IPIs through it
+ * (U-Boot's M-mode build stops without it).
+ */
+int vclint_dt_node(void *fdt, unsigned int ncpus)
+{
+    static const char compat[] = "sifive,clint0\0riscv,clint0";
+    fdt32_t ie[4 * GUEST_DT_MAX_HARTS];
+    fdt64_t reg[2] = { cpu_to_fdt64(GUEST_CLINT_BASE), cpu_to_fdt64(VCLINT_SIZE) };
+
+    if (ncpus > GUEST_DT_MAX_HARTS)
+        return -FDT_ERR_BADVALUE;
+    for (unsigned int i = 0; i < ncpus; i++) {
+        ie[4 * i] = cpu_to_fdt32(GUEST_DT_PHANDLE_HART_INTC(i));
+        ie[4 * i + 1] = cpu_to_fdt32(3);
+        ie[4 * i + 2] = cpu_to_fdt32(GUEST_DT_PHANDLE_HART_INTC(i));
+        ie[4 * i + 3] = cpu_to_fdt32(7);
+    }
+    return guest_dt_begin_node_at(fdt, "clint", GUEST_CLINT_BASE) ?:
+           guest_dt_prop_strings(fdt, "compatible", compat) ?:
+           fdt_property(fdt, "reg", reg, sizeof(reg)) ?:
+           fdt_property(fdt, "interrupts-extended", ie, (int)(4 * ncpus * sizeof(ie[0]))) ?:
+           fdt_end_node(fdt);
 }
 
 void vclint_create_vm(struct vm *vm)

@@ -200,11 +200,21 @@ bool vplic_set_level(struct vplic *p, u32 source, bool level)
         return true;
     }
     vplic_set(p->level, source);
-    /* The first assertion is a request; one in service waits for the completion. */
-    if (!was && !vplic_test(p->claimed, source)) {
-        vplic_set(p->pending, source);
-        vplic_update(p);
+    if (was)
+        return true;
+    /*
+     * The first assertion is a request; one in service waits for the
+     * completion, where the line still high is the next request. Without
+     * that look at the line (no_level_refire), each assertion is one, kept
+     * as an edge is: QEMU's PLIC sets the pending bit on every raise.
+     */
+    if (vplic_test(p->claimed, source)) {
+        if (p->no_level_refire)
+            vplic_set(p->edge_held, source);
+        return true;
     }
+    vplic_set(p->pending, source);
+    vplic_update(p);
     return true;
 }
 

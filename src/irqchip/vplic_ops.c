@@ -140,6 +140,12 @@ static int vplic_dt_node(void *fdt, unsigned int ncpus, u32 phandle)
         ie[4 * i + 2] = cpu_to_fdt32(GUEST_DT_PHANDLE_HART_INTC(i));
         ie[4 * i + 3] = cpu_to_fdt32(IRQ_S_EXT_LINE);
     }
+#ifdef GUEST_CLINT_BASE
+    int err = vclint_dt_node(fdt, ncpus); /* the harts' other controller, beside the PLIC */
+
+    if (err)
+        return err;
+#endif
     return guest_dt_begin_node_at(fdt, "plic", GUEST_EMUL_BASE) ?:
            guest_dt_prop_strings(fdt, "compatible", compat) ?:
            fdt_property(fdt, "reg", reg, sizeof(reg)) ?:

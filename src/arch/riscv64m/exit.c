@@ -582,17 +582,19 @@ static void deps_add(struct sc_entry *e, const struct pt_track *t, const struct 
  * emulated instead. @w: the walk it came from (its tables are the leaf's
  * dependencies), NULL for the physical map's.
  */
-static void leaf_fill(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 hpa, u64 perms,
+static bool leaf_fill(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 hpa, u64 perms,
                       const struct walk_ctx *w)
 {
     struct vmmu *m = vmmu_of(v->vm);
     struct sc_entry *e = shadow_cur(v);
 
-    if (!(perms & access_perm(acc)))
-        return access_fault(v, acc, va, gpa, "not allowed by the VM's map");
+    if (!(perms & access_perm(acc))) {
+        access_fault(v, acc, va, gpa, "not allowed by the VM's map");
+        return false;
+    }
     if (pt_tracked(&m->track, gpa)) {
         if (acc == GPT_STORE && pt_store(v, m, gpa, hpa))
-            return;
+            return false;
         if (pt_tracked(&m->track, gpa))
             perms &= ~PTE_W;
     }
@@ -600,7 +602,7 @@ static void leaf_fill(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 
         VM_WARN(v->vm, "vm %s vcpu %u: no memory for a shadow table; emptied", v->vm->cfg.name,
                 v->id);
         e->empty = true;
-        return;
+        return false;
     }
     if (w)
         deps_add(e, &m->track, w, va);
@@ -609,6 +611,7 @@ static void leaf_fill(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 
     v->exits[EXIT_FILL]++;
     v->arch.fills++;
     tlb_flush_page(va, ASID_OF_SHADOW(v->arch.sc.cur));
+    return true;
 }
 
 /* A translated access: the guest's walk (which tracks the frames it reads), then its leaf. */
@@ -631,7 +634,8 @@ static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, 
     if (!host_page(v->vm, r.gpa, &hpa, &perms))
         return mmio_emulate(v, acc, va, r.gpa);
     perms &= shadow_perms(&r, p, sum, mxr);
-    leaf_fill(v, acc, va, r.gpa, hpa, perms, &w);
+    if (leaf_fill(v, acc, va, r.gpa, hpa, perms, &w) && r.level > shadow_cur(v)->span)
+        shadow_cur(v)->span = (u8)r.level;
 }
 
 /*
@@ -666,9 +670,12 @@ static void page_fault(struct vcpu *v, u64 cause, u64 va)
 
 /*
  * sfence.vma (4.2.1): shadows built since the VM's last page-table write
- * are kept; the others lose the one leaf named, or all (emptied before they
- * serve again). ASIDs are not looked at: a shadow is a function of the
- * tables alone, and fencing more than asked is allowed.
+ * are kept; the others lose what the fence names (emptied before they
+ * serve again if it names every address). An address invalidates every
+ * translation holding the leaf PTE for it: where a shadow has leaves from
+ * guest superpages, the 4 KiB ones of the whole block around the address
+ * (as large as its largest such superpage) go. ASIDs are not looked at: a
+ * shadow is a function of the tables alone, and fencing more is allowed.
  */
 static void shadows_fence(struct vcpu *v, u64 va)
 {
@@ -679,9 +686,16 @@ static void shadows_fence(struct vcpu *v, u64 va)
     if (va == VH_FENCE_ALL)
         return sc_fence_all(&v->arch.sc, wgen, trusted);
     for (unsigned int i = 0; i < SHADOW_CACHE; i++) {
-        if (sc_fence_one(&v->arch.sc, i, wgen, trusted)) {
-            shadow_unmap(&v->arch.sc.e[i].tree, va);
+        struct sc_entry *e = &v->arch.sc.e[i];
+
+        if (!sc_fence_one(&v->arch.sc, i, wgen, trusted))
+            continue;
+        if (!e->span) {
+            shadow_unmap(&e->tree, va);
             tlb_flush_page(va, ASID_OF_SHADOW(i));
+        } else {
+            shadow_unmap_block(&e->tree, va, e->span);
+            tlb_flush_asid(ASID_OF_SHADOW(i));
         }
     }
 }

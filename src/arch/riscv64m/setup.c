@@ -93,6 +93,41 @@ static void parse_cpu(const void *fdt, u64 hartid)
     }
 }
 
+/*
+ * Extensions of the hart a guest in U-mode cannot use as the ISA string
+ * promises: Sstc's stimecmp is an S-mode CSR Keel does not emulate, and the
+ * cache-block operations need menvcfg/senvcfg enables it does not give. They
+ * go from the string the guests' CPU nodes are built from.
+ */
+static bool isa_dropped(const char *name, size_t len)
+{
+    static const char *const drop[] = { "sstc", "zicbom", "zicboz" };
+
+    for (unsigned int i = 0; i < ARRAY_SIZE(drop); i++)
+        if (strlen(drop[i]) == len && !strncmp(drop[i], name, len))
+            return true;
+    return false;
+}
+
+/* "rv64imafdc_zicsr_sstc_...": the multi-letter names after each '_', compacted in place. */
+static void isa_drop_unvirtualized(void)
+{
+    char *out = strchr(riscv_isa, '_');
+
+    for (const char *p = out; p && *p;) {
+        const char *end = strchr(p + 1, '_');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+
+        if (!isa_dropped(p + 1, len - 1)) {
+            memmove(out, p, len);
+            out += len;
+        }
+        p = end;
+    }
+    if (out)
+        *out = '\0';
+}
+
 static void parse_clint(const void *fdt)
 {
     static const char *const compat[] = { "riscv,clint0", "sifive,clint0" };
@@ -159,6 +194,7 @@ void __noreturn boot_primary(u64 hartid, u64 dtb)
     if (!dt_err) {
         boot_hart_first(hartid);
         parse_cpu(fdt, hartid);
+        isa_drop_unvirtualized();
         parse_clint(fdt);
         parse_poweroff(fdt);
     }

@@ -269,6 +269,30 @@ static void free_below(struct shadow *s, u64 *table, unsigned int level)
     }
 }
 
+void shadow_unmap_block(struct shadow *s, u64 va, unsigned int level)
+{
+    u64 *table = s->root, *slot;
+
+    if (!level)
+        return shadow_unmap(s, va);
+    if (level >= s->levels || !va_canonical(va, s->levels))
+        return;
+    /* down to the entry at @level that covers the block: a pointer, never a leaf here */
+    for (unsigned int l = s->levels - 1; l > level; l--) {
+        slot = &table[vpn(va, l)];
+        if (!*slot)
+            return;
+        table = pte_table(*slot);
+    }
+    slot = &table[vpn(va, level)];
+    if (!*slot)
+        return;
+    if (level > 1)
+        free_below(s, pte_table(*slot), level - 1);
+    s->free_page(s->ctx, pte_table(*slot));
+    *slot = 0;
+}
+
 void shadow_clear(struct shadow *s)
 {
     free_below(s, s->root, s->levels - 1);
@@ -345,28 +369,6 @@ bool pt_stored(struct pt_track *t, u64 gpa, unsigned int size)
 
 /* ---- a vCPU's cache of shadows ---- */
 
-void shadow_zap(struct shadow *s, u64 va, unsigned int level)
-{
-    u64 *table = s->root;
-
-    if (level + 1 >= s->levels)
-        return shadow_clear(s);
-    for (unsigned int l = s->levels - 1; l > level + 1; l--) {
-        u64 *slot = &table[vpn(va, l)];
-        if (!*slot)
-            return;
-        table = pte_table(*slot);
-    }
-    /* table is at level + 1: its entry for va points at the shadow's own level-@level table */
-    u64 *slot = &table[vpn(va, level + 1)];
-    if (!*slot)
-        return;
-    if (level > 0)
-        free_below(s, pte_table(*slot), level);
-    s->free_page(s->ctx, pte_table(*slot));
-    *slot = 0;
-}
-
 u64 shadow_key(u64 satp, enum vpriv view, bool sum, bool mxr)
 {
     u64 bits = (view == VPRIV_U ? 1 : 2) | (sum ? 4 : 0) | (mxr ? 8 : 0);
@@ -435,13 +437,19 @@ bool sc_refresh(struct sc_entry *e, const u64 *stamp, u64 ggen, u64 wgen, bool t
     if (e->empty || !trusted || ggen > e->gen || e->ndeps > SC_DEPS) {
         shadow_clear(&e->tree);
         e->ndeps = 0;
+        e->span = 0;
         gone = true;
     } else if (e->gen != wgen) {
         for (unsigned int i = 0; i < e->ndeps; i++) {
-            if (__atomic_load_n(&stamp[e->deps[i].frame], __ATOMIC_SEQ_CST) > e->gen) {
-                shadow_zap(&e->tree, e->deps[i].va, e->deps[i].level);
-                gone = true;
-            }
+            const struct sc_dep *d = &e->deps[i];
+            if (__atomic_load_n(&stamp[d->frame], __ATOMIC_SEQ_CST) <= e->gen)
+                continue;
+            /* what a table of level l translates: the block of level l + 1 around the address */
+            if (d->level + 1 >= e->tree.levels)
+                shadow_clear(&e->tree);
+            else
+                shadow_unmap_block(&e->tree, d->va, d->level + 1);
+            gone = true;
         }
     }
     e->gen = wgen;

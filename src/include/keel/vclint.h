@@ -62,6 +62,8 @@ int vclint_write(struct vclint *c, u64 off, unsigned int size, u64 val);
 struct vm;
 /* The VM glue (irqchip/vclint_ops.c): the device at GUEST_CLINT_BASE. */
 void vclint_create_vm(struct vm *vm);
+/* Its node in the guest DT of a VM with @ncpus harts (a libfdt error, or 0). */
+int vclint_dt_node(void *fdt, unsigned int ncpus);
 
 /* Whether @hart's timer line is high at @now. */
 static inline bool vclint_timer_due(const struct vclint *c, unsigned int hart, u64 now)

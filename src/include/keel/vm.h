@@ -232,7 +232,10 @@ static inline struct mmio_region *vm_find_mmio(struct vm *vm, u64 ipa)
  * interrupt controller), so the region of its last exit is tried first,
  * one compare. Regions are only ever added (at creation; forwarded
  * passthrough ones when the VM is built), never moved or removed, so the
- * hint stays a valid slot of vm->mmio for the VM's lifetime.
+ * hint stays a valid slot of vm->mmio for the VM's lifetime. They nest in
+ * one place: a forwarded sub-page region inside the virtio window, which
+ * vm_find_mmio() finds first but a hint on the window catches; the
+ * window gives such accesses to it (core/vdev.c, vdev_no_device).
  */
 static inline struct mmio_region *vcpu_find_mmio(struct vcpu *v, u64 ipa)
 {

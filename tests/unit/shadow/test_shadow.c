@@ -825,6 +825,60 @@ static void test_shadow_unmap(void **state)
     assert_smap(a, 0x3000, PTE_R);
 }
 
+/*
+ * shadow_unmap_block: every leaf of the aligned block around the address
+ * goes and the tables below it are freed; leaves outside it stay. What
+ * sfence.vma with an address needs when the guest's leaf was a superpage.
+ */
+static void test_shadow_unmap_block(void **state)
+{
+    const u64 mb2 = BIT(21), gb = BIT(30);
+    u64 base = tva(7) & ~(mb2 - 1), next = base + mb2;
+    u64 g = tva(8) & ~(gb - 1), gnext = g + gb;
+    unsigned int live, allocs;
+
+    assert_int_equal(shadow_map(&sh, base, 0x1000, RWX), 0);
+    assert_int_equal(shadow_map(&sh, base + mb2 - PAGE_SIZE, 0x2000, PTE_R), 0);
+    assert_int_equal(shadow_map(&sh, next, 0x3000, PTE_R), 0);
+    live = hp.live;
+    shadow_unmap_block(&sh, base + 0x12345, 1); /* any address in the 2 MiB */
+    assert_smap(base, 0, 0);
+    assert_smap(base + mb2 - PAGE_SIZE, 0, 0);
+    assert_smap(next, 0x3000, PTE_R);
+    assert_int_equal(hp.live, live - 1); /* the block's level-0 table */
+    shadow_unmap_block(&sh, base, 1);    /* gone already: nothing */
+    assert_int_equal(hp.live, live - 1);
+    assert_int_equal(shadow_map(&sh, base + PAGE_SIZE, 0x4000, PTE_R), 0); /* maps again */
+    assert_smap(base + PAGE_SIZE, 0x4000, PTE_R);
+    /* level 0 is shadow_unmap */
+    shadow_unmap_block(&sh, next + 0x10, 0);
+    assert_smap(next, 0, 0);
+    /* 1 GiB: two 2 MiB stretches in it (a level-1 and two level-0 tables), one beyond */
+    assert_int_equal(shadow_map(&sh, g, 0x5000, PTE_R), 0);
+    assert_int_equal(shadow_map(&sh, g + 3 * mb2, 0x6000, PTE_R), 0);
+    assert_int_equal(shadow_map(&sh, gnext, 0x7000, PTE_R), 0);
+    live = hp.live;
+    shadow_unmap_block(&sh, g + gb - 1, 2);
+    assert_smap(g, 0, 0);
+    assert_smap(g + 3 * mb2, 0, 0);
+    assert_smap(gnext, 0x7000, PTE_R);
+    assert_int_equal(hp.live, live - 3);
+    /* 512 GiB: only Sv48 has it; past the tree's levels, or not canonical: ignored */
+    allocs = hp.allocs;
+    live = hp.live;
+    shadow_unmap_block(&sh, gnext, levels);
+    shadow_unmap_block(&sh, BIT(63), 1);
+    assert_smap(gnext, 0x7000, PTE_R);
+    assert_int_equal(hp.live, live);
+    if (levels == 4) { /* tva(8)'s root slot, not tva(7)'s */
+        shadow_unmap_block(&sh, gnext, 3);
+        assert_smap(gnext, 0, 0);
+        assert_smap(base + PAGE_SIZE, 0x4000, PTE_R);
+        assert_int_equal(hp.live, live - 3); /* its level-2, level-1 and level-0 tables */
+    }
+    assert_int_equal(hp.allocs, allocs); /* nothing allocated on the way */
+}
+
 static void test_shadow_clear_destroy(void **state)
 {
     for (unsigned int i = 0; i < 64; i++)
@@ -1089,6 +1143,7 @@ int main(void)
         BOTH(test_shadow_map),
         BOTH(test_shadow_replace),
         BOTH(test_shadow_unmap),
+        BOTH(test_shadow_unmap_block),
         BOTH(test_shadow_clear_destroy),
         BOTH(test_shadow_refusals),
         BOTH(test_shadow_no_page),

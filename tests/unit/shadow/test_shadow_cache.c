@@ -2,7 +2,7 @@
  * The policy half of the M-mode port's shadow paging (src/arch/riscv64m/
  * shadow.c) on the host: which guest frames are tracked as page tables
  * (pt_*), the shadow cache's keys, selection, fences and refresh
- * (sc_*), and shadow_zap, for Sv39 and Sv48. A leaked table page fails.
+ * (sc_*), for Sv39 and Sv48. A leaked table page fails.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -82,33 +82,6 @@ static int teardown(void **state)
 static void map(struct shadow *s, u64 va)
 {
     assert_int_equal(shadow_map(s, va, 0x1000, PTE_R), 0);
-}
-
-/* ---- shadow_zap ---- */
-
-static void test_zap(void **state)
-{
-    struct shadow *s = &sc.e[0].tree;
-    const u64 a = 5 * GIB + 3 * MIB2, b = a + 0x5000, c = a + MIB2, d = 6 * GIB, z = 0;
-    unsigned int before;
-
-    map(s, a), map(s, b), map(s, c), map(s, d), map(s, z);
-    before = live;
-    shadow_zap(s, a + 0x123, 0);         /* a level-0 table: the 2 MiB of a and b */
-    assert_int_equal(leaf(s, a) | leaf(s, b), 0);
-    assert_int_not_equal(leaf(s, c), 0);
-    assert_int_not_equal(leaf(s, d), 0);
-    assert_int_equal(live, before - 1);  /* that span's level-0 shadow table */
-    shadow_zap(s, a, 0);                 /* nothing there now: nothing changes */
-    shadow_zap(s, 100 * GIB, 1);
-    assert_int_equal(live, before - 1);
-    shadow_zap(s, c, 1);                 /* a level-1 table: the whole 1 GiB of c */
-    assert_int_equal(leaf(s, c), 0);
-    assert_int_not_equal(leaf(s, d), 0);
-    assert_int_not_equal(leaf(s, z), 0);
-    shadow_zap(s, d, levels - 1);        /* the root's level: everything */
-    assert_int_equal(leaf(s, d) | leaf(s, z), 0);
-    assert_int_equal(live, SHADOW_CACHE);
 }
 
 /* ---- keys ---- */
@@ -252,6 +225,7 @@ static void test_refresh_empties(void **state)
     for (int why = 0; why < 4; why++) {
         e->gen = 10;
         e->empty = why == 0;
+        e->span = 1;
         map(&e->tree, 0x5000);
         sc_dep_add(e, 1, 0, 0x5000);
         if (why == 3)
@@ -260,6 +234,7 @@ static void test_refresh_empties(void **state)
         assert_true(sc_refresh(e, stamp, why == 2 ? 11 : 0, 12, why != 1));
         assert_int_equal(leaf(&e->tree, 0x5000), 0);
         assert_int_equal(e->ndeps, 0);
+        assert_int_equal(e->span, 0); /* no superpage's leaves in it now */
         assert_false(e->empty || e->fence);
         assert_int_equal(e->gen, 12);
     }
@@ -311,7 +286,6 @@ static void test_track(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        BOTH(test_zap),
         BOTH(test_key),
         BOTH(test_select),
         BOTH(test_fences),

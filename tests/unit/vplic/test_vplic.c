@@ -706,6 +706,35 @@ static void test_m_contexts_wired(void **state)
     expect_event(f, 1, 2, false);
 }
 
+/*
+ * keel,qemu-compat's gateway (no_level_refire), as QEMU's PLIC behaves: a
+ * completion does not look at the line again, each assertion is a request
+ * (held while the source is in service).
+ */
+static void test_no_level_refire(void **state)
+{
+    struct fixture *f = *state;
+
+    make(f, NDEV, 1, VPLIC_S_ONLY);
+    f->p.no_level_refire = true;
+    route(f, 10, 1, 0);
+    vplic_set_level(&f->p, 10, true);
+    assert_int_equal(claim(f, 0), 10);
+    wr(f, CLAIM(0), 10); /* completed with the line still high: no new request */
+    assert_false(pending(f, 10));
+    assert_int_equal(claim(f, 0), 0);
+    /* low, high while in service: one request, forwarded at the completion */
+    vplic_set_level(&f->p, 10, false);
+    vplic_set_level(&f->p, 10, true);
+    assert_int_equal(claim(f, 0), 10);
+    vplic_set_level(&f->p, 10, false);
+    vplic_set_level(&f->p, 10, true);
+    assert_false(pending(f, 10));
+    wr(f, CLAIM(0), 10);
+    assert_true(pending(f, 10));
+    assert_int_equal(claim(f, 0), 10);
+}
+
 /* ---- what Linux's irq-sifive-plic driver does ---- */
 
 static void test_linux_driver(void **state)
@@ -992,6 +1021,7 @@ int main(void)
         cmocka_unit_test_setup(test_init_limits, setup),
         cmocka_unit_test_setup(test_context_layouts, setup),
         cmocka_unit_test_setup(test_m_contexts_wired, setup),
+        cmocka_unit_test_setup(test_no_level_refire, setup),
         cmocka_unit_test_setup(test_reset_values, setup),
         cmocka_unit_test_setup(test_priority_warl, setup),
         cmocka_unit_test_setup(test_threshold_warl, setup),

@@ -94,6 +94,16 @@ int shadow_init(struct shadow *s, unsigned int levels);
 int shadow_map(struct shadow *s, u64 va, u64 hpa, u64 perms);
 /* Removes the leaf for @va if there is one (sfence.vma with an address); frees no table. */
 void shadow_unmap(struct shadow *s, u64 va);
+/*
+ * Removes every leaf in the naturally aligned block of level @level
+ * (0: the 4 KiB page, 1: 2 MiB, 2: 1 GiB, 3: 512 GiB) that holds @va,
+ * freeing the tables below it: sfence.vma with an address when the guest
+ * leaf there may have been a superpage, whose translations the shadow
+ * holds as many 4 KiB leaves (4.2.1: the fence invalidates every cached
+ * translation that holds the leaf PTE for that address). A non-canonical
+ * @va, or a @level past the tree's, is ignored.
+ */
+void shadow_unmap_block(struct shadow *s, u64 va, unsigned int level);
 /* Empties the tree, keeping the root (sfence.vma of everything). */
 void shadow_clear(struct shadow *s);
 /* Frees every table and the root (root NULL after). */
@@ -150,13 +160,6 @@ void pt_untrack(struct pt_track *t, u64 gpa);
 #define SHADOW_CACHE 6
 
 /*
- * Drops every leaf of @s whose address shares @va's VPNs above @level: what
- * a guest table of @level (one holding level-@level PTEs) can translate.
- * The root's level empties the tree. Frees the tables below; no fence.
- */
-void shadow_zap(struct shadow *s, u64 va, unsigned int level);
-
-/*
  * What a shadow is built for: the guest satp's MODE and root PPN (not its
  * ASID: the tree is a function of the tables alone), the privilege whose
  * view it gives (S, or U), SUM and MXR. The view bits sit where satp has
@@ -181,6 +184,7 @@ struct sc_entry {
     u64 used;           /* when it last served: the LRU's clock */
     bool empty;         /* to be emptied before it serves (a new key, writable leaves gone stale) */
     bool fence;         /* an sfence.vma found it not fresh: refreshed before it serves */
+    u8 span;            /* the largest guest leaf level its leaves came from since emptied */
     unsigned int ndeps; /* SC_DEPS + 1: more than it can hold, so any write empties it */
     struct sc_dep *deps;
 };
