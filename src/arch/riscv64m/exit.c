@@ -50,20 +50,21 @@ static void tlb_flush_page(u64 va, u64 asid)
  * changed: a trapped store to a tracked frame, a frame untracked (both
  * stamp the frame with the new generation), or a vCPU that may have stored
  * through writable leaves to a frame tracked since (that sets ggen: any
- * table may have changed). A shadow at the
- * current wgen is fresh: sfence.vma keeps it; one older loses the spans of
- * the tables stamped since, or everything after a ggen (sc_refresh).
+ * table may have changed). A shadow at the current wgen is fresh:
+ * sfence.vma keeps it; an older one loses the spans of the tables stamped
+ * since, or everything after a ggen (sc_refresh).
  *
  * A frame that becomes tracked may be mapped writable by shadows built
- * before: every vCPU empties all its shadows before it runs the guest again
- * (no reverse map: it would cost a record per leaf, and tracking new frames
- * is rare once a guest's tables are known; the hart that tracks is usually
- * the only one running). track_begun and track_done count the walks that
- * tracked; seen[] has, per vCPU, the track_done it has emptied its shadows
- * for, or SEEN_QUIET (not running the guest). A vCPU trusts
- * its fresh shadows only while no tracking is under way and every other
- * vCPU has caught up (vm_trusted): else a store through a writable leaf
- * another vCPU still holds may have gone unseen.
+ * before. The vCPU that tracks it drops its own such leaves where they were
+ * noted (wleaf_note), or empties all its shadows; every other vCPU empties
+ * all its shadows before it runs the guest again (no reverse map of other
+ * vCPUs' leaves: tracking new frames is rare once a guest's tables are
+ * known). track_begun and track_done count the walks that tracked; seen[]
+ * has, per vCPU, the track_done it has caught up with (flushes_sync), or
+ * SEEN_QUIET while it does not run the guest. A vCPU trusts its fresh
+ * shadows only while no tracking is under way and every other vCPU has
+ * caught up (vm_trusted): else a store through a writable leaf another
+ * vCPU still holds may have gone unseen.
  */
 struct vmmu {
     struct pt_track track;
@@ -114,10 +115,10 @@ static bool vm_trusted(const struct vcpu *v, struct vmmu *m)
 }
 
 /*
- * Before @v runs the guest: its shadows all
- * stale if a frame was tracked since it last emptied them, then where it
- * stands published; again if a tracking ended meanwhile, so no vCPU can see
- * it caught up while it missed one.
+ * Before @v runs the guest: its shadows all to be emptied if another vCPU
+ * tracked a frame since it last caught up (and wgen moved: its writable
+ * leaves may have reached it meanwhile), then that published; again if a
+ * tracking ended meanwhile, so that no vCPU sees it caught up too early.
  */
 static void flushes_sync(struct vcpu *v)
 {
@@ -128,9 +129,8 @@ static void flushes_sync(struct vcpu *v)
         done = __atomic_load_n(&m->track_done, SEQ);
         if (done != v->arch.fgen_flushed) {
             if (done != v->arch.fgen_own)
-                wgen_bump(m, ~0UL); /* its writable leaves may have reached another's new frame */
+                wgen_bump(m, ~0UL);
             sc_empty_all(&v->arch.sc);
-            v->exits[DBG_STALE]++;
             v->arch.fgen_flushed = done;
         }
         __atomic_store_n(&m->seen[v->id], SEEN_DONE(done), SEQ);
@@ -230,7 +230,6 @@ static void track_end(struct vcpu *v, struct walk_ctx *w)
     for (unsigned int i = 0; i < w->nnew && i < ARRAY_SIZE(w->newly); i++)
         told &= wleaf_drop(v, w->m, w->newly[i]);
     before = __atomic_fetch_add(&w->m->track_done, 1, SEQ);
-    v->exits[DBG_TRACK]++;
     /*
      * Only its own tracking since it last caught up: it need not move wgen
      * (no guest code ran meanwhile), and if its writable leaves to the
@@ -289,8 +288,6 @@ static void shadow_refresh(struct vcpu *v, unsigned int i, unsigned int levels, 
         shadow_destroy(&e->tree);
         CHECK(shadow_init(&e->tree, levels) == 0);
     }
-    if (e->empty)
-        v->exits[DBG_EMPTY]++;
     if (sc_refresh(e, m->track.stamp, __atomic_load_n(&m->ggen, SEQ), wgen, trusted)) {
         v->arch.flushes++;
         tlb_flush_asid(ASID_OF_SHADOW(i));
@@ -393,7 +390,6 @@ void rvm_satp_write(u64 satp)
 
     if (satp_now[cpu] != satp) {
         satp_now[cpu] = satp;
-        if (cpu_this()->vcpu) cpu_this()->vcpu->exits[DBG_SATPW]++;
         csr_write(CSR_SATP, satp);
     }
 }
@@ -560,8 +556,7 @@ static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
         __atomic_store_n((u16 *)p, (u16)val, __ATOMIC_RELAXED);
     else
         __atomic_store_n((u8 *)p, (u8)val, __ATOMIC_RELAXED);
-    if (pt_stored(&m->track, gpa, d.size)) /* maybe untracked now: the bump below covers that too */
-        v->exits[DBG_UNTRACK]++;
+    pt_stored(&m->track, gpa, d.size); /* maybe untracked now: the bump below covers that too */
     wgen_bump(m, gpa);
     v->exits[EXIT_PTW]++;
     v->arch.h.pc += d.len;

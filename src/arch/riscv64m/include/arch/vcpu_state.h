@@ -19,21 +19,20 @@ struct vcpu_arch {
     struct vhart h;
     /* the shadows it runs on, one per guest satp and view (exit.c: satp_pick) */
     struct shadow_cache sc;
-    u64 fgen_flushed;   /* the VM's flush generation its shadows were emptied for */
-    u64 fgen_own;       /* the flush generation after its own last tracking */
+    u64 fgen_flushed;   /* the VM's track_done it has dropped writable leaves for (exit.c) */
+    u64 fgen_own;       /* track_done after its own last tracking, if no other came between */
     u64 satp;           /* the real satp while the guest runs (exit.c: satp_pick) */
     u64 mtimecmp;       /* the emulated CLINT's compare for this vhart (atomic) */
     u64 lines;          /* MIP_MSIP, MEIP, SEIP as the vCLINT and vPLIC drive them (atomic) */
     bool suspended;     /* in wfi, for the shell */
     u64 fills, flushes; /* shadow leaves installed, shadows emptied */
-    u64 pt_stores;      /* stores to its page tables the guest made, emulated */
 };
 
 enum exit_reason {
-    EXIT_INSN, EXIT_FILL, EXIT_PTW, EXIT_MMIO, EXIT_TRAP, EXIT_IRQ, EXIT_OTHER, DBG_EMPTY, DBG_TRACK, DBG_STALE, DBG_UNTRACK, DBG_SATPW, EXIT_REASONS
+    EXIT_INSN, EXIT_FILL, EXIT_PTW, EXIT_MMIO, EXIT_TRAP, EXIT_IRQ, EXIT_OTHER, EXIT_REASONS
 };
 /* ptw: a store to the guest's own page tables, emulated (exit.c: pt_store) */
-#define EXIT_REASON_NAMES { "insn", "fill", "ptw", "mmio", "trap", "irq", "other", "empty", "track", "stale", "untrk", "satpw" }
+#define EXIT_REASON_NAMES { "insn", "fill", "ptw", "mmio", "trap", "irq", "other" }
 
 static inline u64 vcpu_regs_get(const struct vcpu_regs *r, unsigned int n)
 {
