@@ -169,13 +169,14 @@ test: deps
 	$(MAKE) guests
 	$(MAKE) systest
 
-# Not part of `make test`: Keel in M-mode's long runs, xv6's whole
-# usertests -q and OpenSBI + Debian's Linux as one guest (tens of minutes).
+# Not part of `make test`: Keel in M-mode's long runs, xv6's usertests (a
+# subset, and the whole -q) and OpenSBI + Debian's Linux as one guest
+# (tens of minutes).
 mmode-long: deps
 	$(MAKE) all
 	$(MAKE) guests
 	KEEL_MMODE_LONG=1 /usr/bin/python3 -m pytest -v tests/system/test_riscv_mmode.py \
-		-k "usertests_all or opensbi"
+		-k "usertests or opensbi"
 
 # Not part of `make test`: the hostile guest beside Linux for SOAK_SECONDS, the
 # CPU_ON/SYSTEM_RESET race for SOAK_RACE_RESETS restarts, and 1,000 restarts
