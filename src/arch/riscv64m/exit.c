@@ -791,6 +791,19 @@ void arch_irq_handle_pending(struct vcpu *v)
 
 /* ---- the exit and the entry ---- */
 
+/*
+ * The real counters the guest's are offsets of (vhart.c), read in M-mode
+ * here: the cycles and instructions Keel spends in between count too.
+ */
+u64 vhart_real_counter(unsigned int csr)
+{
+    if (csr == CSR_CYCLE)
+        return csr_read(CSR_MCYCLE);
+    if (csr == CSR_INSTRET)
+        return csr_read(CSR_MINSTRET);
+    return arch_counter_read();
+}
+
 static void handle_exception(struct vcpu *v, u64 cause, u64 tval)
 {
     switch (cause) {
