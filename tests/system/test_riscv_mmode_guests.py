@@ -48,11 +48,6 @@ NATIVE = [("csr", 2), ("paging", 1), ("irq", 3), ("isolation", 1)]
 # limitation -> the FAIL messages it causes (regexes, after "FAIL: ").
 # Drop an entry once it is fixed.
 KNOWN_KEEL_BUGS = {
-    "paging": {
-        # exit.c satp_pick(): a guest M-mode with MPRV and a translated MPP
-        # runs on the physical map (3.1.6.3 wants MPP's translation).
-        "M-mode MPRV with a translated MPP is not supported": (r"Sv\d+: MPRV: ",),
-    },
     "isolation": {
         # vhart.h: the guest's PMP registers are stored with their WARL and
         # lock rules, never enforced (3.7.1: S and U accesses are checked).

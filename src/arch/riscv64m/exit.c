@@ -353,13 +353,25 @@ static bool guest_translates(const struct vhart *h, enum vpriv p)
 }
 
 /*
+ * 3.1.6.3: the guest's M-mode with MPRV and MPP S or U under a satp that
+ * translates: its loads and stores are translated and checked as MPP's,
+ * its fetches are not. Two translations at once: it runs on the physical
+ * map's execute-only shadow, and each load and store, faulting there, is
+ * done in software (mprv_access). Firmware sets MPRV around single
+ * accesses (OpenSBI reading a trapped instruction, emulating a misaligned
+ * access): a trap per access costs little.
+ */
+static bool mprv_translates(const struct vhart *h)
+{
+    return h->priv == VPRIV_M && guest_translates(h, vhart_data_priv(h));
+}
+
+/*
  * The real satp for where the guest runs now: the shadow for its satp,
  * privilege, SUM (S only) and MXR, or the one of the physical map while it
  * is untranslated (sc_select: the same one while those stay; at a switch,
- * one built before, refreshed unless still fresh; else one emptied). A
- * guest M-mode with MPRV set to a translated MPP would need two
- * translations at once (fetch and data): not supported (the physical map
- * serves both; docs/riscv-mmode.md).
+ * one built before, refreshed unless still fresh; else one emptied), for
+ * fetches alone while MPRV translates its M-mode's data.
  */
 static u64 satp_pick(struct vcpu *v)
 {
@@ -370,7 +382,7 @@ static u64 satp_pick(struct vcpu *v)
     u64 key, wgen;
 
     flushes_sync(v);
-    key = phys ? SHADOW_KEY_PHYS
+    key = phys ? (mprv_translates(h) ? SHADOW_KEY_PHYS_FETCH : SHADOW_KEY_PHYS)
                : shadow_key(h->csr.satp, h->priv,
                             h->priv == VPRIV_S && (h->csr.mstatus & MSTATUS_SUM),
                             h->csr.mstatus & MSTATUS_MXR);
@@ -527,6 +539,42 @@ static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa)
 }
 
 /*
+ * A store of @size bytes the guest made, done by Keel at host address @p:
+ * whole when aligned (another hart's walk may read a PTE meanwhile).
+ */
+static void guest_store(void *p, u64 val, unsigned int size)
+{
+    if (!IS_ALIGNED((u64)p, size))
+        memcpy(p, &val, size);
+    else if (size == 8)
+        __atomic_store_n((u64 *)p, val, __ATOMIC_RELAXED);
+    else if (size == 4)
+        __atomic_store_n((u32 *)p, (u32)val, __ATOMIC_RELAXED);
+    else if (size == 2)
+        __atomic_store_n((u16 *)p, (u16)val, __ATOMIC_RELAXED);
+    else
+        __atomic_store_n((u8 *)p, (u8)val, __ATOMIC_RELAXED);
+}
+
+/* The same for a load: zero-extended */
+static u64 guest_load(const void *p, unsigned int size)
+{
+    u64 val = 0;
+
+    if (!IS_ALIGNED((u64)p, size))
+        memcpy(&val, p, size);
+    else if (size == 8)
+        val = __atomic_load_n((const u64 *)p, __ATOMIC_RELAXED);
+    else if (size == 4)
+        val = __atomic_load_n((const u32 *)p, __ATOMIC_RELAXED);
+    else if (size == 2)
+        val = __atomic_load_n((const u16 *)p, __ATOMIC_RELAXED);
+    else
+        val = __atomic_load_n((const u8 *)p, __ATOMIC_RELAXED);
+    return val;
+}
+
+/*
  * A store to a tracked frame, one of the guest's page tables: done here as
  * the hart would have done it, and wgen moved. False if it is not a plain
  * store inside the page (an AMO, a store of FP registers): the frame is
@@ -537,7 +585,6 @@ static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
     void *p = (void *)(hpa + (gpa & 0xfff));
     struct mmio_insn d;
     u32 insn;
-    u64 val;
 
     if (read_guest_insn(v, v->arch.h.pc, &insn) || !insn_decode_mmio(insn, &d) || !d.write ||
         (gpa & 0xfff) + d.size > PAGE_SIZE) {
@@ -545,17 +592,7 @@ static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
         wgen_bump(m, gpa);
         return false;
     }
-    val = vcpu_get_reg(v, d.reg);
-    if (!IS_ALIGNED(gpa, d.size))
-        memcpy(p, &val, d.size);
-    else if (d.size == 8)
-        __atomic_store_n((u64 *)p, val, __ATOMIC_RELAXED); /* whole: another hart's walk may read it */
-    else if (d.size == 4)
-        __atomic_store_n((u32 *)p, (u32)val, __ATOMIC_RELAXED);
-    else if (d.size == 2)
-        __atomic_store_n((u16 *)p, (u16)val, __ATOMIC_RELAXED);
-    else
-        __atomic_store_n((u8 *)p, (u8)val, __ATOMIC_RELAXED);
+    guest_store(p, vcpu_get_reg(v, d.reg), d.size);
     pt_stored(&m->track, gpa, d.size); /* maybe untracked now: the bump below covers that too */
     wgen_bump(m, gpa);
     v->exits[EXIT_PTW]++;
@@ -637,7 +674,7 @@ static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, 
  * An untranslated access (guest M-mode, or satp Bare): the shadow of the
  * physical map is filled like the others, so that stores to page tables
  * trap there too. Nothing to walk: it never goes stale but for writable
- * leaves to frames tracked since.
+ * leaves to frames tracked since. Its fetch-only twin gets X alone.
  */
 static void physical_fault(struct vcpu *v, enum gpt_access acc, u64 gpa)
 {
@@ -645,7 +682,69 @@ static void physical_fault(struct vcpu *v, enum gpt_access acc, u64 gpa)
 
     if (!host_page(v->vm, gpa, &hpa, &perms))
         return mmio_emulate(v, acc, gpa, gpa);
+    if (shadow_cur(v)->key == SHADOW_KEY_PHYS_FETCH)
+        perms &= PTE_X;
     leaf_fill(v, acc, gpa, gpa, hpa, perms, NULL);
+}
+
+/* The load or store @d at guest-physical @gpa, host address @p (RAM or a mapped region). */
+static void mprv_mem(struct vcpu *v, const struct mmio_insn *d, u64 gpa, void *p)
+{
+    struct vmmu *m = vmmu_of(v->vm);
+    u64 val;
+
+    if (!d->write) {
+        val = guest_load(p, d->size);
+        if (d->sign_extend && d->size < 8)
+            val = sign_extend(val, 8 * d->size);
+        vcpu_set_reg(v, d->reg, val);
+        return;
+    }
+    guest_store(p, vcpu_get_reg(v, d->reg), d->size);
+    if (pt_tracked(&m->track, gpa)) { /* a page table: as pt_store */
+        pt_stored(&m->track, gpa, d->size);
+        wgen_bump(m, gpa);
+    }
+}
+
+/*
+ * A load or store of the guest's M-mode under MPRV (mprv_translates), at
+ * @va: the guest's walk with MPP's privilege, SUM and MXR (3.1.6.3, 4.3.2;
+ * A and D set as the hart would), then the access. Its faults are M-mode's
+ * (a trap never goes below M), with the address in mtval. One that would
+ * cross a page takes an address-misaligned exception (allowed: 3.6.3.4
+ * gives misaligned accesses that choice); AMOs, LR/SC and FP ones are not
+ * decoded here: an access fault.
+ */
+static void mprv_access(struct vcpu *v, enum gpt_access acc, u64 va)
+{
+    struct vhart *h = &v->arch.h;
+    struct walk_ctx w = { .vm = v->vm, .m = vmmu_of(v->vm) };
+    const struct gpt_mem mem = { .ctx = &w, .read64 = gmem_read64, .cas64 = gmem_cas64 };
+    struct gpt_result r;
+    struct mmio_insn d;
+    u64 hpa, perms;
+    u32 insn;
+    int err;
+
+    if (read_guest_insn(v, h->pc, &insn) || !insn_decode_mmio(insn, &d) ||
+        d.write != (acc == GPT_STORE))
+        return access_fault(v, acc, va, va, "MPRV: not a load or store Keel emulates");
+    if ((va & 0xfff) + d.size > PAGE_SIZE)
+        return deliver(v, d.write ? EXC_STORE_MISALIGNED : EXC_LOAD_MISALIGNED, va);
+    err = gpt_walk(&mem, h->csr.satp, va, acc, vhart_data_priv(h), h->csr.mstatus & MSTATUS_SUM,
+                   h->csr.mstatus & MSTATUS_MXR, &r);
+    if (w.began)
+        track_end(v, &w);
+    if (err)
+        return deliver(v, (u64)err, va);
+    if (!host_page(v->vm, r.gpa, &hpa, &perms))
+        return mmio_emulate(v, acc, va, r.gpa);
+    if (!(perms & access_perm(acc)))
+        return access_fault(v, acc, va, r.gpa, "not allowed by the VM's map");
+    v->exits[EXIT_MPRV]++;
+    mprv_mem(v, &d, r.gpa, (void *)(hpa + (r.gpa & 0xfff)));
+    h->pc += d.len;
 }
 
 static void page_fault(struct vcpu *v, u64 cause, u64 va)
@@ -657,6 +756,8 @@ static void page_fault(struct vcpu *v, u64 cause, u64 va)
 
     if (guest_translates(h, p) && guest_translates(h, h->priv))
         translated_fault(v, acc, p, va);
+    else if (acc != GPT_FETCH && mprv_translates(h))
+        mprv_access(v, acc, va);
     else
         physical_fault(v, acc, va);
 }
@@ -885,6 +986,8 @@ void rvm_prepare_entry(struct vcpu *v)
     csr_write(CSR_MEPC, h->pc);
     csr_write(CSR_MCOUNTEREN, vhart_counteren(h));
     csr_write(CSR_SCOUNTEREN, vhart_counteren(h));
-    ms = csr_read(CSR_MSTATUS) & ~(MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_MPIE | MSTATUS_FS);
+    /* MXR off: the execute-only leaves of SHADOW_KEY_PHYS_FETCH must not be readable */
+    ms = csr_read(CSR_MSTATUS) & ~(MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_MPIE | MSTATUS_FS |
+                                    MSTATUS_MXR);
     csr_write(CSR_MSTATUS, ms | vhart_real_fs(h));
 }

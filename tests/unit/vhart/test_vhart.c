@@ -1241,6 +1241,23 @@ static void test_data_priv(void **state)
     poke(CSR_MSTATUS, MSTATUS_MPRV);
     h.priv = VPRIV_S;
     assert_int_equal(vhart_data_priv(&h), VPRIV_S);
+
+    /*
+     * A fault of an access under MPRV is M's (OpenSBI's sbi_unpriv.c): the
+     * trap sets MPP = M, so its handler's own accesses are untranslated
+     * with MPRV still 1; its mret to M leaves MPP = U with MPRV kept.
+     */
+    h.priv = VPRIV_M;
+    poke(CSR_MSTATUS, MSTATUS_MPRV | MPP(VPRIV_S));
+    poke(CSR_MEDELEG, BIT(EXC_LOAD_PAGE_FAULT));
+    assert_true(vhart_trap(&h, EXC_LOAD_PAGE_FAULT, 0x1000) & VH_MODE);
+    assert_int_equal(h.priv, VPRIV_M);
+    assert_int_equal(h.csr.mtval, 0x1000);
+    assert_true(h.csr.mstatus & MSTATUS_MPRV);
+    assert_int_equal(vhart_data_priv(&h), VPRIV_M);
+    assert_true(run(MRET) & VH_MODE);
+    assert_int_equal(h.priv, VPRIV_M);
+    assert_int_equal(vhart_data_priv(&h), VPRIV_U);
 }
 
 /* ---- xv6-riscv: start() in M, its timer in M, its kernel in S ---- */

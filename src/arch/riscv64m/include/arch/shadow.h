@@ -168,6 +168,12 @@ void pt_untrack(struct pt_track *t, u64 gpa);
 u64 shadow_key(u64 satp, enum vpriv view, bool sum, bool mxr);
 /* The key of the physical map's shadow (guest M-mode, satp Bare): MODE Bare, no view bits. */
 #define SHADOW_KEY_PHYS 1UL
+/*
+ * The physical map for fetches alone, execute-only leaves: the guest's
+ * M-mode while mstatus.MPRV translates its loads and stores (3.1.6.3),
+ * which all fault and are emulated (exit.c: mprv_access).
+ */
+#define SHADOW_KEY_PHYS_FETCH 2UL
 
 /* A guest table a shadow's leaves were read through: its frame, level, and the span it serves. */
 struct sc_dep {
