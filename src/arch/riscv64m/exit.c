@@ -363,7 +363,8 @@ static bool guest_translates(const struct vhart *h, enum vpriv p)
  */
 static bool mprv_translates(const struct vhart *h)
 {
-    return h->priv == VPRIV_M && guest_translates(h, vhart_data_priv(h));
+    return unlikely(h->csr.mstatus & MSTATUS_MPRV) && h->priv == VPRIV_M &&
+           guest_translates(h, vhart_data_priv(h));
 }
 
 /*
@@ -972,7 +973,7 @@ void rvm_prepare_entry(struct vcpu *v)
 {
     struct vhart *h = &v->arch.h;
     int irq;
-    u64 ms;
+    u64 ms, ctr;
 
     if (unlikely(v->stopping))
         vcpu_stop_self(v);
@@ -984,8 +985,9 @@ void rvm_prepare_entry(struct vcpu *v)
     }
     rvm_satp_write(satp_pick(v));
     csr_write(CSR_MEPC, h->pc);
-    csr_write(CSR_MCOUNTEREN, vhart_counteren(h));
-    csr_write(CSR_SCOUNTEREN, vhart_counteren(h));
+    ctr = vhart_counteren(h);
+    csr_write(CSR_MCOUNTEREN, ctr);
+    csr_write(CSR_SCOUNTEREN, ctr);
     /* MXR off: the execute-only leaves of SHADOW_KEY_PHYS_FETCH must not be readable */
     ms = csr_read(CSR_MSTATUS) & ~(MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_MPIE | MSTATUS_FS |
                                     MSTATUS_MXR);

@@ -137,6 +137,22 @@ static int pmp_read(const struct vhart *h, unsigned int csr, u64 *val)
 
 /* ---- counters (3.1.10-3.1.12; Zicntr, Zihpm) ---- */
 
+/* Whether the guest's mcycle or minstret is the real counter: never written, never stopped */
+static bool counter_native(const struct vhart *h, const struct vcounter *c, u64 inhibit)
+{
+    return !c->delta && !(h->csr.mcountinhibit & inhibit);
+}
+
+/* h->ctr_native after a write to a counter or mcountinhibit */
+static void counters_moved(struct vhart *h)
+{
+    h->ctr_native = MCOUNTEREN_TM;
+    if (counter_native(h, &h->csr.mcycle, MCOUNTINHIBIT_CY))
+        h->ctr_native |= MCOUNTEREN_CY;
+    if (counter_native(h, &h->csr.minstret, MCOUNTINHIBIT_IR))
+        h->ctr_native |= MCOUNTEREN_IR;
+}
+
 /* mcycle or minstret: @real is the real hart's counter (CSR_CYCLE, CSR_INSTRET) */
 static u64 counter_read(const struct vhart *h, const struct vcounter *c, u64 inhibit,
                         unsigned int real)
@@ -154,6 +170,7 @@ static void counter_write(struct vhart *h, struct vcounter *c, u64 inhibit, unsi
         c->frozen = val;
     else
         c->delta = val - vhart_real_counter(real);
+    counters_moved(h);
 }
 
 /* 3.1.12: a counter stopped keeps its value; started again, it counts on from it */
@@ -175,6 +192,7 @@ static void mcountinhibit_write(struct vhart *h, u64 val)
     counter_inhibit(h, &h->csr.mcycle, MCOUNTINHIBIT_CY, CSR_CYCLE, val);
     counter_inhibit(h, &h->csr.minstret, MCOUNTINHIBIT_IR, CSR_INSTRET, val);
     h->csr.mcountinhibit = val & MCOUNTINHIBIT_WRITABLE;
+    counters_moved(h);
 }
 
 /* 3.1.11, 4.1.5: the unprivileged counters (bit n: 0xc00 + n) the current privilege may read */
@@ -686,12 +704,6 @@ u64 vhart_real_fs(const struct vhart *h)
     return h->csr.mstatus & MSTATUS_FS;
 }
 
-/* Whether the guest's mcycle or minstret is the real counter: never written, never stopped */
-static bool counter_native(const struct vhart *h, const struct vcounter *c, u64 inhibit)
-{
-    return !c->delta && !(h->csr.mcountinhibit & inhibit);
-}
-
 /*
  * The real hart serves what the guest may read (3.1.11, 4.1.5) and reads
  * as the guest's own value; everything else traps to vhart_csr_read. time
@@ -699,13 +711,7 @@ static bool counter_native(const struct vhart *h, const struct vcounter *c, u64 
  */
 u32 vhart_counteren(const struct vhart *h)
 {
-    u32 native = MCOUNTEREN_TM;
-
-    if (counter_native(h, &h->csr.mcycle, MCOUNTINHIBIT_CY))
-        native |= MCOUNTEREN_CY;
-    if (counter_native(h, &h->csr.minstret, MCOUNTINHIBIT_IR))
-        native |= MCOUNTEREN_IR;
-    return counters_allowed(h) & native;
+    return counters_allowed(h) & h->ctr_native;
 }
 
 /* 3.1.6.3: MPRV at M makes loads and stores use MPP's privilege */
@@ -719,7 +725,8 @@ enum vpriv vhart_data_priv(const struct vhart *h)
 /* 3.4 "Reset": M-mode, MIE = MPRV = 0; everything else Keel chooses: 0 */
 void vhart_reset(struct vhart *h, u64 hartid, u64 real_misa, u64 entry)
 {
-    *h = (struct vhart){ .priv = VPRIV_M, .pc = entry, .hartid = hartid };
+    *h = (struct vhart){ .priv = VPRIV_M, .pc = entry, .hartid = hartid,
+                         .ctr_native = MCOUNTEREN_CY | MCOUNTEREN_TM | MCOUNTEREN_IR };
     h->csr.misa = MISA_MXL_64 | (real_misa & MISA_PASSED) | MISA_EXT('S') | MISA_EXT('U');
     h->csr.mstatus = MSTATUS_SXL_64 | MSTATUS_UXL_64;
 }

@@ -63,6 +63,13 @@ struct vhart {
      * OR of its own bit and the line, privileged spec 3.1.9).
      */
     u64 lines;
+    /*
+     * MCOUNTEREN_TM, and CY and IR while mcycle and minstret are the real
+     * counters (never written, never stopped): kept by every write that
+     * changes that, so that vhart_counteren(), which every emulated
+     * instruction's effects look at, stays a few instructions.
+     */
+    u32 ctr_native;
 };
 
 /* The mip/mie bits (3.1.9) */
