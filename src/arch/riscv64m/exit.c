@@ -713,9 +713,9 @@ static void mprv_mem(struct vcpu *v, const struct mmio_insn *d, u64 gpa, void *p
  * @va: the guest's walk with MPP's privilege, SUM and MXR (3.1.6.3, 4.3.2;
  * A and D set as the hart would), then the access. Its faults are M-mode's
  * (a trap never goes below M), with the address in mtval. One that would
- * cross a page takes an address-misaligned exception (allowed: 3.6.3.4
- * gives misaligned accesses that choice); AMOs, LR/SC and FP ones are not
- * decoded here: an access fault.
+ * cross a page takes an address-misaligned exception (the unprivileged
+ * spec, 2.6, lets any misaligned load or store raise one); AMOs, LR/SC and
+ * FP ones are not decoded here: an access fault.
  */
 static void mprv_access(struct vcpu *v, enum gpt_access acc, u64 va)
 {

@@ -588,7 +588,8 @@ static void test_mprv_perms(u64 *d)
     report(!r.trapped && r.val == marker((u64)d + 8), "MPP S, SUM 1, a U page: loads (%s)",
            outcome(&r, buf, sizeof(buf)));
     r = mprv_op(STORE, va + 16, 0x5u, MPRV_U);
-    report(!r.trapped && d[2] == 0x5u, "MPP U, a U page: stores (%s)", outcome(&r, buf, sizeof(buf)));
+    report(!r.trapped && d[2] == 0x5u, "MPP U, a U page: stores (%s)",
+           outcome(&r, buf, sizeof(buf)));
     /* read-only: stores fault, as MPP's would */
     set_pte(va, 0, PTE_LEAF(d, PTE_R | PTE_A | PTE_D));
     r = mprv_op(STORE, va + 24, 1, MPRV_S);
@@ -648,7 +649,7 @@ static void test_mprv(void)
            "MPP S store, A 0 D 0: %s (PTE %#lx)", r.trapped ? "page fault (Svade)" : "A and D set",
            (unsigned long)pte);
     test_mprv_perms(d);
-    /* across two pages (frames apart): done, or an address-misaligned exception in M (both legal) */
+    /* across two pages (frames apart): done, or address-misaligned in M (both legal) */
     set_pte(TVA_PAGE(18), 0, PTE_LEAF(d, PTE_R | PTE_W | PTE_A | PTE_D));
     set_pte(TVA_PAGE(19), 0, PTE_LEAF(e, PTE_R | PTE_W | PTE_A | PTE_D));
     r = mprv_op(LOAD, TVA_PAGE(19) - 4, 0, MPRV_S);
