@@ -160,7 +160,7 @@ include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 
 systest: all
-	/usr/bin/python3 -m pytest -v tests/system
+	/usr/bin/python3 -m pytest -v --durations=30 tests/system
 
 test: deps
 	$(MAKE) all

@@ -464,7 +464,8 @@ static long read_guest_insn(struct vcpu *v, u64 pc, u32 *insn)
     *insn = *(const u16 *)lo;
     if ((*insn & 3) != 3)
         return 0;
-    hi = guest_va_to_host(v, pc + 2);
+    /* one walk unless the second half is on the next page */
+    hi = (pc & 0xfff) != 0xffe ? lo + 2 : guest_va_to_host(v, pc + 2);
     if (!hi)
         return -1;
     *insn |= (u32)*(const u16 *)hi << 16;

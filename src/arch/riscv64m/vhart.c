@@ -557,6 +557,14 @@ static int emulate_sfence(struct vhart *h, const u64 x[32], u32 insn, u64 *va, u
     return VH_SFENCE;
 }
 
+/* Zicsr: CSRRS or CSRRC (register or immediate form) with rs1/uimm 0 writes nothing */
+static bool csr_read_only(u32 insn)
+{
+    unsigned int op = insn_funct3(insn) & 3;
+
+    return (insn & 0x7f) == OPCODE_SYSTEM && (op == CSROP_RS || op == CSROP_RC) && !insn_rs1(insn);
+}
+
 /* ECALL and EBREAK trap as themselves on the real hart and never come here */
 static int emulate_one(struct vhart *h, u64 x[32], u32 insn, u64 *va, u64 *asid)
 {
@@ -577,9 +585,16 @@ static int emulate_one(struct vhart *h, u64 x[32], u32 insn, u64 *va, u64 *asid)
 
 unsigned int vhart_emulate(struct vhart *h, u64 x[32], u32 insn, u64 *fence_va, u64 *fence_asid)
 {
-    struct vhart_snap before = vhart_snap(h);
-    int ret = emulate_one(h, x, insn, fence_va, fence_asid);
+    struct vhart_snap before;
+    int ret;
 
+    if (csr_read_only(insn)) {
+        /* xv6 reads sstatus around every lock: nothing but rd and pc change */
+        ret = emulate_csr(h, x, insn);
+        return ret < 0 ? vhart_trap(h, EXC_ILLEGAL_INST, insn) : 0;
+    }
+    before = vhart_snap(h);
+    ret = emulate_one(h, x, insn, fence_va, fence_asid);
     if (ret < 0)
         return vhart_trap(h, EXC_ILLEGAL_INST, insn);
     return ret | vhart_effects(&before, h);
@@ -674,9 +689,14 @@ int vhart_pending_irq(const struct vhart *h)
 {
     const struct vhart_csrs *c = &h->csr;
     u64 pending = mip_read(h) & c->mie;
-    bool m_on = h->priv < VPRIV_M || (c->mstatus & MSTATUS_MIE);
-    bool s_on = h->priv < VPRIV_S || (h->priv == VPRIV_S && (c->mstatus & MSTATUS_SIE));
-    int irq = m_on ? irq_highest(pending & ~c->mideleg) : -1;
+    bool m_on, s_on;
+    int irq;
+
+    if (!pending)
+        return -1; /* the common case on every exit: decided before the modes */
+    m_on = h->priv < VPRIV_M || (c->mstatus & MSTATUS_MIE);
+    s_on = h->priv < VPRIV_S || (h->priv == VPRIV_S && (c->mstatus & MSTATUS_SIE));
+    irq = m_on ? irq_highest(pending & ~c->mideleg) : -1;
 
     if (irq < 0 && s_on)
         irq = irq_highest(pending & c->mideleg);
