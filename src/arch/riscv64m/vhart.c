@@ -9,6 +9,7 @@
  */
 #include <arch/vhart.h>
 #include <arch/mcsr.h>
+#include <arch/pmp.h>
 
 /* SYSTEM instructions (unprivileged spec, Table 24.1; privileged, Table 9.1) */
 #define OPCODE_SYSTEM 0x73
@@ -58,7 +59,7 @@
 struct vhart_snap {
     enum vpriv priv;
     u64 mstatus, mie, mip, mideleg, satp;
-    u32 counteren;
+    u32 counteren, pmp_gen;
 };
 
 static struct vhart_snap vhart_snap(const struct vhart *h)
@@ -66,6 +67,7 @@ static struct vhart_snap vhart_snap(const struct vhart *h)
     return (struct vhart_snap){
         .priv = h->priv, .mstatus = h->csr.mstatus, .mie = h->csr.mie, .mip = h->csr.mip,
         .mideleg = h->csr.mideleg, .satp = h->csr.satp, .counteren = vhart_counteren(h),
+        .pmp_gen = h->pmp_gen,
     };
 }
 
@@ -88,6 +90,8 @@ static unsigned int vhart_effects(const struct vhart_snap *o, const struct vhart
         e |= VH_FS;
     if (o->counteren != n.counteren)
         e |= VH_COUNTEREN;
+    if (o->pmp_gen != n.pmp_gen)
+        e |= VH_PMP;
     return e;
 }
 
@@ -107,11 +111,7 @@ static u64 mip_read(const struct vhart *h)
     return h->csr.mip | h->lines;
 }
 
-/*
- * Guest PMP state is only stored: Keel's own PMP, not the guest's, guards
- * the real hart, and a guest that locks an entry to fence off its own
- * M-mode gets the register semantics but not the protection.
- */
+/* 3.7.1: pmpcfg0, 2, ... 14 hold 8 entries' bytes each on RV64; pmpaddr0-63 one address each */
 static int pmp_read(const struct vhart *h, unsigned int csr, u64 *val)
 {
     if (csr >= CSR_PMPCFG0 && csr <= CSR_PMPCFG15) {
@@ -232,34 +232,74 @@ static bool pmpaddr_locked(const struct vhart *h, unsigned int i)
 
 /*
  * 3.7.1: a locked entry ignores writes; R=0 W=1 is reserved, and WARL lets
- * the entry keep its old byte; bits 6:5 are reserved and read 0.
+ * the entry keep its old byte; bits 6:5 are reserved and read 0. True if
+ * the byte changed.
  */
-static void pmpcfg_write_entry(struct vhart *h, unsigned int i, u8 cfg)
+static bool pmpcfg_write_entry(struct vhart *h, unsigned int i, u8 cfg)
 {
-    if ((h->csr.pmpcfg[i] & PMP_L) || (cfg & (PMP_R | PMP_W)) == PMP_W)
-        return;
+    u8 old = h->csr.pmpcfg[i];
+
+    if ((old & PMP_L) || (cfg & (PMP_R | PMP_W)) == PMP_W)
+        return false;
     h->csr.pmpcfg[i] = cfg & (PMP_L | PMP_A | PMP_X | PMP_W | PMP_R);
+    return h->csr.pmpcfg[i] != old;
+}
+
+/*
+ * pmp_flat and its permissions (struct vhart), from the lowest entry that
+ * matches anything: flat if it matches every address PMP can name (3.7.1:
+ * it decides for all of them), and also if there is none (then M may do
+ * anything and S and U nothing, everywhere).
+ */
+static void pmp_summarize(struct vhart *h)
+{
+    const struct vhart_csrs *c = &h->csr;
+    u64 lo, last;
+
+    for (unsigned int i = 0; i < VHART_NR_PMP; i++) {
+        if (!pmp_entry_range(c->pmpcfg[i], c->pmpaddr[i], i ? c->pmpaddr[i - 1] : 0, &lo, &last))
+            continue;
+        h->pmp_flat = lo == 0 && last >= PMP_ADDR_LAST;
+        h->pmp_flat_su = c->pmpcfg[i] & PMP_RWX;
+        h->pmp_flat_m = c->pmpcfg[i] & PMP_L ? h->pmp_flat_su : PMP_RWX;
+        return;
+    }
+    h->pmp_flat = true;
+    h->pmp_flat_su = 0;
+    h->pmp_flat_m = PMP_RWX;
+}
+
+static bool pmp_write_one(struct vhart *h, unsigned int csr, u64 val)
+{
+    bool changed = false;
+
+    if (csr <= CSR_PMPCFG15) {
+        unsigned int first = (csr - CSR_PMPCFG0) * 4;
+
+        for (unsigned int i = 0; i < 8 && first + i < VHART_NR_PMP; i++)
+            changed |= pmpcfg_write_entry(h, first + i, val >> (8 * i));
+    } else {
+        unsigned int i = csr - CSR_PMPADDR0;
+
+        if (i < VHART_NR_PMP && !pmpaddr_locked(h, i)) {
+            changed = h->csr.pmpaddr[i] != (val & PMPADDR_MASK);
+            h->csr.pmpaddr[i] = val & PMPADDR_MASK;
+        }
+    }
+    return changed;
 }
 
 static int pmp_write(struct vhart *h, unsigned int csr, u64 val)
 {
-    if (csr >= CSR_PMPCFG0 && csr <= CSR_PMPCFG15) {
-        unsigned int first = (csr - CSR_PMPCFG0) * 4;
-
-        if (csr & 1)
-            return -1;
-        for (unsigned int i = 0; i < 8 && first + i < VHART_NR_PMP; i++)
-            pmpcfg_write_entry(h, first + i, val >> (8 * i));
-        return 0;
+    if (csr < CSR_PMPCFG0 || csr > CSR_PMPADDR63) /* pmpcfg0-15, then pmpaddr0-63 */
+        return -1;
+    if (csr <= CSR_PMPCFG15 && (csr & 1))
+        return -1; /* 3.7.1: the odd pmpcfg do not exist on RV64 */
+    if (pmp_write_one(h, csr, val)) {
+        pmp_summarize(h);
+        h->pmp_gen++;
     }
-    if (csr >= CSR_PMPADDR0 && csr <= CSR_PMPADDR63) {
-        unsigned int i = csr - CSR_PMPADDR0;
-
-        if (i < VHART_NR_PMP && !pmpaddr_locked(h, i))
-            h->csr.pmpaddr[i] = val & PMPADDR_MASK;
-        return 0;
-    }
-    return -1;
+    return 0;
 }
 
 static int vcsr_write(struct vhart *h, unsigned int csr, u64 val)
@@ -598,10 +638,33 @@ enum vpriv vhart_data_priv(const struct vhart *h)
     return h->priv;
 }
 
-/* 3.4 "Reset": M-mode, MIE = MPRV = 0; everything else Keel chooses: 0 */
+unsigned int vhart_pmp_perms(const struct vhart *h, u64 addr, u64 len, enum vpriv priv)
+{
+    const struct vhart_csrs *c = &h->csr;
+    bool whole;
+    int i;
+
+    if (h->pmp_flat)
+        return priv == VPRIV_M ? h->pmp_flat_m : h->pmp_flat_su;
+    i = pmp_decide(c->pmpcfg, c->pmpaddr, VHART_NR_PMP, addr, len, &whole);
+    if (i < 0) /* 3.7.1: M succeeds, S and U fail (entries are implemented) */
+        return priv == VPRIV_M ? PMP_RWX : 0;
+    if (!whole) /* "irrespective of the L, R, W, and X bits" */
+        return VHART_PMP_SPLIT;
+    if (priv == VPRIV_M && !(c->pmpcfg[i] & PMP_L))
+        return PMP_RWX;
+    return c->pmpcfg[i] & PMP_RWX;
+}
+
+/*
+ * 3.4 "Reset": M-mode, MIE = MPRV = 0, every PMP entry's A and L 0 (so S
+ * and U reach nothing until M opens an entry); everything else Keel
+ * chooses: 0
+ */
 void vhart_reset(struct vhart *h, u64 hartid, u64 real_misa, u64 entry)
 {
     *h = (struct vhart){ .priv = VPRIV_M, .pc = entry, .hartid = hartid };
     h->csr.misa = MISA_MXL_64 | (real_misa & MISA_PASSED) | MISA_EXT('S') | MISA_EXT('U');
     h->csr.mstatus = MSTATUS_SXL_64 | MSTATUS_UXL_64;
+    pmp_summarize(h);
 }
