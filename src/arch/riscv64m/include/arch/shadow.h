@@ -120,6 +120,29 @@ u64 shadow_satp(const struct shadow *s);
 u64 shadow_perms(const struct gpt_result *r, enum vpriv priv, bool sum, bool mxr);
 
 
+/*
+ * Where a vCPU's shadow tables come from: one naturally aligned block of
+ * memory, so that Keel's PMP can let the real hart's walks (S-mode
+ * accesses, 3.7.1) read it, and nothing else of Keel's, with one entry.
+ * Pages are handed out in address order, then reused as they come back;
+ * none is shared between vCPUs, so nothing here is atomic.
+ */
+struct shadow_pool {
+    u64 base;           /* host-physical, 4 KiB aligned */
+    u32 pages;          /* of 4 KiB */
+    u32 next;           /* pages[next..] were never handed out */
+    u32 used, peak;     /* handed out now, at most so far */
+    void *free;         /* pages given back, linked through their first word */
+};
+
+/* A pool of the @pages 4 KiB pages at @mem. */
+void shadow_pool_init(struct shadow_pool *p, void *mem, u32 pages);
+/* A zeroed page of @p, or NULL if every one is handed out. */
+void *shadow_pool_alloc(struct shadow_pool *p);
+void shadow_pool_free(struct shadow_pool *p, void *page);
+/* The leaf of @s for @va: its PTE, or 0 if there is none. */
+u64 shadow_leaf(const struct shadow *s, u64 va);
+
 /* ---- page-table frames (a VM's, shared by its vCPUs: bits set and cleared atomically) ---- */
 
 /*
