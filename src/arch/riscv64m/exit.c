@@ -11,6 +11,7 @@
 #include <arch/insn.h>
 #include <arch/mmode.h>
 #include <arch/pgtable.h>
+#include <arch/physmap.h>
 #include <keel/arch.h>
 #include <keel/buddy.h>
 #include <keel/console_mux.h>
@@ -25,6 +26,7 @@
 struct vcpu *rvm_guest_trap(struct vcpu *v);
 void rvm_prepare_entry(struct vcpu *v);
 void rvm_shadows_init(struct vcpu *v);
+int rvm_shadows_pool(struct vcpu *v);
 void rvm_shadows_reset(struct vcpu *v);
 void rvm_vcpu_quiet(struct vcpu *v);
 void rvm_satp_write(u64 satp);
@@ -296,26 +298,61 @@ static void shadow_refresh(struct vcpu *v, unsigned int i, unsigned int levels, 
 
 static void *shadow_alloc(void *ctx)
 {
-    return page_alloc_zeroed(0);
+    return shadow_pool_alloc(&((struct vcpu *)ctx)->arch.pool);
 }
 
 static void shadow_free(void *ctx, void *page)
 {
-    page_free(page);
+    shadow_pool_free(&((struct vcpu *)ctx)->arch.pool, page);
 }
 
-/* The vCPU's shadow trees, and its VM's frame tracker with the first vCPU. */
-void rvm_shadows_init(struct vcpu *v)
+/*
+ * The pool a vCPU's shadow tables come from: 1/64 of the VM's RAM, at
+ * least 1 MiB, a power of two (one NAPOT entry of Keel's PMP). A shadow
+ * that maps all of RAM in 4 KiB leaves takes 1/512 of it in tables: room
+ * for the 6 of the cache, and more. When it runs out, every shadow is
+ * emptied (shadows_reclaim).
+ */
+static unsigned int pool_order(u64 mem_size)
 {
-    struct pt_track *t = &vmmu_of(v->vm)->track;
-    u64 frames = v->vm->cfg.mem_size >> PAGE_SHIFT;
+    return MAX(order_for_size(mem_size / 64), 8U);
+}
 
+/*
+ * The vCPU's pool and shadow trees, once (a rebuilt VM keeps them): 0, or
+ * -1 with no memory for the pool.
+ */
+int rvm_shadows_pool(struct vcpu *v)
+{
+    unsigned int order = pool_order(v->vm->cfg.mem_size);
+    void *mem;
+
+    if (v->arch.pool.pages)
+        return 0;
+    mem = page_alloc(order);
+    if (!mem)
+        return -1;
+    shadow_pool_init(&v->arch.pool, mem, 1U << order);
     for (unsigned int i = 0; i < SHADOW_CACHE; i++) {
         struct shadow *s = &v->arch.sc.e[i].tree;
         s->alloc_page = shadow_alloc;
         s->free_page = shadow_free;
         s->ctx = v;
         CHECK(shadow_init(s, 3) == 0);
+    }
+    return 0;
+}
+
+/*
+ * The vCPU's shadow cache but for its trees (rvm_shadows_pool, at the VM's
+ * first build), and its VM's frame tracker with the first vCPU.
+ */
+void rvm_shadows_init(struct vcpu *v)
+{
+    struct pt_track *t = &vmmu_of(v->vm)->track;
+    u64 frames = v->vm->cfg.mem_size >> PAGE_SHIFT;
+
+    for (unsigned int i = 0; i < SHADOW_CACHE; i++) {
         v->arch.sc.e[i].deps = page_alloc_zeroed(0);
         CHECK(v->arch.sc.e[i].deps);
     }
@@ -563,6 +600,35 @@ static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
     return true;
 }
 
+/*
+ * The vCPU's pool has no page left for a table: every shadow is emptied,
+ * its tables back in the pool, and built again as the guest runs (the
+ * access that found the pool full faults again). If that happens again
+ * before any leaf could be filled, the pool cannot hold even one
+ * translation's tables: the VM stops (Keel and other VMs go on).
+ */
+static void __attribute__((cold)) shadows_reclaim(struct vcpu *v)
+{
+    struct shadow_cache *c = &v->arch.sc;
+
+    if (v->arch.reclaimed) {
+        ERROR("vm %s vcpu %u: its shadow pool (%u KiB) cannot hold one translation",
+              v->vm->cfg.name, v->id, v->arch.pool.pages * 4);
+        vm_stop(v->vm, VM_CRASHED);
+        return;
+    }
+    for (unsigned int i = 0; i < SHADOW_CACHE; i++) {
+        shadow_clear(&c->e[i].tree);
+        c->e[i].empty = true;
+        tlb_flush_asid(ASID_OF_SHADOW(i));
+    }
+    v->arch.reclaimed = true;
+    v->arch.flushes++;
+    if (!v->arch.reclaims++)
+        INFO("vm %s vcpu %u: shadow pool full (%u KiB): every shadow emptied, built again as "
+             "the guest runs (said once)", v->vm->cfg.name, v->id, v->arch.pool.pages * 4);
+}
+
 /* What the leaf just filled at @va was read through (the walk's tables, root first). */
 static void deps_add(struct sc_entry *e, const struct pt_track *t, const struct walk_ctx *w, u64 va)
 {
@@ -594,11 +660,10 @@ static bool leaf_fill(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 
             perms &= ~PTE_W;
     }
     if (shadow_map(&e->tree, va & ~0xfffUL, hpa, perms)) {
-        VM_WARN(v->vm, "vm %s vcpu %u: no memory for a shadow table; emptied", v->vm->cfg.name,
-                v->id);
-        e->empty = true;
+        shadows_reclaim(v);
         return false;
     }
+    v->arch.reclaimed = false;
     if (w)
         deps_add(e, &m->track, w, va);
     if ((perms & PTE_W) && pt_trackable(&m->track, gpa))
@@ -791,6 +856,37 @@ void arch_irq_handle_pending(struct vcpu *v)
 
 /* ---- the exit and the entry ---- */
 
+/*
+ * An access fault of the real hart (3.7.1: Keel's PMP, or the bus). Where
+ * the shadow serving now has no leaf for the address, the walk of the
+ * shadow itself faulted: served as the page fault it stands for (a leaf
+ * filled, a device emulated, or the guest's own access fault). Where a leaf
+ * names host memory Keel's PMP does not give the guest as the leaf does,
+ * the two walls disagree: Keel's error, the VM stops. Else it is the bus's
+ * (a passed-through device that refused): the guest takes it.
+ */
+static void __attribute__((cold)) hw_access_fault(struct vcpu *v, u64 cause, u64 tval)
+{
+    u64 leaf = shadow_leaf(&shadow_cur(v)->tree, tval), need, hpa;
+
+    if (!leaf)
+        return page_fault(v, cause == EXC_INST_ACCESS ? EXC_INST_PAGE_FAULT
+                             : cause == EXC_LOAD_ACCESS ? EXC_LOAD_PAGE_FAULT
+                                                        : EXC_STORE_PAGE_FAULT, tval);
+    need = cause == EXC_INST_ACCESS ? PMP_X : cause == EXC_LOAD_ACCESS ? PMP_R : PMP_W;
+    hpa = ((leaf & PTE_PPN_MASK) >> PTE_PPN_SHIFT << PAGE_SHIFT) | (tval & 0xfff);
+    if (rvm_pmp_entries && !(pmp_set_perms(&v->arch.pmp, hpa, 1) & need)) {
+        ERROR("vm %s vcpu %u: its shadow maps %#lx to host %#lx, which Keel's PMP denies it "
+              "(cause %lu, pc %#lx)", v->vm->cfg.name, v->id, tval, hpa, cause, v->arch.h.pc);
+        vm_stop(v->vm, VM_CRASHED);
+        return;
+    }
+    v->exits[EXIT_OTHER]++;
+    VM_WARN(v->vm, "vm %s vcpu %u: access fault (cause %lu) at %#lx, pc %#lx; delivered",
+            v->vm->cfg.name, v->id, cause, tval, v->arch.h.pc);
+    deliver(v, cause, tval);
+}
+
 static void handle_exception(struct vcpu *v, u64 cause, u64 tval)
 {
     switch (cause) {
@@ -799,14 +895,16 @@ static void handle_exception(struct vcpu *v, u64 cause, u64 tval)
     case EXC_STORE_PAGE_FAULT:
         page_fault(v, cause, tval);
         break;
+    case EXC_INST_ACCESS:
+    case EXC_LOAD_ACCESS:
+    case EXC_STORE_ACCESS:
+        hw_access_fault(v, cause, tval);
+        break;
     case EXC_ECALL_U: /* the guest's ecall, from the privilege it believes it has */
         deliver(v, v->arch.h.priv == VPRIV_M ? EXC_ECALL_M : EXC_ECALL_U + v->arch.h.priv, 0);
         break;
     default:
         v->exits[EXIT_OTHER]++;
-        if (cause == EXC_INST_ACCESS || cause == EXC_LOAD_ACCESS || cause == EXC_STORE_ACCESS)
-            VM_WARN(v->vm, "vm %s vcpu %u: access fault (cause %lu) at %#lx, pc %#lx; delivered",
-                    v->vm->cfg.name, v->id, cause, tval, v->arch.h.pc);
         deliver(v, cause, tval);
     }
 }
