@@ -63,11 +63,6 @@ KNOWN_KEEL_BUGS = {
         # runs on the physical map (3.1.6.3 wants MPP's translation).
         "M-mode MPRV with a translated MPP is not supported": (r"Sv\d+: MPRV: ",),
     },
-    "isolation": {
-        # vhart.h: the guest's PMP registers are stored with their WARL and
-        # lock rules, never enforced (3.7.1: S and U accesses are checked).
-        "the guest's PMP is not enforced": (r"pmp: S load from a page an S/U entry denies",),
-    },
 }
 
 

@@ -150,6 +150,7 @@ void rvm_vcpu_quiet(struct vcpu *v)
 struct walk_ctx {
     struct vm *vm;
     struct vmmu *m;
+    const struct vhart *h; /* its PMP checks the walk's reads and writes, S-mode ones (3.7.1) */
     bool began;     /* this walk tracked a frame: track_begun moved */
     bool untracked; /* it read a PTE outside what can be tracked */
     unsigned int reads; /* of the walk from the root now under way (4.3.2 step 7 restarts) */
@@ -245,12 +246,17 @@ static void track_end(struct vcpu *v, struct walk_ctx *w)
             vcpu_kick(v->vm->vcpus[i]);
 }
 
+/*
+ * 4.3.2 steps 2 and 7: a PTE the walk may not read (or update) at S, by the
+ * guest's PMP, is an access fault of the original access's kind, as one
+ * outside its RAM is.
+ */
 static int gmem_read64(void *ctx, u64 gpa, u64 *val)
 {
     struct walk_ctx *w = ctx;
     u64 *p = (gpa & 7) ? NULL : vm_ipa_to_hva(w->vm, ipa_init(gpa), 8);
 
-    if (!p)
+    if (!p || !(vhart_pmp_perms(w->h, gpa, 8, VPRIV_S) & PMP_R))
         return -1;
     track_walked(w, gpa);
     if (w->reads < 4)
@@ -264,7 +270,7 @@ static int gmem_cas64(void *ctx, u64 gpa, u64 old, u64 new_val, u64 *seen)
     struct walk_ctx *w = ctx;
     u64 *p = (gpa & 7) ? NULL : vm_ipa_to_hva(w->vm, ipa_init(gpa), 8);
 
-    if (!p)
+    if (!p || !(vhart_pmp_perms(w->h, gpa, 8, VPRIV_S) & PMP_W))
         return -1;
     *seen = old;
     if (!__atomic_compare_exchange_n(p, seen, new_val, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -390,6 +396,27 @@ static bool guest_translates(const struct vhart *h, enum vpriv p)
 }
 
 /*
+ * The physical map's shadow for where the guest runs untranslated: its
+ * leaves hold the guest PMP's view for the privilege that fetches (X) and
+ * for the one loads and stores are made with (R, W; MPRV), and M's view
+ * differs from S's and U's unless the PMP gives all of them the same
+ * everywhere (vhart_pmp_one_view: xv6's one entry). Each pair of views
+ * then has its own shadow.
+ */
+static u64 phys_key(const struct vhart *h)
+{
+    u64 key = SHADOW_KEY_PHYS;
+
+    if (vhart_pmp_one_view(h))
+        return key;
+    if (h->priv == VPRIV_M)
+        key |= SHADOW_KEY_PHYS_M_FETCH;
+    if (vhart_data_priv(h) == VPRIV_M)
+        key |= SHADOW_KEY_PHYS_M_DATA;
+    return key;
+}
+
+/*
  * The real satp for where the guest runs now: the shadow for its satp,
  * privilege, SUM (S only) and MXR, or the one of the physical map while it
  * is untranslated (sc_select: the same one while those stay; at a switch,
@@ -407,7 +434,7 @@ static u64 satp_pick(struct vcpu *v)
     u64 key, wgen;
 
     flushes_sync(v);
-    key = phys ? SHADOW_KEY_PHYS
+    key = phys ? phys_key(h)
                : shadow_key(h->csr.satp, h->priv,
                             h->priv == VPRIV_S && (h->csr.mstatus & MSTATUS_SUM),
                             h->csr.mstatus & MSTATUS_MXR);
@@ -439,11 +466,16 @@ static void deliver(struct vcpu *v, u64 cause, u64 tval)
     vhart_trap(&v->arch.h, cause, tval);
 }
 
+static u64 access_cause(enum gpt_access acc)
+{
+    return acc == GPT_FETCH ? EXC_INST_ACCESS : acc == GPT_LOAD ? EXC_LOAD_ACCESS
+                                                                : EXC_STORE_ACCESS;
+}
+
 static void __attribute__((cold)) access_fault(struct vcpu *v, enum gpt_access acc, u64 va,
                                                u64 gpa, const char *why)
 {
-    u64 cause = acc == GPT_FETCH ? EXC_INST_ACCESS : acc == GPT_LOAD ? EXC_LOAD_ACCESS
-                                                                     : EXC_STORE_ACCESS;
+    u64 cause = access_cause(acc);
 
     VM_WARN(v->vm, "vm %s vcpu %u: %s at guest-physical %#lx (address %#lx, pc %#lx): %s; "
             "access fault delivered", v->vm->cfg.name, v->id,
@@ -534,7 +566,12 @@ static u64 sign_extend(u64 val, unsigned int bits)
     return (val ^ m) - m;
 }
 
-static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa)
+/*
+ * An access to an emulated device at @gpa, made at privilege @p: decoded
+ * and emulated, unless the guest's own PMP denies it its bytes (an access
+ * fault the guest takes, 3.7.1: devices are physical memory to PMP too).
+ */
+static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, enum vpriv p)
 {
     struct mmio_region *r = vcpu_find_mmio(v, gpa);
     struct mmio_insn d;
@@ -546,6 +583,8 @@ static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa)
     if (read_guest_insn(v, v->arch.h.pc, &insn) || !insn_decode_mmio(insn, &d) ||
         d.write != (acc == GPT_STORE))
         return access_fault(v, acc, va, gpa, "not a load or store Keel can emulate");
+    if (!(vhart_pmp_perms(&v->arch.h, gpa, d.size, p) & (d.write ? PMP_W : PMP_R)))
+        return deliver(v, access_cause(acc), va);
     v->exits[EXIT_MMIO]++;
     if (d.write) {
         val = vcpu_get_reg(v, d.reg);
@@ -564,6 +603,41 @@ static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa)
 }
 
 /*
+ * A guest's store or load of @size bytes done for it: aligned ones whole,
+ * as the hart's are (another hart's walk may read a PTE meanwhile).
+ */
+static void store_sized(void *p, u64 val, unsigned int size)
+{
+    if (!IS_ALIGNED((u64)p, size))
+        memcpy(p, &val, size);
+    else if (size == 8)
+        __atomic_store_n((u64 *)p, val, __ATOMIC_RELAXED);
+    else if (size == 4)
+        __atomic_store_n((u32 *)p, (u32)val, __ATOMIC_RELAXED);
+    else if (size == 2)
+        __atomic_store_n((u16 *)p, (u16)val, __ATOMIC_RELAXED);
+    else
+        __atomic_store_n((u8 *)p, (u8)val, __ATOMIC_RELAXED);
+}
+
+static u64 load_sized(const void *p, unsigned int size)
+{
+    u64 val = 0;
+
+    if (!IS_ALIGNED((u64)p, size))
+        memcpy(&val, p, size);
+    else if (size == 8)
+        val = __atomic_load_n((const u64 *)p, __ATOMIC_RELAXED);
+    else if (size == 4)
+        val = __atomic_load_n((const u32 *)p, __ATOMIC_RELAXED);
+    else if (size == 2)
+        val = __atomic_load_n((const u16 *)p, __ATOMIC_RELAXED);
+    else
+        val = __atomic_load_n((const u8 *)p, __ATOMIC_RELAXED);
+    return val;
+}
+
+/*
  * A store to a tracked frame, one of the guest's page tables: done here as
  * the hart would have done it, and wgen moved. False if it is not a plain
  * store inside the page (an AMO, a store of FP registers): the frame is
@@ -571,10 +645,8 @@ static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa)
  */
 static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
 {
-    void *p = (void *)(hpa + (gpa & 0xfff));
     struct mmio_insn d;
     u32 insn;
-    u64 val;
 
     if (read_guest_insn(v, v->arch.h.pc, &insn) || !insn_decode_mmio(insn, &d) || !d.write ||
         (gpa & 0xfff) + d.size > PAGE_SIZE) {
@@ -582,17 +654,7 @@ static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
         wgen_bump(m, gpa);
         return false;
     }
-    val = vcpu_get_reg(v, d.reg);
-    if (!IS_ALIGNED(gpa, d.size))
-        memcpy(p, &val, d.size);
-    else if (d.size == 8)
-        __atomic_store_n((u64 *)p, val, __ATOMIC_RELAXED); /* whole: another hart's walk may read it */
-    else if (d.size == 4)
-        __atomic_store_n((u32 *)p, (u32)val, __ATOMIC_RELAXED);
-    else if (d.size == 2)
-        __atomic_store_n((u16 *)p, (u16)val, __ATOMIC_RELAXED);
-    else
-        __atomic_store_n((u8 *)p, (u8)val, __ATOMIC_RELAXED);
+    store_sized((void *)(hpa + (gpa & 0xfff)), vcpu_get_reg(v, d.reg), d.size);
     pt_stored(&m->track, gpa, d.size); /* maybe untracked now: the bump below covers that too */
     wgen_bump(m, gpa);
     v->exits[EXIT_PTW]++;
@@ -638,6 +700,76 @@ static void deps_add(struct sc_entry *e, const struct pt_track *t, const struct 
 }
 
 /*
+ * A load or store to a page the guest's PMP does not treat alike (an entry
+ * ends inside it, 3.7.1: NA4, or a small NAPOT or TOR range), that the
+ * page as a whole does not allow: no leaf can say what its bytes may do,
+ * so the access is decided by its own bytes at privilege @p and done here,
+ * the page left unmapped for it. A fetch there, or an access Keel does not
+ * decode (an AMO, FP), takes the access fault: it fails closed.
+ */
+static void pmp_split_access(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 hpa,
+                             enum vpriv p)
+{
+    struct vmmu *m = vmmu_of(v->vm);
+    void *ptr = (void *)(hpa + (gpa & 0xfff));
+    struct mmio_insn d;
+    u64 val;
+    u32 insn;
+
+    if (acc == GPT_FETCH || read_guest_insn(v, v->arch.h.pc, &insn) ||
+        !insn_decode_mmio(insn, &d) || d.write != (acc == GPT_STORE) ||
+        (gpa & 0xfff) + d.size > PAGE_SIZE ||
+        !(vhart_pmp_perms(&v->arch.h, gpa, d.size, p) & (d.write ? PMP_W : PMP_R)))
+        return deliver(v, access_cause(acc), va);
+    if (d.write && pt_tracked(&m->track, gpa) && pt_store(v, m, gpa, hpa))
+        return;
+    v->exits[EXIT_MMIO]++;
+    if (d.write) {
+        store_sized(ptr, vcpu_get_reg(v, d.reg), d.size);
+    } else {
+        val = load_sized(ptr, d.size);
+        vcpu_set_reg(v, d.reg, d.sign_extend ? sign_extend(val, 8 * d.size) : val);
+    }
+    v->arch.h.pc += d.len;
+}
+
+/* PMP_R/W/X as leaf bits */
+static u64 pmp_to_pte(unsigned int pmp)
+{
+    return (pmp & PMP_R ? PTE_R : 0) | (pmp & PMP_W ? PTE_W : 0) | (pmp & PMP_X ? PTE_X : 0);
+}
+
+/*
+ * The guest's own PMP (3.7.1) over the page a leaf is about to map: the
+ * leaf keeps what every byte of the page allows, X at the privilege that
+ * fetches (@fp), R and W at the one loads and stores are made with (@dp).
+ * An access the page denies takes the access fault, tval the address it
+ * was made at, in the mode the guest's delegation sends it to; one it
+ * allows only in part is decided alone (pmp_split_access). True if the
+ * fill goes on with *@perms; an access the VM's map denies goes on to
+ * leaf_fill, which says so.
+ */
+static bool pmp_gate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 hpa, u64 *perms,
+                     enum vpriv fp, enum vpriv dp)
+{
+    const struct vhart *h = &v->arch.h;
+    u64 page = gpa & ~0xfffUL;
+    unsigned int x = vhart_pmp_perms(h, page, PAGE_SIZE, fp);
+    unsigned int rw = dp == fp ? x : vhart_pmp_perms(h, page, PAGE_SIZE, dp);
+    unsigned int mine = acc == GPT_FETCH ? x : rw;
+
+    if (!(*perms & access_perm(acc)) || (pmp_to_pte(mine) & access_perm(acc))) {
+        *perms &= pmp_to_pte(x & PMP_X) | pmp_to_pte(rw & (PMP_R | PMP_W));
+        return true;
+    }
+    if (mine & VHART_PMP_SPLIT)
+        pmp_split_access(v, acc, va, gpa, hpa, acc == GPT_FETCH ? fp : dp);
+    else
+        deliver(v, access_cause(acc), va);
+    return false;
+}
+
+/*
  * The leaf for @va -> @gpa (host page @hpa, @perms allowed) in the entry
  * serving now, never writable to a tracked frame: a store to one is
  * emulated instead. @w: the walk it came from (its tables are the leaf's
@@ -678,7 +810,7 @@ static bool leaf_fill(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 
 static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, u64 va)
 {
     struct vhart *h = &v->arch.h;
-    struct walk_ctx w = { .vm = v->vm, .m = vmmu_of(v->vm) };
+    struct walk_ctx w = { .vm = v->vm, .m = vmmu_of(v->vm), .h = h };
     const struct gpt_mem mem = { .ctx = &w, .read64 = gmem_read64, .cas64 = gmem_cas64 };
     bool sum = h->csr.mstatus & MSTATUS_SUM, mxr = h->csr.mstatus & MSTATUS_MXR;
     struct gpt_result r;
@@ -692,8 +824,10 @@ static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, 
     if (err)
         return deliver(v, (u64)err, va);
     if (!host_page(v->vm, r.gpa, &hpa, &perms))
-        return mmio_emulate(v, acc, va, r.gpa);
+        return mmio_emulate(v, acc, va, r.gpa, p);
     perms &= shadow_perms(&r, p, sum, mxr);
+    if (!pmp_gate(v, acc, va, r.gpa, hpa, &perms, p, p))
+        return;
     if (leaf_fill(v, acc, va, r.gpa, hpa, perms, &w) && r.level > shadow_cur(v)->span)
         shadow_cur(v)->span = (u8)r.level;
 }
@@ -706,11 +840,14 @@ static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, 
  */
 static void physical_fault(struct vcpu *v, enum gpt_access acc, u64 gpa)
 {
+    const struct vhart *h = &v->arch.h;
+    enum vpriv dp = vhart_data_priv(h);
     u64 hpa, perms;
 
     if (!host_page(v->vm, gpa, &hpa, &perms))
-        return mmio_emulate(v, acc, gpa, gpa);
-    leaf_fill(v, acc, gpa, gpa, hpa, perms, NULL);
+        return mmio_emulate(v, acc, gpa, gpa, acc == GPT_FETCH ? h->priv : dp);
+    if (pmp_gate(v, acc, gpa, gpa, hpa, &perms, h->priv, dp))
+        leaf_fill(v, acc, gpa, gpa, hpa, perms, NULL);
 }
 
 static void page_fault(struct vcpu *v, u64 cause, u64 va)
@@ -791,6 +928,15 @@ static unsigned int illegal_insn(struct vcpu *v)
     if (fx & VH_TRAP) v->exits[EXIT_TRAP]++;
     if (fx & VH_SFENCE)
         shadows_fence(v, fence_va);
+    /*
+     * Leaves hold what the guest's PMP gave when they were filled. 3.7.2
+     * lets the hart keep them until an sfence.vma, but these shadows
+     * outlive a fence while the guest's tables stay (shadows_fence), and
+     * without paging the spec wants the new entries at once: they go now.
+     * PMP writes are rare (xv6 and OpenSBI write theirs at boot).
+     */
+    if (fx & VH_PMP)
+        sc_empty_all(&v->arch.sc);
     if (fx & VH_WFI)
         wait_interrupt(v);
     return fx;

@@ -189,8 +189,14 @@ void pt_untrack(struct pt_track *t, u64 gpa);
  * its ASID, so a key is one word; 0 is no key (MODE Bare never has one).
  */
 u64 shadow_key(u64 satp, enum vpriv view, bool sum, bool mxr);
-/* The key of the physical map's shadow (guest M-mode, satp Bare): MODE Bare, no view bits. */
+/*
+ * The keys of the physical map's shadows (guest M-mode, satp Bare): MODE
+ * Bare, no view bits; and, when the guest's PMP gives M something else
+ * than S and U, whether fetches and whether loads and stores are M's.
+ */
 #define SHADOW_KEY_PHYS 1UL
+#define SHADOW_KEY_PHYS_M_FETCH 2UL
+#define SHADOW_KEY_PHYS_M_DATA 4UL
 
 /* A guest table a shadow's leaves were read through: its frame, level, and the span it serves. */
 struct sc_dep {
