@@ -725,6 +725,10 @@ static void test_pmp_napot(void)
     /* an NA4 entry elsewhere in the code page takes X from its 4 bytes only */
     pmp_set(0, PMP_NA4 | PMP_R, (code + 0x100) >> 2);
     expect_ok(PRIV_S, FETCH, code, "NA4 R-only in the code page, the fetch beside it");
+    /* a device is physical memory to PMP too: the UART's page denied to S and U */
+    pmp_set(0, PMP_NAPOT, napot(UART_BASE, PAGE_SIZE));
+    expect_af(PRIV_S, LOAD, UART_BASE, PRIV_M, "the UART's page, no permission");
+    expect_af(PRIV_U, STORE, UART_BASE + 0x10, PRIV_M, "the UART's page, no permission");
     pmp_off();
     expect_ok(PRIV_S, LOAD, p + 8, "entry off");
 }
