@@ -707,8 +707,8 @@ static void deps_add(struct sc_entry *e, const struct pt_track *t, const struct 
  * the page left unmapped for it. A fetch there, or an access Keel does not
  * decode (an AMO, FP), takes the access fault: it fails closed.
  */
-static void pmp_split_access(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 hpa,
-                             enum vpriv p)
+static void __attribute__((cold, noinline)) pmp_split_access(struct vcpu *v, enum gpt_access acc,
+                                                             u64 va, u64 gpa, u64 hpa, enum vpriv p)
 {
     struct vmmu *m = vmmu_of(v->vm);
     void *ptr = (void *)(hpa + (gpa & 0xfff));
@@ -749,8 +749,8 @@ static u64 pmp_to_pte(unsigned int pmp)
  * fill goes on with *@perms; an access the VM's map denies goes on to
  * leaf_fill, which says so.
  */
-static bool pmp_gate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 hpa, u64 *perms,
-                     enum vpriv fp, enum vpriv dp)
+static inline bool pmp_gate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 hpa,
+                            u64 *perms, enum vpriv fp, enum vpriv dp)
 {
     const struct vhart *h = &v->arch.h;
     u64 page = gpa & ~0xfffUL;
@@ -758,7 +758,7 @@ static bool pmp_gate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 h
     unsigned int rw = dp == fp ? x : vhart_pmp_perms(h, page, PAGE_SIZE, dp);
     unsigned int mine = acc == GPT_FETCH ? x : rw;
 
-    if (!(*perms & access_perm(acc)) || (pmp_to_pte(mine) & access_perm(acc))) {
+    if (likely(!(*perms & access_perm(acc)) || (pmp_to_pte(mine) & access_perm(acc)))) {
         *perms &= pmp_to_pte(x & PMP_X) | pmp_to_pte(rw & (PMP_R | PMP_W));
         return true;
     }
@@ -1005,46 +1005,49 @@ void arch_irq_handle_pending(struct vcpu *v)
 /*
  * An access fault of the real hart (3.7.1: Keel's PMP, or the bus). Where
  * the shadow serving now has no leaf for the address, the walk of the
- * shadow itself faulted: served as the page fault it stands for (a leaf
- * filled, a device emulated, or the guest's own access fault). Where a leaf
- * names host memory Keel's PMP does not give the guest as the leaf does,
- * the two walls disagree: Keel's error, the VM stops. Else it is the bus's
- * (a passed-through device that refused): the guest takes it.
+ * shadow itself faulted: false, the caller serves it as the page fault it
+ * stands for (a leaf filled, a device emulated, or the guest's own access
+ * fault). Where a leaf names host memory Keel's PMP does not give the guest
+ * as the leaf does, the two walls disagree: Keel's error, the VM stops.
+ * Else it is the bus's (a passed-through device that refused): the guest
+ * takes it.
  */
-static void __attribute__((cold)) hw_access_fault(struct vcpu *v, u64 cause, u64 tval)
+static bool __attribute__((cold)) hw_access_fault(struct vcpu *v, u64 cause, u64 tval)
 {
     u64 leaf = shadow_leaf(&shadow_cur(v)->tree, tval), need, hpa;
 
     if (!leaf)
-        return page_fault(v, cause == EXC_INST_ACCESS ? EXC_INST_PAGE_FAULT
-                             : cause == EXC_LOAD_ACCESS ? EXC_LOAD_PAGE_FAULT
-                                                        : EXC_STORE_PAGE_FAULT, tval);
+        return false;
     need = cause == EXC_INST_ACCESS ? PMP_X : cause == EXC_LOAD_ACCESS ? PMP_R : PMP_W;
     hpa = ((leaf & PTE_PPN_MASK) >> PTE_PPN_SHIFT << PAGE_SHIFT) | (tval & 0xfff);
-    if (rvm_pmp_entries && !(pmp_set_perms(&v->arch.pmp, hpa, 1) & need)) {
+    if (rvm_pmp_entries && !(pmp_set_perms(v->arch.pmp, hpa, 1) & need)) {
         ERROR("vm %s vcpu %u: its shadow maps %#lx to host %#lx, which Keel's PMP denies it "
               "(cause %lu, pc %#lx)", v->vm->cfg.name, v->id, tval, hpa, cause, v->arch.h.pc);
         vm_stop(v->vm, VM_CRASHED);
-        return;
+        return true;
     }
     v->exits[EXIT_OTHER]++;
     VM_WARN(v->vm, "vm %s vcpu %u: access fault (cause %lu) at %#lx, pc %#lx; delivered",
             v->vm->cfg.name, v->id, cause, tval, v->arch.h.pc);
     deliver(v, cause, tval);
+    return true;
 }
 
 static void handle_exception(struct vcpu *v, u64 cause, u64 tval)
 {
     switch (cause) {
+    case EXC_INST_ACCESS:
+    case EXC_LOAD_ACCESS:
+    case EXC_STORE_ACCESS:
+        if (hw_access_fault(v, cause, tval))
+            break;
+        cause = cause == EXC_INST_ACCESS ? EXC_INST_PAGE_FAULT
+              : cause == EXC_LOAD_ACCESS ? EXC_LOAD_PAGE_FAULT : EXC_STORE_PAGE_FAULT;
+        __attribute__((fallthrough)); /* one call of page_fault: inlined on the fill path */
     case EXC_INST_PAGE_FAULT:
     case EXC_LOAD_PAGE_FAULT:
     case EXC_STORE_PAGE_FAULT:
         page_fault(v, cause, tval);
-        break;
-    case EXC_INST_ACCESS:
-    case EXC_LOAD_ACCESS:
-    case EXC_STORE_ACCESS:
-        hw_access_fault(v, cause, tval);
         break;
     case EXC_ECALL_U: /* the guest's ecall, from the privilege it believes it has */
         deliver(v, v->arch.h.priv == VPRIV_M ? EXC_ECALL_M : EXC_ECALL_U + v->arch.h.priv, 0);

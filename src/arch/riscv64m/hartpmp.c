@@ -15,6 +15,7 @@
 #include <arch/pmp.h>
 #include <keel/cpu.h>
 #include <keel/log.h>
+#include <keel/mem.h>
 #include <keel/printf.h>
 #include <keel/vcpu_arch.h>
 #include <keel/vm.h>
@@ -133,7 +134,7 @@ static unsigned int vcpu_regions(const struct vcpu *v, struct pmp_region *r, uns
 static void describe(const struct vcpu *v)
 {
     static const char *const mode[] = { "off", "TOR", "NA4", "NAPOT" };
-    const struct pmp_set *s = &v->arch.pmp;
+    const struct pmp_set *s = v->arch.pmp;
     char line[200];
     int len = 0;
     u64 lo, last;
@@ -156,7 +157,7 @@ static int vcpu_layout(struct vcpu *v)
 {
     struct pmp_region r[PMP_MAX_ENTRIES];
     unsigned int nr = vcpu_regions(v, r, PMP_MAX_ENTRIES);
-    int need = pmp_layout(r, nr, rvm_pmp_grain, &v->arch.pmp);
+    int need = pmp_layout(r, nr, rvm_pmp_grain, v->arch.pmp);
 
     if (need < 0) {
         ERROR("vm %s: Keel's PMP (granularity %lu bytes) cannot express its memory map "
@@ -189,11 +190,17 @@ int arch_vm_built(struct vm *vm)
     }
     if (!rvm_pmp_entries)
         return 0; /* no PMP: the shadow tables alone confine the guest (said at boot) */
-    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
-        if (vcpu_layout(vm->vcpus[i]))
+    for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
+        struct vcpu *v = vm->vcpus[i];
+        if (!v->arch.pmp && !(v->arch.pmp = obj_alloc(sizeof(*v->arch.pmp)))) {
+            ERROR("vm %s: no memory for vcpu %u's PMP entries", vm->cfg.name, i);
             return -1;
+        }
+        if (vcpu_layout(v))
+            return -1;
+    }
     INFO("vm %s: Keel's PMP: %u of %u entries on each hart; U and S reach its RAM, its devices, "
-         "and read their vCPU's shadow tables", vm->cfg.name, vm->vcpus[0]->arch.pmp.n,
+         "and read their vCPU's shadow tables", vm->cfg.name, vm->vcpus[0]->arch.pmp->n,
          rvm_pmp_entries);
     for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
         describe(vm->vcpus[i]);
@@ -233,7 +240,7 @@ bool rvm_pmp_enter(struct vcpu *v)
 
     if (!rvm_pmp_entries)
         return true;
-    rvm_pmp_load(&v->arch.pmp);
+    rvm_pmp_load(v->arch.pmp);
     rvm_satp_write(0);
     ok = u_access(ram, false) && u_access(pool, false) && !u_access(pool, true) &&
          !u_access((u64)_start, false);

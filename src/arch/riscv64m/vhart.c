@@ -630,15 +630,7 @@ u32 vhart_counteren(const struct vhart *h)
     }
 }
 
-/* 3.1.6.3: MPRV at M makes loads and stores use MPP's privilege */
-enum vpriv vhart_data_priv(const struct vhart *h)
-{
-    if (h->priv == VPRIV_M && (h->csr.mstatus & MSTATUS_MPRV))
-        return (h->csr.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
-    return h->priv;
-}
-
-unsigned int vhart_pmp_perms(const struct vhart *h, u64 addr, u64 len, enum vpriv priv)
+unsigned int vhart_pmp_decide(const struct vhart *h, u64 addr, u64 len, enum vpriv priv)
 {
     const struct vhart_csrs *c = &h->csr;
     bool whole;

@@ -15,6 +15,7 @@
 #define ARCH_VHART_H
 
 #include <keel/types.h>
+#include <arch/mcsr.h>
 
 enum vpriv { VPRIV_U = 0, VPRIV_S = 1, VPRIV_M = 3 };
 
@@ -170,7 +171,12 @@ u32 vhart_counteren(const struct vhart *h);
  * (mstatus.MPRV at M uses MPP's privilege, 3.1.6.3): what the shadow for
  * loads and stores must enforce. Instruction fetches always use h->priv.
  */
-enum vpriv vhart_data_priv(const struct vhart *h);
+static inline enum vpriv vhart_data_priv(const struct vhart *h)
+{
+    if (h->priv == VPRIV_M && (h->csr.mstatus & MSTATUS_MPRV))
+        return (enum vpriv)((h->csr.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+    return h->priv;
+}
 
 /* vhart_pmp_perms: the lowest entry matching some of the bytes does not match them all */
 #define VHART_PMP_SPLIT 0x80
@@ -184,7 +190,16 @@ enum vpriv vhart_data_priv(const struct vhart *h);
  * entry decides for M only if locked (L); for S and U always. Page-table
  * walks are S accesses (3.7.1).
  */
-unsigned int vhart_pmp_perms(const struct vhart *h, u64 addr, u64 len, enum vpriv priv);
+unsigned int vhart_pmp_decide(const struct vhart *h, u64 addr, u64 len, enum vpriv priv);
+
+/* vhart_pmp_decide, answered inline while the PMP is flat: every fill and walk asks. */
+static inline unsigned int vhart_pmp_perms(const struct vhart *h, u64 addr, u64 len,
+                                           enum vpriv priv)
+{
+    if (__builtin_expect(h->pmp_flat, 1))
+        return priv == VPRIV_M ? h->pmp_flat_m : h->pmp_flat_su;
+    return vhart_pmp_decide(h, addr, len, priv);
+}
 
 /* Whether M and S/U see the same PMP everywhere (pmp_flat, and M's the same as S/U's). */
 static inline bool vhart_pmp_one_view(const struct vhart *h)
