@@ -172,8 +172,8 @@ void arch_describe_firmware(void)
     console_printf("  ISA:     %.*s%s\n", ext ? (int)(ext - riscv_isa) : (int)strlen(riscv_isa),
                    riscv_isa, ext ? " + multi-letter extensions" : "");
     if (rvm_pmp_entries)
-        console_printf("  PMP:     %u entries (granularity %lu bytes): a hart's confine the "
-                       "vCPU it runs\n", rvm_pmp_entries, 4UL << rvm_pmp_grain);
+        console_printf("  PMP:     %u entries a hart (granularity %lu bytes), set for the vCPU "
+                       "it runs\n", rvm_pmp_entries, 4UL << rvm_pmp_grain);
     else
         console_printf("  PMP:     none: guests are confined by their shadow tables alone\n");
 }
