@@ -48,20 +48,7 @@ NATIVE = [("csr", 2), ("paging", 1), ("irq", 3), ("isolation", 1)]
 # limitation -> the FAIL messages it causes (regexes, after "FAIL: ").
 # Drop an entry once it is fixed.
 KNOWN_KEEL_BUGS = {
-    "csr": {
-        # src/arch/riscv64m/vhart.c has no mcycle, minstret, mhpmcounter3-31,
-        # mhpmevent3-31 (nor hpmcounter3-31 in M): the guest's M-mode gets an
-        # illegal instruction. Privileged spec 1.12, 3.1.10: they exist (the
-        # hpm ones may be read-only 0).
-        "the virtual hart has no machine counters (3.1.10)": (
-            r"counters: mcycle ", r"counters: minstret ", r"counters: mhpmcounter\d+ ",
-            r"counters: mhpmevent3 ", r"counters: hpmcounter3 ",
-        ),
-    },
     "paging": {
-        # exit.c satp_pick(): a guest M-mode with MPRV and a translated MPP
-        # runs on the physical map (3.1.6.3 wants MPP's translation).
-        "M-mode MPRV with a translated MPP is not supported": (r"Sv\d+: MPRV: ",),
         # exit.c pmp_split_access(): a page the guest's PMP treats unevenly is
         # not mapped whole, its loads and stores are done one by one; a fetch
         # there cannot be, and fails closed (3.7.1 would let it through).

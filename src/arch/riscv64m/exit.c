@@ -396,16 +396,31 @@ static bool guest_translates(const struct vhart *h, enum vpriv p)
 }
 
 /*
- * The physical map's shadow for where the guest runs untranslated: its
- * leaves hold the guest PMP's view for the privilege that fetches (X) and
- * for the one loads and stores are made with (R, W; MPRV), and M's view
- * differs from S's and U's unless the PMP gives all of them the same
- * everywhere (vhart_pmp_one_view: xv6's one entry). Each pair of views
- * then has its own shadow.
+ * 3.1.6.3: the guest's M-mode with MPRV and MPP S or U under a satp that
+ * translates: its loads and stores are translated and checked as MPP's,
+ * its fetches are not. Two translations at once: it runs on the physical
+ * map's execute-only shadow, and each load and store, faulting there, is
+ * done in software (mprv_access). Firmware sets MPRV around single
+ * accesses (OpenSBI reading a trapped instruction, emulating a misaligned
+ * access): a trap per access costs little.
+ */
+static bool mprv_translates(const struct vhart *h)
+{
+    return unlikely(h->csr.mstatus & MSTATUS_MPRV) && h->priv == VPRIV_M &&
+           guest_translates(h, vhart_data_priv(h));
+}
+
+/*
+ * The physical map's shadow for where the guest runs untranslated (or its
+ * execute-only twin while MPRV translates): its leaves hold the guest PMP's
+ * view for the privilege that fetches (X) and for the one loads and stores
+ * are made with (R, W; MPRV), and M's view differs from S's and U's unless
+ * the PMP gives all of them the same everywhere (vhart_pmp_one_view: xv6's
+ * one entry). Each pair of views then has its own shadow.
  */
 static u64 phys_key(const struct vhart *h)
 {
-    u64 key = SHADOW_KEY_PHYS;
+    u64 key = mprv_translates(h) ? SHADOW_KEY_PHYS_FETCH : SHADOW_KEY_PHYS;
 
     if (vhart_pmp_one_view(h))
         return key;
@@ -420,10 +435,8 @@ static u64 phys_key(const struct vhart *h)
  * The real satp for where the guest runs now: the shadow for its satp,
  * privilege, SUM (S only) and MXR, or the one of the physical map while it
  * is untranslated (sc_select: the same one while those stay; at a switch,
- * one built before, refreshed unless still fresh; else one emptied). A
- * guest M-mode with MPRV set to a translated MPP would need two
- * translations at once (fetch and data): not supported (the physical map
- * serves both; docs/riscv-mmode.md).
+ * one built before, refreshed unless still fresh; else one emptied), for
+ * fetches alone while MPRV translates its M-mode's data.
  */
 static u64 satp_pick(struct vcpu *v)
 {
@@ -603,10 +616,10 @@ static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, e
 }
 
 /*
- * A guest's store or load of @size bytes done for it: aligned ones whole,
- * as the hart's are (another hart's walk may read a PTE meanwhile).
+ * A store of @size bytes the guest made, done by Keel at host address @p:
+ * whole when aligned (another hart's walk may read a PTE meanwhile).
  */
-static void store_sized(void *p, u64 val, unsigned int size)
+static void guest_store(void *p, u64 val, unsigned int size)
 {
     if (!IS_ALIGNED((u64)p, size))
         memcpy(p, &val, size);
@@ -620,7 +633,8 @@ static void store_sized(void *p, u64 val, unsigned int size)
         __atomic_store_n((u8 *)p, (u8)val, __ATOMIC_RELAXED);
 }
 
-static u64 load_sized(const void *p, unsigned int size)
+/* The same for a load: zero-extended */
+static u64 guest_load(const void *p, unsigned int size)
 {
     u64 val = 0;
 
@@ -645,6 +659,7 @@ static u64 load_sized(const void *p, unsigned int size)
  */
 static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
 {
+    void *p = (void *)(hpa + (gpa & 0xfff));
     struct mmio_insn d;
     u32 insn;
 
@@ -654,7 +669,7 @@ static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
         wgen_bump(m, gpa);
         return false;
     }
-    store_sized((void *)(hpa + (gpa & 0xfff)), vcpu_get_reg(v, d.reg), d.size);
+    guest_store(p, vcpu_get_reg(v, d.reg), d.size);
     pt_stored(&m->track, gpa, d.size); /* maybe untracked now: the bump below covers that too */
     wgen_bump(m, gpa);
     v->exits[EXIT_PTW]++;
@@ -725,9 +740,9 @@ static void __attribute__((cold, noinline)) pmp_split_access(struct vcpu *v, enu
         return;
     v->exits[EXIT_MMIO]++;
     if (d.write) {
-        store_sized(ptr, vcpu_get_reg(v, d.reg), d.size);
+        guest_store(ptr, vcpu_get_reg(v, d.reg), d.size);
     } else {
-        val = load_sized(ptr, d.size);
+        val = guest_load(ptr, d.size);
         vcpu_set_reg(v, d.reg, d.sign_extend ? sign_extend(val, 8 * d.size) : val);
     }
     v->arch.h.pc += d.len;
@@ -836,7 +851,7 @@ static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, 
  * An untranslated access (guest M-mode, or satp Bare): the shadow of the
  * physical map is filled like the others, so that stores to page tables
  * trap there too. Nothing to walk: it never goes stale but for writable
- * leaves to frames tracked since.
+ * leaves to frames tracked since. Its fetch-only twin gets X alone.
  */
 static void physical_fault(struct vcpu *v, enum gpt_access acc, u64 gpa)
 {
@@ -846,8 +861,73 @@ static void physical_fault(struct vcpu *v, enum gpt_access acc, u64 gpa)
 
     if (!host_page(v->vm, gpa, &hpa, &perms))
         return mmio_emulate(v, acc, gpa, gpa, acc == GPT_FETCH ? h->priv : dp);
+    if ((shadow_cur(v)->key & ~SHADOW_KEY_PHYS_VIEWS) == SHADOW_KEY_PHYS_FETCH)
+        perms &= PTE_X;
     if (pmp_gate(v, acc, gpa, gpa, hpa, &perms, h->priv, dp))
         leaf_fill(v, acc, gpa, gpa, hpa, perms, NULL);
+}
+
+/* The load or store @d at guest-physical @gpa, host address @p (RAM or a mapped region). */
+static void mprv_mem(struct vcpu *v, const struct mmio_insn *d, u64 gpa, void *p)
+{
+    struct vmmu *m = vmmu_of(v->vm);
+    u64 val;
+
+    if (!d->write) {
+        val = guest_load(p, d->size);
+        if (d->sign_extend && d->size < 8)
+            val = sign_extend(val, 8 * d->size);
+        vcpu_set_reg(v, d->reg, val);
+        return;
+    }
+    guest_store(p, vcpu_get_reg(v, d->reg), d->size);
+    if (pt_tracked(&m->track, gpa)) { /* a page table: as pt_store */
+        pt_stored(&m->track, gpa, d->size);
+        wgen_bump(m, gpa);
+    }
+}
+
+/*
+ * A load or store of the guest's M-mode under MPRV (mprv_translates), at
+ * @va: the guest's walk with MPP's privilege, SUM and MXR (3.1.6.3, 4.3.2;
+ * A and D set as the hart would), then the access. Its faults are M-mode's
+ * (a trap never goes below M), with the address in mtval. One that would
+ * cross a page takes an address-misaligned exception (the unprivileged
+ * spec, 2.6, lets any misaligned load or store raise one); AMOs, LR/SC and
+ * FP ones are not decoded here: an access fault.
+ */
+static void mprv_access(struct vcpu *v, enum gpt_access acc, u64 va)
+{
+    struct vhart *h = &v->arch.h;
+    struct walk_ctx w = { .vm = v->vm, .m = vmmu_of(v->vm), .h = h };
+    const struct gpt_mem mem = { .ctx = &w, .read64 = gmem_read64, .cas64 = gmem_cas64 };
+    struct gpt_result r;
+    struct mmio_insn d;
+    u64 hpa, perms;
+    u32 insn;
+    int err;
+
+    if (read_guest_insn(v, h->pc, &insn) || !insn_decode_mmio(insn, &d) ||
+        d.write != (acc == GPT_STORE))
+        return access_fault(v, acc, va, va, "MPRV: not a load or store Keel emulates");
+    if ((va & 0xfff) + d.size > PAGE_SIZE)
+        return deliver(v, d.write ? EXC_STORE_MISALIGNED : EXC_LOAD_MISALIGNED, va);
+    err = gpt_walk(&mem, h->csr.satp, va, acc, vhart_data_priv(h), h->csr.mstatus & MSTATUS_SUM,
+                   h->csr.mstatus & MSTATUS_MXR, &r);
+    if (w.began)
+        track_end(v, &w);
+    if (err)
+        return deliver(v, (u64)err, va);
+    if (!host_page(v->vm, r.gpa, &hpa, &perms))
+        return mmio_emulate(v, acc, va, r.gpa, vhart_data_priv(h));
+    if (!(perms & access_perm(acc)))
+        return access_fault(v, acc, va, r.gpa, "not allowed by the VM's map");
+    /* the guest's PMP at MPP's privilege, for the access's own bytes (3.7.1) */
+    if (!(vhart_pmp_perms(h, r.gpa, d.size, vhart_data_priv(h)) & (d.write ? PMP_W : PMP_R)))
+        return deliver(v, access_cause(acc), va);
+    v->exits[EXIT_MPRV]++;
+    mprv_mem(v, &d, r.gpa, (void *)(hpa + (r.gpa & 0xfff)));
+    h->pc += d.len;
 }
 
 static void page_fault(struct vcpu *v, u64 cause, u64 va)
@@ -859,6 +939,8 @@ static void page_fault(struct vcpu *v, u64 cause, u64 va)
 
     if (guest_translates(h, p) && guest_translates(h, h->priv))
         translated_fault(v, acc, p, va);
+    else if (acc != GPT_FETCH && mprv_translates(h))
+        mprv_access(v, acc, va);
     else
         physical_fault(v, acc, va);
 }
@@ -1003,6 +1085,19 @@ void arch_irq_handle_pending(struct vcpu *v)
 /* ---- the exit and the entry ---- */
 
 /*
+ * The real counters the guest's are offsets of (vhart.c), read in M-mode
+ * here: the cycles and instructions Keel spends in between count too.
+ */
+u64 vhart_real_counter(unsigned int csr)
+{
+    if (csr == CSR_CYCLE)
+        return csr_read(CSR_MCYCLE);
+    if (csr == CSR_INSTRET)
+        return csr_read(CSR_MINSTRET);
+    return arch_counter_read();
+}
+
+/*
  * An access fault of the real hart (3.7.1: Keel's PMP, or the bus). Where
  * the shadow serving now has no leaf for the address, the walk of the
  * shadow itself faulted: false, the caller serves it as the page fault it
@@ -1105,7 +1200,7 @@ void rvm_prepare_entry(struct vcpu *v)
 {
     struct vhart *h = &v->arch.h;
     int irq;
-    u64 ms;
+    u64 ms, ctr;
 
     if (unlikely(v->stopping))
         vcpu_stop_self(v);
@@ -1117,8 +1212,11 @@ void rvm_prepare_entry(struct vcpu *v)
     }
     rvm_satp_write(satp_pick(v));
     csr_write(CSR_MEPC, h->pc);
-    csr_write(CSR_MCOUNTEREN, vhart_counteren(h));
-    csr_write(CSR_SCOUNTEREN, vhart_counteren(h));
-    ms = csr_read(CSR_MSTATUS) & ~(MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_MPIE | MSTATUS_FS);
+    ctr = vhart_counteren(h);
+    csr_write(CSR_MCOUNTEREN, ctr);
+    csr_write(CSR_SCOUNTEREN, ctr);
+    /* MXR off: the execute-only leaves of SHADOW_KEY_PHYS_FETCH must not be readable */
+    ms = csr_read(CSR_MSTATUS) & ~(MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_MPIE | MSTATUS_FS |
+                                    MSTATUS_MXR);
     csr_write(CSR_MSTATUS, ms | vhart_real_fs(h));
 }

@@ -47,7 +47,9 @@
 #define MIP_S_LEVEL (MIP_SSIP | MIP_STIP | MIP_SEIP)
 #define MIP_M_LEVEL (MIP_MSIP | MIP_MTIP | MIP_MEIP)
 #define MIP_LINES (MIP_M_LEVEL | MIP_SEIP)
-#define COUNTEREN_BITS (MCOUNTEREN_CY | MCOUNTEREN_TM | MCOUNTEREN_IR)
+/* 3.1.11, 4.1.5: 32-bit WARL; every bit kept, hpmcounter3-31 then read 0 */
+#define COUNTEREN_WRITABLE GENMASK(31, 0)
+#define MCOUNTINHIBIT_WRITABLE (MCOUNTINHIBIT_CY | MCOUNTINHIBIT_IR)
 
 /* The letters of the real hart's misa a guest may see (vhart_reset) */
 #define MISA_PASSED (MISA_EXT('I') | MISA_EXT('M') | MISA_EXT('A') | MISA_EXT('F') | \
@@ -133,6 +135,111 @@ static int pmp_read(const struct vhart *h, unsigned int csr, u64 *val)
     return -1;
 }
 
+/* ---- counters (3.1.10-3.1.12; Zicntr, Zihpm) ---- */
+
+/* Whether the guest's mcycle or minstret is the real counter: never written, never stopped */
+static bool counter_native(const struct vhart *h, const struct vcounter *c, u64 inhibit)
+{
+    return !c->delta && !(h->csr.mcountinhibit & inhibit);
+}
+
+/* h->ctr_native after a write to a counter or mcountinhibit */
+static void counters_moved(struct vhart *h)
+{
+    h->ctr_native = MCOUNTEREN_TM;
+    if (counter_native(h, &h->csr.mcycle, MCOUNTINHIBIT_CY))
+        h->ctr_native |= MCOUNTEREN_CY;
+    if (counter_native(h, &h->csr.minstret, MCOUNTINHIBIT_IR))
+        h->ctr_native |= MCOUNTEREN_IR;
+}
+
+/* mcycle or minstret: @real is the real hart's counter (CSR_CYCLE, CSR_INSTRET) */
+static u64 counter_read(const struct vhart *h, const struct vcounter *c, u64 inhibit,
+                        unsigned int real)
+{
+    if (h->csr.mcountinhibit & inhibit)
+        return c->frozen;
+    return vhart_real_counter(real) + c->delta;
+}
+
+/* A write sets the value the next read starts from (counting on from there unless stopped) */
+static void counter_write(struct vhart *h, struct vcounter *c, u64 inhibit, unsigned int real,
+                          u64 val)
+{
+    if (h->csr.mcountinhibit & inhibit)
+        c->frozen = val;
+    else
+        c->delta = val - vhart_real_counter(real);
+    counters_moved(h);
+}
+
+/* 3.1.12: a counter stopped keeps its value; started again, it counts on from it */
+static void counter_inhibit(struct vhart *h, struct vcounter *c, u64 inhibit, unsigned int real,
+                            u64 val)
+{
+    u64 was = h->csr.mcountinhibit & inhibit, now = val & inhibit;
+
+    if (was == now)
+        return;
+    if (now)
+        c->frozen = vhart_real_counter(real) + c->delta;
+    else
+        c->delta = c->frozen - vhart_real_counter(real);
+}
+
+static void mcountinhibit_write(struct vhart *h, u64 val)
+{
+    counter_inhibit(h, &h->csr.mcycle, MCOUNTINHIBIT_CY, CSR_CYCLE, val);
+    counter_inhibit(h, &h->csr.minstret, MCOUNTINHIBIT_IR, CSR_INSTRET, val);
+    h->csr.mcountinhibit = val & MCOUNTINHIBIT_WRITABLE;
+    counters_moved(h);
+}
+
+/* 3.1.11, 4.1.5: the unprivileged counters (bit n: 0xc00 + n) the current privilege may read */
+static u32 counters_allowed(const struct vhart *h)
+{
+    switch (h->priv) {
+    case VPRIV_M: return ~0U;
+    case VPRIV_S: return (u32)h->csr.mcounteren;
+    default:      return (u32)(h->csr.mcounteren & h->csr.scounteren);
+    }
+}
+
+/* cycle, time, instret, hpmcounter3-31: the M counters' views, where allowed */
+static int ucounter_read(const struct vhart *h, unsigned int csr, u64 *val)
+{
+    if (!(counters_allowed(h) & BIT(csr - CSR_CYCLE)))
+        return -1;
+    if (csr == CSR_CYCLE)
+        *val = counter_read(h, &h->csr.mcycle, MCOUNTINHIBIT_CY, CSR_CYCLE);
+    else if (csr == CSR_INSTRET)
+        *val = counter_read(h, &h->csr.minstret, MCOUNTINHIBIT_IR, CSR_INSTRET);
+    else if (csr == CSR_TIME)
+        *val = vhart_real_counter(CSR_TIME); /* the VM's time is the machine's (vclint.c) */
+    else
+        *val = 0;
+    return 0;
+}
+
+/* mhpmcounter3-31 and mhpmevent3-31: read-only 0, a legal implementation (3.1.10) */
+static bool is_hpm_zero(unsigned int csr)
+{
+    return (csr >= CSR_MHPMCOUNTER3 && csr <= CSR_MHPMCOUNTER31) ||
+           (csr >= CSR_MHPMEVENT3 && csr <= CSR_MHPMEVENT31);
+}
+
+/* Past the switch of vcsr_read: the CSRs that come in ranges */
+static int range_read(const struct vhart *h, unsigned int csr, u64 *val)
+{
+    if (is_hpm_zero(csr)) {
+        *val = 0;
+        return 0;
+    }
+    if (csr >= CSR_CYCLE && csr <= CSR_HPMCOUNTER31)
+        return ucounter_read(h, csr, val);
+    return pmp_read(h, csr, val);
+}
+
 static int vcsr_read(const struct vhart *h, unsigned int csr, u64 *val)
 {
     const struct vhart_csrs *c = &h->csr;
@@ -167,7 +274,14 @@ static int vcsr_read(const struct vhart *h, unsigned int csr, u64 *val)
     case CSR_MARCHID:
     case CSR_MIMPID:
     case CSR_MCONFIGPTR: *val = 0; break;
-    default:             return pmp_read(h, csr, val);
+    case CSR_MCYCLE:
+        *val = counter_read(h, &c->mcycle, MCOUNTINHIBIT_CY, CSR_CYCLE);
+        break;
+    case CSR_MINSTRET:
+        *val = counter_read(h, &c->minstret, MCOUNTINHIBIT_IR, CSR_INSTRET);
+        break;
+    case CSR_MCOUNTINHIBIT: *val = c->mcountinhibit; break;
+    default:             return range_read(h, csr, val);
     }
     return 0;
 }
@@ -312,7 +426,7 @@ static int vcsr_write(struct vhart *h, unsigned int csr, u64 val)
         break;
     case CSR_SIE:        c->mie = (c->mie & ~c->mideleg) | (val & c->mideleg); break;
     case CSR_STVEC:      tvec_write(&c->stvec, val); break;
-    case CSR_SCOUNTEREN: c->scounteren = val & COUNTEREN_BITS; break;
+    case CSR_SCOUNTEREN: c->scounteren = val & COUNTEREN_WRITABLE; break;
     case CSR_SENVCFG:    c->senvcfg = val & SENVCFG_FIOM; break;
     case CSR_SSCRATCH:   c->sscratch = val; break;
     case CSR_SEPC:       c->sepc = epc_legal(h, val); break;
@@ -326,14 +440,24 @@ static int vcsr_write(struct vhart *h, unsigned int csr, u64 val)
     case CSR_MIDELEG:    c->mideleg = val & MIP_S_LEVEL; break;
     case CSR_MIE:        c->mie = val & (MIP_S_LEVEL | MIP_M_LEVEL); break;
     case CSR_MTVEC:      tvec_write(&c->mtvec, val); break;
-    case CSR_MCOUNTEREN: c->mcounteren = val & COUNTEREN_BITS; break;
+    case CSR_MCOUNTEREN: c->mcounteren = val & COUNTEREN_WRITABLE; break;
     case CSR_MENVCFG:    c->menvcfg = val & MENVCFG_FIOM; break;
     case CSR_MSCRATCH:   c->mscratch = val; break;
     case CSR_MEPC:       c->mepc = epc_legal(h, val); break;
     case CSR_MCAUSE:     c->mcause = val; break;
     case CSR_MTVAL:      c->mtval = val; break;
     case CSR_MIP:        mip_write(h, val, MIP_S_LEVEL); break; /* 3.1.9: M-level: lines */
-    default:             return pmp_write(h, csr, val);
+    case CSR_MCYCLE:
+        counter_write(h, &c->mcycle, MCOUNTINHIBIT_CY, CSR_CYCLE, val);
+        break;
+    case CSR_MINSTRET:
+        counter_write(h, &c->minstret, MCOUNTINHIBIT_IR, CSR_INSTRET, val);
+        break;
+    case CSR_MCOUNTINHIBIT: mcountinhibit_write(h, val); break;
+    default:
+        if (is_hpm_zero(csr))
+            return 0; /* WARL: they stay 0 */
+        return pmp_write(h, csr, val);
     }
     return 0;
 }
@@ -620,14 +744,14 @@ u64 vhart_real_fs(const struct vhart *h)
     return h->csr.mstatus & MSTATUS_FS;
 }
 
-/* 3.1.11, 4.1.5: M reads every counter, S what mcounteren allows, U what both allow */
+/*
+ * The real hart serves what the guest may read (3.1.11, 4.1.5) and reads
+ * as the guest's own value; everything else traps to vhart_csr_read. time
+ * is always the real one; the hpm counters (read 0 here) always trap.
+ */
 u32 vhart_counteren(const struct vhart *h)
 {
-    switch (h->priv) {
-    case VPRIV_M: return COUNTEREN_BITS;
-    case VPRIV_S: return h->csr.mcounteren & COUNTEREN_BITS;
-    default:      return h->csr.mcounteren & h->csr.scounteren & COUNTEREN_BITS;
-    }
+    return counters_allowed(h) & h->ctr_native;
 }
 
 unsigned int vhart_pmp_decide(const struct vhart *h, u64 addr, u64 len, enum vpriv priv)
@@ -655,7 +779,8 @@ unsigned int vhart_pmp_decide(const struct vhart *h, u64 addr, u64 len, enum vpr
  */
 void vhart_reset(struct vhart *h, u64 hartid, u64 real_misa, u64 entry)
 {
-    *h = (struct vhart){ .priv = VPRIV_M, .pc = entry, .hartid = hartid };
+    *h = (struct vhart){ .priv = VPRIV_M, .pc = entry, .hartid = hartid,
+                         .ctr_native = MCOUNTEREN_CY | MCOUNTEREN_TM | MCOUNTEREN_IR };
     h->csr.misa = MISA_MXL_64 | (real_misa & MISA_PASSED) | MISA_EXT('S') | MISA_EXT('U');
     h->csr.mstatus = MSTATUS_SXL_64 | MSTATUS_UXL_64;
     pmp_summarize(h);

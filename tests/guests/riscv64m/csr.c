@@ -11,8 +11,10 @@
  *    misa, medeleg/mideleg, mie/mip and sie/sip through mideleg, mtvec/
  *    stvec MODE, mepc/sepc, satp MODEs, counteren, envcfg, PMP (reserved
  *    W=1 R=0, locked entries, TOR locking the entry below); mhartid
- *  - counters: mcycle/minstret, time/cycle/instret gated by mcounteren and
- *    scounteren
+ *  - counters: mcycle/minstret (count, written, stopped by mcountinhibit),
+ *    the hpm counters (read-only 0 or counting), time/cycle/instret/
+ *    hpmcounter3 gated by mcounteren and scounteren, before and after
+ *    mcycle and minstret are written
  *  - MRET/SRET and their stacking (xIE, xPIE, xPP, MPRV), TVM, TSR, TW
  *  - ECALL from U, S, M (8, 9, 11), EBREAK, with and without delegation,
  *    and the trap entry state (xPP, xPIE, xIE, xepc)
@@ -664,20 +666,61 @@ static void test_satp(void)
     report_prefix_pop();
 }
 
-/* ---- counters ---- */
-static u64 read_counter(u64 which, u64 unused)
+/* ---- counters (3.1.10-3.1.12, 4.1.5; Zicntr, Zihpm) ---- */
+#define CSR_MCYCLE 0xb00
+#define CSR_MINSTRET 0xb02
+#define CSR_MHPMCOUNTER3 0xb03
+#define CSR_MCOUNTINHIBIT 0x320
+#define CSR_MHPMEVENT3 0x323
+#define CSR_CYCLE 0xc00
+#define CSR_HPMCOUNTER3 0xc03
+#define COUNTINHIBIT_CY BIT(0)
+#define COUNTINHIBIT_IR BIT(2)
+
+/*
+ * cycle, time, instret read from M, S and U under every mcounteren and
+ * scounteren bit: M always, S by mcounteren, U by both; else an illegal
+ * instruction in M, mtval 0 or the instruction. @when: the counters'
+ * state (a hypervisor may serve them natively or emulate them).
+ */
+static void counteren_matrix(const char *when)
 {
-    switch (which) {
-    case 0: return csr_read(cycle);
-    case 1: return csr_read(time);
-    default: return csr_read(instret);
+    static const char *const names[] = { "cycle", "time", "instret" };
+    unsigned int bad = 0, n = 0;
+
+    for (unsigned int c = 0; c < 3; c++) {
+        for (unsigned int m = 0; m < 2; m++) {
+            for (unsigned int s = 0; s < 2; s++) {
+                csr_write(mcounteren, m ? BIT(c) : 0);
+                csr_write(scounteren, s ? BIT(c) : 0);
+                for (unsigned int p = 0; p < 3; p++) {
+                    unsigned int priv = privs[p];
+                    bool want = priv == PRIV_M || (priv == PRIV_S ? m : m && s);
+                    u32 insn = csr_op_insn(CSR_READ, CSR_CYCLE + c);
+                    struct trap t;
+                    bool ok = csr_try(priv, CSR_READ, CSR_CYCLE + c, 0, NULL, &t);
+
+                    n++;
+                    if (ok == want && (ok || (t.cause == CAUSE_ILLEGAL_INSTRUCTION &&
+                                              t.mode == PRIV_M && t.epc == csr_code_addr() &&
+                                              (!t.tval || t.tval == insn))))
+                        continue;
+                    report(false, "%s in %s with mcounteren %u scounteren %u: %s (cause %lu, "
+                           "tval %#lx)", names[c], priv_name(priv), m, s, ok ? "read" : "trapped",
+                           ok ? 0UL : (unsigned long)t.cause, ok ? 0UL : (unsigned long)t.tval);
+                    bad++;
+                }
+            }
+        }
     }
+    csr_write(mcounteren, 7);
+    csr_write(scounteren, 7);
+    report(!bad, "%u reads of cycle, time, instret (%s): M always, S by mcounteren, U by both",
+           n, when);
 }
 
 static void test_counteren(void)
 {
-    static const char *const names[] = { "cycle", "time", "instret" };
-    unsigned int bad = 0, n = 0;
     u64 v;
 
     report_prefix_push("counteren");
@@ -687,37 +730,119 @@ static void test_counteren(void)
     csr_write(scounteren, ~0UL);
     v = csr_read(scounteren);
     report((v & 7) == 7, "scounteren CY, TM, IR writable (%#lx)", v);
-    for (unsigned int c = 0; c < 3; c++) {
-        for (unsigned int m = 0; m < 2; m++) {
-            for (unsigned int s = 0; s < 2; s++) {
-                csr_write(mcounteren, m ? BIT(c) : 0);
-                csr_write(scounteren, s ? BIT(c) : 0);
-                for (unsigned int p = 0; p < 3; p++) {
-                    unsigned int priv = privs[p];
-                    bool want = priv == PRIV_M || (priv == PRIV_S ? m : m && s);
-                    bool ok;
-                    struct trap t;
+    counteren_matrix("counters never written");
+    report_prefix_pop();
+}
 
-                    expect_trap();
-                    if (priv == PRIV_M)
-                        read_counter(c, 0);
-                    else
-                        run_in(priv, read_counter, c, 0);
-                    ok = !trap_taken(&t);
-                    n++;
-                    if (ok != want || (!ok && (t.cause != CAUSE_ILLEGAL_INSTRUCTION || t.mode != PRIV_M))) {
-                        report(false, "%s in %s with mcounteren %u scounteren %u: %s", names[c],
-                               priv_name(priv), m, s, ok ? "read" : "trapped");
-                        bad++;
-                    }
-                }
-            }
-        }
+/*
+ * How far past a value written (or a stopped counter restarted) a read
+ * may be. Without icount QEMU's mcycle and minstret both count host ticks,
+ * not instructions, and the code between (csr_op's instruction rebuilt
+ * and fenced, run_in, a hypervisor's traps) takes milliseconds on a loaded
+ * machine: 2^32 ticks, over a second. The counters' own values are far
+ * past that (the host's uptime in ticks), so an ignored write still shows.
+ */
+#define NEAR (1UL << 32)
+
+/* Two reads in a row of @csr from M: false if it cannot be read */
+static bool read_pair(unsigned int csr, u64 *a, u64 *b)
+{
+    struct trap t;
+
+    return csr_try(PRIV_M, CSR_READ, csr, 0, a, &t) && csr_try(PRIV_M, CSR_READ, csr, 0, b, &t);
+}
+
+/* @csr written @val from M, then read: at @val or a little past it (NEAR) */
+static void written_reads_near(unsigned int csr, const char *name, u64 val)
+{
+    struct trap t;
+    u64 v = 0;
+    bool ok = csr_try(PRIV_M, CSR_RW, csr, val, NULL, &t) &&
+              csr_try(PRIV_M, CSR_READ, csr, 0, &v, &t);
+
+    report(ok && v >= val && v - val <= NEAR, "%s written %#lx: reads %#lx (%lu past)",
+           name, (unsigned long)val, (unsigned long)v, (unsigned long)(v - val));
+}
+
+/* 3.1.10: the hpm counters may be read-only 0 (Keel's) or count; every such CSR is there */
+static void test_hpm(void)
+{
+    struct trap t;
+    u64 a = 0, e = 0;
+    bool ok;
+
+    ok = csr_try(PRIV_M, CSR_RW, CSR_MHPMEVENT3, 0, NULL, &t) &&
+         csr_try(PRIV_M, CSR_RW, CSR_MHPMCOUNTER3, 0x1234, NULL, &t) &&
+         csr_try(PRIV_M, CSR_READ, CSR_MHPMCOUNTER3, 0, &a, &t) &&
+         csr_try(PRIV_M, CSR_READ, CSR_MHPMEVENT3, 0, &e, &t);
+    report(ok && (a == 0 || a == 0x1234) && e == 0,
+           "mhpmcounter3 written 0x1234 with mhpmevent3 0 (no event): reads %#lx (0: read-only "
+           "0, or the value kept), mhpmevent3 %#lx", (unsigned long)a, (unsigned long)e);
+    ok = csr_try(PRIV_M, CSR_RW, CSR_MHPMEVENT3, 1, NULL, &t) &&
+         csr_try(PRIV_M, CSR_READ, CSR_MHPMEVENT3, 0, &e, &t);
+    report_info("mhpmevent3 written 1: reads %#lx; mhpmcounter3 %s", (unsigned long)e,
+                a ? "a counter" : "read-only 0");
+    if (!native_qemu())
+        report(ok && a == 0 && e == 0, "Keel: mhpmcounter3 and mhpmevent3 read-only 0 (%#lx, %#lx)",
+               (unsigned long)a, (unsigned long)e);
+    csr_try(PRIV_M, CSR_RW, CSR_MHPMEVENT3, 0, NULL, &t);
+    a = 0;
+    ok = csr_try(PRIV_M, CSR_READ, 0xb1f, 0, &a, &t);
+    report_or_known(ok, "QEMU makes the counters beyond its pmu-mask illegal (3.1.10: all 29 exist, "
+                    "read-only 0 at least)", "mhpmcounter31 readable (%#lx)", a);
+    ok = csr_try(PRIV_M, CSR_READ, CSR_HPMCOUNTER3, 0, &a, &t);
+    report(ok, "hpmcounter3 readable in M (%#lx)", a);
+    /* S: hpmcounter3 by mcounteren bit 3, as the others (3.1.11) */
+    csr_write(mcounteren, 7);
+    ok = csr_try(PRIV_S, CSR_READ, CSR_HPMCOUNTER3, 0, &a, &t);
+    report(!ok && t.cause == CAUSE_ILLEGAL_INSTRUCTION && t.mode == PRIV_M,
+           "hpmcounter3 in S with mcounteren bit 3 clear: illegal instruction in M");
+    csr_write(mcounteren, 7 | BIT(3));
+    if (csr_read(mcounteren) & BIT(3)) {
+        ok = csr_try(PRIV_S, CSR_READ, CSR_HPMCOUNTER3, 0, &a, &t);
+        report(ok, "hpmcounter3 in S with mcounteren bit 3 set: reads %#lx", (unsigned long)a);
+    } else {
+        report_info("mcounteren bit 3 read-only 0");
     }
     csr_write(mcounteren, 7);
-    csr_write(scounteren, 7);
-    report(!bad, "%u reads of cycle, time, instret: M always, S by mcounteren, U by both", n);
-    report_prefix_pop();
+}
+
+/*
+ * 3.1.12: CY and IR stop mcycle and minstret, which keep their values (and
+ * take writes); cleared, they count on from there. Bit 1 (time) is 0.
+ */
+static void test_mcountinhibit(void)
+{
+    struct trap t;
+    u64 v = 0, a = 0, b = 0;
+
+    if (!csr_try(PRIV_M, CSR_RW, CSR_MCOUNTINHIBIT, ~0UL, NULL, &t)) {
+        report_info("mcountinhibit: absent (allowed: it is optional)");
+        return;
+    }
+    v = csr_read(0x320);
+    report(!(v & BIT(1)), "mcountinhibit written all ones: %#lx, bit 1 0", (unsigned long)v);
+    if ((v & (COUNTINHIBIT_CY | COUNTINHIBIT_IR)) != (COUNTINHIBIT_CY | COUNTINHIBIT_IR)) {
+        report_info("mcountinhibit CY, IR not both writable (%#lx)", (unsigned long)v);
+        csr_write(0x320, 0);
+        return;
+    }
+    report(read_pair(CSR_MCYCLE, &a, &b) && a == b, "CY 1: mcycle stands (%#lx, %#lx)", a, b);
+    report(read_pair(CSR_MINSTRET, &a, &b) && a == b, "IR 1: minstret stands (%#lx, %#lx)", a, b);
+    csr_try(PRIV_M, CSR_RW, CSR_MCYCLE, 1000, NULL, &t);
+    csr_try(PRIV_M, CSR_RW, CSR_MINSTRET, 2000, NULL, &t);
+    report(read_pair(CSR_MCYCLE, &a, &b) && a == 1000 && b == 1000,
+           "CY 1: mcycle written 1000 reads 1000 (%lu, %lu)", a, b);
+    report(read_pair(CSR_MINSTRET, &a, &b) && a == 2000 && b == 2000,
+           "IR 1: minstret written 2000 reads 2000 (%lu, %lu)", a, b);
+    /* cycle from S: the stopped value too */
+    report(csr_try(PRIV_S, CSR_READ, CSR_CYCLE, 0, &a, &t) && a == 1000,
+           "CY 1: cycle in S reads %lu", a);
+    csr_write(0x320, 0);
+    report(read_pair(CSR_MCYCLE, &a, &b) && a >= 1000 && b > a && a - 1000 <= NEAR,
+           "CY 0: mcycle counts on from 1000 (%lu, %lu)", a, b);
+    report(read_pair(CSR_MINSTRET, &a, &b) && a >= 2000 && b > a && a - 2000 <= NEAR,
+           "IR 0: minstret counts on from 2000 (%lu, %lu)", a, b);
 }
 
 static void test_mcounters(void)
@@ -727,25 +852,20 @@ static void test_mcounters(void)
     bool ok;
 
     report_prefix_push("counters");
-    ok = csr_try(PRIV_M, CSR_READ, 0xb00, 0, &a, &t) && csr_try(PRIV_M, CSR_READ, 0xb00, 0, &b, &t);
+    ok = read_pair(CSR_MCYCLE, &a, &b);
     report(ok && b > a, "mcycle reads and counts (%#lx, %#lx)", a, b);
-    ok = csr_try(PRIV_M, CSR_READ, 0xb02, 0, &a, &t) && csr_try(PRIV_M, CSR_READ, 0xb02, 0, &b, &t);
+    ok = read_pair(CSR_MINSTRET, &a, &b);
     report(ok && b > a, "minstret reads and counts (%#lx, %#lx)", a, b);
-    ok = csr_try(PRIV_M, CSR_RW, 0xb02, 1UL << 40, NULL, &t) && csr_try(PRIV_M, CSR_READ, 0xb02, 0, &a, &t);
-    report(ok && a >= (1UL << 40) && a < (1UL << 40) + 1000000, "minstret written 2^40: reads %#lx", a);
-    ok = csr_try(PRIV_M, CSR_RW, 0xb00, 1UL << 41, NULL, &t) && csr_try(PRIV_M, CSR_READ, 0xb00, 0, &a, &t);
-    report(ok && a >= (1UL << 41), "mcycle written 2^41: reads %#lx", a);
-    ok = csr_try(PRIV_M, CSR_READ, 0xb03, 0, &a, &t);
-    report(ok, "mhpmcounter3 readable (%#lx; may be read-only 0)", a);
-    ok = csr_try(PRIV_M, CSR_READ, 0x323, 0, &a, &t);
-    report(ok, "mhpmevent3 readable (%#lx)", a);
-    ok = csr_try(PRIV_M, CSR_READ, 0xb1f, 0, &a, &t);
-    report_or_known(ok, "QEMU makes the counters beyond its pmu-mask illegal (3.1.10: all 29 exist, "
-                    "read-only 0 at least)", "mhpmcounter31 readable (%#lx)", a);
-    ok = csr_try(PRIV_M, CSR_READ, 0xc03, 0, &a, &t);
-    report(ok, "hpmcounter3 readable in M (%#lx)", a);
-    ok = csr_try(PRIV_M, CSR_READ, 0x320, 0, &a, &t);
-    report_info("mcountinhibit: %s", ok ? "present" : "absent (allowed: it is optional)");
+    written_reads_near(CSR_MINSTRET, "minstret", 1UL << 40);
+    written_reads_near(CSR_MCYCLE, "mcycle", 1UL << 41);
+    /* written: what S and U read moves with it, as it does for M */
+    report(csr_try(PRIV_S, CSR_READ, CSR_CYCLE, 0, &a, &t) && a >= (1UL << 41) &&
+           a - (1UL << 41) <= NEAR, "cycle in S after mcycle written: %#lx", a);
+    report(csr_try(PRIV_U, CSR_READ, CSR_CYCLE + 2, 0, &a, &t) && a >= (1UL << 40) &&
+           a - (1UL << 40) <= NEAR, "instret in U after minstret written: %#lx", a);
+    counteren_matrix("mcycle and minstret written");
+    test_hpm();
+    test_mcountinhibit();
     /* time is CLINT mtime */
     a = readq(CLINT_MTIME);
     b = rdtime();

@@ -19,7 +19,9 @@
  *  - SFENCE.VMA: a changed PTE is seen after it (all, by address, by
  *    address and ASID), also for a superpage fenced by one address in it
  *  - satp switched between two address spaces (ASIDs 1 and 2) by S
- *  - MPRV: M's loads translated as S's when MPP is S
+ *  - MPRV: M's loads and stores translated and checked as MPP's (S, U) with
+ *    SUM and MXR, faults taken in M; MPP M untranslated; a device through
+ *    a mapping; A and D; fetches never translated
  *  - instructions S executes that trap to a hypervisor reading them itself:
  *    a CSR access on an execute-only page, and one split across two pages
  *    with frames apart; with the second page unmapped, a fetch page fault
@@ -30,7 +32,8 @@
  *    medeleg), NAPOT, TOR and NA4 ranges matched to the byte (an access
  *    the deciding entry covers only in part fails), the lowest-numbered
  *    matching entry deciding, an entry over a page table failing the walk
- *    with an access fault of the access's kind, a locked entry binding M
+ *    with an access fault of the access's kind, M's loads and stores under
+ *    MPRV checked as MPP's, a locked entry binding M
  */
 #include "mguest.h"
 
@@ -53,18 +56,30 @@ u64 s_sfence_va(u64 va, u64 a1);
 u64 s_sfence_va_asid(u64 va, u64 asid);
 u64 s_satp_load(u64 satp, u64 va);
 u64 m_mprv_load(u64 va, u64 mstatus_bits);
+u64 m_mprv_store(u64 va, u64 val, u64 mstatus_bits);
+u64 m_mprv_lhu(u64 va, u64 mstatus_bits);
+u64 m_mprv_lbu(u64 va, u64 mstatus_bits);
+extern char m_mprv_load_insn[], m_mprv_store_insn[];
 u64 s_load32(u64 va, u64 a1);
 __asm__(
     ".pushsection .text\n"
     ".option push\n.option norvc\n"
     ".balign 4\n"
-    ".global s_sfence_all, s_sfence_va, s_sfence_va_asid, s_satp_load, m_mprv_load, s_load32\n"
+    ".global s_sfence_all, s_sfence_va, s_sfence_va_asid, s_satp_load, m_mprv_load\n"
+    ".global m_mprv_store, m_mprv_lhu, m_mprv_lbu, m_mprv_load_insn, m_mprv_store_insn\n"
+    ".global s_load32\n"
     "s_sfence_all: sfence.vma\n ret\n"
     "s_sfence_va: sfence.vma a0, x0\n ret\n"
     "s_sfence_va_asid: sfence.vma a0, a1\n ret\n"
     "s_satp_load: csrw satp, a0\n ld a0, 0(a1)\n ret\n"
     /* M: mstatus |= a1 (MPRV, MPP), one load, mstatus &= ~a1: no stack meanwhile */
-    "m_mprv_load: csrs mstatus, a1\n ld a0, 0(a0)\n csrc mstatus, a1\n ret\n"
+    "m_mprv_load: csrs mstatus, a1\n"
+    "m_mprv_load_insn: ld a0, 0(a0)\n csrc mstatus, a1\n ret\n"
+    "m_mprv_store: csrs mstatus, a2\n"
+    "m_mprv_store_insn: sd a1, 0(a0)\n csrc mstatus, a2\n ret\n"
+    /* OpenSBI's way of reading a trapped instruction: lhu with MPRV and MXR */
+    "m_mprv_lhu: csrs mstatus, a1\n lhu a0, 0(a0)\n csrc mstatus, a1\n ret\n"
+    "m_mprv_lbu: csrs mstatus, a1\n lbu a0, 0(a0)\n csrc mstatus, a1\n ret\n"
     "s_load32: lwu a0, 0(a0)\n ret\n"
     ".option pop\n"
     ".popsection\n");
@@ -544,28 +559,123 @@ static void test_deleg(void)
 }
 
 /* ---- MPRV (3.1.6.3): M's loads and stores with MPP's privilege and translation ---- */
+#define MPRV_S (MSTATUS_MPRV | MPP(PRIV_S))
+#define MPRV_U (MSTATUS_MPRV | MPP(PRIV_U))
+
+/* One load or store of M's under MPRV (@bits: MPRV, MPP, SUM, MXR), its trap if any */
+static struct result mprv_op(enum kind k, u64 va, u64 val, u64 bits)
+{
+    struct result r = { 0 };
+
+    csr_clear(mstatus, MSTATUS_MPP | MSTATUS_SUM | MSTATUS_MXR);
+    expect_trap();
+    r.val = k == STORE ? m_mprv_store(va, val, bits) : m_mprv_load(va, bits);
+    r.trapped = trap_taken(&r.t);
+    csr_clear(mstatus, MSTATUS_MPRV | MSTATUS_MPP | MSTATUS_SUM | MSTATUS_MXR);
+    return r;
+}
+
+/* A page fault of M's own: in M from M, tval the address, epc the access */
+static bool mprv_pf(const struct result *r, enum kind k, u64 va)
+{
+    u64 epc = (u64)(k == STORE ? m_mprv_store_insn : m_mprv_load_insn);
+
+    return r->trapped && r->t.cause == pf_cause[k] && r->t.mode == PRIV_M &&
+           r->t.from == PRIV_M && r->t.tval == va && r->t.epc == epc;
+}
+
+static void test_mprv_perms(u64 *d)
+{
+    u64 va = TVA_PAGE(15), xva = TVA_PAGE(16);
+    struct result r;
+    char buf[120];
+
+    /* a U page: S reaches it only with SUM (4.1.1.2), U always */
+    set_pte(va, 0, PTE_LEAF(d, PTE_R | PTE_W | PTE_U | PTE_A | PTE_D));
+    r = mprv_op(LOAD, va, 0, MPRV_S);
+    report(mprv_pf(&r, LOAD, va), "MPP S, SUM 0, a U page: load page fault in M (%s)",
+           outcome(&r, buf, sizeof(buf)));
+    r = mprv_op(LOAD, va + 8, 0, MPRV_S | MSTATUS_SUM);
+    report(!r.trapped && r.val == marker((u64)d + 8), "MPP S, SUM 1, a U page: loads (%s)",
+           outcome(&r, buf, sizeof(buf)));
+    r = mprv_op(STORE, va + 16, 0x5u, MPRV_U);
+    report(!r.trapped && d[2] == 0x5u, "MPP U, a U page: stores (%s)",
+           outcome(&r, buf, sizeof(buf)));
+    /* read-only: stores fault, as MPP's would */
+    set_pte(va, 0, PTE_LEAF(d, PTE_R | PTE_A | PTE_D));
+    r = mprv_op(STORE, va + 24, 1, MPRV_S);
+    report(mprv_pf(&r, STORE, va + 24) && d[3] == marker((u64)&d[3]),
+           "MPP S, a read-only page: store page fault in M, memory unchanged (%s)",
+           outcome(&r, buf, sizeof(buf)));
+    /* execute-only: readable with MXR alone (OpenSBI reads trapped instructions so) */
+    set_pte(xva, 0, PTE_LEAF(code_page, PTE_X | PTE_A));
+    r = mprv_op(LOAD, xva, 0, MPRV_S);
+    report(mprv_pf(&r, LOAD, xva), "MPP S, MXR 0, an execute-only page: load page fault in M (%s)",
+           outcome(&r, buf, sizeof(buf)));
+    r = mprv_op(LOAD, xva, 0, MPRV_S | MSTATUS_MXR);
+    report(!r.trapped && (u32)r.val == INSN_LI_A0_77, "MPP S, MXR 1, an execute-only page: loads "
+           "(%s)", outcome(&r, buf, sizeof(buf)));
+    expect_trap();
+    r.val = m_mprv_lhu(xva + 4, MPRV_S | MSTATUS_MXR);
+    r.trapped = trap_taken(&r.t);
+    csr_clear(mstatus, MSTATUS_MPRV | MSTATUS_MPP | MSTATUS_MXR);
+    report(!r.trapped && r.val == (INSN_RET & 0xffff), "MPP S, MXR 1: lhu of an instruction's "
+           "half (%s)", outcome(&r, buf, sizeof(buf)));
+    set_pte(va, 0, 0);
+    set_pte(xva, 0, 0);
+}
+
 static void test_mprv(void)
 {
-    u64 *d = data_page();
-    u64 va = TVA_PAGE(14), v;
-    struct trap t;
-    bool taken;
+    u64 *d = data_page(), *e = data_page();
+    u64 va = TVA_PAGE(14), v, pte;
+    struct result r;
+    char buf[120];
 
     report_prefix_push("MPRV");
     set_pte(va, 0, PTE_LEAF(d, PTE_R | PTE_W | PTE_A | PTE_D));
-    csr_clear(mstatus, MSTATUS_MPP);
-    expect_trap();
-    v = m_mprv_load(va, MSTATUS_MPRV | MPP(PRIV_S));
-    taken = trap_taken(&t);
-    report(!taken && v == marker((u64)d), "M load with MPRV 1, MPP S goes through S's page tables (%s %#lx)",
-           taken ? "trap" : "value", taken ? (unsigned long)t.cause : (unsigned long)v);
-    expect_trap();
-    v = m_mprv_load(va, MSTATUS_MPRV | MPP(PRIV_U));
-    taken = trap_taken(&t);
-    report(taken && t.cause == CAUSE_LOAD_PAGE_FAULT && t.mode == PRIV_M && t.tval == va,
-           "M load with MPRV 1, MPP U, an S page: page fault in M (cause %lu)",
-           taken ? (unsigned long)t.cause : 999UL);
+    r = mprv_op(LOAD, va, 0, MPRV_S);
+    report(!r.trapped && r.val == marker((u64)d), "M load with MPRV 1, MPP S goes through S's page "
+           "tables (%s)", outcome(&r, buf, sizeof(buf)));
+    r = mprv_op(LOAD, va, 0, MPRV_U);
+    report(mprv_pf(&r, LOAD, va), "M load with MPRV 1, MPP U, an S page: page fault in M (%s)",
+           outcome(&r, buf, sizeof(buf)));
+    r = mprv_op(STORE, va + 40, 0x1234567890UL, MPRV_S);
+    report(!r.trapped && d[5] == 0x1234567890UL, "M store with MPRV 1, MPP S: the page's frame "
+           "written (%#lx)", (unsigned long)d[5]);
+    /* MPP M: M's own accesses, untranslated */
+    r = mprv_op(LOAD, (u64)e, 0, MSTATUS_MPRV | MPP(PRIV_M));
+    report(!r.trapped && r.val == marker((u64)e), "MPRV 1, MPP M: untranslated (%s)",
+           outcome(&r, buf, sizeof(buf)));
+    /* unmapped: the fault is M's, mtval the address */
+    r = mprv_op(STORE, TVA_PAGE(17), 1, MPRV_S);
+    report(mprv_pf(&r, STORE, TVA_PAGE(17)), "MPP S, nothing mapped: store page fault in M (%s)",
+           outcome(&r, buf, sizeof(buf)));
+    /* A and D as MPP's access sets them (or Svade's fault) */
+    set_pte(va, 0, PTE_LEAF(e, PTE_R | PTE_W));
+    r = mprv_op(STORE, va + 8, 7, MPRV_S);
+    pte = get_pte(va, 0);
+    report(r.trapped ? mprv_pf(&r, STORE, va + 8) && !(pte & PTE_D)
+                     : e[1] == 7 && (pte & (PTE_A | PTE_D)) == (PTE_A | PTE_D),
+           "MPP S store, A 0 D 0: %s (PTE %#lx)", r.trapped ? "page fault (Svade)" : "A and D set",
+           (unsigned long)pte);
+    test_mprv_perms(d);
+    /* across two pages (frames apart): done, or address-misaligned in M (both legal) */
+    set_pte(TVA_PAGE(18), 0, PTE_LEAF(d, PTE_R | PTE_W | PTE_A | PTE_D));
+    set_pte(TVA_PAGE(19), 0, PTE_LEAF(e, PTE_R | PTE_W | PTE_A | PTE_D));
+    r = mprv_op(LOAD, TVA_PAGE(19) - 4, 0, MPRV_S);
+    v = (marker((u64)&d[511]) >> 32) | (u64)(u32)marker((u64)e) << 32;
+    report(r.trapped ? r.t.cause == CAUSE_MISALIGNED_LOAD && r.t.mode == PRIV_M
+                     : r.val == v, "MPP S, a load across two pages: %s",
+           outcome(&r, buf, sizeof(buf)));
+    set_pte(TVA_PAGE(18), 0, 0);
+    set_pte(TVA_PAGE(19), 0, 0);
+    /* a device through a mapping: the UART's LSR (pt_identity maps it for S) */
+    v = m_mprv_lbu(UART_BASE + 5, MPRV_S);
     csr_clear(mstatus, MSTATUS_MPRV | MSTATUS_MPP);
+    report(v & 0x20, "MPP S: lbu of the UART's LSR through S's map: THRE (%#lx)", (unsigned long)v);
+    report(!(csr_read(mstatus) & MSTATUS_MPRV), "MPRV cleared after");
+    set_pte(va, 0, 0);
     report_prefix_pop();
 }
 
@@ -701,15 +811,36 @@ static u64 s_load32_at(u64 pa, struct trap *t, bool *trapped)
 }
 
 /* NAPOT: an entry over one page, without permissions, for S and U; in M, or in S by medeleg */
+/* An access fault of M's own under MPRV: in M from M, tval the address, epc the access */
+static bool mprv_af(const struct result *r, enum kind k, u64 va)
+{
+    u64 epc = (u64)(k == STORE ? m_mprv_store_insn : m_mprv_load_insn);
+
+    return r->trapped && r->t.cause == af_cause[k] && r->t.mode == PRIV_M &&
+           r->t.from == PRIV_M && r->t.tval == va && r->t.epc == epc;
+}
+
 static void test_pmp_napot(void)
 {
     u64 p = (u64)pmp_area[1], code = (u64)code_page;
+    struct result r;
+    char buf[120];
 
     pmp_set(0, PMP_NAPOT, napot(p, PAGE_SIZE));
     expect_af(PRIV_S, LOAD, p + 8, PRIV_M, "NAPOT page, no permission");
     expect_af(PRIV_S, STORE, p + 0xff8, PRIV_M, "NAPOT page, no permission");
     expect_af(PRIV_U, LOAD, p + 0x10, PRIV_M, "NAPOT page, no permission");
     expect_ok(PRIV_M, LOAD, p + 8, "not locked, M is not bound");
+    /* M's loads and stores under MPRV are MPP's to PMP (3.1.6.3), satp Bare */
+    r = mprv_op(LOAD, p + 8, 0, MPRV_S);
+    report(mprv_af(&r, LOAD, p + 8), "NAPOT page: M load with MPRV, MPP S: access fault in M (%s)",
+           outcome(&r, buf, sizeof(buf)));
+    r = mprv_op(STORE, p + 16, 1, MPRV_U);
+    report(mprv_af(&r, STORE, p + 16), "NAPOT page: M store with MPRV, MPP U: access fault in M "
+           "(%s)", outcome(&r, buf, sizeof(buf)));
+    r = mprv_op(LOAD, p + 8, 0, MSTATUS_MPRV | MPP(PRIV_M));
+    report(!r.trapped, "NAPOT page: M load with MPRV, MPP M: M's own (%s)",
+           outcome(&r, buf, sizeof(buf)));
     expect_ok(PRIV_S, LOAD, p + PAGE_SIZE, "the next page");
     expect_ok(PRIV_S, LOAD, p - 8, "the page before");
     csr_write(medeleg, BIT(CAUSE_LOAD_ACCESS) | BIT(CAUSE_STORE_ACCESS));
@@ -803,6 +934,8 @@ static void test_pmp_priority(void)
 static void test_pmp_translated(void)
 {
     u64 p = (u64)pmp_area[1], va = TVA_PAGE(40), table;
+    struct result r;
+    char buf[120];
 
     levels = 3;
     root = pt_identity(3);
@@ -813,6 +946,9 @@ static void test_pmp_translated(void)
     pmp_set(0, PMP_NAPOT, napot(p, PAGE_SIZE));
     expect_af(PRIV_S, LOAD, va + 8, PRIV_M, "Sv39, the page's frame denied: tval virtual");
     expect_af(PRIV_S, STORE, va + 8, PRIV_M, "Sv39, the page's frame denied: tval virtual");
+    r = mprv_op(LOAD, va + 8, 0, MPRV_S);
+    report(mprv_af(&r, LOAD, va + 8), "Sv39, the page's frame denied: M load with MPRV, MPP S: "
+           "access fault in M, tval virtual (%s)", outcome(&r, buf, sizeof(buf)));
     pmp_set(0, PMP_NAPOT | PMP_W | PMP_R, napot(table, PAGE_SIZE));
     expect_ok_at(PRIV_S, LOAD, va + 8, p + 8, "Sv39, its level-0 table RW");
     pmp_set(0, PMP_NAPOT | PMP_X, napot(table, PAGE_SIZE));

@@ -27,6 +27,20 @@ static struct vhart h;
 static u64 x[32];
 static u64 fence_va, fence_asid;
 
+/* The real hart's counters, as vhart.c asks for them: a clock the tests move */
+static u64 real_cycle, real_time, real_instret;
+
+u64 vhart_real_counter(unsigned int csr)
+{
+    switch (csr) {
+    case CSR_CYCLE:   return real_cycle;
+    case CSR_TIME:    return real_time;
+    case CSR_INSTRET: return real_instret;
+    }
+    fail_msg("vhart_real_counter(%#x): not a counter", csr);
+    return 0;
+}
+
 static u64 misa_letters(const char *s)
 {
     u64 m = 0;
@@ -44,6 +58,9 @@ static void reset_with(u64 real_misa)
     vhart_reset(&h, HARTID, real_misa, ENTRY);
     memset(x, 0, sizeof(x));
     fence_va = fence_asid = 0x5a5a;
+    real_cycle = 1000000;
+    real_time = 5000;
+    real_instret = 400000;
 }
 
 static int setup(void **state)
@@ -222,6 +239,9 @@ static const struct csr_rule rules[] = {
     { CSR_SEPC, VPRIV_S, false },     { CSR_SIP, VPRIV_S, false },
     { CSR_SATP, VPRIV_S, false },     { CSR_SCOUNTEREN, VPRIV_S, false },
     { CSR_SENVCFG, VPRIV_S, false },
+    { CSR_MCOUNTINHIBIT, VPRIV_M, false }, { CSR_MHPMCOUNTER3, VPRIV_M, false },
+    { CSR_MHPMCOUNTER31, VPRIV_M, false }, { CSR_MHPMEVENT3, VPRIV_M, false },
+    { CSR_MHPMEVENT31, VPRIV_M, false },
 };
 
 static void test_access_by_privilege(void **state)
@@ -253,13 +273,14 @@ static void test_access_by_privilege(void **state)
     }
 }
 
-/* What this hart does not have is illegal even in M: no counters, no Sstc, no H, no debug */
+/* What this hart does not have is illegal even in M: no Sstc, no H, no debug, no RV32 halves */
 static void test_unknown_csrs(void **state)
 {
     static const unsigned int unknown[] = {
-        0x001 /* fflags: the real hart's */, 0xc00 /* cycle */, CSR_TIME, 0xc02 /* instret */,
-        CSR_STIMECMP, CSR_HSTATUS, CSR_HGATP, CSR_VSSTATUS, 0x320 /* mcountinhibit */,
-        0xb00 /* mcycle */, 0x7a0 /* tselect */, 0x7b0 /* dcsr */, 0x747 /* mseccfg */,
+        0x001 /* fflags: the real hart's */, 0xb01 /* no mtime CSR */, 0x321, 0x322 /* no
+        mhpmevent0-2 */, 0xc80 /* cycleh */, 0xb80 /* mcycleh */, 0xc20 /* past hpmcounter31 */,
+        CSR_STIMECMP, CSR_HSTATUS, CSR_HGATP, CSR_VSSTATUS,
+        0x7a0 /* tselect */, 0x7b0 /* dcsr */, 0x747 /* mseccfg */,
         0x3a1 /* pmpcfg1 */, 0x3a3, 0x3af /* pmpcfg15 */, 0x3f0 /* past pmpaddr63 */,
         0x310 /* mstatush: RV32 only */, 0x30b, 0x1000 /* not a CSR number */,
     };
@@ -606,8 +627,9 @@ static void test_counteren_envcfg(void **state)
 {
     u32 all = MCOUNTEREN_CY | MCOUNTEREN_TM | MCOUNTEREN_IR;
 
-    assert_int_equal(poke_m(CSR_MCOUNTEREN, ~0UL), all);
-    assert_int_equal(poke_m(CSR_SCOUNTEREN, ~0UL), all);
+    /* 32-bit WARL: the hpmcounter bits too (those counters read 0 where allowed) */
+    assert_int_equal(poke_m(CSR_MCOUNTEREN, ~0UL), 0xffffffffUL);
+    assert_int_equal(poke_m(CSR_SCOUNTEREN, ~0UL), 0xffffffffUL);
     assert_int_equal(poke_m(CSR_MENVCFG, ~0UL), MENVCFG_FIOM); /* no STCE: no Sstc */
     assert_int_equal(poke_m(CSR_SENVCFG, ~0UL), SENVCFG_FIOM);
 
@@ -633,6 +655,139 @@ static void test_counteren_effects(void **state)
     h.csr.mstatus &= ~MSTATUS_SPP;
     assert_false(run(SRET) & VH_COUNTEREN); /* U: TM & TM, as in S */
     assert_true(vhart_trap(&h, EXC_ECALL_U, 0) & VH_COUNTEREN); /* back to M: all */
+}
+
+/* mcycle and minstret (3.1.10): the real counters plus what the guest's writes moved them by */
+static void test_mcounters(void **state)
+{
+    assert_int_equal(peek(CSR_MCYCLE), 1000000);
+    assert_int_equal(peek(CSR_MINSTRET), 400000);
+    real_cycle += 77;
+    real_instret += 5;
+    assert_int_equal(peek(CSR_MCYCLE), 1000077);
+    assert_int_equal(peek(CSR_MINSTRET), 400005);
+    /* never written: the real hart serves cycle and instret too */
+    assert_int_equal(vhart_counteren(&h), MCOUNTEREN_CY | MCOUNTEREN_TM | MCOUNTEREN_IR);
+
+    x[A0] = 1UL << 41;
+    assert_int_equal(assert_runs(CSRRW(ZERO, CSR_MCYCLE, A0)), VH_COUNTEREN);
+    assert_int_equal(peek(CSR_MCYCLE), 1UL << 41);
+    real_cycle += 10;
+    assert_int_equal(peek(CSR_MCYCLE), (1UL << 41) + 10);
+    assert_int_equal(vhart_counteren(&h), MCOUNTEREN_TM | MCOUNTEREN_IR);
+    /* written below the real counter: the difference wraps, the value does not */
+    x[A0] = 3;
+    assert_int_equal(assert_runs(CSRRW(A1, CSR_MINSTRET, A0)), VH_COUNTEREN);
+    assert_int_equal(x[A1], 400005);
+    real_instret += 2;
+    assert_int_equal(peek(CSR_MINSTRET), 5);
+    assert_int_equal(vhart_counteren(&h), MCOUNTEREN_TM);
+    /* cycle and instret read the same values, by emulation now */
+    assert_runs(CSRRS(A2, CSR_CYCLE, ZERO));
+    assert_int_equal(x[A2], (1UL << 41) + 10);
+    assert_runs(CSRRS(A2, CSR_INSTRET, ZERO));
+    assert_int_equal(x[A2], 5);
+    /* the unprivileged views are read-only, even in M */
+    assert_illegal(CSRRW(ZERO, CSR_CYCLE, A0));
+    assert_illegal(CSRRS(ZERO, CSR_INSTRET, A0));
+}
+
+/* 3.1.12: CY and IR stop the counter, which keeps its value; bit 1 and the hpm bits read 0 */
+static void test_mcountinhibit(void **state)
+{
+    assert_int_equal(peek(CSR_MCOUNTINHIBIT), 0);
+    x[A0] = ~0UL;
+    assert_int_equal(assert_runs(CSRRW(ZERO, CSR_MCOUNTINHIBIT, A0)), VH_COUNTEREN);
+    assert_int_equal(peek(CSR_MCOUNTINHIBIT), MCOUNTINHIBIT_CY | MCOUNTINHIBIT_IR);
+    assert_int_equal(vhart_counteren(&h), MCOUNTEREN_TM); /* a frozen value is not the real one */
+    real_cycle += 1000;
+    real_instret += 1000;
+    assert_int_equal(peek(CSR_MCYCLE), 1000000);
+    assert_int_equal(peek(CSR_MINSTRET), 400000);
+    /* written while stopped: it holds the new value */
+    poke(CSR_MCYCLE, 42);
+    real_cycle += 1000;
+    assert_int_equal(peek(CSR_MCYCLE), 42);
+    /* started again: it counts on from where it stood */
+    x[A0] = MCOUNTINHIBIT_IR;
+    assert_runs(CSRRC(ZERO, CSR_MCOUNTINHIBIT, A0));
+    assert_int_equal(peek(CSR_MCOUNTINHIBIT), MCOUNTINHIBIT_CY);
+    real_instret += 3;
+    assert_int_equal(peek(CSR_MINSTRET), 400003);
+    assert_int_equal(peek(CSR_MCYCLE), 42);
+    poke(CSR_MCOUNTINHIBIT, 0);
+    real_cycle += 8;
+    assert_int_equal(peek(CSR_MCYCLE), 50);
+    /* a write that leaves the bits as they are moves nothing */
+    poke(CSR_MCOUNTINHIBIT, 2);
+    assert_int_equal(peek(CSR_MCOUNTINHIBIT), 0);
+    assert_int_equal(peek(CSR_MCYCLE), 50);
+}
+
+/* 3.1.10: mhpmcounter3-31 and mhpmevent3-31 read-only 0; hpmcounter3-31 read 0 where allowed */
+static void test_hpm_counters(void **state)
+{
+    static const unsigned int zero[] = {
+        CSR_MHPMCOUNTER3, 0xb10, CSR_MHPMCOUNTER31, CSR_MHPMEVENT3, 0x330, CSR_MHPMEVENT31,
+    };
+
+    x[A0] = ~0UL;
+    for (unsigned int i = 0; i < ARRAY_SIZE(zero); i++) {
+        assert_int_equal(assert_runs(CSRRW(ZERO, zero[i], A0)), VH_DONE);
+        assert_int_equal(peek(zero[i]), 0);
+    }
+    x[A1] = 1;
+    assert_runs(CSRRS(A1, 0xc03, ZERO));
+    assert_int_equal(x[A1], 0);
+    /* S: by mcounteren's bit 3, U: and scounteren's */
+    poke(CSR_MCOUNTEREN, BIT(3));
+    h.priv = VPRIV_S;
+    x[A1] = 1;
+    assert_runs(CSRRS(A1, 0xc03, ZERO));
+    assert_int_equal(x[A1], 0);
+    assert_illegal(CSRRS(A1, 0xc04, ZERO));
+    h.priv = VPRIV_U;
+    assert_illegal(CSRRS(A1, 0xc03, ZERO));
+    poke_m(CSR_SCOUNTEREN, BIT(3) | BIT(31));
+    assert_runs(CSRRS(A1, 0xc03, ZERO));
+    assert_illegal(CSRRS(A1, CSR_HPMCOUNTER31, ZERO));
+    /* never served by the real hart: its hpm counters are not the guest's */
+    assert_int_equal(vhart_counteren(&h), 0);
+}
+
+/*
+ * cycle, time, instret that trap (an emulating hart, or counters written):
+ * read at M, at S by mcounteren, at U by both; else illegal, mtval the
+ * instruction (3.1.11, 4.1.5).
+ */
+/* Counter @c (0 cycle, 1 time, 2 instret) read at @priv, mcounteren bit @m, scounteren @sc */
+static void ucounter_case(unsigned int c, bool m, bool sc, enum vpriv priv)
+{
+    static const unsigned int csrs[] = { CSR_CYCLE, CSR_TIME, CSR_INSTRET };
+    static const u64 want[] = { 1000000, 5000, 400000 };
+    bool ok = priv == VPRIV_M || (m && (priv == VPRIV_S || sc));
+
+    reset_with(REAL_MISA);
+    poke(CSR_MCOUNTEREN, m ? BIT(c) : 0);
+    poke(CSR_SCOUNTEREN, sc ? BIT(c) : 0);
+    h.priv = priv;
+    /* never written: what is allowed runs natively */
+    assert_int_equal(vhart_counteren(&h), priv == VPRIV_M ? 7 : ok ? BIT(c) : 0);
+    if (!ok)
+        return assert_illegal(CSRRS(A0, csrs[c], ZERO));
+    assert_runs(CSRRS(A0, csrs[c], ZERO));
+    assert_int_equal(x[A0], want[c]);
+}
+
+static void test_ucounter_access(void **state)
+{
+    static const enum vpriv privs[] = { VPRIV_U, VPRIV_S, VPRIV_M };
+
+    for (unsigned int c = 0; c < 3; c++)
+        for (unsigned int m = 0; m < 2; m++)
+            for (unsigned int sc = 0; sc < 2; sc++)
+                for (unsigned int p = 0; p < 3; p++)
+                    ucounter_case(c, m, sc, privs[p]);
 }
 
 /* ---- PMP (3.7.1): stored, with its WARL and lock rules ---- */
@@ -1247,6 +1402,23 @@ static void test_data_priv(void **state)
     poke(CSR_MSTATUS, MSTATUS_MPRV);
     h.priv = VPRIV_S;
     assert_int_equal(vhart_data_priv(&h), VPRIV_S);
+
+    /*
+     * A fault of an access under MPRV is M's (OpenSBI's sbi_unpriv.c): the
+     * trap sets MPP = M, so its handler's own accesses are untranslated
+     * with MPRV still 1; its mret to M leaves MPP = U with MPRV kept.
+     */
+    h.priv = VPRIV_M;
+    poke(CSR_MSTATUS, MSTATUS_MPRV | MPP(VPRIV_S));
+    poke(CSR_MEDELEG, BIT(EXC_LOAD_PAGE_FAULT));
+    assert_true(vhart_trap(&h, EXC_LOAD_PAGE_FAULT, 0x1000) & VH_MODE);
+    assert_int_equal(h.priv, VPRIV_M);
+    assert_int_equal(h.csr.mtval, 0x1000);
+    assert_true(h.csr.mstatus & MSTATUS_MPRV);
+    assert_int_equal(vhart_data_priv(&h), VPRIV_M);
+    assert_true(run(MRET) & VH_MODE);
+    assert_int_equal(h.priv, VPRIV_M);
+    assert_int_equal(vhart_data_priv(&h), VPRIV_U);
 }
 
 /* ---- xv6-riscv: start() in M, its timer in M, its kernel in S ---- */
@@ -1377,6 +1549,10 @@ int main(void)
         T(test_tvm),
         T(test_counteren_envcfg),
         T(test_counteren_effects),
+        T(test_mcounters),
+        T(test_mcountinhibit),
+        T(test_hpm_counters),
+        T(test_ucounter_access),
         T(test_pmp_cfg_warl),
         T(test_pmp_lock),
         T(test_pmp_access),

@@ -32,6 +32,25 @@
 #define CSR_MTVAL 0x343
 #define CSR_MIP 0x344
 
+/*
+ * Counters (3.1.10, 3.1.12; the unprivileged spec's Zicntr and Zihpm):
+ * mcycle, minstret and mhpmcounter3-31 at 0xb00 + n, the unprivileged
+ * views cycle, time, instret and hpmcounter3-31 at 0xc00 + n (CSR_TIME is
+ * <arch/csr.h>'s), mhpmevent3-31 at 0x320 + n with mcountinhibit at 0x320.
+ * 0xb01, 0x321 and 0x322 are no CSR: time has no M-mode counter here, and
+ * the fixed counters no event selector.
+ */
+#define CSR_MCYCLE 0xb00
+#define CSR_MINSTRET 0xb02
+#define CSR_MHPMCOUNTER3 0xb03
+#define CSR_MHPMCOUNTER31 0xb1f
+#define CSR_MCOUNTINHIBIT 0x320
+#define CSR_MHPMEVENT3 0x323
+#define CSR_MHPMEVENT31 0x33f
+#define CSR_CYCLE 0xc00
+#define CSR_INSTRET 0xc02
+#define CSR_HPMCOUNTER31 0xc1f
+
 /* Physical memory protection (3.7.1): on RV64 only the even pmpcfg exist */
 #define CSR_PMPCFG0 0x3a0
 #define CSR_PMPCFG2 0x3a2
@@ -78,6 +97,9 @@
 #define MCOUNTEREN_CY BIT(0)
 #define MCOUNTEREN_TM BIT(1)
 #define MCOUNTEREN_IR BIT(2)
+/* mcountinhibit (3.1.12): the same bit per counter; bit 1 (time) is read-only 0 */
+#define MCOUNTINHIBIT_CY BIT(0)
+#define MCOUNTINHIBIT_IR BIT(2)
 
 /* menvcfg and senvcfg (3.1.18, 4.1.10) */
 #define MENVCFG_FIOM BIT(0)

@@ -189,14 +189,22 @@ void pt_untrack(struct pt_track *t, u64 gpa);
  * its ASID, so a key is one word; 0 is no key (MODE Bare never has one).
  */
 u64 shadow_key(u64 satp, enum vpriv view, bool sum, bool mxr);
-/*
- * The keys of the physical map's shadows (guest M-mode, satp Bare): MODE
- * Bare, no view bits; and, when the guest's PMP gives M something else
- * than S and U, whether fetches and whether loads and stores are M's.
- */
+/* The key of the physical map's shadow (guest M-mode, satp Bare): MODE Bare, no view bits. */
 #define SHADOW_KEY_PHYS 1UL
-#define SHADOW_KEY_PHYS_M_FETCH 2UL
-#define SHADOW_KEY_PHYS_M_DATA 4UL
+/*
+ * The physical map for fetches alone, execute-only leaves: the guest's
+ * M-mode while mstatus.MPRV translates its loads and stores (3.1.6.3),
+ * which all fault and are emulated (exit.c: mprv_access).
+ */
+#define SHADOW_KEY_PHYS_FETCH 2UL
+/*
+ * Either with the views it holds, when the guest's PMP gives M something
+ * else than S and U: whether its fetches are M's, whether its loads and
+ * stores are (exit.c: phys_key).
+ */
+#define SHADOW_KEY_PHYS_M_FETCH 4UL
+#define SHADOW_KEY_PHYS_M_DATA 8UL
+#define SHADOW_KEY_PHYS_VIEWS (SHADOW_KEY_PHYS_M_FETCH | SHADOW_KEY_PHYS_M_DATA)
 
 /* A guest table a shadow's leaves were read through: its frame, level, and the span it serves. */
 struct sc_dep {

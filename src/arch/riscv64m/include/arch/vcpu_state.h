@@ -34,10 +34,15 @@ struct vcpu_arch {
 };
 
 enum exit_reason {
-    EXIT_INSN, EXIT_FILL, EXIT_PTW, EXIT_MMIO, EXIT_TRAP, EXIT_IRQ, EXIT_OTHER, EXIT_REASONS
+    EXIT_INSN, EXIT_FILL, EXIT_PTW, EXIT_MMIO, EXIT_MPRV, EXIT_TRAP, EXIT_IRQ, EXIT_OTHER,
+    EXIT_REASONS
 };
-/* ptw: a store to the guest's own page tables, emulated (exit.c: pt_store) */
-#define EXIT_REASON_NAMES { "insn", "fill", "ptw", "mmio", "trap", "irq", "other" }
+/*
+ * ptw: a store to the guest's own page tables, emulated (exit.c: pt_store);
+ * mprv: a load or store of the guest's M-mode translated by mstatus.MPRV,
+ * emulated (exit.c: mprv_access)
+ */
+#define EXIT_REASON_NAMES { "insn", "fill", "ptw", "mmio", "mprv", "trap", "irq", "other" }
 
 static inline u64 vcpu_regs_get(const struct vcpu_regs *r, unsigned int n)
 {

@@ -21,6 +21,16 @@ enum vpriv { VPRIV_U = 0, VPRIV_S = 1, VPRIV_M = 3 };
 
 #define VHART_NR_PMP 16
 
+/*
+ * mcycle or minstret as the guest sees it (3.1.10): the real hart's counter
+ * plus @delta while it counts, @frozen while mcountinhibit stops it
+ * (3.1.12). Both 0 at reset: the real counter's value, read natively.
+ */
+struct vcounter {
+    u64 delta;
+    u64 frozen;
+};
+
 struct vhart_csrs {
     /*
      * The one status register; sstatus is a view of it. SD is not stored:
@@ -33,7 +43,9 @@ struct vhart_csrs {
     u64 mie;
     u64 mip;            /* software-writable bits (SSIP, STIP, SEIP) as written */
     u64 mtvec, mscratch, mepc, mcause, mtval;
-    u64 mcounteren, menvcfg;
+    u64 mcounteren, menvcfg;   /* mcounteren: all 32 bits writable (hpmcounter3-31 read 0) */
+    u64 mcountinhibit;         /* CY and IR; the hpm counters are read-only 0, never counting */
+    struct vcounter mcycle, minstret;
     u64 stvec, sscratch, sepc, scause, stval;
     u64 satp;           /* as the guest wrote it (WARL: Bare, Sv39, Sv48 accepted; ASIDLEN 16) */
     u64 scounteren, senvcfg;
@@ -52,6 +64,13 @@ struct vhart {
      * OR of its own bit and the line, privileged spec 3.1.9).
      */
     u64 lines;
+    /*
+     * MCOUNTEREN_TM, and CY and IR while mcycle and minstret are the real
+     * counters (never written, never stopped): kept by every write that
+     * changes that, so that vhart_counteren(), which every emulated
+     * instruction's effects look at, stays a few instructions.
+     */
+    u32 ctr_native;
     /*
      * The PMP where it treats every address alike (pmp_flat): its lowest
      * entry that matches anything matches everything, or none matches
@@ -87,7 +106,7 @@ enum {
     VH_WFI = BIT(4),      /* wfi: the caller may idle until an interrupt is pending */
     VH_IRQ = BIT(5),      /* mie/mip/mstatus.MIE/SIE/mideleg or priv changed: re-check interrupts */
     VH_FS = BIT(6),       /* mstatus.FS changed: the real one follows (vhart_real_fs) */
-    VH_COUNTEREN = BIT(7),/* vhart_counteren() changed: a counteren write, or priv */
+    VH_COUNTEREN = BIT(7),/* vhart_counteren() changed: counteren, a counter, mcountinhibit, priv */
     VH_PMP = BIT(8),      /* a PMP entry changed: what was mapped under the old ones must go */
 };
 
@@ -105,11 +124,18 @@ void vhart_reset(struct vhart *h, u64 hartid, u64 real_misa, u64 entry);
  * A CSR access from the guest's current privilege (3.1, 2.1 "CSR address
  * mapping conventions": bits 9:8 the lowest privilege, 11:10 = 11 read-only).
  * 0, or -1: the access raises an illegal-instruction exception (the caller
- * delivers it with vhart_trap). time/cycle/instret are not handled here:
- * the real hart's counters serve them (vhart_counteren). @effects (VH_*,
+ * delivers it with vhart_trap). @effects (VH_*,
  * 0 on failure) may be NULL. A read-modify-write of mip or sip must start
  * from csr.mip, not from the value read, so as not to latch the SEIP line
  * (3.1.9); vhart_emulate does.
+ *
+ * The counters: mcycle and minstret count with the real hart's (Keel's own
+ * instructions and cycles while the guest is out included: a hypervisor's
+ * time is the guest's too), writable, stopped by mcountinhibit.CY/IR;
+ * mhpmcounter3-31 and mhpmevent3-31 are read-only 0 (3.1.10 allows it).
+ * cycle, time, instret and hpmcounter3-31 come here only when the real
+ * hart cannot serve them (vhart_counteren): read at M, at S by mcounteren,
+ * at U by both (3.1.11, 4.1.5), else illegal.
  */
 int vhart_csr_read(struct vhart *h, unsigned int csr, u64 *val);
 int vhart_csr_write(struct vhart *h, unsigned int csr, u64 val, unsigned int *effects);
@@ -160,11 +186,21 @@ bool vhart_set_line(struct vhart *h, u64 bit, bool level);
  * What the real hart should hold while the guest runs: mstatus.FS (the
  * guest's own FS, so a guest with FP off takes its illegal instruction),
  * and the counter-enable mask (bits CY, TM, IR) for the real mcounteren
- * and scounteren at the guest's current privilege (M: all; S: mcounteren;
- * U: mcounteren & scounteren).
+ * and scounteren: the counters the guest may read at its privilege (M:
+ * all; S: mcounteren; U: mcounteren & scounteren) whose value is the real
+ * one (time always; cycle and instret while never written nor stopped).
+ * Reads outside the mask trap and come to vhart_csr_read.
  */
 u64 vhart_real_fs(const struct vhart *h);
 u32 vhart_counteren(const struct vhart *h);
+
+/*
+ * The real hart's counter now: CSR_CYCLE, CSR_TIME (the machine's mtime)
+ * or CSR_INSTRET. The caller provides it (Keel reads the real CSRs, the
+ * unit tests a fake clock); vhart.c asks only while it emulates a counter
+ * access.
+ */
+u64 vhart_real_counter(unsigned int csr);
 
 /*
  * The privilege and the SUM/MXR bits data accesses are checked with now
