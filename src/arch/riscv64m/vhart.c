@@ -61,7 +61,7 @@
 struct vhart_snap {
     enum vpriv priv;
     u64 mstatus, mie, mip, mideleg, satp;
-    u32 counteren, pmp_gen;
+    u32 counteren;
 };
 
 static struct vhart_snap vhart_snap(const struct vhart *h)
@@ -69,7 +69,6 @@ static struct vhart_snap vhart_snap(const struct vhart *h)
     return (struct vhart_snap){
         .priv = h->priv, .mstatus = h->csr.mstatus, .mie = h->csr.mie, .mip = h->csr.mip,
         .mideleg = h->csr.mideleg, .satp = h->csr.satp, .counteren = vhart_counteren(h),
-        .pmp_gen = h->pmp_gen,
     };
 }
 
@@ -92,8 +91,6 @@ static unsigned int vhart_effects(const struct vhart_snap *o, const struct vhart
         e |= VH_FS;
     if (o->counteren != n.counteren)
         e |= VH_COUNTEREN;
-    if (o->pmp_gen != n.pmp_gen)
-        e |= VH_PMP;
     return e;
 }
 
@@ -403,19 +400,24 @@ static bool pmp_write_one(struct vhart *h, unsigned int csr, u64 val)
     return changed;
 }
 
+/*
+ * VH_PMP if an entry changed, 0 if none did, -1 for no such CSR. Said here,
+ * not found by comparing the state before and after as the other effects
+ * are (vhart_effects), which every emulated instruction would pay for.
+ */
 static int pmp_write(struct vhart *h, unsigned int csr, u64 val)
 {
     if (csr < CSR_PMPCFG0 || csr > CSR_PMPADDR63) /* pmpcfg0-15, then pmpaddr0-63 */
         return -1;
     if (csr <= CSR_PMPCFG15 && (csr & 1))
         return -1; /* 3.7.1: the odd pmpcfg do not exist on RV64 */
-    if (pmp_write_one(h, csr, val)) {
-        pmp_summarize(h);
-        h->pmp_gen++;
-    }
-    return 0;
+    if (!pmp_write_one(h, csr, val))
+        return 0;
+    pmp_summarize(h);
+    return VH_PMP;
 }
 
+/* 0, -1 (no such CSR), or VH_PMP (pmp_write) */
 static int vcsr_write(struct vhart *h, unsigned int csr, u64 val)
 {
     struct vhart_csrs *c = &h->csr;
@@ -489,8 +491,8 @@ int vhart_csr_write(struct vhart *h, unsigned int csr, u64 val, unsigned int *ef
     int ret = csr_allowed(h, csr, true) ? vcsr_write(h, csr, val) : -1;
 
     if (effects)
-        *effects = ret ? 0 : vhart_effects(&before, h);
-    return ret;
+        *effects = ret < 0 ? 0 : (unsigned int)ret | vhart_effects(&before, h);
+    return ret < 0 ? ret : 0;
 }
 
 /* ---- the trapped instructions; each returns -1 (illegal) before changing anything ---- */
@@ -515,6 +517,7 @@ static int emulate_csr(struct vhart *h, u64 x[32], u32 insn)
     unsigned int rd = insn_rd(insn), rs1 = insn_rs1(insn), csr = insn >> 20;
     unsigned int op = insn_funct3(insn) & 3;
     u64 src = insn_funct3(insn) & CSROP_IMM ? rs1 : reg(x, rs1), old = 0;
+    int written = 0;
 
     if (op == 0)
         return -1; /* funct3 4: the H extension's loads and stores */
@@ -525,13 +528,13 @@ static int emulate_csr(struct vhart *h, u64 x[32], u32 insn)
         u64 base = csr == CSR_MIP || csr == CSR_SIP ? h->csr.mip : old;
         u64 val = op == CSROP_RW ? src : op == CSROP_RS ? base | src : base & ~src;
 
-        if (!csr_allowed(h, csr, true) || vcsr_write(h, csr, val))
+        if (!csr_allowed(h, csr, true) || (written = vcsr_write(h, csr, val)) < 0)
             return -1;
     }
     if (rd)
         x[rd] = old;
     h->pc += 4;
-    return 0;
+    return written; /* VH_PMP, or 0 */
 }
 
 /* 3.1.6.1, 3.3.2: MIE = MPIE, MPIE = 1, priv = MPP, MPP = U; MPRV cleared unless back to M */

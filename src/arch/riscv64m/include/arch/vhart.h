@@ -80,7 +80,6 @@ struct vhart {
      */
     bool pmp_flat;
     u8 pmp_flat_su, pmp_flat_m;
-    u32 pmp_gen;        /* moves when an entry changes (VH_PMP) */
 };
 
 /* The mip/mie bits (3.1.9) */
