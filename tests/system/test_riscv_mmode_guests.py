@@ -137,7 +137,8 @@ def test_guest_under_keel(guests, rvm_keel, guest, vharts):
         f"the guest did not see {vharts} harts (see {proc.log_path})"
     # Keel's own PMP around the VM: laid out once per build, tried on each hart as U
     m = re.search(rf"vm {guest}: Keel's PMP: (\d+) of (\d+) entries", text)
-    assert m and 0 < int(m.group(1)) <= int(m.group(2)), f"no PMP layout logged (see {proc.log_path})"
+    assert m and 0 < int(m.group(1)) <= int(m.group(2)), \
+        f"no PMP layout logged (see {proc.log_path})"
     assert re.search(rf"vm {guest}: Keel's PMP tried on cpu\d+: U reads its RAM and shadow tables, "
                      "cannot write those nor reach Keel", text), \
         f"Keel's PMP not tried, or it failed (see {proc.log_path})"

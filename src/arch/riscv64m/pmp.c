@@ -85,7 +85,7 @@ static int regions_sorted(struct pmp_region *r, unsigned int nr)
     return (int)out;
 }
 
-/* 3.7.1: a NAPOT block is at least 8 bytes and the granularity, a power of two, aligned to itself. */
+/* 3.7.1: a NAPOT block is a power of two, aligned to itself, at least 8 bytes and the granule. */
 static bool napot_fits(u64 base, u64 size, unsigned int grain)
 {
     return size >= 8 && size >= (4UL << grain) && !(size & (size - 1)) && !(base & (size - 1));

@@ -300,7 +300,9 @@ static bool tables_in(const u64 *t, unsigned int level, u64 lo, u64 hi)
 {
     for (unsigned int i = 0; level && i < 512; i++) {
         u64 pa = ((t[i] & PTE_PPN_MASK) >> PTE_PPN_SHIFT) << PAGE_SHIFT;
-        if (t[i] && (pa < lo || pa >= hi || !tables_in((const u64 *)(uintptr_t)pa, level - 1, lo, hi)))
+        const u64 *next = (const u64 *)(uintptr_t)pa;
+
+        if (t[i] && (pa < lo || pa >= hi || !tables_in(next, level - 1, lo, hi)))
             return false;
     }
     return true;

@@ -10,7 +10,7 @@
 struct vm;
 struct vcpu;
 
-/* The host ranges mapped for @vm besides its RAM (devices, shared memory), RW: *@out, their count. */
+/* The host ranges mapped for @vm besides RAM (devices, shared memory), RW: *@out, their count. */
 unsigned int rvm_mapped_regions(const struct vm *vm, const struct pmp_region **out);
 
 /* PMP entries the harts implement and their granularity's G (3.7.1), from rvm_pmp_probe(). */
