@@ -111,7 +111,8 @@ static int vm_build(struct vm *vm)
         return -1;
     }
     /* disks after passthrough: its forwarded slots must come first in the MMIO table */
-    if (vm->virq->map(vm) || vm_map_passthrough(vm) || vm_map_shmem(vm) || vdev_build(vm))
+    if (vm->virq->map(vm) || vm_map_passthrough(vm) || vm_map_shmem(vm) || vdev_build(vm) ||
+        arch_vm_built(vm))
         return -1;
     return vm_prepare_boot(vm);
 }

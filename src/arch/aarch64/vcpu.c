@@ -126,6 +126,12 @@ bool arch_vm_boots_all_vcpus(void)
     return false;
 }
 
+/* Stage 2 alone confines a VM here: nothing more to check or set up per build. */
+int arch_vm_built(struct vm *vm)
+{
+    return 0;
+}
+
 void arch_vcpu_create(struct vcpu *v)
 {
     v->arch.vmpidr = BIT(31) | v->id; /* MPIDR_EL1 bit 31 is RES1; Aff0 = vCPU index */

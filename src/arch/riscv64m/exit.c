@@ -11,6 +11,7 @@
 #include <arch/insn.h>
 #include <arch/mmode.h>
 #include <arch/pgtable.h>
+#include <arch/physmap.h>
 #include <keel/arch.h>
 #include <keel/buddy.h>
 #include <keel/console_mux.h>
@@ -25,6 +26,7 @@
 struct vcpu *rvm_guest_trap(struct vcpu *v);
 void rvm_prepare_entry(struct vcpu *v);
 void rvm_shadows_init(struct vcpu *v);
+int rvm_shadows_pool(struct vcpu *v);
 void rvm_shadows_reset(struct vcpu *v);
 void rvm_vcpu_quiet(struct vcpu *v);
 void rvm_satp_write(u64 satp);
@@ -148,6 +150,7 @@ void rvm_vcpu_quiet(struct vcpu *v)
 struct walk_ctx {
     struct vm *vm;
     struct vmmu *m;
+    const struct vhart *h; /* its PMP checks the walk's reads and writes, S-mode ones (3.7.1) */
     bool began;     /* this walk tracked a frame: track_begun moved */
     bool untracked; /* it read a PTE outside what can be tracked */
     unsigned int reads; /* of the walk from the root now under way (4.3.2 step 7 restarts) */
@@ -243,12 +246,17 @@ static void track_end(struct vcpu *v, struct walk_ctx *w)
             vcpu_kick(v->vm->vcpus[i]);
 }
 
+/*
+ * 4.3.2 steps 2 and 7: a PTE the walk may not read (or update) at S, by the
+ * guest's PMP, is an access fault of the original access's kind, as one
+ * outside its RAM is.
+ */
 static int gmem_read64(void *ctx, u64 gpa, u64 *val)
 {
     struct walk_ctx *w = ctx;
     u64 *p = (gpa & 7) ? NULL : vm_ipa_to_hva(w->vm, ipa_init(gpa), 8);
 
-    if (!p)
+    if (!p || !(vhart_pmp_perms(w->h, gpa, 8, VPRIV_S) & PMP_R))
         return -1;
     track_walked(w, gpa);
     if (w->reads < 4)
@@ -262,7 +270,7 @@ static int gmem_cas64(void *ctx, u64 gpa, u64 old, u64 new_val, u64 *seen)
     struct walk_ctx *w = ctx;
     u64 *p = (gpa & 7) ? NULL : vm_ipa_to_hva(w->vm, ipa_init(gpa), 8);
 
-    if (!p)
+    if (!p || !(vhart_pmp_perms(w->h, gpa, 8, VPRIV_S) & PMP_W))
         return -1;
     *seen = old;
     if (!__atomic_compare_exchange_n(p, seen, new_val, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -296,26 +304,61 @@ static void shadow_refresh(struct vcpu *v, unsigned int i, unsigned int levels, 
 
 static void *shadow_alloc(void *ctx)
 {
-    return page_alloc_zeroed(0);
+    return shadow_pool_alloc(&((struct vcpu *)ctx)->arch.pool);
 }
 
 static void shadow_free(void *ctx, void *page)
 {
-    page_free(page);
+    shadow_pool_free(&((struct vcpu *)ctx)->arch.pool, page);
 }
 
-/* The vCPU's shadow trees, and its VM's frame tracker with the first vCPU. */
-void rvm_shadows_init(struct vcpu *v)
+/*
+ * The pool a vCPU's shadow tables come from: 1/64 of the VM's RAM, at
+ * least 1 MiB, a power of two (one NAPOT entry of Keel's PMP). A shadow
+ * that maps all of RAM in 4 KiB leaves takes 1/512 of it in tables: room
+ * for the 6 of the cache, and more. When it runs out, every shadow is
+ * emptied (shadows_reclaim).
+ */
+static unsigned int pool_order(u64 mem_size)
 {
-    struct pt_track *t = &vmmu_of(v->vm)->track;
-    u64 frames = v->vm->cfg.mem_size >> PAGE_SHIFT;
+    return MAX(order_for_size(mem_size / 64), 8U);
+}
 
+/*
+ * The vCPU's pool and shadow trees, once (a rebuilt VM keeps them): 0, or
+ * -1 with no memory for the pool.
+ */
+int rvm_shadows_pool(struct vcpu *v)
+{
+    unsigned int order = pool_order(v->vm->cfg.mem_size);
+    void *mem;
+
+    if (v->arch.pool.pages)
+        return 0;
+    mem = page_alloc(order);
+    if (!mem)
+        return -1;
+    shadow_pool_init(&v->arch.pool, mem, 1U << order);
     for (unsigned int i = 0; i < SHADOW_CACHE; i++) {
         struct shadow *s = &v->arch.sc.e[i].tree;
         s->alloc_page = shadow_alloc;
         s->free_page = shadow_free;
         s->ctx = v;
         CHECK(shadow_init(s, 3) == 0);
+    }
+    return 0;
+}
+
+/*
+ * The vCPU's shadow cache but for its trees (rvm_shadows_pool, at the VM's
+ * first build), and its VM's frame tracker with the first vCPU.
+ */
+void rvm_shadows_init(struct vcpu *v)
+{
+    struct pt_track *t = &vmmu_of(v->vm)->track;
+    u64 frames = v->vm->cfg.mem_size >> PAGE_SHIFT;
+
+    for (unsigned int i = 0; i < SHADOW_CACHE; i++) {
         v->arch.sc.e[i].deps = page_alloc_zeroed(0);
         CHECK(v->arch.sc.e[i].deps);
     }
@@ -368,6 +411,27 @@ static bool mprv_translates(const struct vhart *h)
 }
 
 /*
+ * The physical map's shadow for where the guest runs untranslated (or its
+ * execute-only twin while MPRV translates): its leaves hold the guest PMP's
+ * view for the privilege that fetches (X) and for the one loads and stores
+ * are made with (R, W; MPRV), and M's view differs from S's and U's unless
+ * the PMP gives all of them the same everywhere (vhart_pmp_one_view: xv6's
+ * one entry). Each pair of views then has its own shadow.
+ */
+static u64 phys_key(const struct vhart *h)
+{
+    u64 key = mprv_translates(h) ? SHADOW_KEY_PHYS_FETCH : SHADOW_KEY_PHYS;
+
+    if (vhart_pmp_one_view(h))
+        return key;
+    if (h->priv == VPRIV_M)
+        key |= SHADOW_KEY_PHYS_M_FETCH;
+    if (vhart_data_priv(h) == VPRIV_M)
+        key |= SHADOW_KEY_PHYS_M_DATA;
+    return key;
+}
+
+/*
  * The real satp for where the guest runs now: the shadow for its satp,
  * privilege, SUM (S only) and MXR, or the one of the physical map while it
  * is untranslated (sc_select: the same one while those stay; at a switch,
@@ -383,7 +447,7 @@ static u64 satp_pick(struct vcpu *v)
     u64 key, wgen;
 
     flushes_sync(v);
-    key = phys ? (mprv_translates(h) ? SHADOW_KEY_PHYS_FETCH : SHADOW_KEY_PHYS)
+    key = phys ? phys_key(h)
                : shadow_key(h->csr.satp, h->priv,
                             h->priv == VPRIV_S && (h->csr.mstatus & MSTATUS_SUM),
                             h->csr.mstatus & MSTATUS_MXR);
@@ -415,11 +479,16 @@ static void deliver(struct vcpu *v, u64 cause, u64 tval)
     vhart_trap(&v->arch.h, cause, tval);
 }
 
+static u64 access_cause(enum gpt_access acc)
+{
+    return acc == GPT_FETCH ? EXC_INST_ACCESS : acc == GPT_LOAD ? EXC_LOAD_ACCESS
+                                                                : EXC_STORE_ACCESS;
+}
+
 static void __attribute__((cold)) access_fault(struct vcpu *v, enum gpt_access acc, u64 va,
                                                u64 gpa, const char *why)
 {
-    u64 cause = acc == GPT_FETCH ? EXC_INST_ACCESS : acc == GPT_LOAD ? EXC_LOAD_ACCESS
-                                                                     : EXC_STORE_ACCESS;
+    u64 cause = access_cause(acc);
 
     VM_WARN(v->vm, "vm %s vcpu %u: %s at guest-physical %#lx (address %#lx, pc %#lx): %s; "
             "access fault delivered", v->vm->cfg.name, v->id,
@@ -511,7 +580,12 @@ static u64 sign_extend(u64 val, unsigned int bits)
     return (val ^ m) - m;
 }
 
-static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa)
+/*
+ * An access to an emulated device at @gpa, made at privilege @p: decoded
+ * and emulated, unless the guest's own PMP denies it its bytes (an access
+ * fault the guest takes, 3.7.1: devices are physical memory to PMP too).
+ */
+static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, enum vpriv p)
 {
     struct mmio_region *r = vcpu_find_mmio(v, gpa);
     struct mmio_insn d;
@@ -523,6 +597,8 @@ static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa)
     if (read_guest_insn(v, v->arch.h.pc, &insn) || !insn_decode_mmio(insn, &d) ||
         d.write != (acc == GPT_STORE))
         return access_fault(v, acc, va, gpa, "not a load or store Keel can emulate");
+    if (!(vhart_pmp_perms(&v->arch.h, gpa, d.size, p) & (d.write ? PMP_W : PMP_R)))
+        return deliver(v, access_cause(acc), va);
     v->exits[EXIT_MMIO]++;
     if (d.write) {
         val = vcpu_get_reg(v, d.reg);
@@ -602,12 +678,111 @@ static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
     return true;
 }
 
+/*
+ * The vCPU's pool has no page left for a table: every shadow is emptied,
+ * its tables back in the pool, and built again as the guest runs (the
+ * access that found the pool full faults again). If that happens again
+ * before any leaf could be filled, the pool cannot hold even one
+ * translation's tables: the VM stops (Keel and other VMs go on).
+ */
+static void __attribute__((cold)) shadows_reclaim(struct vcpu *v)
+{
+    struct shadow_cache *c = &v->arch.sc;
+
+    if (v->arch.reclaimed) {
+        ERROR("vm %s vcpu %u: its shadow pool (%u KiB) cannot hold one translation",
+              v->vm->cfg.name, v->id, v->arch.pool.pages * 4);
+        vm_stop(v->vm, VM_CRASHED);
+        return;
+    }
+    for (unsigned int i = 0; i < SHADOW_CACHE; i++) {
+        shadow_clear(&c->e[i].tree);
+        c->e[i].empty = true;
+        tlb_flush_asid(ASID_OF_SHADOW(i));
+    }
+    v->arch.reclaimed = true;
+    v->arch.flushes++;
+    if (!v->arch.reclaims++)
+        INFO("vm %s vcpu %u: shadow pool full (%u KiB): every shadow emptied, built again as "
+             "the guest runs (said once)", v->vm->cfg.name, v->id, v->arch.pool.pages * 4);
+}
+
 /* What the leaf just filled at @va was read through (the walk's tables, root first). */
 static void deps_add(struct sc_entry *e, const struct pt_track *t, const struct walk_ctx *w, u64 va)
 {
     for (unsigned int j = 0; j < w->reads; j++)
         if (pt_trackable(t, w->frames[j]))
             sc_dep_add(e, pt_frame(t, w->frames[j]), e->tree.levels - 1 - j, va);
+}
+
+/*
+ * A load or store to a page the guest's PMP does not treat alike (an entry
+ * ends inside it, 3.7.1: NA4, or a small NAPOT or TOR range), that the
+ * page as a whole does not allow: no leaf can say what its bytes may do,
+ * so the access is decided by its own bytes at privilege @p and done here,
+ * the page left unmapped for it. A fetch there, or an access Keel does not
+ * decode (an AMO, FP), takes the access fault: it fails closed.
+ */
+static void __attribute__((cold, noinline)) pmp_split_access(struct vcpu *v, enum gpt_access acc,
+                                                             u64 va, u64 gpa, u64 hpa, enum vpriv p)
+{
+    struct vmmu *m = vmmu_of(v->vm);
+    void *ptr = (void *)(hpa + (gpa & 0xfff));
+    struct mmio_insn d;
+    u64 val;
+    u32 insn;
+
+    if (acc == GPT_FETCH || read_guest_insn(v, v->arch.h.pc, &insn) ||
+        !insn_decode_mmio(insn, &d) || d.write != (acc == GPT_STORE) ||
+        (gpa & 0xfff) + d.size > PAGE_SIZE ||
+        !(vhart_pmp_perms(&v->arch.h, gpa, d.size, p) & (d.write ? PMP_W : PMP_R)))
+        return deliver(v, access_cause(acc), va);
+    if (d.write && pt_tracked(&m->track, gpa) && pt_store(v, m, gpa, hpa))
+        return;
+    v->exits[EXIT_MMIO]++;
+    if (d.write) {
+        guest_store(ptr, vcpu_get_reg(v, d.reg), d.size);
+    } else {
+        val = guest_load(ptr, d.size);
+        vcpu_set_reg(v, d.reg, d.sign_extend ? sign_extend(val, 8 * d.size) : val);
+    }
+    v->arch.h.pc += d.len;
+}
+
+/* PMP_R/W/X as leaf bits */
+static u64 pmp_to_pte(unsigned int pmp)
+{
+    return (pmp & PMP_R ? PTE_R : 0) | (pmp & PMP_W ? PTE_W : 0) | (pmp & PMP_X ? PTE_X : 0);
+}
+
+/*
+ * The guest's own PMP (3.7.1) over the page a leaf is about to map: the
+ * leaf keeps what every byte of the page allows, X at the privilege that
+ * fetches (@fp), R and W at the one loads and stores are made with (@dp).
+ * An access the page denies takes the access fault, tval the address it
+ * was made at, in the mode the guest's delegation sends it to; one it
+ * allows only in part is decided alone (pmp_split_access). True if the
+ * fill goes on with *@perms; an access the VM's map denies goes on to
+ * leaf_fill, which says so.
+ */
+static inline bool pmp_gate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 hpa,
+                            u64 *perms, enum vpriv fp, enum vpriv dp)
+{
+    const struct vhart *h = &v->arch.h;
+    u64 page = gpa & ~0xfffUL;
+    unsigned int x = vhart_pmp_perms(h, page, PAGE_SIZE, fp);
+    unsigned int rw = dp == fp ? x : vhart_pmp_perms(h, page, PAGE_SIZE, dp);
+    unsigned int mine = acc == GPT_FETCH ? x : rw;
+
+    if (likely(!(*perms & access_perm(acc)) || (pmp_to_pte(mine) & access_perm(acc)))) {
+        *perms &= pmp_to_pte(x & PMP_X) | pmp_to_pte(rw & (PMP_R | PMP_W));
+        return true;
+    }
+    if (mine & VHART_PMP_SPLIT)
+        pmp_split_access(v, acc, va, gpa, hpa, acc == GPT_FETCH ? fp : dp);
+    else
+        deliver(v, access_cause(acc), va);
+    return false;
 }
 
 /*
@@ -633,11 +808,10 @@ static bool leaf_fill(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 
             perms &= ~PTE_W;
     }
     if (shadow_map(&e->tree, va & ~0xfffUL, hpa, perms)) {
-        VM_WARN(v->vm, "vm %s vcpu %u: no memory for a shadow table; emptied", v->vm->cfg.name,
-                v->id);
-        e->empty = true;
+        shadows_reclaim(v);
         return false;
     }
+    v->arch.reclaimed = false;
     if (w)
         deps_add(e, &m->track, w, va);
     if ((perms & PTE_W) && pt_trackable(&m->track, gpa))
@@ -652,7 +826,7 @@ static bool leaf_fill(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, u64 
 static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, u64 va)
 {
     struct vhart *h = &v->arch.h;
-    struct walk_ctx w = { .vm = v->vm, .m = vmmu_of(v->vm) };
+    struct walk_ctx w = { .vm = v->vm, .m = vmmu_of(v->vm), .h = h };
     const struct gpt_mem mem = { .ctx = &w, .read64 = gmem_read64, .cas64 = gmem_cas64 };
     bool sum = h->csr.mstatus & MSTATUS_SUM, mxr = h->csr.mstatus & MSTATUS_MXR;
     struct gpt_result r;
@@ -666,8 +840,10 @@ static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, 
     if (err)
         return deliver(v, (u64)err, va);
     if (!host_page(v->vm, r.gpa, &hpa, &perms))
-        return mmio_emulate(v, acc, va, r.gpa);
+        return mmio_emulate(v, acc, va, r.gpa, p);
     perms &= shadow_perms(&r, p, sum, mxr);
+    if (!pmp_gate(v, acc, va, r.gpa, hpa, &perms, p, p))
+        return;
     if (leaf_fill(v, acc, va, r.gpa, hpa, perms, &w) && r.level > shadow_cur(v)->span)
         shadow_cur(v)->span = (u8)r.level;
 }
@@ -680,13 +856,16 @@ static void translated_fault(struct vcpu *v, enum gpt_access acc, enum vpriv p, 
  */
 static void physical_fault(struct vcpu *v, enum gpt_access acc, u64 gpa)
 {
+    const struct vhart *h = &v->arch.h;
+    enum vpriv dp = vhart_data_priv(h);
     u64 hpa, perms;
 
     if (!host_page(v->vm, gpa, &hpa, &perms))
-        return mmio_emulate(v, acc, gpa, gpa);
-    if (shadow_cur(v)->key == SHADOW_KEY_PHYS_FETCH)
+        return mmio_emulate(v, acc, gpa, gpa, acc == GPT_FETCH ? h->priv : dp);
+    if ((shadow_cur(v)->key & ~SHADOW_KEY_PHYS_VIEWS) == SHADOW_KEY_PHYS_FETCH)
         perms &= PTE_X;
-    leaf_fill(v, acc, gpa, gpa, hpa, perms, NULL);
+    if (pmp_gate(v, acc, gpa, gpa, hpa, &perms, h->priv, dp))
+        leaf_fill(v, acc, gpa, gpa, hpa, perms, NULL);
 }
 
 /* The load or store @d at guest-physical @gpa, host address @p (RAM or a mapped region). */
@@ -721,7 +900,7 @@ static void mprv_mem(struct vcpu *v, const struct mmio_insn *d, u64 gpa, void *p
 static void mprv_access(struct vcpu *v, enum gpt_access acc, u64 va)
 {
     struct vhart *h = &v->arch.h;
-    struct walk_ctx w = { .vm = v->vm, .m = vmmu_of(v->vm) };
+    struct walk_ctx w = { .vm = v->vm, .m = vmmu_of(v->vm), .h = h };
     const struct gpt_mem mem = { .ctx = &w, .read64 = gmem_read64, .cas64 = gmem_cas64 };
     struct gpt_result r;
     struct mmio_insn d;
@@ -741,9 +920,12 @@ static void mprv_access(struct vcpu *v, enum gpt_access acc, u64 va)
     if (err)
         return deliver(v, (u64)err, va);
     if (!host_page(v->vm, r.gpa, &hpa, &perms))
-        return mmio_emulate(v, acc, va, r.gpa);
+        return mmio_emulate(v, acc, va, r.gpa, vhart_data_priv(h));
     if (!(perms & access_perm(acc)))
         return access_fault(v, acc, va, r.gpa, "not allowed by the VM's map");
+    /* the guest's PMP at MPP's privilege, for the access's own bytes (3.7.1) */
+    if (!(vhart_pmp_perms(h, r.gpa, d.size, vhart_data_priv(h)) & (d.write ? PMP_W : PMP_R)))
+        return deliver(v, access_cause(acc), va);
     v->exits[EXIT_MPRV]++;
     mprv_mem(v, &d, r.gpa, (void *)(hpa + (r.gpa & 0xfff)));
     h->pc += d.len;
@@ -829,6 +1011,15 @@ static unsigned int illegal_insn(struct vcpu *v)
     if (fx & VH_TRAP) v->exits[EXIT_TRAP]++;
     if (fx & VH_SFENCE)
         shadows_fence(v, fence_va);
+    /*
+     * Leaves hold what the guest's PMP gave when they were filled. 3.7.2
+     * lets the hart keep them until an sfence.vma, but these shadows
+     * outlive a fence while the guest's tables stay (shadows_fence), and
+     * without paging the spec wants the new entries at once: they go now.
+     * PMP writes are rare (xv6 and OpenSBI write theirs at boot).
+     */
+    if (fx & VH_PMP)
+        sc_empty_all(&v->arch.sc);
     if (fx & VH_WFI)
         wait_interrupt(v);
     return fx;
@@ -907,9 +1098,48 @@ u64 vhart_real_counter(unsigned int csr)
     return arch_counter_read();
 }
 
+/*
+ * An access fault of the real hart (3.7.1: Keel's PMP, or the bus). Where
+ * the shadow serving now has no leaf for the address, the walk of the
+ * shadow itself faulted: false, the caller serves it as the page fault it
+ * stands for (a leaf filled, a device emulated, or the guest's own access
+ * fault). Where a leaf names host memory Keel's PMP does not give the guest
+ * as the leaf does, the two walls disagree: Keel's error, the VM stops.
+ * Else it is the bus's (a passed-through device that refused): the guest
+ * takes it.
+ */
+static bool __attribute__((cold)) hw_access_fault(struct vcpu *v, u64 cause, u64 tval)
+{
+    u64 leaf = shadow_leaf(&shadow_cur(v)->tree, tval), need, hpa;
+
+    if (!leaf)
+        return false;
+    need = cause == EXC_INST_ACCESS ? PMP_X : cause == EXC_LOAD_ACCESS ? PMP_R : PMP_W;
+    hpa = ((leaf & PTE_PPN_MASK) >> PTE_PPN_SHIFT << PAGE_SHIFT) | (tval & 0xfff);
+    if (rvm_pmp_entries && !(pmp_set_perms(v->arch.pmp, hpa, 1) & need)) {
+        ERROR("vm %s vcpu %u: its shadow maps %#lx to host %#lx, which Keel's PMP denies it "
+              "(cause %lu, pc %#lx)", v->vm->cfg.name, v->id, tval, hpa, cause, v->arch.h.pc);
+        vm_stop(v->vm, VM_CRASHED);
+        return true;
+    }
+    v->exits[EXIT_OTHER]++;
+    VM_WARN(v->vm, "vm %s vcpu %u: access fault (cause %lu) at %#lx, pc %#lx; delivered",
+            v->vm->cfg.name, v->id, cause, tval, v->arch.h.pc);
+    deliver(v, cause, tval);
+    return true;
+}
+
 static void handle_exception(struct vcpu *v, u64 cause, u64 tval)
 {
     switch (cause) {
+    case EXC_INST_ACCESS:
+    case EXC_LOAD_ACCESS:
+    case EXC_STORE_ACCESS:
+        if (hw_access_fault(v, cause, tval))
+            break;
+        cause = cause == EXC_INST_ACCESS ? EXC_INST_PAGE_FAULT
+              : cause == EXC_LOAD_ACCESS ? EXC_LOAD_PAGE_FAULT : EXC_STORE_PAGE_FAULT;
+        __attribute__((fallthrough)); /* one call of page_fault: inlined on the fill path */
     case EXC_INST_PAGE_FAULT:
     case EXC_LOAD_PAGE_FAULT:
     case EXC_STORE_PAGE_FAULT:
@@ -920,9 +1150,6 @@ static void handle_exception(struct vcpu *v, u64 cause, u64 tval)
         break;
     default:
         v->exits[EXIT_OTHER]++;
-        if (cause == EXC_INST_ACCESS || cause == EXC_LOAD_ACCESS || cause == EXC_STORE_ACCESS)
-            VM_WARN(v->vm, "vm %s vcpu %u: access fault (cause %lu) at %#lx, pc %#lx; delivered",
-                    v->vm->cfg.name, v->id, cause, tval, v->arch.h.pc);
         deliver(v, cause, tval);
     }
 }

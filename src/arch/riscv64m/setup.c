@@ -9,6 +9,7 @@
 #include <arch/csr.h>
 #include <arch/io.h>
 #include <arch/mmode.h>
+#include <arch/physmap.h>
 #include <drivers/ns16550.h>
 #include <keel/arch.h>
 #include <keel/console.h>
@@ -40,18 +41,6 @@ _Static_assert(KEEL_MAX_CPUS == PLAT_MAX_CPUS, "asm.h KEEL_MAX_CPUS");
 struct platform platform;
 
 /*
- * U-mode (the guest) and its page-table walks (S-mode accesses to PMP,
- * 3.7.1) fail where no PMP entry matches once any is implemented: entry 0
- * opens everything, and the shadow and physical maps alone keep a guest to
- * its own memory. Narrowing it per VM is docs/riscv-mmode.md's first limit.
- */
-static void pmp_open_all(void)
-{
-    csr_write(CSR_PMPADDR0, PMPADDR_MASK);
-    csr_write(CSR_PMPCFG0, PMP_A_NAPOT | PMP_R | PMP_W | PMP_X);
-}
-
-/*
  * Every trap comes to Keel (nothing delegated: S-mode is never used on the
  * real hart); its own interrupts are the CLINT's timer and software ones
  * and the PLIC's M context. FS on: guests' FP registers stay live in the
@@ -70,7 +59,9 @@ static void cpu_setup_m(unsigned int id, u64 hartid)
     csr_write(CSR_MCOUNTEREN, 0);
     csr_write(CSR_SATP, 0);
     csr_set(CSR_MSTATUS, MSTATUS_FS);
-    pmp_open_all();
+    if (!id)
+        rvm_pmp_probe();
+    rvm_pmp_load(NULL); /* U and S reach nothing until a vCPU is placed (hartpmp.c) */
     if (rvm_clint)
         io_write32(rvm_clint + CLINT_MSIP(hartid), 0); /* the release's wake-up */
     csr_write(CSR_MIE, MIE_MSIE | MIE_MTIE | MIE_MEIE);
@@ -180,6 +171,11 @@ void arch_describe_firmware(void)
     console_printf("  Firmware: none below Keel (M-mode); guests run in U-mode, trap-and-emulate\n");
     console_printf("  ISA:     %.*s%s\n", ext ? (int)(ext - riscv_isa) : (int)strlen(riscv_isa),
                    riscv_isa, ext ? " + multi-letter extensions" : "");
+    if (rvm_pmp_entries)
+        console_printf("  PMP:     %u entries a hart (granularity %lu bytes), set for the vCPU "
+                       "it runs\n", rvm_pmp_entries, 4UL << rvm_pmp_grain);
+    else
+        console_printf("  PMP:     none: guests are confined by their shadow tables alone\n");
 }
 
 void __noreturn boot_primary(u64 hartid, u64 dtb)

@@ -314,6 +314,52 @@ u64 shadow_satp(const struct shadow *s)
     return mode << SATP_MODE_SHIFT | ((u64)(uintptr_t)s->root >> PAGE_SHIFT);
 }
 
+u64 shadow_leaf(const struct shadow *s, u64 va)
+{
+    const u64 *table = s->root;
+    u64 pte = 0;
+
+    if (!va_canonical(va, s->levels))
+        return 0;
+    for (unsigned int level = s->levels; level-- > 0;) {
+        pte = table[vpn(va, level)];
+        if (!(pte & PTE_V))
+            return 0;
+        table = pte_table(pte);
+    }
+    return pte;
+}
+
+/* ---- the pool shadow tables come from ---- */
+
+void shadow_pool_init(struct shadow_pool *p, void *mem, u32 pages)
+{
+    *p = (struct shadow_pool){ .base = (u64)(uintptr_t)mem, .pages = pages };
+}
+
+void *shadow_pool_alloc(struct shadow_pool *p)
+{
+    u64 *page = p->free;
+
+    if (page)
+        p->free = (void *)(uintptr_t)page[0];
+    else if (p->next < p->pages)
+        page = (u64 *)(uintptr_t)(p->base + ((u64)p->next++ << PAGE_SHIFT));
+    else
+        return NULL;
+    __builtin_memset(page, 0, PAGE_SIZE);
+    if (++p->used > p->peak)
+        p->peak = p->used;
+    return page;
+}
+
+void shadow_pool_free(struct shadow_pool *p, void *page)
+{
+    ((u64 *)page)[0] = (u64)(uintptr_t)p->free;
+    p->free = page;
+    p->used--;
+}
+
 /* ---- page-table frames ---- */
 
 static u64 frame_of(const struct pt_track *t, u64 gpa)

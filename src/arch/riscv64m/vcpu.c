@@ -1,14 +1,16 @@
 /*
  * Putting a vCPU on its hart under Keel in M-mode. The vCPU's whole
  * privileged state is the virtual hart (vhart.c); the real hart holds only
- * what U-mode execution needs (mepc, satp, FS, the counter enables, PMP), set
- * at every entry (exit.c: rvm_prepare_entry). Other harts reach a vCPU
+ * what U-mode execution needs (mepc, satp, FS, the counter enables), set at
+ * every entry (exit.c: rvm_prepare_entry), and its PMP, set when the vCPU
+ * is placed on it (hartpmp.c). Other harts reach a vCPU
  * through atomics and a kick: its interrupt lines from the vPLIC and the
  * vCLINT, and its timer compare.
  */
 #include <arch/csr.h>
 #include <arch/io.h>
 #include <arch/mmode.h>
+#include <arch/physmap.h>
 #include <keel/arch.h>
 #include <keel/buddy.h>
 #include <keel/cpu.h>
@@ -59,6 +61,8 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
     cpu_this()->vcpu = v;
     /* A rebuilt VM: the physical map changed, and instructions with it. */
     asm volatile("sfence.vma\n\tfence.i" ::: "memory");
+    if (!rvm_pmp_enter(v))
+        vm_stop(v->vm, VM_CRASHED); /* rvm_prepare_entry stops this vCPU */
     rvm_prepare_entry(v);
     rvm_guest_enter(v);
 }
@@ -69,6 +73,7 @@ void arch_vcpu_quiesce(struct vcpu *v)
     *(volatile u64 *)(rvm_clint + CLINT_MTIMECMP(cpu_this()->hwid)) = ~0UL;
     rvm_vcpu_quiet(v);
     rvm_satp_write(0);
+    rvm_pmp_load(NULL); /* no U-mode on this hart until a vCPU is placed again */
 }
 
 void arch_vcpu_resume(struct vcpu_regs *regs)

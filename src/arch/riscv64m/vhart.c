@@ -9,6 +9,7 @@
  */
 #include <arch/vhart.h>
 #include <arch/mcsr.h>
+#include <arch/pmp.h>
 
 /* SYSTEM instructions (unprivileged spec, Table 24.1; privileged, Table 9.1) */
 #define OPCODE_SYSTEM 0x73
@@ -109,11 +110,7 @@ static u64 mip_read(const struct vhart *h)
     return h->csr.mip | h->lines;
 }
 
-/*
- * Guest PMP state is only stored: Keel's own PMP, not the guest's, guards
- * the real hart, and a guest that locks an entry to fence off its own
- * M-mode gets the register semantics but not the protection.
- */
+/* 3.7.1: pmpcfg0, 2, ... 14 hold 8 entries' bytes each on RV64; pmpaddr0-63 one address each */
 static int pmp_read(const struct vhart *h, unsigned int csr, u64 *val)
 {
     if (csr >= CSR_PMPCFG0 && csr <= CSR_PMPCFG15) {
@@ -346,36 +343,81 @@ static bool pmpaddr_locked(const struct vhart *h, unsigned int i)
 
 /*
  * 3.7.1: a locked entry ignores writes; R=0 W=1 is reserved, and WARL lets
- * the entry keep its old byte; bits 6:5 are reserved and read 0.
+ * the entry keep its old byte; bits 6:5 are reserved and read 0. True if
+ * the byte changed.
  */
-static void pmpcfg_write_entry(struct vhart *h, unsigned int i, u8 cfg)
+static bool pmpcfg_write_entry(struct vhart *h, unsigned int i, u8 cfg)
 {
-    if ((h->csr.pmpcfg[i] & PMP_L) || (cfg & (PMP_R | PMP_W)) == PMP_W)
-        return;
+    u8 old = h->csr.pmpcfg[i];
+
+    if ((old & PMP_L) || (cfg & (PMP_R | PMP_W)) == PMP_W)
+        return false;
     h->csr.pmpcfg[i] = cfg & (PMP_L | PMP_A | PMP_X | PMP_W | PMP_R);
+    return h->csr.pmpcfg[i] != old;
 }
 
-static int pmp_write(struct vhart *h, unsigned int csr, u64 val)
+/*
+ * pmp_flat and its permissions (struct vhart), from the lowest entry that
+ * matches anything: flat if it matches every address PMP can name (3.7.1:
+ * it decides for all of them), and also if there is none (then M may do
+ * anything and S and U nothing, everywhere).
+ */
+static void pmp_summarize(struct vhart *h)
 {
-    if (csr >= CSR_PMPCFG0 && csr <= CSR_PMPCFG15) {
+    const struct vhart_csrs *c = &h->csr;
+    u64 lo, last;
+
+    for (unsigned int i = 0; i < VHART_NR_PMP; i++) {
+        if (!pmp_entry_range(c->pmpcfg[i], c->pmpaddr[i], i ? c->pmpaddr[i - 1] : 0, &lo, &last))
+            continue;
+        h->pmp_flat = lo == 0 && last >= PMP_ADDR_LAST;
+        h->pmp_flat_su = c->pmpcfg[i] & PMP_RWX;
+        h->pmp_flat_m = c->pmpcfg[i] & PMP_L ? h->pmp_flat_su : PMP_RWX;
+        return;
+    }
+    h->pmp_flat = true;
+    h->pmp_flat_su = 0;
+    h->pmp_flat_m = PMP_RWX;
+}
+
+static bool pmp_write_one(struct vhart *h, unsigned int csr, u64 val)
+{
+    bool changed = false;
+
+    if (csr <= CSR_PMPCFG15) {
         unsigned int first = (csr - CSR_PMPCFG0) * 4;
 
-        if (csr & 1)
-            return -1;
         for (unsigned int i = 0; i < 8 && first + i < VHART_NR_PMP; i++)
-            pmpcfg_write_entry(h, first + i, val >> (8 * i));
-        return 0;
-    }
-    if (csr >= CSR_PMPADDR0 && csr <= CSR_PMPADDR63) {
+            changed |= pmpcfg_write_entry(h, first + i, val >> (8 * i));
+    } else {
         unsigned int i = csr - CSR_PMPADDR0;
 
-        if (i < VHART_NR_PMP && !pmpaddr_locked(h, i))
+        if (i < VHART_NR_PMP && !pmpaddr_locked(h, i)) {
+            changed = h->csr.pmpaddr[i] != (val & PMPADDR_MASK);
             h->csr.pmpaddr[i] = val & PMPADDR_MASK;
-        return 0;
+        }
     }
-    return -1;
+    return changed;
 }
 
+/*
+ * VH_PMP if an entry changed, 0 if none did, -1 for no such CSR. Said here,
+ * not found by comparing the state before and after as the other effects
+ * are (vhart_effects), which every emulated instruction would pay for.
+ */
+static int pmp_write(struct vhart *h, unsigned int csr, u64 val)
+{
+    if (csr < CSR_PMPCFG0 || csr > CSR_PMPADDR63) /* pmpcfg0-15, then pmpaddr0-63 */
+        return -1;
+    if (csr <= CSR_PMPCFG15 && (csr & 1))
+        return -1; /* 3.7.1: the odd pmpcfg do not exist on RV64 */
+    if (!pmp_write_one(h, csr, val))
+        return 0;
+    pmp_summarize(h);
+    return VH_PMP;
+}
+
+/* 0, -1 (no such CSR), or VH_PMP (pmp_write) */
 static int vcsr_write(struct vhart *h, unsigned int csr, u64 val)
 {
     struct vhart_csrs *c = &h->csr;
@@ -449,8 +491,8 @@ int vhart_csr_write(struct vhart *h, unsigned int csr, u64 val, unsigned int *ef
     int ret = csr_allowed(h, csr, true) ? vcsr_write(h, csr, val) : -1;
 
     if (effects)
-        *effects = ret ? 0 : vhart_effects(&before, h);
-    return ret;
+        *effects = ret < 0 ? 0 : (unsigned int)ret | vhart_effects(&before, h);
+    return ret < 0 ? ret : 0;
 }
 
 /* ---- the trapped instructions; each returns -1 (illegal) before changing anything ---- */
@@ -475,6 +517,7 @@ static int emulate_csr(struct vhart *h, u64 x[32], u32 insn)
     unsigned int rd = insn_rd(insn), rs1 = insn_rs1(insn), csr = insn >> 20;
     unsigned int op = insn_funct3(insn) & 3;
     u64 src = insn_funct3(insn) & CSROP_IMM ? rs1 : reg(x, rs1), old = 0;
+    int written = 0;
 
     if (op == 0)
         return -1; /* funct3 4: the H extension's loads and stores */
@@ -485,13 +528,13 @@ static int emulate_csr(struct vhart *h, u64 x[32], u32 insn)
         u64 base = csr == CSR_MIP || csr == CSR_SIP ? h->csr.mip : old;
         u64 val = op == CSROP_RW ? src : op == CSROP_RS ? base | src : base & ~src;
 
-        if (!csr_allowed(h, csr, true) || vcsr_write(h, csr, val))
+        if (!csr_allowed(h, csr, true) || (written = vcsr_write(h, csr, val)) < 0)
             return -1;
     }
     if (rd)
         x[rd] = old;
     h->pc += 4;
-    return 0;
+    return written; /* VH_PMP, or 0 */
 }
 
 /* 3.1.6.1, 3.3.2: MIE = MPIE, MPIE = 1, priv = MPP, MPP = U; MPRV cleared unless back to M */
@@ -734,19 +777,34 @@ u32 vhart_counteren(const struct vhart *h)
     return counters_allowed(h) & h->ctr_native;
 }
 
-/* 3.1.6.3: MPRV at M makes loads and stores use MPP's privilege */
-enum vpriv vhart_data_priv(const struct vhart *h)
+unsigned int vhart_pmp_decide(const struct vhart *h, u64 addr, u64 len, enum vpriv priv)
 {
-    if (h->priv == VPRIV_M && (h->csr.mstatus & MSTATUS_MPRV))
-        return (h->csr.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT;
-    return h->priv;
+    const struct vhart_csrs *c = &h->csr;
+    bool whole;
+    int i;
+
+    if (h->pmp_flat)
+        return priv == VPRIV_M ? h->pmp_flat_m : h->pmp_flat_su;
+    i = pmp_decide(c->pmpcfg, c->pmpaddr, VHART_NR_PMP, addr, len, &whole);
+    if (i < 0) /* 3.7.1: M succeeds, S and U fail (entries are implemented) */
+        return priv == VPRIV_M ? PMP_RWX : 0;
+    if (!whole) /* "irrespective of the L, R, W, and X bits" */
+        return VHART_PMP_SPLIT;
+    if (priv == VPRIV_M && !(c->pmpcfg[i] & PMP_L))
+        return PMP_RWX;
+    return c->pmpcfg[i] & PMP_RWX;
 }
 
-/* 3.4 "Reset": M-mode, MIE = MPRV = 0; everything else Keel chooses: 0 */
+/*
+ * 3.4 "Reset": M-mode, MIE = MPRV = 0, every PMP entry's A and L 0 (so S
+ * and U reach nothing until M opens an entry); everything else Keel
+ * chooses: 0
+ */
 void vhart_reset(struct vhart *h, u64 hartid, u64 real_misa, u64 entry)
 {
     *h = (struct vhart){ .priv = VPRIV_M, .pc = entry, .hartid = hartid,
                          .ctr_native = MCOUNTEREN_CY | MCOUNTEREN_TM | MCOUNTEREN_IR };
     h->csr.misa = MISA_MXL_64 | (real_misa & MISA_PASSED) | MISA_EXT('S') | MISA_EXT('U');
     h->csr.mstatus = MSTATUS_SXL_64 | MSTATUS_UXL_64;
+    pmp_summarize(h);
 }

@@ -18,6 +18,13 @@ int arch_s2_map(struct vm *vm, ipaddr_t ipa, paddr_t pa, u64 size, enum s2_kind 
  * that still fault on it come through here too.
  */
 void arch_s2_sync_mapped(struct vm *vm);
+/*
+ * After each build of a VM (RAM allocated, devices and shared memory
+ * mapped, before its images load): what the architecture derives from the
+ * map (Keel in M-mode: each hart's PMP entries). 0, or -1 with the reason
+ * logged: the build fails.
+ */
+int arch_vm_built(struct vm *vm);
 /* Unmaps everything (a rebuild); the root stays. */
 void arch_s2_clear(struct vm *vm);
 void arch_s2_destroy(struct vm *vm);

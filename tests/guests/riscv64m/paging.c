@@ -26,6 +26,14 @@
  *    a CSR access on an execute-only page, and one split across two pages
  *    with frames apart; with the second page unmapped, a fetch page fault
  *    naming the second page, epc the instruction's start (3.1.16)
+ *  - the PMP (3.7.1) M sets for S and U, untranslated and translated:
+ *    loads, stores and fetches an entry denies are access faults 5/7/1
+ *    (tval the address, the virtual one when translated; in M, or in S by
+ *    medeleg), NAPOT, TOR and NA4 ranges matched to the byte (an access
+ *    the deciding entry covers only in part fails), the lowest-numbered
+ *    matching entry deciding, an entry over a page table failing the walk
+ *    with an access fault of the access's kind, M's loads and stores under
+ *    MPRV checked as MPP's, a locked entry binding M
  */
 #include "mguest.h"
 
@@ -52,12 +60,14 @@ u64 m_mprv_store(u64 va, u64 val, u64 mstatus_bits);
 u64 m_mprv_lhu(u64 va, u64 mstatus_bits);
 u64 m_mprv_lbu(u64 va, u64 mstatus_bits);
 extern char m_mprv_load_insn[], m_mprv_store_insn[];
+u64 s_load32(u64 va, u64 a1);
 __asm__(
     ".pushsection .text\n"
     ".option push\n.option norvc\n"
     ".balign 4\n"
     ".global s_sfence_all, s_sfence_va, s_sfence_va_asid, s_satp_load, m_mprv_load\n"
     ".global m_mprv_store, m_mprv_lhu, m_mprv_lbu, m_mprv_load_insn, m_mprv_store_insn\n"
+    ".global s_load32\n"
     "s_sfence_all: sfence.vma\n ret\n"
     "s_sfence_va: sfence.vma a0, x0\n ret\n"
     "s_sfence_va_asid: sfence.vma a0, a1\n ret\n"
@@ -70,6 +80,7 @@ __asm__(
     /* OpenSBI's way of reading a trapped instruction: lhu with MPRV and MXR */
     "m_mprv_lhu: csrs mstatus, a1\n lhu a0, 0(a0)\n csrc mstatus, a1\n ret\n"
     "m_mprv_lbu: csrs mstatus, a1\n lbu a0, 0(a0)\n csrc mstatus, a1\n ret\n"
+    "s_load32: lwu a0, 0(a0)\n ret\n"
     ".option pop\n"
     ".popsection\n");
 
@@ -718,6 +729,271 @@ static void test_insn_pages(void)
     report_prefix_pop();
 }
 
+/* ---- the PMP (3.7.1): M's entries bind S and U, and M where locked ---- */
+#define PMP_R 0x01
+#define PMP_W 0x02
+#define PMP_X 0x04
+#define PMP_TOR 0x08
+#define PMP_NA4 0x10
+#define PMP_NAPOT 0x18
+#define PMP_L 0x80
+#define PMP_LOCKED_ENTRY 7         /* locked last: it stays so until reset */
+
+static const u64 af_cause[] = { CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS };
+/* four pages, 16 KiB aligned: a 2-page NAPOT block fits at either half */
+static u64 pmp_area[4][PAGE_SIZE / 8] __aligned(4 * PAGE_SIZE);
+
+/* Entry @i (0-6) set, then fenced (3.7.2: an SFENCE.VMA after PMP writes). */
+static void pmp_set(unsigned int i, u8 cfg, u64 addr)
+{
+    u64 c = csr_read(pmpcfg0);
+
+    csr_op(CSR_RW, 0x3b0 + i, addr);
+    csr_write(pmpcfg0, (c & ~(0xffUL << (8 * i))) | (u64)cfg << (8 * i));
+    sfence_vma();
+}
+
+/* Entries 0-6 off (entry 15, hart_defaults()'s RWX over everything, decides again). */
+static void pmp_off(void)
+{
+    csr_write(pmpcfg0, csr_read(pmpcfg0) & (0xffUL << (8 * PMP_LOCKED_ENTRY)));
+    sfence_vma();
+}
+
+/* NAPOT's pmpaddr for @size bytes at @base (Table 3.10) */
+static u64 napot(u64 base, u64 size)
+{
+    return base >> 2 | ((size >> 3) - 1);
+}
+
+/* Whether @r is the access fault of a @k at @va from @priv, taken in @mode. */
+static bool is_af(const struct result *r, unsigned int priv, enum kind k, u64 va, unsigned int mode)
+{
+    return r->trapped && r->t.cause == af_cause[k] && r->t.tval == va && r->t.mode == mode &&
+           r->t.from == priv && r->t.epc == insn_addr(priv, k, va);
+}
+
+static bool expect_af(unsigned int priv, enum kind k, u64 va, unsigned int mode, const char *what)
+{
+    struct result r = access(priv, k, va, 0x6b65656c);
+    char buf[120];
+
+    return report(is_af(&r, priv, k, va, mode), "%s: %s %s at %#lx: access fault in %s (%s)", what,
+                  priv_name(priv), kind_name[k], (unsigned long)va, priv_name(mode),
+                  outcome(&r, buf, sizeof(buf)));
+}
+
+/* An access that goes through (a load: the value at physical @pa, the one @va names). */
+static bool expect_ok_at(unsigned int priv, enum kind k, u64 va, u64 pa, const char *what)
+{
+    struct result r = access(priv, k, va, 0x6b65656c);
+    char buf[120];
+    u64 want = k == FETCH ? FETCHED : k == LOAD ? *(volatile u64 *)pa : 0;
+
+    return report(is_ok(&r, k, want), "%s: %s %s at %#lx (%s)", what, priv_name(priv), kind_name[k],
+                  (unsigned long)va, outcome(&r, buf, sizeof(buf)));
+}
+
+static bool expect_ok(unsigned int priv, enum kind k, u64 va, const char *what)
+{
+    return expect_ok_at(priv, k, va, va, what);
+}
+
+/* A 4-byte S load at @pa: its value, or ~0 and *t if it trapped. */
+static u64 s_load32_at(u64 pa, struct trap *t, bool *trapped)
+{
+    u64 v;
+
+    expect_trap();
+    v = run_in(PRIV_S, s_load32, pa, 0);
+    *trapped = trap_taken(t);
+    return v;
+}
+
+/* NAPOT: an entry over one page, without permissions, for S and U; in M, or in S by medeleg */
+/* An access fault of M's own under MPRV: in M from M, tval the address, epc the access */
+static bool mprv_af(const struct result *r, enum kind k, u64 va)
+{
+    u64 epc = (u64)(k == STORE ? m_mprv_store_insn : m_mprv_load_insn);
+
+    return r->trapped && r->t.cause == af_cause[k] && r->t.mode == PRIV_M &&
+           r->t.from == PRIV_M && r->t.tval == va && r->t.epc == epc;
+}
+
+static void test_pmp_napot(void)
+{
+    u64 p = (u64)pmp_area[1], code = (u64)code_page;
+    struct result r;
+    char buf[120];
+
+    pmp_set(0, PMP_NAPOT, napot(p, PAGE_SIZE));
+    expect_af(PRIV_S, LOAD, p + 8, PRIV_M, "NAPOT page, no permission");
+    expect_af(PRIV_S, STORE, p + 0xff8, PRIV_M, "NAPOT page, no permission");
+    expect_af(PRIV_U, LOAD, p + 0x10, PRIV_M, "NAPOT page, no permission");
+    expect_ok(PRIV_M, LOAD, p + 8, "not locked, M is not bound");
+    /* M's loads and stores under MPRV are MPP's to PMP (3.1.6.3), satp Bare */
+    r = mprv_op(LOAD, p + 8, 0, MPRV_S);
+    report(mprv_af(&r, LOAD, p + 8), "NAPOT page: M load with MPRV, MPP S: access fault in M (%s)",
+           outcome(&r, buf, sizeof(buf)));
+    r = mprv_op(STORE, p + 16, 1, MPRV_U);
+    report(mprv_af(&r, STORE, p + 16), "NAPOT page: M store with MPRV, MPP U: access fault in M "
+           "(%s)", outcome(&r, buf, sizeof(buf)));
+    r = mprv_op(LOAD, p + 8, 0, MSTATUS_MPRV | MPP(PRIV_M));
+    report(!r.trapped, "NAPOT page: M load with MPRV, MPP M: M's own (%s)",
+           outcome(&r, buf, sizeof(buf)));
+    expect_ok(PRIV_S, LOAD, p + PAGE_SIZE, "the next page");
+    expect_ok(PRIV_S, LOAD, p - 8, "the page before");
+    csr_write(medeleg, BIT(CAUSE_LOAD_ACCESS) | BIT(CAUSE_STORE_ACCESS));
+    expect_af(PRIV_S, LOAD, p + 8, PRIV_S, "medeleg[5]");
+    expect_af(PRIV_U, STORE, p + 8, PRIV_S, "medeleg[7]");
+    csr_write(medeleg, 0);
+    /* execute: the code page R only */
+    pmp_set(0, PMP_NAPOT | PMP_R, napot(code, PAGE_SIZE));
+    expect_af(PRIV_S, FETCH, code, PRIV_M, "a code page R only");
+    expect_ok(PRIV_S, LOAD, code, "a code page R only");
+    pmp_set(0, PMP_NAPOT | PMP_R | PMP_X, napot(code, PAGE_SIZE));
+    expect_ok(PRIV_S, FETCH, code, "the code page RX");
+    /* an NA4 entry elsewhere in the code page takes X from its 4 bytes only */
+    pmp_set(0, PMP_NA4 | PMP_R, (code + 0x100) >> 2);
+    expect_ok(PRIV_S, FETCH, code, "NA4 R-only in the code page, the fetch beside it");
+    /* a device is physical memory to PMP too: the UART's page denied to S and U */
+    pmp_set(0, PMP_NAPOT, napot(UART_BASE, PAGE_SIZE));
+    expect_af(PRIV_S, LOAD, UART_BASE, PRIV_M, "the UART's page, no permission");
+    expect_af(PRIV_U, STORE, UART_BASE + 0x10, PRIV_M, "the UART's page, no permission");
+    pmp_off();
+    expect_ok(PRIV_S, LOAD, p + 8, "entry off");
+}
+
+/* TOR: entry 2 over [pmpaddr1, pmpaddr2), R only; its top is not in it */
+static void test_pmp_tor(void)
+{
+    u64 lo = (u64)pmp_area[1], hi = (u64)pmp_area[3];
+
+    pmp_set(1, 0, lo >> 2);
+    pmp_set(2, PMP_TOR | PMP_R, hi >> 2);
+    expect_ok(PRIV_S, LOAD, lo, "TOR, R");
+    expect_ok(PRIV_S, LOAD, hi - 8, "TOR, R");
+    expect_af(PRIV_S, STORE, lo, PRIV_M, "TOR, R");
+    expect_af(PRIV_S, STORE, hi - 8, PRIV_M, "TOR, R");
+    expect_ok(PRIV_S, STORE, hi, "TOR's top, outside it");
+    expect_ok(PRIV_S, STORE, lo - 8, "below TOR's bottom");
+    /* a top not above its bottom: the entry matches nothing */
+    pmp_set(2, PMP_TOR, lo >> 2);
+    expect_ok(PRIV_S, STORE, lo, "TOR with top = bottom");
+    pmp_off();
+}
+
+/* NA4: four bytes; an access the deciding entry covers only in part fails */
+static void test_pmp_na4(void)
+{
+    u64 p = (u64)pmp_area[2];
+    volatile u64 *q = (volatile u64 *)p;
+    struct trap t;
+    bool trapped;
+    u64 v;
+
+    q[2] = 0x1111111122222222UL;
+    q[3] = 0x3333333344444444UL;
+    pmp_set(0, PMP_NA4, (p + 0x10) >> 2);
+    v = s_load32_at(p + 0x10, &t, &trapped);
+    report(trapped && t.cause == CAUSE_LOAD_ACCESS && t.tval == p + 0x10 && t.mode == PRIV_M,
+           "NA4: S 4-byte load of its bytes: access fault (cause %lu, tval %#lx)",
+           trapped ? (unsigned long)t.cause : 999UL, (unsigned long)t.tval);
+    v = s_load32_at(p + 0x14, &t, &trapped);
+    report(!trapped && v == 0x11111111, "NA4: S 4-byte load of the next 4: %#lx", (unsigned long)v);
+    v = s_load32_at(p + 0xc, &t, &trapped);
+    report(!trapped && v == 0, "NA4: S 4-byte load of the 4 before: %#lx", (unsigned long)v);
+    expect_af(PRIV_S, LOAD, p + 0x10, PRIV_M, "NA4 under an 8-byte load (it covers half)");
+    expect_ok(PRIV_S, LOAD, p + 0x18, "NA4, the next 8 bytes");
+    expect_ok(PRIV_S, STORE, p + 0x18, "NA4, the next 8 bytes");
+    expect_af(PRIV_S, STORE, p + 0x10, PRIV_M, "NA4 under an 8-byte store");
+    /* M's own 8-byte access there would fail too (all bytes or none, whatever L says) */
+    pmp_off();
+    report(q[3] == 0x6b65656c && q[2] == 0x1111111122222222UL,
+           "NA4: the allowed store landed, the denied one changed nothing");
+}
+
+/* Priority: the lowest-numbered entry matching decides, whatever the others say */
+static void test_pmp_priority(void)
+{
+    u64 p = (u64)pmp_area[2], block = (u64)pmp_area[2];
+
+    pmp_set(1, PMP_NAPOT | PMP_R, napot(p, PAGE_SIZE));             /* one page R */
+    pmp_set(2, PMP_NAPOT, napot(block, 2 * PAGE_SIZE));             /* two pages, nothing */
+    expect_ok(PRIV_S, LOAD, p + 8, "entry 1 (R) over entry 2 (none)");
+    expect_af(PRIV_S, STORE, p + 8, PRIV_M, "entry 1 (R) over entry 2 (none)");
+    expect_af(PRIV_S, LOAD, p + PAGE_SIZE, PRIV_M, "entry 2 alone (none)");
+    pmp_set(1, PMP_NAPOT, napot(p, PAGE_SIZE));
+    pmp_set(2, PMP_NAPOT | PMP_R | PMP_W, napot(block, 2 * PAGE_SIZE));
+    expect_af(PRIV_S, LOAD, p + 8, PRIV_M, "entry 1 (none) over entry 2 (RW)");
+    expect_ok(PRIV_S, STORE, p + PAGE_SIZE, "entry 2 alone (RW)");
+    pmp_off();
+}
+
+/* Translated: tval is the virtual address; an entry over a page table fails the walk */
+static void test_pmp_translated(void)
+{
+    u64 p = (u64)pmp_area[1], va = TVA_PAGE(40), table;
+    struct result r;
+    char buf[120];
+
+    levels = 3;
+    root = pt_identity(3);
+    set_pte(va, 0, PTE_LEAF(p, PTE_R | PTE_W | PTE_A | PTE_D));
+    table = (u64)pt_slot(root, 3, va, 0) & ~(PAGE_SIZE - 1);
+    csr_write(satp, satp_value(root, 0));
+    sfence_vma();
+    pmp_set(0, PMP_NAPOT, napot(p, PAGE_SIZE));
+    expect_af(PRIV_S, LOAD, va + 8, PRIV_M, "Sv39, the page's frame denied: tval virtual");
+    expect_af(PRIV_S, STORE, va + 8, PRIV_M, "Sv39, the page's frame denied: tval virtual");
+    r = mprv_op(LOAD, va + 8, 0, MPRV_S);
+    report(mprv_af(&r, LOAD, va + 8), "Sv39, the page's frame denied: M load with MPRV, MPP S: "
+           "access fault in M, tval virtual (%s)", outcome(&r, buf, sizeof(buf)));
+    pmp_set(0, PMP_NAPOT | PMP_W | PMP_R, napot(table, PAGE_SIZE));
+    expect_ok_at(PRIV_S, LOAD, va + 8, p + 8, "Sv39, its level-0 table RW");
+    pmp_set(0, PMP_NAPOT | PMP_X, napot(table, PAGE_SIZE));
+    expect_af(PRIV_S, LOAD, va + 16, PRIV_M, "Sv39, its level-0 table unreadable");
+    expect_af(PRIV_S, STORE, va + 16, PRIV_M, "Sv39, its level-0 table unreadable");
+    pmp_off();
+    expect_ok_at(PRIV_S, LOAD, va + 8, p + 8, "Sv39, entry off");
+    csr_write(satp, 0);
+    sfence_vma();
+}
+
+/* Locked: the entry binds M too, until reset (so it comes last) */
+static void test_pmp_locked(void)
+{
+    u64 p = (u64)pmp_area[3];
+    u64 c = csr_read(pmpcfg0) & ~(0xffUL << (8 * PMP_LOCKED_ENTRY));
+
+    csr_op(CSR_RW, 0x3b0 + PMP_LOCKED_ENTRY, napot(p, PAGE_SIZE));
+    csr_write(pmpcfg0, c | (u64)(PMP_NAPOT | PMP_R) << (8 * PMP_LOCKED_ENTRY));
+    sfence_vma();
+    expect_ok(PRIV_M, STORE, p + 8, "R, not locked: M stores");
+    csr_write(pmpcfg0, c | (u64)(PMP_L | PMP_NAPOT | PMP_R) << (8 * PMP_LOCKED_ENTRY));
+    sfence_vma();
+    expect_af(PRIV_M, STORE, p + 8, PRIV_M, "R, locked");
+    expect_ok(PRIV_M, LOAD, p + 8, "R, locked");
+    expect_af(PRIV_S, STORE, p + 16, PRIV_M, "R, locked");
+    csr_write(pmpcfg0, c);
+    report(((csr_read(pmpcfg0) >> (8 * PMP_LOCKED_ENTRY)) & 0xff) == (PMP_L | PMP_NAPOT | PMP_R),
+           "the locked entry ignores writes");
+}
+
+static void test_pmp(void)
+{
+    report_prefix_push("pmp");
+    csr_write(satp, 0);
+    sfence_vma();
+    test_pmp_napot();
+    test_pmp_tor();
+    test_pmp_na4();
+    test_pmp_priority();
+    test_pmp_translated();
+    test_pmp_locked();
+    report_prefix_pop();
+}
+
 static void run_suite(unsigned int l)
 {
     levels = l;
@@ -756,4 +1032,5 @@ void guest_main(void)
         run_suite(4);
     else
         report_skip("Sv48: satp does not take MODE 9");
+    test_pmp();
 }

@@ -2,7 +2,8 @@
  * The policy half of the M-mode port's shadow paging (src/arch/riscv64m/
  * shadow.c) on the host: which guest frames are tracked as page tables
  * (pt_*), the shadow cache's keys, selection, fences and refresh
- * (sc_*), for Sv39 and Sv48. A leaked table page fails.
+ * (sc_*), the pool shadow tables come from, for Sv39 and Sv48. A leaked
+ * table page fails.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -279,6 +280,76 @@ static void test_track(void **state)
     assert_false(pt_tracked(&t, f));
 }
 
+/* ---- the pool shadow tables come from ---- */
+
+#define POOL_PAGES 16
+static u64 pool_mem[POOL_PAGES * PAGE_SIZE / 8] __attribute__((aligned(PAGE_SIZE)));
+
+static void *p_alloc(void *ctx)
+{
+    return shadow_pool_alloc(ctx);
+}
+
+static void p_free(void *ctx, void *p)
+{
+    shadow_pool_free(ctx, p);
+}
+
+/* Whether every table below @t (at @level) is a page of [lo, hi). */
+static bool tables_in(const u64 *t, unsigned int level, u64 lo, u64 hi)
+{
+    for (unsigned int i = 0; level && i < 512; i++) {
+        u64 pa = ((t[i] & PTE_PPN_MASK) >> PTE_PPN_SHIFT) << PAGE_SHIFT;
+        const u64 *next = (const u64 *)(uintptr_t)pa;
+
+        if (t[i] && (pa < lo || pa >= hi || !tables_in(next, level - 1, lo, hi)))
+            return false;
+    }
+    return true;
+}
+
+static void test_pool(void **state)
+{
+    struct shadow_pool pool;
+    struct shadow s = { .alloc_page = p_alloc, .free_page = p_free, .ctx = &pool };
+    u64 base = (u64)(uintptr_t)pool_mem, va = 0;
+    unsigned int maps = 0;
+
+    memset(pool_mem, 0xa5, sizeof(pool_mem));
+    shadow_pool_init(&pool, pool_mem, POOL_PAGES);
+    assert_int_equal(shadow_init(&s, levels), 0);
+    /* pages in address order, zeroed, inside the pool */
+    assert_ptr_equal(s.root, pool_mem);
+    assert_int_equal(s.root[511], 0);
+    /* 2 MiB apart, each leaf needs its own level-0 table (and more above): until none is left */
+    for (;; va += MIB2 * (maps % 2 ? 1 : 600)) {
+        if (shadow_map(&s, va, 0x1000, PTE_R))
+            break;
+        maps++;
+        assert_int_equal(leaf(&s, va), shadow_leaf(&s, va));
+        assert_true(shadow_leaf(&s, va) & PTE_V);
+    }
+    assert_true(maps >= 3);
+    assert_int_equal(pool.used, POOL_PAGES);
+    assert_int_equal(pool.peak, POOL_PAGES);
+    assert_null(shadow_pool_alloc(&pool));
+    assert_true(tables_in(s.root, levels - 1, base, base + sizeof(pool_mem)));
+    /* emptied: everything back but the root, and reused, zeroed again */
+    shadow_clear(&s);
+    assert_int_equal(pool.used, 1);
+    assert_int_equal(shadow_leaf(&s, 0), 0);
+    assert_int_equal(shadow_map(&s, 5 * GIB, 0x2000, PTE_R | PTE_W), 0);
+    assert_int_equal(shadow_leaf(&s, 5 * GIB) & ~0x3ffUL, 0x2000UL >> 2);
+    assert_int_equal(shadow_leaf(&s, 5 * GIB + PAGE_SIZE), 0);
+    assert_int_equal(pool.peak, POOL_PAGES);
+    shadow_destroy(&s);
+    assert_int_equal(pool.used, 0);
+    /* a non-canonical address has no leaf */
+    assert_int_equal(shadow_init(&s, levels), 0);
+    assert_int_equal(shadow_leaf(&s, 1UL << 62), 0);
+    shadow_destroy(&s);
+}
+
 #define BOTH(f) \
     { .name = #f " sv39", .test_func = f, .setup_func = setup, .teardown_func = teardown, .initial_state = &sv39 }, \
     { .name = #f " sv48", .test_func = f, .setup_func = setup, .teardown_func = teardown, .initial_state = &sv48 }
@@ -293,6 +364,7 @@ int main(void)
         BOTH(test_refresh),
         BOTH(test_refresh_empties),
         BOTH(test_track),
+        BOTH(test_pool),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 
 #include <arch/vhart.h>
 #include <arch/mcsr.h>
+#include <arch/pmp.h>
 
 /* Integer register numbers (ABI names) */
 enum { ZERO, RA, SP, GP, TP, T0, T1, T2, S0, S1, A0, A1, A2, A3, A4, A5 };
@@ -847,6 +848,166 @@ static void test_pmp_access(void **state)
     assert_illegal(CSRRW(ZERO, CSR_PMPADDR0, A0));
 }
 
+/* ---- the guest's PMP enforced (3.7.1): vhart_pmp_perms ---- */
+
+#define RWX (PMP_R | PMP_W | PMP_X)
+#define PAGE 0x1000UL
+
+/* Entry @i's pmpaddr and cfg byte as M writes them (pmpcfg0 for 0-7, pmpcfg2 for 8-15). */
+static void pmp_set(unsigned int i, u8 cfg, u64 addr)
+{
+    unsigned int reg = CSR_PMPCFG0 + 2 * (i / 8), sh = 8 * (i % 8);
+
+    poke_m(CSR_PMPADDR0 + i, addr);
+    poke_m(reg, (peek(reg) & ~(0xffUL << sh)) | (u64)cfg << sh);
+}
+
+/* NAPOT's pmpaddr for @size bytes at @base (Table 3.10) */
+static u64 napot(u64 base, u64 size)
+{
+    return base >> 2 | ((size >> 3) - 1);
+}
+
+static unsigned int perms(u64 addr, u64 len, enum vpriv priv)
+{
+    return vhart_pmp_perms(&h, addr, len, priv);
+}
+
+static void test_pmp_none_on(void **state)
+{
+    /* out of reset no entry is on: M reaches everything, S and U nothing */
+    assert_true(h.pmp_flat);
+    assert_int_equal(perms(0x80000000, 8, VPRIV_M), RWX);
+    assert_int_equal(perms(0x80000000, 8, VPRIV_S), 0);
+    assert_int_equal(perms(0, 1, VPRIV_U), 0);
+    assert_false(vhart_pmp_one_view(&h));
+    /* an entry on but matching nothing (TOR with its top at its bottom) changes nothing */
+    pmp_set(0, PMP_A_TOR | RWX, 0);
+    assert_true(h.pmp_flat);
+    assert_int_equal(perms(0x80000000, 8, VPRIV_S), 0);
+}
+
+static void test_pmp_xv6_flat(void **state)
+{
+    /* xv6's start(): pmpaddr0 = 0x3fffffffffffff, pmpcfg0 = 0xf, NAPOT RWX over everything */
+    pmp_set(0, PMP_A_NAPOT | RWX, 0x3fffffffffffffUL);
+    assert_true(h.pmp_flat);
+    assert_true(vhart_pmp_one_view(&h));
+    assert_int_equal(perms(0, 8, VPRIV_S), RWX);
+    assert_int_equal(perms(0xfffffffffffff8UL, 8, VPRIV_U), RWX);
+    assert_int_equal(perms(0x80000000, PAGE, VPRIV_M), RWX);
+    /* xv6 before its fix: TOR over everything (pmpaddr0 all ones) is the same */
+    pmp_set(0, PMP_A_TOR | RWX, PMPADDR_MASK);
+    assert_false(h.pmp_flat); /* TOR cannot reach the very last 4 bytes */
+    assert_int_equal(perms(0x80000000, 8, VPRIV_S), RWX);
+}
+
+static void test_pmp_napot(void **state)
+{
+    /* entry 1: one page, R for S and U; entry 15: everything RWX */
+    pmp_set(1, PMP_A_NAPOT | PMP_R, napot(0x80001000, PAGE));
+    pmp_set(15, PMP_A_NAPOT | RWX, napot(0, 1UL << 56));
+    assert_false(h.pmp_flat);
+    assert_int_equal(perms(0x80001000, 8, VPRIV_S), PMP_R);
+    assert_int_equal(perms(0x80001ff8, 8, VPRIV_U), PMP_R);
+    assert_int_equal(perms(0x80001000, PAGE, VPRIV_S), PMP_R);
+    assert_int_equal(perms(0x80000ff8, 8, VPRIV_S), RWX);
+    assert_int_equal(perms(0x80002000, 8, VPRIV_S), RWX);
+    /* not locked: M is not restricted */
+    assert_int_equal(perms(0x80001000, 8, VPRIV_M), RWX);
+    /* an access across its edge: entry 1 decides, matching only part: fails, M too */
+    assert_int_equal(perms(0x80000ffc, 8, VPRIV_S), VHART_PMP_SPLIT);
+    assert_int_equal(perms(0x80001ffc, 8, VPRIV_M), VHART_PMP_SPLIT);
+    /* the 8-byte NAPOT block (pmpaddr ending in 0) */
+    pmp_set(0, PMP_A_NAPOT, 0x80003008UL >> 2);
+    assert_int_equal(perms(0x80003008, 8, VPRIV_S), 0);
+    assert_int_equal(perms(0x80003000, 8, VPRIV_S), RWX);
+    assert_int_equal(perms(0x80003010, 8, VPRIV_S), RWX);
+}
+
+static void test_pmp_tor(void **state)
+{
+    /* entry 2 TOR [pmpaddr1, pmpaddr2): 0x80010000-0x8001ffff, RW */
+    pmp_set(1, PMP_A_OFF, 0x80010000UL >> 2);
+    pmp_set(2, PMP_A_TOR | PMP_R | PMP_W, 0x80020000UL >> 2);
+    assert_int_equal(perms(0x80010000, 8, VPRIV_S), PMP_R | PMP_W);
+    assert_int_equal(perms(0x8001fff8, 8, VPRIV_S), PMP_R | PMP_W);
+    assert_int_equal(perms(0x80020000, 8, VPRIV_S), 0); /* its top is not in it */
+    assert_int_equal(perms(0x8000fff8, 8, VPRIV_S), 0);
+    assert_int_equal(perms(0x8001fffc, 8, VPRIV_S), VHART_PMP_SPLIT);
+    /* entry 0 TOR: from address 0 */
+    pmp_set(0, PMP_A_TOR | PMP_X, 0x1000UL >> 2);
+    assert_int_equal(perms(0, 4, VPRIV_U), PMP_X);
+    assert_int_equal(perms(0xffc, 4, VPRIV_U), PMP_X);
+    /* top at or below bottom: matches nothing, the next entry decides */
+    pmp_set(2, PMP_A_TOR | PMP_R, 0x80010000UL >> 2);
+    pmp_set(3, PMP_A_NAPOT | RWX, napot(0x80000000, 1UL << 20));
+    assert_int_equal(perms(0x80010000, 8, VPRIV_S), RWX);
+}
+
+static void test_pmp_na4(void **state)
+{
+    /* entry 0 NA4 over 4 bytes, no permission; entry 1 the page around it RW */
+    pmp_set(0, PMP_A_NA4, 0x80005010UL >> 2);
+    pmp_set(1, PMP_A_NAPOT | PMP_R | PMP_W, napot(0x80005000, PAGE));
+    assert_int_equal(perms(0x80005010, 4, VPRIV_S), 0);
+    assert_int_equal(perms(0x80005012, 2, VPRIV_S), 0);
+    assert_int_equal(perms(0x80005014, 4, VPRIV_S), PMP_R | PMP_W);
+    assert_int_equal(perms(0x8000500c, 4, VPRIV_S), PMP_R | PMP_W);
+    assert_int_equal(perms(0x80005010, 8, VPRIV_S), VHART_PMP_SPLIT);
+    /* a page holding it: entry 0 decides and does not match it whole */
+    assert_int_equal(perms(0x80005000, PAGE, VPRIV_S), VHART_PMP_SPLIT);
+}
+
+static void test_pmp_locked_applies_to_m(void **state)
+{
+    pmp_set(0, PMP_L | PMP_A_NAPOT | PMP_R, napot(0x80000000, 0x10000));
+    assert_int_equal(perms(0x80000000, 8, VPRIV_M), PMP_R);
+    assert_int_equal(perms(0x80000000, 8, VPRIV_S), PMP_R);
+    /* no entry matches: M anything, S nothing */
+    assert_int_equal(perms(0x80010000, 8, VPRIV_M), RWX);
+    assert_int_equal(perms(0x80010000, 8, VPRIV_S), 0);
+    /* locked over everything: flat, and M bound too */
+    vhart_reset(&h, HARTID, REAL_MISA, ENTRY);
+    pmp_set(0, PMP_L | PMP_A_NAPOT | PMP_R | PMP_X, 0x3fffffffffffffUL);
+    assert_true(h.pmp_flat);
+    assert_true(vhart_pmp_one_view(&h));
+    assert_int_equal(perms(0x1000, 8, VPRIV_M), PMP_R | PMP_X);
+}
+
+static void test_pmp_priority(void **state)
+{
+    /* entries 1 (R) and 3 (RW) overlap: the lower-numbered decides */
+    pmp_set(3, PMP_A_NAPOT | PMP_R | PMP_W, napot(0x80000000, 0x10000));
+    pmp_set(1, PMP_A_NAPOT | PMP_R, napot(0x80004000, PAGE));
+    assert_int_equal(perms(0x80004000, 8, VPRIV_S), PMP_R);
+    assert_int_equal(perms(0x80005000, 8, VPRIV_S), PMP_R | PMP_W);
+    /* even one without permissions */
+    pmp_set(0, PMP_A_NAPOT, napot(0x80000000, 0x8000));
+    assert_int_equal(perms(0x80004000, 8, VPRIV_S), 0);
+    assert_int_equal(perms(0x80008000, 8, VPRIV_S), PMP_R | PMP_W);
+    /* and one that matches only part of the access decides it: fails */
+    assert_int_equal(perms(0x80007ff8, 16, VPRIV_S), VHART_PMP_SPLIT);
+}
+
+static void test_pmp_effects(void **state)
+{
+    /* a change reports VH_PMP, the same value again does not */
+    assert_true(poke(CSR_PMPADDR0, 0x3fffffffffffffUL) & VH_PMP);
+    assert_false(poke(CSR_PMPADDR0, 0x3fffffffffffffUL) & VH_PMP);
+    assert_true(poke(CSR_PMPCFG0, 0xf) & VH_PMP);
+    assert_false(poke(CSR_PMPCFG0, 0xf) & VH_PMP);
+    /* through the instruction too */
+    x[A0] = 0x1f;
+    assert_true(assert_runs(CSRRW(ZERO, CSR_PMPCFG0, A0)) & VH_PMP);
+    /* a write a lock or WARL ignores changes nothing */
+    assert_false(poke(CSR_PMPCFG0, 0x02) & VH_PMP); /* W alone: reserved */
+    poke(CSR_PMPCFG0, PMP_L | PMP_A_NAPOT | PMP_R);
+    assert_false(poke(CSR_PMPCFG0, 0) & VH_PMP);
+    assert_false(poke(CSR_PMPADDR0, 0) & VH_PMP);
+    assert_false(poke(CSR_SSCRATCH, 1) & VH_PMP);
+}
+
 /* ---- mret, sret (3.1.6.1, 3.3.2) ---- */
 
 static void mstatus_set(u64 bits)
@@ -1395,6 +1556,14 @@ int main(void)
         T(test_pmp_cfg_warl),
         T(test_pmp_lock),
         T(test_pmp_access),
+        T(test_pmp_none_on),
+        T(test_pmp_xv6_flat),
+        T(test_pmp_napot),
+        T(test_pmp_tor),
+        T(test_pmp_na4),
+        T(test_pmp_locked_applies_to_m),
+        T(test_pmp_priority),
+        T(test_pmp_effects),
         T(test_mret),
         T(test_sret),
         T(test_trap_delegation),

@@ -22,7 +22,8 @@ VHART_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	$(VHART_INCLUDES)
 VHART_LDFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 VHART_LDLIBS := -lcmocka
-VHART_OBJS := $(VHART_OUT)/vhart.o $(VHART_OUT)/test_vhart.o
+# vhart.c decides the guest's PMP with pmp.c's entry decoding
+VHART_OBJS := $(VHART_OUT)/vhart.o $(VHART_OUT)/pmp.o $(VHART_OUT)/test_vhart.o
 VHART_TEST := $(VHART_OUT)/test_vhart
 VHART_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -33,6 +34,9 @@ define vhart_cc
 endef
 
 $(VHART_OUT)/vhart.o: src/arch/riscv64m/vhart.c $(VHART_DIR)/vhart.mk
+	$(vhart_cc)
+
+$(VHART_OUT)/pmp.o: src/arch/riscv64m/pmp.c $(VHART_DIR)/vhart.mk
 	$(vhart_cc)
 
 $(VHART_OUT)/test_vhart.o: $(VHART_DIR)/test_vhart.c $(VHART_DIR)/vhart.mk

@@ -120,6 +120,29 @@ u64 shadow_satp(const struct shadow *s);
 u64 shadow_perms(const struct gpt_result *r, enum vpriv priv, bool sum, bool mxr);
 
 
+/*
+ * Where a vCPU's shadow tables come from: one naturally aligned block of
+ * memory, so that Keel's PMP can let the real hart's walks (S-mode
+ * accesses, 3.7.1) read it, and nothing else of Keel's, with one entry.
+ * Pages are handed out in address order, then reused as they come back;
+ * none is shared between vCPUs, so nothing here is atomic.
+ */
+struct shadow_pool {
+    u64 base;           /* host-physical, 4 KiB aligned */
+    u32 pages;          /* of 4 KiB */
+    u32 next;           /* pages[next..] were never handed out */
+    u32 used, peak;     /* handed out now, at most so far */
+    void *free;         /* pages given back, linked through their first word */
+};
+
+/* A pool of the @pages 4 KiB pages at @mem. */
+void shadow_pool_init(struct shadow_pool *p, void *mem, u32 pages);
+/* A zeroed page of @p, or NULL if every one is handed out. */
+void *shadow_pool_alloc(struct shadow_pool *p);
+void shadow_pool_free(struct shadow_pool *p, void *page);
+/* The leaf of @s for @va: its PTE, or 0 if there is none. */
+u64 shadow_leaf(const struct shadow *s, u64 va);
+
 /* ---- page-table frames (a VM's, shared by its vCPUs: bits set and cleared atomically) ---- */
 
 /*
@@ -174,6 +197,14 @@ u64 shadow_key(u64 satp, enum vpriv view, bool sum, bool mxr);
  * which all fault and are emulated (exit.c: mprv_access).
  */
 #define SHADOW_KEY_PHYS_FETCH 2UL
+/*
+ * Either with the views it holds, when the guest's PMP gives M something
+ * else than S and U: whether its fetches are M's, whether its loads and
+ * stores are (exit.c: phys_key).
+ */
+#define SHADOW_KEY_PHYS_M_FETCH 4UL
+#define SHADOW_KEY_PHYS_M_DATA 8UL
+#define SHADOW_KEY_PHYS_VIEWS (SHADOW_KEY_PHYS_M_FETCH | SHADOW_KEY_PHYS_M_DATA)
 
 /* A guest table a shadow's leaves were read through: its frame, level, and the span it serves. */
 struct sc_dep {

@@ -7,6 +7,7 @@
 #define ARCH_VCPU_STATE_H
 
 #include <keel/types.h>
+#include <arch/pmp.h>
 #include <arch/shadow.h>
 #include <arch/vhart.h>
 
@@ -19,6 +20,10 @@ struct vcpu_arch {
     struct vhart h;
     /* the shadows it runs on, one per guest satp and view (exit.c: satp_pick) */
     struct shadow_cache sc;
+    struct shadow_pool pool; /* their tables' pages, one block (exit.c) */
+    u64 reclaims;       /* times the pool ran out and every shadow was emptied */
+    bool reclaimed;     /* emptied for room, and no leaf filled since */
+    struct pmp_set *pmp; /* Keel's PMP on its hart while it runs (hartpmp.c; first build on) */
     u64 fgen_flushed;   /* the VM's track_done it has dropped writable leaves for (exit.c) */
     u64 fgen_own;       /* track_done after its own last tracking, if no other came between */
     u64 satp;           /* the real satp while the guest runs (exit.c: satp_pick) */

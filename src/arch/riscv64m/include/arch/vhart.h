@@ -15,6 +15,7 @@
 #define ARCH_VHART_H
 
 #include <keel/types.h>
+#include <arch/mcsr.h>
 
 enum vpriv { VPRIV_U = 0, VPRIV_S = 1, VPRIV_M = 3 };
 
@@ -48,7 +49,7 @@ struct vhart_csrs {
     u64 stvec, sscratch, sepc, scause, stval;
     u64 satp;           /* as the guest wrote it (WARL: Bare, Sv39, Sv48 accepted; ASIDLEN 16) */
     u64 scounteren, senvcfg;
-    u8 pmpcfg[VHART_NR_PMP];   /* stored with their WARL and lock rules, never enforced */
+    u8 pmpcfg[VHART_NR_PMP];   /* with their WARL and lock rules; vhart_pmp_perms reads them */
     u64 pmpaddr[VHART_NR_PMP];
 };
 
@@ -70,6 +71,15 @@ struct vhart {
      * instruction's effects look at, stays a few instructions.
      */
     u32 ctr_native;
+    /*
+     * The PMP where it treats every address alike (pmp_flat): its lowest
+     * entry that matches anything matches everything, or none matches
+     * anything. Then S and U get pmp_flat_su and M pmp_flat_m everywhere,
+     * and vhart_pmp_perms answers without looking at the entries (xv6's
+     * one entry RWX over everything). Kept by every PMP write.
+     */
+    bool pmp_flat;
+    u8 pmp_flat_su, pmp_flat_m;
 };
 
 /* The mip/mie bits (3.1.9) */
@@ -96,6 +106,7 @@ enum {
     VH_IRQ = BIT(5),      /* mie/mip/mstatus.MIE/SIE/mideleg or priv changed: re-check interrupts */
     VH_FS = BIT(6),       /* mstatus.FS changed: the real one follows (vhart_real_fs) */
     VH_COUNTEREN = BIT(7),/* vhart_counteren() changed: counteren, a counter, mcountinhibit, priv */
+    VH_PMP = BIT(8),      /* a PMP entry changed: what was mapped under the old ones must go */
 };
 
 /* sfence.vma's operands: all ones means "every address" / "every ASID". */
@@ -195,6 +206,40 @@ u64 vhart_real_counter(unsigned int csr);
  * (mstatus.MPRV at M uses MPP's privilege, 3.1.6.3): what the shadow for
  * loads and stores must enforce. Instruction fetches always use h->priv.
  */
-enum vpriv vhart_data_priv(const struct vhart *h);
+static inline enum vpriv vhart_data_priv(const struct vhart *h)
+{
+    if (h->priv == VPRIV_M && (h->csr.mstatus & MSTATUS_MPRV))
+        return (enum vpriv)((h->csr.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+    return h->priv;
+}
+
+/* vhart_pmp_perms: the lowest entry matching some of the bytes does not match them all */
+#define VHART_PMP_SPLIT 0x80
+
+/*
+ * What the guest's own PMP (3.7.1) lets an access of @len bytes at
+ * guest-physical @addr do at @priv: PMP_R/W/X, or VHART_PMP_SPLIT when the
+ * entry that decides does not match every byte (an access then fails; a
+ * page then holds addresses the entries treat differently). With no entry
+ * matching, M may do anything and S and U nothing (16 entries exist). An
+ * entry decides for M only if locked (L); for S and U always. Page-table
+ * walks are S accesses (3.7.1).
+ */
+unsigned int vhart_pmp_decide(const struct vhart *h, u64 addr, u64 len, enum vpriv priv);
+
+/* vhart_pmp_decide, answered inline while the PMP is flat: every fill and walk asks. */
+static inline unsigned int vhart_pmp_perms(const struct vhart *h, u64 addr, u64 len,
+                                           enum vpriv priv)
+{
+    if (__builtin_expect(h->pmp_flat, 1))
+        return priv == VPRIV_M ? h->pmp_flat_m : h->pmp_flat_su;
+    return vhart_pmp_decide(h, addr, len, priv);
+}
+
+/* Whether M and S/U see the same PMP everywhere (pmp_flat, and M's the same as S/U's). */
+static inline bool vhart_pmp_one_view(const struct vhart *h)
+{
+    return h->pmp_flat && h->pmp_flat_m == h->pmp_flat_su;
+}
 
 #endif
