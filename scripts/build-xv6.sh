@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 SRC=${KEEL_XV6_SRC:-../shared/guests/xv6-riscv}
 OUT=build/xv6
 CROSS=${CROSS:-riscv64-linux-gnu-}
-UPROGS="cat echo forktest grep init kill ln ls mkdir rm sh stressfs usertests grind wc zombie"
+UPROGS="cat echo forktest grep init kill ln ls mkdir rm sh stressfs usertests grind wc zombie keeltests"
 
 if [ ! -f "$SRC/kernel/main.c" ]; then
     echo "[xv6] no xv6-riscv source at $SRC (set KEEL_XV6_SRC)" >&2
@@ -19,6 +19,9 @@ fi
 mkdir -p "$OUT"
 # rsync is not assumed: copy what changed (cp -u), keep what was built.
 cp -ru "$SRC"/. "$OUT"/
+# Keel's driver of xv6's own usertests (tests/xv6/keeltests.c): it includes
+# user/usertests.c as it is, and builds by xv6's own rule for user programs.
+cp -u tests/xv6/keeltests.c "$OUT"/user/
 targets="kernel/kernel"
 for p in $UPROGS; do targets="$targets user/_$p"; done
 make -s -C "$OUT" TOOLPREFIX="$CROSS" $targets
