@@ -910,13 +910,6 @@ static void test_envcfg(void)
 }
 
 /* ---- PMP (3.7) ---- */
-#define PMP_R 0x01
-#define PMP_W 0x02
-#define PMP_X 0x04
-#define PMP_TOR 0x08
-#define PMP_NA4 0x10
-#define PMP_NAPOT 0x18
-#define PMP_L 0x80
 
 static u8 pmpcfg_entry(unsigned int i)
 {

@@ -22,13 +22,6 @@
 
 #define TVA 0x40000000UL
 #define GIGA_VA 0xc0000000UL
-#define PMP_R 0x01
-#define PMP_W 0x02
-#define PMP_X 0x04
-#define PMP_TOR 0x08
-#define PMP_NA4 0x10
-#define PMP_NAPOT 0x18
-#define PMP_L 0x80
 
 enum kind { LOAD, STORE, FETCH };
 static const char *const kind_name[] = { "load", "store", "fetch" };

@@ -730,13 +730,6 @@ static void test_insn_pages(void)
 }
 
 /* ---- the PMP (3.7.1): M's entries bind S and U, and M where locked ---- */
-#define PMP_R 0x01
-#define PMP_W 0x02
-#define PMP_X 0x04
-#define PMP_TOR 0x08
-#define PMP_NA4 0x10
-#define PMP_NAPOT 0x18
-#define PMP_L 0x80
 #define PMP_LOCKED_ENTRY 7         /* locked last: it stays so until reset */
 
 static const u64 af_cause[] = { CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS };

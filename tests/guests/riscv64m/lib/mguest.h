@@ -368,4 +368,13 @@ static inline u64 satp_for(unsigned int levels, u64 asid, u64 *root)
     return SATP(levels == 4 ? SATP_SV48 : SATP_SV39, asid, root);
 }
 
+/* pmpcfg entry fields (privileged spec 3.7.1) */
+#define PMP_R 0x01
+#define PMP_W 0x02
+#define PMP_X 0x04
+#define PMP_TOR 0x08
+#define PMP_NA4 0x10
+#define PMP_NAPOT 0x18
+#define PMP_L 0x80
+
 #endif
