@@ -580,6 +580,14 @@ static u64 sign_extend(u64 val, unsigned int bits)
     return (val ^ m) - m;
 }
 
+/* A decoded load's value into its register: sign-extended unless it is an unsigned load */
+static void load_result(struct vcpu *v, const struct mmio_insn *d, u64 val)
+{
+    if (d->sign_extend && d->size < 8)
+        val = sign_extend(val, 8 * d->size);
+    vcpu_set_reg(v, d->reg, val);
+}
+
 /*
  * An access to an emulated device at @gpa, made at privilege @p: decoded
  * and emulated, unless the guest's own PMP denies it its bytes (an access
@@ -609,9 +617,7 @@ static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, e
     } else {
         if (r->read(v, gpa - r->base, d.size, &val))
             return access_fault(v, acc, va, gpa, "refused by the device");
-        if (d.sign_extend && d.size < 8)
-            val = sign_extend(val, 8 * d.size);
-        vcpu_set_reg(v, d.reg, val);
+        load_result(v, &d, val);
     }
     v->arch.h.pc += d.len;
 }
@@ -652,6 +658,13 @@ static u64 guest_load(const void *p, unsigned int size)
     return val;
 }
 
+/* A store the guest made to one of its page tables: the frame's record and wgen move */
+static void pt_store_done(struct vmmu *m, u64 gpa, unsigned int size)
+{
+    pt_stored(&m->track, gpa, size); /* maybe untracked now: the bump below covers that too */
+    wgen_bump(m, gpa);
+}
+
 /*
  * A store to a tracked frame, one of the guest's page tables: done here as
  * the hart would have done it, and wgen moved. False if it is not a plain
@@ -671,8 +684,7 @@ static bool pt_store(struct vcpu *v, struct vmmu *m, u64 gpa, u64 hpa)
         return false;
     }
     guest_store(p, vcpu_get_reg(v, d.reg), d.size);
-    pt_stored(&m->track, gpa, d.size); /* maybe untracked now: the bump below covers that too */
-    wgen_bump(m, gpa);
+    pt_store_done(m, gpa, d.size);
     v->exits[EXIT_PTW]++;
     v->arch.h.pc += d.len;
     return true;
@@ -872,20 +884,12 @@ static void physical_fault(struct vcpu *v, enum gpt_access acc, u64 gpa)
 static void mprv_mem(struct vcpu *v, const struct mmio_insn *d, u64 gpa, void *p)
 {
     struct vmmu *m = vmmu_of(v->vm);
-    u64 val;
 
-    if (!d->write) {
-        val = guest_load(p, d->size);
-        if (d->sign_extend && d->size < 8)
-            val = sign_extend(val, 8 * d->size);
-        vcpu_set_reg(v, d->reg, val);
-        return;
-    }
+    if (!d->write)
+        return load_result(v, d, guest_load(p, d->size));
     guest_store(p, vcpu_get_reg(v, d->reg), d->size);
-    if (pt_tracked(&m->track, gpa)) { /* a page table: as pt_store */
-        pt_stored(&m->track, gpa, d->size);
-        wgen_bump(m, gpa);
-    }
+    if (pt_tracked(&m->track, gpa)) /* a page table: as pt_store */
+        pt_store_done(m, gpa, d->size);
 }
 
 /*
