@@ -1043,6 +1043,15 @@ static void timer_program(u64 cmp)
     }
 }
 
+/*
+ * Through the cache above, so that the next vCPU placed here arms its
+ * deadline even if it equals the one the last vCPU left programmed.
+ */
+void rvm_timer_stop(void)
+{
+    timer_program(~0UL);
+}
+
 /* The lines other harts drive, and the timer's from the counter; its deadline armed. */
 static void lines_sync(struct vcpu *v)
 {

@@ -26,8 +26,8 @@ void rvm_prepare_entry(struct vcpu *v);
 void rvm_shadows_init(struct vcpu *v);
 void rvm_shadows_reset(struct vcpu *v);
 void rvm_vcpu_quiet(struct vcpu *v);
+void rvm_timer_stop(void);
 void rvm_satp_write(u64 satp);
-extern u64 rvm_clint;
 
 /* The guest is the firmware: its harts all leave reset at the entry, as QEMU virt's do. */
 bool arch_vm_boots_all_vcpus(void)
@@ -70,7 +70,7 @@ void __noreturn arch_vcpu_enter(struct vcpu *v)
 /* The guest's timer leaves this hart with it. */
 void arch_vcpu_quiesce(struct vcpu *v)
 {
-    *(volatile u64 *)(rvm_clint + CLINT_MTIMECMP(cpu_this()->hwid)) = ~0UL;
+    rvm_timer_stop();
     rvm_vcpu_quiet(v);
     rvm_satp_write(0);
     rvm_pmp_load(NULL); /* no U-mode on this hart until a vCPU is placed again */
