@@ -13,7 +13,7 @@ from conftest import GuestShell, KEEL_FATAL, clean, focus, linux_vm_spec, shell_
 from test_multi_vm import wait_ready
 from test_riscv import RV_ARGS, RV_GUESTS
 
-TRANSFER_MIB = 64
+TRANSFER_MIB = 16
 
 
 def net_up(sh, tag, addr):
