@@ -69,8 +69,8 @@ BROKEN = re.compile(r"cpu\d+ warn: vm vh: virtio-(blk \d|net 0) \(slot (\d+) at 
                     r"queue (\d) broken \(([^)]*)\); the device needs a reset")
 SUMMARY = re.compile(r"virtio-hostile: summary: (\d+) cases, (\d+) failed, (\d+) breaks")
 
-LINUX_IO_MIB = 4
-NET_MIB = 4
+LINUX_IO_MIB = 8
+NET_MIB = 8
 
 # The shell's `dev <vm>`: a row per device, "<n> <type> slot <s> <address> ... key=value ...".
 DEV_ROW = re.compile(r"^(\d+)\s+(virtio-\w+)\s+slot (\d+)\s+(0x[0-9a-f]+)\s+(.*?)\s*$", re.M)
