@@ -50,12 +50,6 @@ void riscv_vcpu_inject(struct vcpu *v, u64 cause, u64 tval)
     v->arch.spp = true;
 }
 
-static u64 sign_extend(u64 val, unsigned int bits)
-{
-    u64 m = 1UL << (bits - 1);
-    return (val ^ m) - m;
-}
-
 /*
  * The trapping instruction, read as the guest sees it (HLVX.HU: execute
  * permission, the VS-stage translation, the privilege in hstatus.SPVP). A
@@ -97,17 +91,11 @@ static int mmio_emulate(struct vcpu *v, struct mmio_region *r, u64 gpa, const st
 {
     u64 val;
 
-    if (d->write) {
-        val = vcpu_get_reg(v, d->reg);
-        if (d->size < 8)
-            val &= (1UL << (8 * d->size)) - 1;
-        return r->write(v, gpa - r->base, d->size, val);
-    }
+    if (d->write)
+        return r->write(v, gpa - r->base, d->size, insn_store_value(d, vcpu_get_reg(v, d->reg)));
     if (r->read(v, gpa - r->base, d->size, &val))
         return -1;
-    if (d->sign_extend && d->size < 8)
-        val = sign_extend(val, 8 * d->size);
-    vcpu_set_reg(v, d->reg, val);
+    vcpu_set_reg(v, d->reg, insn_load_value(d, val));
     return 0;
 }
 

@@ -258,3 +258,18 @@ enum insn_htinst_kind insn_decode_htinst(u64 htinst, struct mmio_insn *out)
     *out = m;
     return INSN_HTINST_DECODED;
 }
+
+u64 insn_load_value(const struct mmio_insn *d, u64 raw)
+{
+    u64 sign = 1UL << (8 * d->size - 1);
+
+    if (d->size >= 8)
+        return raw;
+    raw &= (sign << 1) - 1;
+    return d->sign_extend ? (raw ^ sign) - sign : raw;
+}
+
+u64 insn_store_value(const struct mmio_insn *d, u64 reg)
+{
+    return d->size >= 8 ? reg : reg & ((1UL << (8 * d->size)) - 1);
+}

@@ -574,18 +574,10 @@ static u64 access_perm(enum gpt_access acc)
     return acc == GPT_FETCH ? PTE_X : acc == GPT_LOAD ? PTE_R : PTE_W;
 }
 
-static u64 sign_extend(u64 val, unsigned int bits)
+/* A decoded load's value into its register (insn_load_value: sign or zero extension) */
+static void load_result(struct vcpu *v, const struct mmio_insn *d, u64 raw)
 {
-    u64 m = 1UL << (bits - 1);
-    return (val ^ m) - m;
-}
-
-/* A decoded load's value into its register: sign-extended unless it is an unsigned load */
-static void load_result(struct vcpu *v, const struct mmio_insn *d, u64 val)
-{
-    if (d->sign_extend && d->size < 8)
-        val = sign_extend(val, 8 * d->size);
-    vcpu_set_reg(v, d->reg, val);
+    vcpu_set_reg(v, d->reg, insn_load_value(d, raw));
 }
 
 /*
@@ -609,10 +601,7 @@ static void mmio_emulate(struct vcpu *v, enum gpt_access acc, u64 va, u64 gpa, e
         return deliver(v, access_cause(acc), va);
     v->exits[EXIT_MMIO]++;
     if (d.write) {
-        val = vcpu_get_reg(v, d.reg);
-        if (d.size < 8)
-            val &= (1UL << (8 * d.size)) - 1;
-        if (r->write(v, gpa - r->base, d.size, val))
+        if (r->write(v, gpa - r->base, d.size, insn_store_value(&d, vcpu_get_reg(v, d.reg))))
             return access_fault(v, acc, va, gpa, "refused by the device");
     } else {
         if (r->read(v, gpa - r->base, d.size, &val))
@@ -741,7 +730,6 @@ static void __attribute__((cold, noinline)) pmp_split_access(struct vcpu *v, enu
     struct vmmu *m = vmmu_of(v->vm);
     void *ptr = (void *)(hpa + (gpa & 0xfff));
     struct mmio_insn d;
-    u64 val;
     u32 insn;
 
     if (acc == GPT_FETCH || read_guest_insn(v, v->arch.h.pc, &insn) ||
@@ -752,12 +740,10 @@ static void __attribute__((cold, noinline)) pmp_split_access(struct vcpu *v, enu
     if (d.write && pt_tracked(&m->track, gpa) && pt_store(v, m, gpa, hpa))
         return;
     v->exits[EXIT_MMIO]++;
-    if (d.write) {
+    if (d.write)
         guest_store(ptr, vcpu_get_reg(v, d.reg), d.size);
-    } else {
-        val = guest_load(ptr, d.size);
-        vcpu_set_reg(v, d.reg, d.sign_extend ? sign_extend(val, 8 * d.size) : val);
-    }
+    else
+        load_result(v, &d, guest_load(ptr, d.size));
     v->arch.h.pc += d.len;
 }
 

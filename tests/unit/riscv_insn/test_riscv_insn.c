@@ -468,6 +468,47 @@ static void check_against_listing(u32 insn)
                  want.write, want.sign_extend, want.reg, want.len);
 }
 
+/*
+ * What each width moves (unprivileged spec 2.6): LB/LH/LW sign-extend,
+ * LBU/LHU/LWU zero-extend, LD takes all 64 bits; a store keeps the low
+ * size bytes of its register. Decoded from real encodings: lb/lbu/lh/lhu/
+ * lw/lwu/ld a0, 0(a1), c.lw, and sb/sh/sw/sd a0, 0(a1).
+ */
+static void test_load_and_store_values(void **state)
+{
+    static const struct { u32 insn; u64 raw, want; } loads[] = {
+        { 0x00058503, 0x80, 0xffffffffffffff80UL },       /* lb */
+        { 0x00058503, 0x7f, 0x7f },
+        { 0x00058503, 0xabcd80, 0xffffffffffffff80UL },   /* lb: bits above ignored */
+        { 0x0005c503, 0x80, 0x80 },                       /* lbu */
+        { 0x00059503, 0x8001, 0xffffffffffff8001UL },     /* lh */
+        { 0x0005d503, 0x8001, 0x8001 },                   /* lhu */
+        { 0x0005a503, 0x80000000, 0xffffffff80000000UL }, /* lw */
+        { 0x0005e503, 0x80000000, 0x80000000 },           /* lwu */
+        { 0x0005b503, 0x8000000000000001UL, 0x8000000000000001UL }, /* ld */
+        { 0x4188, 0xfffffffe, 0xfffffffffffffffeUL },     /* c.lw a0, 0(a1) */
+    };
+    static const struct { u32 insn; u64 reg, want; } stores[] = {
+        { 0x00a58023, 0x1122334455667788UL, 0x88 },                  /* sb */
+        { 0x00a59023, 0x1122334455667788UL, 0x7788 },                /* sh */
+        { 0x00a5a023, 0x1122334455667788UL, 0x55667788 },            /* sw */
+        { 0x00a5b023, 0x1122334455667788UL, 0x1122334455667788UL }, /* sd */
+    };
+    struct mmio_insn d;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(loads) / sizeof(loads[0]); i++) {
+        assert_true(insn_decode_mmio(loads[i].insn, &d));
+        assert_false(d.write);
+        assert_int_equal(insn_load_value(&d, loads[i].raw), loads[i].want);
+    }
+    for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++) {
+        assert_true(insn_decode_mmio(stores[i].insn, &d));
+        assert_true(d.write);
+        assert_int_equal(insn_store_value(&d, stores[i].reg), stores[i].want);
+    }
+}
+
 static void test_all_16bit_encodings(void **state)
 {
     unsigned int accepted = 0;
@@ -564,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_htinst_pseudo_basis),
         cmocka_unit_test(test_htinst_transformed_rejects),
         cmocka_unit_test(test_htinst_custom),
+        cmocka_unit_test(test_load_and_store_values),
         cmocka_unit_test(test_all_16bit_encodings),
         cmocka_unit_test(test_32bit_opcode_funct3_space),
         cmocka_unit_test(test_htinst_opcode_funct3_space),

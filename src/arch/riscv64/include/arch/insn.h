@@ -64,6 +64,14 @@ struct mmio_insn {
  */
 bool insn_decode_mmio(u32 insn, struct mmio_insn *out);
 
+/*
+ * What a decoded access moves: a load's register value from the @raw bytes
+ * read (zero-extended in @raw), sign-extended for LB/LH/LW; a store's bytes
+ * from its register, the low d->size of them (2.6 of the unprivileged spec).
+ */
+u64 insn_load_value(const struct mmio_insn *d, u64 raw);
+u64 insn_store_value(const struct mmio_insn *d, u64 reg);
+
 enum insn_htinst_kind {
     /* htinst is 0: the hart gave no information, read the instruction at
      * sepc and use insn_decode_mmio() */
