@@ -10,11 +10,15 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+
+import pexpect
 
 import pytest
 
 from conftest import (KEEL_FATAL, KEEL_RUN, LOG_DIR, REPO, TIMEOUT_SCALE, GuestShell, clean,
-                      focus, shell_cmd)
+                      focus, scaled, shell_cmd)
+from test_hostile import joined
 
 QEMU_RV = os.environ.get("KEEL_QEMU_RISCV64") or "qemu-system-riscv64"
 KEEL_RV = REPO / "build" / "riscv64" / "keel.bin"
@@ -230,6 +234,29 @@ def wait_all(k, patterns, timeout=180):
         pending = [p for p in pending if not re.fullmatch(p, m.group(0))]
 
 
+def wait_streams(k, wants, timeout=180):
+    """Until each VM's stream matches its regex (wants: {vm: regex}). A
+    stream is the VM's tagged pieces joined: while two VMs print, Keel's
+    console multiplexer cuts one's line where the other's goes out (CI saw
+    "[disk] Enter 'help'" and "[disk]  for a list of built-in commands."),
+    so a whole-line pattern on the raw output may never match."""
+    end = time.time() + scaled(timeout)
+    pending = dict(wants)
+    while True:
+        text = k.output
+        pending = {vm: p for vm, p in pending.items() if not re.search(p, joined(text, f"[{vm}] "))}
+        if not pending:
+            return
+        if time.time() > end:
+            raise AssertionError(f"timed out after {timeout}s waiting for {pending!r}; recent "
+                                 f"output:\n{text[-2500:]}\n(log: {k.log_path})")
+        try:
+            k.child.expect(r"[\s\S]+", timeout=1)
+            k._note()
+        except pexpect.TIMEOUT:
+            pass
+
+
 def exit_rows(stat):
     """`stat`'s table, {vcpu: {reason: count}}, after checking RISC-V's column names."""
     head = re.search(r"^vcpu((?:[ \t]+\w+)+)[ \t]*$", stat, re.M)
@@ -368,8 +395,7 @@ def test_riscv_passthrough_disk_belongs_to_one_vm(rv_linux, tmp_path):
                  smp=2, vm_mem="256M", more=("--disk", str(disk)))
     # Both shells up, and the other VM's banner out: lines it prints while
     # the command is typed split the echo with "[other] " tags (CI saw it).
-    wait_all(k, [r"\[disk\] Enter 'help' for a list of built-in commands\.",
-                 r"\[other\] Enter 'help' for a list of built-in commands\."])
+    wait_streams(k, {vm: r"Enter 'help' for a list of built-in commands\." for vm in ("disk", "other")})
     k.read_for(1)
     shell = GuestShell(k)
     # The raw sector the host wrote, read through the passed-through device.
