@@ -988,17 +988,11 @@ static void wait_interrupt(struct vcpu *v)
  * mtval may hold the instruction (3.1.16), but need not, and QEMU 10 leaves
  * a stale one there for mret and sret: the instruction is read from memory.
  */
-static unsigned int illegal_insn(struct vcpu *v)
+/* What an emulated instruction asks of Keel beyond the vhart: out of the CSR path. */
+static void __attribute__((noinline)) insn_effects(struct vcpu *v, unsigned int fx, u64 fence_va)
 {
-    u64 fence_va, fence_asid;
-    unsigned int fx;
-    u32 insn;
-
-    if (read_guest_insn(v, v->arch.h.pc, &insn))
-        return VH_MODE; /* its page went meanwhile: the fetch faults again and is served */
-    v->exits[EXIT_INSN]++;
-    fx = vhart_emulate(&v->arch.h, v->regs.x, insn, &fence_va, &fence_asid);
-    if (fx & VH_TRAP) v->exits[EXIT_TRAP]++;
+    if (fx & VH_TRAP)
+        v->exits[EXIT_TRAP]++;
     if (fx & VH_SFENCE)
         shadows_fence(v, fence_va);
     /*
@@ -1012,6 +1006,20 @@ static unsigned int illegal_insn(struct vcpu *v)
         sc_empty_all(&v->arch.sc);
     if (fx & VH_WFI)
         wait_interrupt(v);
+}
+
+static inline __attribute__((always_inline)) unsigned int illegal_insn(struct vcpu *v)
+{
+    u64 fence_va, fence_asid;
+    unsigned int fx;
+    u32 insn;
+
+    if (unlikely(read_guest_insn(v, v->arch.h.pc, &insn)))
+        return VH_MODE; /* its page went meanwhile: the fetch faults again and is served */
+    v->exits[EXIT_INSN]++;
+    fx = vhart_emulate(&v->arch.h, v->regs.x, insn, &fence_va, &fence_asid);
+    if (unlikely(fx & (VH_TRAP | VH_SFENCE | VH_PMP | VH_WFI)))
+        insn_effects(v, fx, fence_va);
     return fx;
 }
 
@@ -1166,17 +1174,31 @@ static void fs_sync(struct vcpu *v)
         *ms |= MSTATUS_FS;
 }
 
-struct vcpu *rvm_guest_trap(struct vcpu *v)
+/* An interrupt, or any exception but an illegal instruction; then the entry. */
+static void __attribute__((noinline)) guest_trap_other(struct vcpu *v, u64 cause)
 {
-    u64 cause = csr_read(CSR_MCAUSE), tval = csr_read(CSR_MTVAL);
-
-    v->arch.h.pc = csr_read(CSR_MEPC);
-    fs_sync(v);
     if (cause & MCAUSE_INTERRUPT) {
         v->exits[EXIT_IRQ]++;
         arch_irq_handle_pending(v);
-    } else if (cause != EXC_ILLEGAL_INST) {
-        handle_exception(v, cause, tval);
+    } else {
+        handle_exception(v, cause, csr_read(CSR_MTVAL));
+    }
+    rvm_prepare_entry(v);
+}
+
+/*
+ * The illegal instruction, the guest's privileged one, is the hot exit: it
+ * stays in this function, whose other paths are calls, so that it saves
+ * few registers.
+ */
+struct vcpu *rvm_guest_trap(struct vcpu *v)
+{
+    u64 cause = csr_read(CSR_MCAUSE);
+
+    v->arch.h.pc = csr_read(CSR_MEPC);
+    fs_sync(v);
+    if (cause != EXC_ILLEGAL_INST) {
+        guest_trap_other(v, cause);
     } else if (!(illegal_insn(v) & ~VH_IRQ) && vhart_pending_irq(&v->arch.h) < 0 &&
                !v->stopping) {
         /*
@@ -1186,9 +1208,9 @@ struct vcpu *rvm_guest_trap(struct vcpu *v)
          * pending, which brings the guest back here at once.
          */
         csr_write(CSR_MEPC, v->arch.h.pc);
-        return v;
+    } else {
+        rvm_prepare_entry(v);
     }
-    rvm_prepare_entry(v);
     return v;
 }
 

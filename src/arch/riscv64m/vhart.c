@@ -537,6 +537,37 @@ static int emulate_csr(struct vhart *h, u64 x[32], u32 insn)
     return written; /* VH_PMP, or 0 */
 }
 
+/*
+ * Zicsr on sstatus (4.1.1) from S or M, when it changes at most SIE, SPIE
+ * and SPP: xv6 reads sstatus around every lock and sets or clears SIE in
+ * between, Linux clears and sets SIE with csrci/csrsi. Nothing the entry
+ * sets depends on those bits; only SIE changes which interrupts are taken
+ * (VH_IRQ). The value is the one vcsr_read() and vcsr_write() give.
+ * -1: not such an access; emulate_csr() does it all.
+ */
+#define SSTATUS_FAST (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP)
+
+static int emulate_sstatus_fast(struct vhart *h, u64 x[32], u32 insn)
+{
+    unsigned int rd = insn_rd(insn), rs1 = insn_rs1(insn), op = insn_funct3(insn) & 3;
+    u64 ms = h->csr.mstatus, old = mstatus_read(h) & SSTATUS_VISIBLE, src, val, n = ms;
+
+    if ((insn & 0x7f) != OPCODE_SYSTEM || (insn >> 20) != CSR_SSTATUS || !op || h->priv == VPRIV_U)
+        return -1;
+    if (op == CSROP_RW || rs1) {
+        src = insn_funct3(insn) & CSROP_IMM ? rs1 : reg(x, rs1);
+        val = op == CSROP_RW ? src : op == CSROP_RS ? old | src : old & ~src;
+        n = (ms & ~SSTATUS_WRITABLE) | (val & SSTATUS_WRITABLE);
+        if ((n ^ ms) & ~SSTATUS_FAST)
+            return -1;
+    }
+    h->csr.mstatus = n;
+    if (rd)
+        x[rd] = old;
+    h->pc += 4;
+    return (n ^ ms) & MSTATUS_SIE ? VH_IRQ : 0;
+}
+
 /* 3.1.6.1, 3.3.2: MIE = MPIE, MPIE = 1, priv = MPP, MPP = U; MPRV cleared unless back to M */
 static int emulate_mret(struct vhart *h)
 {
@@ -629,8 +660,10 @@ static int emulate_one(struct vhart *h, u64 x[32], u32 insn, u64 *va, u64 *asid)
 unsigned int vhart_emulate(struct vhart *h, u64 x[32], u32 insn, u64 *fence_va, u64 *fence_asid)
 {
     struct vhart_snap before;
-    int ret;
+    int ret = emulate_sstatus_fast(h, x, insn);
 
+    if (ret >= 0)
+        return (unsigned int)ret;
     if (csr_read_only(insn)) {
         /* xv6 reads sstatus around every lock: nothing but rd and pc change */
         ret = emulate_csr(h, x, insn);

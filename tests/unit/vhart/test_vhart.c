@@ -423,6 +423,49 @@ static void test_sstatus_view(void **state)
                      MSTATUS_SUM | MSTATUS_MXR | MSTATUS_FIXED | MSTATUS_SD);
 }
 
+/*
+ * Every Zicsr form on sstatus, from S and M, over many mstatus values and
+ * operands: vhart_emulate (whose fast path takes the accesses that change
+ * at most SIE, SPIE and SPP) agrees with the general write, value, old
+ * value in rd and effects alike.
+ */
+static void test_sstatus_forms_agree(void **state)
+{
+    static const unsigned int forms[] = { 1, 2, 3, 5, 6, 7 };
+    u64 seed = 0x9e3779b97f4a7c15UL;
+
+    for (int i = 0; i < 4000; i++) {
+        unsigned int f = forms[i % 6], rd = (i / 6) % 2 ? 10 : 0, rs1 = (i / 12) % 3 ? 11 : 0;
+        u64 start, operand, old, want, ms_want, got_effects, want_effects;
+        enum vpriv priv = (i / 36) % 2 ? VPRIV_M : VPRIV_S;
+
+        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        start = seed & (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_MIE | MSTATUS_MPP |
+                        ((seed >> 40) & 1 ? MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR : 0));
+        operand = (seed >> 7) & ((seed >> 41) & 1 ? ~0UL : MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP);
+        if (f & 4)
+            rs1 = (unsigned int)(operand & 31); /* uimm */
+        /* the reference: the general write as S or M makes it */
+        poke_m(CSR_MSTATUS, start);
+        h.priv = priv;
+        old = peek(CSR_SSTATUS);
+        want = (f & 4) ? rs1 : (rs1 ? operand : 0);
+        want = (f & 3) == 1 ? want : (f & 3) == 2 ? old | want : old & ~want;
+        want_effects = (f & 3) == 1 || rs1 ? poke(CSR_SSTATUS, want) : 0;
+        ms_want = peek(CSR_MSTATUS);
+        /* the same from the instruction */
+        poke_m(CSR_MSTATUS, start);
+        h.priv = priv;
+        x[10] = 0x1234;
+        x[11] = operand;
+        got_effects = assert_runs(csr_insn(f, rd, CSR_SSTATUS, rs1));
+        assert_int_equal(peek(CSR_MSTATUS), ms_want);
+        assert_int_equal(x[10], rd ? old : 0x1234);
+        assert_int_equal(got_effects, want_effects);
+    }
+    (void)state;
+}
+
 /* ---- delegation, interrupt enables and pending bits (3.1.8, 3.1.9, 4.1.3) ---- */
 
 static void test_deleg_warl(void **state)
@@ -1538,6 +1581,7 @@ int main(void)
         T(test_mstatus_warl),
         T(test_mstatus_fs_without_f),
         T(test_sstatus_view),
+        T(test_sstatus_forms_agree),
         T(test_deleg_warl),
         T(test_sie_sip_follow_mideleg),
         T(test_mip_from_m),
