@@ -24,6 +24,7 @@
 #include <keel/vm.h>
 
 struct vcpu *rvm_guest_trap(struct vcpu *v);
+struct vcpu *rvm_guest_insn_trap(struct vcpu *v);
 void rvm_prepare_entry(struct vcpu *v);
 void rvm_shadows_init(struct vcpu *v);
 int rvm_shadows_pool(struct vcpu *v);
@@ -1174,9 +1175,22 @@ static void fs_sync(struct vcpu *v)
         *ms |= MSTATUS_FS;
 }
 
-/* An interrupt, or any exception but an illegal instruction; then the entry. */
-static void __attribute__((noinline)) guest_trap_other(struct vcpu *v, u64 cause)
+/* What every exit reads first: where the guest was, and its FP state. */
+static inline __attribute__((always_inline)) void exit_begin(struct vcpu *v)
 {
+    v->arch.h.pc = csr_read(CSR_MEPC);
+    fs_sync(v);
+}
+
+/*
+ * An interrupt, or any exception but an illegal instruction (trap.S sorts
+ * them, so that each path saves only the registers it needs).
+ */
+struct vcpu *rvm_guest_trap(struct vcpu *v)
+{
+    u64 cause = csr_read(CSR_MCAUSE);
+
+    exit_begin(v);
     if (cause & MCAUSE_INTERRUPT) {
         v->exits[EXIT_IRQ]++;
         arch_irq_handle_pending(v);
@@ -1184,23 +1198,14 @@ static void __attribute__((noinline)) guest_trap_other(struct vcpu *v, u64 cause
         handle_exception(v, cause, csr_read(CSR_MTVAL));
     }
     rvm_prepare_entry(v);
+    return v;
 }
 
-/*
- * The illegal instruction, the guest's privileged one, is the hot exit: it
- * stays in this function, whose other paths are calls, so that it saves
- * few registers.
- */
-struct vcpu *rvm_guest_trap(struct vcpu *v)
+/* An illegal instruction: the guest's privileged one, the hot exit. */
+struct vcpu *rvm_guest_insn_trap(struct vcpu *v)
 {
-    u64 cause = csr_read(CSR_MCAUSE);
-
-    v->arch.h.pc = csr_read(CSR_MEPC);
-    fs_sync(v);
-    if (cause != EXC_ILLEGAL_INST) {
-        guest_trap_other(v, cause);
-    } else if (!(illegal_insn(v) & ~VH_IRQ) && vhart_pending_irq(&v->arch.h) < 0 &&
-               !v->stopping) {
+    exit_begin(v);
+    if (!(illegal_insn(v) & ~VH_IRQ) && vhart_pending_irq(&v->arch.h) < 0 && !v->stopping) {
         /*
          * Most CSR accesses (xv6's sstatus around every lock) change
          * nothing the entry sets: the guest goes on at the next

@@ -35,7 +35,13 @@ guest_trap:
     sd      t1, REG(4)(t0)
     ld      sp, CPU_STACK_TOP(tp)
     mv      a0, t0
-    call    rvm_guest_trap          /* handles the exit; returns the vCPU to enter */
+    /* exit.c: each handles the exit and returns the vCPU to enter */
+    csrr    t1, mcause
+    li      t2, 2                   /* illegal instruction: the guest's privileged ones */
+    bne     t1, t2, 1f
+    call    rvm_guest_insn_trap
+    j       rvm_guest_enter
+1:  call    rvm_guest_trap
     /* fall through, a0 = the vCPU */
 
 /* a0 = struct vcpu *, tp = this CPU, mepc/mstatus/satp set for the entry (exit.c). */
