@@ -500,9 +500,11 @@ static void __attribute__((cold)) access_fault(struct vcpu *v, enum gpt_access a
 
 /*
  * The host address the real hart reaches guest address @va at now: through
- * the physical map, or the shadow (which holds every page the guest just
- * ran from). Read in software: a load with mstatus.MPRV would do it in
- * hardware, but QEMU flushes its whole TLB on each MPRV change. 0: absent.
+ * the shadow in satp, which holds every page the guest just ran from (its
+ * view of the physical map too, while the guest does not translate: then,
+ * for a page not in it, the VM's RAM). Read in software: a load with
+ * mstatus.MPRV would do it in hardware, but QEMU flushes its whole TLB on
+ * each MPRV change. 0: absent.
  */
 static u64 guest_va_to_host(struct vcpu *v, u64 va)
 {
@@ -511,14 +513,10 @@ static u64 guest_va_to_host(struct vcpu *v, u64 va)
     const u64 *table = s->root;
     u64 pte = 0;
 
-    if (!guest_translates(h, h->priv)) {
-        void *p = vm_ipa_to_hva(v->vm, ipa_init(va), 1);
-        return (u64)p;
-    }
     for (int level = (int)s->levels - 1; level >= 0; level--) {
         pte = table[(va >> (12 + 9 * level)) & 511];
         if (!(pte & PTE_V))
-            return 0;
+            return guest_translates(h, h->priv) ? 0 : (u64)vm_ipa_to_hva(v->vm, ipa_init(va), 1);
         table = (const u64 *)((pte & PTE_PPN_MASK) >> PTE_PPN_SHIFT << 12);
     }
     return (u64)table + (va & 0xfff);
