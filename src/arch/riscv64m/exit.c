@@ -983,10 +983,6 @@ static void wait_interrupt(struct vcpu *v)
     v->arch.suspended = false;
 }
 
-/*
- * mtval may hold the instruction (3.1.16), but need not, and QEMU 10 leaves
- * a stale one there for mret and sret: the instruction is read from memory.
- */
 /* What an emulated instruction asks of Keel beyond the vhart: out of the CSR path. */
 static void __attribute__((noinline)) insn_effects(struct vcpu *v, unsigned int fx, u64 fence_va)
 {
@@ -1007,6 +1003,10 @@ static void __attribute__((noinline)) insn_effects(struct vcpu *v, unsigned int 
         wait_interrupt(v);
 }
 
+/*
+ * mtval may hold the instruction (3.1.16), but need not, and QEMU 10 leaves
+ * a stale one there for mret and sret: the instruction is read from memory.
+ */
 static inline __attribute__((always_inline)) unsigned int illegal_insn(struct vcpu *v)
 {
     u64 fence_va, fence_asid;
