@@ -550,10 +550,11 @@ static int emulate_csr(struct vhart *h, u64 x[32], u32 insn)
 static int emulate_sstatus_fast(struct vhart *h, u64 x[32], u32 insn)
 {
     unsigned int rd = insn_rd(insn), rs1 = insn_rs1(insn), op = insn_funct3(insn) & 3;
-    u64 ms = h->csr.mstatus, old = mstatus_read(h) & SSTATUS_VISIBLE, src, val, n = ms;
+    u64 ms = h->csr.mstatus, old, src, val, n = ms;
 
     if ((insn & 0x7f) != OPCODE_SYSTEM || (insn >> 20) != CSR_SSTATUS || !op || h->priv == VPRIV_U)
         return -1;
+    old = mstatus_read(h) & SSTATUS_VISIBLE;
     if (op == CSROP_RW || rs1) {
         src = insn_funct3(insn) & CSROP_IMM ? rs1 : reg(x, rs1);
         val = op == CSROP_RW ? src : op == CSROP_RS ? old | src : old & ~src;
