@@ -10,15 +10,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-
-import pexpect
 
 import pytest
 
 from conftest import (KEEL_FATAL, KEEL_RUN, LOG_DIR, REPO, TIMEOUT_SCALE, GuestShell, clean,
-                      focus, scaled, shell_cmd)
-from test_hostile import joined
+                      focus, shell_cmd)
+from test_multi_vm import wait_ready
 
 QEMU_RV = os.environ.get("KEEL_QEMU_RISCV64") or "qemu-system-riscv64"
 KEEL_RV = REPO / "build" / "riscv64" / "keel.bin"
@@ -226,29 +223,12 @@ def test_riscv_linux_poweroff_stops_only_its_vm(rv_linux):
 
 # ---- the Keel shell -----------------------------------------------------------
 
-def wait_streams(k, wants, timeout=180):
-    """Until each VM's stream matches its regex (wants: {vm: regex}; vm ""
-    for the whole console, Keel's lines). A stream is the VM's tagged
-    pieces joined: while two VMs print, Keel's console multiplexer cuts
-    one's line where the other's goes out (CI saw "[disk] Enter 'help'" and
-    "[disk]  for a list of built-in commands."), so a whole-line pattern on
-    the raw output may never match."""
-    end = time.time() + scaled(timeout)
-    pending = dict(wants)
-    while True:
-        text = k.output
-        pending = {vm: p for vm, p in pending.items()
-                   if not re.search(p, joined(text, f"[{vm}] ") if vm else text)}
-        if not pending:
-            return
-        if time.time() > end:
-            raise AssertionError(f"timed out after {timeout}s waiting for {pending!r}; recent "
-                                 f"output:\n{text[-2500:]}\n(log: {k.log_path})")
-        try:
-            k.child.expect(r"[\s\S]+", timeout=1)
-            k._note()
-        except pexpect.TIMEOUT:
-            pass
+def wait_all(k, patterns, timeout=180):
+    """Until each regex matched once, in whatever order they come."""
+    pending = list(patterns)
+    while pending:
+        m = k.expect(pending, timeout)
+        pending = [p for p in pending if not re.fullmatch(p, m.group(0))]
 
 
 def exit_rows(stat):
@@ -278,8 +258,8 @@ def test_riscv_shell_vms_stat_restart(rv_linux, rv_guests):
     VM again."""
     sbi = f"name=sbi,cpus=1,mem=64M,kernel={rv_guests / 'sbi.elf'}"
     k = rv_linux([("linux", 2)], smp=3, more=("--vm", sbi))
-    wait_streams(k, {"linux": r"KEEL-GUEST-READY", "sbi": r"SUMMARY: \d+ passed, 0 failed",
-                     "": r"vm sbi: powered off"})
+    wait_all(k, [r"\[linux\] KEEL-GUEST-READY", r"\[sbi\] SUMMARY: \d+ passed, 0 failed",
+                 r"vm sbi: powered off"])
     focus(k, "k", "the Keel shell")
     k.expect("keel> ")
     vms = shell_cmd(k, "vms")
@@ -389,8 +369,7 @@ def test_riscv_passthrough_disk_belongs_to_one_vm(rv_linux, tmp_path):
                  smp=2, vm_mem="256M", more=("--disk", str(disk)))
     # Both shells up, and the other VM's banner out: lines it prints while
     # the command is typed split the echo with "[other] " tags (CI saw it).
-    wait_streams(k, {vm: r"Enter 'help' for a list of built-in commands\." for vm in ("disk", "other")})
-    k.read_for(1)
+    wait_ready(k, ["disk", "other"])
     shell = GuestShell(k)
     # The raw sector the host wrote, read through the passed-through device.
     shell.start("dd if=/dev/vda bs=1M skip=8 count=1 2>/dev/null | head -c 16; echo")
